@@ -1,0 +1,100 @@
+// The normalized configuration: what the validator hands to the daemon once
+// every key has been checked and every default filled in. Field names follow
+// keepalived's keywords (snake_case in YAML, camelCase here).
+
+export type Family = 4 | 6;
+export type VrrpVersion = 2 | 3;
+
+export interface NodeConfig {
+  name: string;
+  stateDir: string;
+  controlSocket: string;
+}
+
+export interface VirtualAddress {
+  address: string; // canonical text form, without prefix
+  prefix: number; // default 32 (IPv4) / 128 (IPv6), as keepalived
+  family: Family;
+  dev: string; // defaults to the instance's interface
+  label?: string;
+}
+
+export interface TrackInterface {
+  name: string;
+  weight: number; // 0 = the instance goes FAULT while the link is down
+}
+
+export interface TrackScriptRef {
+  name: string;
+  weight?: number; // overrides the script's own weight when present
+}
+
+export interface ScriptConfig {
+  name: string;
+  script: string; // run through /bin/sh -c
+  intervalMs: number; // default 1000
+  timeoutMs: number; // default = interval
+  weight: number; // default 0 (failure means FAULT); -253..253
+  rise: number; // default 1
+  fall: number; // default 1
+}
+
+export interface Authentication {
+  authType: 'PASS';
+  authPass: string; // 1..8 bytes, zero padded on the wire (RFC 3768 5.3.7)
+}
+
+export interface NotifyConfig {
+  notify?: string;
+  notifyMaster?: string;
+  notifyBackup?: string;
+  notifyFault?: string;
+  notifyStop?: string;
+}
+
+export interface InstanceConfig extends NotifyConfig {
+  name: string;
+  interface: string;
+  virtualRouterId: number; // 1..255
+  priority: number; // 1..255; 255 = address owner
+  advertIntCs: number; // centiseconds: v2 100..25500 step 100, v3 1..4095
+  version: VrrpVersion;
+  family: Family; // from the VIPs (and unicast addresses); IPv6 implies version 3
+  initialState: 'BACKUP' | 'MASTER'; // keepalived `state`; default BACKUP
+  nopreempt: boolean;
+  preemptDelayMs: number; // 0..1000000
+  unicastSrcIp?: string;
+  unicastPeer: string[]; // empty = multicast
+  checkUnicastSrc: boolean;
+  authentication?: Authentication; // v2 only
+  v3ChecksumAsV2: boolean;
+  virtualIpaddress: VirtualAddress[];
+  trackInterface: TrackInterface[];
+  trackScript: TrackScriptRef[];
+  garpMasterDelayMs: number; // default 5000
+  garpMasterRepeat: number; // default 5
+  garpMasterRefreshMs: number; // default 0 = off
+}
+
+export interface SyncGroupConfig extends NotifyConfig {
+  name: string;
+  members: string[];
+}
+
+export interface VrrpConfig {
+  instances: InstanceConfig[];
+  scripts: Record<string, ScriptConfig>;
+  syncGroups: SyncGroupConfig[];
+}
+
+export interface TandemConfig {
+  node: NodeConfig;
+  vrrp: VrrpConfig;
+}
+
+// One problem found while validating; all of them are reported at once.
+export interface ConfigIssue {
+  path: string; // e.g. "vrrp.instances[0].priority"
+  value: unknown; // the offending value as written (undefined when missing)
+  message: string; // what is allowed, e.g. "must be an integer 1..255"
+}
