@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what tandem's tests, lab and benchmarks need on a fresh Debian
+# machine: the Debian packages (only those missing) and the npm dependencies,
+# then builds. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# keepalived's package starts its service where systemd runs; the lab starts its own.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now keepalived >/dev/null 2>&1 || true
+fi
+
+if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-audit --no-fund
+fi
+npm run build
