@@ -4,8 +4,9 @@
 #
 # Usage: sudo scripts/capture-vrrp-fixtures.sh [OUTDIR]   (default test/fixtures/vrrp)
 # Needs root, ip(8), keepalived and tcpdump. Re-runnable: each run rewrites the
-# fixtures (IP ids, checksums of IPv4 headers and timestamps change; the VRRP
-# payloads stay the same because the MACs, and so the link-local addresses, are fixed).
+# fixtures; with fixed MACs (so fixed link-local sources) and no timestamps kept,
+# a re-run reproduces them byte for byte (the IP id of the priority-0 advert may
+# differ: it counts the adverts sent before the stop).
 #
 # Lab rules (shared/design/lab.md): two namespaces named with a per-run prefix,
 # one veth pair created directly inside them (its ends never exist in the root
