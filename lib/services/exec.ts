@@ -20,7 +20,7 @@ export interface RunOptions {
 const KILL_GRACE_MS = 1000;
 
 export async function runCommand(command: string, args: string[], options: RunOptions): Promise<CommandResult> {
-  const r = await execa('/bin/sh', ['-c', `${command} "$@"`, 'sh', ...args], {
+  const r = await execa('/bin/sh', ['-c', args.length > 0 ? `${command} "$@"` : command, 'sh', ...args], {
     reject: false,
     timeout: options.timeoutMs,
     forceKillAfterDelay: KILL_GRACE_MS,

@@ -1,0 +1,56 @@
+// Talks to the daemon's control socket: one request, one answer; or a stream
+// of event lines.
+import { createConnection } from 'node:net';
+import { createInterface } from 'node:readline';
+import { TandemError } from '../errors.js';
+
+export interface Reply {
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+function connectError(path: string, err: NodeJS.ErrnoException): TandemError {
+  const why =
+    err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+      ? 'no tandem daemon is running there (start it with `tandem daemon --config FILE`)'
+      : err.code === 'EACCES'
+        ? 'permission denied: the control socket is root-only'
+        : err.message;
+  return new TandemError('CONTROL_UNREACHABLE', `cannot reach the daemon at ${path}: ${why}`, { cause: err, transient: true });
+}
+
+export function request(path: string, body: Record<string, unknown>, timeoutMs = 10_000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    let data = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new TandemError('CONTROL_TIMEOUT', `the daemon at ${path} did not answer within ${timeoutMs} ms`, { transient: true }));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(`${JSON.stringify(body)}\n`));
+    sock.on('data', (c) => (data += c.toString('utf8')));
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(connectError(path, err));
+    });
+    sock.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(data) as Reply);
+      } catch {
+        reject(new TandemError('CONTROL_PROTOCOL', `the daemon at ${path} answered something that is not JSON: ${data.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+export function streamEvents(path: string, history: boolean, onEvent: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    sock.on('connect', () => sock.write(`${JSON.stringify({ command: 'events', history })}\n`));
+    sock.on('error', (err) => reject(connectError(path, err)));
+    createInterface({ input: sock }).on('line', onEvent);
+    sock.on('close', () => resolve());
+  });
+}

@@ -1,0 +1,79 @@
+// tandem's command line. Each command talks to the daemon through the
+// control socket, never to its internals; `daemon` runs the daemon itself.
+import { Command, CommanderError } from 'commander';
+import { EX_CONFIG, EX_UNAVAILABLE, EX_USAGE, TandemError } from '../errors.js';
+import { runDaemon } from '../node/daemon.js';
+import type { NodeStatus } from '../node/status.js';
+import { request, streamEvents } from './client.js';
+import { formatStatus } from './format-status.js';
+import { DEFAULT_CONFIG, resolveSocket } from './socket-path.js';
+
+interface SocketOpts {
+  socket?: string;
+  config?: string;
+}
+
+async function ask(opts: SocketOpts, command: string): Promise<unknown> {
+  const reply = await request(await resolveSocket(opts), { command });
+  if (!reply.ok) throw new TandemError('DAEMON_ERROR', `the daemon refused "${command}": ${reply.error ?? 'no reason given'}`);
+  return reply.result;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tandem')
+    .description('High-availability controller: VRRP election, virtual IPs, replication and managed services')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('daemon')
+    .description('run the node daemon in the foreground (logs to stderr)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('--debug', 'log debug messages')
+    .action(async (o: { config: string; debug?: boolean }) => {
+      const code = await runDaemon(o.config, { debug: o.debug === true });
+      process.exitCode = code;
+      // Everything was stopped; a handle still open would keep a stopped daemon alive.
+      setTimeout(() => {
+        process.stderr.write('tandem: handles still open 3 s after stopping; exiting anyway\n');
+        process.exit(code);
+      }, 3000).unref();
+    });
+
+  const socketOpts = (c: Command): Command =>
+    c
+      .option('-s, --socket <path>', 'control socket of the daemon')
+      .option('-c, --config <file>', 'read the control socket path from this configuration file');
+
+  socketOpts(program.command('status'))
+    .description("show this node's VRRP instances, states and counters")
+    .option('--json', 'print JSON')
+    .action(async (o: SocketOpts & { json?: boolean }) => {
+      const s = (await ask(o, 'status')) as NodeStatus;
+      process.stdout.write(o.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+    });
+
+  socketOpts(program.command('events'))
+    .description('stream the daemon\'s events as JSON lines until interrupted')
+    .option('--history', 'start with the recent events the daemon kept')
+    .action(async (o: SocketOpts & { history?: boolean }) => {
+      await streamEvents(await resolveSocket(o), o.history === true, (line) => process.stdout.write(`${line}\n`));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EX_USAGE;
+      return;
+    }
+    const e = err as Error & { exitCode?: number; code?: string };
+    process.stderr.write(`tandem: ${e.message}\n`);
+    process.exitCode = e.exitCode ?? (e.code === 'CONTROL_UNREACHABLE' ? EX_UNAVAILABLE : e.code === 'CONFIG_INVALID' ? EX_CONFIG : 1);
+  }
+}

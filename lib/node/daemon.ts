@@ -1,0 +1,77 @@
+// The daemon: loads the configuration (refusing a bad one before anything
+// starts), clears leftover VIPs, starts the VRRP engine and the control
+// socket, and on SIGTERM / SIGINT leaves cleanly: a MASTER sends priority 0
+// and removes its VIPs before the process exits.
+import { mkdir } from 'node:fs/promises';
+import { EX_CONFIG, EX_OSERR, EX_SOFTWARE, TandemError } from '../errors.js';
+import { formatIssues, loadConfigFile } from '../config/load.js';
+import type { TandemConfig } from '../config/types.js';
+import { createAnnouncer } from '../net/announce.js';
+import { VrrpEngine } from '../vrrp/engine/engine.js';
+import { Conductor } from './conductor.js';
+import { ControlServer } from './control-server.js';
+import { EventBus } from './events.js';
+import { createLogger, type Logger } from './log.js';
+import { Notifier } from './notify.js';
+import { buildStatus } from './status.js';
+
+export interface DaemonOptions {
+  debug?: boolean;
+}
+
+const STOP_NOTIFY_WAIT_MS = 5000;
+
+export async function runDaemon(configPath: string, options: DaemonOptions = {}): Promise<number> {
+  const loaded = await loadConfigFile(configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`${formatIssues(loaded.issues, configPath)}\n`);
+    process.stderr.write(`tandem: configuration refused (${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'}); nothing was started\n`);
+    return EX_CONFIG;
+  }
+  const cfg = loaded.config;
+  const log = createLogger(cfg.node.name, undefined, options.debug === true);
+  try {
+    return await run(cfg, log);
+  } catch (err) {
+    log.error(err instanceof Error ? err.message : String(err));
+    return err instanceof TandemError ? EX_OSERR : EX_SOFTWARE;
+  }
+}
+
+async function run(cfg: TandemConfig, log: Logger): Promise<number> {
+  await mkdir(cfg.node.stateDir, { recursive: true, mode: 0o700 });
+  const started = Date.now();
+  const events = new EventBus();
+  const notifier = new Notifier(log, events);
+  const announcer = createAnnouncer();
+  const conductor = new Conductor(log, events, notifier, announcer);
+  const engine = new VrrpEngine(cfg.vrrp, {
+    onTransition: (ev) => conductor.onTransition(ev),
+    onGroupTransition: (g, from, to) => conductor.onGroupTransition(g, from, to),
+  }, log);
+  const control = new ControlServer(cfg.node.controlSocket, events, log);
+  control.handle('status', () => buildStatus(cfg, engine, started));
+
+  await control.start();
+  await conductor.removeLeftovers(cfg.vrrp.instances);
+  await engine.start();
+  log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), control socket ${cfg.node.controlSocket}`);
+  events.emit('daemon.started', { node: cfg.node.name, pid: process.pid });
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const on = (s: NodeJS.Signals): void => resolve(s);
+    process.once('SIGTERM', on);
+    process.once('SIGINT', on);
+    process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
+  });
+  log.info(`${signal}: stopping`);
+  await engine.stop();
+  await conductor.drain();
+  await notifier.drain(STOP_NOTIFY_WAIT_MS);
+  events.emit('daemon.stopped', { node: cfg.node.name, signal });
+  notifier.abort();
+  announcer.close();
+  await control.stop();
+  log.info('stopped');
+  return 0;
+}

@@ -1,0 +1,259 @@
+// The VRRP engine: every configured instance, the sockets they share (one per
+// interface and address family), link and script trackers, and sync groups.
+// It owns the real timers and I/O; decisions stay in the pure modules.
+import { performance } from 'node:perf_hooks';
+import type { InstanceConfig, SyncGroupConfig, VrrpConfig } from '../../config/types.js';
+import type { IpFamily } from '../../net/ip-address.js';
+import { LinkMonitor } from '../../net/link-monitor.js';
+import { getLink, pickSourceAddress, type LinkInfo } from '../../net/links.js';
+import type { Logger } from '../../node/log.js';
+import type { VrrpState } from '../fsm/types.js';
+import type { Received } from '../packet/check.js';
+import { peekVrid } from '../packet/advert.js';
+import { effectivePriority, isFaulting } from '../tracking.js';
+import { VrrpSocket } from '../transport/vrrp-socket.js';
+import { VrrpInstance } from './instance.js';
+import { ScriptTracker } from './script-tracker.js';
+import { SyncGroups } from './sync-groups.js';
+import type { InstanceStats } from './stats.js';
+
+export interface TransitionEvent {
+  instance: InstanceConfig;
+  from: VrrpState;
+  to: VrrpState;
+  reason: string;
+  priority: number;
+  link: LinkInfo;
+}
+
+export interface EngineHooks {
+  onTransition(ev: TransitionEvent): void;
+  onGroupTransition(group: SyncGroupConfig, from: VrrpState, to: VrrpState): void;
+}
+
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  virtual_router_id: number;
+  version: 2 | 3;
+  family: IpFamily;
+  state: VrrpState;
+  priority: number;
+  effective_priority: number;
+  master_ip: string | null;
+  source_ip: string;
+  vips: string[];
+  fault_reasons: string[];
+  sync_group: string | null;
+  stats: InstanceStats;
+}
+
+interface SocketStats {
+  dropped: Record<string, number>;
+}
+
+export class VrrpEngine {
+  private readonly instances = new Map<string, VrrpInstance>();
+  private readonly sockets = new Map<string, VrrpSocket>();
+  private readonly links = new Map<string, LinkInfo>();
+  private readonly scripts = new Map<string, ScriptTracker>();
+  private readonly faults = new Map<string, Set<string>>();
+  // Faults found at start that no tracker can clear (missing interface or source address).
+  private readonly startFaults = new Map<string, Set<string>>();
+  private readonly socketStats: SocketStats = { dropped: {} };
+  private monitor: LinkMonitor | null = null;
+  private syncGroups: SyncGroups | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly cfg: VrrpConfig,
+    private readonly hooks: EngineHooks,
+    private readonly log: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  async start(): Promise<void> {
+    const devs = new Set<string>();
+    for (const i of this.cfg.instances) {
+      devs.add(i.interface);
+      for (const t of i.trackInterface) devs.add(t.name);
+    }
+    for (const dev of devs) {
+      try {
+        this.links.set(dev, await getLink(dev));
+      } catch (err) {
+        this.log.warn(`interface ${dev}: ${(err as Error).message}`);
+      }
+    }
+    for (const c of this.cfg.instances) this.createInstance(c);
+    this.syncGroups = new SyncGroups(this.cfg.syncGroups, this.instances, (g, from, to) => {
+      this.log.info(`sync group ${g.name}: ${from} -> ${to}`);
+      this.hooks.onGroupTransition(g, from, to);
+    });
+    for (const s of Object.values(this.cfg.scripts)) {
+      if (!this.cfg.instances.some((i) => i.trackScript.some((t) => t.name === s.name))) continue;
+      const t = new ScriptTracker(s, () => this.recomputeAll(), this.log);
+      this.scripts.set(s.name, t);
+    }
+    this.monitor = new LinkMonitor([...devs], (dev, up) => {
+      this.log.info(`link ${dev} is ${up ? 'up' : 'down'}`);
+      this.recomputeAll();
+    }, (m) => this.log.warn(m));
+    await this.monitor.start();
+    this.recomputeAll();
+    for (const inst of this.instances.values()) inst.handle({ type: 'startup' });
+    for (const t of this.scripts.values()) t.start();
+  }
+
+  private createInstance(c: InstanceConfig): void {
+    const link = this.links.get(c.interface);
+    const vips = new Set(c.virtualIpaddress.map((v) => v.address));
+    const source = c.unicastSrcIp ?? (link ? pickSourceAddress(link, c.family, vips) : null);
+    const faults = new Set<string>();
+    if (link === undefined) faults.add(`interface ${c.interface} not found`);
+    if (source === null) faults.add(`no IPv${c.family} source address on ${c.interface}`);
+    this.faults.set(c.name, faults);
+    this.startFaults.set(c.name, new Set(faults));
+    const socket = link ? this.socketFor(c, link) : null;
+    const inst = new VrrpInstance(
+      c,
+      source ?? (c.family === 4 ? '0.0.0.0' : '::'),
+      socket ?? this.nullSocket(),
+      { onTransition: (i, from, to, reason) => this.onTransition(i, from, to, reason) },
+      this.log,
+      this.now,
+      c.priority,
+    );
+    for (const reason of faults) inst.handle({ type: 'fault', reason });
+    this.instances.set(c.name, inst);
+  }
+
+  private socketFor(c: InstanceConfig, link: LinkInfo): VrrpSocket {
+    const key = `${c.interface}/${c.family}`;
+    let s = this.sockets.get(key);
+    if (s !== undefined) return s;
+    const here = this.cfg.instances.filter((i) => i.interface === c.interface && i.family === c.family);
+    const multicast = here.some((i) => i.unicastPeer.length === 0);
+    s = new VrrpSocket(
+      { device: c.interface, ifindex: link.index, family: c.family, multicast, enforceHopLimit: here.every((i) => i.unicastPeer.length === 0) },
+      {
+        onPacket: (rx) => this.dispatch(c.interface, rx),
+        onDrop: (reason) => {
+          this.socketStats.dropped[reason] = (this.socketStats.dropped[reason] ?? 0) + 1;
+        },
+        onError: (err) => this.log.error(`VRRP socket on ${c.interface}: ${err.message}`),
+      },
+    );
+    this.sockets.set(key, s);
+    return s;
+  }
+
+  // An instance whose interface is missing never sends; it stays in FAULT.
+  private nullSocket(): VrrpSocket {
+    return { send: async () => {}, drain: async () => {}, close: () => {} } as unknown as VrrpSocket;
+  }
+
+  private dispatch(dev: string, rx: Received): void {
+    const vrid = peekVrid(rx.payload);
+    let matched = false;
+    for (const inst of this.instances.values()) {
+      const c = inst.cfg;
+      if (c.interface !== dev || c.family !== rx.family || c.virtualRouterId !== vrid) continue;
+      matched = true;
+      inst.receive(rx);
+    }
+    // keepalived ignores adverts for VRIDs it does not run; count them per socket.
+    if (!matched) {
+      const reason = vrid === undefined ? 'truncated' : 'unknown-vrid';
+      this.socketStats.dropped[reason] = (this.socketStats.dropped[reason] ?? 0) + 1;
+    }
+  }
+
+  private onTransition(inst: VrrpInstance, from: VrrpState, to: VrrpState, reason: string): void {
+    this.log.info(`${inst.name}: ${from} -> ${to} (${reason})`);
+    const link = this.links.get(inst.cfg.interface);
+    if (link !== undefined) {
+      this.hooks.onTransition({ instance: inst.cfg, from, to, reason, priority: inst.snapshot.priority, link });
+    }
+    if (!this.stopped) this.syncGroups?.onMemberChange(inst.name, { member: inst.name, from, to, reason });
+  }
+
+  // Trackers changed: recompute every instance's faults and effective priority.
+  private recomputeAll(): void {
+    if (this.stopped) return;
+    for (const inst of this.instances.values()) this.recompute(inst);
+  }
+
+  private recompute(inst: VrrpInstance): void {
+    const c = inst.cfg;
+    const up = (dev: string): boolean => this.monitor?.isUp(dev) ?? this.links.get(dev)?.up ?? false;
+    const reasons = new Set<string>(this.startFaults.get(c.name));
+    const contributions: { weight: number; good: boolean | null }[] = [];
+    // RFC 5798 has no trackers; keepalived: the VRRP interface down is FAULT.
+    if (!up(c.interface)) reasons.add(`interface ${c.interface} down`);
+    for (const t of c.trackInterface) {
+      const status = up(t.name) ? 'GOOD' : 'BAD';
+      if (isFaulting(t.weight, status)) reasons.add(`tracked interface ${t.name} down`);
+      else contributions.push({ weight: t.weight, good: status === 'GOOD' });
+    }
+    for (const ref of c.trackScript) {
+      const tracker = this.scripts.get(ref.name);
+      if (tracker === undefined) continue;
+      const weight = ref.weight ?? tracker.cfg.weight;
+      const status = tracker.state.status;
+      if (isFaulting(weight, status)) reasons.add(`track script ${ref.name} failed`);
+      else contributions.push({ weight, good: status === 'INIT' ? null : status === 'GOOD' });
+    }
+    const old = this.faults.get(c.name) ?? new Set<string>();
+    this.faults.set(c.name, reasons);
+    for (const r of reasons) if (!old.has(r)) inst.handle({ type: 'fault', reason: r });
+    for (const r of old) if (!reasons.has(r)) inst.handle({ type: 'fault-cleared', reason: r });
+    if (reasons.size !== old.size || [...reasons].some((r) => !old.has(r))) this.syncGroups?.onMemberChange(c.name, null);
+    const p = effectivePriority(c.priority, contributions);
+    if (p !== inst.snapshot.priority) {
+      this.log.info(`${c.name}: effective priority ${inst.snapshot.priority} -> ${p}`);
+      inst.handle({ type: 'priority', priority: p });
+    }
+  }
+
+  status(): InstanceStatus[] {
+    return [...this.instances.values()].map((inst) => {
+      const f = inst.snapshot;
+      const c = inst.cfg;
+      return {
+        name: c.name,
+        interface: c.interface,
+        virtual_router_id: c.virtualRouterId,
+        version: c.version,
+        family: c.family,
+        state: f.state,
+        priority: c.priority,
+        effective_priority: f.priority,
+        master_ip: f.state === 'MASTER' ? inst.sourceIp : f.masterIp,
+        source_ip: inst.sourceIp,
+        vips: c.virtualIpaddress.map((v) => `${v.address}/${v.prefix}`),
+        fault_reasons: [...f.faultReasons],
+        sync_group: this.syncGroups?.groupName(c.name) ?? null,
+        stats: inst.stats,
+      };
+    });
+  }
+
+  socketDrops(): Record<string, number> {
+    return { ...this.socketStats.dropped };
+  }
+
+  // Every instance to STOP: a MASTER sends priority 0 first (RFC 5798 6.4.3).
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.scripts.values()) t.stop();
+    this.monitor?.stop();
+    for (const inst of this.instances.values()) {
+      inst.handle({ type: 'shutdown' });
+      inst.stop();
+    }
+    for (const s of this.sockets.values()) await s.drain();
+    for (const s of this.sockets.values()) s.close();
+  }
+}

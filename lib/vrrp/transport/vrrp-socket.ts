@@ -1,0 +1,112 @@
+// Raw IP protocol 112 on one interface and one address family: sends adverts
+// and hands every received one, with what the IP layer showed of it, to the
+// engine. IPv4 builds its own IP header (IP_HDRINCL) so the source address is
+// exactly the configured one; IPv6 lets the kernel fill the source and the
+// RFC 5798 5.2.8 checksum (IPV6_CHECKSUM), and drop hop limits below 255.
+import { RawSocket, IPPROTO_IP, IPPROTO_IPV6, IP_HDRINCL, IP_ADD_MEMBERSHIP, IP_MULTICAST_IF, IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL, IPV6_ADD_MEMBERSHIP, IPV6_CHECKSUM, IPV6_MINHOPCOUNT, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS } from '../../net/raw.js';
+import type { IpFamily } from '../../net/ip-address.js';
+import { IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6 } from '../packet/advert.js';
+import { decodeIpv4, encodeIpv4 } from '../packet/ipv4.js';
+import type { Received } from '../packet/check.js';
+import type { DropReason } from '../packet/reasons.js';
+
+export interface VrrpSocketOptions {
+  device: string;
+  ifindex: number;
+  family: IpFamily;
+  multicast: boolean; // join the VRRP group (some instance on this link is multicast)
+  // Hop-limit 255 enforced by the kernel (IPv6 raw sockets do not show it);
+  // only when every instance here is multicast, as keepalived skips the
+  // check for unicast.
+  enforceHopLimit: boolean;
+}
+
+export interface VrrpSocketEvents {
+  onPacket(rx: Received): void;
+  onDrop(reason: DropReason, detail: string): void; // undecodable below VRRP: no instance to charge
+  onError(err: Error): void;
+}
+
+export class VrrpSocket {
+  private readonly raw: RawSocket;
+  private ipId = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(readonly options: VrrpSocketOptions, events: VrrpSocketEvents) {
+    const { device, ifindex, family } = options;
+    this.raw = new RawSocket({ family, protocol: IPPROTO_VRRP, device }, (buf, source) => {
+      if (family === 6) {
+        events.onPacket({ family: 6, payload: buf, src: source });
+        return;
+      }
+      const ip = decodeIpv4(buf);
+      if (!ip.ok) {
+        events.onDrop(ip.reason, ip.detail);
+        return;
+      }
+      events.onPacket({
+        family: 4,
+        payload: ip.payload,
+        src: ip.header.src,
+        dst: ip.header.dst,
+        ttl: ip.header.ttl,
+        ipTotalLength: ip.header.totalLength,
+        receivedLength: buf.length,
+      });
+    }, events.onError);
+
+    if (family === 4) {
+      this.raw.setInt(IPPROTO_IP, IP_HDRINCL, 1);
+      this.raw.setBuffer(IPPROTO_IP, IP_MULTICAST_IF, RawSocket.ipMreqn('0.0.0.0', ifindex));
+      this.raw.setInt(IPPROTO_IP, IP_MULTICAST_TTL, 255);
+      this.raw.setInt(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+      if (options.multicast) this.raw.setBuffer(IPPROTO_IP, IP_ADD_MEMBERSHIP, RawSocket.ipMreqn(VRRP_MCAST_V4, ifindex));
+    } else {
+      this.raw.setInt(IPPROTO_IPV6, IPV6_CHECKSUM, 6);
+      this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex);
+      // RFC 5798 5.1.2.3: hop limit 255 on send.
+      this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255);
+      this.raw.setInt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255);
+      this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
+      if (options.enforceHopLimit) this.raw.setInt(IPPROTO_IPV6, IPV6_MINHOPCOUNT, 255);
+      if (options.multicast) this.raw.setBuffer(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, RawSocket.ipv6Mreq(VRRP_MCAST_V6, ifindex));
+    }
+  }
+
+  // `payload` is the VRRP message; `src` matters for IPv4 only (IPv6 source is
+  // the kernel's choice: the link-local address for ff02::12).
+  send(payload: Buffer, src: string, dst: string): Promise<void> {
+    const p = this.sendNow(payload, src, dst);
+    this.pending.add(p);
+    const done = (): void => void this.pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  // Resolves once every send started so far has left (used before closing at shutdown).
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private async sendNow(payload: Buffer, src: string, dst: string): Promise<void> {
+    if (this.options.family === 4) {
+      this.ipId = (this.ipId + 1) & 0xffff;
+      // RFC 5798 5.1.1.3: TTL 255.
+      const packet = encodeIpv4(payload, { src, dst, ttl: 255, protocol: IPPROTO_VRRP, id: this.ipId });
+      await this.raw.send(packet, dst);
+      return;
+    }
+    const scoped = dst.toLowerCase().startsWith('fe80:') ? `${dst}%${this.options.device}` : dst;
+    await this.raw.send(payload, scoped);
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+export function groupAddress(family: IpFamily): string {
+  return family === 4 ? VRRP_MCAST_V4 : VRRP_MCAST_V6;
+}

@@ -1,0 +1,65 @@
+// Shared steps of the VRRP namespace suites: start nodes, find who holds a
+// VIP, read a node's status through the real control socket.
+import { request } from '../../lib/cli/client.js';
+import type { NodeStatus } from '../../lib/node/status.js';
+import type { InstanceStatus } from '../../lib/vrrp/engine/engine.js';
+import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
+import { controlSocket, tandemConfig, type InstanceOptions } from '../../scripts/lab/tandem-config.js';
+import { waitFor } from '../helpers/env.js';
+
+export async function holders(lab: Lab, vip: string): Promise<LabHost[]> {
+  const out: LabHost[] = [];
+  for (const h of lab.hosts) if ((await lab.addresses(h)).includes(vip)) out.push(h);
+  return out;
+}
+
+export async function status(h: LabHost): Promise<NodeStatus> {
+  const r = await request(controlSocket(h), { command: 'status' }, 3000);
+  if (!r.ok) throw new Error(r.error);
+  return r.result as NodeStatus;
+}
+
+export async function instance(h: LabHost, name = 'VI_1'): Promise<InstanceStatus> {
+  const s = await status(h);
+  const i = s.vrrp.find((x) => x.name === name);
+  if (i === undefined) throw new Error(`${h.name} has no instance ${name}`);
+  return i;
+}
+
+export function start(lab: Lab, h: LabHost, opts: InstanceOptions | InstanceOptions[]): LabProcess {
+  return lab.startTandem(h, tandemConfig(h, Array.isArray(opts) ? opts : [opts]));
+}
+
+export async function waitState(h: LabHost, state: string, timeoutMs: number, name = 'VI_1'): Promise<InstanceStatus> {
+  return waitFor(`${h.name} ${name} to be ${state}`, async () => {
+    const i = await instance(h, name);
+    return i.state === state ? i : undefined;
+  }, timeoutMs);
+}
+
+// Waits until exactly `who` holds the VIP; returns the time it took.
+export async function waitHolder(lab: Lab, vip: string, who: LabHost, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  await waitFor(`only ${who.name} to hold ${vip}`, async () => {
+    const hs = await holders(lab, vip);
+    return hs.length === 1 && hs[0] === who;
+  }, timeoutMs, 10);
+  return Date.now() - t0;
+}
+
+// RFC 5798 6.1: Master_Down_Interval = 3 * interval + (256 - P) * interval / 256.
+export function masterDownMs(advertIntS: number, priority: number): number {
+  return 3 * advertIntS * 1000 + ((256 - priority) * advertIntS * 1000) / 256;
+}
+export function skewMs(advertIntS: number, priority: number): number {
+  return ((256 - priority) * advertIntS * 1000) / 256;
+}
+
+// The daemon log of a host, printed when a test fails.
+export async function dumpLogs(lab: Lab): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  for (const h of lab.hosts) {
+    const text = await readFile(`${h.dir}/tandem.log`, 'utf8').catch(() => '(no log)');
+    process.stderr.write(`--- ${h.name} tandem.log ---\n${text}\n`);
+  }
+}

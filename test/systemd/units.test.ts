@@ -1,0 +1,37 @@
+// The unit files pass systemd's own verifier and run the daemon the way the
+// README says.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../scripts/lab/lab.js';
+
+const dir = join(REPO_ROOT, 'systemd');
+
+describe('systemd units', () => {
+  const units = readdirSync(dir).filter((f) => f.endsWith('.service'));
+
+  it('exist', () => {
+    expect(units).to.include('tandem.service');
+  });
+
+  for (const u of units) {
+    it(`${u} passes systemd-analyze verify`, async function () {
+      const has = await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false });
+      if (has.exitCode !== 0) {
+        if (process.env.CI === 'true') throw new Error('systemd-analyze is missing (scripts/setup.sh installs systemd)');
+        this.skip();
+      }
+      const r = await execa('systemd-analyze', ['verify', join(dir, u)], { reject: false });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stderr.split('\n').filter((l) => l.includes(u)), r.stderr).to.deep.equal([]);
+    });
+  }
+
+  it('tandem.service runs the daemon in the foreground and does not restart on a refused config', () => {
+    const text = readFileSync(join(dir, 'tandem.service'), 'utf8');
+    expect(text).to.match(/^ExecStart=.*\/bin\/tandem daemon --config \/etc\/tandem\/tandem\.yaml$/m);
+    expect(text).to.match(/^RestartPreventExitStatus=78$/m);
+    expect(text).to.match(/^KillSignal=SIGTERM$/m);
+  });
+});
