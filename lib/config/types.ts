@@ -97,4 +97,6 @@ export interface ConfigIssue {
   path: string; // e.g. "vrrp.instances[0].priority"
   value: unknown; // the offending value as written (undefined when missing)
   message: string; // what is allowed, e.g. "must be an integer 1..255"
+  line?: number; // 1-based position in the YAML source, when it is known
+  column?: number;
 }

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { formatIssues, validateConfig } from '../../lib/config/load.js';
+import type { ConfigIssue, SyncGroupConfig } from '../../lib/config/types.js';
+
+const instance = (name: string, vrid: number): Record<string, unknown> => ({
+  name, interface: 'eth0', virtual_router_id: vrid, virtual_ipaddress: [`192.0.2.${vrid}`],
+});
+const withGroups = (groups: unknown): Record<string, unknown> => ({
+  node: { name: 'node-a' },
+  vrrp: { instances: [instance('VI_1', 1), instance('VI_2', 2), instance('VI_3', 3)], sync_groups: groups },
+});
+
+function expectOnly(raw: unknown, path: string, fragment: string): ConfigIssue {
+  const r = validateConfig(raw, { hostname: 'testhost' });
+  const issues = r.ok ? [] : r.issues;
+  const shown = formatIssues(issues, 'test');
+  expect(issues, shown).to.have.length(1);
+  expect(issues[0]?.path, shown).to.equal(path);
+  expect(issues[0]?.message, shown).to.include(fragment);
+  return issues[0] as ConfigIssue;
+}
+function groups(raw: unknown): SyncGroupConfig[] {
+  const r = validateConfig(raw, { hostname: 'testhost' });
+  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
+  return r.config.vrrp.syncGroups;
+}
+
+describe('config/sync-groups', () => {
+  it('reads the list form and the { group, notify... } form', () => {
+    const out = groups(withGroups({ G1: ['VI_1', 'VI_2'] }));
+    expect(out).to.deep.equal([{ name: 'G1', members: ['VI_1', 'VI_2'] }]);
+    const full = groups(withGroups({ G2: { group: ['VI_2', 'VI_3'], notify: '/bin/n', notify_master: '/bin/m', notify_backup: '/bin/b', notify_fault: '/bin/f', notify_stop: '/bin/s' } }));
+    expect(full).to.deep.equal([{
+      name: 'G2', members: ['VI_2', 'VI_3'], notify: '/bin/n', notifyMaster: '/bin/m', notifyBackup: '/bin/b', notifyFault: '/bin/f', notifyStop: '/bin/s',
+    }]);
+    expect(groups({ node: { name: 'n' }, vrrp: { instances: [instance('VI_1', 1)] } })).to.deep.equal([]);
+  });
+  it('members must exist, with a suggestion', () => {
+    expectOnly(withGroups({ G1: ['VI_1', 'VI-2'] }), 'vrrp.sync_groups.G1[1]', 'no such instance: did you mean "VI_2"?');
+    expectOnly(withGroups({ G1: ['VI_1', 7] }), 'vrrp.sync_groups.G1[1]', 'must be the name of an instance');
+  });
+  it('a group has at least 2 members (one member is refused, and why)', () => {
+    expectOnly(withGroups({ G1: ['VI_1'] }), 'vrrp.sync_groups.G1', 'one-member group is refused');
+    expectOnly(withGroups({ G1: { group: ['VI_1'] } }), 'vrrp.sync_groups.G1.group', 'at least 2');
+    expectOnly(withGroups({ G1: 'VI_1' }), 'vrrp.sync_groups.G1', 'a list of at least 2');
+  });
+  it('an instance is in at most one group', () => {
+    expectOnly(withGroups({ G1: ['VI_1', 'VI_2'], G2: ['VI_3', 'VI_2'] }), 'vrrp.sync_groups.G2[1]', 'already a member at vrrp.sync_groups.G1[1]');
+  });
+  it('no member twice in a group', () => {
+    expectOnly(withGroups({ G1: ['VI_1', 'VI_2', 'VI_1'] }), 'vrrp.sync_groups.G1[2]', 'listed twice');
+  });
+  it('group names follow the name rule; the object form needs group and knows its keys', () => {
+    expectOnly(withGroups({ 'G 1': ['VI_1', 'VI_2'] }), 'vrrp.sync_groups["G 1"]', 'a sync group name must be');
+    expectOnly(withGroups({ G1: { notify: '/x' } }), 'vrrp.sync_groups.G1.group', 'required key is missing');
+    expectOnly(withGroups({ G1: { group: ['VI_1', 'VI_2'], notify_mastr: '/x' } }), 'vrrp.sync_groups.G1.notify_mastr', 'did you mean "notify_master"?');
+    expectOnly(withGroups({ G1: { group: ['VI_1', 'VI_2'], notify: '' } }), 'vrrp.sync_groups.G1.notify', 'non-empty command');
+    expectOnly(withGroups(['VI_1', 'VI_2']), 'vrrp.sync_groups', 'must be a mapping');
+  });
+});
