@@ -4,7 +4,7 @@
 // and removes its VIPs before the process exits.
 import { mkdir } from 'node:fs/promises';
 import { EX_CONFIG, EX_OSERR, EX_SOFTWARE, TandemError } from '../errors.js';
-import { formatIssues, loadConfigFile } from '../config/load.js';
+import { formatIssues, formatWarnings, loadConfigFile } from '../config/load.js';
 import type { TandemConfig } from '../config/types.js';
 import { createAnnouncer } from '../net/announce.js';
 import { VrrpEngine } from '../vrrp/engine/engine.js';
@@ -29,6 +29,7 @@ export async function runDaemon(configPath: string, options: DaemonOptions = {})
     return EX_CONFIG;
   }
   const cfg = loaded.config;
+  if ((loaded.warnings ?? []).length > 0) process.stderr.write(`${formatWarnings(loaded.warnings ?? [], configPath)}\n`);
   const log = createLogger(cfg.node.name, undefined, options.debug === true);
   try {
     return await run(cfg, log);
