@@ -56,7 +56,7 @@ function instanceYaml(h: LabHost, o: InstanceOptions): string {
   return lines.join('\n');
 }
 
-export function tandemConfig(h: LabHost, instances: InstanceOptions[]): string {
+export function tandemConfig(h: LabHost, instances: InstanceOptions[], syncGroups: Record<string, string[]> = {}): string {
   const out = [
     `node: { name: ${h.name}, state_dir: ${join(h.dir, 'state')}, control_socket: ${controlSocket(h)} }`,
     'vrrp:',
@@ -69,6 +69,11 @@ export function tandemConfig(h: LabHost, instances: InstanceOptions[]): string {
     for (const s of scripts) {
       out.push(`    ${s.name}: { script: ${JSON.stringify(s.script)}, interval: ${s.interval ?? 0.2}, weight: ${s.weight}, rise: ${s.rise ?? 1}, fall: ${s.fall ?? 1} }`);
     }
+  }
+  const groups = Object.entries(syncGroups);
+  if (groups.length > 0) {
+    out.push('  sync_groups:');
+    for (const [name, members] of groups) out.push(`    ${name}: [${members.join(', ')}]`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,128 @@
+// What the node does around an election, in namespaces: notify scripts with
+// keepalived's arguments, the event stream, sync groups failing over
+// together, leftover VIPs removed at start, and neighbours' caches updated
+// by gratuitous ARP / unsolicited NA.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { readFileSync, existsSync } from 'node:fs';
+import { Lab, leftoverNamespaces, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
+import { controlSocket, tandemConfig } from '../../scripts/lab/tandem-config.js';
+import { requireLab, sleep, waitFor } from '../helpers/env.js';
+import { dumpLogs, holders, instance, start, waitHolder, waitState } from './vrrp-lab.js';
+
+const VIP = '192.0.2.100';
+
+async function macOf(lab: Lab, h: LabHost): Promise<string> {
+  const r = await lab.exec(h, ['ip', '-j', 'link', 'show', 'dev', h.dev]);
+  return (JSON.parse(r.stdout) as { address: string }[])[0]?.address ?? '';
+}
+
+async function neighbourMac(lab: Lab, h: LabHost, ip: string): Promise<string | undefined> {
+  const r = await lab.exec(h, ['ip', '-j', 'neigh', 'show', 'to', ip, 'dev', h.dev]);
+  return (JSON.parse(r.stdout || '[]') as { lladdr?: string }[])[0]?.lladdr;
+}
+
+describe('VRRP node behaviour in network namespaces', function () {
+  this.timeout(60_000);
+  let lab: Lab | null = null;
+
+  before(function () {
+    requireLab(this, ['arping']);
+  });
+  afterEach(async function () {
+    if (lab !== null) {
+      if (this.currentTest?.state === 'failed') await dumpLogs(lab);
+      await lab.destroy();
+      lab = null;
+    }
+  });
+  after(() => expect(leftoverNamespaces()).to.deep.equal([]));
+
+  it('runs notify scripts with keepalived arguments and streams the events', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const out = `${a.dir}/notify.out`;
+    const script = lab.write(a, 'notify.sh', `#!/bin/sh\necho "$@" >> ${out}\n`);
+    await execa('chmod', ['+x', script]);
+    const pa = start(lab, a, { priority: 150, advertInt: 0.3, notify: script });
+    start(lab, b, { priority: 100, advertInt: 0.3 });
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitFor('notify MASTER', async () => existsSync(out) && readFileSync(out, 'utf8').includes('MASTER'), 5000);
+    // The stream starts with the recent history, then follows; stop reading after a moment.
+    const ev = await execa(process.execPath, [TANDEM_BIN, 'events', '--history', '--socket', controlSocket(a)], { reject: false, timeout: 1500 });
+    const types = ev.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; to?: string });
+    expect(types.some((e) => e.type === 'vrrp.transition' && e.to === 'MASTER')).to.equal(true);
+    expect(types.some((e) => e.type === 'vip.added')).to.equal(true);
+    await lab.stop(pa);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).to.deep.equal(['INSTANCE VI_1 BACKUP 150', 'INSTANCE VI_1 MASTER 150', 'INSTANCE VI_1 STOP 150']);
+  });
+
+  it('a sync group fails over together when one member faults', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const flag = `${a.dir}/ok`;
+    await execa('touch', [flag]);
+    const two = (prio: number, withScript: boolean) => [
+      { name: 'VI_1', vrid: 51, priority: prio, advertInt: 0.3 },
+      {
+        name: 'VI_2', vrid: 52, priority: prio, advertInt: 0.3, vips: ['192.0.2.101/24'],
+        ...(withScript ? { trackScript: { name: 'chk', script: `test -e ${flag}`, weight: 0 } } : {}),
+      },
+    ];
+    lab.startTandem(a, tandemConfig(a, two(150, true), { G1: ['VI_1', 'VI_2'] }));
+    lab.startTandem(b, tandemConfig(b, two(100, false), { G1: ['VI_1', 'VI_2'] }));
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitHolder(lab, '192.0.2.101', a, 5000);
+    await execa('rm', [flag]);
+    await waitState(a, 'FAULT', 5000, 'VI_2');
+    await waitState(a, 'FAULT', 5000, 'VI_1');
+    await waitHolder(lab, VIP, b, 5000);
+    await waitHolder(lab, '192.0.2.101', b, 5000);
+    const vi1 = await instance(a, 'VI_1');
+    expect(vi1.fault_reasons.join(' ')).to.include('sync group G1');
+    expect(vi1.sync_group).to.equal('G1');
+    await execa('touch', [flag]);
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitHolder(lab, '192.0.2.101', a, 5000);
+  });
+
+  it('removes leftover VIPs of its configuration at start', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    // b crashed while MASTER earlier and still has the VIP.
+    await lab.exec(b, ['ip', 'addr', 'add', `${VIP}/24`, 'dev', 'eth0']);
+    start(lab, a, { priority: 150, advertInt: 0.3 });
+    start(lab, b, { priority: 100, advertInt: 0.3 });
+    await waitHolder(lab, VIP, a, 10_000);
+    for (let i = 0; i < 30; i++) {
+      expect((await holders(lab, VIP)).map((h) => h.name)).to.deep.equal(['a']);
+      await sleep(30);
+    }
+  });
+
+  it('the new MASTER updates neighbours: ARP cache (IPv4) and neighbour cache (IPv6)', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const vip6 = '2001:db8:1::100';
+    const opts = (prio: number) => [
+      { name: 'VI_1', vrid: 51, priority: prio, advertInt: 0.3, garpMasterDelay: 1 },
+      { name: 'VI_6', vrid: 52, priority: prio, advertInt: 0.3, family: 6 as const, garpMasterDelay: 1 },
+    ];
+    const pa = lab.startTandem(a, tandemConfig(a, opts(150)));
+    lab.startTandem(b, tandemConfig(b, opts(100)));
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitHolder(lab, vip6, a, 10_000);
+    // The client learns a's MAC for both VIPs.
+    await lab.exec(lab.client, ['ping', '-c', '1', '-W', '1', VIP]);
+    await lab.exec(lab.client, ['ping', '-6', '-c', '1', '-W', '1', vip6]);
+    const macA = await macOf(lab, a);
+    const macB = await macOf(lab, b);
+    expect(await neighbourMac(lab, lab.client, VIP)).to.equal(macA);
+    expect(await neighbourMac(lab, lab.client, vip6)).to.equal(macA);
+    await lab.stop(pa);
+    // Without any traffic from the client, the announcements alone move its caches to b.
+    await waitFor('client ARP entry -> b', async () => (await neighbourMac(lab!, lab!.client, VIP)) === macB, 5000, 50);
+    await waitFor('client ND entry -> b', async () => (await neighbourMac(lab!, lab!.client, vip6)) === macB, 5000, 50);
+  });
+});
