@@ -1,0 +1,81 @@
+// Hostile and malformed adverts put on the wire next to a running pair: each
+// is dropped with its named counter, the daemon keeps running and no state
+// changes.
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { Lab, leftoverNamespaces, REPO_ROOT, type LabHost } from '../../scripts/lab/lab.js';
+import { encodeAdvert } from '../../lib/vrrp/packet/advert.js';
+import { encodeIpv4 } from '../../lib/vrrp/packet/ipv4.js';
+import { requireLab, sleep, waitFor } from '../helpers/env.js';
+import { dumpLogs, instance, start, status, waitHolder, waitState } from './vrrp-lab.js';
+
+const SEND_RAW = join(REPO_ROOT, 'dist/scripts/lab/send-raw.js');
+const GROUP = '224.0.0.18';
+const SRC = '192.0.2.200'; // the client host
+
+function advert(o: { vrid?: number; priority?: number; version?: 2 | 3; ttl?: number; intervalCs?: number; corrupt?: (b: Buffer) => void }): string {
+  const payload = encodeAdvert(
+    { version: o.version ?? 3, vrid: o.vrid ?? 51, priority: o.priority ?? 250, addresses: ['192.0.2.100'], advertIntCs: o.intervalCs ?? 100 },
+    4,
+    { mode: 'pseudo-header', src: SRC, dst: GROUP },
+  );
+  o.corrupt?.(payload);
+  return encodeIpv4(payload, { src: SRC, dst: GROUP, ttl: o.ttl ?? 255, protocol: 112 }).toString('hex');
+}
+
+describe('hostile adverts in network namespaces', function () {
+  this.timeout(60_000);
+  let lab: Lab | null = null;
+  before(function () {
+    requireLab(this);
+  });
+  afterEach(async function () {
+    if (lab !== null) {
+      if (this.currentTest?.state === 'failed') await dumpLogs(lab);
+      await lab.destroy();
+      lab = null;
+    }
+  });
+  after(() => expect(leftoverNamespaces()).to.deep.equal([]));
+
+  it('drops each kind with its reason, never changes state, never crashes', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const pa = start(lab, a, { priority: 150, advertInt: 1 });
+    const pb = start(lab, b, { priority: 100, advertInt: 1 });
+    await waitHolder(lab, '192.0.2.100', a, 10_000);
+    await waitState(b, 'BACKUP', 5000);
+    const hostile: Record<string, string> = {
+      ttl: advert({ ttl: 64 }),
+      checksum: advert({ corrupt: (p) => void (p[6] = (p[6] ?? 0) ^ 0xff) }),
+      version: advert({ corrupt: (p) => void (p[0] = 0x41) }),
+      type: advert({ corrupt: (p) => void (p[0] = 0x32) }),
+      length: advert({ corrupt: (p) => void (p[3] = 9) }),
+    };
+    // Each hostile packet claims priority 250: accepted, it would make a and b BACKUP.
+    for (const [reason, hex] of Object.entries(hostile)) {
+      await lab.exec(lab.client, [process.execPath, SEND_RAW, 'eth0', GROUP, hex, hex, hex]);
+      await waitFor(`b to count ${reason}`, async () => {
+        const s = await instance(b);
+        return s.stats.dropped[reason as keyof typeof s.stats.dropped] >= 1;
+      }, 3000);
+    }
+    // A VRID nobody runs, and one byte of garbage: no instance to charge, counted per socket.
+    await lab.exec(lab.client, [process.execPath, SEND_RAW, 'eth0', GROUP, advert({ vrid: 99 })]);
+    await lab.exec(lab.client, [process.execPath, SEND_RAW, 'eth0', GROUP, encodeIpv4(Buffer.from('ff', 'hex'), { src: SRC, dst: GROUP, ttl: 255, protocol: 112 }).toString('hex')]);
+    await waitFor('socket-level drops', async () => {
+      const d = (await status(b)).vrrp_socket_drops;
+      return d['unknown-vrid'] === 1 && d.truncated === 1;
+    }, 3000);
+    await sleep(300);
+    const sa = await instance(a);
+    const sb = await instance(b);
+    expect(sa.state).to.equal('MASTER');
+    expect(sb.state).to.equal('BACKUP');
+    expect(sb.master_ip).to.equal('192.0.2.11');
+    for (const r of ['ttl', 'checksum', 'version', 'type', 'length'] as const) expect(sb.stats.dropped[r], r).to.equal(3);
+    expect(sb.stats.become_master).to.equal(0);
+    expect(pa.child.exitCode).to.equal(null);
+    expect(pb.child.exitCode).to.equal(null);
+  });
+});
