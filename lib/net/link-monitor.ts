@@ -20,6 +20,7 @@ export function parseMonitorLine(line: string): { dev: string; up: boolean } | n
 export class LinkMonitor {
   private child: ResultPromise | null = null;
   private readonly state = new Map<string, boolean>();
+  private stopped = false;
 
   constructor(private readonly devices: string[], private readonly onChange: LinkChange, private readonly log: (msg: string) => void) {}
 
@@ -36,7 +37,16 @@ export class LinkMonitor {
       const ev = parseMonitorLine(line);
       if (ev !== null && this.devices.includes(ev.dev)) this.set(ev.dev, ev.up);
     });
-    child.catch(() => {});
+    // A monitor that dies would leave link state frozen: start a new one (and re-read the state).
+    void child.then(() => {
+      if (this.stopped || this.child !== child) return;
+      this.log('ip monitor link exited; restarting it');
+      setTimeout(() => void this.start(), 1000).unref();
+    });
+    await this.refresh();
+  }
+
+  private async refresh(): Promise<void> {
     for (const dev of this.devices) {
       try {
         this.set(dev, (await getLink(dev)).up);
@@ -54,6 +64,7 @@ export class LinkMonitor {
   }
 
   stop(): void {
+    this.stopped = true;
     this.child?.kill('SIGTERM');
     this.child = null;
   }
