@@ -4,7 +4,7 @@
 // notify. Leaving MASTER: stop announcing, remove the VIPs, then notify.
 // Steps for one instance run strictly in order; instances do not wait for
 // each other.
-import type { InstanceConfig, SyncGroupConfig } from '../config/types.js';
+import type { InstanceConfig, SyncGroupConfig, VirtualAddress } from '../config/types.js';
 import type { VrrpState } from '../vrrp/fsm/types.js';
 import type { Announcer } from '../net/announce.js';
 import { getLink } from '../net/links.js';
@@ -54,25 +54,23 @@ export class Conductor {
     this.queues.set(name, next);
   }
 
-  private async addAll(c: InstanceConfig): Promise<void> {
-    for (const v of c.virtualIpaddress) {
-      try {
-        await addVip(v);
-        this.events.emit('vip.added', { instance: c.name, address: vipText(v), dev: v.dev });
-      } catch (err) {
-        this.log.error(`${c.name}: VIP ${vipText(v)} not added on ${v.dev}: ${(err as Error).message}`);
-        this.events.emit('vip.failed', { instance: c.name, address: vipText(v), dev: v.dev, error: (err as Error).message });
-      }
-    }
+  private addAll(c: InstanceConfig): Promise<void> {
+    return this.eachVip(c, 'added', addVip);
   }
 
-  private async removeAll(c: InstanceConfig): Promise<void> {
+  private removeAll(c: InstanceConfig): Promise<void> {
+    return this.eachVip(c, 'removed', deleteVip);
+  }
+
+  // One failed address must not keep the others from moving: report it and go on.
+  private async eachVip(c: InstanceConfig, done: 'added' | 'removed', op: (v: VirtualAddress) => Promise<void>): Promise<void> {
     for (const v of c.virtualIpaddress) {
       try {
-        await deleteVip(v);
-        this.events.emit('vip.removed', { instance: c.name, address: vipText(v), dev: v.dev });
+        await op(v);
+        this.events.emit(`vip.${done}`, { instance: c.name, address: vipText(v), dev: v.dev });
       } catch (err) {
-        this.log.error(`${c.name}: VIP ${vipText(v)} not removed from ${v.dev}: ${(err as Error).message}`);
+        const verb = done === 'added' ? 'added on' : 'removed from';
+        this.log.error(`${c.name}: VIP ${vipText(v)} not ${verb} ${v.dev}: ${(err as Error).message}`);
         this.events.emit('vip.failed', { instance: c.name, address: vipText(v), dev: v.dev, error: (err as Error).message });
       }
     }
