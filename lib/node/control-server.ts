@@ -43,7 +43,6 @@ export class ControlServer {
     }
     await unlink(this.path).catch(() => {});
     const server = createServer((sock) => this.accept(sock));
-    this.server = server;
     // The socket file is created 0600 from the start: no window where others may connect.
     const oldMask = process.umask(0o177);
     try {
@@ -54,6 +53,7 @@ export class ControlServer {
     } finally {
       process.umask(oldMask);
     }
+    this.server = server;
     server.on('error', (err) => this.log.error(`control socket: ${err.message}`));
   }
 
@@ -122,7 +122,9 @@ export class ControlServer {
     for (const c of this.clients) c.destroy();
     const server = this.server;
     this.server = null;
-    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Only the socket we created is ours to remove (not a live daemon's we refused to replace).
+    if (server === null) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     await unlink(this.path).catch(() => {});
   }
 }

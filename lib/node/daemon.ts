@@ -53,26 +53,32 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
   const control = new ControlServer(cfg.node.controlSocket, events, log);
   control.handle('status', () => buildStatus(cfg, engine, started));
 
-  await control.start();
-  await conductor.removeLeftovers(cfg.vrrp.instances);
-  await engine.start();
-  log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), control socket ${cfg.node.controlSocket}`);
-  events.emit('daemon.started', { node: cfg.node.name, pid: process.pid });
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const on = (s: NodeJS.Signals): void => resolve(s);
+  // Listen for the stop signals first: a SIGTERM during start-up must still leave cleanly.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    const on = (sig: NodeJS.Signals): void => resolve(sig);
     process.once('SIGTERM', on);
     process.once('SIGINT', on);
-    process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
   });
-  log.info(`${signal}: stopping`);
-  await engine.stop();
-  await conductor.drain();
-  await notifier.drain(STOP_NOTIFY_WAIT_MS);
-  events.emit('daemon.stopped', { node: cfg.node.name, signal });
-  notifier.abort();
-  announcer.close();
-  await control.stop();
+  process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
+  let signal: NodeJS.Signals | null = null;
+  try {
+    await control.start();
+    await conductor.removeLeftovers(cfg.vrrp.instances);
+    await engine.start();
+    log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), control socket ${cfg.node.controlSocket}`);
+    events.emit('daemon.started', { node: cfg.node.name, pid: process.pid });
+    signal = await stopSignal;
+    log.info(`${signal}: stopping`);
+  } finally {
+    // On a start-up failure too: nothing we started may outlive us (VIPs, children, the socket file).
+    await engine.stop();
+    await conductor.drain();
+    await notifier.drain(STOP_NOTIFY_WAIT_MS);
+    events.emit('daemon.stopped', { node: cfg.node.name, signal });
+    notifier.abort();
+    announcer.close();
+    await control.stop();
+  }
   log.info('stopped');
   return 0;
 }

@@ -84,6 +84,9 @@ describe('node/control-server', () => {
     } catch (err) {
       expect((err as Error).message).to.include('another tandem daemon answers');
     }
+    // The refused one cleans up only what it made: the live daemon keeps its socket.
+    await second.stop();
+    expect((await request(path, { command: 'status' })).ok).to.equal(true);
   });
 
   it('replaces a stale socket file left by a crash', async () => {
