@@ -11,7 +11,8 @@ import type { VrrpState } from '../fsm/types.js';
 import type { Received } from '../packet/check.js';
 import { peekVrid } from '../packet/advert.js';
 import { effectivePriority, isFaulting } from '../tracking.js';
-import { VrrpSocket } from '../transport/vrrp-socket.js';
+import { VrrpSocket, type VrrpSocketEvents, type VrrpSocketOptions } from '../transport/vrrp-socket.js';
+import { TandemError } from '../../errors.js';
 import { VrrpInstance } from './instance.js';
 import { ScriptTracker } from './script-tracker.js';
 import { SyncGroups } from './sync-groups.js';
@@ -134,7 +135,7 @@ export class VrrpEngine {
     if (s !== undefined) return s;
     const here = this.cfg.instances.filter((i) => i.interface === c.interface && i.family === c.family);
     const multicast = here.some((i) => i.unicastPeer.length === 0);
-    s = new VrrpSocket(
+    s = this.openSocket(
       { device: c.interface, ifindex: link.index, family: c.family, multicast, enforceHopLimit: here.every((i) => i.unicastPeer.length === 0) },
       {
         onPacket: (rx) => this.dispatch(c.interface, rx),
@@ -146,6 +147,16 @@ export class VrrpEngine {
     );
     this.sockets.set(key, s);
     return s;
+  }
+
+  private openSocket(options: VrrpSocketOptions, events: VrrpSocketEvents): VrrpSocket {
+    try {
+      return new VrrpSocket(options, events);
+    } catch (cause) {
+      const why = (cause as Error).message;
+      const hint = /not permitted|EPERM|EACCES/i.test(why) ? ' (raw sockets need root or CAP_NET_RAW)' : '';
+      throw new TandemError('VRRP_SOCKET', `cannot open the VRRP socket on ${options.device} (IPv${options.family}): ${why}${hint}`, { cause });
+    }
   }
 
   // An instance whose interface is missing never sends; it stays in FAULT.
