@@ -17,6 +17,7 @@ export const IP_MULTICAST_TTL = 33;
 export const IP_MULTICAST_LOOP = 34;
 export const IP_ADD_MEMBERSHIP = 35;
 export const IPV6_CHECKSUM = 7;
+export const IPV6_HDRINCL = 36; // Linux 4.5+
 export const IPV6_UNICAST_HOPS = 16;
 export const IPV6_MULTICAST_IF = 17;
 export const IPV6_MULTICAST_HOPS = 18;

@@ -54,10 +54,17 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
   control.handle('status', () => buildStatus(cfg, engine, started));
 
   // Listen for the stop signals first: a SIGTERM during start-up must still leave cleanly.
+  // `on`, not `once`: execa's exit hook re-raises a signal nobody else listens to, which
+  // would kill us mid-shutdown; a repeated signal is just logged.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    const on = (sig: NodeJS.Signals): void => resolve(sig);
-    process.once('SIGTERM', on);
-    process.once('SIGINT', on);
+    let received: NodeJS.Signals | null = null;
+    const on = (sig: NodeJS.Signals): void => {
+      if (received !== null) log.warn(`${sig}: already stopping (after ${received})`);
+      received ??= sig;
+      resolve(sig);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
   });
   process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
   let signal: NodeJS.Signals | null = null;

@@ -58,6 +58,19 @@ describe('VRRP node behaviour in network namespaces', function () {
     expect(lines).to.deep.equal(['INSTANCE VI_1 BACKUP 150', 'INSTANCE VI_1 MASTER 150', 'INSTANCE VI_1 STOP 150']);
   });
 
+  it('SIGTERM during start-up, and again while stopping, still ends cleanly with exit 0', async () => {
+    lab = await Lab.create(1);
+    const [a] = lab.hosts as [LabHost];
+    const p = start(lab, a, { priority: 255, advertInt: 0.3 });
+    await waitFor('control socket', async () => existsSync(controlSocket(a)), 5000, 5);
+    p.child.kill('SIGTERM');
+    p.child.kill('SIGTERM');
+    await p.child;
+    expect(p.child.exitCode).to.equal(0);
+    expect(await lab.addresses(a)).to.not.include(VIP);
+    expect(existsSync(controlSocket(a))).to.equal(false);
+  });
+
   it('a sync group fails over together when one member faults', async () => {
     lab = await Lab.create(2);
     const [a, b] = lab.hosts as [LabHost, LabHost];

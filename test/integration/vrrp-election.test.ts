@@ -180,6 +180,34 @@ describe('VRRP in network namespaces', function () {
     await waitHolder(lab, VIP6, b, 3000);
   });
 
+  it('VRRPv2 with PASS authentication elects, and a wrong password is refused and counted', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    start(lab, a, { priority: 150, advertInt: 1, version: 2, authPass: 's3cret' });
+    const pb = start(lab, b, { priority: 100, advertInt: 1, version: 2, authPass: 's3cret' });
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitState(b, 'BACKUP', 5000);
+    await lab.stop(pb);
+    start(lab, b, { priority: 100, advertInt: 1, version: 2, authPass: 'wrong' });
+    await waitFor('b to count auth failures', async () => (await instance(b)).stats.dropped['auth-failure'] >= 2, 10_000);
+    // b cannot trust a's adverts, so it takes over too: the expected split of a misconfigured pair.
+    expect((await instance(b)).stats.advert_rcvd).to.equal(0);
+  });
+
+  it('IPv6 unicast peers with check_unicast_src', async () => {
+    lab = await Lab.create(2);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const pa = start(lab, a, { priority: 150, advertInt: 0.3, family: 6, vrid: 53, unicastPeers: [b.ipv6], checkUnicastSrc: true });
+    start(lab, b, { priority: 100, advertInt: 0.3, family: 6, vrid: 53, unicastPeers: [a.ipv6], checkUnicastSrc: true });
+    await waitHolder(lab, VIP6, a, 10_000);
+    await waitState(b, 'BACKUP', 3000);
+    const sb = await instance(b);
+    expect(sb.master_ip).to.equal(a.ipv6);
+    expect(sb.stats.dropped['unicast-src']).to.equal(0);
+    await lab.stop(pa);
+    await waitHolder(lab, VIP6, b, 3000);
+  });
+
   it('three nodes: exactly one holder at every sample once settled, through failures', async () => {
     lab = await Lab.create(3);
     const [a, b, c] = lab.hosts as [LabHost, LabHost, LabHost];

@@ -125,8 +125,7 @@ export class VrrpInstance {
           ...(this.authData ? { authType: AUTH_PASS, authData: this.authData } : {}),
         },
         c.family,
-        // IPv6: the kernel writes the checksum (it alone knows the source it picks).
-        c.family === 6 ? { mode: 'message' } : { mode: checksumModeFor(c.version, c.v3ChecksumAsV2), src: this.sourceIp, dst },
+        { mode: checksumModeFor(c.version, c.v3ChecksumAsV2, c.family), src: this.sourceIp, dst },
       );
       this.stats.advert_sent++;
       if (priority === 0) this.stats.pri_zero_sent++;

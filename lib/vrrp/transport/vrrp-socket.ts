@@ -1,14 +1,16 @@
 // Raw IP protocol 112 on one interface and one address family: sends adverts
 // and hands every received one, with what the IP layer showed of it, to the
-// engine. IPv4 builds its own IP header (IP_HDRINCL) so the source address is
-// exactly the configured one; IPv6 lets the kernel fill the source and the
-// RFC 5798 5.2.8 checksum (IPV6_CHECKSUM), and drop hop limits below 255.
+// engine. Both families build their own IP header (IP_HDRINCL,
+// IPV6_HDRINCL) so the source address is exactly the configured one, never a
+// VIP the kernel might prefer. On receive, IPv6 lets the kernel verify the
+// RFC 5798 5.2.8 checksum (IPV6_CHECKSUM) and drop hop limits below 255.
 import { RawSocket, IPPROTO_IP, IPPROTO_IPV6, IP_HDRINCL, IP_ADD_MEMBERSHIP, IP_MULTICAST_IF, IP_MULTICAST_LOOP,
-  IP_MULTICAST_TTL, IPV6_ADD_MEMBERSHIP, IPV6_CHECKSUM, IPV6_MINHOPCOUNT, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF,
+  IP_MULTICAST_TTL, IPV6_ADD_MEMBERSHIP, IPV6_CHECKSUM, IPV6_HDRINCL, IPV6_MINHOPCOUNT, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF,
   IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS } from '../../net/raw.js';
 import type { IpFamily } from '../../net/ip-address.js';
 import { IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6 } from '../packet/advert.js';
 import { decodeIpv4, encodeIpv4 } from '../packet/ipv4.js';
+import { encodeIpv6 } from '../packet/ipv6.js';
 import type { Received } from '../packet/check.js';
 import type { DropReason } from '../packet/reasons.js';
 
@@ -65,6 +67,7 @@ export class VrrpSocket {
       if (options.multicast) this.raw.setBuffer(IPPROTO_IP, IP_ADD_MEMBERSHIP, RawSocket.ipMreqn(VRRP_MCAST_V4, ifindex));
     } else {
       this.raw.setInt(IPPROTO_IPV6, IPV6_CHECKSUM, 6);
+      this.raw.setInt(IPPROTO_IPV6, IPV6_HDRINCL, 1);
       this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex);
       // RFC 5798 5.1.2.3: hop limit 255 on send.
       this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255);
@@ -75,8 +78,7 @@ export class VrrpSocket {
     }
   }
 
-  // `payload` is the VRRP message; `src` matters for IPv4 only (IPv6 source is
-  // the kernel's choice: the link-local address for ff02::12).
+  // `payload` is the VRRP message with its checksum computed for `src` and `dst`.
   send(payload: Buffer, src: string, dst: string): Promise<void> {
     const p = this.sendNow(payload, src, dst);
     this.pending.add(p);
@@ -94,12 +96,13 @@ export class VrrpSocket {
     if (this.options.family === 4) {
       this.ipId = (this.ipId + 1) & 0xffff;
       // RFC 5798 5.1.1.3: TTL 255.
-      const packet = encodeIpv4(payload, { src, dst, ttl: 255, protocol: IPPROTO_VRRP, id: this.ipId });
-      await this.raw.send(packet, dst);
+      await this.raw.send(encodeIpv4(payload, { src, dst, ttl: 255, protocol: IPPROTO_VRRP, id: this.ipId }), dst);
       return;
     }
+    // RFC 5798 5.1.2.3: hop limit 255.
+    const packet = encodeIpv6(payload, { src, dst, hopLimit: 255, nextHeader: IPPROTO_VRRP });
     const scoped = dst.toLowerCase().startsWith('fe80:') ? `${dst}%${this.options.device}` : dst;
-    await this.raw.send(payload, scoped);
+    await this.raw.send(packet, scoped);
   }
 
   close(): void {
