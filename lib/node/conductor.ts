@@ -50,7 +50,12 @@ export class Conductor {
 
   private enqueue(name: string, step: () => Promise<void>): void {
     const prev = this.queues.get(name) ?? Promise.resolve();
-    const next = prev.then(step).catch((err: Error) => this.log.error(`${name}: ${err.message}`));
+    // setImmediate: the advert the engine just queued leaves in this loop turn's
+    // poll phase, before spawning ip(8) holds the loop for milliseconds.
+    const next = prev
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(step)
+      .catch((err: Error) => this.log.error(`${name}: ${err.message}`));
     this.queues.set(name, next);
   }
 
@@ -81,16 +86,17 @@ export class Conductor {
   private startAnnouncing(ev: TransitionEvent, signal: AbortSignal): void {
     const c = ev.instance;
     const burst = async (count: number): Promise<void> => {
+      // All VIPs at once; repeats one after the other (arping itself takes a second each).
       for (let i = 0; i < count && !signal.aborted; i++) {
-        for (const v of c.virtualIpaddress) {
-          if (signal.aborted) return;
-          try {
-            await this.announcer.announce(v, ev.link);
-          } catch (err) {
-            if (signal.aborted) return;
-            this.log.warn(`${c.name}: announcing ${v.address}: ${(err as Error).message}`);
-          }
-        }
+        await Promise.all(
+          c.virtualIpaddress.map(async (v) => {
+            try {
+              await this.announcer.announce(v, ev.link);
+            } catch (err) {
+              if (!signal.aborted) this.log.warn(`${c.name}: announcing ${v.address}: ${(err as Error).message}`);
+            }
+          }),
+        );
       }
     };
     const later = (ms: number, fn: () => void): void => {

@@ -7,19 +7,17 @@
 // is replaced by the other. Two negative cases (wrong auth_pass, different
 // VRRPv3 checksum forms) show those same checks do see a rejected advert.
 import { expect } from 'chai';
-import { Lab, leftoverNamespaces, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
+import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
+import { labLifecycle, type LabLifecycle } from './lab-hooks.js';
 import { keepalivedLog, keepalivedPid, keepalivedState, keepalivedStats, startKeepalived, type KeepalivedStats } from '../../scripts/lab/keepalived.js';
 import type { InstanceStatus } from '../../lib/vrrp/engine/engine.js';
 import type { InstanceOptions } from '../../scripts/lab/tandem-config.js';
-import { requireLab, waitFor } from '../helpers/env.js';
+import { waitFor } from '../helpers/env.js';
 import {
-  dumpAllLogs,
   expectSoleHolder,
   expectTandemClean,
   keepalivedErrorCounters,
   keepalivedPacketErrors,
-  leftoverProcesses,
-  leftoverTempDirs,
   linkLocal,
   startCapture,
   tandemComplaints,
@@ -94,42 +92,22 @@ function expectKeepalivedLogClean(p: LabProcess): void {
 }
 
 // Two hosts on the bridge: a runs tandem, b runs keepalived.
-async function pair(): Promise<{ lab: Lab; a: LabHost; b: LabHost }> {
-  const lab = await Lab.create(2);
+async function pair(labs: LabLifecycle): Promise<{ lab: Lab; a: LabHost; b: LabHost }> {
+  const lab = labs.adopt(await Lab.create(2));
   const [a, b] = lab.hosts as [LabHost, LabHost];
   return { lab, a, b };
 }
 
 describe('keepalived interop in network namespaces', function () {
   this.timeout(60_000);
-  let lab: Lab | null = null;
-
-  before(function () {
-    requireLab(this, ['keepalived', 'tcpdump']);
-  });
-
-  afterEach(async function () {
-    if (lab !== null) {
-      if (this.currentTest?.state === 'failed') await dumpAllLogs(lab);
-      await lab.destroy();
-      lab = null;
-    }
-  });
-
-  after(() => {
-    expect(leftoverNamespaces(), 'namespaces left behind').to.deep.equal([]);
-    expect(leftoverProcesses(), 'processes left behind').to.deep.equal([]);
-    expect(leftoverTempDirs(), 'temporary directories left behind').to.deep.equal([]);
-  });
+  const labs = labLifecycle(['keepalived', 'tcpdump']);
 
   for (const v of VARIANTS) {
     const VIP = vipOf(v.family);
 
     describe(v.title, () => {
       it('tandem higher: tandem MASTER, keepalived BACKUP accepting its adverts; SIGTERM hands the VIP to keepalived', async () => {
-        const p = await pair();
-        lab = p.lab;
-        const { a, b } = p;
+        const { lab, a, b } = await pair(labs);
         const cap = await startCapture(lab, b);
         // tandem first, so keepalived joins an elected MASTER: it must never leave BACKUP.
         const ta = start(lab, a, opts(v, b, HIGH));
@@ -172,9 +150,7 @@ describe('keepalived interop in network namespaces', function () {
       });
 
       it('keepalived higher: keepalived MASTER, tandem BACKUP accepting its adverts; SIGTERM hands the VIP to tandem', async () => {
-        const p = await pair();
-        lab = p.lab;
-        const { a, b } = p;
+        const { lab, a, b } = await pair(labs);
         const cap = await startCapture(lab, b);
         // keepalived first, so tandem joins an elected MASTER: it must never leave BACKUP.
         const kb = startKeepalived(lab, b, [opts(v, a, HIGH)]);
@@ -221,9 +197,7 @@ describe('keepalived interop in network namespaces', function () {
     const VIP = vipOf(4);
 
     it('keepalived MASTER crashes: tandem takes over after Master_Down_Interval; keepalived restarted preempts back', async () => {
-      const p = await pair();
-      lab = p.lab;
-      const { a, b } = p;
+      const { lab, a, b } = await pair(labs);
       let kb = startKeepalived(lab, b, [opts(v, a, HIGH)]);
       await waitHolder(lab, VIP, b, 15_000);
       start(lab, a, opts(v, b, LOW));
@@ -235,7 +209,7 @@ describe('keepalived interop in network namespaces', function () {
       const took = Date.now() - t0;
       expect(took).to.be.at.most(masterDownMs(v.advertInt, LOW) + SLACK_MS);
       expect(took).to.be.at.least(masterDownMs(v.advertInt, LOW) - v.advertInt * 1000 - SLACK_MS);
-      await waitFor('a to hold the VIP', async () => (await lab!.addresses(a)).includes(VIP), 2000, 10);
+      await waitFor('a to hold the VIP', async () => (await lab.addresses(a)).includes(VIP), 2000, 10);
       await kb.child;
       await expectTandemClean(a);
 
@@ -250,9 +224,7 @@ describe('keepalived interop in network namespaces', function () {
     });
 
     it('tandem MASTER crashes: keepalived takes over after Master_Down_Interval; tandem restarted preempts back', async () => {
-      const p = await pair();
-      lab = p.lab;
-      const { a, b } = p;
+      const { lab, a, b } = await pair(labs);
       const ta = start(lab, a, opts(v, b, HIGH));
       await waitHolder(lab, VIP, a, 15_000);
       const kb = startKeepalived(lab, b, [opts(v, a, LOW)]);
@@ -260,7 +232,7 @@ describe('keepalived interop in network namespaces', function () {
       expect(keepalivedState(kb)).to.equal('BACKUP');
       const t0 = Date.now();
       ta.child.kill('SIGKILL');
-      await waitFor('b to hold the VIP', async () => (await lab!.addresses(b)).includes(VIP), 5000, 10);
+      await waitFor('b to hold the VIP', async () => (await lab.addresses(b)).includes(VIP), 5000, 10);
       const took = Date.now() - t0;
       expect(took).to.be.at.most(masterDownMs(v.advertInt, LOW) + SLACK_MS);
       expect(took).to.be.at.least(masterDownMs(v.advertInt, LOW) - v.advertInt * 1000 - SLACK_MS);
@@ -281,9 +253,7 @@ describe('keepalived interop in network namespaces', function () {
 
   describe('negative cases: each side sees what it must reject', () => {
     it('VRRPv2 with different auth_pass: each side rejects the other (tandem counts auth-failure, keepalived logs an invalid passwd), so both are MASTER', async () => {
-      const p = await pair();
-      lab = p.lab;
-      const { a, b } = p;
+      const { lab, a, b } = await pair(labs);
       const base = VARIANTS[2] as Variant;
       start(lab, a, { ...opts(base, b, HIGH), authPass: 'tandem42' });
       const kb = startKeepalived(lab, b, [{ ...opts(base, a, LOW), authPass: 'other99' }]);
@@ -308,9 +278,7 @@ describe('keepalived interop in network namespaces', function () {
     });
 
     it('VRRPv3 IPv4 with different checksum forms (tandem v3_checksum_as_v2): both count checksum errors, tcpdump agrees', async () => {
-      const p = await pair();
-      lab = p.lab;
-      const { a, b } = p;
+      const { lab, a, b } = await pair(labs);
       const base = VARIANTS[0] as Variant;
       const cap = await startCapture(lab, b);
       start(lab, a, { ...opts(base, b, HIGH), v3ChecksumAsV2: true });

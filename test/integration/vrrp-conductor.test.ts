@@ -5,10 +5,11 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { readFileSync, existsSync } from 'node:fs';
-import { Lab, leftoverNamespaces, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
+import { Lab, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
 import { controlSocket, tandemConfig } from '../../scripts/lab/tandem-config.js';
-import { requireLab, sleep, waitFor } from '../helpers/env.js';
-import { dumpLogs, holders, instance, start, waitHolder, waitState } from './vrrp-lab.js';
+import { sleep, waitFor } from '../helpers/env.js';
+import { labLifecycle } from './lab-hooks.js';
+import { holders, instance, start, waitHolder, waitState } from './vrrp-lab.js';
 
 const VIP = '192.0.2.100';
 
@@ -24,22 +25,10 @@ async function neighbourMac(lab: Lab, h: LabHost, ip: string): Promise<string | 
 
 describe('VRRP node behaviour in network namespaces', function () {
   this.timeout(60_000);
-  let lab: Lab | null = null;
-
-  before(function () {
-    requireLab(this, ['arping']);
-  });
-  afterEach(async function () {
-    if (lab !== null) {
-      if (this.currentTest?.state === 'failed') await dumpLogs(lab);
-      await lab.destroy();
-      lab = null;
-    }
-  });
-  after(() => expect(leftoverNamespaces()).to.deep.equal([]));
+  const labs = labLifecycle(['arping']);
 
   it('runs notify scripts with keepalived arguments and streams the events', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const out = `${a.dir}/notify.out`;
     const script = lab.write(a, 'notify.sh', `#!/bin/sh\necho "$@" >> ${out}\n`);
@@ -59,7 +48,7 @@ describe('VRRP node behaviour in network namespaces', function () {
   });
 
   it('SIGTERM during start-up, and again while stopping, still ends cleanly with exit 0', async () => {
-    lab = await Lab.create(1);
+    const lab = labs.adopt(await Lab.create(1));
     const [a] = lab.hosts as [LabHost];
     const p = start(lab, a, { priority: 255, advertInt: 0.3 });
     await waitFor('control socket', async () => existsSync(controlSocket(a)), 5000, 5);
@@ -72,7 +61,7 @@ describe('VRRP node behaviour in network namespaces', function () {
   });
 
   it('a sync group fails over together when one member faults', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const flag = `${a.dir}/ok`;
     await execa('touch', [flag]);
@@ -101,7 +90,7 @@ describe('VRRP node behaviour in network namespaces', function () {
   });
 
   it('removes leftover VIPs of its configuration at start', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     // b crashed while MASTER earlier and still has the VIP.
     await lab.exec(b, ['ip', 'addr', 'add', `${VIP}/24`, 'dev', 'eth0']);
@@ -115,7 +104,7 @@ describe('VRRP node behaviour in network namespaces', function () {
   });
 
   it('the new MASTER updates neighbours: ARP cache (IPv4) and neighbour cache (IPv6)', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const vip6 = '2001:db8:1::100';
     const opts = (prio: number) => [
@@ -135,7 +124,7 @@ describe('VRRP node behaviour in network namespaces', function () {
     expect(await neighbourMac(lab, lab.client, vip6)).to.equal(macA);
     await lab.stop(pa);
     // Without any traffic from the client, the announcements alone move its caches to b.
-    await waitFor('client ARP entry -> b', async () => (await neighbourMac(lab!, lab!.client, VIP)) === macB, 5000, 50);
-    await waitFor('client ND entry -> b', async () => (await neighbourMac(lab!, lab!.client, vip6)) === macB, 5000, 50);
+    await waitFor('client ARP entry -> b', async () => (await neighbourMac(lab, lab.client, VIP)) === macB, 5000, 50);
+    await waitFor('client ND entry -> b', async () => (await neighbourMac(lab, lab.client, vip6)) === macB, 5000, 50);
   });
 });

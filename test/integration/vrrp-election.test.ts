@@ -3,10 +3,11 @@
 // IPv6, with the VIP checked on the real interfaces.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { Lab, leftoverNamespaces, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
+import { Lab, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
 import { controlSocket } from '../../scripts/lab/tandem-config.js';
-import { requireLab, sleep, waitFor } from '../helpers/env.js';
-import { dumpLogs, holders, instance, masterDownMs, skewMs, start, status, waitHolder, waitState } from './vrrp-lab.js';
+import { sleep, waitFor } from '../helpers/env.js';
+import { labLifecycle } from './lab-hooks.js';
+import { holders, instance, masterDownMs, skewMs, start, status, waitHolder, waitState } from './vrrp-lab.js';
 
 const VIP = '192.0.2.100';
 const VIP6 = '2001:db8:1::100';
@@ -15,26 +16,10 @@ const SLACK_MS = 200;
 
 describe('VRRP in network namespaces', function () {
   this.timeout(60_000);
-  let lab: Lab | null = null;
-
-  before(function () {
-    requireLab(this, ['keepalived']);
-  });
-
-  afterEach(async function () {
-    if (lab !== null) {
-      if (this.currentTest?.state === 'failed') await dumpLogs(lab);
-      await lab.destroy();
-      lab = null;
-    }
-  });
-
-  after(() => {
-    expect(leftoverNamespaces(), 'namespaces left behind').to.deep.equal([]);
-  });
+  const labs = labLifecycle(['keepalived']);
 
   it('elects the higher priority as MASTER; the status command and CLI agree', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     start(lab, a, { priority: 150, advertInt: 0.5 });
     start(lab, b, { priority: 100, advertInt: 0.5 });
@@ -59,7 +44,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('kill -9 of the MASTER: the BACKUP holds the VIP within Master_Down_Interval', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const pa = start(lab, a, { priority: 150, advertInt: 1 });
     start(lab, b, { priority: 100, advertInt: 1 });
@@ -68,7 +53,7 @@ describe('VRRP in network namespaces', function () {
     const t0 = Date.now();
     pa.child.kill('SIGKILL');
     // The killed node keeps its VIP (nothing removes it); the test asks when b has it too.
-    await waitFor('b to hold the VIP', async () => (await lab!.addresses(b)).includes(VIP), 10_000, 10);
+    await waitFor('b to hold the VIP', async () => (await lab.addresses(b)).includes(VIP), 10_000, 10);
     const took = Date.now() - t0;
     expect(took).to.be.at.most(masterDownMs(1, 100) + SLACK_MS);
     expect(took).to.be.at.least(masterDownMs(1, 100) - 1000 - SLACK_MS); // it waited for the down timer
@@ -76,7 +61,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('SIGTERM of the MASTER: it sends priority 0, removes its VIP, and the BACKUP takes over within skew', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const pa = start(lab, a, { priority: 150, advertInt: 1 });
     start(lab, b, { priority: 100, advertInt: 1 });
@@ -93,7 +78,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('preempts back when the higher priority returns; nopreempt keeps the current MASTER', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     let pa = start(lab, a, { priority: 150, advertInt: 0.3 });
     start(lab, b, { priority: 100, advertInt: 0.3 });
@@ -113,7 +98,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('preempt_delay: the returning higher priority waits before taking over', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     start(lab, b, { priority: 100, advertInt: 0.3 });
     await waitHolder(lab, VIP, b, 10_000);
@@ -125,7 +110,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('link down on the MASTER: it goes FAULT, drops the VIP, and the peer takes over', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     start(lab, a, { priority: 150, advertInt: 0.3 });
     start(lab, b, { priority: 100, advertInt: 0.3 });
@@ -139,7 +124,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('a failing track script with a weight hands MASTER to the peer', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const flag = `${a.dir}/healthy`;
     await execa('touch', [flag]);
@@ -154,7 +139,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('unicast peers elect and fail over without multicast', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const pa = start(lab, a, { priority: 150, advertInt: 0.3, unicastPeers: ['192.0.2.12'], checkUnicastSrc: true });
     start(lab, b, { priority: 100, advertInt: 0.3, unicastPeers: ['192.0.2.11'], checkUnicastSrc: true });
@@ -165,11 +150,11 @@ describe('VRRP in network namespaces', function () {
     expect(sb.stats.advert_rcvd).to.be.greaterThan(0);
     expect(sb.master_ip).to.equal('192.0.2.11');
     pa.child.kill('SIGKILL');
-    await waitFor('b to hold the VIP', async () => (await lab!.addresses(b)).includes(VIP), 5000, 10);
+    await waitFor('b to hold the VIP', async () => (await lab.addresses(b)).includes(VIP), 5000, 10);
   });
 
   it('IPv6: elects, holds the VIP without DAD, fails over on SIGTERM', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const pa = start(lab, a, { priority: 150, advertInt: 0.3, family: 6, vrid: 52 });
     start(lab, b, { priority: 100, advertInt: 0.3, family: 6, vrid: 52 });
@@ -181,7 +166,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('VRRPv2 with PASS authentication elects, and a wrong password is refused and counted', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     start(lab, a, { priority: 150, advertInt: 1, version: 2, authPass: 's3cret' });
     const pb = start(lab, b, { priority: 100, advertInt: 1, version: 2, authPass: 's3cret' });
@@ -195,7 +180,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('IPv6 unicast peers with check_unicast_src', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const pa = start(lab, a, { priority: 150, advertInt: 0.3, family: 6, vrid: 53, unicastPeers: [b.ipv6], checkUnicastSrc: true });
     start(lab, b, { priority: 100, advertInt: 0.3, family: 6, vrid: 53, unicastPeers: [a.ipv6], checkUnicastSrc: true });
@@ -209,7 +194,7 @@ describe('VRRP in network namespaces', function () {
   });
 
   it('three nodes: exactly one holder at every sample once settled, through failures', async () => {
-    lab = await Lab.create(3);
+    const lab = labs.adopt(await Lab.create(3));
     const [a, b, c] = lab.hosts as [LabHost, LabHost, LabHost];
     const pa = start(lab, a, { priority: 200, advertInt: 0.2 });
     const pb = start(lab, b, { priority: 150, advertInt: 0.2 });
@@ -218,7 +203,7 @@ describe('VRRP in network namespaces', function () {
     const sample = async (ms: number): Promise<void> => {
       const end = Date.now() + ms;
       while (Date.now() < end) {
-        const hs = await holders(lab!, VIP);
+        const hs = await holders(lab, VIP);
         expect(hs.length, `holders: ${hs.map((h) => h.name).join(',')}`).to.equal(1);
         await sleep(20);
       }

@@ -3,11 +3,12 @@
 // changes.
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { Lab, leftoverNamespaces, REPO_ROOT, type LabHost } from '../../scripts/lab/lab.js';
+import { Lab, REPO_ROOT, type LabHost } from '../../scripts/lab/lab.js';
 import { encodeAdvert } from '../../lib/vrrp/packet/advert.js';
 import { encodeIpv4 } from '../../lib/vrrp/packet/ipv4.js';
-import { requireLab, sleep, waitFor } from '../helpers/env.js';
-import { dumpLogs, instance, start, status, waitHolder, waitState } from './vrrp-lab.js';
+import { sleep, waitFor } from '../helpers/env.js';
+import { labLifecycle } from './lab-hooks.js';
+import { instance, start, status, waitHolder, waitState } from './vrrp-lab.js';
 
 const SEND_RAW = join(REPO_ROOT, 'dist/scripts/lab/send-raw.js');
 const GROUP = '224.0.0.18';
@@ -25,21 +26,10 @@ function advert(o: { vrid?: number; priority?: number; version?: 2 | 3; ttl?: nu
 
 describe('hostile adverts in network namespaces', function () {
   this.timeout(60_000);
-  let lab: Lab | null = null;
-  before(function () {
-    requireLab(this);
-  });
-  afterEach(async function () {
-    if (lab !== null) {
-      if (this.currentTest?.state === 'failed') await dumpLogs(lab);
-      await lab.destroy();
-      lab = null;
-    }
-  });
-  after(() => expect(leftoverNamespaces()).to.deep.equal([]));
+  const labs = labLifecycle();
 
   it('drops each kind with its reason, never changes state, never crashes', async () => {
-    lab = await Lab.create(2);
+    const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const pa = start(lab, a, { priority: 150, advertInt: 1 });
     const pb = start(lab, b, { priority: 100, advertInt: 1 });

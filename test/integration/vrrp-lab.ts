@@ -54,12 +54,3 @@ export function masterDownMs(advertIntS: number, priority: number): number {
 export function skewMs(advertIntS: number, priority: number): number {
   return ((256 - priority) * advertIntS * 1000) / 256;
 }
-
-// The daemon log of a host, printed when a test fails.
-export async function dumpLogs(lab: Lab): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
-  for (const h of lab.hosts) {
-    const text = await readFile(`${h.dir}/tandem.log`, 'utf8').catch(() => '(no log)');
-    process.stderr.write(`--- ${h.name} tandem.log ---\n${text}\n`);
-  }
-}

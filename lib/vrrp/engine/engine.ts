@@ -258,12 +258,13 @@ export class VrrpEngine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.scripts.values()) t.stop();
-    this.monitor?.stop();
+    // The priority-0 adverts first: every millisecond here delays the peer's takeover.
     for (const inst of this.instances.values()) {
       inst.handle({ type: 'shutdown' });
       inst.stop();
     }
+    for (const t of this.scripts.values()) t.stop();
+    this.monitor?.stop();
     for (const s of this.sockets.values()) await s.drain();
     for (const s of this.sockets.values()) s.close();
   }
