@@ -25,6 +25,8 @@ export class VrrpInstance {
   private timer: NodeJS.Timeout | null = null;
   private readonly dropLog: RateLimitedLog;
   private readonly authData: Buffer | undefined;
+  // What the receive checks need from the configuration, built once (hot path).
+  private readonly checkCtx: Omit<CheckContext, 'state'>;
 
   constructor(
     readonly cfg: InstanceConfig,
@@ -45,6 +47,19 @@ export class VrrpInstance {
     };
     this.fsm = initFsm(this.fsmCfg, initialPriority);
     this.dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS, now);
+    this.checkCtx = {
+      vrid: cfg.virtualRouterId,
+      version: cfg.version,
+      family: cfg.family,
+      unicast: cfg.unicastPeer.length > 0,
+      unicastPeers: cfg.unicastPeer,
+      checkUnicastSrc: cfg.checkUnicastSrc,
+      advertIntCs: cfg.advertIntCs,
+      vips: cfg.virtualIpaddress.map((v) => v.address),
+      v3ChecksumAsV2: cfg.v3ChecksumAsV2,
+      checksumVerifiedByKernel: cfg.family === 6,
+      ...(cfg.authentication ? { authPass: cfg.authentication.authPass } : {}),
+    };
     if (cfg.authentication !== undefined) {
       // RFC 3768 5.3.10: the password, zero padded to 8 bytes.
       this.authData = Buffer.alloc(8);
@@ -75,20 +90,7 @@ export class VrrpInstance {
   }
 
   receive(rx: Received): void {
-    const ctx: CheckContext = {
-      vrid: this.cfg.virtualRouterId,
-      version: this.cfg.version,
-      family: this.cfg.family,
-      state: this.fsm.state,
-      unicast: this.cfg.unicastPeer.length > 0,
-      unicastPeers: this.cfg.unicastPeer,
-      checkUnicastSrc: this.cfg.checkUnicastSrc,
-      advertIntCs: this.cfg.advertIntCs,
-      vips: this.cfg.virtualIpaddress.map((v) => v.address),
-      v3ChecksumAsV2: this.cfg.v3ChecksumAsV2,
-      checksumVerifiedByKernel: this.cfg.family === 6,
-      ...(this.cfg.authentication ? { authPass: this.cfg.authentication.authPass } : {}),
-    };
+    const ctx: CheckContext = { ...this.checkCtx, state: this.fsm.state };
     const verdict = checkAdvert(rx, ctx);
     if (!verdict.ok) {
       this.stats.dropped[verdict.reason]++;
