@@ -32,11 +32,17 @@ export interface RawSocketOptions {
   sendOnly?: boolean; // do not read: a send-only socket would copy every packet of its protocol
 }
 
+// raw-socket's native handle: its send() calls sendto(2) at once and throws on error.
+interface RawWrap {
+  send(buffer: Buffer, offset: number, length: number, address: string, done: (bytes: number) => void): void;
+}
+
 export type RawMessageHandler = (packet: Buffer, source: string) => void;
 
 export class RawSocket {
   private readonly socket: Socket;
   private closed = false;
+  private queued = 0; // sends waiting in raw-socket's queue: later ones must not overtake them
 
   constructor(readonly options: RawSocketOptions, onMessage: RawMessageHandler, onError: (err: Error) => void) {
     this.socket = raw.createSocket({
@@ -79,13 +85,28 @@ export class RawSocket {
     return b;
   }
 
+  // Sends at once when the socket takes it (the usual case: a raw socket's
+  // buffer is rarely full), so an advert leaves at the moment it is decided,
+  // not a loop turn later; falls back to raw-socket's queue on EAGAIN.
   send(packet: Buffer, address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new Error(`raw socket on ${this.options.device} is closed`));
-        return;
+    if (this.closed) return Promise.reject(new Error(`raw socket on ${this.options.device} is closed`));
+    const wrap = (this.socket as unknown as { wrap?: RawWrap }).wrap;
+    if (wrap !== undefined && this.queued === 0) {
+      let sent = -1;
+      try {
+        wrap.send(packet, 0, packet.length, address, (bytes: number) => (sent = bytes));
+        return Promise.resolve(sent);
+      } catch (err) {
+        if (!/temporarily unavailable|EAGAIN|would block/i.test((err as Error).message)) return Promise.reject(err);
       }
-      this.socket.send(packet, 0, packet.length, address, (err: Error | null, bytes: number) => (err ? reject(err) : resolve(bytes)));
+    }
+    this.queued++;
+    return new Promise((resolve, reject) => {
+      this.socket.send(packet, 0, packet.length, address, (err: Error | null, bytes: number) => {
+        this.queued--;
+        if (err) reject(err);
+        else resolve(bytes);
+      });
     });
   }
 

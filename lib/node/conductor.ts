@@ -50,12 +50,7 @@ export class Conductor {
 
   private enqueue(name: string, step: () => Promise<void>): void {
     const prev = this.queues.get(name) ?? Promise.resolve();
-    // setImmediate: the advert the engine just queued leaves in this loop turn's
-    // poll phase, before spawning ip(8) holds the loop for milliseconds.
-    const next = prev
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(step)
-      .catch((err: Error) => this.log.error(`${name}: ${err.message}`));
+    const next = prev.then(step).catch((err: Error) => this.log.error(`${name}: ${err.message}`));
     this.queues.set(name, next);
   }
 
