@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd)
+packages=(iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd openssl nbdkit libnbd-bin qemu-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
