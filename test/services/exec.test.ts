@@ -1,0 +1,61 @@
+// Short-lived commands: verdicts, timeouts that end the whole process group,
+// output that is not collected, and abort at shutdown.
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { describeResult, runCommand } from '../../lib/services/exec.js';
+
+function alive(pattern: string): boolean {
+  try {
+    execFileSync('pgrep', ['-f', pattern], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('services/exec runCommand', function () {
+  this.timeout(10_000);
+
+  it('reports success, failure with its exit code and stderr tail, and a missing command', async () => {
+    expect((await runCommand('true', [], { timeoutMs: 2000 })).ok).to.equal(true);
+    const f = await runCommand('echo oops >&2; exit 3', [], { timeoutMs: 2000 });
+    expect(f).to.include({ ok: false, exitCode: 3, timedOut: false, output: 'oops' });
+    expect(describeResult(f)).to.equal('exit 3: oops');
+    const m = await runCommand('/nonexistent/cmd', [], { timeoutMs: 2000 });
+    expect(m.exitCode).to.equal(127);
+  });
+
+  it('passes arguments as positional parameters, not through the shell', async () => {
+    // The command gets the arguments appended as "$@", as keepalived's notify does.
+    const r = await runCommand('f() { test "$1" = "a b;c" && test $# = 1; }; f', ['a b;c'], { timeoutMs: 2000 });
+    expect(r.ok).to.equal(true);
+  });
+
+  it('a timeout ends the whole group at once, grandchildren included', async () => {
+    // A unique sleep length marks the grandchild so pgrep can look for it afterwards.
+    const secs = `30.${process.pid}${Date.now() % 1000}`;
+    const t0 = Date.now();
+    const r = await runCommand(`sleep ${secs} | cat; true`, [], { timeoutMs: 300 });
+    const took = Date.now() - t0;
+    expect(r.timedOut).to.equal(true);
+    expect(r.ok).to.equal(false);
+    expect(took).to.be.lessThan(2500);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(alive(`sleep ${secs}`)).to.equal(false);
+  });
+
+  it('does not fail a script for printing a lot', async () => {
+    const r = await runCommand('head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2; exit 0', [], { timeoutMs: 5000 });
+    expect(r.ok).to.equal(true);
+    expect(r.output.length).to.be.at.most(500);
+  });
+
+  it('an abort (shutdown) ends a running command', async () => {
+    const ac = new AbortController();
+    const p = runCommand('sleep 30', [], { timeoutMs: 60_000, signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    const r = await p;
+    expect(r.ok).to.equal(false);
+    expect(r.signal).to.equal('SIGTERM');
+  });
+});
