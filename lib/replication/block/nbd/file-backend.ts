@@ -1,0 +1,88 @@
+// A plain image file as a BlockBackend: pread/pwrite on one FileHandle,
+// fdatasync for FLUSH and FUA. Created sparse at the given size if missing.
+import { open, type FileHandle } from 'node:fs/promises';
+import { TandemError } from '../../../errors.js';
+import type { BlockBackend } from './backend.js';
+
+const ZERO_CHUNK = 1024 * 1024;
+
+export interface FileBackendOptions {
+  path: string;
+  size?: number; // required when the file does not exist; the file's size is used otherwise
+  readOnly?: boolean;
+}
+
+export class FileBackend implements BlockBackend {
+  readonly flushCoversAllConnections = true; // fdatasync is per file, and nothing is cached above it
+  private zeroes: Buffer | undefined;
+
+  private constructor(private readonly fh: FileHandle, readonly size: number, readonly readOnly: boolean) {}
+
+  static async open(opts: FileBackendOptions): Promise<FileBackend> {
+    const readOnly = opts.readOnly ?? false;
+    let fh: FileHandle;
+    try {
+      fh = await open(opts.path, readOnly ? 'r' : 'r+');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || readOnly || opts.size === undefined) {
+        throw new TandemError('NBD_BACKEND_OPEN', `cannot open ${opts.path}: ${(err as Error).message}`, { cause: err });
+      }
+      // 'wx': never truncate a file that appeared meanwhile; truncate() on an empty file leaves it sparse.
+      fh = await open(opts.path, 'wx+');
+      await fh.truncate(opts.size);
+      await fh.sync();
+    }
+    const size = (await fh.stat()).size;
+    if (opts.size !== undefined && size !== opts.size) {
+      await fh.close();
+      throw new TandemError('NBD_BACKEND_SIZE', `${opts.path} is ${size} bytes, expected ${opts.size}`);
+    }
+    return new FileBackend(fh, size, readOnly);
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        buf.fill(0, done); // the file shrank under us: past EOF reads as zeroes
+        break;
+      }
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+    if (fua) await this.fh.datasync();
+  }
+
+  async flush(): Promise<void> {
+    await this.fh.datasync();
+  }
+
+  // Node has no fallocate(PUNCH_HOLE); TRIM is a hint the spec lets us ignore.
+  async trim(_offset: number, _length: number, fua: boolean): Promise<void> {
+    if (fua) await this.fh.datasync();
+  }
+
+  async writeZeroes(offset: number, length: number, fua: boolean): Promise<void> {
+    this.zeroes ??= Buffer.alloc(ZERO_CHUNK);
+    for (let done = 0; done < length; ) {
+      const n = Math.min(ZERO_CHUNK, length - done);
+      await this.write(offset + done, this.zeroes.subarray(0, n), false);
+      done += n;
+    }
+    if (fua) await this.fh.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
