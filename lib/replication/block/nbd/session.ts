@@ -53,13 +53,15 @@ export class NbdSession {
     this.arm();
   }
 
-  // Server stop: no more replies; the request already running finishes first.
+  // Server stop: queued requests are dropped, the socket goes at once (a
+  // client that stopped reading cannot hold us), and the backend call already
+  // running is awaited so the caller may close the backend afterwards.
   async stop(): Promise<void> {
     this.queue.length = 0;
     this.record('server-stop', 'server stopping');
-    await this.running;
     this.socket.destroy();
     await this.closed;
+    await this.running;
   }
 
   private arm(): void {

@@ -332,3 +332,83 @@ describe('NbdServer backend errors and read-only exports', function () {
     }
   });
 });
+
+// Records calls; writes take a while, so a reply sent too early would show.
+class RecordingBackend implements BlockBackend {
+  readonly size = 4 * MiB;
+  readonly readOnly = false;
+  readonly flushCoversAllConnections = true;
+  readonly calls: string[] = [];
+  private readonly mem = Buffer.alloc(4 * MiB);
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.calls.push(`read ${offset} ${length}`);
+    return Buffer.from(this.mem.subarray(offset, offset + length));
+  }
+  async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
+    this.calls.push(`write ${offset} ${data.length} fua=${fua}`);
+    await new Promise((r) => setTimeout(r, 30));
+    data.copy(this.mem, offset);
+    this.calls.push(`write done ${offset}`);
+  }
+  async flush(): Promise<void> {
+    this.calls.push('flush');
+  }
+  async trim(offset: number, length: number, fua: boolean): Promise<void> {
+    this.calls.push(`trim ${offset} ${length} fua=${fua}`);
+  }
+  async writeZeroes(offset: number, length: number, fua: boolean): Promise<void> {
+    this.calls.push(`zero ${offset} ${length} fua=${fua}`);
+    this.mem.fill(0, offset, offset + length);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('NbdServer ordering, durability hooks and shutdown', function () {
+  this.timeout(30_000);
+
+  it('runs pipelined requests in arrival order, passes FUA down, and flushes only after earlier writes completed', async () => {
+    const be = new RecordingBackend();
+    const server = new NbdServer({ exportName: 'x', backend: be });
+    const { tcp } = await server.start({ tcp: { host: '127.0.0.1', port: 0 } });
+    try {
+      const c = await RawClient.ready({ port: tcp?.port ?? 0 }, true);
+      c.req(NBD_CMD_WRITE, { cookie: 1n, offset: 0n, payload: Buffer.alloc(512, 1) });
+      c.req(NBD_CMD_WRITE, { cookie: 2n, offset: 256n, payload: Buffer.alloc(512, 2), flags: 1 });
+      c.req(NBD_CMD_FLUSH, { cookie: 3n });
+      c.req(NBD_CMD_WRITE_ZEROES, { cookie: 4n, offset: 1024n, length: 512, flags: 1 | 2 });
+      c.req(NBD_CMD_TRIM, { cookie: 5n, offset: 2048n, length: 512, flags: 1 });
+      c.req(NBD_CMD_READ, { cookie: 6n, offset: 0n, length: 768 });
+      for (const cookie of [1n, 2n, 3n, 4n, 5n]) expect((await c.simpleReply()).cookie).to.equal(cookie);
+      const d = await c.chunk();
+      expect(d.cookie).to.equal(6n);
+      expect([d.payload[8], d.payload[8 + 255], d.payload[8 + 256], d.payload[8 + 767]]).to.deep.equal([1, 1, 2, 2]);
+      expect(be.calls).to.deep.equal([
+        'write 0 512 fua=false',
+        'write done 0',
+        'write 256 512 fua=true',
+        'write done 256',
+        'flush',
+        'zero 1024 512 fua=true',
+        'trim 2048 512 fua=true',
+        'read 0 768',
+      ]);
+      c.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('stop() finishes even when a client stopped reading its replies', async () => {
+    const server = new NbdServer({ exportName: 'x', backend: new RecordingBackend() });
+    const { tcp } = await server.start({ tcp: { host: '127.0.0.1', port: 0 } });
+    const c = await RawClient.ready({ port: tcp?.port ?? 0 });
+    c.socket.pause();
+    for (let i = 0; i < 200; i++) c.req(NBD_CMD_READ, { cookie: BigInt(i), length: 1 * MiB });
+    await waitFor('server to fill the socket', async () => (server.stats().requests.READ ?? 0) >= 10, 5000);
+    const t0 = Date.now();
+    await server.stop();
+    expect(Date.now() - t0).to.be.lessThan(3000);
+    expect(server.stats().connections.active).to.equal(0);
+    c.destroy();
+  });
+});
