@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd openssl nbdkit libnbd-bin qemu-utils)
+packages=(g++ make python3 iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd openssl nbdkit libnbd-bin qemu-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,7 +26,8 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl disable --now keepalived >/dev/null 2>&1 || true
 fi
 
-if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund
+# raw-socket is a native addon: node-gyp builds it with g++, make and python3 (above).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
 fi
 npm run build

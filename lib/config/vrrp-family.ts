@@ -42,6 +42,12 @@ export function readAddresses(f: Fields, iface: string | undefined, issues: Issu
     if (problem !== undefined) issues.error([...vip.at, 'label'], vip.label, problem);
     kept.push(vip);
   }
+  // RFC 5798 5.2.5: the count is one byte; and an advert must fit one packet
+  // without fragmentation: 1280 bytes (the IPv6 minimum MTU) for IPv6, 1500 for IPv4.
+  const max = maxVips(family);
+  if (kept.length > max) {
+    issues.error((first?.at ?? ['virtual_ipaddress']).slice(0, -1), `${kept.length} addresses`, `at most ${max} IPv${family} VIPs fit in one advert; put the rest in another instance (a sync group moves them together)`);
+  }
   if (family === 6 && first !== undefined && !isLinkLocalV6(first.address)) {
     // RFC 5798 5.2.9: for IPv6 the first address is the virtual router's link-local one.
     f.issues.warn(first.at, first.address, 'the first VIP of an IPv6 instance should be a link-local address (fe80::/10), as RFC 5798 5.2.9 asks; some peers complain otherwise');
@@ -79,4 +85,10 @@ function readPeers(f: Fields, src: Address | undefined, issues: Issues): Peer[] 
     } else out.push({ address, index, written });
   });
   return out;
+}
+
+// IPv4: 20 (IP) + 8 (VRRP) + 8 (v2 auth) + 4n <= 1500 allows more than the count byte's 255.
+// IPv6: 40 (IP) + 8 (VRRP) + 16n <= 1280 gives 77.
+export function maxVips(family: Family): number {
+  return family === 4 ? 255 : Math.floor((1280 - 40 - 8) / 16);
 }

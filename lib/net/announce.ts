@@ -12,7 +12,8 @@ const IPPROTO_ICMPV6 = 58;
 const ALL_NODES = 'ff02::1';
 
 export interface Announcer {
-  announce(vip: VirtualAddress, link: { index: number; mac: string }): Promise<void>;
+  // `signal` ends an announcement still running (the MASTER tenure is over).
+  announce(vip: VirtualAddress, link: { index: number; mac: string }, signal?: AbortSignal): Promise<void>;
   close(): void;
 }
 
@@ -52,8 +53,8 @@ export function createAnnouncer(): Announcer {
   }
 
   return {
-    async announce(vip, link) {
-      if (vip.family === 4) return gratuitousArp(vip, controller.signal);
+    async announce(vip, link, signal) {
+      if (vip.family === 4) return gratuitousArp(vip, signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]));
       await naSocket(vip.dev, link.index).send(encodeUnsolicitedNa(vip.address, link.mac), ALL_NODES);
     },
     close() {

@@ -21,6 +21,7 @@ export class LinkMonitor {
   private child: ResultPromise | null = null;
   private readonly state = new Map<string, boolean>();
   private stopped = false;
+  private restart: NodeJS.Timeout | null = null;
 
   constructor(private readonly devices: string[], private readonly onChange: LinkChange, private readonly log: (msg: string) => void) {}
 
@@ -41,7 +42,10 @@ export class LinkMonitor {
     void child.then(() => {
       if (this.stopped || this.child !== child) return;
       this.log('ip monitor link exited; restarting it');
-      setTimeout(() => void this.start(), 1000).unref();
+      this.restart = setTimeout(() => {
+        if (!this.stopped) void this.start();
+      }, 1000);
+      this.restart.unref();
     });
     await this.refresh();
   }
@@ -65,6 +69,7 @@ export class LinkMonitor {
 
   stop(): void {
     this.stopped = true;
+    if (this.restart !== null) clearTimeout(this.restart);
     this.child?.kill('SIGTERM');
     this.child = null;
   }

@@ -7,7 +7,8 @@
 import type { InstanceConfig, SyncGroupConfig, VirtualAddress } from '../config/types.js';
 import type { VrrpState } from '../vrrp/fsm/types.js';
 import type { Announcer } from '../net/announce.js';
-import { getLink } from '../net/links.js';
+import { getLink, type LinkInfo } from '../net/links.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { addVip, deleteVip, vipText } from '../net/vip.js';
 import type { TransitionEvent } from '../vrrp/engine/engine.js';
 import type { EventBus } from './events.js';
@@ -16,7 +17,10 @@ import type { Notifier } from './notify.js';
 
 export class Conductor {
   private readonly queues = new Map<string, Promise<void>>();
-  private readonly tenures = new Map<string, AbortController>();
+  // One MASTER tenure per instance: its announcements stop when it ends, and the
+  // VIPs are removed only after the last announcement in flight has finished.
+  private readonly tenures = new Map<string, { controller: AbortController; announcing: Promise<void> }>();
+  private readonly links = new Map<string, Promise<LinkInfo>>();
 
   constructor(
     private readonly log: Logger,
@@ -29,16 +33,21 @@ export class Conductor {
     const c = ev.instance;
     this.events.emit('vrrp.transition', { instance: c.name, from: ev.from, to: ev.to, reason: ev.reason, priority: ev.priority });
     if (ev.to === 'MASTER') {
-      const tenure = new AbortController();
+      const tenure = { controller: new AbortController(), announcing: Promise.resolve() };
       this.tenures.set(c.name, tenure);
       this.enqueue(c.name, async () => {
         await this.addAll(c);
-        if (!tenure.signal.aborted) this.startAnnouncing(ev, tenure.signal);
+        if (!tenure.controller.signal.aborted) tenure.announcing = this.announce(ev, tenure.controller.signal);
       });
     } else if (ev.from === 'MASTER') {
-      this.tenures.get(c.name)?.abort();
+      const tenure = this.tenures.get(c.name);
       this.tenures.delete(c.name);
-      this.enqueue(c.name, () => this.removeAll(c));
+      tenure?.controller.abort();
+      this.enqueue(c.name, async () => {
+        // A late GARP after the new MASTER's would point clients back at us.
+        await tenure?.announcing;
+        await this.removeAll(c);
+      });
     }
     this.enqueue(c.name, async () => this.notifier.notify('INSTANCE', c.name, c, ev.to, ev.priority));
   }
@@ -76,9 +85,10 @@ export class Conductor {
     }
   }
 
-  // A burst at once, another after garp_master_delay, then one every
-  // garp_master_refresh (keepalived's schedule), until the tenure ends.
-  private startAnnouncing(ev: TransitionEvent, signal: AbortSignal): void {
+  // keepalived's schedule: a burst of garp_master_repeat at once, another
+  // garp_master_delay after the transition (or when the first one is done,
+  // if later), then one every garp_master_refresh, until the tenure ends.
+  private async announce(ev: TransitionEvent, signal: AbortSignal): Promise<void> {
     const c = ev.instance;
     const burst = async (count: number): Promise<void> => {
       // All VIPs at once; repeats one after the other (arping itself takes a second each).
@@ -86,51 +96,67 @@ export class Conductor {
         await Promise.all(
           c.virtualIpaddress.map(async (v) => {
             try {
-              await this.announcer.announce(v, ev.link);
+              const link = v.dev === c.interface ? ev.link : await this.linkOf(v.dev);
+              await this.announcer.announce(v, link, signal);
             } catch (err) {
-              if (!signal.aborted) this.log.warn(`${c.name}: announcing ${v.address}: ${(err as Error).message}`);
+              if (!signal.aborted) this.log.warn(`${c.name}: announcing ${v.address} on ${v.dev}: ${(err as Error).message}`);
             }
           }),
         );
       }
     };
-    const later = (ms: number, fn: () => void): void => {
-      if (signal.aborted) return;
-      const t = setTimeout(fn, ms);
-      signal.addEventListener('abort', () => clearTimeout(t), { once: true });
-    };
-    void burst(c.garpMasterRepeat).then(() => {
-      if (c.garpMasterDelayMs > 0) later(c.garpMasterDelayMs, () => void burst(c.garpMasterRepeat));
-      if (c.garpMasterRefreshMs > 0) {
-        const refresh = (): void => later(c.garpMasterRefreshMs, () => void burst(1).then(refresh));
-        refresh();
+    try {
+      const first = burst(c.garpMasterRepeat);
+      if (c.garpMasterDelayMs > 0) {
+        await Promise.all([first, sleep(c.garpMasterDelayMs, undefined, { signal })]);
+        await burst(c.garpMasterRepeat);
+      } else {
+        await first;
       }
-    });
+      while (c.garpMasterRefreshMs > 0 && !signal.aborted) {
+        await sleep(c.garpMasterRefreshMs, undefined, { signal });
+        await burst(1);
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  }
+
+  // A VIP may live on another device than the instance's: announce it with that link's MAC.
+  private linkOf(dev: string): Promise<LinkInfo> {
+    let l = this.links.get(dev);
+    if (l === undefined) {
+      l = getLink(dev);
+      l.catch(() => this.links.delete(dev));
+      this.links.set(dev, l);
+    }
+    return l;
   }
 
   // At start-up, VIPs of this configuration found on their links are
   // leftovers of a crash: nothing is MASTER yet, so they go (keepalived does too).
   async removeLeftovers(instances: InstanceConfig[]): Promise<void> {
     for (const c of instances) {
-      const devs = new Set(c.virtualIpaddress.map((v) => v.dev));
-      for (const dev of devs) {
-        let present: Set<string>;
+      for (const dev of new Set(c.virtualIpaddress.map((v) => v.dev))) {
+        let present: Map<string, number>;
         try {
-          present = new Set((await getLink(dev)).addresses.map((a) => `${a.address}/${a.prefix}`));
+          present = new Map((await getLink(dev)).addresses.map((a) => [a.address, a.prefix]));
         } catch {
           continue;
         }
-        for (const v of c.virtualIpaddress.filter((x) => x.dev === dev && present.has(vipText(x)))) {
-          this.log.warn(`${c.name}: removing leftover VIP ${vipText(v)} from ${dev}`);
-          await deleteVip(v).catch((err: Error) => this.log.error(`${c.name}: ${err.message}`));
-          this.events.emit('vip.removed', { instance: c.name, address: vipText(v), dev, reason: 'leftover at start' });
+        for (const v of c.virtualIpaddress.filter((x) => x.dev === dev && present.has(x.address))) {
+          // Whatever prefix it was left with (an older configuration may have had another).
+          const found = { ...v, prefix: present.get(v.address) ?? v.prefix };
+          this.log.warn(`${c.name}: removing leftover VIP ${vipText(found)} from ${dev}`);
+          await deleteVip(found).catch((err: Error) => this.log.error(`${c.name}: ${err.message}`));
+          this.events.emit('vip.removed', { instance: c.name, address: vipText(found), dev, reason: 'leftover at start' });
         }
       }
     }
   }
 
   async drain(): Promise<void> {
-    for (const t of this.tenures.values()) t.abort();
+    for (const t of this.tenures.values()) t.controller.abort();
     this.tenures.clear();
     await Promise.allSettled([...this.queues.values()]);
   }

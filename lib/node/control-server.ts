@@ -3,7 +3,7 @@
 // is {"ok": true, "result": ...} or {"ok": false, "error": "..."}, after
 // which the server closes - except "events", which streams JSON lines until
 // the client goes away.
-import { mkdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { TandemError } from '../errors.js';
@@ -13,6 +13,8 @@ import type { Logger } from './log.js';
 export type CommandHandler = (request: Record<string, unknown>) => Promise<unknown> | unknown;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_STREAM_BACKLOG = 1024 * 1024;
 
 function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -41,7 +43,12 @@ export class ControlServer {
     if (await isLive(this.path)) {
       throw new TandemError('CONTROL_SOCKET_BUSY', `another tandem daemon answers on ${this.path}; stop it first or set node.control_socket to another path`);
     }
-    await unlink(this.path).catch(() => {});
+    // Only a stale socket may be replaced: never delete a file someone mistyped as the path.
+    const existing = await lstat(this.path).catch(() => null);
+    if (existing !== null && !existing.isSocket()) {
+      throw new TandemError('CONTROL_SOCKET_PATH', `${this.path} exists and is not a socket; set node.control_socket to a path for the socket`);
+    }
+    if (existing !== null) await unlink(this.path).catch(() => {});
     const server = createServer((sock) => this.accept(sock));
     // The socket file is created 0600 from the start: no window where others may connect.
     const oldMask = process.umask(0o177);
@@ -59,6 +66,8 @@ export class ControlServer {
 
   private accept(sock: Socket): void {
     this.clients.add(sock);
+    // A client that never sends its request line is dropped.
+    sock.setTimeout(REQUEST_TIMEOUT_MS, () => sock.destroy());
     sock.on('close', () => this.clients.delete(sock));
     sock.on('error', () => sock.destroy());
     let buf = '';
@@ -70,6 +79,7 @@ export class ControlServer {
         return;
       }
       sock.off('data', onData);
+      sock.setTimeout(0);
       void this.dispatch(sock, buf.slice(0, nl));
     };
     sock.on('data', onData);
@@ -107,7 +117,14 @@ export class ControlServer {
 
   private stream(sock: Socket, withHistory: boolean): void {
     const send = (ev: unknown): void => {
-      if (!sock.destroyed) sock.write(`${JSON.stringify(ev)}\n`);
+      if (sock.destroyed) return;
+      // A subscriber that stopped reading must not grow the daemon's memory.
+      if (sock.writableLength > MAX_STREAM_BACKLOG) {
+        this.log.warn('control socket: an event subscriber stopped reading; dropping it');
+        sock.destroy();
+        return;
+      }
+      sock.write(`${JSON.stringify(ev)}\n`);
     };
     if (withHistory) for (const ev of this.events.history()) send(ev);
     const off = this.events.subscribe(send);

@@ -56,6 +56,7 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
   // Listen for the stop signals first: a SIGTERM during start-up must still leave cleanly.
   // `on`, not `once`: execa's exit hook re-raises a signal nobody else listens to, which
   // would kill us mid-shutdown; a repeated signal is just logged.
+  let fatal: Error | null = null;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     let received: NodeJS.Signals | null = null;
     const on = (sig: NodeJS.Signals): void => {
@@ -65,6 +66,16 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
     };
     process.on('SIGTERM', on);
     process.on('SIGINT', on);
+    // Last resort: a bug must not leave a VIP behind without a priority-0 advert.
+    // Stop the way SIGTERM does, then exit EX_SOFTWARE.
+    const onFatal = (err: unknown): void => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      log.error(`internal error, stopping: ${e.stack ?? e.message}`);
+      fatal ??= e;
+      on('SIGTERM');
+    };
+    process.on('uncaughtException', onFatal);
+    process.on('unhandledRejection', onFatal);
   });
   process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
   let signal: NodeJS.Signals | null = null;
@@ -87,5 +98,5 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
     await control.stop();
   }
   log.info('stopped');
-  return 0;
+  return fatal === null ? 0 : EX_SOFTWARE;
 }

@@ -133,3 +133,27 @@ describe('config/addresses: VIPs, unicast addresses, families', () => {
     expect(warnings[0]?.message).to.include('link-local');
   });
 });
+
+describe('config: VIP count per advert', () => {
+  it('refuses more IPv6 VIPs than fit in one 1280-byte packet, naming the limit', async () => {
+    const { parseConfigText } = await import('../../lib/config/load.js');
+    const vips = Array.from({ length: 78 }, (_, i) => `2001:db8:1::${(i + 1).toString(16)}`);
+    const r = parseConfigText(
+      ['node: { name: n1 }', 'vrrp:', '  instances:', '    - name: VI_6', '      interface: eth0', '      virtual_router_id: 52', `      virtual_ipaddress: [fe80::52, ${vips.join(', ')}]`].join('\n'),
+      { hostname: 'h' },
+    );
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    const issue = r.issues.find((i) => i.path === 'vrrp.instances[0].virtual_ipaddress');
+    expect(issue?.message).to.include('at most 77 IPv6 VIPs');
+  });
+  it('accepts exactly the limit', async () => {
+    const { parseConfigText } = await import('../../lib/config/load.js');
+    const vips = Array.from({ length: 76 }, (_, i) => `2001:db8:1::${(i + 1).toString(16)}`);
+    const r = parseConfigText(
+      ['node: { name: n1 }', 'vrrp:', '  instances:', '    - name: VI_6', '      interface: eth0', '      virtual_router_id: 52', `      virtual_ipaddress: [fe80::52, ${vips.join(', ')}]`].join('\n'),
+      { hostname: 'h' },
+    );
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+  });
+});

@@ -93,7 +93,8 @@ describe('VRRP node behaviour in network namespaces', function () {
     const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     // b crashed while MASTER earlier and still has the VIP.
-    await lab.exec(b, ['ip', 'addr', 'add', `${VIP}/24`, 'dev', 'eth0']);
+    // With another prefix than configured: an older configuration's leftover still goes.
+    await lab.exec(b, ['ip', 'addr', 'add', `${VIP}/32`, 'dev', 'eth0']);
     start(lab, a, { priority: 150, advertInt: 0.3 });
     start(lab, b, { priority: 100, advertInt: 0.3 });
     await waitHolder(lab, VIP, a, 10_000);

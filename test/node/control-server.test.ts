@@ -89,6 +89,21 @@ describe('node/control-server', () => {
     expect((await request(path, { command: 'status' })).ok).to.equal(true);
   });
 
+  it('refuses a path that is not a socket and leaves the file alone', async () => {
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const file = join(dir, 'tandem.yaml');
+    writeFileSync(file, 'precious');
+    const s = new ControlServer(file, bus, quiet);
+    try {
+      await s.start();
+      expect.fail('started on a regular file');
+    } catch (err) {
+      expect((err as Error).message).to.include('is not a socket');
+    }
+    await s.stop();
+    expect(readFileSync(file, 'utf8')).to.equal('precious');
+  });
+
   it('replaces a stale socket file left by a crash', async () => {
     await server.stop();
     // A socket file with nobody listening: what a kill -9 of a daemon leaves.

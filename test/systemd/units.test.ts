@@ -33,5 +33,6 @@ describe('systemd units', () => {
     expect(text).to.match(/^ExecStart=.*\/bin\/tandem daemon --config \/etc\/tandem\/tandem\.yaml$/m);
     expect(text).to.match(/^RestartPreventExitStatus=78$/m);
     expect(text).to.match(/^KillSignal=SIGTERM$/m);
+    expect(text).to.match(/^KillMode=mixed$/m);
   });
 });

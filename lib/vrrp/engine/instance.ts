@@ -5,7 +5,7 @@
 import type { InstanceConfig } from '../../config/types.js';
 import { initFsm, nextDeadline, step } from '../fsm/fsm.js';
 import type { Fsm, FsmConfig, FsmEvent, VrrpState } from '../fsm/types.js';
-import { checksumModeFor, encodeAdvert } from '../packet/advert.js';
+import { checksumModeFor, encodeAdvert, passAuthData, V2_AUTH_PASS } from '../packet/advert.js';
 import { checkAdvert, type CheckContext, type Received } from '../packet/check.js';
 import { RateLimitedLog, type Logger } from '../../node/log.js';
 import { newStats, type InstanceStats } from './stats.js';
@@ -15,7 +15,6 @@ export interface InstanceHooks {
   onTransition(inst: VrrpInstance, from: VrrpState, to: VrrpState, reason: string): void;
 }
 
-const AUTH_PASS = 1;
 const DROP_LOG_WINDOW_MS = 10_000;
 
 export class VrrpInstance {
@@ -62,8 +61,7 @@ export class VrrpInstance {
     };
     if (cfg.authentication !== undefined) {
       // RFC 3768 5.3.10: the password, zero padded to 8 bytes.
-      this.authData = Buffer.alloc(8);
-      this.authData.write(cfg.authentication.authPass, 'utf8');
+      this.authData = passAuthData(cfg.authentication.authPass);
     }
   }
 
@@ -117,18 +115,26 @@ export class VrrpInstance {
     const c = this.cfg;
     const dsts = c.unicastPeer.length > 0 ? c.unicastPeer : [groupAddress(c.family)];
     for (const dst of dsts) {
-      const payload = encodeAdvert(
-        {
-          version: c.version,
-          vrid: c.virtualRouterId,
-          priority,
-          addresses: c.virtualIpaddress.map((v) => v.address),
-          advertIntCs: c.advertIntCs,
-          ...(this.authData ? { authType: AUTH_PASS, authData: this.authData } : {}),
-        },
-        c.family,
-        { mode: checksumModeFor(c.version, c.v3ChecksumAsV2, c.family), src: this.sourceIp, dst },
-      );
+      let payload: Buffer;
+      try {
+        payload = encodeAdvert(
+          {
+            version: c.version,
+            vrid: c.virtualRouterId,
+            priority,
+            addresses: c.virtualIpaddress.map((v) => v.address),
+            advertIntCs: c.advertIntCs,
+            ...(this.authData ? { authType: V2_AUTH_PASS, authData: this.authData } : {}),
+          },
+          c.family,
+          { mode: checksumModeFor(c.version, c.v3ChecksumAsV2, c.family), src: this.sourceIp, dst },
+        );
+      } catch (err) {
+        // The validator keeps configurations encodable; never let a bug here stop the timers.
+        this.stats.send_errors++;
+        this.logDrop('encode', `advert to ${dst} not built: ${(err as Error).message}`);
+        continue;
+      }
       this.stats.advert_sent++;
       if (priority === 0) this.stats.pri_zero_sent++;
       this.socket.send(payload, this.sourceIp, dst).catch((err: Error) => {
