@@ -1,0 +1,49 @@
+// Frame types of the replication peer link, their wire codes and the flags
+// each may carry. Codes are grouped: 0x0_ handshake, 0x1_ write stream,
+// 0x2_ liveness / state, 0x3_ resync. An unknown code drops the link (no
+// silent skipping: both ends run the same protocol version, checked in HELLO).
+
+export const FRAME_TYPES = {
+  // Handshake (DRBD 9 guide "cram-hmac-alg" / replication.md "Peer authentication")
+  HELLO: 0x01, // protocol version, node name, volume name, 64-byte random challenge
+  RESPONSE: 0x02, // HMAC-SHA256(secret, peer's challenge + transcript binding), see auth.ts
+  AUTH_OK: 0x03, // "I verified your RESPONSE"; a side is authenticated once it verified AND got AUTH_OK
+  ERROR: 0x0f, // reason + detail, sent just before closing (payload: messages.ts)
+  // Write stream (DRBD protocols A/B/C, replication.md "DRBD replication protocols")
+  WRITE: 0x10, // one block write; flag FUA asks the peer for stable storage before its on-disk ack
+  WRITE_ACK: 0x11, // ack of a WRITE by sequence: flag ON_DISK = on stable storage (C), absent = received (B)
+  BARRIER: 0x12, // epoch boundary: the peer flushes everything before it (DRBD P_BARRIER)
+  BARRIER_ACK: 0x13, // the epoch before the BARRIER is on the peer's stable storage
+  // Liveness and state
+  PING: 0x20, // heartbeat; answered by PONG with the same payload (DRBD ping-int)
+  PONG: 0x21, // heartbeat answer; any received frame also counts as liveness
+  STATE: 0x22, // role, disk state, generation identifiers (payload owned by the volume layer)
+  // Resync (replication.md "Resync and verify")
+  RESYNC_REQUEST: 0x30, // SyncTarget asks for a block range (optionally with a checksum, csums-alg)
+  RESYNC_DATA: 0x31, // SyncSource answers with data, or "same" for a matching checksum
+} as const;
+
+export type FrameType = keyof typeof FRAME_TYPES;
+
+const BY_CODE = new Map<number, FrameType>(
+  (Object.entries(FRAME_TYPES) as [FrameType, number][]).map(([name, code]) => [code, name]),
+);
+
+export function frameTypeOf(code: number): FrameType | undefined {
+  return BY_CODE.get(code);
+}
+
+// Flag bits; their meaning depends on the frame type.
+export const FLAG_FUA = 0x0001; // WRITE: ack ON_DISK only once on stable storage (NBD proto.md "NBD_CMD_FLAG_FUA")
+export const FLAG_ON_DISK = 0x0001; // WRITE_ACK: on stable storage (protocol C), else only received (B)
+
+// Bits each type may carry; any other set bit is a protocol error, so a newer
+// peer's flag is never silently ignored.
+export const ALLOWED_FLAGS: Readonly<Record<FrameType, number>> = {
+  HELLO: 0, RESPONSE: 0, AUTH_OK: 0, ERROR: 0,
+  WRITE: FLAG_FUA, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0,
+  PING: 0, PONG: 0, STATE: 0, RESYNC_REQUEST: 0, RESYNC_DATA: 0,
+};
+
+// Frames the handshake owns; PeerLink.send refuses them.
+export const HANDSHAKE_TYPES: ReadonlySet<FrameType> = new Set<FrameType>(['HELLO', 'RESPONSE', 'AUTH_OK']);

@@ -1,0 +1,295 @@
+// One authenticated replication connection over a connected socket (plain TCP
+// or TLS): runs the handshake, then carries sequenced frames both ways, keeps
+// the link alive with PING/PONG and drops it when the peer goes silent.
+// The socket and timers live here; every decision is in handshake.ts,
+// heartbeat.ts and the codec (style habit 5).
+import type { Socket } from 'node:net';
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { TandemError } from '../../errors.js';
+import { FrameDecoder } from './decoder.js';
+import { DEFAULT_MAX_PAYLOAD, type Frame, type FrameError, encodeFrame } from './frame.js';
+import { ALLOWED_FLAGS, type FrameType, HANDSHAKE_TYPES } from './frame-types.js';
+import { Handshake, type HandshakeAction, type HandshakeFailure, type PeerIdentity } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
+import { decodeLinkError, encodeLinkError } from './messages.js';
+import { LinkStats } from './stats.js';
+import { type Timers, realTimers } from './timers.js';
+
+export type LinkState = 'handshaking' | 'established' | 'closed';
+
+// Why a link ended; the handshake's reasons, plus the established link's.
+export type LinkCloseReason =
+  | HandshakeFailure // protocol-error also covers bad frames and sequence gaps after the handshake
+  | 'ping-timeout' // peer silent for heartbeat.timeoutMs (DRBD "PingAck did not arrive in time")
+  | 'peer-error' // peer sent ERROR and closed
+  | 'peer-closed' // peer closed the stream (or said it is closing)
+  | 'socket-error' // the OS reported an error on the socket
+  | 'local-close'; // close() was called here
+
+export interface LinkCloseInfo {
+  reason: LinkCloseReason;
+  detail: string;
+}
+
+export interface PeerLinkOptions {
+  node: string; // our node name
+  volume: string;
+  secret: Uint8Array;
+  expectedPeer?: string;
+  handshakeTimeoutMs?: number; // default 10 s
+  heartbeat?: { intervalMs: number; timeoutMs: number }; // default 1 s / 5 s
+  maxPayload?: number; // default 8 MiB
+  stats?: LinkStats; // shared across reconnects by PeerConnector
+  timers?: Timers;
+  randomBytes?: (n: number) => Buffer;
+  log?: (level: 'info' | 'warn', message: string) => void;
+  onFrame?: (frame: Frame) => void; // else frames queue for frames()
+}
+
+// Frames PeerLink answers itself; send() refuses them.
+const INTERNAL: ReadonlySet<FrameType> = new Set<FrameType>([...HANDSHAKE_TYPES, 'PING', 'PONG', 'ERROR']);
+const QUEUE_HIGH = 256; // frames() queue size at which we stop reading the socket
+const CLOSE_GRACE_MS = 1000; // time for a final ERROR frame to leave before destroy
+
+export class PeerLink {
+  readonly stats: LinkStats;
+  readonly ready: Promise<PeerIdentity>;
+  readonly closed: Promise<LinkCloseInfo>;
+  private st: LinkState = 'handshaking';
+  private peerId: PeerIdentity | null = null;
+  private readonly decoder: FrameDecoder;
+  private readonly handshake: Handshake;
+  private heartbeat: Heartbeat | null = null;
+  private readonly timers: Timers;
+  private readonly maxPayload: number;
+  private timer: unknown = null;
+  private graceTimer: unknown = null;
+  private sendSeq = 0n;
+  private recvSeq = 0n;
+  private readonly queue: Frame[] = [];
+  private waiter: (() => void) | null = null;
+  private resolveReady!: (p: PeerIdentity) => void;
+  private rejectReady!: (e: TandemError) => void;
+  private resolveClosed!: (i: LinkCloseInfo) => void;
+
+  constructor(private readonly socket: Socket, private readonly opts: PeerLinkOptions) {
+    this.stats = opts.stats ?? new LinkStats();
+    this.timers = opts.timers ?? realTimers;
+    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
+    this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
+    this.ready.catch(() => undefined); // callers that never await ready must not see an unhandled rejection
+    this.closed = new Promise((res) => { this.resolveClosed = res; });
+    this.handshake = new Handshake({
+      node: opts.node, volume: opts.volume, secret: opts.secret, expectedPeer: opts.expectedPeer,
+      timeoutMs: opts.handshakeTimeoutMs ?? 10_000, randomBytes: opts.randomBytes ?? cryptoRandomBytes,
+    });
+    socket.setNoDelay(true); // NBD proto.md: TCP_NODELAY; one write is one frame, latency is what protocol C pays
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => { this.clearGrace(); this.onEnd(); });
+    socket.on('error', (err: Error) => this.shutdown('socket-error', err.message, false));
+    this.run(this.handshake.start(this.timers.now()));
+  }
+
+  get state(): LinkState {
+    return this.st;
+  }
+
+  /** The authenticated peer, once established. */
+  get peer(): PeerIdentity | null {
+    return this.peerId;
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** Sends one frame with the next sequence number; returns that number. */
+  send(frame: { type: FrameType; flags?: number; payload?: Uint8Array }): bigint {
+    if (this.st !== 'established') throw new TandemError('link-not-established', `link to ${this.remote} is ${this.st}`);
+    if (INTERNAL.has(frame.type)) throw new RangeError(`${frame.type} frames belong to the link itself`);
+    if ((frame.payload?.length ?? 0) > this.maxPayload) throw new RangeError(`payload above ${this.maxPayload} bytes`);
+    if (((frame.flags ?? 0) & ~ALLOWED_FLAGS[frame.type]) !== 0) throw new RangeError(`flags not allowed on ${frame.type}`);
+    return this.write(frame.type, frame.payload ?? Buffer.alloc(0), frame.flags ?? 0);
+  }
+
+  /** True when the socket buffer is full; wait for drain() before sending more. */
+  get needsDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  drain(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.st === 'closed') return Promise.resolve();
+    return new Promise((res) => {
+      const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); res(); };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Received frames in order; ends when the link closes. Do not combine with onFrame. */
+  async *frames(): AsyncGenerator<Frame> {
+    for (;;) {
+      const f = this.queue.shift();
+      if (f !== undefined) {
+        if (this.queue.length < QUEUE_HIGH / 2 && this.socket.isPaused() && this.st !== 'closed') this.socket.resume();
+        yield f;
+        continue;
+      }
+      if (this.st === 'closed') return;
+      await new Promise<void>((res) => { this.waiter = res; });
+    }
+  }
+
+  close(detail = 'closed by us'): void {
+    this.shutdown('local-close', detail, true);
+  }
+
+  private write(type: FrameType, payload: Uint8Array, flags: number): bigint {
+    const seq = this.sendSeq++;
+    const bytes = encodeFrame({ type, flags, seq, payload });
+    this.socket.write(bytes);
+    this.stats.bytesSent += bytes.length;
+    this.stats.framesSent++;
+    this.stats.lastSentAt = this.timers.now();
+    return seq;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.st === 'closed') return;
+    this.stats.bytesReceived += chunk.length;
+    const out = this.decoder.push(chunk);
+    for (const f of out.frames) {
+      if (this.isClosed()) return;
+      this.onFrame(f);
+    }
+    if (out.error && !this.isClosed()) this.onBadFrame(out.error);
+  }
+
+  // A method, so TypeScript does not narrow st across calls that change it.
+  private isClosed(): boolean {
+    return this.st === 'closed';
+  }
+
+  private onBadFrame(e: FrameError): void {
+    // A newer frame format during the handshake is a version question, not garbage.
+    const reason = this.st === 'handshaking' && e.reason === 'unsupported-version' ? 'version-mismatch' : 'protocol-error';
+    this.shutdown(reason, `${e.reason}: ${e.detail}`, true);
+  }
+
+  private onFrame(f: Frame): void {
+    const now = this.timers.now();
+    this.stats.framesReceived++;
+    this.stats.lastReceivedAt = now;
+    // Sequence numbers are per direction from 0; TCP keeps order, so a gap is a broken or forged stream.
+    if (f.seq !== this.recvSeq) return this.shutdown('protocol-error', `sequence ${f.seq}, expected ${this.recvSeq}`, true);
+    this.recvSeq++;
+    if (this.st === 'handshaking') return this.run(this.handshake.receive(f, now));
+    this.heartbeat?.received(now);
+    switch (f.type) {
+      case 'PING':
+        this.write('PONG', f.payload, 0);
+        return;
+      case 'PONG':
+        return;
+      case 'ERROR': {
+        const d = decodeLinkError(f.payload);
+        if (d.ok && d.value.reason === 'closing') return this.shutdown('peer-closed', d.value.detail, false);
+        return this.shutdown('peer-error', d.ok ? `${d.value.reason}: ${d.value.detail}` : d.detail, false);
+      }
+      case 'HELLO':
+      case 'RESPONSE':
+      case 'AUTH_OK':
+        return this.shutdown('protocol-error', `${f.type} after authentication`, true);
+      default:
+        if (this.opts.onFrame) return this.opts.onFrame(f);
+        this.queue.push(f);
+        if (this.queue.length >= QUEUE_HIGH) this.socket.pause();
+        this.wake();
+    }
+  }
+
+  private run(step: { actions: HandshakeAction[]; deadline: number | null }): void {
+    for (const a of step.actions) {
+      if (a.kind === 'send') this.write(a.type, a.payload, 0);
+      else if (a.kind === 'fail') return this.shutdown(a.reason, a.detail, false);
+      else return this.established(a.peer);
+    }
+    if (step.deadline !== null) this.schedule(step.deadline, () => this.run(this.handshake.tick(this.timers.now())));
+  }
+
+  private established(peer: PeerIdentity): void {
+    const now = this.timers.now();
+    this.st = 'established';
+    this.peerId = peer;
+    this.stats.connected = true;
+    this.stats.connectedSince = now;
+    this.heartbeat = new Heartbeat(this.opts.heartbeat ?? { intervalMs: 1000, timeoutMs: 5000 }, now);
+    this.log('info', `link to ${peer.node} (${this.remote}) established for volume ${peer.volume}`);
+    this.resolveReady(peer);
+    this.beat();
+  }
+
+  private beat(): void {
+    if (this.st !== 'established' || !this.heartbeat) return;
+    const v = this.heartbeat.tick(this.timers.now());
+    if (v.action === 'timeout') return this.shutdown('ping-timeout', `peer silent for ${this.opts.heartbeat?.timeoutMs ?? 5000} ms`, true);
+    if (v.action === 'ping') this.write('PING', Buffer.alloc(0), 0);
+    this.schedule(v.deadline, () => this.beat());
+  }
+
+  private schedule(at: number, fn: () => void): void {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => { this.timer = null; fn(); }, Math.max(0, at - this.timers.now()));
+  }
+
+  private onEnd(): void {
+    if (this.st === 'closed') return;
+    const e = this.decoder.end();
+    if (e) return this.shutdown('protocol-error', `${e.reason}: ${e.detail}`, false);
+    this.shutdown('peer-closed', 'peer closed the connection', false);
+  }
+
+  private shutdown(reason: LinkCloseReason, detail: string, tellPeer: boolean): void {
+    if (this.st === 'closed') return;
+    const wasEstablished = this.st === 'established';
+    this.st = 'closed';
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    const now = this.timers.now();
+    if (wasEstablished) {
+      this.stats.connected = false;
+      this.stats.disconnects++;
+    }
+    if (reason !== 'local-close') this.stats.lastError = { reason, detail, at: now };
+    const who = this.peerId ? `${this.peerId.node} (${this.remote})` : this.remote;
+    this.log(reason === 'local-close' ? 'info' : 'warn', `dropping link to ${who}: ${reason}: ${detail}`);
+    if (tellPeer && !this.socket.destroyed) {
+      const wire = reason === 'local-close' ? 'closing' : reason;
+      this.write('ERROR', encodeLinkError({ reason: wire, detail: reason === 'auth-failed' ? 'authentication failed' : detail }), 0);
+    }
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      this.graceTimer = this.timers.setTimeout(() => { this.graceTimer = null; this.socket.destroy(); }, CLOSE_GRACE_MS);
+    }
+    this.rejectReady(new TandemError(reason, `${reason}: ${detail}`));
+    this.resolveClosed({ reason, detail });
+    this.wake();
+  }
+
+  private clearGrace(): void {
+    if (this.graceTimer !== null) this.timers.clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private log(level: 'info' | 'warn', message: string): void {
+    this.opts.log?.(level, message);
+  }
+}

@@ -1,0 +1,236 @@
+// PeerLink over real loopback TCP: authentication, ordered exchange, refusal
+// of a wrong secret, garbage, silence, slow handshakes, re-chunked streams.
+import { expect } from 'chai';
+import net from 'node:net';
+import { once } from 'node:events';
+import { FrameDecoder } from '../../../lib/replication/link/decoder.js';
+import type { Frame } from '../../../lib/replication/link/frame.js';
+import { FLAG_FUA } from '../../../lib/replication/link/frame-types.js';
+import { encodeFrame } from '../../../lib/replication/link/frame.js';
+import { encodeHello } from '../../../lib/replication/link/messages.js';
+import { PeerLink } from '../../../lib/replication/link/peer-link.js';
+import { TandemError } from '../../../lib/errors.js';
+import { rng } from './decoder.test.js';
+import { LogLines, Proxy, SECRET, linkPair } from './harness.test.js';
+
+async function collect(link: PeerLink, n: number): Promise<Frame[]> {
+  const out: Frame[] = [];
+  for await (const f of link.frames()) {
+    out.push(f);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+describe('replication/link PeerLink (loopback)', function () {
+  this.timeout(20000);
+
+  it('authenticates with the same secret and exchanges frames in order both ways', async () => {
+    const p = await linkPair({}, {});
+    const [peerOfA, peerOfB] = await Promise.all([p.a.ready, p.b.ready]);
+    expect(peerOfA).to.deep.equal({ node: 'node-b', volume: 'db', version: 1 });
+    expect(peerOfB).to.deep.equal({ node: 'node-a', volume: 'db', version: 1 });
+    expect(p.a.state).to.equal('established');
+    const N = 1000;
+    const gotA = collect(p.a, N);
+    const gotB = collect(p.b, N);
+    for (let i = 0; i < N; i++) {
+      const payload = Buffer.alloc(8);
+      payload.writeBigUInt64BE(BigInt(i));
+      // Handshake used seq 0-2, so data frames start at 3.
+      expect(p.b.send({ type: 'WRITE', flags: i % 2 ? FLAG_FUA : 0, payload })).to.equal(BigInt(i + 3));
+      p.a.send({ type: 'WRITE_ACK', payload });
+    }
+    const [a, b] = await Promise.all([gotA, gotB]);
+    expect(a.map((f) => f.payload.readBigUInt64BE(0))).to.deep.equal([...Array(N).keys()].map(BigInt));
+    expect(a.map((f) => f.seq)).to.deep.equal([...Array(N).keys()].map((i) => BigInt(i + 3)));
+    expect(a.every((f, i) => f.type === 'WRITE' && f.flags === (i % 2 ? FLAG_FUA : 0))).to.equal(true);
+    expect(b.map((f) => f.type)).to.deep.equal(Array(N).fill('WRITE_ACK'));
+    const s = p.b.stats;
+    expect(s.connected).to.equal(true);
+    expect(s.connectedSince).to.be.a('number');
+    expect(s.framesSent).to.be.at.least(3 + N);
+    expect(s.framesReceived).to.be.at.least(3 + N);
+    expect(s.bytesSent).to.be.at.least(N * 28);
+    expect(s.lastSentAt).to.be.a('number');
+    expect(s.lastReceivedAt).to.be.a('number');
+    await p.close();
+  });
+
+  it('tells the peer it closes: the other side ends with peer-closed and counts a disconnect', async () => {
+    const p = await linkPair({}, {});
+    await Promise.all([p.a.ready, p.b.ready]);
+    p.b.close('maintenance');
+    expect(await p.b.closed).to.deep.equal({ reason: 'local-close', detail: 'maintenance' });
+    expect(await p.a.closed).to.deep.equal({ reason: 'peer-closed', detail: 'maintenance' });
+    expect(p.a.stats.connected).to.equal(false);
+    expect(p.a.stats.disconnects).to.equal(1);
+    expect(p.a.stats.lastError?.reason).to.equal('peer-closed');
+    expect(() => p.a.send({ type: 'WRITE' })).to.throw(TandemError);
+    await p.close();
+  });
+
+  it('refuses a wrong secret on both sides with auth-failed and closes the socket', async () => {
+    const logA = new LogLines();
+    const logB = new LogLines();
+    const p = await linkPair({ log: logA.log }, { secret: Buffer.from('not the secret'), log: logB.log });
+    const socketClosed = once((p.b as unknown as { socket: net.Socket }).socket, 'close');
+    const [ra, rb] = await Promise.allSettled([p.a.ready, p.b.ready]);
+    for (const r of [ra, rb]) {
+      expect(r.status).to.equal('rejected');
+      if (r.status === 'rejected') {
+        expect(r.reason).to.be.instanceOf(TandemError);
+        expect((r.reason as TandemError).code).to.equal('auth-failed');
+      }
+    }
+    expect((await p.a.closed).reason).to.equal('auth-failed');
+    expect((await p.b.closed).reason).to.equal('auth-failed');
+    await socketClosed;
+    expect(logA.has('auth-failed')).to.equal(true);
+    expect(logB.has('auth-failed')).to.equal(true);
+    expect(p.a.stats.disconnects).to.equal(0); // never connected
+    expect(p.a.stats.lastError?.reason).to.equal('auth-failed');
+    await p.close();
+  });
+
+  it('drops a peer that sends garbage, logs why, and closes its socket', async () => {
+    const log = new LogLines();
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    const [s] = await accepted;
+    const link = new PeerLink(s, { node: 'node-a', volume: 'db', secret: SECRET, log: log.log });
+    const got: Buffer[] = [];
+    raw.on('data', (d: Buffer) => got.push(d));
+    const rawEnded = once(raw, 'end');
+    raw.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await link.closed).to.deep.include({ reason: 'protocol-error' });
+    expect((await link.closed).detail).to.match(/^bad-magic/);
+    expect(log.has('dropping link')).to.equal(true);
+    expect(log.has('bad-magic')).to.equal(true);
+    await rawEnded;
+    // What the garbage sender saw: our HELLO, then an ERROR naming the reason.
+    const out = new FrameDecoder().push(Buffer.concat(got));
+    expect(out.frames.map((f) => f.type)).to.deep.equal(['HELLO', 'ERROR']);
+    raw.destroy();
+    await new Promise<void>((res) => server.close(() => res()));
+  });
+
+  it('drops a peer that never finishes the handshake with handshake-timeout', async () => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    const [s] = await accepted;
+    const t0 = Date.now();
+    const link = new PeerLink(s, { node: 'node-a', volume: 'db', secret: SECRET, handshakeTimeoutMs: 150 });
+    expect((await link.closed).reason).to.equal('handshake-timeout');
+    expect(Date.now() - t0).to.be.within(140, 2000);
+    raw.destroy();
+    await new Promise<void>((res) => server.close(() => res()));
+  });
+
+  it('drops a peer that goes silent after the heartbeat timeout, on both sides', async () => {
+    let proxy: Proxy | undefined;
+    const hb = { intervalMs: 50, timeoutMs: 200 };
+    const p = await linkPair({ heartbeat: hb }, { heartbeat: hb }, async (port) => {
+      proxy = new Proxy(port);
+      return proxy.start();
+    });
+    await Promise.all([p.a.ready, p.b.ready]);
+    // Alive while idle: pings keep it up well past the timeout.
+    await new Promise((res) => setTimeout(res, 500));
+    expect(p.a.state).to.equal('established');
+    expect(p.a.stats.framesReceived).to.be.at.least(5); // PINGs / PONGs
+    const t0 = Date.now();
+    proxy?.suspend();
+    const [ca, cb] = await Promise.all([p.a.closed, p.b.closed]);
+    expect(ca.reason).to.equal('ping-timeout');
+    expect(cb.reason).to.equal('ping-timeout');
+    expect(Date.now() - t0).to.be.within(150, 1500);
+    expect(p.a.stats.disconnects).to.equal(1);
+    await p.close();
+    await proxy?.stop();
+  });
+
+  it('delivers frames intact when a proxy splits the stream at random boundaries', async () => {
+    let proxy: Proxy | undefined;
+    const p = await linkPair({}, {}, async (port) => {
+      proxy = new Proxy(port, { random: rng(21), max: 1500 });
+      return proxy.start();
+    });
+    await Promise.all([p.a.ready, p.b.ready]);
+    const r = rng(22);
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const b = Buffer.alloc(Math.floor(r() * 70000));
+      for (let j = 0; j < b.length; j += 97) b[j] = Math.floor(r() * 256);
+      sent.push(b);
+    }
+    const got = collect(p.a, sent.length);
+    for (const payload of sent) {
+      p.b.send({ type: 'RESYNC_DATA', payload });
+      if (p.b.needsDrain) await p.b.drain();
+    }
+    const frames = await got;
+    expect(frames.length).to.equal(sent.length);
+    frames.forEach((f, i) => expect(f.payload.equals(sent[i] as Buffer), `frame ${i}`).to.equal(true));
+    expect(proxy?.pieces).to.be.greaterThan(1000);
+    await p.close();
+    await proxy?.stop();
+  });
+
+  it('refuses frames the link owns and frames before authentication', async () => {
+    const p = await linkPair({}, {});
+    expect(() => p.b.send({ type: 'WRITE' })).to.throw(TandemError, /handshaking/);
+    await Promise.all([p.a.ready, p.b.ready]);
+    for (const type of ['HELLO', 'RESPONSE', 'AUTH_OK', 'PING', 'PONG', 'ERROR'] as const) {
+      expect(() => p.b.send({ type }), type).to.throw(RangeError);
+    }
+    expect(() => p.b.send({ type: 'BARRIER', flags: FLAG_FUA })).to.throw(RangeError);
+    await p.close();
+  });
+
+  it('delivers to onFrame when given, and ends frames() when the link closes', async () => {
+    const seen: string[] = [];
+    const p = await linkPair({ onFrame: (f) => seen.push(f.type) }, {});
+    await Promise.all([p.a.ready, p.b.ready]);
+    p.b.send({ type: 'STATE', payload: Buffer.from('x') });
+    p.b.send({ type: 'BARRIER' });
+    const ended = (async () => { for await (const _ of p.b.frames()) { /* none */ } return 'ended'; })();
+    await new Promise((res) => setTimeout(res, 100));
+    expect(seen).to.deep.equal(['STATE', 'BARRIER']);
+    await p.close();
+    expect(await ended).to.equal('ended');
+  });
+
+  const hello = encodeFrame({ type: 'HELLO', seq: 0n, payload: encodeHello({ version: 1, node: 'node-b', volume: 'db', challenge: Buffer.alloc(64, 7) }) });
+  const RAW: { name: string; bytes: Buffer; reason: string; detail: RegExp; maxPayload?: number }[] = [
+    { name: 'a newer frame format in the handshake', bytes: Buffer.concat([hello.subarray(0, 4), Buffer.of(2), hello.subarray(5)]), reason: 'version-mismatch', detail: /^unsupported-version/ },
+    { name: 'a first frame with sequence 5', bytes: encodeFrame({ type: 'HELLO', seq: 5n, payload: hello.subarray(20) }), reason: 'protocol-error', detail: /sequence 5, expected 0/ },
+    { name: 'an oversized frame', bytes: encodeFrame({ type: 'WRITE', seq: 0n, payload: Buffer.alloc(2000) }), reason: 'protocol-error', detail: /^oversized/, maxPayload: 1024 },
+    { name: 'a WRITE before authentication', bytes: encodeFrame({ type: 'WRITE', seq: 0n, payload: Buffer.alloc(10) }), reason: 'protocol-error', detail: /WRITE received in WaitHello/ },
+    { name: 'half a frame, then close', bytes: hello.subarray(0, 30), reason: 'protocol-error', detail: /^truncated/ },
+  ];
+  for (const c of RAW) {
+    it(`drops a raw peer that sends ${c.name} (${c.reason})`, async () => {
+      const server = net.createServer();
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+      const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+      raw.on('error', () => undefined);
+      const [s] = await accepted;
+      const link = new PeerLink(s, { node: 'node-a', volume: 'db', secret: SECRET, maxPayload: c.maxPayload });
+      raw.end(c.bytes);
+      const closed = await link.closed;
+      expect(closed.reason).to.equal(c.reason);
+      expect(closed.detail).to.match(c.detail);
+      raw.destroy();
+      await new Promise<void>((res) => server.close(() => res()));
+    });
+  }
+});

@@ -1,0 +1,125 @@
+// The peer link over mutual TLS, with a CA and node certificates made by
+// openssl(1) at test time. Without openssl the suite skips, except under
+// CI=true where it fails.
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PeerConnector } from '../../../lib/replication/link/connector.js';
+import { PeerListener } from '../../../lib/replication/link/listener.js';
+import type { PeerLink } from '../../../lib/replication/link/peer-link.js';
+import type { LinkTls } from '../../../lib/replication/link/transport.js';
+import { LogLines, SECRET } from './harness.test.js';
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// A CA named `ca` and certificates for 127.0.0.1 signed by it.
+function makePki(dir: string, ca: string, nodes: string[]): Record<string, LinkTls> {
+  const run = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' }); };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=${ca}`);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  const out: Record<string, LinkTls> = {};
+  for (const n of nodes) {
+    run('req', ...ec, '-keyout', `${n}.key`, '-out', `${n}.csr`, '-subj', `/CN=${n}`);
+    run('x509', '-req', '-in', `${n}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
+      '-out', `${n}.crt`, '-days', '1', '-extfile', 'san.ext');
+    const read = (f: string): Buffer => readFileSync(join(dir, f));
+    out[n] = { cert: read(`${n}.crt`), key: read(`${n}.key`), ca: read(`${ca}.crt`) };
+  }
+  return out;
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}
+
+describe('replication/link over TLS (loopback)', function () {
+  this.timeout(20000);
+  let dir = '';
+  let pki: Record<string, LinkTls> = {};
+
+  before(function () {
+    if (!hasOpenssl()) {
+      if (process.env.CI === 'true') throw new Error('openssl(1) is required for the TLS tests under CI');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'tandem-link-tls-'));
+    pki = { ...makePki(dir, 'ca', ['node-a', 'node-b']), ...makePki(dir, 'other-ca', ['mallory']) };
+  });
+  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+  async function listen(log: LogLines, accepted: PeerLink[]): Promise<{ listener: PeerListener; port: number }> {
+    const listener = new PeerListener({
+      host: '127.0.0.1', port: 0, tls: pki['node-a'],
+      link: { node: 'node-a', volume: 'db', secret: SECRET, log: log.log, handshakeTimeoutMs: 2000 },
+      onLink: (l) => accepted.push(l),
+    });
+    const { port } = await listener.start();
+    return { listener, port };
+  }
+
+  it('authenticates and exchanges frames with certificates from the shared CA', async () => {
+    const accepted: PeerLink[] = [];
+    const { listener, port } = await listen(new LogLines(), accepted);
+    const connector = new PeerConnector({
+      host: '127.0.0.1', port, tls: pki['node-b'], link: { node: 'node-b', volume: 'db', secret: SECRET },
+    });
+    connector.start();
+    await until(() => connector.link?.state === 'established');
+    await until(() => accepted[0]?.state === 'established');
+    const server = accepted[0] as PeerLink;
+    const got = (async () => { for await (const f of server.frames()) return f; return null; })();
+    connector.link?.send({ type: 'WRITE', payload: Buffer.from('over tls') });
+    expect((await got)?.payload.toString()).to.equal('over tls');
+    await connector.stop();
+    await listener.stop();
+  });
+
+  it('refuses a client whose certificate another CA signed, before any link frame', async () => {
+    const log = new LogLines();
+    const accepted: PeerLink[] = [];
+    const { listener, port } = await listen(log, accepted);
+    const cLog = new LogLines();
+    const connector = new PeerConnector({
+      host: '127.0.0.1', port, tls: { ...pki['mallory'] as LinkTls, ca: (pki['node-b'] as LinkTls).ca },
+      backoff: { initialMs: 20, maxMs: 20, factor: 1, jitter: 0 },
+      link: { node: 'mallory', volume: 'db', secret: SECRET, log: cLog.log },
+    });
+    connector.start();
+    await until(() => connector.consecutiveFailures >= 2);
+    expect(accepted).to.deep.equal([]);
+    expect(connector.stats.connected).to.equal(false);
+    await connector.stop();
+    await listener.stop();
+  });
+
+  it('refuses a plain TCP client on a TLS listener', async () => {
+    const accepted: PeerLink[] = [];
+    const { listener, port } = await listen(new LogLines(), accepted);
+    const results: string[] = [];
+    const connector = new PeerConnector({
+      host: '127.0.0.1', port, backoff: { initialMs: 20, maxMs: 20, factor: 1, jitter: 0 },
+      link: { node: 'node-b', volume: 'db', secret: SECRET, handshakeTimeoutMs: 2000 },
+      onLink: (l) => { void l.closed.then((c) => results.push(c.reason)); },
+    });
+    connector.start();
+    await until(() => results.length >= 1);
+    expect(results[0]).to.be.oneOf(['protocol-error', 'peer-closed', 'socket-error']);
+    expect(accepted).to.deep.equal([]);
+    await connector.stop();
+    await listener.stop();
+  });
+});
