@@ -5,7 +5,7 @@ import type { Issues } from './issues.js';
 import { renderPath, type KeyPath } from './path.js';
 import type { Section } from './section.js';
 import { checkKeys } from './suggest.js';
-import type { InstanceConfig, VrrpConfig } from './types.js';
+import type { InstanceConfig, ScriptConfig, SyncGroupConfig, VrrpConfig } from './types.js';
 import { readInstance, type InstanceDraft } from './vrrp-instance.js';
 import { readSyncGroups } from './vrrp-sync-groups.js';
 import { readScripts } from './vrrp-trackers.js';
@@ -36,6 +36,7 @@ export const vrrpSection: Section<'vrrp'> = {
     const syncGroups = readSyncGroups(obj['sync_groups'], [...at, 'sync_groups'], names, issues);
     warnUnusedScripts(Object.keys(scripts), drafts, at, issues);
     const instances = drafts.flatMap((d): InstanceConfig[] => (d.config === undefined ? [] : [d.config]));
+    warnGroupWeights(syncGroups, instances, scripts, [...at, 'sync_groups'], issues);
     return { instances, scripts, syncGroups };
   },
 };
@@ -83,5 +84,31 @@ function warnUnusedScripts(names: readonly string[], drafts: readonly InstanceDr
   if (issues.count > 0) return;
   for (const name of names) {
     if (!used.has(name)) issues.warn([...at, 'scripts', name], name, 'is defined but no instance lists it in track_script, so it never runs');
+  }
+}
+
+// keepalived ignores tracker weights of sync-group members (unless
+// sync_group_tracking_weight): a weight that moves one member below its peer
+// would make the group flap between the nodes. tandem does the same: for a
+// group member a failing tracker means FAULT, and the group follows it.
+function warnGroupWeights(
+  groups: readonly SyncGroupConfig[],
+  instances: readonly InstanceConfig[],
+  scripts: Readonly<Record<string, ScriptConfig>>,
+  at: KeyPath,
+  issues: Issues,
+): void {
+  for (const g of groups) {
+    for (const name of g.members) {
+      const i = instances.find((x) => x.name === name);
+      if (i === undefined) continue;
+      const weighted = [
+        ...i.trackInterface.filter((t) => t.weight !== 0).map((t) => `interface ${t.name}`),
+        ...i.trackScript.filter((t) => (t.weight ?? scripts[t.name]?.weight ?? 0) !== 0).map((t) => `script ${t.name}`),
+      ];
+      if (weighted.length > 0) {
+        issues.warn([...at, g.name], name, `${name} tracks ${weighted.join(', ')} with a weight; in a sync group weights are ignored (as keepalived does) and a failure puts the whole group in FAULT, because a weight moving one member would make the group flap`);
+      }
+    }
   }
 }

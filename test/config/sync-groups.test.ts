@@ -58,3 +58,27 @@ describe('config/sync-groups', () => {
     expectOnly(withGroups(['VI_1', 'VI_2']), 'vrrp.sync_groups', 'must be a mapping');
   });
 });
+
+describe('config: tracker weights in sync groups', () => {
+  it('warns that weights of group members are ignored, naming the trackers', async () => {
+    const { parseConfigText } = await import('../../lib/config/load.js');
+    const r = parseConfigText(
+      [
+        'node: { name: n1 }',
+        'vrrp:',
+        '  scripts:',
+        '    chk: { script: "true", weight: -20 }',
+        '  instances:',
+        '    - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddress: [192.0.2.100/24], track_script: [chk], track_interface: [{ name: eth1, weight: 10 }] }',
+        '    - { name: VI_2, interface: eth0, virtual_router_id: 52, virtual_ipaddress: [192.0.2.101/24] }',
+        '  sync_groups:',
+        '    G1: [VI_1, VI_2]',
+      ].join('\n'),
+      { hostname: 'h' },
+    );
+    expect(r.ok).to.equal(true);
+    if (!r.ok) return;
+    const w = (r.warnings ?? []).find((x) => x.path === 'vrrp.sync_groups.G1');
+    expect(w?.message).to.include('VI_1 tracks interface eth1, script chk with a weight').and.include('ignored');
+  });
+});

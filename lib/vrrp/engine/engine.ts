@@ -202,15 +202,19 @@ export class VrrpEngine {
     const contributions: { weight: number; good: boolean | null }[] = [];
     // RFC 5798 has no trackers; keepalived: the VRRP interface down is FAULT.
     if (!up(c.interface)) reasons.add(`interface ${c.interface} down`);
+    // keepalived: weights of sync-group members are ignored (a failure is FAULT), so one
+    // member's weight cannot make the group flap between nodes.
+    const grouped = this.syncGroups?.groupName(c.name) != null;
     for (const t of c.trackInterface) {
       const status = up(t.name) ? 'GOOD' : 'BAD';
-      if (isFaulting(t.weight, status)) reasons.add(`tracked interface ${t.name} down`);
-      else contributions.push({ weight: t.weight, good: status === 'GOOD' });
+      const weight = grouped ? 0 : t.weight;
+      if (isFaulting(weight, status)) reasons.add(`tracked interface ${t.name} down`);
+      else contributions.push({ weight, good: status === 'GOOD' });
     }
     for (const ref of c.trackScript) {
       const tracker = this.scripts.get(ref.name);
       if (tracker === undefined) continue;
-      const weight = ref.weight ?? tracker.cfg.weight;
+      const weight = grouped ? 0 : (ref.weight ?? tracker.cfg.weight);
       const status = tracker.state.status;
       if (isFaulting(weight, status)) reasons.add(`track script ${ref.name} failed`);
       else contributions.push({ weight, good: status === 'INIT' ? null : status === 'GOOD' });
