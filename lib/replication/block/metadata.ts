@@ -1,0 +1,180 @@
+// The metadata record kept beside a volume's image, and its payload codec
+// (pure). What DRBD keeps in its meta-data area: generation identifiers, one
+// quick-sync bitmap per peer, the activity log, role and disk state, and
+// whether the last shutdown was clean (replication.md "Generation
+// identifiers", "States", "Resync and verify"). The file layout and the
+// crash-safe slots are metadata-slot.ts's; the I/O is metadata-store.ts's.
+//
+// Payload layout: u32 LE json length | UTF-8 JSON | blobs. The JSON holds the
+// scalar fields, the opaque `generations` value and, for each bitmap and the
+// activity log, {at, length} of its blob (offsets from the payload start).
+// Bitmaps and the log carry their own magic and crc32 (bitmap.ts, activity-log.ts).
+import { ActivityLog } from './activity-log.js';
+import { Bitmap, geometryProblem } from './bitmap.js';
+
+export const ROLES = ['Primary', 'Secondary'] as const;
+export type Role = (typeof ROLES)[number];
+// The disk states a node can persist; Diskless, Attaching and DUnknown are runtime only.
+export const DISK_STATES = ['UpToDate', 'Inconsistent', 'Outdated', 'Consistent'] as const;
+export type DiskState = (typeof DISK_STATES)[number];
+
+export const MAX_JSON_BYTES = 1 << 20;
+export const MAX_PEERS = 31; // DRBD 9's limit of peers per resource
+const PEER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export interface MetadataRecord {
+  volumeSize: number;
+  blockSize: number; // bitmap granularity: bytes per bit
+  generations: unknown; // owned by the generation-identifier module; validated by its callback
+  bitmaps: Map<string, Bitmap>; // peer name -> out-of-sync blocks towards that peer
+  activityLog: ActivityLog;
+  lastRole: Role;
+  diskState: DiskState;
+  cleanShutdown: boolean; // false while a Primary runs: on open, resync the AL extents
+}
+
+// A reason to refuse `generations`, or null to accept it.
+export type GenerationsCheck = (generations: unknown) => string | null;
+
+export type RecordRejection = 'truncated' | 'json' | 'field' | 'bitmap' | 'activity-log' | 'generations';
+export type RecordDecodeResult = { ok: true; record: MetadataRecord } | { ok: false; reason: RecordRejection; detail: string };
+
+interface BlobRef {
+  at: number;
+  length: number;
+}
+
+interface RecordJson {
+  volumeSize: number;
+  blockSize: number;
+  lastRole: Role;
+  diskState: DiskState;
+  cleanShutdown: boolean;
+  generations: unknown;
+  bitmaps: Array<{ peer: string } & BlobRef>;
+  activityLog: BlobRef;
+}
+
+// Why a record may not be saved, or null. Programmer errors, found before any byte is written.
+export function recordProblem(r: MetadataRecord): string | null {
+  const geometry = geometryProblem(r.volumeSize, r.blockSize);
+  if (geometry !== null) return geometry;
+  if (!(ROLES as readonly string[]).includes(r.lastRole)) return `lastRole ${String(r.lastRole)}`;
+  if (!(DISK_STATES as readonly string[]).includes(r.diskState)) return `diskState ${String(r.diskState)}`;
+  if (typeof r.cleanShutdown !== 'boolean') return 'cleanShutdown is not a boolean';
+  if (r.bitmaps.size > MAX_PEERS) return `${r.bitmaps.size} peers, at most ${MAX_PEERS}`;
+  for (const [peer, bm] of r.bitmaps) {
+    if (!PEER_NAME.test(peer)) return `peer name ${JSON.stringify(peer)}`;
+    if (bm.volumeSize !== r.volumeSize || bm.granularity !== r.blockSize) {
+      return `bitmap for ${peer} is ${bm.volumeSize}/${bm.granularity}, the volume ${r.volumeSize}/${r.blockSize}`;
+    }
+  }
+  return null;
+}
+
+export function encodeRecord(r: MetadataRecord): Buffer {
+  const problem = recordProblem(r);
+  if (problem !== null) throw new RangeError(`metadata record: ${problem}`);
+  const blobs: Buffer[] = [];
+  let at = 0; // relative to the blob area; fixed up below
+  const place = (b: Buffer): BlobRef => {
+    blobs.push(b);
+    const ref = { at, length: b.length };
+    at += b.length;
+    return ref;
+  };
+  const bitmaps = [...r.bitmaps].map(([peer, bm]) => ({ peer, ...place(bm.serialize()) }));
+  const activityLog = place(r.activityLog.serialize());
+  const doc: RecordJson = {
+    volumeSize: r.volumeSize,
+    blockSize: r.blockSize,
+    lastRole: r.lastRole,
+    diskState: r.diskState,
+    cleanShutdown: r.cleanShutdown,
+    generations: r.generations,
+    bitmaps,
+    activityLog,
+  };
+  // Offsets count from the payload start; the JSON length depends on them, so
+  // pad them to a fixed width by shifting once with a generous upper bound.
+  let json = Buffer.from(JSON.stringify(doc), 'utf8');
+  const base = 4 + json.length + 16 * (bitmaps.length + 1); // each offset grows by at most 16 digits
+  for (const b of [...bitmaps, activityLog]) b.at += base;
+  json = Buffer.from(JSON.stringify(doc), 'utf8');
+  if (json.length > MAX_JSON_BYTES) throw new RangeError(`metadata JSON is ${json.length} bytes, at most ${MAX_JSON_BYTES}`);
+  const head = Buffer.alloc(base);
+  head.writeUInt32LE(json.length, 0);
+  json.copy(head, 4);
+  return Buffer.concat([head, ...blobs]);
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function blob(payload: Buffer, ref: unknown): Buffer | null {
+  if (!isObject(ref)) return null;
+  const { at, length } = ref;
+  if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length)) return null;
+  const a = at as number;
+  const l = length as number;
+  return a >= 0 && l >= 0 && a + l <= payload.length ? payload.subarray(a, a + l) : null;
+}
+
+// Never throws, whatever the bytes or the callback's opinion.
+export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsCheck): RecordDecodeResult {
+  if (payload.length < 4) return { ok: false, reason: 'truncated', detail: `${payload.length} bytes` };
+  const jsonLen = payload.readUInt32LE(0);
+  if (jsonLen > MAX_JSON_BYTES || 4 + jsonLen > payload.length) return { ok: false, reason: 'truncated', detail: `JSON of ${jsonLen} bytes` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload.subarray(4, 4 + jsonLen).toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: 'json', detail: (e as Error).message };
+  }
+  if (!isObject(doc)) return { ok: false, reason: 'json', detail: 'not an object' };
+  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog } = doc;
+  if (typeof volumeSize !== 'number' || typeof blockSize !== 'number') return { ok: false, reason: 'field', detail: 'volumeSize / blockSize' };
+  if (typeof lastRole !== 'string' || !(ROLES as readonly string[]).includes(lastRole)) return { ok: false, reason: 'field', detail: `lastRole ${String(lastRole)}` };
+  if (typeof diskState !== 'string' || !(DISK_STATES as readonly string[]).includes(diskState)) return { ok: false, reason: 'field', detail: `diskState ${String(diskState)}` };
+  if (typeof cleanShutdown !== 'boolean') return { ok: false, reason: 'field', detail: 'cleanShutdown' };
+  if (!Array.isArray(bitmaps) || bitmaps.length > MAX_PEERS) return { ok: false, reason: 'field', detail: 'bitmaps' };
+  const maps = new Map<string, Bitmap>();
+  for (const entry of bitmaps as unknown[]) {
+    const peer = isObject(entry) ? entry.peer : undefined;
+    if (typeof peer !== 'string' || !PEER_NAME.test(peer) || maps.has(peer)) return { ok: false, reason: 'field', detail: `bitmap peer ${String(peer)}` };
+    const bytes = blob(payload, entry);
+    if (bytes === null) return { ok: false, reason: 'bitmap', detail: `blob of ${peer} is out of bounds` };
+    const bm = Bitmap.deserialize(bytes);
+    if (!bm.ok) return { ok: false, reason: 'bitmap', detail: `${peer}: ${bm.reason}: ${bm.detail}` };
+    if (bm.bitmap.volumeSize !== volumeSize || bm.bitmap.granularity !== blockSize) {
+      return { ok: false, reason: 'bitmap', detail: `${peer}: geometry differs from the volume's` };
+    }
+    maps.set(peer, bm.bitmap);
+  }
+  const alBytes = blob(payload, activityLog);
+  if (alBytes === null) return { ok: false, reason: 'activity-log', detail: 'blob out of bounds' };
+  const al = ActivityLog.deserialize(alBytes);
+  if (!al.ok) return { ok: false, reason: 'activity-log', detail: `${al.reason}: ${al.detail}` };
+  if (checkGenerations !== undefined) {
+    let why: string | null;
+    try {
+      why = checkGenerations(generations);
+    } catch (e) {
+      why = `check threw: ${(e as Error).message}`;
+    }
+    if (why !== null) return { ok: false, reason: 'generations', detail: why };
+  }
+  const record: MetadataRecord = {
+    volumeSize,
+    blockSize,
+    generations,
+    bitmaps: maps,
+    activityLog: al.log,
+    lastRole: lastRole as Role,
+    diskState: diskState as DiskState,
+    cleanShutdown,
+  };
+  const problem = recordProblem(record);
+  return problem === null ? { ok: true, record } : { ok: false, reason: 'field', detail: problem };
+}

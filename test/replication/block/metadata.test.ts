@@ -1,0 +1,158 @@
+// Metadata record payload and slot codecs: round trips, exact slot bytes,
+// every rejection by name, and decoders that never throw.
+import { expect } from 'chai';
+import { crc32 } from 'node:zlib';
+import { ActivityLog } from '../../../lib/replication/block/activity-log.js';
+import { Bitmap } from '../../../lib/replication/block/bitmap.js';
+import { type MetadataRecord, decodeRecord, encodeRecord } from '../../../lib/replication/block/metadata.js';
+import { SLOT_ALIGN, decodeSlot, encodeSlot, readSlots, slotCapacityFor } from '../../../lib/replication/block/metadata-slot.js';
+import { rng } from './bitmap.test.js';
+
+export function sampleRecord(volumeSize = 64 * 4096 + 512, peers = ['node-b', 'node-c']): MetadataRecord {
+  const bitmaps = new Map<string, Bitmap>();
+  peers.forEach((p, i) => {
+    const bm = new Bitmap(volumeSize, 4096);
+    bm.setRange(i * 8192, 10000);
+    bitmaps.set(p, bm);
+  });
+  const al = new ActivityLog(7, 1 << 16);
+  al.touch(0, 1);
+  al.touch(3 << 16, 1);
+  return {
+    volumeSize,
+    blockSize: 4096,
+    generations: { current: 'a1b2c3d4e5f60718', bitmap: { 'node-b': '0' }, history: ['1122334455667788'] },
+    bitmaps,
+    activityLog: al,
+    lastRole: 'Primary',
+    diskState: 'UpToDate',
+    cleanShutdown: false,
+  };
+}
+
+export function sameRecord(a: MetadataRecord, b: MetadataRecord): void {
+  expect(a.volumeSize).to.equal(b.volumeSize);
+  expect(a.blockSize).to.equal(b.blockSize);
+  expect(a.generations).to.deep.equal(b.generations);
+  expect(a.lastRole).to.equal(b.lastRole);
+  expect(a.diskState).to.equal(b.diskState);
+  expect(a.cleanShutdown).to.equal(b.cleanShutdown);
+  expect([...a.bitmaps.keys()]).to.deep.equal([...b.bitmaps.keys()]);
+  for (const [peer, bm] of a.bitmaps) expect(bm.equals(b.bitmaps.get(peer) as Bitmap), peer).to.equal(true);
+  expect(a.activityLog.extents()).to.deep.equal(b.activityLog.extents());
+  expect(a.activityLog.capacity).to.equal(b.activityLog.capacity);
+}
+
+describe('replication/block metadata codec', () => {
+  it('a record round-trips: scalars, opaque generations, per-peer bitmaps, the activity log', () => {
+    const rec = sampleRecord();
+    const back = decodeRecord(encodeRecord(rec));
+    if (!back.ok) return expect.fail(`${back.reason}: ${back.detail}`);
+    sameRecord(back.record, rec);
+    const none = decodeRecord(encodeRecord({ ...sampleRecord(8192, []), lastRole: 'Secondary', diskState: 'Outdated', cleanShutdown: true, generations: null }));
+    if (!none.ok) return expect.fail(none.detail);
+    expect(none.record.bitmaps.size).to.equal(0);
+    expect(none.record.diskState).to.equal('Outdated');
+  });
+
+  it('generations pass through the owner\'s check; a refusal or a throwing check is a rejection', () => {
+    const bytes = encodeRecord(sampleRecord());
+    expect(decodeRecord(bytes, (g) => ((g as { current?: unknown }).current === 'a1b2c3d4e5f60718' ? null : 'bad')).ok).to.equal(true);
+    const no = decodeRecord(bytes, () => 'history too long');
+    expect(no).to.deep.equal({ ok: false, reason: 'generations', detail: 'history too long' });
+    const boom = decodeRecord(bytes, () => {
+      throw new Error('boom');
+    });
+    expect(boom.ok).to.equal(false);
+  });
+
+  it('encode refuses records that break their own rules (programmer errors)', () => {
+    const r = sampleRecord();
+    expect(() => encodeRecord({ ...r, lastRole: 'Unknown' as 'Primary' })).to.throw(RangeError);
+    expect(() => encodeRecord({ ...r, diskState: 'DUnknown' as 'UpToDate' })).to.throw(RangeError);
+    expect(() => encodeRecord({ ...r, bitmaps: new Map([['node-b', new Bitmap(8192)]]) })).to.throw(RangeError);
+    expect(() => encodeRecord({ ...r, bitmaps: new Map([['bad name!', new Bitmap(r.volumeSize)]]) })).to.throw(RangeError);
+    expect(() => encodeRecord({ ...r, blockSize: 1000 })).to.throw(RangeError);
+  });
+
+  it('decodeRecord never throws: truncations, flips, random JSON', () => {
+    const bytes = encodeRecord(sampleRecord(4096 * 40, ['p']));
+    for (let n = 0; n < bytes.length; n += 7) expect(decodeRecord(bytes.subarray(0, n)).ok).to.equal(false);
+    const r = rng(5);
+    for (let i = 0; i < 3000; i++) {
+      const b = Buffer.from(bytes);
+      b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+      decodeRecord(b); // may be ok (a digit in generations), must not throw
+    }
+    for (const doc of ['[]', '{"volumeSize":"x"}', '{"volumeSize":4096,"blockSize":4096,"lastRole":"Primary","diskState":"UpToDate","cleanShutdown":true,"bitmaps":[{"peer":"a","at":-1,"length":5}]}']) {
+      const j = Buffer.from(doc);
+      const head = Buffer.alloc(4);
+      head.writeUInt32LE(j.length);
+      expect(decodeRecord(Buffer.concat([head, j])).ok, doc).to.equal(false);
+    }
+  });
+});
+
+describe('replication/block metadata slots', () => {
+  it('a slot is exact bytes: header, payload, crc32 over both with its field zero', () => {
+    const slot = encodeSlot(258, 4096, Buffer.from('abc'));
+    const head = '544e444d4d455441' + '0100' + '0000' + '00100000' + '0201000000000000' + '03000000';
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(Buffer.from(head + '00000000' + '616263', 'hex')));
+    expect(slot.toString('hex')).to.equal(head + crc.toString('hex') + '616263');
+    expect(decodeSlot(slot)).to.deep.equal({ ok: true, sequence: 258, capacity: 4096, payload: Buffer.from('abc') });
+    expect(slotCapacityFor(100) % SLOT_ALIGN).to.equal(0);
+    expect(() => encodeSlot(1, 4096, Buffer.alloc(4096))).to.throw(RangeError);
+  });
+
+  it('decodeSlot names the fault: empty, truncated, magic, version, geometry, checksum', () => {
+    const good = encodeSlot(5, 8192, Buffer.alloc(100, 7));
+    const cases: Array<[string, Buffer]> = [
+      ['empty', Buffer.alloc(8192)],
+      ['truncated', good.subarray(0, 20)],
+      ['truncated', good.subarray(0, 100)],
+      ['magic', Buffer.concat([Buffer.from('Z'), good.subarray(1)])],
+      ['version', Buffer.from(good).fill(3, 8, 9)],
+      ['geometry', Buffer.from(good).fill(1, 12, 13)],
+      ['checksum', Buffer.from(good).fill(0, 60, 61)],
+      ['checksum', Buffer.from(good).fill(9, 16, 17)],
+    ];
+    for (const [reason, b] of cases) {
+      const v = decodeSlot(b);
+      expect(v.ok, reason).to.equal(false);
+      if (!v.ok) expect(v.reason).to.equal(reason);
+    }
+    const v = decodeSlot(good, 4096);
+    expect(v.ok === false && v.reason).to.equal('geometry');
+  });
+
+  it('readSlots takes the valid slot with the higher sequence, and finds B by its header when A is torn', () => {
+    const cap = 8192;
+    const file = Buffer.alloc(2 * cap);
+    encodeSlot(7, cap, Buffer.from('seven')).copy(file, 0);
+    expect(readSlots(file)).to.deep.include({ newest: 0, capacity: cap });
+    encodeSlot(8, cap, Buffer.from('eight')).copy(file, cap);
+    expect(readSlots(file).newest).to.equal(1);
+    file.fill(0xee, 33, 35); // A torn
+    const v = readSlots(file);
+    expect(v.newest).to.equal(1);
+    expect(v.capacity).to.equal(cap);
+    expect(v.slots[0].ok).to.equal(false);
+    file.fill(0xee, cap + 33, cap + 34); // both torn
+    expect(readSlots(file).newest).to.equal(null);
+    expect(readSlots(Buffer.alloc(0)).newest).to.equal(null);
+  });
+
+  it('readSlots never throws on random files', () => {
+    const r = rng(99);
+    const cap = 4096;
+    for (let i = 0; i < 300; i++) {
+      const file = Buffer.alloc(2 * cap);
+      encodeSlot(1 + i, cap, Buffer.alloc(50, i)).copy(file, 0);
+      encodeSlot(2 + i, cap, Buffer.alloc(60, i)).copy(file, cap);
+      for (let k = 0; k < 5; k++) file[Math.floor(r() * file.length)] = Math.floor(r() * 256);
+      const v = readSlots(file.subarray(0, Math.floor(r() * file.length * 1.2)));
+      if (v.newest !== null) expect(v.slots[v.newest].ok).to.equal(true);
+    }
+  });
+});
