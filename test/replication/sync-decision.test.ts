@@ -86,6 +86,19 @@ describe('replication/sync-decision table', () => {
   });
 });
 
+describe('replication/sync-decision first Primary', () => {
+  it('the side forced first becomes the full initial sync source; both forced -> unrelated, refused', () => {
+    const mint = ((n) => () => u(n++))(0x100) as Mint;
+    const a0 = onNewVolume(mint);
+    const b0 = onNewVolume(mint);
+    expect(decideSync(A(a0, 'Inconsistent'), B(b0, 'Inconsistent')).rule).to.equal('both-fresh');
+    const a1 = onPromoteWhileDisconnected(a0, ['b'], mint);
+    expect(decideSync(A(a1, 'UpToDate', 'Primary'), B(b0, 'Inconsistent'))).to.deep.equal({ kind: 'sync', source: 'local', full: true, rule: 'one-fresh' });
+    const b1 = onPromoteWhileDisconnected(b0, ['a'], mint);
+    expect(decideSync(A(a1), B(b1))).to.deep.equal({ kind: 'unrelated', rule: 'nothing-shared' });
+  });
+});
+
 describe('replication/sync-decision properties', () => {
   it('random records: never throws, both sides see mirrored decisions, and rule implies kind', () => {
     const r = prng(7);
