@@ -43,7 +43,7 @@ type Who = 'local' | 'peer';
 const other = (w: Who): Who => (w === 'local' ? 'peer' : 'local');
 const disconnect = (reason: SbReason, policy: string): Resolution => ({ kind: 'disconnect', reason, policy });
 
-// primaries: how many of the two are Primary now (selects the policy).
+// The number of Primaries now selects the policy; `common` comes from the split-brain decision.
 export function resolveSplitBrain(policies: AfterSbPolicies, local: SbSide, peer: SbSide, common = true): Resolution {
   const discard = (victim: Who, reason: SbReason, policy: string): Resolution => ({ kind: 'discard', victim, full: !common, reason, policy });
   // DRBD 9 guide "Manual split brain recovery": the victim connects with --discard-my-data.
