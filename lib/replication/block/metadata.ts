@@ -178,3 +178,19 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
   const problem = recordProblem(record);
   return problem === null ? { ok: true, record } : { ok: false, reason: 'field', detail: problem };
 }
+
+// After a Primary crash (cleanShutdown false with lastRole Primary) writes in
+// the logged extents may be on one disk and not another: mark them out of
+// sync towards every peer (replication.md "Resync and verify": "after a
+// primary crash all hot extents are resynced"). Returns the bits newly set.
+export function markActivityLogOutOfSync(record: MetadataRecord): number {
+  let changed = 0;
+  for (const bm of record.bitmaps.values()) {
+    for (const { offset, length } of record.activityLog.ranges(record.volumeSize)) changed += bm.setRange(offset, length);
+  }
+  return changed;
+}
+
+export function crashedWhilePrimary(record: MetadataRecord): boolean {
+  return !record.cleanShutdown && record.lastRole === 'Primary';
+}

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { crc32 } from 'node:zlib';
 import { ActivityLog } from '../../../lib/replication/block/activity-log.js';
 import { Bitmap } from '../../../lib/replication/block/bitmap.js';
-import { type MetadataRecord, decodeRecord, encodeRecord } from '../../../lib/replication/block/metadata.js';
+import { type MetadataRecord, crashedWhilePrimary, decodeRecord, encodeRecord, markActivityLogOutOfSync } from '../../../lib/replication/block/metadata.js';
 import { SLOT_ALIGN, decodeSlot, encodeSlot, readSlots, slotCapacityFor } from '../../../lib/replication/block/metadata-slot.js';
 import { rng } from './bitmap.test.js';
 
@@ -90,6 +90,25 @@ describe('replication/block metadata codec', () => {
       head.writeUInt32LE(j.length);
       expect(decodeRecord(Buffer.concat([head, j])).ok, doc).to.equal(false);
     }
+  });
+});
+
+describe('replication/block metadata crash recovery', () => {
+  it('after a Primary crash every logged extent is marked out of sync towards every peer', () => {
+    const rec = sampleRecord(64 * 4096 + 512); // AL: extents 0 and 3 of 64 KiB (16 blocks each)
+    expect(crashedWhilePrimary(rec)).to.equal(true);
+    expect(crashedWhilePrimary({ ...rec, cleanShutdown: true })).to.equal(false);
+    expect(crashedWhilePrimary({ ...rec, lastRole: 'Secondary' })).to.equal(false);
+    const before = [...rec.bitmaps.values()].map((b) => b.countSet());
+    const changed = markActivityLogOutOfSync(rec);
+    for (const [i, bm] of [...rec.bitmaps.values()].entries()) {
+      for (let b = 0; b < 16; b++) expect(bm.isSet(b), `block ${b}`).to.equal(true); // extent 0
+      for (let b = 48; b < 64; b++) expect(bm.isSet(b), `block ${b}`).to.equal(true); // extent 3
+      expect(bm.isSet(30) || bm.isSet(64)).to.equal(false); // outside the log: untouched
+      expect(bm.countSet()).to.be.at.least(before[i] ?? 0);
+    }
+    expect(changed).to.equal([...rec.bitmaps.values()].reduce((n, b, i) => n + b.countSet() - (before[i] ?? 0), 0));
+    expect(markActivityLogOutOfSync(rec)).to.equal(0);
   });
 });
 
