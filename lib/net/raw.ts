@@ -44,14 +44,25 @@ export class RawSocket {
   private closed = false;
   private queued = 0; // sends waiting in raw-socket's queue: later ones must not overtake them
 
-  constructor(readonly options: RawSocketOptions, onMessage: RawMessageHandler, onError: (err: Error) => void) {
+  // `onError(err, fatal)`: raw-socket closes the socket after a poll error (fatal);
+  // a failed receive leaves it open.
+  constructor(readonly options: RawSocketOptions, onMessage: RawMessageHandler, onError: (err: Error, fatal: boolean) => void) {
     this.socket = raw.createSocket({
       addressFamily: options.family === 6 ? raw.AddressFamily.IPv6 : raw.AddressFamily.IPv4,
       protocol: options.protocol,
       bufferSize: 65535,
     });
     this.socket.on('message', (buf: Buffer, source: string) => onMessage(Buffer.from(buf), source));
-    this.socket.on('error', (err: Error) => onError(err));
+    let lastError: Error | null = null;
+    this.socket.on('error', (err: Error) => {
+      lastError = err;
+      onError(err, false);
+    });
+    this.socket.on('close', () => {
+      if (this.closed) return;
+      this.closed = true;
+      onError(lastError ?? new Error('closed unexpectedly'), true);
+    });
     // Only this interface's traffic, in and out (keepalived binds the same way).
     const name = Buffer.alloc(options.device.length + 1);
     name.write(options.device, 'latin1');

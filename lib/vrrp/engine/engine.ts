@@ -142,7 +142,20 @@ export class VrrpEngine {
         onDrop: (reason) => {
           this.socketStats.dropped[reason] = (this.socketStats.dropped[reason] ?? 0) + 1;
         },
-        onError: (err) => this.log.error(`VRRP socket on ${c.interface}: ${err.message}`),
+        onError: (err, fatal) => {
+          if (!fatal) {
+            this.socketStats.dropped['receive-error'] = (this.socketStats.dropped['receive-error'] ?? 0) + 1;
+            return;
+          }
+          // Deaf and mute, an instance would soon claim MASTER beside the real one: FAULT instead.
+          const reason = `VRRP socket on ${c.interface} failed: ${err.message}`;
+          this.log.error(`${reason}; its instances stay FAULT until the daemon is restarted`);
+          for (const i of here) {
+            this.startFaults.get(i.name)?.add(reason);
+            const inst = this.instances.get(i.name);
+            if (inst !== undefined) this.recompute(inst);
+          }
+        },
       },
     );
     this.sockets.set(key, s);

@@ -28,7 +28,7 @@ export interface VrrpSocketOptions {
 export interface VrrpSocketEvents {
   onPacket(rx: Received): void;
   onDrop(reason: DropReason, detail: string): void; // undecodable below VRRP: no instance to charge
-  onError(err: Error): void;
+  onError(err: Error, fatal: boolean): void; // fatal: the socket is closed, nothing is sent or received any more
 }
 
 export class VrrpSocket {
