@@ -1,17 +1,21 @@
-// Drives one client socket: feeds bytes to NbdProtocol, runs requests against
-// the backend one at a time in arrival order (so overlapping writes can never
-// be reordered and FLUSH follows every write answered before it), writes the
-// replies, and closes the socket the way the protocol asked.
+// Drives one client socket: feeds bytes to NbdProtocol, runs the requests the
+// scheduler releases against the backend (several at once; overlapping writes
+// in arrival order), writes each reply when its request completes, and
+// closes the socket the way the protocol asked.
 import type { Socket } from 'node:net';
 import type { BlockBackend } from './backend.js';
 import { executeOp } from './execute.js';
 import type { ExportDescriptor } from './handshake.js';
 import { NbdProtocol, isCleanClose, type CloseReason, type NbdRequest, type ProtocolAction } from './protocol.js';
 import { encodeReply, type Outcome } from './reply.js';
+import { RequestScheduler } from './scheduler.js';
 import { countClose, countError, countRequest, type NbdStats } from './stats.js';
 
-const MAX_QUEUED = 64; // requests parsed but not yet run before we stop reading
+const MAX_RUNNING = 16; // backend calls in flight per connection
+const MAX_QUEUED = 64; // parsed but unanswered requests before we stop reading
 const DESTROY_AFTER_MS = 2000; // a peer that never reads our FIN-ended replies
+
+type EndReason = CloseReason | 'peer-closed' | 'socket-error' | 'server-stop';
 
 export interface SessionDeps {
   id: number;
@@ -26,11 +30,11 @@ export interface SessionDeps {
 export class NbdSession {
   readonly closed: Promise<void>;
   private readonly proto: NbdProtocol;
-  private readonly queue: NbdRequest[] = [];
-  private running: Promise<void> | undefined;
-  private pumping = false;
-  private ending = false; // DISC: finish the queue, then end
+  private readonly sched = new RequestScheduler(MAX_RUNNING);
+  private readonly inFlight = new Set<Promise<void>>();
+  private ending = false; // DISC: answer everything, then end
   private dead = false;
+  private blocked = false; // waiting for 'drain'
   private timer: NodeJS.Timeout | undefined;
   private recorded = false;
 
@@ -39,12 +43,14 @@ export class NbdSession {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true); // proto.md "Protocol phases": both sides SHOULD disable Nagle
     socket.on('data', (chunk: Buffer) => this.apply(this.proto.receive(chunk, Date.now())));
-    socket.on('error', (err) => {
-      this.record('socket-error', err.message);
+    socket.on('drain', () => {
+      this.blocked = false;
+      this.kick();
     });
+    socket.on('error', (err) => this.record('socket-error', err.message));
     socket.once('close', () => {
       this.dead = true;
-      this.queue.length = 0;
+      this.sched.dropPending();
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.record('peer-closed', 'connection closed');
       d.onClosed();
@@ -54,14 +60,14 @@ export class NbdSession {
   }
 
   // Server stop: queued requests are dropped, the socket goes at once (a
-  // client that stopped reading cannot hold us), and the backend call already
-  // running is awaited so the caller may close the backend afterwards.
+  // client that stopped reading cannot hold us), and backend calls already
+  // running are awaited so the caller may close the backend afterwards.
   async stop(): Promise<void> {
-    this.queue.length = 0;
+    this.sched.dropPending();
     this.record('server-stop', 'server stopping');
     this.socket.destroy();
     await this.closed;
-    await this.running;
+    await Promise.all([...this.inFlight]);
   }
 
   private arm(): void {
@@ -85,18 +91,15 @@ export class NbdSession {
           break;
         case 'request':
           countRequest(this.d.stats, a.request.command);
-          this.queue.push(a.request);
-          if (this.queue.length >= MAX_QUEUED) this.socket.pause();
-          if (!this.pumping) {
-            this.pumping = true;
-            this.running = this.pump();
-          }
+          this.sched.add(a.request);
+          if (this.sched.size >= MAX_QUEUED) this.socket.pause();
           break;
         case 'close':
           this.closeFor(a.reason, a.detail);
           break;
       }
     }
+    this.kick();
   }
 
   private closeFor(reason: CloseReason, detail: string): void {
@@ -105,10 +108,9 @@ export class NbdSession {
     // proto.md "NBD_CMD_DISC": handle all outstanding requests, then close.
     if (reason === 'client-disconnect') {
       this.ending = true;
-      if (!this.pumping) this.end();
       return;
     }
-    this.queue.length = 0; // a client that broke the protocol gets no more work done
+    this.sched.dropPending(); // a client that broke the protocol gets no more work done
     this.end();
   }
 
@@ -117,23 +119,34 @@ export class NbdSession {
     setTimeout(() => this.socket.destroy(), DESTROY_AFTER_MS).unref();
   }
 
-  private async pump(): Promise<void> {
-    while (this.queue.length > 0 && !this.dead) {
-      const r = this.queue.shift() as NbdRequest;
-      const outcome = await this.outcomeOf(r);
-      if (!outcome.ok) countError(this.d.stats, outcome.errno);
-      else if (r.command === 'READ') this.d.stats.bytesRead += r.length;
-      else if (r.command === 'WRITE') this.d.stats.bytesWritten += r.length;
-      if (this.dead || this.socket.destroyed) break;
-      let ok = true;
-      this.socket.cork();
-      for (const b of encodeReply(r.cookie, r.isRead, r.offset, this.proto.structuredReplies, outcome)) ok = this.socket.write(b) && ok;
-      this.socket.uncork();
-      if (!ok) await this.drained();
-      if (this.queue.length < MAX_QUEUED / 2 && this.socket.isPaused() && !this.ending) this.socket.resume();
+  private kick(): void {
+    if (this.dead) return;
+    if (!this.blocked) {
+      for (const r of this.sched.next()) {
+        const p: Promise<void> = this.run(r).finally(() => {
+          this.inFlight.delete(p);
+          this.sched.done(r);
+          this.kick();
+        });
+        this.inFlight.add(p);
+      }
     }
-    this.pumping = false;
-    if (this.ending && !this.dead) this.end();
+    if (this.socket.isPaused() && this.sched.size < MAX_QUEUED / 2 && !this.ending) this.socket.resume();
+    if (this.ending && this.sched.size === 0) {
+      this.ending = false;
+      this.end();
+    }
+  }
+
+  private async run(r: NbdRequest): Promise<void> {
+    const outcome = await this.outcomeOf(r);
+    if (!outcome.ok) countError(this.d.stats, outcome.errno);
+    else if (r.command === 'READ') this.d.stats.bytesRead += r.length;
+    else if (r.command === 'WRITE') this.d.stats.bytesWritten += r.length;
+    if (this.dead || this.socket.destroyed) return;
+    let ok = true;
+    for (const b of encodeReply(r.cookie, r.isRead, r.offset, this.proto.structuredReplies, outcome)) ok = this.socket.write(b) && ok;
+    if (!ok) this.blocked = true; // start nothing new until the client reads
   }
 
   private async outcomeOf(r: NbdRequest): Promise<Outcome> {
@@ -143,20 +156,8 @@ export class NbdSession {
     return { ok: true }; // 'disconnect' never reaches the queue
   }
 
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-  }
-
   // The first reason a connection ended is the one counted and logged.
-  private record(reason: CloseReason | 'peer-closed' | 'socket-error' | 'server-stop', detail: string): void {
+  private record(reason: EndReason, detail: string): void {
     if (this.recorded) return;
     this.recorded = true;
     countClose(this.d.stats, reason);

@@ -12,12 +12,23 @@ import { NBD_CMD_DISC, NBD_CMD_FLUSH, NBD_CMD_READ, NBD_CMD_TRIM, NBD_CMD_WRITE,
 import { FileBackend } from '../../../../lib/replication/block/nbd/file-backend.js';
 import { NbdServer } from '../../../../lib/replication/block/nbd/server.js';
 import { waitFor } from '../../../helpers/env.js';
+import { request } from '../../../fixtures/nbd/client-bytes.js';
 import { RawClient } from '../../../fixtures/nbd/raw-client.js';
 import { nbdshEnv, requireTools } from '../../../fixtures/nbd/tools.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const SIZE = 64 * MiB;
+// Bounded waits: a hang fails with the step's name instead of the suite timeout.
+async function within<T>(what: string, p: Promise<T>, ms = 8000): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('NbdServer with real NBD clients', function () {
@@ -198,20 +209,20 @@ print(json.dumps(out))
 
   it('garbage, bad magic, oversized writes and stalled handshakes close that connection only, counted and logged', async () => {
     const before = server.stats().protocolErrors;
-    const g = await RawClient.connect({ port });
-    await g.read(18);
+    const g = await within('connect g', RawClient.connect({ port }));
+    await within('greeting', g.read(18));
     g.send(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
-    await g.closed;
-    const m = await RawClient.ready({ port });
+    await within('close after garbage flags', g.closed);
+    const m = await within('handshake m', RawClient.ready({ port }));
     m.send(Buffer.alloc(28, 0xee));
-    await m.closed;
-    const o = await RawClient.ready({ port });
+    await within('close after bad magic', m.closed);
+    const o = await within('handshake o', RawClient.ready({ port }));
     o.req(NBD_CMD_WRITE, { length: 64 * MiB });
-    await o.closed;
-    const s = await RawClient.connect({ port }); // says nothing: handshake timeout (2 s here)
-    await s.closed;
+    await within('close after oversized write', o.closed);
+    const s = await within('connect s', RawClient.connect({ port })); // says nothing: handshake timeout (2 s here)
+    await within('handshake timeout', s.closed);
     for (let i = 0; i < 30; i++) {
-      const f = await RawClient.connect({ port });
+      const f = await within('connect f', RawClient.connect({ port }));
       f.send(randomBytes(1 + (i * 37) % 300));
       f.destroy();
     }
@@ -221,7 +232,7 @@ print(json.dumps(out))
     expect(st.closes['bad-request-magic']).to.be.greaterThanOrEqual(1);
     expect(st.closes['handshake-timeout']).to.be.greaterThanOrEqual(1);
     expect(logs.some((l) => l.includes('request-too-large'))).to.equal(true);
-    const { stdout } = await run('nbdinfo', ['--size', uri]); // still serving
+    const { stdout } = await run('nbdinfo', ['--size', uri], { timeout: 10_000 }); // still serving
     expect(stdout.trim()).to.equal(String(SIZE));
   });
 
@@ -366,32 +377,38 @@ class RecordingBackend implements BlockBackend {
 describe('NbdServer ordering, durability hooks and shutdown', function () {
   this.timeout(30_000);
 
-  it('runs pipelined requests in arrival order, passes FUA down, and flushes only after earlier writes completed', async () => {
+  it('keeps overlapping requests in arrival order, runs disjoint ones concurrently, passes FUA down, flushes after earlier writes', async () => {
     const be = new RecordingBackend();
     const server = new NbdServer({ exportName: 'x', backend: be });
     const { tcp } = await server.start({ tcp: { host: '127.0.0.1', port: 0 } });
     try {
       const c = await RawClient.ready({ port: tcp?.port ?? 0 }, true);
-      c.req(NBD_CMD_WRITE, { cookie: 1n, offset: 0n, payload: Buffer.alloc(512, 1) });
-      c.req(NBD_CMD_WRITE, { cookie: 2n, offset: 256n, payload: Buffer.alloc(512, 2), flags: 1 });
-      c.req(NBD_CMD_FLUSH, { cookie: 3n });
-      c.req(NBD_CMD_WRITE_ZEROES, { cookie: 4n, offset: 1024n, length: 512, flags: 1 | 2 });
-      c.req(NBD_CMD_TRIM, { cookie: 5n, offset: 2048n, length: 512, flags: 1 });
-      c.req(NBD_CMD_READ, { cookie: 6n, offset: 0n, length: 768 });
-      for (const cookie of [1n, 2n, 3n, 4n, 5n]) expect((await c.simpleReply()).cookie).to.equal(cookie);
+      c.send(
+        Buffer.concat([
+          request(NBD_CMD_WRITE, { cookie: 1n, offset: 0n, payload: Buffer.alloc(512, 1) }),
+          request(NBD_CMD_WRITE, { cookie: 2n, offset: 256n, payload: Buffer.alloc(512, 2), flags: 1 }),
+          request(NBD_CMD_FLUSH, { cookie: 3n }),
+          request(NBD_CMD_WRITE_ZEROES, { cookie: 4n, offset: 1024n, length: 512, flags: 1 | 2 }),
+          request(NBD_CMD_TRIM, { cookie: 5n, offset: 2048n, length: 512, flags: 1 }),
+          request(NBD_CMD_READ, { cookie: 6n, offset: 0n, length: 768 }),
+        ]),
+      );
+      const replies = new Map<bigint, number>();
+      for (let i = 0; i < 5; i++) {
+        const r = await c.simpleReply();
+        replies.set(r.cookie, r.error);
+      }
+      expect([...replies.keys()].sort()).to.deep.equal([1n, 2n, 3n, 4n, 5n]);
+      expect([...replies.values()].every((e) => e === 0)).to.equal(true);
       const d = await c.chunk();
       expect(d.cookie).to.equal(6n);
       expect([d.payload[8], d.payload[8 + 255], d.payload[8 + 256], d.payload[8 + 767]]).to.deep.equal([1, 1, 2, 2]);
-      expect(be.calls).to.deep.equal([
-        'write 0 512 fua=false',
-        'write done 0',
-        'write 256 512 fua=true',
-        'write done 256',
-        'flush',
-        'zero 1024 512 fua=true',
-        'trim 2048 512 fua=true',
-        'read 0 768',
-      ]);
+      const at = (call: string) => be.calls.indexOf(call);
+      expect(be.calls).to.include.members(['write 256 512 fua=true', 'zero 1024 512 fua=true', 'trim 2048 512 fua=true', 'flush', 'read 0 768']);
+      expect(at('write 256 512 fua=true'), 'overlapping write waits').to.be.greaterThan(at('write done 0'));
+      expect(at('flush'), 'flush after earlier writes').to.be.greaterThan(at('write done 256'));
+      expect(at('read 0 768'), 'read waits for overlapping writes').to.be.greaterThan(at('write done 256'));
+      expect(at('zero 1024 512 fua=true'), 'disjoint write runs concurrently').to.be.lessThan(at('write done 0'));
       c.destroy();
     } finally {
       await server.stop();
