@@ -35,6 +35,7 @@ export class NbdSession {
   private ending = false; // DISC: answer everything, then end
   private dead = false;
   private blocked = false; // waiting for 'drain'
+  private corked = false;
   private timer: NodeJS.Timeout | undefined;
   private recorded = false;
 
@@ -75,7 +76,11 @@ export class NbdSession {
     this.timer = undefined;
     const at = this.proto.deadline();
     if (at === undefined || this.dead) return;
-    this.timer = setTimeout(() => this.apply(this.proto.tick(Date.now())), Math.max(0, at - Date.now()));
+    // Timers may fire a little before Date.now() reaches the deadline: re-arm after every tick.
+    this.timer = setTimeout(() => {
+      this.apply(this.proto.tick(Date.now()));
+      this.arm();
+    }, Math.max(1, at - Date.now()));
     this.timer.unref();
   }
 
@@ -144,6 +149,15 @@ export class NbdSession {
     else if (r.command === 'READ') this.d.stats.bytesRead += r.length;
     else if (r.command === 'WRITE') this.d.stats.bytesWritten += r.length;
     if (this.dead || this.socket.destroyed) return;
+    // Replies completing in the same tick leave in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     let ok = true;
     for (const b of encodeReply(r.cookie, r.isRead, r.offset, this.proto.structuredReplies, outcome)) ok = this.socket.write(b) && ok;
     if (!ok) this.blocked = true; // start nothing new until the client reads
