@@ -12,6 +12,7 @@ import type { NbdRequest } from './protocol.js';
 interface Range {
   start: number;
   end: number;
+  bytes: number; // buffered while running: READ data or WRITE payload
   writes: boolean;
   flush?: true;
 }
@@ -19,9 +20,10 @@ interface Range {
 function rangeOf(r: NbdRequest): Range | undefined {
   const v = r.verdict;
   if (v.kind !== 'execute') return undefined; // an error reply touches no bytes
-  if (v.op.type === 'FLUSH') return { start: 0, end: 0, writes: false, flush: true };
+  if (v.op.type === 'FLUSH') return { start: 0, end: 0, bytes: 0, writes: false, flush: true };
   const length = v.op.type === 'WRITE' ? v.op.data.length : v.op.length;
-  return { start: v.op.offset, end: v.op.offset + length, writes: v.op.type !== 'READ' };
+  const bytes = v.op.type === 'READ' || v.op.type === 'WRITE' ? length : 0;
+  return { start: v.op.offset, end: v.op.offset + length, bytes, writes: v.op.type !== 'READ' };
 }
 
 // May `later` start while `earlier` is running or waiting?
@@ -36,8 +38,11 @@ function conflicts(earlier: Range | undefined, later: Range | undefined): boolea
 export class RequestScheduler {
   private pending: Array<{ req: NbdRequest; range: Range | undefined }> = [];
   private readonly running = new Map<NbdRequest, Range | undefined>();
+  private runningBytes = 0;
 
-  constructor(private readonly maxRunning: number) {}
+  // maxRunningBytes bounds the read buffers and write payloads held at once;
+  // one request is always let through so a 32 MiB request cannot wedge.
+  constructor(private readonly maxRunning: number, private readonly maxRunningBytes = Number.MAX_SAFE_INTEGER) {}
 
   get size(): number {
     return this.pending.length + this.running.size;
@@ -57,9 +62,11 @@ export class RequestScheduler {
     const earlier: Array<Range | undefined> = [...this.running.values()];
     const keep: typeof this.pending = [];
     for (const p of this.pending) {
-      const free = this.running.size < this.maxRunning && !earlier.some((e) => conflicts(e, p.range));
-      if (free) {
+      const bytes = p.range?.bytes ?? 0;
+      const room = this.running.size === 0 || (this.running.size < this.maxRunning && this.runningBytes + bytes <= this.maxRunningBytes);
+      if (room && !earlier.some((e) => conflicts(e, p.range))) {
         this.running.set(p.req, p.range);
+        this.runningBytes += bytes;
         start.push(p.req);
       } else {
         keep.push(p);
@@ -71,7 +78,9 @@ export class RequestScheduler {
   }
 
   done(req: NbdRequest): void {
-    this.running.delete(req);
+    const r = this.running.get(req);
+    if (!this.running.delete(req)) return;
+    this.runningBytes -= r?.bytes ?? 0;
   }
 
   // Drops everything not yet started (protocol error, shutdown).

@@ -13,6 +13,8 @@ import { countClose, countError, countRequest, type NbdStats } from './stats.js'
 
 const MAX_RUNNING = 16; // backend calls in flight per connection
 const MAX_QUEUED = 64; // parsed but unanswered requests before we stop reading
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024; // WRITE payloads parsed but unanswered before we stop reading
+const MAX_RUNNING_BYTES = 64 * 1024 * 1024; // READ buffers and WRITE payloads at the backend at once
 const DESTROY_AFTER_MS = 2000; // a peer that never reads our FIN-ended replies
 
 type EndReason = CloseReason | 'peer-closed' | 'socket-error' | 'server-stop';
@@ -30,7 +32,8 @@ export interface SessionDeps {
 export class NbdSession {
   readonly closed: Promise<void>;
   private readonly proto: NbdProtocol;
-  private readonly sched = new RequestScheduler(MAX_RUNNING);
+  private readonly sched = new RequestScheduler(MAX_RUNNING, MAX_RUNNING_BYTES);
+  private queuedBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private ending = false; // DISC: answer everything, then end
   private dead = false;
@@ -97,7 +100,8 @@ export class NbdSession {
         case 'request':
           countRequest(this.d.stats, a.request.command);
           this.sched.add(a.request);
-          if (this.sched.size >= MAX_QUEUED) this.socket.pause();
+          this.queuedBytes += payloadBytes(a.request);
+          if (this.sched.size >= MAX_QUEUED || this.queuedBytes >= MAX_QUEUED_BYTES) this.socket.pause();
           break;
         case 'close':
           this.closeFor(a.reason, a.detail);
@@ -130,13 +134,15 @@ export class NbdSession {
       for (const r of this.sched.next()) {
         const p: Promise<void> = this.run(r).finally(() => {
           this.inFlight.delete(p);
+          this.queuedBytes -= payloadBytes(r);
           this.sched.done(r);
           this.kick();
         });
         this.inFlight.add(p);
       }
     }
-    if (this.socket.isPaused() && this.sched.size < MAX_QUEUED / 2 && !this.ending) this.socket.resume();
+    const roomy = this.sched.size < MAX_QUEUED / 2 && this.queuedBytes < MAX_QUEUED_BYTES / 2;
+    if (this.socket.isPaused() && roomy && !this.ending) this.socket.resume();
     if (this.ending && this.sched.size === 0) {
       this.ending = false;
       this.end();
@@ -148,7 +154,7 @@ export class NbdSession {
     if (!outcome.ok) countError(this.d.stats, outcome.errno);
     else if (r.command === 'READ') this.d.stats.bytesRead += r.length;
     else if (r.command === 'WRITE') this.d.stats.bytesWritten += r.length;
-    if (this.dead || this.socket.destroyed) return;
+    if (this.dead || this.socket.destroyed || this.socket.writableEnded) return;
     // Replies completing in the same tick leave in one writev.
     if (!this.corked) {
       this.corked = true;
@@ -178,4 +184,8 @@ export class NbdSession {
     const quiet = reason === 'peer-closed' || reason === 'server-stop' || (reason !== 'socket-error' && isCleanClose(reason));
     if (!quiet) this.d.log(`nbd: connection ${this.d.id} closed: ${reason} (${detail})`);
   }
+}
+
+function payloadBytes(r: NbdRequest): number {
+  return r.verdict.kind === 'execute' && r.verdict.op.type === 'WRITE' ? r.verdict.op.data.length : 0;
 }

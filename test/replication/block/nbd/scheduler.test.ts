@@ -59,4 +59,19 @@ describe('nbd request scheduler', () => {
     s.dropPending();
     expect(s.size).to.equal(2);
   });
+
+  it('bounds the bytes held by running reads and writes, but always lets one through', () => {
+    const s = new RequestScheduler(16, 1000);
+    const [big, a, b, c] = [R(0, 5000), R(10_000, 600), W(20_000, 600), R(30_000, 300)];
+    [big, a, b, c].forEach((r) => s.add(r));
+    expect(s.next()).to.deep.equal([big]); // alone it may exceed the bound
+    s.done(big);
+    expect(s.next()).to.deep.equal([a, c]); // b would make 1200 bytes
+    s.done(a);
+    expect(s.next()).to.deep.equal([b]);
+    s.done(b);
+    s.done(b); // a second done() is harmless
+    expect(s.next()).to.deep.equal([]);
+    expect(s.size).to.equal(1);
+  });
 });
