@@ -3,17 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseConfigText, validateConfig } from '../../lib/config/load.js';
+import { rng } from '../helpers/random.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
-
-// A small deterministic generator, so a failure can be replayed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const ODD: unknown[] = [null, 0, -1, 1.5, 1e308, NaN, '', ' ', 'x'.repeat(300), true, [], {}, [null], { a: {} }, '192.0.2.1/99', 'fe80::1%eth0', '\0'];
 

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { crc32 } from 'node:zlib';
 import { ActivityLog, DEFAULT_AL_EXTENTS, DEFAULT_EXTENT_SIZE } from '../../../lib/replication/block/activity-log.js';
-import { rng } from './bitmap.test.js';
+import { rng } from '../../helpers/random.js';
 
 const MiB = 1 << 20;
 

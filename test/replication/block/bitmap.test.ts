@@ -3,21 +3,7 @@
 import { expect } from 'chai';
 import { crc32 } from 'node:zlib';
 import { BITMAP_HEADER_LEN, Bitmap, popcount32 } from '../../../lib/replication/block/bitmap.js';
-
-// xorshift32: reproducible randomness without a dependency.
-export function rng(seed: number): () => number {
-  let s = Math.imul(seed, 0x9e3779b1) >>> 0 || 1; // spread small seeds over the word
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-  for (let i = 0; i < 8; i++) next(); // the first outputs still remember the seed's size
-  return next;
-}
+import { rng } from '../../helpers/random.js';
 
 class Model {
   bits: boolean[];

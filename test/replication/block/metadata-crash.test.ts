@@ -10,7 +10,7 @@ import { ActivityLog } from '../../../lib/replication/block/activity-log.js';
 import { Bitmap } from '../../../lib/replication/block/bitmap.js';
 import type { MetadataRecord } from '../../../lib/replication/block/metadata.js';
 import { MetadataStore } from '../../../lib/replication/block/metadata-store.js';
-import { rng } from './bitmap.test.js';
+import { rng } from '../../helpers/random.js';
 import { sameRecord } from './metadata.test.js';
 
 // Self-contained (no imports, no TS-only syntax after compiling): the child

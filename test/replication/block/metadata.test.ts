@@ -6,7 +6,7 @@ import { ActivityLog } from '../../../lib/replication/block/activity-log.js';
 import { Bitmap } from '../../../lib/replication/block/bitmap.js';
 import { type MetadataRecord, crashedWhilePrimary, decodeRecord, encodeRecord, markActivityLogOutOfSync } from '../../../lib/replication/block/metadata.js';
 import { SLOT_ALIGN, decodeSlot, encodeSlot, readSlots, slotCapacityFor } from '../../../lib/replication/block/metadata-slot.js';
-import { rng } from './bitmap.test.js';
+import { rng } from '../../helpers/random.js';
 
 export function sampleRecord(volumeSize = 64 * 4096 + 512, peers = ['node-b', 'node-c']): MetadataRecord {
   const bitmaps = new Map<string, Bitmap>();

@@ -4,17 +4,8 @@ import { expect } from 'chai';
 import { FrameDecoder } from '../../../lib/replication/link/decoder.js';
 import { FRAME_ERRORS, type Frame, encodeFrame } from '../../../lib/replication/link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK } from '../../../lib/replication/link/frame-types.js';
+import { rng } from '../../helpers/random.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FRAMES: Frame[] = [
   { type: 'WRITE', flags: FLAG_FUA, seq: 0n, payload: Buffer.from('first write') },

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { once } from 'node:events';
 import { PeerLink, type PeerLinkOptions } from '../../../lib/replication/link/peer-link.js';
-import { rng } from './decoder.test.js';
+import { rng } from '../../helpers/random.js';
 
 export const SECRET = Buffer.from('loopback test secret');
 

@@ -10,7 +10,7 @@ import { encodeFrame } from '../../../lib/replication/link/frame.js';
 import { encodeHello } from '../../../lib/replication/link/messages.js';
 import { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import { TandemError } from '../../../lib/errors.js';
-import { rng } from './decoder.test.js';
+import { rng } from '../../helpers/random.js';
 import { LogLines, Proxy, SECRET, linkPair } from './harness.test.js';
 
 async function collect(link: PeerLink, n: number): Promise<Frame[]> {

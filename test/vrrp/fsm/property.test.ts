@@ -1,19 +1,10 @@
 import { expect } from 'chai';
 import { initFsm, nextDeadline, step } from '../../../lib/vrrp/fsm/fsm.js';
 import type { Fsm, FsmConfig, FsmEvent } from '../../../lib/vrrp/fsm/types.js';
+import { rng } from '../../helpers/random.js';
 
-// Random event sequences against the invariants the driver relies on. A
-// seeded generator (mulberry32) keeps every failure reproducible.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Random event sequences against the invariants the driver relies on; seeded,
+// so every failure is reproducible.
 
 const SEQUENCES = 800;
 const EVENTS = 200;

@@ -15,7 +15,7 @@ import {
 } from '../../../lib/vrrp/packet/advert.js';
 import { checkAdvert } from '../../../lib/vrrp/packet/check.js';
 import { internetChecksum, ipv4PseudoHeader, ipv6PseudoHeader, onesSum } from '../../../lib/vrrp/packet/checksum.js';
-import { rng } from './fixtures.test.js';
+import { rng } from '../../helpers/random.js';
 
 function randomAddress(r: () => number, family: Family): string {
   const b = Buffer.alloc(family === 4 ? 4 : 16);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatIp } from '../../../lib/net/ip-address.js';
 import { decodeAdvert } from '../../../lib/vrrp/packet/advert.js';
+import { rng } from '../../helpers/random.js';
 
 // Compiled tests live in dist/test/vrrp/packet; the fixtures stay in the source tree.
 export const FIXTURE_DIR = fileURLToPath(new URL('../../../../test/fixtures/vrrp/', import.meta.url));
@@ -61,17 +62,6 @@ function splitIp(bytes: Buffer, tcpdump: string): CapturedPacket {
 export const VRRP_CASES = ['v2-ipv4-pass', 'v2-ipv4', 'v3-ipv4', 'v3-ipv6', 'v3-ipv4-unicast', 'v3-ipv4-priority0', 'v3-ipv4-fast'] as const;
 export const OTHER_CASES = ['ndisc-unsolicited-na'] as const;
 
-// Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed.
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('vrrp/packet fixtures', () => {
   it('every capture in the directory is covered by the golden tests, and each has its keepalived config', () => {

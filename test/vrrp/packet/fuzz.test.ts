@@ -5,7 +5,8 @@ import { type Family, decodeAdvert } from '../../../lib/vrrp/packet/advert.js';
 import { type CheckContext, type Verdict, checkAdvert } from '../../../lib/vrrp/packet/check.js';
 import { decodeIpv4 } from '../../../lib/vrrp/packet/ipv4.js';
 import { DROP_REASONS, WARNINGS } from '../../../lib/vrrp/packet/reasons.js';
-import { type CapturedPacket, VRRP_CASES, loadFixture, rng } from './fixtures.test.js';
+import { type CapturedPacket, VRRP_CASES, loadFixture } from './fixtures.test.js';
+import { rng } from '../../helpers/random.js';
 
 type Result = { ok: true } | { ok: false; reason: string; detail: string };
 
