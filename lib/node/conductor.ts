@@ -54,7 +54,12 @@ export class Conductor {
 
   onGroupTransition(g: SyncGroupConfig, from: VrrpState, to: VrrpState): void {
     this.events.emit('vrrp.group_transition', { group: g.name, from, to });
-    this.notifier.notify('GROUP', g.name, g, to, 0);
+    // After the members' own steps queued so far: GROUP MASTER runs once their VIPs are up.
+    const members = g.members.map((m) => this.queues.get(m) ?? Promise.resolve());
+    this.enqueue(`group ${g.name}`, async () => {
+      await Promise.allSettled(members);
+      this.notifier.notify('GROUP', g.name, g, to, 0);
+    });
   }
 
   private enqueue(name: string, step: () => Promise<void>): void {

@@ -56,7 +56,9 @@ function instanceYaml(h: LabHost, o: InstanceOptions): string {
   return lines.join('\n');
 }
 
-export function tandemConfig(h: LabHost, instances: InstanceOptions[], syncGroups: Record<string, string[]> = {}): string {
+export type SyncGroupOptions = string[] | { group: string[]; notify: string };
+
+export function tandemConfig(h: LabHost, instances: InstanceOptions[], syncGroups: Record<string, SyncGroupOptions> = {}): string {
   const out = [
     `node: { name: ${h.name}, state_dir: ${join(h.dir, 'state')}, control_socket: ${controlSocket(h)} }`,
     'vrrp:',
@@ -73,7 +75,9 @@ export function tandemConfig(h: LabHost, instances: InstanceOptions[], syncGroup
   const groups = Object.entries(syncGroups);
   if (groups.length > 0) {
     out.push('  sync_groups:');
-    for (const [name, members] of groups) out.push(`    ${name}: [${members.join(', ')}]`);
+    for (const [name, g] of groups) {
+      out.push(Array.isArray(g) ? `    ${name}: [${g.join(', ')}]` : `    ${name}: { group: [${g.group.join(', ')}], notify: ${JSON.stringify(g.notify)} }`);
+    }
   }
   return `${out.join('\n')}\n`;
 }

@@ -72,7 +72,10 @@ describe('VRRP node behaviour in network namespaces', function () {
         ...(withScript ? { trackScript: { name: 'chk', script: `test -e ${flag}`, weight: 0 } } : {}),
       },
     ];
-    lab.startTandem(a, tandemConfig(a, two(150, true), { G1: ['VI_1', 'VI_2'] }));
+    const out = `${a.dir}/group.out`;
+    const script = lab.write(a, 'group.sh', `#!/bin/sh\necho "$@ $(ip -o addr show dev eth0 | grep -c '192.0.2.10[01]/')" >> ${out}\n`);
+    await execa('chmod', ['+x', script]);
+    const pa = lab.startTandem(a, tandemConfig(a, two(150, true), { G1: { group: ['VI_1', 'VI_2'], notify: script } }));
     lab.startTandem(b, tandemConfig(b, two(100, false), { G1: ['VI_1', 'VI_2'] }));
     await waitHolder(lab, VIP, a, 10_000);
     await waitHolder(lab, '192.0.2.101', a, 5000);
@@ -87,6 +90,12 @@ describe('VRRP node behaviour in network namespaces', function () {
     await execa('touch', [flag]);
     await waitHolder(lab, VIP, a, 10_000);
     await waitHolder(lab, '192.0.2.101', a, 5000);
+    await lab.stop(pa);
+    // GROUP notify: MASTER only once both VIPs are up (the script counts them), FAULT, STOP at the end.
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.includes(' MASTER '))).to.deep.equal(['GROUP G1 MASTER 0 2', 'GROUP G1 MASTER 0 2']);
+    expect(lines).to.include('GROUP G1 FAULT 0 0');
+    expect(lines[lines.length - 1]).to.match(/^GROUP G1 STOP 0 /);
   });
 
   it('removes leftover VIPs of its configuration at start', async () => {

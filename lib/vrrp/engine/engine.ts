@@ -199,7 +199,7 @@ export class VrrpEngine {
     if (link !== undefined) {
       this.hooks.onTransition({ instance: inst.cfg, from, to, reason, priority: inst.snapshot.priority, link });
     }
-    if (!this.stopped) this.syncGroups?.onMemberChange(inst.name, { member: inst.name, from, to, reason });
+    this.syncGroups?.onMemberChange(inst.name, { member: inst.name, from, to, reason }, this.stopped);
   }
 
   // Trackers changed: recompute every instance's faults and effective priority.

@@ -37,21 +37,26 @@ export class SyncGroups {
   }
 
   // A member stepped: `change` is its transition, or null when only its fault reasons changed.
-  onMemberChange(member: string, change: MemberTransition | null): void {
+  // `stopping`: the daemon is shutting down; members are not moved, the group state still is.
+  onMemberChange(member: string, change: MemberTransition | null, stopping = false): void {
     const g = this.groupOf.get(member);
     if (g === undefined) return;
+    if (!stopping) this.applyRules(g, change);
+    const now = groupState(g.members.map((name) => this.instances.get(name)?.snapshot.state ?? 'INIT'));
+    const before = this.last.get(g.name) ?? 'INIT';
+    if (now !== before) {
+      this.last.set(g.name, now);
+      this.onGroupTransition(g, before, now);
+    }
+  }
+
+  private applyRules(g: SyncGroupConfig, change: MemberTransition | null): void {
     const members = g.members.flatMap((name) => {
       const i = this.instances.get(name);
       return i ? [{ name, state: i.snapshot.state, faultReasons: i.snapshot.faultReasons }] : [];
     });
     for (const { member: target, event } of syncGroupEvents(g.name, members, change)) {
       this.instances.get(target)?.handle(event);
-    }
-    const now = groupState(g.members.map((name) => this.instances.get(name)?.snapshot.state ?? 'INIT'));
-    const before = this.last.get(g.name) ?? 'INIT';
-    if (now !== before) {
-      this.last.set(g.name, now);
-      this.onGroupTransition(g, before, now);
     }
   }
 }
