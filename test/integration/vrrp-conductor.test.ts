@@ -60,6 +60,30 @@ describe('VRRP node behaviour in network namespaces', function () {
     expect(existsSync(controlSocket(a))).to.equal(false);
   });
 
+  it('an interface or address that appears after start is picked up: the instance leaves FAULT', async () => {
+    const lab = labs.adopt(await Lab.create(1));
+    const [a] = lab.hosts as [LabHost];
+    // The interface is not there yet (renamed away), as before a slow driver or a hotplug.
+    await lab.exec(a, ['ip', 'link', 'set', 'eth0', 'down']);
+    await lab.exec(a, ['ip', 'link', 'set', 'eth0', 'name', 'later0']);
+    await lab.exec(a, ['ip', 'addr', 'flush', 'dev', 'later0']);
+    start(lab, a, { priority: 150, advertInt: 0.3 });
+    const f = await waitState(a, 'FAULT', 5000);
+    expect(f.fault_reasons.join('; ')).to.include('interface eth0 not found');
+    await lab.exec(a, ['ip', 'link', 'set', 'later0', 'name', 'eth0']);
+    await lab.exec(a, ['ip', 'link', 'set', 'eth0', 'up']);
+    // The link is back but has no IPv4 address yet (think DHCP): still FAULT, for that reason.
+    await waitFor('fault for the missing address', async () => {
+      const i = await instance(a);
+      return i.state === 'FAULT' && i.fault_reasons.join('; ').includes('no IPv4 source address on eth0');
+    }, 5000);
+    await lab.exec(a, ['ip', 'addr', 'add', `${a.ipv4}/24`, 'dev', 'eth0']);
+    await waitHolder(lab, VIP, a, 5000);
+    const i = await instance(a);
+    expect(i).to.include({ state: 'MASTER', source_ip: a.ipv4 });
+    expect(i.fault_reasons).to.deep.equal([]);
+  });
+
   it('a sync group fails over together when one member faults', async () => {
     const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];

@@ -1,20 +1,25 @@
 // The pure parts of the net adapters: parsing ip(8) output and building its
 // arguments.
 import { expect } from 'chai';
-import { parseMonitorLine } from '../../lib/net/link-monitor.js';
+import { parseAddressLine, parseMonitorLine } from '../../lib/net/link-monitor.js';
 import { parseLinkJson, pickSourceAddress } from '../../lib/net/links.js';
 import { addArgs } from '../../lib/net/vip.js';
 
 describe('net/link-monitor parseMonitorLine', () => {
-  const cases: [string, { dev: string; up: boolean } | null][] = [
-    ['2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP', { dev: 'eth0', up: true }],
-    ['3: eth0@if4: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state DOWN', { dev: 'eth0', up: false }],
-    ['2: eth1: <BROADCAST,MULTICAST> mtu 1500 state DOWN', { dev: 'eth1', up: false }],
-    ['Deleted 5: vlan7@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { dev: 'vlan7', up: false }],
+  const cases: [string, { index: number; dev: string; up: boolean } | null][] = [
+    ['2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP', { index: 2, dev: 'eth0', up: true }],
+    ['3: eth0@if4: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state DOWN', { index: 3, dev: 'eth0', up: false }],
+    ['2: eth1: <BROADCAST,MULTICAST> mtu 1500 state DOWN', { index: 2, dev: 'eth1', up: false }],
+    ['Deleted 5: vlan7@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { index: 5, dev: 'vlan7', up: false }],
     ['    link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff', null],
     ['', null],
   ];
   for (const [line, want] of cases) it(`"${line.slice(0, 40)}"`, () => expect(parseMonitorLine(line)).to.deep.equal(want));
+  it('address lines give the ifindex (the name may be stale after a rename)', () => {
+    expect(parseAddressLine('2: later0    inet 192.0.2.11/24 scope global eth0\\       valid_lft forever')).to.deep.equal({ index: 2, dev: 'later0' });
+    expect(parseAddressLine('Deleted 3: v0    inet6 2001:db8:1::5/64 scope global')).to.deep.equal({ index: 3, dev: 'v0' });
+    expect(parseAddressLine('2: eth0: <BROADCAST> mtu 1500')).to.equal(null);
+  });
 });
 
 describe('net/links', () => {

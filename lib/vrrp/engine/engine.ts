@@ -62,6 +62,8 @@ export class VrrpEngine {
   // Faults found at start that no tracker can clear (missing interface or source address).
   private readonly startFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
+  // Instances whose interface or source address was missing at start; retried on link and address events.
+  private readonly unresolved = new Set<string>();
   private monitor: LinkMonitor | null = null;
   private syncGroups: SyncGroups | null = null;
   private stopped = false;
@@ -96,10 +98,16 @@ export class VrrpEngine {
       const t = new ScriptTracker(s, () => this.recomputeAll(), this.log);
       this.scripts.set(s.name, t);
     }
-    this.monitor = new LinkMonitor([...devs], (dev, up) => {
-      this.log.info(`link ${dev} is ${up ? 'up' : 'down'}`);
-      this.recomputeAll();
-    }, (m) => this.log.warn(m));
+    this.monitor = new LinkMonitor(
+      [...devs],
+      (dev, up) => {
+        this.log.info(`link ${dev} is ${up ? 'up' : 'down'}`);
+        this.recomputeAll();
+        void this.resolve(dev);
+      },
+      (m) => this.log.warn(m),
+      (dev) => void this.resolve(dev),
+    );
     await this.monitor.start();
     this.recomputeAll();
     for (const inst of this.instances.values()) inst.handle({ type: 'startup' });
@@ -113,6 +121,7 @@ export class VrrpEngine {
     const faults = new Set<string>();
     if (link === undefined) faults.add(`interface ${c.interface} not found`);
     if (source === null) faults.add(`no IPv${c.family} source address on ${c.interface}`);
+    if (faults.size > 0) this.unresolved.add(c.name);
     this.faults.set(c.name, faults);
     this.startFaults.set(c.name, new Set(faults));
     const socket = link ? this.socketFor(c, link) : null;
@@ -127,6 +136,36 @@ export class VrrpEngine {
     );
     for (const reason of faults) inst.handle({ type: 'fault', reason });
     this.instances.set(c.name, inst);
+  }
+
+  // A link or address event on `dev`: instances still waiting for it get their socket and source.
+  private async resolve(dev: string): Promise<void> {
+    const waiting = [...this.unresolved].map((n) => this.instances.get(n)).filter((i) => i !== undefined && i.cfg.interface === dev);
+    if (waiting.length === 0 || this.stopped) return;
+    let link: LinkInfo;
+    try {
+      link = await getLink(dev);
+    } catch {
+      return; // still missing
+    }
+    if (this.stopped) return;
+    this.links.set(dev, link);
+    for (const inst of waiting) {
+      if (inst === undefined || !this.unresolved.has(inst.name)) continue;
+      const c = inst.cfg;
+      const source = c.unicastSrcIp ?? pickSourceAddress(link, c.family, new Set(c.virtualIpaddress.map((v) => v.address)));
+      if (source === null) continue;
+      try {
+        inst.rebind(this.socketFor(c, link), source);
+      } catch (err) {
+        this.log.error(`${c.name}: ${(err as Error).message}`);
+        continue;
+      }
+      this.unresolved.delete(c.name);
+      this.startFaults.set(c.name, new Set());
+      this.log.info(`${c.name}: ${c.interface} is usable now (source ${source})`);
+      this.recompute(inst);
+    }
   }
 
   private socketFor(c: InstanceConfig, link: LinkInfo): VrrpSocket {

@@ -20,7 +20,7 @@ const DROP_LOG_WINDOW_MS = 10_000;
 export class VrrpInstance {
   readonly stats: InstanceStats = newStats();
   private fsm: Fsm;
-  private readonly fsmCfg: FsmConfig;
+  private fsmCfg: FsmConfig;
   private timer: NodeJS.Timeout | null = null;
   private readonly dropLog: RateLimitedLog;
   private readonly authData: Buffer | undefined;
@@ -29,8 +29,8 @@ export class VrrpInstance {
 
   constructor(
     readonly cfg: InstanceConfig,
-    readonly sourceIp: string,
-    private readonly socket: VrrpSocket,
+    private source: string,
+    private socket: VrrpSocket,
     private readonly hooks: InstanceHooks,
     private readonly log: Logger,
     private readonly now: () => number,
@@ -41,7 +41,7 @@ export class VrrpInstance {
       advertIntCs: cfg.advertIntCs,
       preempt: !cfg.nopreempt,
       preemptDelayMs: cfg.preemptDelayMs,
-      primaryIp: sourceIp,
+      primaryIp: source,
       initialState: cfg.initialState,
     };
     this.fsm = initFsm(this.fsmCfg, initialPriority);
@@ -63,6 +63,18 @@ export class VrrpInstance {
       // RFC 3768 5.3.10: the password, zero padded to 8 bytes.
       this.authData = passAuthData(cfg.authentication.authPass);
     }
+  }
+
+  get sourceIp(): string {
+    return this.source;
+  }
+
+  // The interface or its address appeared after start: from now on adverts
+  // use this socket and source (RFC 5798 6.4.3 compares the new address).
+  rebind(socket: VrrpSocket, source: string): void {
+    this.socket = socket;
+    this.source = source;
+    this.fsmCfg = { ...this.fsmCfg, primaryIp: source };
   }
 
   get name(): string {
@@ -127,7 +139,7 @@ export class VrrpInstance {
             ...(this.authData ? { authType: V2_AUTH_PASS, authData: this.authData } : {}),
           },
           c.family,
-          { mode: checksumModeFor(c.version, c.v3ChecksumAsV2, c.family), src: this.sourceIp, dst },
+          { mode: checksumModeFor(c.version, c.v3ChecksumAsV2, c.family), src: this.source, dst },
         );
       } catch (err) {
         // The validator keeps configurations encodable; never let a bug here stop the timers.
@@ -137,7 +149,7 @@ export class VrrpInstance {
       }
       this.stats.advert_sent++;
       if (priority === 0) this.stats.pri_zero_sent++;
-      this.socket.send(payload, this.sourceIp, dst).catch((err: Error) => {
+      this.socket.send(payload, this.source, dst).catch((err: Error) => {
         this.stats.send_errors++;
         this.logDrop('send', `advert to ${dst} not sent: ${err.message}`);
       });
