@@ -7,7 +7,7 @@ import { Lab, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
 import { controlSocket } from '../../scripts/lab/tandem-config.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
-import { holders, instance, masterDownMs, skewMs, start, status, waitHolder, waitState } from './vrrp-lab.js';
+import { electedPair, holders, instance, masterDownMs, skewMs, start, status, waitHolder, waitState } from './vrrp-lab.js';
 
 const VIP = '192.0.2.100';
 const VIP6 = '2001:db8:1::100';
@@ -45,11 +45,7 @@ describe('VRRP in network namespaces', function () {
 
   it('kill -9 of the MASTER: the BACKUP holds the VIP within Master_Down_Interval', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
-    const pa = start(lab, a, { priority: 150, advertInt: 1 });
-    start(lab, b, { priority: 100, advertInt: 1 });
-    await waitHolder(lab, VIP, a, 10_000);
-    await waitState(b, 'BACKUP', 5000);
+    const { b, pa } = await electedPair(lab, { advertInt: 1 }, VIP);
     const t0 = Date.now();
     pa.child.kill('SIGKILL');
     // The killed node keeps its VIP (nothing removes it); the test asks when b has it too.
@@ -62,11 +58,7 @@ describe('VRRP in network namespaces', function () {
 
   it('SIGTERM of the MASTER: it sends priority 0, removes its VIP, and the BACKUP takes over within skew', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
-    const pa = start(lab, a, { priority: 150, advertInt: 1 });
-    start(lab, b, { priority: 100, advertInt: 1 });
-    await waitHolder(lab, VIP, a, 10_000);
-    await waitState(b, 'BACKUP', 5000);
+    const { b, pa } = await electedPair(lab, { advertInt: 1 }, VIP);
     const t0 = Date.now();
     pa.child.kill('SIGTERM');
     await waitHolder(lab, VIP, b, 5000);
@@ -111,10 +103,7 @@ describe('VRRP in network namespaces', function () {
 
   it('link down on the MASTER: it goes FAULT, drops the VIP, and the peer takes over', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
-    start(lab, a, { priority: 150, advertInt: 0.3 });
-    start(lab, b, { priority: 100, advertInt: 0.3 });
-    await waitHolder(lab, VIP, a, 10_000);
+    const { a, b } = await electedPair(lab, { advertInt: 0.3 }, VIP);
     await lab.exec(a, ['ip', 'link', 'set', 'eth0', 'down']);
     await waitState(a, 'FAULT', 3000);
     await waitHolder(lab, VIP, b, 5000);
@@ -155,11 +144,7 @@ describe('VRRP in network namespaces', function () {
 
   it('IPv6: elects, holds the VIP without DAD, fails over on SIGTERM', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
-    const pa = start(lab, a, { priority: 150, advertInt: 0.3, family: 6, vrid: 52 });
-    start(lab, b, { priority: 100, advertInt: 0.3, family: 6, vrid: 52 });
-    await waitHolder(lab, VIP6, a, 10_000);
-    await waitState(b, 'BACKUP', 3000);
+    const { b, pa } = await electedPair(lab, { advertInt: 0.3, family: 6, vrid: 52 }, VIP6);
     expect((await instance(b)).master_ip).to.match(/^fe80:/);
     await lab.stop(pa);
     await waitHolder(lab, VIP6, b, 3000);

@@ -54,3 +54,17 @@ export function masterDownMs(advertIntS: number, priority: number): number {
 export function skewMs(advertIntS: number, priority: number): number {
   return ((256 - priority) * advertIntS * 1000) / 256;
 }
+
+// The usual pair: a (priority 150) MASTER holding `vip`, b (100) BACKUP, with the same options.
+export async function electedPair(
+  lab: Lab,
+  opts: Omit<InstanceOptions, 'priority'>,
+  vip: string,
+): Promise<{ a: LabHost; b: LabHost; pa: LabProcess; pb: LabProcess }> {
+  const [a, b] = lab.hosts as [LabHost, LabHost];
+  const pa = start(lab, a, { ...opts, priority: 150 });
+  const pb = start(lab, b, { ...opts, priority: 100 });
+  await waitHolder(lab, vip, a, 10_000);
+  await waitState(b, 'BACKUP', 5000);
+  return { a, b, pa, pb };
+}

@@ -3,8 +3,8 @@
 // must equal the configured one (issue 3 "Volume"; config `device`, `size`).
 // A volume never shrinks: that would cut off data the peers still hold.
 import { type FileHandle, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
+import { syncDir } from './fs-sync.js';
 
 export type ImageKind = 'file' | 'block-device';
 export type ImageFailure = 'bad-size' | 'not-found' | 'size-mismatch' | 'would-shrink' | 'not-a-volume' | 'io';
@@ -53,14 +53,6 @@ export async function blockDeviceSize(rdev: bigint): Promise<number> {
   return Number(text.trim()) * SECTOR;
 }
 
-async function syncDir(path: string): Promise<void> {
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
 
 async function check(path: string, fd: FileHandle, size: number, grow: boolean): Promise<OpenImageResult> {
   const st = await fd.stat({ bigint: true });

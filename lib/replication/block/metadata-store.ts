@@ -7,8 +7,8 @@
 // have dropped pages the kernel now calls clean, so only a fresh open knows
 // what is on disk (the PostgreSQL "fsyncgate" lesson).
 import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
+import { syncDir } from './fs-sync.js';
 import { type GenerationsCheck, type MetadataRecord, decodeRecord, encodeRecord } from './metadata.js';
 import { MAX_SLOT_CAPACITY, SLOT_HEADER_LEN, type SlotVerdict, encodeSlot, readSlots, slotCapacityFor } from './metadata-slot.js';
 
@@ -48,14 +48,6 @@ async function writeAll(fd: FileHandle, bytes: Buffer, position: number): Promis
   }
 }
 
-async function syncDir(path: string): Promise<void> {
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
 
 let tmpCounter = 0;
 

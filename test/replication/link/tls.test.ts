@@ -54,6 +54,7 @@ describe('replication/link over TLS (loopback)', function () {
   before(function () {
     if (!hasOpenssl()) {
       if (process.env.CI === 'true') throw new Error('openssl(1) is required for the TLS tests under CI');
+      console.warn('    skipped: openssl(1) is missing, so no test certificates can be made (run scripts/setup.sh)');
       this.skip();
     }
     dir = mkdtempSync(join(tmpdir(), 'tandem-link-tls-'));
