@@ -6,6 +6,7 @@ import { runDaemon } from '../node/daemon.js';
 import type { NodeStatus } from '../node/status.js';
 import { request, streamEvents } from './client.js';
 import { formatStatus } from './format-status.js';
+import { addReplicaCommands } from './replica.js';
 import { DEFAULT_CONFIG, resolveSocket } from './socket-path.js';
 
 interface SocketOpts {
@@ -13,9 +14,13 @@ interface SocketOpts {
   config?: string;
 }
 
-async function ask(opts: SocketOpts, command: string): Promise<unknown> {
-  const reply = await request(await resolveSocket(opts), { command });
-  if (!reply.ok) throw new TandemError('DAEMON_ERROR', `the daemon refused "${command}": ${reply.error ?? 'no reason given'}`);
+// One request; a refusal names it by its command and string arguments ("replica.primary db").
+async function ask(opts: SocketOpts, command: string, args: Record<string, unknown> = {}): Promise<unknown> {
+  const reply = await request(await resolveSocket(opts), { command, ...args });
+  if (!reply.ok) {
+    const what = [command, ...Object.values(args).filter((v) => typeof v === 'string')].join(' ');
+    throw new TandemError('DAEMON_ERROR', `the daemon refused "${what}": ${reply.error ?? 'no reason given'}`);
+  }
   return reply.result;
 }
 
@@ -60,6 +65,8 @@ export function buildProgram(): Command {
     .action(async (o: SocketOpts & { history?: boolean }) => {
       await streamEvents(await resolveSocket(o), o.history === true, (line) => process.stdout.write(`${line}\n`));
     });
+
+  addReplicaCommands(program, socketOpts, ask);
 
   return program;
 }

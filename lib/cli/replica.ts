@@ -1,0 +1,74 @@
+// `tandem replica ...`: the drbdadm-style commands for replicated volumes.
+// Each one is a single control-socket request (status-types.ts ReplicaCommand);
+// the volume name is checked here first, so a typo never reaches the daemon.
+import { InvalidArgumentError, type Command } from 'commander';
+import { isObjectName, objectName } from '../config/names.js';
+import type { ReplicaCommand, ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
+import { formatReplicaStatus, formatVolumeSummary } from './format-replica.js';
+
+export interface SocketOptions {
+  socket?: string;
+  config?: string;
+}
+
+// Sends one request and returns its result; throws (naming the request) when
+// the daemon refuses it or cannot be reached.
+export type Ask = (opts: SocketOptions, command: string, args?: Record<string, unknown>) => Promise<unknown>;
+
+// The same rule as every object name in the configuration (config/names.ts).
+export function parseVolumeName(value: string): string {
+  if (!isObjectName(value)) throw new InvalidArgumentError(`a volume name must be ${objectName.allowed}`);
+  return value;
+}
+
+type VolumeCommand = Exclude<ReplicaCommand['command'], 'replica.status'>;
+
+// Sub-command, request, and what it does (for --help), in drbdadm's words.
+const ACTIONS: readonly [string, VolumeCommand, string][] = [
+  ['secondary', 'replica.secondary', 'demote the volume to Secondary (stops serving it)'],
+  ['connect', 'replica.connect', 'connect the volume to its peers'],
+  ['disconnect', 'replica.disconnect', 'disconnect the volume from its peers (StandAlone)'],
+  ['verify', 'replica.verify', 'start an online verify against the connected peers'],
+  ['invalidate', 'replica.invalidate', 'mark the local data out of sync: a full resync from a peer follows'],
+  ['discard-my-data', 'replica.discard-my-data', 'resolve a split brain: drop this node\'s changes and sync from the peer'],
+];
+
+type JsonOpt = SocketOptions & { json?: boolean };
+
+function printVolume(v: VolumeStatus, o: JsonOpt): void {
+  process.stdout.write(o.json === true ? `${JSON.stringify(v, null, 2)}\n` : `${formatVolumeSummary(v)}\n`);
+}
+
+export function addReplicaCommands(program: Command, socketOpts: (c: Command) => Command, ask: Ask): Command {
+  const replica = program.command('replica').description('replicated volumes: status, roles, connections, verify and split-brain recovery');
+
+  socketOpts(replica.command('status'))
+    .description('show every volume (or NAME): role, disk, peers, counters, resync and verify progress')
+    .argument('[name]', 'only this volume', parseVolumeName)
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, o: JsonOpt) => {
+      const s = (await ask(o, 'replica.status', name === undefined ? {} : { volume: name })) as ReplicaStatus;
+      process.stdout.write(o.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatReplicaStatus(s, new Date())}\n`);
+    });
+
+  socketOpts(replica.command('primary'))
+    .description('promote the volume to Primary and serve it over NBD')
+    .argument('<name>', 'volume', parseVolumeName)
+    .option('--force', 'promote a disk that is not UpToDate (the first Primary of a new volume)')
+    .option('--json', 'print the volume status as JSON')
+    .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
+      const args = o.force === true ? { volume: name, force: true } : { volume: name };
+      printVolume((await ask(o, 'replica.primary', args)) as VolumeStatus, o);
+    });
+
+  for (const [sub, command, description] of ACTIONS) {
+    socketOpts(replica.command(sub))
+      .description(description)
+      .argument('<name>', 'volume', parseVolumeName)
+      .option('--json', 'print the volume status as JSON')
+      .action(async (name: string, o: JsonOpt) => {
+        printVolume((await ask(o, command, { volume: name })) as VolumeStatus, o);
+      });
+  }
+  return replica;
+}
