@@ -139,3 +139,50 @@ export class Fields {
     return this.optional(key, c) ?? dflt;
   }
 }
+
+// Binary units only: "GB" would leave 10^9 against 2^30 to guesswork.
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  B: 1, K: 2 ** 10, KiB: 2 ** 10, M: 2 ** 20, MiB: 2 ** 20, G: 2 ** 30, GiB: 2 ** 30, T: 2 ** 40, TiB: 2 ** 40,
+};
+const BYTE_UNIT_NAMES = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+// A size in bytes: an integer, or a string such as "10GiB" or "1.5 TiB" (K, M,
+// G, T are the same binary units). It must be positive, a multiple of `unit`
+// and at most `max` bytes; the message says which rule failed.
+export function byteSize(unit: number, max: number): Check<number> {
+  const allowed = `a whole number of bytes, or a string such as "10GiB" (units ${BYTE_UNIT_NAMES.join(', ')}; K, M, G, T mean KiB..TiB), ` +
+    `a positive multiple of ${unit}, at most ${max}`;
+  return {
+    allowed,
+    read(value, at, issues) {
+      const bytes = parseBytes(value);
+      if (typeof bytes === 'string') {
+        issues.error(at, value, `must be ${allowed}${bytes === '' ? '' : ` (${bytes})`}`);
+        return undefined;
+      }
+      const why = bytes <= 0 ? 'is not positive'
+        : bytes > max ? `is more than ${max}`
+          : bytes % unit !== 0 ? `is not a multiple of ${unit}` : undefined;
+      if (why === undefined) return bytes;
+      issues.error(at, value, `${bytes} bytes ${why}: must be ${allowed}`);
+      return undefined;
+    },
+  };
+}
+
+// Bytes, or a hint (possibly '') saying why the value is not a size.
+function parseBytes(value: unknown): number | string {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : 'a number of bytes is a whole number';
+  if (typeof value !== 'string') return '';
+  const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(value.trim());
+  if (m === null) return '';
+  const unit = m[2] === '' ? 'B' : (m[2] ?? '');
+  const scale = Object.hasOwn(BYTE_UNITS, unit) ? BYTE_UNITS[unit] : undefined;
+  if (scale === undefined) {
+    const binary = `${unit.slice(0, 1).toUpperCase()}iB`;
+    const decimal = /^[kmgt]b$/i.test(unit) && Object.hasOwn(BYTE_UNITS, binary);
+    return decimal ? `${unit} is ambiguous: write ${binary} (powers of 1024) or a number of bytes` : `unknown unit "${unit}"`;
+  }
+  const bytes = Number(m[1]) * scale;
+  return Number.isInteger(bytes) ? bytes : `${value} is not a whole number of bytes`;
+}

@@ -1,5 +1,7 @@
 // Names, paths and commands: the string-shaped values of the configuration.
+import { formatIp, isLinkLocalV6, parseIp, type ParsedIp } from '../net/ip-address.js';
 import { check, text, type Check } from './checks.js';
+import type { HostPort } from './types.js';
 
 // Instance, script, group and node names: safe in logs, file names and
 // keepalived-style notify arguments.
@@ -43,3 +45,68 @@ export const scriptLine: Check<string> = text(
   'a non-empty shell command (run with /bin/sh -c)',
   (s) => s.trim() !== '' && !s.includes('\0'),
 );
+
+// "host:port" for a TCP endpoint, IPv6 as "[addr]:port"; the host is an IP
+// address (names are not resolved) and comes back in canonical form. With
+// `wildcard` false, 0.0.0.0 and :: are refused: the endpoint must be one
+// address of the host.
+export function hostPort(wildcard: boolean): Check<HostPort> {
+  const allowed = `"ADDRESS:PORT" with an IPv4 address, or "[ADDRESS]:PORT" with an IPv6 one (quoted in YAML), port 1..65535${wildcard ? '' : ', not a wildcard address'}`;
+  const fail = (why: string): string => `${why}: must be ${allowed}`;
+  return {
+    allowed,
+    read(value, at, issues) {
+      const out = typeof value === 'string' ? readHostPort(value, wildcard) : notAString(value);
+      if (typeof out !== 'string') return out;
+      issues.error(at, value, fail(out));
+      return undefined;
+    },
+  };
+}
+
+function notAString(value: unknown): string {
+  if (Array.isArray(value)) return 'YAML reads an unquoted "[" as the start of a list (put the value in quotes)';
+  if (typeof value === 'number') return 'a port alone is not enough (give the address too)';
+  return 'not a string';
+}
+
+// A HostPort, or why the text is not one.
+function readHostPort(text: string, wildcard: boolean): HostPort | string {
+  const m = /^(?:\[([^\]]*)\]|([^[\]:]*)):(\d{1,5})$/.exec(text);
+  if (m === null) {
+    if (/^[^[\]]*:[^[\]]*:/.test(text)) return 'an IPv6 address goes in brackets, "[2001:db8::1]:7789"';
+    if (!text.includes(':')) return 'the port is missing';
+    return 'not of that form';
+  }
+  const [, v6, v4, portText] = m;
+  const host = v6 ?? v4 ?? '';
+  const ip = parseIp(host);
+  if (ip === null || (v6 !== undefined) !== (ip.family === 6)) {
+    if (ip !== null) return v6 !== undefined ? 'brackets are for IPv6 addresses only' : 'an IPv6 address goes in brackets';
+    if (host.includes('%')) return `${host} has a %zone suffix, which is not supported (use a global or unique local address)`;
+    return `${JSON.stringify(host)} is not an IP address (host names are not resolved)`;
+  }
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return `port ${portText} is out of range`;
+  const bad = unusableEndpoint(ip, host, wildcard);
+  return bad ?? { host: formatIp(ip.bytes), port };
+}
+
+function unusableEndpoint(ip: ParsedIp, host: string, wildcard: boolean): string | undefined {
+  const b = ip.bytes;
+  if (b.every((x) => x === 0)) return wildcard ? undefined : `${host} is a wildcard address, not one address of the host`;
+  if (ip.family === 4) {
+    if ((b[0] ?? 0) >= 224 && (b[0] ?? 0) <= 239) return `${host} is a multicast address`;
+    if (b.every((x) => x === 255)) return `${host} is the broadcast address`;
+    return undefined;
+  }
+  if (b[0] === 0xff) return `${host} is a multicast address`;
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `${host} is an IPv4-mapped IPv6 address (write the IPv4 address itself)`;
+  if (isLinkLocalV6(host)) return `${host} is link-local, which needs a %zone (use a global or unique local address)`;
+  return undefined;
+}
+
+// The text form hostPort reads: "192.0.2.1:7789", "[2001:db8::1]:7789".
+export function formatHostPort(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
