@@ -87,9 +87,59 @@ export interface VrrpConfig {
   syncGroups: SyncGroupConfig[];
 }
 
+export interface HostPort {
+  host: string; // canonical IPv4 / IPv6 text, no brackets
+  port: number;
+}
+
+export interface ReplicationPeerConfig {
+  name: string; // the peer's node.name; the handshake checks it
+  address: HostPort; // where its replication listener is
+}
+
+export interface ReplicationTlsConfig {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export type ReplicationProtocol = 'A' | 'B' | 'C';
+
+export interface AfterSbConfig {
+  after_sb_0pri: string; // values checked by afterSbPolicyIssue (lib/replication/after-sb-policies.ts)
+  after_sb_1pri: string;
+  after_sb_2pri: string;
+}
+
+export interface BlockVolumeConfig {
+  name: string;
+  type: 'block';
+  device: string; // image file (created at `size` when missing) or block device
+  size: number; // bytes
+  metadata: string; // metadata file; default <state_dir>/<name>.meta
+  protocol: ReplicationProtocol; // default C
+  listen: HostPort; // this node's replication address
+  peers: ReplicationPeerConfig[];
+  nbd: { tcp?: HostPort; socket?: string }; // default: socket /run/tandem/<name>.nbd only, no TCP
+  afterSb: AfterSbConfig;
+  blockSize: number; // bitmap granularity, bytes (default 4096)
+  alExtents: number; // activity-log extents (default 1237)
+  timeoutMs: number; // a peer that does not acknowledge for this long is dropped (default 6000)
+  pingIntervalMs: number; // default 1000
+  pingTimeoutMs: number; // default 5000: silent this long -> link dropped
+  csumsResync: boolean; // checksum-based resync (default false)
+}
+
+export interface ReplicationConfig {
+  secretFile: string; // '' only when there are no volumes
+  tls?: ReplicationTlsConfig;
+  volumes: BlockVolumeConfig[];
+}
+
 export interface TandemConfig {
   node: NodeConfig;
   vrrp: VrrpConfig;
+  replication: ReplicationConfig;
 }
 
 // One problem found while validating; all of them are reported at once.

@@ -21,6 +21,11 @@ export const FRAME_TYPES = {
   // Resync (replication.md "Resync and verify")
   RESYNC_REQUEST: 0x30, // SyncTarget asks for a block range (optionally with a checksum, csums-alg)
   RESYNC_DATA: 0x31, // SyncSource answers with data, or "same" for a matching checksum
+  BITMAP: 0x32, // at connect, before a resync: the sender's out-of-sync bitmap for the receiver (DRBD P_BITMAP)
+  RESYNC_DONE: 0x33, // SyncTarget: every requested block is applied; both sides finish the resync
+  VERIFY_REQUEST: 0x34, // VerifyS: a range and the hash of each block in it (DRBD P_OV_REQUEST)
+  VERIFY_REPLY: 0x35, // VerifyT: which blocks of that range differ (DRBD P_OV_REPLY)
+  VERIFY_DONE: 0x36, // VerifyS: the verify ended (finished or stopped)
 } as const;
 
 export type FrameType = keyof typeof FRAME_TYPES;
@@ -35,14 +40,16 @@ export function frameTypeOf(code: number): FrameType | undefined {
 
 // Flag bits; their meaning depends on the frame type.
 export const FLAG_FUA = 0x0001; // WRITE: ack ON_DISK only once on stable storage (NBD proto.md "NBD_CMD_FLAG_FUA")
-export const FLAG_ON_DISK = 0x0001; // WRITE_ACK: on stable storage (protocol C), else only received (B)
+export const FLAG_ON_DISK = 0x0001; // WRITE_ACK: written to the peer's disk (A, C), else only received (B)
+export const FLAG_ZEROES = 0x0002; // WRITE: the range reads as zeroes afterwards; the payload has no data (NBD_CMD_WRITE_ZEROES)
 
 // Bits each type may carry; any other set bit is a protocol error, so a newer
 // peer's flag is never silently ignored.
 export const ALLOWED_FLAGS: Readonly<Record<FrameType, number>> = {
   HELLO: 0, RESPONSE: 0, AUTH_OK: 0, ERROR: 0,
-  WRITE: FLAG_FUA, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0,
+  WRITE: FLAG_FUA | FLAG_ZEROES, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0,
   PING: 0, PONG: 0, STATE: 0, RESYNC_REQUEST: 0, RESYNC_DATA: 0,
+  BITMAP: 0, RESYNC_DONE: 0, VERIFY_REQUEST: 0, VERIFY_REPLY: 0, VERIFY_DONE: 0,
 };
 
 // Frames the handshake owns; PeerLink.send refuses them.

@@ -146,6 +146,11 @@ export class PeerLink {
     this.shutdown('local-close', detail, true);
   }
 
+  /** The layer above found a frame it cannot accept: drop the link as a protocol error. */
+  fail(detail: string): void {
+    this.shutdown('protocol-error', detail, true);
+  }
+
   private write(type: FrameType, payload: Uint8Array, flags: number): bigint {
     const seq = this.sendSeq++;
     const bytes = encodeFrame({ type, flags, seq, payload });

@@ -40,6 +40,11 @@ export class FileBackend implements BlockBackend {
     return new FileBackend(fh, size, readOnly);
   }
 
+  // An already open image (image.ts); close() closes the handle.
+  static fromHandle(fh: FileHandle, size: number, readOnly = false): FileBackend {
+    return new FileBackend(fh, size, readOnly);
+  }
+
   async read(offset: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;

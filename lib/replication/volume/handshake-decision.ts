@@ -1,0 +1,68 @@
+// The volume-level connect decision (pure): from the two STATE snapshots the
+// sides exchanged, what this side becomes. Both sides compute it from the same
+// pair, mirrored, so they agree without another round trip (DRBD's
+// drbd_sync_handshake).
+import { resolveSplitBrain, describeResolution, type AfterSbPolicies, type SbSide } from '../after-sb.js';
+import { decideSync, describeDecision } from '../sync-decision.js';
+import type { PeerState } from './wire.js';
+
+export type ConnectOutcome =
+  | { kind: 'established'; inSync: boolean; log: string }
+  | { kind: 'sync-source'; full: boolean; log: string }
+  | { kind: 'sync-target'; full: boolean; log: string }
+  | { kind: 'standalone'; splitBrain: boolean; log: string };
+
+export function decideConnect(
+  policies: AfterSbPolicies,
+  localName: string,
+  local: PeerState,
+  peerName: string,
+  peer: PeerState,
+): ConnectOutcome {
+  if (local.size !== peer.size || local.blockSize !== peer.blockSize) {
+    return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: its volume is ${peer.size} bytes / ${peer.blockSize}-byte blocks, ours ${local.size} / ${local.blockSize}` };
+  }
+  // drbd.conf(5) "protocol": both ends must run the same one.
+  if (local.protocol !== peer.protocol) {
+    return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: it runs protocol ${peer.protocol}, we run ${local.protocol}` };
+  }
+  if (local.role === 'Primary' && peer.role === 'Primary') {
+    // Two Primaries on one connection: DRBD's single-primary mode refuses it; the data decision follows.
+  }
+  const l: SbSide = { name: localName, generations: local.generations, role: local.role, disk: local.disk, changedBlocks: local.changedBlocks, discardMyData: local.discardMyData };
+  const p: SbSide = { name: peerName, generations: peer.generations, role: peer.role, disk: peer.disk, changedBlocks: peer.changedBlocks, discardMyData: peer.discardMyData };
+  const d = decideSync(l, p);
+  const line = describeDecision(d, l, p);
+  switch (d.kind) {
+    case 'no-sync':
+      return sameGeneration(d.rule, l, p, line);
+    case 'sync':
+      return d.source === 'local' ? { kind: 'sync-source', full: d.full, log: line } : { kind: 'sync-target', full: d.full, log: line };
+    case 'split-brain': {
+      const r = resolveSplitBrain(policies, l, p, d.common);
+      const text = describeResolution(r, l, p);
+      if (r.kind === 'disconnect') return { kind: 'standalone', splitBrain: true, log: text };
+      return r.victim === 'local' ? { kind: 'sync-target', full: r.full, log: text } : { kind: 'sync-source', full: r.full, log: text };
+    }
+    default:
+      return { kind: 'standalone', splitBrain: false, log: line };
+  }
+}
+
+// Same current generation: normally in sync. Bits at the same generation come
+// from a Primary that crashed (its activity log, marked at restart) or from an
+// online verify. One side with bits is ahead; both with bits: the Primary's
+// copy wins, and with no Primary nothing moves (DRBD: "No resync, but N bits in bitmap!").
+function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): ConnectOutcome {
+  if (rule !== 'same-current' || (l.changedBlocks === 0 && p.changedBlocks === 0)) return { kind: 'established', inSync: rule === 'same-current', log: line };
+  const why = `same generation, ${l.changedBlocks} block(s) out of sync here and ${p.changedBlocks} on ${p.name}`;
+  if (p.changedBlocks === 0 || (l.changedBlocks > 0 && l.role === 'Primary' && p.role !== 'Primary')) {
+    if (p.role === 'Primary') return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; ${p.name} is Primary)` };
+    return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${why}` };
+  }
+  if (l.changedBlocks === 0 || (p.role === 'Primary' && l.role !== 'Primary')) {
+    if (l.role === 'Primary') return { kind: 'established', inSync: false, log: `No resync, but ${p.changedBlocks} bits in ${p.name}'s bitmap! (${why}; we are Primary)` };
+    return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}` };
+  }
+  return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; neither side is Primary: run verify, or invalidate the stale side)` };
+}

@@ -1,0 +1,51 @@
+// What a peer session needs from its volume: the disk, the range lock, the
+// generation record and bitmaps, and the few state changes a connection
+// makes. One interface, so peer.ts never reaches into the volume's fields.
+import type { Bitmap } from '../block/bitmap.js';
+import type { FileBackend } from '../block/nbd/file-backend.js';
+import type { Generations } from '../generations.js';
+import type { DiskState } from '../states.js';
+import type { BlockVolumeConfig } from '../../config/types.js';
+import type { RangeLock } from './range-lock.js';
+import type { PeerState } from './wire.js';
+
+export interface VolumeLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface VolumeHost {
+  readonly node: string;
+  readonly cfg: BlockVolumeConfig;
+  readonly disk: FileBackend;
+  readonly lock: RangeLock;
+  readonly log: VolumeLog;
+  readonly role: 'Primary' | 'Secondary';
+  readonly diskState: DiskState;
+  readonly generations: Generations;
+  emit(type: string, fields: Record<string, unknown>): void;
+  // What we tell `peer` about ourselves now.
+  stateFor(peer: string): PeerState;
+  // Our out-of-sync bitmap towards `peer` (live; a copy is sent at connect).
+  bitmapFor(peer: string): Bitmap;
+  // Blocks `peer` may lack because a write to it was not acknowledged.
+  markOutOfSync(peer: string, offset: number, length: number): Promise<void>;
+  // Hold application writes until the returned release is called (connect handshake).
+  freezeWrites(): Promise<() => void>;
+  // The connect handshake found nothing to sync: the peer holds our current generation.
+  connectedInSync(peer: string): Promise<void>;
+  // This node becomes SyncTarget of `peer`: its disk is Inconsistent until done.
+  resyncTargetStarted(peer: string): Promise<void>;
+  // A resync with `peer` completed; as target, adopt the source's generations.
+  resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void>;
+  // The connected Primary started a new generation (some other peer is absent).
+  followPeerGeneration(peer: string, current: string): Promise<void>;
+  // Bits of a verify, or cleared discard-my-data flag: persist the record.
+  persist(): Promise<void>;
+  discardMyDataUsed(): void;
+  // The session went StandAlone: stop dialing it until `connect`.
+  standAlone(peer: string): void;
+  // Some peer's state changed (status / events / role checks).
+  peerChanged(peer: string): void;
+}

@@ -1,0 +1,86 @@
+// The SyncTarget's side of a resync: walks the out-of-sync bitmap in disk
+// order and pulls runs of dirty blocks from the SyncSource with a window of
+// requests in flight, so the resync runs at link speed (DRBD's
+// P_RS_DATA_REQUEST; with csums, P_CSUM_RS_REQUEST and "same" replies).
+import { createHash } from 'node:crypto';
+import type { Bitmap } from '../block/bitmap.js';
+import type { FileBackend } from '../block/nbd/file-backend.js';
+import type { PeerLink } from '../link/peer-link.js';
+import { encodeResyncRequest, MAX_REQUEST_LEN } from './wire.js';
+
+const WINDOW = 8; // requests in flight: 8 MiB, enough to fill a 10 Gbit/s link at 6 ms RTT
+const CHUNK = 1 << 20;
+
+export interface ResyncTargetOptions {
+  link: PeerLink;
+  disk: FileBackend;
+  bitmap: Bitmap; // blocks to fetch; cleared as they arrive
+  csums: boolean;
+  onProgress: (bytes: number) => void;
+  onDone: () => void;
+}
+
+export class ResyncTarget {
+  private cursor = 0; // next block to look at
+  private readonly outstanding = new Map<number, number>(); // offset -> length
+  private stopped = false;
+  private issuing = false;
+  private finished = false;
+
+  constructor(private readonly o: ResyncTargetOptions) {}
+
+  start(): void {
+    void this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  expects(offset: number, length: number): boolean {
+    return this.outstanding.get(offset) === length;
+  }
+
+  // Called once the data of a reply is written (in stream order).
+  onData(offset: number, length: number): void {
+    this.outstanding.delete(offset);
+    this.o.bitmap.clearRange(offset, length);
+    this.o.onProgress(length);
+    void this.pump();
+  }
+
+  private nextRun(): { offset: number; length: number } | null {
+    const bm = this.o.bitmap;
+    const first = bm.nextSet(this.cursor);
+    if (first === -1) return null;
+    const maxBlocks = Math.max(1, Math.floor(Math.min(CHUNK, MAX_REQUEST_LEN) / bm.granularity));
+    const end = Math.min(bm.nextClear(first), first + maxBlocks);
+    this.cursor = end;
+    return bm.blockRange(first, end);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.issuing) return;
+    this.issuing = true;
+    try {
+      while (!this.stopped && this.outstanding.size < WINDOW) {
+        const run = this.nextRun();
+        if (run === null) break;
+        let hash: Buffer | null = null;
+        if (this.o.csums) hash = createHash('sha256').update(await this.o.disk.read(run.offset, run.length)).digest();
+        if (this.stopped || this.o.link.state !== 'established') return;
+        this.outstanding.set(run.offset, run.length);
+        this.o.link.send({ type: 'RESYNC_REQUEST', payload: encodeResyncRequest(run.offset, run.length, hash) });
+      }
+    } catch (e) {
+      this.o.link.fail(`resync: reading the local disk: ${(e as Error).message}`);
+      return;
+    } finally {
+      this.issuing = false;
+    }
+    if (!this.stopped && !this.finished && this.outstanding.size === 0 && this.o.bitmap.nextSet(this.cursor) === -1) {
+      this.finished = true;
+      this.o.onDone();
+    }
+  }
+}

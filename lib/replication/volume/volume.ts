@@ -1,0 +1,505 @@
+// A replicated block volume (DRBD's resource with one volume): the image and
+// its metadata, the role, the peers, and, on the Primary, the NBD export. As
+// the NBD server's BlockBackend it is the one way in for application I/O:
+// every write goes to the local disk, then in the ordered stream to every
+// connected peer, or into the out-of-sync bitmap of every absent one, and is
+// answered as the protocol says (A: local; B: peers received; C: peers wrote).
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TandemError } from '../../errors.js';
+import type { BlockVolumeConfig } from '../../config/types.js';
+import { ActivityLog } from '../block/activity-log.js';
+import { Bitmap } from '../block/bitmap.js';
+import { openImage } from '../block/image.js';
+import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
+import { MetadataStore } from '../block/metadata-store.js';
+import type { BlockBackend } from '../block/nbd/backend.js';
+import { FileBackend } from '../block/nbd/file-backend.js';
+import { NbdServer } from '../block/nbd/server.js';
+import { encodeGenerations, parseGenerations } from '../generations-json.js';
+import {
+  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration,
+  onPromoteWhileDisconnected, onResyncFinished, type Generations,
+} from '../generations.js';
+import { PeerConnector } from '../link/connector.js';
+import { PeerListener } from '../link/listener.js';
+import type { PeerLink } from '../link/peer-link.js';
+import type { LinkTls } from '../link/transport.js';
+import { canPromote, type DiskState } from '../states.js';
+import type { AfterSbPolicies } from '../after-sb.js';
+import type { VolumeHost, VolumeLog } from './host.js';
+import { PeerSession } from './peer.js';
+import { RangeLock } from './range-lock.js';
+import type { VolumeStatus } from './status-types.js';
+import type { PeerState } from './wire.js';
+
+export interface VolumeDeps {
+  node: string;
+  secret: Buffer;
+  tls?: LinkTls;
+  log: VolumeLog;
+  emit: (type: string, fields: Record<string, unknown>) => void;
+}
+
+const errno = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+
+export class ReplicatedVolume implements VolumeHost {
+  readonly lock = new RangeLock();
+  readonly peers = new Map<string, PeerSession>();
+  role: 'Primary' | 'Secondary' = 'Secondary';
+  private nbd: NbdServer | null = null;
+  private listener: PeerListener | null = null;
+  private readonly connectors = new Map<string, PeerConnector>();
+  private frozen = 0;
+  private gateWaiters: Array<() => void> = [];
+  private inLoop = 0; // writes between the gate and the end of their send loop
+  private loopWaiters: Array<() => void> = [];
+  private outstanding = new Set<Promise<unknown>>(); // writes not yet done everywhere
+  private discardMine = false;
+  private alWaiters: Array<() => void> = [];
+  private started = false;
+
+  private constructor(
+    readonly cfg: BlockVolumeConfig,
+    readonly disk: FileBackend,
+    private readonly store: MetadataStore,
+    private readonly record: MetadataRecord,
+    public generations: Generations,
+    public diskState: DiskState,
+    private readonly deps: VolumeDeps,
+  ) {
+    const policies = cfg.afterSb as unknown as AfterSbPolicies;
+    for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, hostPort(p.address), this, policies));
+  }
+
+  get node(): string {
+    return this.deps.node;
+  }
+
+  get log(): VolumeLog {
+    return this.deps.log;
+  }
+
+  emit(type: string, fields: Record<string, unknown>): void {
+    this.deps.emit(type, fields);
+  }
+
+  // Opens the image (created sparse when missing) and its metadata (created
+  // for a new volume: Inconsistent, fresh generation, until a forced promote
+  // or the initial sync).
+  static async open(cfg: BlockVolumeConfig, deps: VolumeDeps): Promise<ReplicatedVolume> {
+    await mkdir(dirname(cfg.device), { recursive: true });
+    await mkdir(dirname(cfg.metadata), { recursive: true, mode: 0o700 });
+    const img = await openImage(cfg.device, cfg.size);
+    if (!img.ok) throw img.error;
+    const disk = FileBackend.fromHandle(img.image.fd, cfg.size);
+    const check = (g: unknown): string | null => { const r = parseGenerations(g); return r.ok ? null : r.reason; };
+    let opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
+    if (!opened.ok && opened.reason === 'not-found') {
+      const fresh = freshRecord(cfg);
+      const created = await MetadataStore.create(cfg.metadata, fresh);
+      if (!created.ok) { await disk.close(); throw created.error; }
+      await created.store.close();
+      opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
+    }
+    if (!opened.ok) { await disk.close(); throw opened.error; }
+    const { store, record } = opened;
+    if (record.volumeSize !== cfg.size || record.blockSize !== cfg.blockSize) {
+      await store.close(); await disk.close();
+      throw new TandemError('VOLUME_GEOMETRY', `${cfg.metadata} describes a ${record.volumeSize}-byte volume with ${record.blockSize}-byte blocks; the configuration says ${cfg.size} / ${cfg.blockSize}: resizing is not supported`);
+    }
+    const g = parseGenerations(record.generations);
+    if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
+    let diskState: DiskState = record.diskState;
+    // An image made now under old metadata holds none of the data the metadata describes.
+    if (img.image.created && !g.generations.fresh) {
+      deps.log.warn(`${cfg.name}: ${cfg.device} was missing and is created empty; its metadata describes data: disk marked Inconsistent`);
+      diskState = 'Inconsistent';
+    }
+    for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
+    for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
+    // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").
+    if (crashedWhilePrimary(record)) {
+      const bits = markActivityLogOutOfSync(record);
+      deps.log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${record.activityLog.extents().length} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
+    }
+    // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
+    record.activityLog = new ActivityLog(cfg.alExtents);
+    record.lastRole = 'Secondary';
+    record.cleanShutdown = true;
+    const v = new ReplicatedVolume(cfg, disk, store, record, g.generations, diskState, deps);
+    await v.save();
+    return v;
+  }
+
+  // Listen and connect to the peers.
+  async start(): Promise<void> {
+    const c = this.cfg;
+    const linkOpts = {
+      node: this.node, volume: c.name, secret: this.deps.secret,
+      heartbeat: { intervalMs: c.pingIntervalMs, timeoutMs: c.pingTimeoutMs },
+      log: (level: 'info' | 'warn', m: string) => this.log[level](`${c.name}: ${m}`),
+    };
+    this.listener = new PeerListener({
+      host: c.listen.host, port: c.listen.port, ...(this.deps.tls ? { tls: this.deps.tls } : {}),
+      link: linkOpts,
+      onLink: (link) => void link.ready.then((id) => {
+        const s = this.peers.get(id.node);
+        if (s === undefined) return link.fail(`${id.node} is not a configured peer of ${c.name}`);
+        s.adopt(link);
+      }, () => undefined),
+    });
+    await this.listener.start();
+    this.started = true;
+    this.connect();
+    this.log.info(`${c.name}: replication listening on ${hostPort(c.listen)}, protocol ${c.protocol}, disk ${this.diskState}`);
+  }
+
+  // `tandem replica connect`: every peer leaves StandAlone.
+  connect(): void {
+    for (const s of this.peers.values()) {
+      s.enable();
+      // One side dials: the node whose name sorts first, so a pair never races two links.
+      if (this.node < s.name) this.dialer(s).start();
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await Promise.all([...this.connectors.values()].map((c) => c.stop()));
+    await Promise.all([...this.peers.values()].map((s) => s.stop()));
+  }
+
+  private dialer(s: PeerSession): PeerConnector {
+    let c = this.connectors.get(s.name);
+    if (c !== undefined) return c;
+    const p = this.cfg.peers.find((x) => x.name === s.name);
+    if (p === undefined) throw new Error(`no peer ${s.name}`);
+    const cfg = this.cfg;
+    c = new PeerConnector({
+      host: p.address.host, port: p.address.port, ...(this.deps.tls ? { tls: this.deps.tls } : {}),
+      link: {
+        node: this.node, volume: cfg.name, secret: this.deps.secret, expectedPeer: s.name,
+        heartbeat: { intervalMs: cfg.pingIntervalMs, timeoutMs: cfg.pingTimeoutMs },
+        log: (level, m) => this.log[level](`${cfg.name}: ${m}`),
+      },
+      onLink: (link: PeerLink) => {
+        void link.ready.then(() => s.adopt(link), () => undefined);
+        void link.closed.then((info) => {
+          // replication.md "Peer authentication": a wrong secret fails hard, no retry loop.
+          if (info.reason === 'auth-failed' && link.peer === null) {
+            this.log.error(`${cfg.name}: authentication with ${s.name} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
+            s.disable('authentication failed');
+            void c?.stop();
+          }
+        });
+      },
+    });
+    this.connectors.set(s.name, c);
+    return c;
+  }
+
+  async stop(): Promise<void> {
+    if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
+    await this.disconnect();
+    await this.listener?.stop();
+    this.listener = null;
+    this.record.cleanShutdown = true;
+    await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
+    await this.store.close();
+    await this.disk.close();
+  }
+
+  // ---- Roles ----
+
+  async promote(force: boolean): Promise<void> {
+    if (this.role === 'Primary') return;
+    const v = canPromote(this.diskState, force);
+    if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${v.message}`);
+    for (const s of this.peers.values()) {
+      if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`);
+      if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: a resync from ${s.name} is running`);
+    }
+    const absent = [...this.peers.values()].filter((s) => !s.connected).map((s) => s.name);
+    // DRBD 9: a new data generation begins when some peer cannot follow, or a fresh volume gets its first data.
+    if (absent.length > 0 || this.generations.fresh || v.forced) this.generations = onPromoteWhileDisconnected(this.generations, absent);
+    this.diskState = 'UpToDate';
+    this.role = 'Primary';
+    this.record.lastRole = 'Primary';
+    this.record.cleanShutdown = false;
+    await this.save();
+    this.broadcastState();
+    const nbd = new NbdServer({ exportName: this.cfg.name, backend: this.io(), log: (m) => this.log.info(`${this.cfg.name}: ${m}`) });
+    if (this.cfg.nbd.socket) await mkdir(dirname(this.cfg.nbd.socket), { recursive: true, mode: 0o755 });
+    try {
+      await nbd.start({ ...(this.cfg.nbd.tcp ? { tcp: this.cfg.nbd.tcp } : {}), ...(this.cfg.nbd.socket ? { unix: this.cfg.nbd.socket } : {}) });
+    } catch (e) {
+      await nbd.stop();
+      await this.demote();
+      throw new TandemError('NBD_LISTEN', `${this.cfg.name}: cannot serve NBD: ${(e as Error).message}`, { cause: e });
+    }
+    this.nbd = nbd;
+    this.log.info(`${this.cfg.name}: Primary${v.forced ? ' (forced)' : ''}, generation ${this.generations.current}`);
+    this.emit('replica.role', { volume: this.cfg.name, role: 'Primary', forced: v.forced });
+  }
+
+  async demote(): Promise<void> {
+    if (this.role === 'Secondary') return;
+    const nbd = this.nbd;
+    this.nbd = null;
+    await nbd?.stop(); // clients go first: nothing new arrives
+    await Promise.allSettled([...this.outstanding]);
+    await this.flush();
+    this.role = 'Secondary';
+    this.record.lastRole = 'Secondary';
+    this.record.cleanShutdown = true;
+    await this.save();
+    this.broadcastState();
+    this.log.info(`${this.cfg.name}: Secondary`);
+    this.emit('replica.role', { volume: this.cfg.name, role: 'Secondary' });
+  }
+
+  // `invalidate`: our data is replaced by a full sync from a peer.
+  async invalidate(): Promise<void> {
+    if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
+    this.diskState = 'Inconsistent';
+    await this.save();
+    for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
+  }
+
+  // `discard-my-data`: at the next connect, a split brain resolves against this node.
+  discardMyData(): void {
+    if (this.role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${this.cfg.name} is Primary: make it Secondary first, then discard its data`);
+    this.discardMine = true;
+    this.connect();
+  }
+
+  discardMyDataUsed(): void {
+    this.discardMine = false;
+  }
+
+  verify(): void {
+    const ready = [...this.peers.values()].filter((s) => s.connected && s.replication === 'Established');
+    if (ready.length === 0) throw new TandemError('VERIFY_REFUSED', `${this.cfg.name}: no peer is Connected and Established (${this.peerSummary()})`);
+    for (const s of ready) {
+      // The hashes travel in the Primary's write stream, so only the Primary (or a pair of Secondaries) sees one generation.
+      if (s.peerRole === 'Primary') throw new TandemError('VERIFY_REFUSED', `${this.cfg.name}: ${s.name} is Primary; run verify there`);
+    }
+    for (const s of ready) s.verify();
+  }
+
+  private peerSummary(): string {
+    return [...this.peers.values()].map((s) => `${s.name} ${s.connection}/${s.replication}`).join(', ');
+  }
+
+  // ---- VolumeHost ----
+
+  stateFor(peer: string): PeerState {
+    return {
+      role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
+      protocol: this.cfg.protocol, changedBlocks: this.bitmapFor(peer).countSet(), discardMyData: this.discardMine,
+    };
+  }
+
+  bitmapFor(peer: string): Bitmap {
+    const b = this.record.bitmaps.get(peer);
+    if (b === undefined) throw new Error(`no bitmap for ${peer}`);
+    return b;
+  }
+
+  async markOutOfSync(peer: string, offset: number, length: number): Promise<void> {
+    this.bitmapFor(peer).setRange(offset, length);
+    // The first change a peer misses starts a new generation; its bitmap UUID is where the peer stands.
+    if (this.role === 'Primary' && !this.generations.fresh && bitmapEntry(this.generations, peer) === undefined) {
+      this.generations = onFirstWriteWhileDisconnected(this.generations, peer);
+      this.log.info(`${this.cfg.name}: ${peer} misses writes: new generation ${this.generations.current}`);
+      await this.save();
+      this.broadcastState();
+    }
+  }
+
+  async freezeWrites(): Promise<() => void> {
+    this.frozen++;
+    while (this.inLoop > 0) await new Promise<void>((r) => this.loopWaiters.push(r));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.frozen === 0) this.wake('gate');
+    };
+  }
+
+  async connectedInSync(peer: string): Promise<void> {
+    const g = onConnectedAndSynced(this.generations, peer);
+    if (g === this.generations) return;
+    this.generations = g;
+    await this.save();
+  }
+
+  async resyncTargetStarted(_peer: string): Promise<void> {
+    this.diskState = 'Inconsistent';
+    await this.save();
+  }
+
+  async resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void> {
+    this.generations = asTarget ? onResyncFinished(this.generations, peer, { asTarget: true, source }) : onResyncFinished(this.generations, peer, { asTarget: false });
+    this.bitmapFor(peer).clearAll();
+    if (asTarget) this.diskState = 'UpToDate';
+    await this.save();
+    this.broadcastState(peer);
+  }
+
+  async followPeerGeneration(peer: string, current: string): Promise<void> {
+    const absent = [...this.peers.values()].filter((s) => !s.connected && s.name !== peer).map((s) => s.name);
+    this.generations = onPeerStartedGeneration(this.generations, current, absent);
+    await this.save();
+  }
+
+  async persist(): Promise<void> {
+    await this.save();
+  }
+
+  standAlone(peer: string): void {
+    void this.connectors.get(peer)?.stop();
+  }
+
+  peerChanged(_peer: string): void {
+    // Status is computed on demand; events are emitted where things change.
+  }
+
+  private broadcastState(except?: string): void {
+    for (const s of this.peers.values()) if (s.name !== except) s.sendState();
+  }
+
+  private save(): Promise<void> {
+    this.record.generations = JSON.parse(encodeGenerations(this.generations)) as unknown;
+    this.record.diskState = this.diskState === 'UpToDate' || this.diskState === 'Outdated' || this.diskState === 'Consistent' ? this.diskState : 'Inconsistent';
+    return this.store.save(this.record);
+  }
+
+  // ---- Application I/O (the NBD backend) ----
+
+  // The application I/O path: what the NBD server serves (tests drive it directly).
+  io(): BlockBackend {
+    return {
+      size: this.cfg.size,
+      readOnly: false,
+      flushCoversAllConnections: true, // flush covers every completed write, whichever client sent it
+      read: (o, l) => this.disk.read(o, l),
+      write: (o, d, fua) => this.submit(o, d, d.length, fua),
+      writeZeroes: (o, l, fua) => this.submit(o, null, l, fua),
+      trim: (o, l, fua) => this.disk.trim(o, l, fua), // a hint: nothing is discarded, so nothing to replicate
+      flush: () => this.flush(),
+      close: async () => {},
+    };
+  }
+
+  private async submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
+    if (this.role !== 'Primary') throw errno('EPERM', `${this.cfg.name} is Secondary`);
+    while (this.frozen > 0) await new Promise<void>((r) => this.gateWaiters.push(r));
+    const targets = [...this.peers.values()].filter((s) => s.receivesWrites);
+    await Promise.all(targets.map((s) => s.room()));
+    await this.alBegin(offset, length);
+    this.inLoop++;
+    const acks: Array<{ received: Promise<void>; done: Promise<boolean> }> = [];
+    let wrote = false;
+    try {
+      const release = await this.lock.acquire(offset, length);
+      try {
+        // Local first: a failed local write (ENOSPC) is never replicated.
+        if (data === null) await this.disk.writeZeroes(offset, length, fua);
+        else await this.disk.write(offset, data, fua);
+        wrote = true;
+        for (const s of this.peers.values()) {
+          if (s.receivesWrites) acks.push(s.replicate(offset, data, length, fua));
+          else await this.markOutOfSync(s.name, offset, length);
+        }
+      } finally {
+        release();
+      }
+    } finally {
+      if (--this.inLoop === 0) this.wake('loop');
+      if (!wrote) this.alEnd(offset, length);
+    }
+    if (!wrote) return;
+    const everywhere = Promise.all(acks.map((a) => a.done));
+    const tracked = everywhere.finally(() => { this.alEnd(offset, length); this.outstanding.delete(tracked); });
+    this.outstanding.add(tracked);
+    if (this.cfg.protocol === 'C') await everywhere;
+    else if (this.cfg.protocol === 'B') await Promise.all(acks.map((a) => Promise.race([a.received, a.done])));
+  }
+
+  // FLUSH: local stable storage, and under protocol C the peers' too (BARRIER / BARRIER_ACK).
+  async flush(): Promise<void> {
+    await this.disk.flush();
+    if (this.cfg.protocol === 'C') await Promise.all([...this.peers.values()].map((s) => s.barrier()));
+  }
+
+  // Activity log write-ahead (activity-log.ts): the extent is on disk as hot before data goes to it.
+  private async alBegin(offset: number, length: number): Promise<void> {
+    for (;;) {
+      const r = this.record.activityLog.touch(offset, length);
+      if (r.ok) {
+        if (r.changed) await this.save();
+        return;
+      }
+      if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.cfg.alExtents}) extents`);
+      await new Promise<void>((res) => this.alWaiters.push(res));
+    }
+  }
+
+  private alEnd(offset: number, length: number): void {
+    this.record.activityLog.release(offset, length);
+    this.wake('al');
+  }
+
+  private wake(which: 'gate' | 'loop' | 'al'): void {
+    const list = which === 'gate' ? this.gateWaiters : which === 'loop' ? this.loopWaiters : this.alWaiters;
+    const w = list.splice(0);
+    for (const f of w) f();
+  }
+
+  // ---- Status ----
+
+  status(): VolumeStatus {
+    const nbd = this.nbd;
+    const a = nbd?.addresses;
+    return {
+      name: this.cfg.name,
+      type: 'block',
+      role: this.role,
+      disk: this.diskState,
+      protocol: this.cfg.protocol,
+      size_bytes: this.cfg.size,
+      device: this.cfg.device,
+      nbd: nbd === null ? null : { tcp: a?.tcp ? hostPort(a.tcp) : null, socket: a?.unix ?? null, clients: nbd.stats().connections.active },
+      generations: {
+        current: this.generations.current,
+        history: [...this.generations.history],
+        bitmap: Object.fromEntries(Object.entries(this.generations.bitmap).map(([p, e]) => [p, e.uuid])),
+      },
+      suspended: false,
+      peers: [...this.peers.values()].map((s) => s.status()),
+    };
+  }
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+}
+
+function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
+  return {
+    volumeSize: cfg.size,
+    blockSize: cfg.blockSize,
+    generations: JSON.parse(encodeGenerations(onNewVolume())) as unknown,
+    bitmaps: new Map(cfg.peers.map((p) => [p.name, new Bitmap(cfg.size, cfg.blockSize)])),
+    activityLog: new ActivityLog(cfg.alExtents),
+    lastRole: 'Secondary',
+    diskState: 'Inconsistent',
+    cleanShutdown: true,
+  };
+}
+
+export function hostPort(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,175 @@
+// The volume layer end to end in one process: two (and three) volumes over
+// loopback TCP with real image files.
+import { expect } from 'chai';
+import { open } from 'node:fs/promises';
+import { waitFor } from '../../helpers/env.js';
+import { rng } from '../../helpers/random.js';
+import { Cluster } from './pair-harness.js';
+
+const MiB = 1 << 20;
+
+function pattern(seed: number, length: number): Buffer {
+  const r = rng(seed);
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) b[i] = Math.floor(r() * 256);
+  return b;
+}
+
+async function established(c: Cluster, a: string, b: string, timeoutMs = 15000): Promise<void> {
+  await waitFor(`${a} and ${b} Established`, async () => {
+    const pa = c.get(a).peers.get(b);
+    const pb = c.get(b).peers.get(a);
+    return pa?.replication === 'Established' && pb?.replication === 'Established' && c.get(a).diskState === 'UpToDate' && c.get(b).diskState === 'UpToDate';
+  }, timeoutMs);
+}
+
+async function sameImages(c: Cluster, ...names: string[]): Promise<void> {
+  const first = await c.image(names[0] as string);
+  for (const n of names.slice(1)) expect((await c.image(n)).equals(first), `${n} equals ${names[0]}`).to.equal(true);
+}
+
+describe('replicated volume (in-process pair over loopback)', function () {
+  this.timeout(60000);
+  let c: Cluster;
+  afterEach(async () => {
+    if (c) await c.destroy();
+  });
+
+  async function primaryPair(o: Parameters<typeof Cluster.create>[0] = {}): Promise<void> {
+    c = await Cluster.create(o);
+    await c.start('node-a');
+    await c.start('node-b');
+    await waitFor('connected', async () => c.get('node-a').peers.get('node-b')?.connected === true, 10000);
+    await c.get('node-a').promote(true);
+    await established(c, 'node-a', 'node-b');
+  }
+
+  it('a new pair waits for a forced Primary, then syncs it fully', async () => {
+    c = await Cluster.create();
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await waitFor('connected', async () => a.peers.get('node-b')?.replication === 'Established', 10000);
+    expect(a.diskState).to.equal('Inconsistent');
+    let refused = '';
+    await a.promote(false).catch((e: Error) => (refused = e.message));
+    expect(refused).to.match(/Inconsistent, not UpToDate/);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    const done = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
+    expect(done?.fields.bytes).to.equal(8 * MiB);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
+  for (const protocol of ['A', 'B', 'C'] as const) {
+    it(`protocol ${protocol}: writes reach the Secondary byte for byte`, async () => {
+      await primaryPair({ protocol });
+      const io = c.get('node-a').io();
+      const writes = Array.from({ length: 64 }, (_, i) => ({ off: ((i * 7919) % 2000) * 4096, data: pattern(i, 4096 * (1 + (i % 4))) }));
+      await Promise.all(writes.map((w) => io.write(w.off, w.data, false)));
+      await io.writeZeroes(MiB, 3 * 4096, false);
+      await io.flush();
+      await waitFor('all acknowledged', async () => c.get('node-a').peers.get('node-b')?.status().pending === 0, 10000);
+      await sameImages(c, 'node-a', 'node-b');
+      expect(c.get('node-b').peers.get('node-a')?.writesReceived).to.equal(65);
+    });
+  }
+
+  it('the Secondary refuses promotion while the Primary is connected, and has no NBD export', async () => {
+    await primaryPair();
+    const b = c.get('node-b');
+    let why = '';
+    await b.promote(false).catch((e: Error) => (why = e.message));
+    expect(why).to.match(/node-a is Primary/);
+    expect(b.status().nbd).to.equal(null);
+    expect(c.get('node-a').status().nbd?.socket).to.be.a('string');
+  });
+
+  it('after a disconnect only the dirty blocks are resynced', async () => {
+    await primaryPair({ size: 32 * MiB });
+    await c.stop('node-b');
+    const a = c.get('node-a');
+    await waitFor('disconnected', async () => !a.peers.get('node-b')?.connected, 10000);
+    const io = a.io();
+    for (let i = 0; i < 10; i++) await io.write(i * 2 * MiB, pattern(100 + i, 8192), false);
+    expect(a.peers.get('node-b')?.status().out_of_sync_bytes).to.equal(10 * 8192);
+    const gen = a.generations;
+    expect(Object.keys(gen.bitmap)).to.deep.equal(['node-b']);
+    c.events.length = 0;
+    await c.start('node-b');
+    await established(c, 'node-a', 'node-b');
+    await waitFor('resync finished', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-a'), 10000);
+    const fin = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
+    expect(fin?.fields.direction).to.equal('SyncTarget');
+    expect(fin?.fields.bytes).to.equal(10 * 8192);
+    await sameImages(c, 'node-a', 'node-b');
+    expect(a.peers.get('node-b')?.status().out_of_sync_bytes).to.equal(0);
+    expect(a.generations.bitmap).to.deep.equal({});
+  });
+
+  it('a split brain is detected, logged and not merged; discard-my-data resolves it', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    await a.io().write(0, pattern(1, 4096), false);
+    await c.disconnect2();
+    const b = c.get('node-b');
+    await b.promote(false);
+    await a.io().write(4096, pattern(2, 4096), false);
+    await b.io().write(8192, pattern(3, 4096), false);
+    const imgA = await c.image('node-a');
+    const imgB = await c.image('node-b');
+    expect(imgA.equals(imgB)).to.equal(false);
+    a.connect();
+    b.connect();
+    await waitFor('split brain logged', async () => c.logs.some((l) => l.includes('Split-Brain detected, dropping connection!')), 10000);
+    await waitFor('both StandAlone', async () => a.peers.get('node-b')?.connection === 'StandAlone' && b.peers.get('node-a')?.connection === 'StandAlone', 10000);
+    expect(a.peers.get('node-b')?.status().split_brain).to.equal(true);
+    expect((await c.image('node-a')).equals(imgA)).to.equal(true);
+    expect((await c.image('node-b')).equals(imgB)).to.equal(true);
+    // Manual recovery (DRBD guide): the victim becomes Secondary and connects with --discard-my-data.
+    await b.demote();
+    b.discardMyData();
+    a.connect();
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+    expect((await c.image('node-b')).subarray(8192, 12288).equals(imgA.subarray(8192, 12288))).to.equal(true);
+  });
+
+  it('a wrong secret is refused and nothing is replicated', async () => {
+    c = await Cluster.create();
+    const a = await c.start('node-a');
+    await c.start('node-b', Buffer.from('another secret'));
+    await waitFor('auth failure logged', async () => c.logs.some((l) => /auth/i.test(l) && l.includes('warn')), 10000);
+    await waitFor('StandAlone', async () => a.peers.get('node-b')?.connection === 'StandAlone', 10000);
+    expect(a.peers.get('node-b')?.connected).to.equal(false);
+    expect(c.get('node-b').peers.get('node-a')?.connected).to.equal(false);
+  });
+
+  it('online verify finds blocks changed behind the volume and marks them out of sync', async () => {
+    await primaryPair();
+    const fh = await open(c.config('node-b').device, 'r+');
+    await fh.write(Buffer.alloc(100, 0xee), 0, 100, 5 * 4096 + 7);
+    await fh.write(Buffer.alloc(4096, 0xdd), 0, 4096, 40 * 4096);
+    await fh.close();
+    c.get('node-a').verify();
+    await waitFor('verify done', async () => c.events.some((e) => e.type === 'replica.verify.finished' && e.node === 'node-a'), 15000);
+    const ev = c.events.find((e) => e.type === 'replica.verify.finished' && e.node === 'node-a');
+    expect(ev?.fields.mismatched_bytes).to.equal(2 * 4096);
+    expect(c.get('node-a').peers.get('node-b')?.status().out_of_sync_bytes).to.equal(2 * 4096);
+    expect(c.logs.some((l) => l.includes('Online verify with node-b done: 8192 bytes out of sync'))).to.equal(true);
+  });
+
+  it('three nodes: writes reach both Secondaries', async () => {
+    c = await Cluster.create({ nodes: 3 });
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await c.start('node-c');
+    await waitFor('mesh', async () => [...a.peers.values()].every((p) => p.connected), 10000);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    const io = a.io();
+    await Promise.all(Array.from({ length: 32 }, (_, i) => io.write(i * 65536, pattern(i + 50, 65536), i % 3 === 0)));
+    await io.flush();
+    await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+});
