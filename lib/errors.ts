@@ -5,16 +5,19 @@
 export interface TandemErrorOptions {
   cause?: unknown;
   transient?: boolean;
+  exitCode?: number; // what the daemon exits with when this error stops it (e.g. EX_CONFIG)
 }
 
 export class TandemError extends Error {
   readonly code: string;
   readonly transient: boolean;
+  readonly exitCode: number | undefined;
   constructor(code: string, message: string, options: TandemErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TandemError';
     this.code = code;
     this.transient = options.transient ?? false;
+    this.exitCode = options.exitCode;
   }
 }
 

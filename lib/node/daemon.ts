@@ -13,6 +13,7 @@ import { ControlServer } from './control-server.js';
 import { EventBus } from './events.js';
 import { createLogger, type Logger } from './log.js';
 import { Notifier } from './notify.js';
+import { Replication } from './replication.js';
 import { buildStatus } from './status.js';
 
 export interface DaemonOptions {
@@ -35,7 +36,7 @@ export async function runDaemon(configPath: string, options: DaemonOptions = {})
     return await run(cfg, log);
   } catch (err) {
     log.error(err instanceof Error ? err.message : String(err));
-    return err instanceof TandemError ? EX_OSERR : EX_SOFTWARE;
+    return err instanceof TandemError ? (err.exitCode ?? EX_OSERR) : EX_SOFTWARE;
   }
 }
 
@@ -79,11 +80,14 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
   });
   process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
   let signal: NodeJS.Signals | null = null;
+  let replication: Replication | null = null;
   try {
     await control.start();
+    replication = await Replication.start(cfg.node.name, cfg.replication, log, events);
+    replication.register(control);
     await conductor.removeLeftovers(cfg.vrrp.instances);
     await engine.start();
-    log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), control socket ${cfg.node.controlSocket}`);
+    log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), ${cfg.replication.volumes.length} replicated volume(s), control socket ${cfg.node.controlSocket}`);
     events.emit('daemon.started', { node: cfg.node.name, pid: process.pid });
     signal = await stopSignal;
     log.info(`${signal}: stopping`);
@@ -91,6 +95,7 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
     // On a start-up failure too: nothing we started may outlive us (VIPs, children, the socket file).
     await engine.stop();
     await conductor.drain();
+    await replication?.stop().catch((e: unknown) => log.error(`stopping replication: ${(e as Error).message}`));
     await notifier.drain(STOP_NOTIFY_WAIT_MS);
     events.emit('daemon.stopped', { node: cfg.node.name, signal });
     notifier.abort();

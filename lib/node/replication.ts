@@ -1,0 +1,108 @@
+// The daemon's replicated volumes: reads the shared secret (and TLS files),
+// opens and starts every configured volume, and answers the `replica.*`
+// control commands (drbdadm's verbs). Roles are set by command here; issue 5's
+// conductor drives them from the election.
+import { readFile, stat } from 'node:fs/promises';
+import type { ReplicationConfig } from '../config/types.js';
+import { EX_CONFIG, TandemError } from '../errors.js';
+import type { LinkTls } from '../replication/link/transport.js';
+import type { ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
+import { ReplicatedVolume } from '../replication/volume/volume.js';
+import type { ControlServer } from './control-server.js';
+import type { EventBus } from './events.js';
+import type { Logger } from './log.js';
+
+const MIN_SECRET_BYTES = 16;
+
+// The shared secret of the replication links: a file only root may read (like a DRBD shared-secret in a 0600 config).
+export async function readSecret(path: string, log: Logger): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if ((st.mode & 0o077) !== 0) log.warn(`replication.secret_file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new TandemError('SECRET_UNREADABLE', `replication.secret_file ${path}: ${(e as Error).message}; create it with e.g. \`head -c 32 /dev/urandom | base64 > ${path}; chmod 600 ${path}\` on every node`, { exitCode: EX_CONFIG });
+  }
+  // A trailing newline from `echo` is not part of the secret.
+  const secret = Buffer.from(bytes.toString('utf8').replace(/\r?\n$/, ''), 'utf8');
+  if (secret.length < MIN_SECRET_BYTES) {
+    throw new TandemError('SECRET_TOO_SHORT', `replication.secret_file ${path} holds ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required`, { exitCode: EX_CONFIG });
+  }
+  return secret;
+}
+
+async function readTls(cfg: ReplicationConfig): Promise<LinkTls | undefined> {
+  if (cfg.tls === undefined) return undefined;
+  const read = async (what: string, p: string): Promise<Buffer> => {
+    try {
+      return await readFile(p);
+    } catch (e) {
+      throw new TandemError('TLS_UNREADABLE', `replication.tls.${what} ${p}: ${(e as Error).message}`, { exitCode: EX_CONFIG });
+    }
+  };
+  return { cert: await read('cert', cfg.tls.cert), key: await read('key', cfg.tls.key), ca: await read('ca', cfg.tls.ca) };
+}
+
+export class Replication {
+  private constructor(private readonly node: string, readonly volumes: Map<string, ReplicatedVolume>) {}
+
+  static async start(node: string, cfg: ReplicationConfig, log: Logger, events: EventBus): Promise<Replication> {
+    const volumes = new Map<string, ReplicatedVolume>();
+    const r = new Replication(node, volumes);
+    if (cfg.volumes.length === 0) return r;
+    const secret = await readSecret(cfg.secretFile, log);
+    const tls = await readTls(cfg);
+    try {
+      for (const vc of cfg.volumes) {
+        const v = await ReplicatedVolume.open(vc, { node, secret, ...(tls ? { tls } : {}), log, emit: (type, fields) => events.emit(type, fields) });
+        volumes.set(vc.name, v);
+        await v.start();
+      }
+    } catch (e) {
+      await r.stop();
+      throw e;
+    }
+    return r;
+  }
+
+  // Primaries step down first (NBD clients closed, writes drained, peers told), then links and files close.
+  async stop(): Promise<void> {
+    for (const v of this.volumes.values()) await v.stop();
+    this.volumes.clear();
+  }
+
+  status(name?: string): ReplicaStatus {
+    const list = name === undefined ? [...this.volumes.values()] : [this.volume(name)];
+    return { node: this.node, volumes: list.map((v) => v.status()) };
+  }
+
+  private volume(name: unknown): ReplicatedVolume {
+    if (typeof name !== 'string') throw new TandemError('NO_VOLUME', 'the request names no volume ("volume": "NAME")');
+    const v = this.volumes.get(name);
+    if (v === undefined) {
+      const known = [...this.volumes.keys()];
+      throw new TandemError('NO_VOLUME', `no volume ${JSON.stringify(name)} here; configured: ${known.length > 0 ? known.join(', ') : 'none (no replication.volumes)'}`);
+    }
+    return v;
+  }
+
+  register(control: ControlServer): void {
+    const on = (cmd: string, f: (v: ReplicatedVolume, req: Record<string, unknown>) => Promise<void> | void): void => {
+      control.handle(`replica.${cmd}`, async (req): Promise<VolumeStatus> => {
+        const v = this.volume(req.volume);
+        await f(v, req);
+        return v.status();
+      });
+    };
+    control.handle('replica.status', (req) => this.status(req.volume === undefined ? undefined : String(req.volume)));
+    on('primary', (v, req) => v.promote(req.force === true));
+    on('secondary', (v) => v.demote());
+    on('connect', (v) => v.connect());
+    on('disconnect', (v) => v.disconnect());
+    on('verify', (v) => v.verify());
+    on('invalidate', (v) => v.invalidate());
+    on('discard-my-data', (v) => v.discardMyData());
+  }
+}
