@@ -33,6 +33,7 @@ export interface VolumeOptions {
   timeout?: number; // seconds
   pingTimeout?: number;
   secret?: string; // default: the lab-wide secret
+  device?: string; // default: imagePath(h)
   extraVrrp?: string; // a `vrrp:` section to append as is
 }
 
@@ -48,7 +49,7 @@ export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): 
     `  secret_file: ${secretFile}`,
     '  volumes:',
     '    - name: db',
-    `      device: ${imagePath(h)}`,
+    `      device: ${o.device ?? imagePath(h)}`,
     `      size: ${o.size ?? '64MiB'}`,
     `      protocol: ${o.protocol ?? 'C'}`,
     `      listen: "${replicationAddress(lab, h)}:${REPLICATION_PORT}"`,

@@ -3,7 +3,8 @@
 // the Primary and by `replica.*` commands on the control socket.
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { request } from '../../lib/cli/client.js';
 import type { ReplicaStatus, VolumeStatus } from '../../lib/replication/volume/status-types.js';
@@ -145,6 +146,73 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     const r = await lab.exec(b, ['nbdinfo', '--size', uri(b)]);
     expect(Number(r.stdout.trim())).to.equal(64 * MiB);
     expect(img.readBigUInt64LE((last % blocks) * 4096) >= BigInt(last)).to.equal(true);
+  });
+
+  it('after a Primary crash its activity-log extents are resynced to the Secondary', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const procs = await cluster(lab);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const writer = lab.spawn(a, ['env', 'PATH=/usr/bin:/bin', 'python3', WRITER, uri(a), String((64 * MiB) / 4096)], 'writer.log');
+    await waitFor('the writer is writing', async () => (await readFile(writer.logFile, 'utf8').catch(() => '')).split('\n').length > 100, 15000);
+    await lab.stop(procs.get(a) as LabProcess, 'SIGKILL');
+    await writer.child;
+    // a comes back as Secondary; b was not promoted: a holds the newest data of its hot extents.
+    const again = lab.startTandem(a, replicationConfig(lab, a), 'tandem-restarted');
+    await daemonUp(a);
+    expect(await log(again)).to.match(/activity-log extent\(s\) \(\d+ block\(s\)\) marked out of sync/);
+    await waitFor('a resynced b', async () => /resync with b finished \(SyncSource, \d+ bytes/.test(await log(again)), 20000);
+    await inSync(lab, b);
+    await sameImages(lab);
+    const bytes = Number((/resync with b finished \(SyncSource, (\d+) bytes/.exec(await log(again)) as RegExpExecArray)[1]);
+    expect(bytes).to.be.greaterThan(0);
+    expect(bytes % (4 * MiB), 'whole 4 MiB extents').to.equal(0);
+    expect(bytes).to.be.lessThan(64 * MiB);
+  });
+
+  it('a peer that stops acknowledging is dropped within the timeout; the Primary keeps serving, then resyncs it', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const procs = await cluster(lab, { timeout: 2, pingTimeout: 3 });
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const pb = procs.get(b) as LabProcess;
+    process.kill(pb.child.pid as number, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      await qemuIo(lab, a, 'write -P 0x33 20M 1M', 'flush');
+      const took = Date.now() - t0;
+      expect(took, 'the write waited for the dead peer at most about the timeout').to.be.lessThan(8000);
+      const v = await volume(a);
+      expect(v.peers[0]?.connected).to.equal(false);
+      expect(v.peers[0]?.out_of_sync_bytes).to.be.at.least(MiB);
+      expect(v.peers[0]?.last_error?.detail ?? '').to.match(/no acknowledgement|silent/);
+    } finally {
+      process.kill(pb.child.pid as number, 'SIGCONT');
+    }
+    await inSync(lab, a);
+    await sameImages(lab);
+  });
+
+  it('a full disk answers ENOSPC to the NBD client; the daemon keeps running', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    await addReplicationAddresses(lab);
+    const a = lab.hosts[0] as LabHost;
+    const small = join(a.dir, 'small');
+    await mkdir(small);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]);
+    let pa: LabProcess | null = null;
+    try {
+      pa = lab.startTandem(a, replicationConfig(lab, a, { size: '16MiB', device: join(small, 'db.img') }));
+      await daemonUp(a);
+      await replica(a, 'primary', { force: true });
+      const r = await lab.exec(a, ['qemu-io', '-f', 'raw', '-c', 'write -P 0x44 0 8M', uri(a)], { reject: false, timeoutMs: 30000 });
+      expect(`${r.stdout}${r.stderr}`).to.match(/No space left on device/);
+      const ok = await qemuIo(lab, a, 'read -P 0 12M 1M');
+      expect(ok).to.not.match(/failed/);
+      expect((await volume(a)).role).to.equal('Primary');
+      await replica(a, 'secondary');
+    } finally {
+      if (pa !== null) await lab.stop(pa); // the image must be closed before the tmpfs goes
+      await execa('umount', [small]);
+    }
   });
 
   it('a split brain made by a partition and two Primaries is detected and not merged', async () => {
