@@ -26,6 +26,7 @@ const APPLY_IN_FLIGHT = 32; // Secondary: concurrent non-overlapping writes
 const MAX_PENDING_BYTES = 64 << 20; // Primary: unacknowledged bytes per peer before writes wait (protocol A's bound)
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ACK_CHECK_MS = 250;
+const APP_BUSY_MS = 200; // a write this recent means the application is using the link
 export const MAX_WRITE_FRAME = 4 << 20; // a larger application write goes as several WRITE frames
 
 type Phase = 'idle' | 'handshake' | 'running';
@@ -63,6 +64,7 @@ export class PeerSession {
   private ackScheduled = false;
   private receivedAckScheduled = false;
   private lastReceivedWrite = -1n;
+  private lastWriteAt = 0;
   private watermark = -1n;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
@@ -260,6 +262,7 @@ export class PeerSession {
       if (this.link !== link) return;
       this.target = new ResyncTarget({
         link, disk: this.host.disk, bitmap: union, csums: this.host.cfg.csumsResync,
+        appBusy: () => Date.now() - this.lastWriteAt < APP_BUSY_MS,
         onProgress: (bytes) => this.progress(bytes),
         onDone: () => this.finishAsTarget(link),
       });
@@ -403,6 +406,7 @@ export class PeerSession {
     if (offset + length > this.host.cfg.size) return link.fail(`WRITE ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
     const fua = (f.flags & FLAG_FUA) !== 0;
     this.writesReceived++;
+    this.lastWriteAt = Date.now();
     this.writeSeqs.push(f.seq);
     this.lastReceivedWrite = f.seq;
     if (this.host.cfg.protocol === 'B') this.scheduleReceivedAck();

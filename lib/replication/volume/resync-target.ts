@@ -9,6 +9,7 @@ import type { PeerLink } from '../link/peer-link.js';
 import { encodeResyncRequest, MAX_REQUEST_LEN } from './wire.js';
 
 const WINDOW = 8; // requests in flight: 8 MiB, enough to fill a 10 Gbit/s link at 6 ms RTT
+const BUSY_WINDOW = 2; // while application writes flow, resync data queues ahead of them for at most 2 MiB
 const CHUNK = 1 << 20;
 
 export interface ResyncTargetOptions {
@@ -16,6 +17,7 @@ export interface ResyncTargetOptions {
   disk: FileBackend;
   bitmap: Bitmap; // blocks to fetch; cleared as they arrive
   csums: boolean;
+  appBusy: () => boolean; // application writes arrived lately: leave them the bandwidth
   onProgress: (bytes: number) => void;
   onDone: () => void;
 }
@@ -63,7 +65,7 @@ export class ResyncTarget {
     if (this.issuing) return;
     this.issuing = true;
     try {
-      while (!this.stopped && this.outstanding.size < WINDOW) {
+      while (!this.stopped && this.outstanding.size < (this.o.appBusy() ? BUSY_WINDOW : WINDOW)) {
         const run = this.nextRun();
         if (run === null) break;
         let hash: Buffer | null = null;

@@ -134,6 +134,23 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect((await c.image('node-b')).subarray(8192, 12288).equals(imgA.subarray(8192, 12288))).to.equal(true);
   });
 
+  it('invalidate replaces the Secondary\'s data by a full sync from the Primary', async () => {
+    await primaryPair();
+    const fh = await open(c.config('node-b').device, 'r+');
+    await fh.write(Buffer.alloc(4096, 0x99), 0, 4096, 3 * MiB);
+    await fh.close();
+    c.events.length = 0;
+    let refused = '';
+    await c.get('node-a').invalidate().catch((e: Error) => (refused = e.message));
+    expect(refused).to.match(/Primary/);
+    await c.get('node-b').invalidate();
+    await waitFor('full resync', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 15000);
+    const fin = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
+    expect(fin?.fields.bytes).to.equal(8 * MiB);
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('a wrong secret is refused and nothing is replicated', async () => {
     c = await Cluster.create();
     const a = await c.start('node-a');
