@@ -108,6 +108,7 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     const lab = life.adopt(await Lab.create(2));
     const procs = await cluster(lab);
     const [a, b] = lab.hosts as [LabHost, LabHost];
+    const before = new Map([[a, (await volume(a)).peers[0]?.disconnects ?? -1], [b, (await volume(b)).peers[0]?.disconnects ?? -1]]);
     await replica(b, 'disconnect');
     await waitFor('a sees b gone', async () => !(await volume(a)).peers[0]?.connected, 10000);
     await qemuIo(lab, a, 'write -P 0x11 10M 2M', 'write -P 0x22 40M 4k', 'flush');
@@ -119,6 +120,15 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     const line = (await log(procs.get(b) as LabProcess)).match(/resync with a finished \(SyncTarget, (\d+) bytes/g) ?? [];
     expect(line.length, 'two resyncs on b: the initial one and this one').to.equal(2);
     expect(line[1]).to.include(`${2 * MiB + 4096} bytes`);
+    for (const h of [a, b]) {
+      const p = (await volume(h)).peers[0];
+      expect(p?.disconnects, `${h.name} counted the disconnect`).to.equal((before.get(h) as number) + 1);
+      expect(p?.uptime_s).to.be.a('number');
+      expect(p?.last_received_at).to.be.a('string');
+    }
+    const pa = (await volume(a)).peers[0];
+    expect(pa?.bytes_sent, 'the initial full sync and the writes went from a').to.be.greaterThan(64 * MiB);
+    expect((await volume(b)).peers[0]?.bytes_received).to.be.greaterThan(64 * MiB);
   });
 
   it('kill -9 of the Primary under load: every acknowledged write is on the promoted Secondary (protocol C)', async () => {

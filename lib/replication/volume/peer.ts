@@ -7,7 +7,7 @@ import { Bitmap } from '../block/bitmap.js';
 import type { Frame } from '../link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
-import { LinkStats } from '../link/stats.js';
+import type { LinkStats } from '../link/stats.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 import { OrderedApplier } from './applier.js';
@@ -41,7 +41,12 @@ interface Resync {
 }
 
 export class PeerSession {
-  readonly stats = new LinkStats();
+  // Counters across connections: totals of closed links plus the current link's growth since it was adopted.
+  private readonly totals = { bytesSent: 0, bytesReceived: 0, disconnects: 0 };
+  private baseline = { bytesSent: 0, bytesReceived: 0 };
+  private lastError: LinkStats['lastError'] = null;
+  private lastSentAt: number | null = null;
+  private lastReceivedAt: number | null = null;
   connection: ConnectionState = 'StandAlone';
   replication: ReplicationState = 'Off';
   peerState: PeerState | null = null;
@@ -137,7 +142,7 @@ export class PeerSession {
     this.lastReceivedWrite = -1n;
     this.writeSeqs = [];
     this.applier = new OrderedApplier(APPLY_IN_FLIGHT, (seq) => this.onWatermark(seq), (err) => this.applyFailed(err));
-    this.copyStats(link);
+    this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
     // Frames queued before the close are still handled (a peer's last STATE before its ERROR), then the close.
     void this.readFrames(link).then(async () => this.onClosed(link, await link.closed));
     this.handshakeTimer = setTimeout(() => link.fail(`no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
@@ -584,8 +589,12 @@ export class PeerSession {
     this.resync = null;
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.copyStats(link);
-    this.stats.connected = false;
+    this.totals.bytesSent += link.stats.bytesSent - this.baseline.bytesSent;
+    this.totals.bytesReceived += link.stats.bytesReceived - this.baseline.bytesReceived;
+    this.totals.disconnects++;
+    this.lastSentAt = link.stats.lastSentAt;
+    this.lastReceivedAt = link.stats.lastReceivedAt;
+    this.lastError = { reason: info.reason, detail: info.detail, at: Date.now() };
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.pending.drain();
     void Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
@@ -605,12 +614,9 @@ export class PeerSession {
     r?.();
   }
 
-  private copyStats(link: PeerLink): void {
-    const s = link.stats;
-    Object.assign(this.stats, {
-      connected: s.connected, connectedSince: s.connectedSince, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
-      lastSentAt: s.lastSentAt, lastReceivedAt: s.lastReceivedAt, disconnects: s.disconnects, lastError: s.lastError,
-    });
+  // A link that never got to us (authentication failed, refused) still explains why we are not connected.
+  noteError(reason: string, detail: string): void {
+    this.lastError = { reason, detail, at: Date.now() };
   }
 
   async stop(): Promise<void> {
@@ -620,10 +626,10 @@ export class PeerSession {
   }
 
   status(): PeerStatus {
-    const link = this.link;
-    if (link !== null) this.copyStats(link);
-    const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
-    const s = this.stats;
+    const ls = this.link?.stats ?? null;
+    const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+    const since = ls?.connectedSince ?? null;
+    const err = this.lastError;
     return {
       name: this.name,
       address: this.address,
@@ -632,18 +638,18 @@ export class PeerSession {
       role: this.peerRole,
       disk: this.peerDisk,
       connected: this.phase === 'running',
-      uptime_s: this.phase === 'running' && s.connectedSince !== null ? Math.round((Date.now() - s.connectedSince) / 1000) : null,
-      bytes_sent: s.bytesSent,
-      bytes_received: s.bytesReceived,
+      uptime_s: this.phase === 'running' && since !== null ? Math.round((Date.now() - since) / 1000) : null,
+      bytes_sent: this.totals.bytesSent + (ls === null ? 0 : ls.bytesSent - this.baseline.bytesSent),
+      bytes_received: this.totals.bytesReceived + (ls === null ? 0 : ls.bytesReceived - this.baseline.bytesReceived),
       writes_sent: this.writesSent,
       writes_received: this.writesReceived,
-      last_sent_at: iso(s.lastSentAt),
-      last_received_at: iso(s.lastReceivedAt),
+      last_sent_at: iso(ls?.lastSentAt ?? this.lastSentAt),
+      last_received_at: iso(ls?.lastReceivedAt ?? this.lastReceivedAt),
       out_of_sync_bytes: this.host.bitmapFor(this.name).outOfSyncBytes(),
       pending: this.pending.count,
       unacked: this.pending.count,
-      disconnects: s.disconnects,
-      last_error: s.lastError === null ? null : { reason: s.lastError.reason, detail: s.lastError.detail, at: new Date(s.lastError.at).toISOString() },
+      disconnects: this.totals.disconnects,
+      last_error: err === null ? null : { reason: err.reason, detail: err.detail, at: new Date(err.at).toISOString() },
       resync: this.resyncStatus(),
       verify: this.verifyStatus(),
       split_brain: this.splitBrain,

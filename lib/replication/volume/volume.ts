@@ -188,6 +188,7 @@ export class ReplicatedVolume implements VolumeHost {
           // replication.md "Peer authentication": a wrong secret fails hard, no retry loop.
           if (info.reason === 'auth-failed' && link.peer === null) {
             this.log.error(`${cfg.name}: authentication with ${s.name} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
+            s.noteError(info.reason, info.detail);
             s.disable('authentication failed');
             void c?.stop();
           }
@@ -396,13 +397,15 @@ export class ReplicatedVolume implements VolumeHost {
   private async submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
     if (this.role !== 'Primary') throw errno('EPERM', `${this.cfg.name} is Secondary`);
     while (this.frozen > 0) await new Promise<void>((r) => this.gateWaiters.push(r));
-    const targets = [...this.peers.values()].filter((s) => s.receivesWrites);
-    await Promise.all(targets.map((s) => s.room()));
-    await this.alBegin(offset, length);
+    // Counted from the gate on: a connect handshake's snapshot waits for every write past the gate.
     this.inLoop++;
     const acks: Array<{ received: Promise<void>; done: Promise<boolean> }> = [];
     let wrote = false;
+    let logged = false;
     try {
+      await Promise.all([...this.peers.values()].filter((s) => s.receivesWrites).map((s) => s.room()));
+      await this.alBegin(offset, length);
+      logged = true;
       const release = await this.lock.acquire(offset, length);
       try {
         // Local first: a failed local write (ENOSPC) is never replicated.
@@ -418,7 +421,7 @@ export class ReplicatedVolume implements VolumeHost {
       }
     } finally {
       if (--this.inLoop === 0) this.wake('loop');
-      if (!wrote) this.alEnd(offset, length);
+      if (logged && !wrote) this.alEnd(offset, length);
     }
     if (!wrote) return;
     const everywhere = Promise.all(acks.map((a) => a.done));
