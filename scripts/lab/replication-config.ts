@@ -34,6 +34,7 @@ export interface VolumeOptions {
   pingTimeout?: number;
   secret?: string; // default: the lab-wide secret
   device?: string; // default: imagePath(h)
+  tls?: { cert: string; key: string; ca: string }; // file paths
   extraVrrp?: string; // a `vrrp:` section to append as is
 }
 
@@ -47,6 +48,7 @@ export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): 
     `node: { name: ${h.name}, state_dir: ${join(h.dir, 'state')}, control_socket: ${controlSocket(h)} }`,
     'replication:',
     `  secret_file: ${secretFile}`,
+    ...(o.tls ? [`  tls: { cert: ${o.tls.cert}, key: ${o.tls.key}, ca: ${o.tls.ca} }`] : []),
     '  volumes:',
     '    - name: db',
     `      device: ${o.device ?? imagePath(h)}`,

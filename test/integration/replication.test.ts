@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { request } from '../../lib/cli/client.js';
 import type { ReplicaStatus, VolumeStatus } from '../../lib/replication/volume/status-types.js';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
-import { addReplicationAddresses, imagePath, nbdSocket, replicationConfig, type VolumeOptions } from '../../scripts/lab/replication-config.js';
+import { addReplicationAddresses, replicationAddress, imagePath, nbdSocket, replicationConfig, type VolumeOptions } from '../../scripts/lab/replication-config.js';
 import { controlSocket } from '../../scripts/lab/tandem-config.js';
-import { nbdshEnv, NBD_TOOLS, requireTools } from '../fixtures/nbd/tools.js';
+import { NBD_TOOLS, requireTools } from '../fixtures/nbd/tools.js';
+import { makePki } from '../fixtures/pki.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
 
@@ -262,6 +263,28 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     expect(v.peers[0]?.connection).to.equal('StandAlone');
     expect(v.peers[0]?.connected).to.equal(false);
     expect((await volume(b)).peers[0]?.connected).to.equal(false);
+  });
+
+  it('over mutual TLS: replication works between nodes whose certificates the CA signed', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const pki = join(lab.root, 'pki');
+    await mkdir(pki);
+    makePki(pki, 'ca', lab.hosts.map((h) => h.name), (n) => replicationAddress(lab, lab.hosts.find((h) => h.name === n) as LabHost));
+    const tls = (h: LabHost) => ({ cert: join(pki, `${h.name}.crt`), key: join(pki, `${h.name}.key`), ca: join(pki, 'ca.crt') });
+    await addReplicationAddresses(lab);
+    const procs = lab.hosts.map((h) => lab.startTandem(h, replicationConfig(lab, h, { tls: tls(h) })));
+    for (const h of lab.hosts) await daemonUp(h);
+    const [a] = lab.hosts as [LabHost, LabHost];
+    await replica(a, 'primary', { force: true });
+    await inSync(lab, a);
+    await qemuIo(lab, a, 'write -P 0x5c 7M 256k', 'flush');
+    await inSync(lab, a);
+    await sameImages(lab);
+    expect(await log(procs[0] as LabProcess)).to.not.match(/TLS handshake .* failed/);
+    // The listener speaks TLS only: plain bytes fail the TLS handshake (and are logged).
+    const [, b] = lab.hosts as [LabHost, LabHost];
+    await lab.exec(b, ['bash', '-c', `echo plain > /dev/tcp/${replicationAddress(lab, a)}/7789`], { reject: false });
+    await waitFor('a logs the failed TLS handshake', async () => /TLS handshake from 198\.51\.100\.12 failed/.test(await log(procs[0] as LabProcess)), 10000);
   });
 
   it('three nodes: writes through the Primary are identical on both Secondaries', async () => {

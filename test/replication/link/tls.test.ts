@@ -2,41 +2,15 @@
 // openssl(1) at test time. Without openssl the suite skips, except under
 // CI=true where it fails.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PeerConnector } from '../../../lib/replication/link/connector.js';
 import { PeerListener } from '../../../lib/replication/link/listener.js';
 import type { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import type { LinkTls } from '../../../lib/replication/link/transport.js';
+import { hasOpenssl, makePki } from '../../fixtures/pki.js';
 import { LogLines, SECRET } from './harness.test.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// A CA named `ca` and certificates for 127.0.0.1 signed by it.
-function makePki(dir: string, ca: string, nodes: string[]): Record<string, LinkTls> {
-  const run = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' }); };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=${ca}`);
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
-  const out: Record<string, LinkTls> = {};
-  for (const n of nodes) {
-    run('req', ...ec, '-keyout', `${n}.key`, '-out', `${n}.csr`, '-subj', `/CN=${n}`);
-    run('x509', '-req', '-in', `${n}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-      '-out', `${n}.crt`, '-days', '1', '-extfile', 'san.ext');
-    const read = (f: string): Buffer => readFileSync(join(dir, f));
-    out[n] = { cert: read(`${n}.crt`), key: read(`${n}.key`), ca: read(`${ca}.crt`) };
-  }
-  return out;
-}
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
