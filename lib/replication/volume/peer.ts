@@ -99,7 +99,8 @@ export class PeerSession {
 
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
   get receivesWrites(): boolean {
-    return this.phase === 'running' && this.replication !== 'Off' && this.link !== null;
+    // A link already closed but not yet wound up (its last frames still being read) takes no writes: they go to the bitmap.
+    return this.phase === 'running' && this.replication !== 'Off' && this.link?.state === 'established';
   }
 
   get wantsConnection(): boolean {
@@ -144,9 +145,9 @@ export class PeerSession {
     this.applier = new OrderedApplier(APPLY_IN_FLIGHT, (seq) => this.onWatermark(seq), (err) => this.applyFailed(err));
     this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
     // Frames queued before the close are still handled (a peer's last STATE before its ERROR), then the close.
-    void this.readFrames(link).then(async () => this.onClosed(link, await link.closed));
+    this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => link.fail(`no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
-    void this.sendHello(link);
+    this.background(this.sendHello(link), 'the connect handshake', link);
     this.host.peerChanged(this.name);
     return true;
   }
@@ -246,7 +247,7 @@ export class PeerSession {
     if (out.kind === 'established') {
       this.replication = 'Established';
       this.unfreeze();
-      if (out.inSync) void this.host.connectedInSync(this.name);
+      if (out.inSync) this.background(this.host.connectedInSync(this.name), 'recording the connect');
     } else {
       const union = this.sentBitmap?.clone() ?? new Bitmap(this.host.cfg.size, this.host.cfg.blockSize);
       if (out.full) union.setAll();
@@ -262,7 +263,7 @@ export class PeerSession {
     this.resync = { direction, full, total: union.outOfSyncBytes(), done: 0, startedAt: now, samples: [{ at: now, done: 0 }] };
     this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction, full, bytes: this.resync.total });
     if (direction === 'SyncSource') return this.unfreeze();
-    void this.host.resyncTargetStarted(this.name).then(() => {
+    this.background(this.host.resyncTargetStarted(this.name).then(() => {
       this.unfreeze();
       if (this.link !== link) return;
       this.target = new ResyncTarget({
@@ -272,7 +273,7 @@ export class PeerSession {
         onDone: () => this.finishAsTarget(link),
       });
       this.target.start();
-    }, (e: unknown) => link.fail(`cannot start the resync: ${(e as Error).message}`));
+    }), 'starting the resync', link);
   }
 
   private progress(bytes: number): void {
@@ -291,6 +292,7 @@ export class PeerSession {
     await this.applier?.idle();
     if (this.link !== link || this.peerState === null) return;
     await this.host.disk.flush(); // UpToDate only once the synced blocks are on stable storage
+    if (link.state !== 'established') return;
     link.send({ type: 'RESYNC_DONE' });
     await this.host.resyncFinished(this.name, true, this.peerState.generations);
     this.endResync(link);
@@ -298,7 +300,7 @@ export class PeerSession {
 
   private onResyncDone(link: PeerLink): void {
     if (this.resync?.direction !== 'SyncSource') return link.fail('RESYNC_DONE while not SyncSource');
-    void this.host.resyncFinished(this.name, false, this.host.generations).then(() => this.endResync(link));
+    this.background(this.host.resyncFinished(this.name, false, this.host.generations).then(() => this.endResync(link)), 'finishing the resync', link);
   }
 
   private endResync(link: PeerLink): void {
@@ -316,7 +318,7 @@ export class PeerSession {
 
   // Tell the peer our role / disk / generations changed.
   sendState(): void {
-    if (this.phase !== 'running' || this.link === null) return;
+    if (this.phase !== 'running' || this.link?.state !== 'established') return;
     this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
   }
 
@@ -428,7 +430,7 @@ export class PeerSession {
     this.applier?.push({
       seq: f.seq, range: null, run: async () => {
         await this.host.disk.flush();
-        if (this.link === link) link.send({ type: 'BARRIER_ACK', payload: encodeU64(id.value) });
+        if (link.state === 'established') link.send({ type: 'BARRIER_ACK', payload: encodeU64(id.value) });
       },
     });
   }
@@ -516,7 +518,7 @@ export class PeerSession {
         this.verifySource = null;
         if (this.link !== link) return;
         this.replication = 'Established';
-        link.send({ type: 'VERIFY_DONE', payload: Buffer.of(1) });
+        if (link.state === 'established') link.send({ type: 'VERIFY_DONE', payload: Buffer.of(1) });
         this.verifyFinished(mismatched);
       },
     });
@@ -528,7 +530,7 @@ export class PeerSession {
     const v = this.host.cfg.name;
     this.host.log.info(`${v}: Online verify with ${this.name} done: ${mismatched} bytes out of sync${mismatched > 0 ? ' (marked in the bitmap; they resync at the next connect)' : ''}`);
     this.host.emit('replica.verify.finished', { volume: v, peer: this.name, mismatched_bytes: mismatched });
-    void this.host.persist();
+    this.background(this.host.persist(), 'saving the verify result');
     this.host.peerChanged(this.name);
   }
 
@@ -555,7 +557,7 @@ export class PeerSession {
           this.verifyT.done += length;
           this.verifyT.mismatched += bad.reduce((n, b) => n + Math.min(bs, length - b * bs), 0);
         }
-        if (this.link === link) link.send({ type: 'VERIFY_REPLY', payload: encodeVerifyReply(offset, length, bad) });
+        if (link.state === 'established') link.send({ type: 'VERIFY_REPLY', payload: encodeVerifyReply(offset, length, bad) });
       },
     });
   }
@@ -597,15 +599,23 @@ export class PeerSession {
     this.lastError = { reason: info.reason, detail: info.detail, at: Date.now() };
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.pending.drain();
-    void Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
+    this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
       for (const w of lost) w.settle(false);
-    });
+    }), 'marking unacknowledged writes out of sync');
     for (const [, settle] of this.barriers) settle(false);
     this.barriers.clear();
     this.wakeRoom();
     this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${lost.length > 0 ? `; ${lost.length} unacknowledged write(s) marked out of sync` : ''}`);
     this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
     this.host.peerChanged(this.name);
+  }
+
+  // Work that runs on its own: a failure is logged (and drops the link it concerns), never an unhandled rejection.
+  private background(p: Promise<unknown>, what: string, link?: PeerLink): void {
+    p.catch((e: unknown) => {
+      this.host.log.error(`${this.host.cfg.name}: ${what} with ${this.name} failed: ${(e as Error).message}`);
+      link?.fail(`${what} failed here`);
+    });
   }
 
   private unfreeze(): void {
