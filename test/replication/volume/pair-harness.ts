@@ -1,10 +1,10 @@
 // Two or three replicated volumes in this process over loopback TCP: the
 // whole volume layer (handshake, write stream, resync, verify, split brain)
 // with real files and sockets, no namespaces. Ports are picked free.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BlockVolumeConfig, ReplicationProtocol } from '../../../lib/config/types.js';
 import { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 
@@ -95,6 +95,14 @@ export class Cluster {
 
   image(name: string): Promise<Buffer> {
     return readFile(this.config(name).device);
+  }
+
+  // Puts `data` (the whole volume) in place as the image of a node not started yet.
+  async writeImage(name: string, data: Buffer): Promise<void> {
+    if (data.length !== this.opts.size) throw new Error(`image of ${data.length} bytes for a ${this.opts.size}-byte volume`);
+    const device = this.config(name).device;
+    await mkdir(dirname(device), { recursive: true });
+    await writeFile(device, data);
   }
 
   async destroy(): Promise<void> {

@@ -1,0 +1,205 @@
+// Resync end to end in one process (pair-harness): checksum-based resync moves
+// only what differs, application writes during a running resync end up
+// identical on both sides, and a peer that stops acknowledging is dropped
+// after the ack timeout.
+import { expect } from 'chai';
+import type { PeerSession } from '../../../lib/replication/volume/peer.js';
+import { waitFor } from '../../helpers/env.js';
+import { rng } from '../../helpers/random.js';
+import { Cluster, type HarnessOptions } from './pair-harness.js';
+
+const MiB = 1 << 20;
+const BS = 4096;
+
+function pattern(seed: number, length: number): Buffer {
+  const r = rng(seed);
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i += 4) b.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
+  return b;
+}
+
+// Non-zero data in some places, zeroes in others: the same on both nodes of a new pair.
+function content(size: number): Buffer {
+  const img = Buffer.alloc(size);
+  for (let off = 0; off < size; off += 2 * MiB) pattern(off, MiB).copy(img, off);
+  return img;
+}
+
+const peer = (c: Cluster, node: string, other: string): PeerSession => c.get(node).peers.get(other) as PeerSession;
+
+async function established(c: Cluster, a: string, b: string, timeoutMs = 30000): Promise<void> {
+  await waitFor(`${a} and ${b} Established and UpToDate`, async () =>
+    peer(c, a, b).replication === 'Established' && peer(c, b, a).replication === 'Established'
+    && c.get(a).diskState === 'UpToDate' && c.get(b).diskState === 'UpToDate', timeoutMs);
+}
+
+async function sameImages(c: Cluster, a: string, b: string): Promise<void> {
+  const [x, y] = [await c.image(a), await c.image(b)];
+  if (x.equals(y)) return;
+  let first = 0;
+  while (x[first] === y[first]) first++;
+  expect.fail(`${a} and ${b} differ, first at byte ${first} (block ${Math.floor(first / BS)})`);
+}
+
+describe('replicated volume: resync (in-process pair over loopback)', function () {
+  this.timeout(90000);
+  let c: Cluster;
+  afterEach(async function () {
+    if (process.env.DUMP_LOGS && this.currentTest?.state === 'failed') console.log(c.logs.join('\n'));
+    if (c) await c.destroy();
+  });
+
+  // A new pair with the given images; node-a promoted with --force, full initial sync to node-b.
+  // Returns the bytes node-b received from node-a for that sync.
+  async function initialSync(o: HarnessOptions, imgA: Buffer | null, imgB: Buffer | null): Promise<number> {
+    c = await Cluster.create(o);
+    if (imgA) await c.writeImage('node-a', imgA);
+    if (imgB) await c.writeImage('node-b', imgB);
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
+    const before = peer(c, 'node-b', 'node-a').status().bytes_received;
+    await a.promote(true);
+    await waitFor('initial sync finished', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 60000);
+    await established(c, 'node-a', 'node-b');
+    const fin = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
+    expect(fin?.fields.direction).to.equal('SyncTarget');
+    expect(fin?.fields.bytes, 'a full sync covers the whole volume').to.equal(o.size);
+    return peer(c, 'node-b', 'node-a').status().bytes_received - before;
+  }
+
+  describe('checksum-based (csums)', () => {
+    const size = 32 * MiB;
+
+    it('identical images: the full initial sync moves almost nothing', async () => {
+      const img = content(size);
+      const moved = await initialSync({ size, csums: true }, img, Buffer.from(img));
+      expect(moved, `${moved} bytes moved`).to.be.lessThan(size / 100);
+      await sameImages(c, 'node-a', 'node-b');
+      expect((await c.image('node-b')).equals(img)).to.equal(true);
+    });
+
+    it('images that differ in three blocks: only the three request chunks that hold them move', async () => {
+      const img = content(size);
+      const other = Buffer.from(img);
+      for (const off of [5 * BS, 9 * MiB + 7 * BS, size - BS]) other.fill(0x77, off, off + BS);
+      const moved = await initialSync({ size, csums: true }, img, other);
+      // Requests cover up to 1 MiB each (resync-target.ts CHUNK): three of them carry data.
+      expect(moved, `${moved} bytes moved`).to.be.within(3 * MiB, 3 * MiB + size / 100);
+      await sameImages(c, 'node-a', 'node-b');
+      expect((await c.image('node-b')).equals(img)).to.equal(true);
+    });
+
+    it('control: without csums the same identical images move the whole volume', async () => {
+      const img = content(size);
+      const moved = await initialSync({ size, csums: false }, img, Buffer.from(img));
+      expect(moved).to.be.at.least(size);
+      await sameImages(c, 'node-a', 'node-b');
+    });
+  });
+
+  for (const csums of [false, true]) {
+    it(`application writes during a running full resync end up on both sides (csums ${csums})`, async () => {
+      const size = 64 * MiB;
+      c = await Cluster.create({ size, csums });
+      // Some data on node-a already, so the resync has something to carry besides zeroes.
+      await c.writeImage('node-a', content(size));
+      const a = await c.start('node-a');
+      await c.start('node-b');
+      await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
+      await a.promote(true);
+      await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+      const io = a.io();
+      const r = rng(csums ? 2 : 1);
+      let duringResync = 0;
+      let total = 0;
+      let i = 0;
+      // Several writers, overlapping each other and the resync's ranges, until the resync is over.
+      const writer = async (): Promise<void> => {
+        while (peer(c, 'node-b', 'node-a').replication !== 'Established' || total < 200) {
+          const off = Math.floor(r() * (size / BS - 16)) * BS + (r() < 0.2 ? 512 : 0);
+          const len = (1 + Math.floor(r() * 16)) * BS;
+          const syncing = peer(c, 'node-b', 'node-a').replication === 'SyncTarget';
+          if (r() < 0.1) await io.writeZeroes(off, len, false);
+          else await io.write(off, pattern(1000 + i++, len), r() < 0.1);
+          total++;
+          if (syncing) duringResync++;
+          if (total > 20000) throw new Error('the resync never ended');
+        }
+      };
+      await Promise.all([writer(), writer(), writer(), writer()]);
+      await io.flush();
+      expect(duringResync, 'writes made while node-b was SyncTarget').to.be.greaterThan(20);
+      await established(c, 'node-a', 'node-b');
+      await waitFor('all acknowledged', async () => peer(c, 'node-a', 'node-b').status().pending === 0, 10000);
+      await sameImages(c, 'node-a', 'node-b');
+      expect(c.logs.filter((l) => / warn .*(protocol-error|lost)/.test(l) && !l.includes('moved to generation'))).to.deep.equal([]);
+    });
+  }
+
+  // No clean hook stalls a peer in-process, so the Secondary's disk writes are made to hang by
+  // replacing write() on its FileBackend instance (a test double; lib/ is untouched).
+  it('a Secondary that stops acknowledging is dropped after the ack timeout; the write completes and resyncs later', async () => {
+    c = await Cluster.create({ timeoutMs: 1000 });
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void> };
+    const realWrite = disk.write.bind(b.disk);
+    disk.write = () => new Promise<void>(() => {}); // the disk never answers
+    const io = a.io();
+    const data = pattern(5, 2 * BS);
+    const t0 = Date.now();
+    await io.write(3 * MiB, data, false); // protocol C: waits for node-b's ON_DISK ack, or its loss
+    const took = Date.now() - t0;
+    expect(took, 'the write waited for the ack timeout').to.be.within(900, 6000);
+    expect(c.logs.some((l) => l.startsWith('node-a warn') && /no acknowledgement for \d+ ms \(timeout 1000 ms\)/.test(l))).to.equal(true);
+    expect(c.logs.some((l) => l.startsWith('node-a warn') && l.includes('1 unacknowledged write(s) marked out of sync'))).to.equal(true);
+    // The unacknowledged write is in node-a's bitmap for node-b, and a new generation began.
+    expect(a.status().generations.bitmap['node-b']).to.be.a('string');
+    disk.write = realWrite;
+    // node-a redials; node-b resyncs the marked blocks.
+    await waitFor('resync finished', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b' && e.fields.bytes === 2 * BS), 20000);
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+    expect((await c.image('node-b')).subarray(3 * MiB, 3 * MiB + 2 * BS).equals(data)).to.equal(true);
+  });
+
+  // BUG: peer.ts onWrite (line 409 at 8f63e4e) checks the role of the last STATE *applied*, and onStateUpdate (lines 325-332)
+  // applies a STATE as an applier fence, after every RESYNC_DATA before it is on disk. A SyncSource that is promoted
+  // during the resync and writes at once has its WRITE checked against its old role: with a Secondary disk slow
+  // enough to keep RESYNC_DATA jobs queued (300 ms per write here), node-b drops the link with "WRITE from a peer
+  // that is not Primary" (observed; node-a then marks the write out of sync and reconnects). The same in the
+  // hostile suite with VERIFY_REQUEST. Fix: check a WRITE against the role of the latest STATE received (set it
+  // synchronously when the STATE frame is decoded), keeping the fence only for what must wait for the stream.
+  it.skip('promoting the SyncSource during a resync and writing at once does not drop the link (slow Secondary disk)', async () => {
+    const size = 64 * MiB;
+    c = await Cluster.create({ size });
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await c.stop('node-b');
+    await waitFor('node-b gone', async () => !peer(c, 'node-a', 'node-b').connected, 10000);
+    const io = a.io();
+    for (let off = 0; off < 48 * MiB; off += MiB) await io.write(off, pattern(off, MiB), false);
+    await a.demote(); // node-a is a Secondary SyncSource when node-b comes back
+    const b = await c.start('node-b');
+    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void> };
+    const realWrite = disk.write.bind(b.disk);
+    disk.write = async (o, d, f) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return realWrite(o, d, f);
+    };
+    await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+    await a.promote(false);
+    for (let k = 0; k < 20; k++) await io.write(60 * MiB + k * BS, pattern(k, BS), false);
+    disk.write = realWrite;
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+    expect(c.logs.filter((l) => l.includes('WRITE from a peer that is not Primary'))).to.deep.equal([]);
+  });
+});
