@@ -26,13 +26,15 @@ export function decideConnect(
   if (local.protocol !== peer.protocol) {
     return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: it runs protocol ${peer.protocol}, we run ${local.protocol}` };
   }
-  if (local.role === 'Primary' && peer.role === 'Primary') {
-    // Two Primaries on one connection: DRBD's single-primary mode refuses it; the data decision follows.
-  }
   const l: SbSide = { name: localName, generations: local.generations, role: local.role, disk: local.disk, changedBlocks: local.changedBlocks, discardMyData: local.discardMyData };
   const p: SbSide = { name: peerName, generations: peer.generations, role: peer.role, disk: peer.disk, changedBlocks: peer.changedBlocks, discardMyData: peer.discardMyData };
   const d = decideSync(l, p);
   const line = describeDecision(d, l, p);
+  // One Primary per volume (DRBD without allow-two-primaries): two Primaries never connect, except
+  // to let a split brain's after-sb-2pri policy speak.
+  if (local.role === 'Primary' && peer.role === 'Primary' && d.kind !== 'split-brain') {
+    return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: both sides are Primary (one Primary per volume); make one Secondary, then connect` };
+  }
   switch (d.kind) {
     case 'no-sync':
       return sameGeneration(d.rule, l, p, line);

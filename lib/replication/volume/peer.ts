@@ -70,6 +70,8 @@ export class PeerSession {
   private receivedAckScheduled = false;
   private lastReceivedWrite = -1n;
   private lastWriteAt = 0;
+  private readonly dropped = new WeakSet<PeerLink>();
+  private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
   private watermark = -1n;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
@@ -146,7 +148,7 @@ export class PeerSession {
     this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
     // Frames queued before the close are still handled (a peer's last STATE before its ERROR), then the close.
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
-    this.handshakeTimer = setTimeout(() => link.fail(`no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer = setTimeout(() => this.drop(link, `no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
     this.background(this.sendHello(link), 'the connect handshake', link);
     this.host.peerChanged(this.name);
     return true;
@@ -166,11 +168,11 @@ export class PeerSession {
 
   private async readFrames(link: PeerLink): Promise<void> {
     for await (const f of link.frames()) {
-      if (this.link !== link) return;
+      if (this.link !== link || this.dropped.has(link)) return;
       try {
         this.onFrame(link, f);
       } catch (e) {
-        link.fail(`handling ${f.type}: ${(e as Error).message}`);
+        this.drop(link, `handling ${f.type}: ${(e as Error).message}`);
         return;
       }
       // Backpressure: a Secondary that cannot keep up stops reading the socket.
@@ -186,7 +188,7 @@ export class PeerSession {
       case 'BARRIER': return this.onBarrier(link, f);
       case 'BARRIER_ACK': {
         const id = decodeU64(f.payload, 'BARRIER_ACK');
-        if (!id.ok) return link.fail(id.detail);
+        if (!id.ok) return this.drop(link, id.detail);
         this.barriers.get(id.value)?.(true);
         this.barriers.delete(id.value);
         return;
@@ -198,29 +200,31 @@ export class PeerSession {
       case 'VERIFY_REQUEST': return this.onVerifyRequest(link, f);
       case 'VERIFY_REPLY': {
         const r = decodeVerifyReply(f.payload, this.host.cfg.blockSize);
-        if (!r.ok || this.verifySource === null) return link.fail(r.ok ? 'VERIFY_REPLY without a verify running' : r.detail);
-        return this.verifySource.onReply(r.value);
+        if (!r.ok || this.verifySource === null) return this.drop(link, r.ok ? 'VERIFY_REPLY without a verify running' : r.detail);
+        if (!this.verifySource.onReply(r.value)) return this.drop(link, `VERIFY_REPLY ${r.value.offset}+${r.value.length} was not requested`);
+        return;
       }
       case 'VERIFY_DONE': return this.onVerifyDone();
       default:
-        return link.fail(`${f.type} is not expected after the connect handshake`);
+        return this.drop(link, `${f.type} is not expected after the connect handshake`);
     }
   }
 
   private onHandshakeFrame(link: PeerLink, f: Frame): void {
     if (f.type === 'STATE' && this.peerState === null) {
       const s = decodeState(f.payload);
-      if (!s.ok) return link.fail(s.detail);
+      if (!s.ok) return this.drop(link, s.detail);
       this.peerState = s.value;
+      this.peerRoleSent = s.value.role;
     } else if (f.type === 'BITMAP' && this.peerState !== null && this.peerBitmap === null) {
       const b = Bitmap.deserialize(f.payload);
-      if (!b.ok) return link.fail(`BITMAP: ${b.reason}: ${b.detail}`);
+      if (!b.ok) return this.drop(link, `BITMAP: ${b.reason}: ${b.detail}`);
       if (b.bitmap.volumeSize !== this.host.cfg.size || b.bitmap.granularity !== this.host.cfg.blockSize) {
-        return link.fail(`BITMAP geometry ${b.bitmap.volumeSize}/${b.bitmap.granularity} is not the volume's ${this.host.cfg.size}/${this.host.cfg.blockSize}`);
+        return this.drop(link, `BITMAP geometry ${b.bitmap.volumeSize}/${b.bitmap.granularity} is not the volume's ${this.host.cfg.size}/${this.host.cfg.blockSize}`);
       }
       this.peerBitmap = b.bitmap;
     } else {
-      return link.fail(`${f.type} during the connect handshake (want STATE, then BITMAP)`);
+      return this.drop(link, `${f.type} during the connect handshake (want STATE, then BITMAP)`);
     }
     this.maybeDecide();
   }
@@ -299,7 +303,7 @@ export class PeerSession {
   }
 
   private onResyncDone(link: PeerLink): void {
-    if (this.resync?.direction !== 'SyncSource') return link.fail('RESYNC_DONE while not SyncSource');
+    if (this.resync?.direction !== 'SyncSource') return this.drop(link, 'RESYNC_DONE while not SyncSource');
     this.background(this.host.resyncFinished(this.name, false, this.host.generations).then(() => this.endResync(link)), 'finishing the resync', link);
   }
 
@@ -324,7 +328,9 @@ export class PeerSession {
 
   private onStateUpdate(link: PeerLink, f: Frame): void {
     const s = decodeState(f.payload);
-    if (!s.ok) return link.fail(s.detail);
+    if (!s.ok) return this.drop(link, s.detail);
+    if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
+    this.peerRoleSent = s.value.role;
     // In stream order: every write before this STATE is applied first.
     this.applier?.push({
       seq: f.seq, range: null, run: async () => {
@@ -335,7 +341,7 @@ export class PeerSession {
           && this.host.generations.current === before.generations.current) {
           await this.host.followPeerGeneration(this.name, g.current);
         }
-        if (s.value.role === 'Primary' && this.host.role === 'Primary') return link.fail('both sides are Primary: refusing two Primaries on one volume');
+        if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
         // A forced promotion or an invalidate elsewhere: only a new connect handshake can sync us.
         const ours = this.host.generations;
         if (this.replication === 'Established' && g.current !== ours.current && !(ours.fresh && g.fresh)) {
@@ -384,7 +390,7 @@ export class PeerSession {
 
   private onWriteAck(link: PeerLink, f: Frame): void {
     const s = decodeU64(f.payload, 'WRITE_ACK');
-    if (!s.ok) return link.fail(s.detail);
+    if (!s.ok) return this.drop(link, s.detail);
     this.pending.ack(s.value, (f.flags & FLAG_ON_DISK) !== 0);
     if (this.pending.bytes < MAX_PENDING_BYTES) this.wakeRoom();
   }
@@ -393,7 +399,7 @@ export class PeerSession {
   private checkAcks(): void {
     const oldest = this.pending.oldestSentAt();
     if (oldest !== null && Date.now() - oldest > this.host.cfg.timeoutMs) {
-      this.link?.fail(`no acknowledgement for ${Date.now() - oldest} ms (timeout ${this.host.cfg.timeoutMs} ms)`);
+      this.dropCurrent(`no acknowledgement for ${Date.now() - oldest} ms (timeout ${this.host.cfg.timeoutMs} ms)`);
     }
   }
 
@@ -406,11 +412,13 @@ export class PeerSession {
   // ---- Secondary side of the write stream ----
 
   private onWrite(link: PeerLink, f: Frame): void {
-    if (this.peerState?.role !== 'Primary') return link.fail('WRITE from a peer that is not Primary');
+    // The newest STATE counts, even while it waits its turn in the apply queue.
+    if (this.peerRoleSent !== 'Primary') return this.drop(link, 'WRITE from a peer that is not Primary');
+    if (this.host.role === 'Primary') return this.drop(link, 'WRITE to a Primary: one Primary per volume');
     const w = decodeWrite(f.payload, (f.flags & FLAG_ZEROES) !== 0);
-    if (!w.ok) return link.fail(w.detail);
+    if (!w.ok) return this.drop(link, w.detail);
     const { offset, length, data } = w.value;
-    if (offset + length > this.host.cfg.size) return link.fail(`WRITE ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
+    if (offset + length > this.host.cfg.size) return this.drop(link, `WRITE ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
     const fua = (f.flags & FLAG_FUA) !== 0;
     this.writesReceived++;
     this.lastWriteAt = Date.now();
@@ -426,7 +434,7 @@ export class PeerSession {
 
   private onBarrier(link: PeerLink, f: Frame): void {
     const id = decodeU64(f.payload, 'BARRIER');
-    if (!id.ok) return link.fail(id.detail);
+    if (!id.ok) return this.drop(link, id.detail);
     this.applier?.push({
       seq: f.seq, range: null, run: async () => {
         await this.host.disk.flush();
@@ -462,17 +470,17 @@ export class PeerSession {
 
   private applyFailed(err: unknown): void {
     this.host.log.error(`${this.host.cfg.name}: writing data from ${this.name} failed: ${(err as Error).message}; dropping the link`);
-    this.link?.fail(`the peer could not write: ${(err as Error).message}`);
+    this.dropCurrent(`the peer could not write: ${(err as Error).message}`);
   }
 
   // ---- Resync ----
 
   private onResyncRequest(link: PeerLink, f: Frame): void {
-    if (this.replication !== 'SyncSource') return link.fail('RESYNC_REQUEST while not SyncSource');
+    if (this.replication !== 'SyncSource') return this.drop(link, 'RESYNC_REQUEST while not SyncSource');
     const r = decodeResyncRequest(f.payload);
-    if (!r.ok) return link.fail(r.detail);
+    if (!r.ok) return this.drop(link, r.detail);
     const { offset, length, hash } = r.value;
-    if (offset + length > this.host.cfg.size) return link.fail(`RESYNC_REQUEST ${offset}+${length} ends past the volume`);
+    if (offset + length > this.host.cfg.size) return this.drop(link, `RESYNC_REQUEST ${offset}+${length} ends past the volume`);
     void (async () => {
       // Read and send under the range lock: an application write to these blocks goes before or after, never between.
       const release = await this.host.lock.acquire(offset, length);
@@ -486,16 +494,16 @@ export class PeerSession {
         release();
       }
       this.progress(length);
-    })().catch((e: unknown) => link.fail(`serving a resync request: ${(e as Error).message}`));
+    })().catch((e: unknown) => this.drop(link, `serving a resync request: ${(e as Error).message}`));
   }
 
   private onResyncData(link: PeerLink, f: Frame): void {
     const target = this.target;
-    if (target === null) return link.fail('RESYNC_DATA while not SyncTarget');
+    if (target === null) return this.drop(link, 'RESYNC_DATA while not SyncTarget');
     const r = decodeResyncData(f.payload);
-    if (!r.ok) return link.fail(r.detail);
+    if (!r.ok) return this.drop(link, r.detail);
     const { offset, length, data } = r.value;
-    if (!target.expects(offset, length)) return link.fail(`RESYNC_DATA ${offset}+${length} was not requested`);
+    if (!target.expects(offset, length)) return this.drop(link, `RESYNC_DATA ${offset}+${length} was not requested`);
     this.applier?.push({
       seq: f.seq, range: { offset, length },
       run: async () => {
@@ -537,9 +545,9 @@ export class PeerSession {
   private onVerifyRequest(link: PeerLink, f: Frame): void {
     const bs = this.host.cfg.blockSize;
     const r = decodeVerifyRequest(f.payload, bs);
-    if (!r.ok) return link.fail(r.detail);
+    if (!r.ok) return this.drop(link, r.detail);
     const { offset, length, hashes } = r.value;
-    if (offset + length > this.host.cfg.size) return link.fail(`VERIFY_REQUEST ${offset}+${length} ends past the volume`);
+    if (offset + length > this.host.cfg.size) return this.drop(link, `VERIFY_REQUEST ${offset}+${length} ends past the volume`);
     if (this.replication === 'Established') {
       this.replication = 'VerifyT';
       this.verifyT = { total: this.host.cfg.size, done: 0, mismatched: 0 };
@@ -610,11 +618,22 @@ export class PeerSession {
     this.host.peerChanged(this.name);
   }
 
+  // We end this link: nothing it still has queued is handled (the frame that failed it may be followed by more).
+  private drop(link: PeerLink, detail: string): void {
+    this.dropped.add(link);
+    if (this.link === link) this.applier?.stop();
+    link.fail(detail);
+  }
+
+  private dropCurrent(detail: string): void {
+    if (this.link !== null) this.drop(this.link, detail);
+  }
+
   // Work that runs on its own: a failure is logged (and drops the link it concerns), never an unhandled rejection.
   private background(p: Promise<unknown>, what: string, link?: PeerLink): void {
     p.catch((e: unknown) => {
       this.host.log.error(`${this.host.cfg.name}: ${what} with ${this.name} failed: ${(e as Error).message}`);
-      link?.fail(`${what} failed here`);
+      if (link !== undefined) this.drop(link, `${what} failed here`);
     });
   }
 

@@ -33,7 +33,7 @@ export interface VerifySourceOptions {
 
 export class VerifySource {
   private next = 0;
-  private inFlight = 0;
+  private readonly asked = new Map<number, number>(); // offset -> length of requests awaiting a reply
   private done = 0;
   private mismatched = 0;
   private stopped = false;
@@ -53,27 +53,30 @@ export class VerifySource {
     return { total: this.o.size, done: this.done, mismatched: this.mismatched };
   }
 
-  onReply(r: { offset: number; length: number; mismatched: number[] }): void {
+  // False: not a reply to a request of ours (the caller drops the link).
+  onReply(r: { offset: number; length: number; mismatched: number[] }): boolean {
+    if (this.asked.get(r.offset) !== r.length) return false;
+    this.asked.delete(r.offset);
     const bs = this.o.blockSize;
     for (const b of r.mismatched) {
       const length = Math.min(bs, r.length - b * bs);
       this.o.onMismatch(r.offset + b * bs, length);
       this.mismatched += length;
     }
-    this.inFlight--;
     this.done += r.length;
     void this.pump();
+    return true;
   }
 
   private async pump(): Promise<void> {
     if (this.issuing) return;
     this.issuing = true;
     try {
-      while (!this.stopped && this.inFlight < WINDOW && this.next < this.o.size) {
+      while (!this.stopped && this.asked.size < WINDOW && this.next < this.o.size) {
         const offset = this.next;
         const length = Math.min(CHUNK, this.o.size - offset);
         this.next += length;
-        this.inFlight++;
+        this.asked.set(offset, length);
         const release = await this.o.lock.acquire(offset, length);
         try {
           const hashes = hashBlocks(await this.o.disk.read(offset, length), this.o.blockSize);
@@ -89,7 +92,7 @@ export class VerifySource {
     } finally {
       this.issuing = false;
     }
-    if (!this.stopped && this.inFlight === 0 && this.next >= this.o.size) {
+    if (!this.stopped && this.asked.size === 0 && this.next >= this.o.size) {
       this.stopped = true;
       this.o.onDone(this.mismatched);
     }

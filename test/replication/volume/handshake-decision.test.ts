@@ -238,14 +238,7 @@ describe('replication/volume decideConnect table', () => {
     expect(decide(c, st(sbA(), { role: 'Primary', changedBlocks: 1 }), st(sbB(), { changedBlocks: 50 }))).to.deep.include({ kind: 'standalone', splitBrain: true });
   });
 
-  // BUG: handshake-decision.ts lines 29-31: the "two Primaries" branch is empty, so two Primaries that hold the
-  // same current generation are Established (inSync) by the connect handshake. Each then applies the other's
-  // WRITEs (peer.ts onWrite, line 409, only checks that the *peer* is Primary) while serving its own NBD clients: the disks
-  // diverge silently. peer.ts onStateUpdate refuses two Primaries only for a later STATE frame. Fix: return
-  // { kind: 'standalone', splitBrain: false, log: 'refusing node-b: both sides are Primary ...' } in that branch
-  // (DRBD single-primary mode). Reachable honestly: both nodes promoted at the same time while connected (each
-  // checks peerRole before the other's STATE arrives), the link drops on the first STATE, and they reconnect.
-  it.skip('two Primaries on one connection are refused', () => {
+  it('two Primaries on one connection are refused', () => {
     const out = decide(pol(), st(G, { role: 'Primary' }), st(G, { role: 'Primary' }));
     expect(out.kind).to.equal('standalone');
   });

@@ -167,14 +167,7 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     expect((await c.image('node-b')).subarray(3 * MiB, 3 * MiB + 2 * BS).equals(data)).to.equal(true);
   });
 
-  // BUG: peer.ts onWrite (line 409 at 8f63e4e) checks the role of the last STATE *applied*, and onStateUpdate (lines 325-332)
-  // applies a STATE as an applier fence, after every RESYNC_DATA before it is on disk. A SyncSource that is promoted
-  // during the resync and writes at once has its WRITE checked against its old role: with a Secondary disk slow
-  // enough to keep RESYNC_DATA jobs queued (300 ms per write here), node-b drops the link with "WRITE from a peer
-  // that is not Primary" (observed; node-a then marks the write out of sync and reconnects). The same in the
-  // hostile suite with VERIFY_REQUEST. Fix: check a WRITE against the role of the latest STATE received (set it
-  // synchronously when the STATE frame is decoded), keeping the fence only for what must wait for the stream.
-  it.skip('promoting the SyncSource during a resync and writing at once does not drop the link (slow Secondary disk)', async () => {
+  it('promoting the SyncSource during a resync and writing at once does not drop the link (slow Secondary disk)', async () => {
     const size = 64 * MiB;
     c = await Cluster.create({ size });
     const a = await c.start('node-a');
