@@ -81,8 +81,16 @@ export class FrameDecoder {
     return out;
   }
 
-  // Consumes n bytes; one copy at most, into a buffer the caller owns.
+  // Consumes n bytes; one copy at most, into a buffer the caller owns, and
+  // none when they lie in one chunk (socket chunks are never reused).
   private take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {

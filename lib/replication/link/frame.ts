@@ -74,19 +74,25 @@ export function decodeHeader(bytes: Uint8Array, maxPayload = DEFAULT_MAX_PAYLOAD
 }
 
 export function encodeFrame(frame: { type: FrameType; flags?: number; seq: bigint; payload?: Uint8Array }): Buffer {
-  const flags = frame.flags ?? 0;
   const payload = frame.payload ?? Buffer.alloc(0);
+  const head = encodeFrameHeader({ ...frame, length: payload.length });
+  return Buffer.concat([head, payload]);
+}
+
+// The 20-byte header alone: a stream writes it and the payload's parts
+// without copying them into one buffer (writev under cork).
+export function encodeFrameHeader(frame: { type: FrameType; flags?: number; seq: bigint; length: number }): Buffer {
+  const flags = frame.flags ?? 0;
   if ((flags & ~ALLOWED_FLAGS[frame.type]) !== 0 || flags > 0xffff) throw new RangeError(`flags 0x${flags.toString(16)} not allowed on ${frame.type}`);
   if (frame.seq < 0n || frame.seq > U64_MAX) throw new RangeError(`sequence ${frame.seq} out of u64 range`);
-  if (payload.length > 0xffffffff) throw new RangeError('payload above u32 length');
-  const out = Buffer.allocUnsafe(HEADER_LEN + payload.length);
+  if (!Number.isSafeInteger(frame.length) || frame.length < 0 || frame.length > 0xffffffff) throw new RangeError('payload above u32 length');
+  const out = Buffer.allocUnsafe(HEADER_LEN);
   out.writeUInt32BE(FRAME_MAGIC, 0);
   out.writeUInt8(FRAME_FORMAT_VERSION, 4);
   out.writeUInt8(FRAME_TYPES[frame.type], 5);
   out.writeUInt16BE(flags, 6);
   out.writeBigUInt64BE(frame.seq, 8);
-  out.writeUInt32BE(payload.length, 16);
-  out.set(payload, HEADER_LEN);
+  out.writeUInt32BE(frame.length, 16);
   return out;
 }
 

@@ -369,7 +369,7 @@ export class PeerSession {
     for (let at = 0; at < length; at += data === null ? length : MAX_WRITE_FRAME) {
       const n = data === null ? length : Math.min(MAX_WRITE_FRAME, length - at);
       const flags = (fua ? FLAG_FUA : 0) | (data === null ? FLAG_ZEROES : 0);
-      const payload = data === null ? encodeZeroes(offset, length) : Buffer.concat([encodeWriteHeader(offset + at), data.subarray(at, at + n)]);
+      const payload = data === null ? encodeZeroes(offset, length) : [encodeWriteHeader(offset + at), data.subarray(at, at + n)];
       const seq = link.send({ type: 'WRITE', flags, payload });
       last = this.pending.add(seq, offset + at, n, Date.now());
       all.push(last.done);
@@ -452,8 +452,8 @@ export class PeerSession {
     }
     if (!acked || this.ackScheduled) return;
     this.ackScheduled = true;
-    // One cumulative ack for everything applied in this turn of the event loop.
-    setImmediate(() => {
+    // One cumulative ack for everything applied in this burst (nextTick runs once the microtasks of the burst are done).
+    process.nextTick(() => {
       this.ackScheduled = false;
       if (this.link?.state === 'established') this.link.send({ type: 'WRITE_ACK', flags: FLAG_ON_DISK, payload: encodeU64(this.watermark) });
     });
@@ -462,7 +462,7 @@ export class PeerSession {
   private scheduleReceivedAck(): void {
     if (this.receivedAckScheduled) return;
     this.receivedAckScheduled = true;
-    setImmediate(() => {
+    process.nextTick(() => {
       this.receivedAckScheduled = false;
       if (this.link?.state === 'established') this.link.send({ type: 'WRITE_ACK', payload: encodeU64(this.lastReceivedWrite) });
     });
@@ -489,7 +489,7 @@ export class PeerSession {
         if (this.link !== link || link.state !== 'established') return;
         const same = hash !== null && createHash('sha256').update(data).digest().equals(hash);
         const head = encodeResyncDataHeader(offset, length, same);
-        link.send({ type: 'RESYNC_DATA', payload: same ? head : Buffer.concat([head, data]) });
+        link.send({ type: 'RESYNC_DATA', payload: same ? head : [head, data] });
       } finally {
         release();
       }

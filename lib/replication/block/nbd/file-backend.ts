@@ -1,10 +1,12 @@
 // A plain image file as a BlockBackend: pread/pwrite on one FileHandle,
 // fdatasync for FLUSH and FUA. Created sparse at the given size if missing.
+import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { TandemError } from '../../../errors.js';
 import type { BlockBackend } from './backend.js';
 
 const ZERO_CHUNK = 1024 * 1024;
+const INLINE_WRITE_MAX = 64 * 1024;
 
 export interface FileBackendOptions {
   path: string;
@@ -60,6 +62,14 @@ export class FileBackend implements BlockBackend {
   }
 
   async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
+    // A small write lands in the page cache in microseconds: doing it inline
+    // saves two thread-pool hops, which dominate a replicated 4 KiB write.
+    if (data.length <= INLINE_WRITE_MAX) {
+      let n = 0;
+      while (n < data.length) n += writeSync(this.fh.fd, data, n, data.length - n, offset + n);
+      if (fua) await this.fh.datasync();
+      return;
+    }
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
