@@ -2,6 +2,7 @@
 // replication network 198.51.100.0/24 (its own subnet, as in production,
 // here on the same segment), a shared secret file and a tandem config with
 // one block volume mirrored to the other hosts.
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab, LabHost } from './lab.js';
 import { controlSocket } from './tandem-config.js';
@@ -42,6 +43,7 @@ export const LAB_SECRET = 'tandem lab replication secret, 32+ bytes long';
 
 export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): string {
   const secretFile = lab.write(h, 'secret', `${o.secret ?? LAB_SECRET}\n`);
+  chmodSync(secretFile, 0o600); // as on a real node: the daemon warns about a secret others can read
   const peers = (o.peers ?? lab.hosts.filter((x) => x !== h)).map((p) => `        - { name: ${p.name}, address: "${replicationAddress(lab, p)}:${REPLICATION_PORT}" }`);
   const sb = o.afterSb ?? {};
   return [
