@@ -27,8 +27,9 @@ export class Proxy {
       this.pipe(upstream, client);
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      // While suspended a close is not passed on either: the other side must find the silence itself.
+      client.on('close', () => { if (!this.suspended) upstream.destroy(); });
+      upstream.on('close', () => { if (!this.suspended) client.destroy(); });
     });
     this.server = server;
     server.listen(0, '127.0.0.1');
