@@ -151,6 +151,43 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('after-sb-0pri discard-zero-changes: the side that wrote nothing is resynced, the other keeps its data', async () => {
+    await primaryPair({ afterSb: { after_sb_0pri: 'discard-zero-changes' } });
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await c.disconnect2();
+    await a.io().write(MiB, pattern(7, 8192), false);
+    await a.demote();
+    await b.promote(false); // a new generation on b too, but no write
+    await b.demote();
+    const imgA = await c.image('node-a');
+    a.connect();
+    b.connect();
+    await established(c, 'node-a', 'node-b');
+    expect(c.logs.some((l) => /Split-Brain detected, resolved by discard-zero-changes: node-b discards its changes/.test(l))).to.equal(true);
+    await sameImages(c, 'node-a', 'node-b');
+    expect((await c.image('node-a')).equals(imgA)).to.equal(true);
+  });
+
+  it('after-sb-1pri discard-secondary: the Secondary\'s changes are replaced by the Primary\'s', async () => {
+    await primaryPair({ afterSb: { after_sb_1pri: 'discard-secondary' } });
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await c.disconnect2();
+    await a.io().write(0, pattern(8, 4096), false);
+    await b.promote(false);
+    await b.io().write(2 * MiB, pattern(9, 4096), false);
+    await b.demote();
+    const imgA = await c.image('node-a');
+    a.connect();
+    b.connect();
+    await established(c, 'node-a', 'node-b');
+    expect(c.logs.some((l) => /resolved by discard-secondary: node-b discards its changes/.test(l))).to.equal(true);
+    await sameImages(c, 'node-a', 'node-b');
+    expect((await c.image('node-b')).equals(imgA)).to.equal(true);
+    expect(a.role).to.equal('Primary');
+  });
+
   it('a wrong secret is refused and nothing is replicated', async () => {
     c = await Cluster.create();
     const a = await c.start('node-a');
