@@ -1,0 +1,212 @@
+// Applies replicated changes to a secondary's tree atomically (issue 4,
+// "Apply on the secondary"): content goes to a temporary file in the target's
+// directory, is fsynced, then renamed over the target, and the directory is
+// fsynced; a reader sees the old file or the new one, never a mix.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, lstat, lutimes, mkdir, open, opendir, rename, rm, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { TandemError } from '../../errors.js';
+import { printable, resolveInside } from './paths.js';
+
+export const TEMP_PREFIX = '.tandem-tmp-';
+export const DIR_MODE = 0o755;
+
+export interface FileMeta { mode: number; mtimeMs: number }
+export interface ApplyOptions { signal?: AbortSignal }
+
+// errno values after which the same change may succeed later (disk freed, fds released).
+const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'EBUSY', 'ETXTBSY', 'ENOMEM']);
+
+export const isTempName = (name: string): boolean => name.startsWith(TEMP_PREFIX);
+const tempName = (): string => TEMP_PREFIX + randomBytes(8).toString('hex');
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+function applyError(op: string, rel: string, cause: unknown): TandemError {
+  if (cause instanceof TandemError && cause.code === 'FILE_PATH_REFUSED') return cause;
+  const code = errno(cause);
+  const transient = (code !== undefined && TRANSIENT.has(code)) || (cause instanceof TandemError && cause.transient);
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new TandemError('FILE_APPLY_FAILED', `${op} "${printable(rel)}" failed: ${why}`, { cause, transient });
+}
+
+async function resolved(root: string, rel: string): Promise<string> {
+  const r = await resolveInside(root, rel);
+  if (!r.ok) throw new TandemError('FILE_PATH_REFUSED', `refused path from peer: ${r.reason}`);
+  return r.abs;
+}
+
+// mkdir -p below root; every directory created or found must be a real directory.
+async function ensureParents(root: string, rel: string): Promise<void> {
+  const segments = rel.split('/').slice(0, -1);
+  let dir = path.resolve(root);
+  for (const seg of segments) {
+    dir = path.join(dir, seg);
+    try {
+      await mkdir(dir, { mode: DIR_MODE });
+      await chmod(dir, DIR_MODE); // exact mode despite the umask
+      await fsyncDir(path.dirname(dir)); // the new entry survives a crash with the file in it
+    } catch (err) {
+      if (errno(err) !== 'EEXIST') throw err;
+    }
+    const st = await lstat(dir);
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      throw new TandemError('FILE_PATH_REFUSED', `refused path from peer: "${printable(rel)}": parent "${path.relative(root, dir)}" is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; parents must be real directories`);
+    }
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}
+
+async function unlinkQuiet(p: string): Promise<void> {
+  try { await unlink(p); } catch { /* already gone, or the error we report is the first one */ }
+}
+
+// Writes `source` to root/rel atomically, streaming chunk by chunk.
+// Mode and mtime are set before the fsync so the rename publishes them durably.
+export async function writeFileAtomic(root: string, rel: string, source: AsyncIterable<Buffer> | Buffer, meta: FileMeta, opts: ApplyOptions = {}): Promise<void> {
+  let tmp: string | undefined;
+  let fh: FileHandle | undefined;
+  try {
+    const abs = await resolved(root, rel);
+    await ensureParents(root, rel);
+    const dir = path.dirname(abs);
+    tmp = path.join(dir, tempName());
+    // O_EXCL: never reuse or follow anything already at the temporary name.
+    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    if (Buffer.isBuffer(source)) {
+      opts.signal?.throwIfAborted();
+      await writeAll(fh, source);
+    } else {
+      for await (const chunk of source) {
+        opts.signal?.throwIfAborted();
+        await writeAll(fh, chunk);
+      }
+    }
+    opts.signal?.throwIfAborted();
+    await fh.chmod(meta.mode & 0o7777);
+    await fh.utimes(new Date(), new Date(meta.mtimeMs));
+    await fh.sync();
+    const handle = fh;
+    fh = undefined;
+    await handle.close();
+    await rename(tmp, abs);
+    tmp = undefined;
+    await fsyncDir(dir);
+  } catch (err) {
+    if (fh !== undefined) await fh.close().catch(() => undefined);
+    if (tmp !== undefined) await unlinkQuiet(tmp);
+    throw applyError('writing', rel, err);
+  }
+}
+
+// Creates root/rel as a symlink to `target` (stored as is, never followed),
+// replacing whatever file or symlink is there.
+export async function symlinkAtomic(root: string, rel: string, target: string, meta: { mtimeMs?: number } = {}): Promise<void> {
+  let tmp: string | undefined;
+  try {
+    if (target.length === 0 || target.includes('\0')) throw new Error('symlink target is empty or contains NUL');
+    const abs = await resolved(root, rel);
+    await ensureParents(root, rel);
+    const dir = path.dirname(abs);
+    tmp = path.join(dir, tempName());
+    await symlink(target, tmp);
+    if (meta.mtimeMs !== undefined) await lutimes(tmp, new Date(), new Date(meta.mtimeMs));
+    await rename(tmp, abs);
+    tmp = undefined;
+    await fsyncDir(dir);
+  } catch (err) {
+    if (tmp !== undefined) await unlinkQuiet(tmp);
+    throw applyError('creating symlink', rel, err);
+  }
+}
+
+// Removes a file, symlink or empty directory; a non-empty directory only with
+// `recursive` (symlinks inside are removed, not followed). Returns false when
+// nothing was there.
+export async function removeEntry(root: string, rel: string, opts: { recursive?: boolean } = {}): Promise<boolean> {
+  try {
+    const abs = await resolved(root, rel);
+    let st;
+    try {
+      st = await lstat(abs);
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return false;
+      throw err;
+    }
+    if (st.isDirectory()) {
+      if (opts.recursive === true) await rm(abs, { recursive: true, force: true });
+      else await rmdir(abs);
+    } else {
+      await unlink(abs);
+    }
+    await fsyncDir(path.dirname(abs));
+    return true;
+  } catch (err) {
+    throw applyError('removing', rel, err);
+  }
+}
+
+// Creates root/rel (and its parents) as a directory with exactly `mode`; an
+// existing directory just gets the mode. Anything else in the way is an error.
+export async function mkdirEntry(root: string, rel: string, mode: number): Promise<void> {
+  try {
+    const abs = await resolved(root, rel);
+    await ensureParents(root, rel);
+    try {
+      await mkdir(abs, { mode: mode & 0o7777 });
+    } catch (err) {
+      if (errno(err) !== 'EEXIST') throw err;
+      const st = await lstat(abs);
+      if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`a ${st.isSymbolicLink() ? 'symlink' : 'non-directory'} is in the way`);
+    }
+    await chmod(abs, mode & 0o7777);
+    await fsyncDir(path.dirname(abs));
+  } catch (err) {
+    throw applyError('creating directory', rel, err);
+  }
+}
+
+// Sets mode and/or mtime on root/rel without following a symlink there:
+// chmod is skipped for symlinks (Linux has no lchmod), mtime uses lutimes.
+export async function setMeta(root: string, rel: string, meta: { mode?: number; mtimeMs?: number }): Promise<void> {
+  try {
+    const abs = await resolved(root, rel);
+    const st = await lstat(abs);
+    if (meta.mode !== undefined && !st.isSymbolicLink()) await chmod(abs, meta.mode & 0o7777);
+    if (meta.mtimeMs !== undefined) await lutimes(abs, st.atime, new Date(meta.mtimeMs));
+  } catch (err) {
+    throw applyError('setting metadata on', rel, err);
+  }
+}
+
+// Removes temporary files left by a crash anywhere below root; never follows
+// symlinks. Returns the paths removed, relative to root.
+export async function cleanTemps(root: string): Promise<string[]> {
+  const removed: string[] = [];
+  const base = path.resolve(root);
+  const walk = async (dir: string): Promise<void> => {
+    const handle = await opendir(dir);
+    for await (const ent of handle) {
+      const abs = path.join(dir, ent.name);
+      if (ent.isDirectory()) await walk(abs);
+      else if (isTempName(ent.name)) {
+        await unlink(abs);
+        removed.push(path.relative(base, abs));
+      }
+    }
+  };
+  await walk(base);
+  return removed;
+}
