@@ -9,8 +9,9 @@
 // secondary is never replicated or reported as divergence.
 import picomatch from 'picomatch';
 import { TandemError } from '../../errors.js';
+import { isTempName } from './apply.js';
 
-export const TEMP_PREFIX = '.tandem-tmp-';
+export { TEMP_PREFIX } from './apply.js';
 export const MAX_EXCLUDE_PATTERNS = 1024;
 export const MAX_PATTERN_LENGTH = 4096;
 
@@ -49,7 +50,7 @@ function compileRule(pattern: string): Rule[] {
 function matchOne(rules: readonly Rule[], path: string, isDir: boolean): boolean {
   const slash = path.lastIndexOf('/');
   const base = slash < 0 ? path : path.slice(slash + 1);
-  if (base.startsWith(TEMP_PREFIX)) return true;
+  if (isTempName(base)) return true;
   for (const r of rules) {
     if (r.dirOnly && !isDir) continue;
     if (r.test(r.anchored ? path : base)) return true;
