@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { TandemError } from '../../errors.js';
+import { TickCork } from '../../net/tick-cork.js';
 import { FrameDecoder } from './decoder.js';
 import { DEFAULT_MAX_PAYLOAD, type Frame, type FrameError, HEADER_LEN, encodeFrameHeader } from './frame.js';
 import { ALLOWED_FLAGS, type FrameType, HANDSHAKE_TYPES } from './frame-types.js';
@@ -65,7 +66,7 @@ export class PeerLink {
   private timer: unknown = null;
   private graceTimer: unknown = null;
   private sendSeq = 0n;
-  private corked = false;
+  private readonly cork: TickCork;
   private recvSeq = 0n;
   private readonly queue: Frame[] = [];
   private waiter: (() => void) | null = null;
@@ -78,6 +79,7 @@ export class PeerLink {
     this.timers = opts.timers ?? realTimers;
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
+    this.cork = new TickCork(socket);
     this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
     this.ready.catch(() => undefined); // callers that never await ready must not see an unhandled rejection
     this.closed = new Promise((res) => { this.resolveClosed = res; });
@@ -158,15 +160,7 @@ export class PeerLink {
     const seq = this.sendSeq++;
     const parts = payload instanceof Uint8Array ? [payload] : payload;
     const length = parts.reduce((n, p) => n + p.length, 0);
-    // Frames of one event-loop turn leave in one writev: one syscall for a burst of writes and acks.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.cork.hold(); // a burst of writes and acks leaves in one writev
     this.socket.write(encodeFrameHeader({ type, flags, seq, length }));
     for (const p of parts) if (p.length > 0) this.socket.write(p);
     const bytes = { length: HEADER_LEN + length };

@@ -258,6 +258,9 @@ export class PeerSession {
       else union.merge(this.peerBitmap);
       this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, union);
     }
+    // A promotion during the handshake changed what we told the peer: tell it again, so it follows or reconnects.
+    const now = this.host.stateFor(this.name);
+    if (now.role !== this.sent.role || now.disk !== this.sent.disk || now.generations.current !== this.sent.generations.current) this.sendState();
     this.host.peerChanged(this.name);
   }
 

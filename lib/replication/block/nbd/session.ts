@@ -3,6 +3,7 @@
 // in arrival order), writes each reply when its request completes, and
 // closes the socket the way the protocol asked.
 import type { Socket } from 'node:net';
+import { TickCork } from '../../../net/tick-cork.js';
 import type { BlockBackend } from './backend.js';
 import { executeOp } from './execute.js';
 import type { ExportDescriptor } from './handshake.js';
@@ -38,12 +39,13 @@ export class NbdSession {
   private ending = false; // DISC: answer everything, then end
   private dead = false;
   private blocked = false; // waiting for 'drain'
-  private corked = false;
+  private readonly cork: TickCork;
   private timer: NodeJS.Timeout | undefined;
   private recorded = false;
 
   constructor(private readonly socket: Socket, private readonly d: SessionDeps) {
     this.proto = new NbdProtocol(d.exp, Date.now(), { handshakeTimeoutMs: d.handshakeTimeoutMs });
+    this.cork = new TickCork(socket);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true); // proto.md "Protocol phases": both sides SHOULD disable Nagle
     socket.on('data', (chunk: Buffer) => this.apply(this.proto.receive(chunk, Date.now())));
@@ -155,15 +157,7 @@ export class NbdSession {
     else if (r.command === 'READ') this.d.stats.bytesRead += r.length;
     else if (r.command === 'WRITE') this.d.stats.bytesWritten += r.length;
     if (this.dead || this.socket.destroyed || this.socket.writableEnded) return;
-    // Replies completing in the same tick leave in one writev.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.cork.hold(); // replies completing in the same tick leave in one writev
     let ok = true;
     for (const b of encodeReply(r.cookie, r.isRead, r.offset, this.proto.structuredReplies, outcome)) ok = this.socket.write(b) && ok;
     if (!ok) this.blocked = true; // start nothing new until the client reads
