@@ -60,6 +60,18 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('a forced promotion during the connect handshake still leads to the initial sync', async () => {
+    c = await Cluster.create();
+    const a = await c.start('node-a');
+    const s = a.peers.get('node-b');
+    await c.start('node-b');
+    // Our STATE is sent, the decision not made yet: the handshake is running.
+    while (!(s?.connection === 'Connected' && !s.connected && s.status().bytes_sent > 0)) await new Promise((r) => setImmediate(r));
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   for (const protocol of ['A', 'B', 'C'] as const) {
     it(`protocol ${protocol}: writes reach the Secondary byte for byte`, async () => {
       await primaryPair({ protocol });
