@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { formatIssues, validateConfig } from '../../lib/config/load.js';
 import type { ConfigIssue, InstanceConfig } from '../../lib/config/types.js';
+import { expectOnly, validOf } from './helpers.js';
 
 type Obj = Record<string, unknown>;
 const instance = (over: Obj = {}): Obj => ({
@@ -8,24 +8,9 @@ const instance = (over: Obj = {}): Obj => ({
 });
 const config = (...instances: Obj[]): Obj => ({ node: { name: 'node-a' }, vrrp: { instances } });
 
-function issuesOf(raw: unknown): ConfigIssue[] {
-  const r = validateConfig(raw, { hostname: 'testhost' });
-  return r.ok ? [] : r.issues;
-}
-function expectOnly(raw: unknown, path: string, fragment: string): ConfigIssue {
-  const issues = issuesOf(raw);
-  const shown = formatIssues(issues, 'test');
-  expect(issues, shown).to.have.length(1);
-  expect(issues[0]?.path, shown).to.equal(path);
-  expect(issues[0]?.message, shown).to.include(fragment);
-  return issues[0] as ConfigIssue;
-}
 function valid(raw: unknown): { inst: InstanceConfig; warnings: ConfigIssue[] } {
-  const r = validateConfig(raw, { hostname: 'testhost' });
-  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
-  const inst = r.config.vrrp.instances[0];
-  if (inst === undefined) return expect.fail('no instance');
-  return { inst, warnings: r.warnings ?? [] };
+  const { config, warnings } = validOf(raw);
+  return { inst: config.vrrp.instances[0] ?? expect.fail('no instance'), warnings };
 }
 const vips = (...list: unknown[]): Obj => config(instance({ virtual_ipaddress: list }));
 const P = 'vrrp.instances[0]';

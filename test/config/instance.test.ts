@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { formatIssues, validateConfig } from '../../lib/config/load.js';
 import type { ConfigIssue, InstanceConfig } from '../../lib/config/types.js';
+import { expectOnly, validOf } from './helpers.js';
 
 type Obj = Record<string, unknown>;
 const instance = (over: Obj = {}): Obj => ({
@@ -9,28 +9,9 @@ const instance = (over: Obj = {}): Obj => ({
 const without = (o: Obj, key: string): Obj => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 const config = (...instances: unknown[]): Obj => ({ node: { name: 'node-a' }, vrrp: { instances } });
 
-function run(raw: unknown) {
-  return validateConfig(raw, { hostname: 'testhost' });
-}
-function issuesOf(raw: unknown): ConfigIssue[] {
-  const r = run(raw);
-  return r.ok ? [] : r.issues;
-}
-// Exactly one issue, at `path`, whose message contains `fragment`.
-function expectOnly(raw: unknown, path: string, fragment: string): ConfigIssue {
-  const issues = issuesOf(raw);
-  const shown = formatIssues(issues, 'test');
-  expect(issues, shown).to.have.length(1);
-  expect(issues[0]?.path, shown).to.equal(path);
-  expect(issues[0]?.message, shown).to.include(fragment);
-  return issues[0] as ConfigIssue;
-}
 function valid(raw: unknown): { inst: InstanceConfig; warnings: ConfigIssue[] } {
-  const r = run(raw);
-  if (!r.ok) expect.fail(formatIssues(r.issues, 'test'));
-  const inst = r.config.vrrp.instances[0];
-  if (inst === undefined) return expect.fail('no instance');
-  return { inst, warnings: r.warnings ?? [] };
+  const { config, warnings } = validOf(raw);
+  return { inst: config.vrrp.instances[0] ?? expect.fail('no instance'), warnings };
 }
 const P = 'vrrp.instances[0]';
 

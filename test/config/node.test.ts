@@ -1,25 +1,10 @@
 import { expect } from 'chai';
 import { nodeSection } from '../../lib/config/node-section.js';
-import { formatIssues, validateConfig, validateWithSections } from '../../lib/config/load.js';
-import type { ConfigIssue, TandemConfig } from '../../lib/config/types.js';
+import { validateWithSections } from '../../lib/config/load.js';
+import type { TandemConfig } from '../../lib/config/types.js';
+import { expectOnly, expectOnlyAs, validOf } from './helpers.js';
 
-function run(raw: unknown, hostname = 'testhost') {
-  return validateConfig(raw, { hostname });
-}
-function expectOnly(raw: unknown, path: string, fragment: string, hostname?: string): ConfigIssue {
-  const r = run(raw, hostname);
-  const issues = r.ok ? [] : r.issues;
-  const shown = formatIssues(issues, 'test');
-  expect(issues, shown).to.have.length(1);
-  expect(issues[0]?.path, shown).to.equal(path);
-  expect(issues[0]?.message, shown).to.include(fragment);
-  return issues[0] as ConfigIssue;
-}
-function valid(raw: unknown, hostname?: string): TandemConfig {
-  const r = run(raw, hostname);
-  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
-  return r.config;
-}
+const valid = (raw: unknown, hostname?: string): TandemConfig => validOf(raw, hostname).config;
 
 describe('config/node and the top level', () => {
   it('defaults node to the host name, /var/lib/tandem and /run/tandem/control.sock', () => {
@@ -36,7 +21,7 @@ describe('config/node and the top level', () => {
     expectOnly({ node: { name: 3 } }, 'node.name', '1..64 characters');
   });
   it('an unusable host name as default says where the name came from', () => {
-    const issue = expectOnly({}, 'node.name', 'defaults to the host name', 'bad host name');
+    const issue = expectOnlyAs('bad host name', {}, 'node.name', 'defaults to the host name');
     expect(issue.value).to.equal('bad host name');
     expect(valid({ node: { name: 'ok' } }, 'bad host name').node.name).to.equal('ok');
   });

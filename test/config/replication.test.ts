@@ -11,6 +11,7 @@ import { PEER_KEYS } from '../../lib/config/replication-peers.js';
 import { REPLICATION_KEYS, replicationSection, TLS_KEYS } from '../../lib/config/replication-section.js';
 import { VOLUME_KEYS } from '../../lib/config/replication-volume.js';
 import type { BlockVolumeConfig, ConfigIssue, TandemConfig } from '../../lib/config/types.js';
+import { expectOnly, issuesOf, validOf } from './helpers.js';
 
 const H = { hostname: 'testhost' };
 const root = (p: string): string => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
@@ -29,28 +30,8 @@ function vol(over: Record<string, unknown> = {}): Record<string, unknown> {
 function conf(volumes: unknown[], extra: Record<string, unknown> = {}, node: Record<string, unknown> = { name: 'node-a' }): Record<string, unknown> {
   return { node, replication: { secret_file: '/etc/tandem/secret', volumes, ...extra } };
 }
-function issuesOf(raw: unknown): ConfigIssue[] {
-  const r = validateConfig(raw, H);
-  return r.ok ? [] : r.issues;
-}
-function valid(raw: unknown): TandemConfig {
-  const r = validateConfig(raw, H);
-  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
-  return r.config;
-}
-function warningsOf(raw: unknown): ConfigIssue[] {
-  const r = validateConfig(raw, H);
-  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
-  return r.warnings ?? [];
-}
-function expectOnly(raw: unknown, path: string, ...fragments: string[]): ConfigIssue {
-  const issues = issuesOf(raw);
-  const shown = formatIssues(issues, 'test');
-  expect(issues, shown).to.have.length(1);
-  expect(issues[0]?.path, shown).to.equal(path);
-  for (const f of fragments) expect(issues[0]?.message, shown).to.include(f);
-  return issues[0] as ConfigIssue;
-}
+const valid = (raw: unknown): TandemConfig => validOf(raw).config;
+const warningsOf = (raw: unknown): ConfigIssue[] => validOf(raw).warnings;
 const volumeOf = (raw: unknown): BlockVolumeConfig => valid(raw).replication.volumes[0] ?? expect.fail('no volume');
 
 describe('config/replication', () => {

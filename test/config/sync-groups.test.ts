@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { formatIssues, validateConfig } from '../../lib/config/load.js';
-import type { ConfigIssue, SyncGroupConfig } from '../../lib/config/types.js';
+import type { SyncGroupConfig } from '../../lib/config/types.js';
+import { expectOnly, validOf } from './helpers.js';
 
 const instance = (name: string, vrid: number): Record<string, unknown> => ({
   name, interface: 'eth0', virtual_router_id: vrid, virtual_ipaddress: [`192.0.2.${vrid}`],
@@ -10,20 +10,7 @@ const withGroups = (groups: unknown): Record<string, unknown> => ({
   vrrp: { instances: [instance('VI_1', 1), instance('VI_2', 2), instance('VI_3', 3)], sync_groups: groups },
 });
 
-function expectOnly(raw: unknown, path: string, fragment: string): ConfigIssue {
-  const r = validateConfig(raw, { hostname: 'testhost' });
-  const issues = r.ok ? [] : r.issues;
-  const shown = formatIssues(issues, 'test');
-  expect(issues, shown).to.have.length(1);
-  expect(issues[0]?.path, shown).to.equal(path);
-  expect(issues[0]?.message, shown).to.include(fragment);
-  return issues[0] as ConfigIssue;
-}
-function groups(raw: unknown): SyncGroupConfig[] {
-  const r = validateConfig(raw, { hostname: 'testhost' });
-  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
-  return r.config.vrrp.syncGroups;
-}
+const groups = (raw: unknown): SyncGroupConfig[] => validOf(raw).config.vrrp.syncGroups;
 
 describe('config/sync-groups', () => {
   it('reads the list form and the { group, notify... } form', () => {

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { formatIssues, validateConfig } from '../../lib/config/load.js';
-import type { ConfigIssue, TandemConfig } from '../../lib/config/types.js';
+import { expectOnly, validOf } from './helpers.js';
 
 type Obj = Record<string, unknown>;
 const instance = (over: Obj = {}): Obj => ({
@@ -12,23 +11,7 @@ const withScripts = (scripts: unknown, over: Obj = {}): Obj => ({
 });
 const chk = (over: Obj = {}): Obj => ({ chk: { script: '/bin/true', ...over } });
 
-function run(raw: unknown) {
-  return validateConfig(raw, { hostname: 'testhost' });
-}
-function expectOnly(raw: unknown, path: string, fragment: string): ConfigIssue {
-  const r = run(raw);
-  const issues = r.ok ? [] : r.issues;
-  const shown = formatIssues(issues, 'test');
-  expect(issues, shown).to.have.length(1);
-  expect(issues[0]?.path, shown).to.equal(path);
-  expect(issues[0]?.message, shown).to.include(fragment);
-  return issues[0] as ConfigIssue;
-}
-function valid(raw: unknown): { config: TandemConfig; warnings: ConfigIssue[] } {
-  const r = run(raw);
-  if (!r.ok) return expect.fail(formatIssues(r.issues, 'test'));
-  return { config: r.config, warnings: r.warnings ?? [] };
-}
+const valid = (raw: unknown) => validOf(raw);
 const P = 'vrrp.instances[0]';
 
 describe('config/trackers: scripts, track_interface, track_script', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from '../../lib/cli/client.js';
 import type { ReplicaStatus, VolumeStatus } from '../../lib/replication/volume/status-types.js';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
-import { addReplicationAddresses, replicationAddress, imagePath, nbdSocket, replicationConfig, type VolumeOptions } from '../../scripts/lab/replication-config.js';
+import { addReplicationAddresses, replicationAddress, REPLICATION_PORT, imagePath, nbdSocket, replicationConfig, type VolumeOptions } from '../../scripts/lab/replication-config.js';
 import { controlSocket } from '../../scripts/lab/tandem-config.js';
 import { NBD_TOOLS, requireTools } from '../fixtures/nbd/tools.js';
 import { makePki } from '../fixtures/pki.js';
@@ -283,7 +283,7 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     expect(await log(procs[0] as LabProcess)).to.not.match(/TLS handshake .* failed/);
     // The listener speaks TLS only: plain bytes fail the TLS handshake (and are logged).
     const [, b] = lab.hosts as [LabHost, LabHost];
-    await lab.exec(b, ['bash', '-c', `echo plain > /dev/tcp/${replicationAddress(lab, a)}/7789`], { reject: false });
+    await lab.exec(b, ['bash', '-c', `echo plain > /dev/tcp/${replicationAddress(lab, a)}/${REPLICATION_PORT}`], { reject: false });
     await waitFor('a logs the failed TLS handshake', async () => /TLS handshake from 198\.51\.100\.12 failed/.test(await log(procs[0] as LabProcess)), 10000);
   });
 

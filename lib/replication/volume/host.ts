@@ -46,6 +46,4 @@ export interface VolumeHost {
   discardMyDataUsed(): void;
   // The session went StandAlone: stop dialing it until `connect`.
   standAlone(peer: string): void;
-  // Some peer's state changed (status / events / role checks).
-  peerChanged(peer: string): void;
 }

@@ -105,10 +105,6 @@ export class PeerSession {
     return this.phase === 'running' && this.replication !== 'Off' && this.link?.state === 'established';
   }
 
-  get wantsConnection(): boolean {
-    return this.wantConnected;
-  }
-
   // `tandem replica connect`: leave StandAlone; the link layer dials or waits.
   enable(): void {
     this.wantConnected = true;
@@ -150,7 +146,6 @@ export class PeerSession {
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => this.drop(link, `no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
     this.background(this.sendHello(link), 'the connect handshake', link);
-    this.host.peerChanged(this.name);
     return true;
   }
 
@@ -261,7 +256,6 @@ export class PeerSession {
     // A promotion during the handshake changed what we told the peer: tell it again, so it follows or reconnects.
     const now = this.host.stateFor(this.name);
     if (now.role !== this.sent.role || now.disk !== this.sent.disk || now.generations.current !== this.sent.generations.current) this.sendState();
-    this.host.peerChanged(this.name);
   }
 
   private startResync(link: PeerLink, direction: 'SyncSource' | 'SyncTarget', full: boolean, union: Bitmap): void {
@@ -320,7 +314,6 @@ export class PeerSession {
     this.host.log.info(`${this.host.cfg.name}: resync with ${this.name} finished (${r?.direction ?? '?'}, ${r?.total ?? 0} bytes in ${secs.toFixed(1)} s)`);
     this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, direction: r?.direction, bytes: r?.total, seconds: secs });
     this.sendState();
-    this.host.peerChanged(this.name);
   }
 
   // Tell the peer our role / disk / generations changed.
@@ -350,7 +343,6 @@ export class PeerSession {
         if (this.replication === 'Established' && g.current !== ours.current && !(ours.fresh && g.fresh)) {
           this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
         }
-        this.host.peerChanged(this.name);
       },
     });
   }
@@ -358,8 +350,9 @@ export class PeerSession {
   // ---- Primary side of the write stream ----
 
   // Waits while this peer holds too many unacknowledged bytes (protocol A's bound).
-  room(): Promise<void> {
-    if (this.pending.bytes < MAX_PENDING_BYTES || !this.receivesWrites) return Promise.resolve();
+  // Null when there is room now, so the write path awaits nothing in the usual case.
+  room(): Promise<void> | null {
+    if (this.pending.bytes < MAX_PENDING_BYTES || !this.receivesWrites) return null;
     return new Promise((res) => this.roomWaiters.push(res));
   }
 
@@ -534,7 +527,6 @@ export class PeerSession {
       },
     });
     this.verifySource.start();
-    this.host.peerChanged(this.name);
   }
 
   private verifyFinished(mismatched: number): void {
@@ -542,7 +534,6 @@ export class PeerSession {
     this.host.log.info(`${v}: Online verify with ${this.name} done: ${mismatched} bytes out of sync${mismatched > 0 ? ' (marked in the bitmap; they resync at the next connect)' : ''}`);
     this.host.emit('replica.verify.finished', { volume: v, peer: this.name, mismatched_bytes: mismatched });
     this.background(this.host.persist(), 'saving the verify result');
-    this.host.peerChanged(this.name);
   }
 
   private onVerifyRequest(link: PeerLink, f: Frame): void {
@@ -554,7 +545,6 @@ export class PeerSession {
     if (this.replication === 'Established') {
       this.replication = 'VerifyT';
       this.verifyT = { total: this.host.cfg.size, done: 0, mismatched: 0 };
-      this.host.peerChanged(this.name);
     }
     this.applier?.push({
       seq: f.seq, range: null, run: async () => {
@@ -618,7 +608,6 @@ export class PeerSession {
     this.wakeRoom();
     this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${lost.length > 0 ? `; ${lost.length} unacknowledged write(s) marked out of sync` : ''}`);
     this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
-    this.host.peerChanged(this.name);
   }
 
   // We end this link: nothing it still has queued is handled (the frame that failed it may be followed by more).

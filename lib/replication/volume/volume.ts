@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
+import { formatHostPort } from '../../config/names.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import { ActivityLog } from '../block/activity-log.js';
 import { Bitmap } from '../block/bitmap.js';
@@ -57,7 +58,6 @@ export class ReplicatedVolume implements VolumeHost {
   private outstanding = new Set<Promise<unknown>>(); // writes not yet done everywhere
   private discardMine = false;
   private alWaiters: Array<() => void> = [];
-  private started = false;
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -69,7 +69,7 @@ export class ReplicatedVolume implements VolumeHost {
     private readonly deps: VolumeDeps,
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
-    for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, hostPort(p.address), this, policies));
+    for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
   }
 
   get node(): string {
@@ -150,9 +150,8 @@ export class ReplicatedVolume implements VolumeHost {
       }, () => undefined),
     });
     await this.listener.start();
-    this.started = true;
     this.connect();
-    this.log.info(`${c.name}: replication listening on ${hostPort(c.listen)}, protocol ${c.protocol}, disk ${this.diskState}`);
+    this.log.info(`${c.name}: replication listening on ${formatHostPort(c.listen)}, protocol ${c.protocol}, disk ${this.diskState}`);
   }
 
   // `tandem replica connect`: every peer leaves StandAlone.
@@ -363,10 +362,6 @@ export class ReplicatedVolume implements VolumeHost {
     void this.connectors.get(peer)?.stop();
   }
 
-  peerChanged(_peer: string): void {
-    // Status is computed on demand; events are emitted where things change.
-  }
-
   private broadcastState(except?: string): void {
     for (const s of this.peers.values()) if (s.name !== except) s.sendState();
   }
@@ -403,7 +398,10 @@ export class ReplicatedVolume implements VolumeHost {
     let wrote = false;
     let logged = false;
     try {
-      await Promise.all([...this.peers.values()].filter((s) => s.receivesWrites).map((s) => s.room()));
+      for (const s of this.peers.values()) {
+        const wait = s.room();
+        if (wait !== null) await wait;
+      }
       await this.alBegin(offset, length);
       logged = true;
       const release = await this.lock.acquire(offset, length);
@@ -474,7 +472,7 @@ export class ReplicatedVolume implements VolumeHost {
       protocol: this.cfg.protocol,
       size_bytes: this.cfg.size,
       device: this.cfg.device,
-      nbd: nbd === null ? null : { tcp: a?.tcp ? hostPort(a.tcp) : null, socket: a?.unix ?? null, clients: nbd.stats().connections.active },
+      nbd: nbd === null ? null : { tcp: a?.tcp ? formatHostPort(a.tcp) : null, socket: a?.unix ?? null, clients: nbd.stats().connections.active },
       generations: {
         current: this.generations.current,
         history: [...this.generations.history],
@@ -483,10 +481,6 @@ export class ReplicatedVolume implements VolumeHost {
       suspended: false,
       peers: [...this.peers.values()].map((s) => s.status()),
     };
-  }
-
-  get isStarted(): boolean {
-    return this.started;
   }
 }
 
@@ -501,8 +495,4 @@ function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
     diskState: 'Inconsistent',
     cleanShutdown: true,
   };
-}
-
-export function hostPort(a: { host: string; port: number }): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

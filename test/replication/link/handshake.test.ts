@@ -110,6 +110,15 @@ describe('replication/link handshake', () => {
     return { type: 'HELLO', payload: encodeHello({ version: 1, node, volume, challenge }) };
   }
 
+  // Node a after node-b's HELLO with challenge cB: the next frame it wants is node-b's RESPONSE.
+  function awaitingResponse(): { a: Handshake; cB: Buffer } {
+    const a = new Handshake(cfg());
+    a.start(T0);
+    const cB = Buffer.alloc(64, 0xb2);
+    a.receive(helloFrom('node-b', cB), T0);
+    return { a, cB };
+  }
+
   it('rejects a reflected challenge (our own challenge in the peer HELLO)', () => {
     const a = new Handshake(cfg());
     a.start(T0);
@@ -149,10 +158,7 @@ describe('replication/link handshake', () => {
   });
 
   it('rejects a response computed with the roles swapped', () => {
-    const a = new Handshake(cfg());
-    a.start(T0);
-    const cB = Buffer.alloc(64, 0xb2);
-    a.receive(helloFrom('node-b', cB), T0);
+    const { a, cB } = awaitingResponse();
     const swapped = computeResponse({
       secret: SECRET, responder: 'node-a', verifier: 'node-b', volume: 'db',
       verifierChallenge: Buffer.alloc(64, 0xa1), responderChallenge: cB,
@@ -161,10 +167,7 @@ describe('replication/link handshake', () => {
   });
 
   it('accepts the correctly bound response (control for the attack tests)', () => {
-    const a = new Handshake(cfg());
-    a.start(T0);
-    const cB = Buffer.alloc(64, 0xb2);
-    a.receive(helloFrom('node-b', cB), T0);
+    const { a, cB } = awaitingResponse();
     const right = computeResponse({
       secret: SECRET, responder: 'node-b', verifier: 'node-a', volume: 'db',
       verifierChallenge: Buffer.alloc(64, 0xa1), responderChallenge: cB,
@@ -176,10 +179,7 @@ describe('replication/link handshake', () => {
 
   for (const cut of [0, 1, 16, 31]) {
     it(`rejects a response truncated to ${cut} bytes`, () => {
-      const a = new Handshake(cfg());
-      a.start(T0);
-      const cB = Buffer.alloc(64, 0xb2);
-      a.receive(helloFrom('node-b', cB), T0);
+      const { a, cB } = awaitingResponse();
       const right = computeResponse({
         secret: SECRET, responder: 'node-b', verifier: 'node-a', volume: 'db',
         verifierChallenge: Buffer.alloc(64, 0xa1), responderChallenge: cB,

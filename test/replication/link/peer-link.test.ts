@@ -22,6 +22,17 @@ async function collect(link: PeerLink, n: number): Promise<Frame[]> {
   return out;
 }
 
+
+// A plain TCP client `raw` connected to a listening `server`; `s` is the accepted socket.
+async function rawConnection(): Promise<{ server: net.Server; raw: net.Socket; s: net.Socket }> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  const [s] = await accepted;
+  return { server, raw, s };
+}
 describe('replication/link PeerLink (loopback)', function () {
   this.timeout(20000);
 
@@ -95,12 +106,7 @@ describe('replication/link PeerLink (loopback)', function () {
 
   it('drops a peer that sends garbage, logs why, and closes its socket', async () => {
     const log = new LogLines();
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-    const [s] = await accepted;
+    const { server, raw, s } = await rawConnection();
     const link = new PeerLink(s, { node: 'node-a', volume: 'db', secret: SECRET, log: log.log });
     const got: Buffer[] = [];
     raw.on('data', (d: Buffer) => got.push(d));
@@ -119,12 +125,7 @@ describe('replication/link PeerLink (loopback)', function () {
   });
 
   it('drops a peer that never finishes the handshake with handshake-timeout', async () => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-    const [s] = await accepted;
+    const { server, raw, s } = await rawConnection();
     const t0 = Date.now();
     const link = new PeerLink(s, { node: 'node-a', volume: 'db', secret: SECRET, handshakeTimeoutMs: 150 });
     expect((await link.closed).reason).to.equal('handshake-timeout');
@@ -217,13 +218,8 @@ describe('replication/link PeerLink (loopback)', function () {
   ];
   for (const c of RAW) {
     it(`drops a raw peer that sends ${c.name} (${c.reason})`, async () => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-      const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+      const { server, raw, s } = await rawConnection();
       raw.on('error', () => undefined);
-      const [s] = await accepted;
       const link = new PeerLink(s, { node: 'node-a', volume: 'db', secret: SECRET, maxPayload: c.maxPayload });
       raw.end(c.bytes);
       const closed = await link.closed;
