@@ -86,6 +86,47 @@ describe('replicated volume (in-process pair over loopback)', function () {
     });
   }
 
+  it('status shows the resync while it runs (direction, total, done, percent) and the per-peer counters after', async () => {
+    c = await Cluster.create({ size: 128 * MiB });
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await waitFor('connected', async () => a.peers.get('node-b')?.connected === true, 10000);
+    const seen: Array<NonNullable<ReturnType<typeof b.status>['peers'][0]>['resync']> = [];
+    const sampler = setInterval(() => {
+      const r = b.status().peers[0]?.resync;
+      if (r) seen.push(r);
+    }, 2);
+    try {
+      await a.promote(true);
+      await established(c, 'node-a', 'node-b');
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(seen.length, 'the resync was seen running').to.be.greaterThan(0);
+    for (const r of seen) {
+      expect(r?.direction).to.equal('SyncTarget');
+      expect(r?.full).to.equal(true);
+      expect(r?.total_bytes).to.equal(128 * MiB);
+      expect(r?.percent).to.be.within(0, 100);
+      expect(r?.percent).to.equal(Math.floor((1000 * (r?.done_bytes ?? 0)) / (r?.total_bytes ?? 1)) / 10);
+    }
+    const done = seen.map((r) => r?.done_bytes ?? 0);
+    expect(done, 'done only grows').to.deep.equal([...done].sort((x, y) => x - y));
+    expect(b.status().peers[0]?.resync).to.equal(null);
+    await a.io().write(0, pattern(3, 4096), false);
+    await a.io().write(8192, pattern(4, 4096), false);
+    const pa = a.status().peers[0];
+    const pb = b.status().peers[0];
+    expect(pa?.writes_sent).to.equal(2);
+    expect(pb?.writes_received).to.equal(2);
+    expect(pa?.pending).to.equal(0); // protocol C: answered only once acknowledged
+    expect(pa?.unacked).to.equal(0);
+    expect(pa?.bytes_sent).to.be.greaterThan(128 * MiB);
+    expect(pb?.bytes_received).to.be.greaterThan(128 * MiB);
+    expect(Date.parse(pa?.last_sent_at ?? '')).to.be.closeTo(Date.now(), 5000);
+    expect(pa?.uptime_s).to.be.a('number');
+  });
+
   it('the Secondary refuses promotion while the Primary is connected, and has no NBD export', async () => {
     await primaryPair();
     const b = c.get('node-b');
