@@ -130,10 +130,29 @@ export interface BlockVolumeConfig {
   csumsResync: boolean; // checksum-based resync (default false)
 }
 
+// A watched directory kept identical on every peer (issue 4).
+export interface DirectoryVolumeConfig {
+  name: string;
+  type: 'directory';
+  path: string; // absolute; the tree replicated (created when missing)
+  exclude: string[]; // rsync-like patterns (lib/replication/files/exclude.ts), not replicated
+  metadata: string; // generation record; default <state_dir>/<name>.meta
+  protocol: 'A' | 'C'; // C (default): a change counts once every peer applied and fsynced it
+  listen: HostPort;
+  peers: ReplicationPeerConfig[];
+  afterSb: AfterSbConfig;
+  settleMs: number; // a changed file is sent once it was quiet this long (default 50): bursts coalesce
+  timeoutMs: number; // a peer that does not acknowledge for this long is dropped (default 6000)
+  pingIntervalMs: number; // default 1000
+  pingTimeoutMs: number; // default 5000
+}
+
+export type VolumeConfig = BlockVolumeConfig | DirectoryVolumeConfig;
+
 export interface ReplicationConfig {
   secretFile: string; // '' only when there are no volumes
   tls?: ReplicationTlsConfig;
-  volumes: BlockVolumeConfig[];
+  volumes: VolumeConfig[];
 }
 
 export interface TandemConfig {

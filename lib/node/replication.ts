@@ -56,6 +56,7 @@ export class Replication {
     const tls = await readTls(cfg);
     try {
       for (const vc of cfg.volumes) {
+        if (vc.type !== 'block') throw new TandemError('VOLUME_TYPE', `replication volume ${vc.name}: type ${vc.type} is not served by this daemon yet`, { exitCode: EX_CONFIG });
         const v = await ReplicatedVolume.open(vc, { node, secret, ...(tls ? { tls } : {}), log, emit: (type, fields) => events.emit(type, fields) });
         volumes.set(vc.name, v);
         await v.start();

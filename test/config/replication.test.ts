@@ -32,7 +32,7 @@ function conf(volumes: unknown[], extra: Record<string, unknown> = {}, node: Rec
 }
 const valid = (raw: unknown): TandemConfig => validOf(raw).config;
 const warningsOf = (raw: unknown): ConfigIssue[] => validOf(raw).warnings;
-const volumeOf = (raw: unknown): BlockVolumeConfig => valid(raw).replication.volumes[0] ?? expect.fail('no volume');
+const volumeOf = (raw: unknown): BlockVolumeConfig => { const v = valid(raw).replication.volumes[0]; return v?.type === 'block' ? v : expect.fail('no block volume'); };
 
 describe('config/replication', () => {
   describe('defaults', () => {
