@@ -22,13 +22,11 @@ import {
   bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration,
   onPromoteWhileDisconnected, onResyncFinished, type Generations,
 } from '../generations.js';
-import { PeerConnector } from '../link/connector.js';
-import { PeerListener } from '../link/listener.js';
-import type { PeerLink } from '../link/peer-link.js';
 import type { LinkTls } from '../link/transport.js';
 import { canPromote, type DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { VolumeHost, VolumeLog } from './host.js';
+import { VolumeLinks } from './links.js';
 import { PeerSession } from './peer.js';
 import { RangeLock } from './range-lock.js';
 import type { VolumeStatus } from './status-types.js';
@@ -49,8 +47,7 @@ export class ReplicatedVolume implements VolumeHost {
   readonly peers = new Map<string, PeerSession>();
   role: 'Primary' | 'Secondary' = 'Secondary';
   private nbd: NbdServer | null = null;
-  private listener: PeerListener | null = null;
-  private readonly connectors = new Map<string, PeerConnector>();
+  private readonly links: VolumeLinks;
   private frozen = 0;
   private gateWaiters: Array<() => void> = [];
   private inLoop = 0; // writes between the gate and the end of their send loop
@@ -70,6 +67,17 @@ export class ReplicatedVolume implements VolumeHost {
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
+    this.links = new VolumeLinks({
+      node: deps.node, volume: cfg.name, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}),
+      listen: cfg.listen, peers: cfg.peers, pingIntervalMs: cfg.pingIntervalMs, pingTimeoutMs: cfg.pingTimeoutMs, log: deps.log,
+      onLink: (peer, link) => this.peers.get(peer)?.adopt(link),
+      onAuthFailed: (peer, reason, detail) => {
+        const s = this.peers.get(peer);
+        this.log.error(`${cfg.name}: authentication with ${peer} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
+        s?.noteError(reason, detail);
+        s?.disable('authentication failed');
+      },
+    });
   }
 
   get node(): string {
@@ -135,74 +143,28 @@ export class ReplicatedVolume implements VolumeHost {
   // Listen and connect to the peers.
   async start(): Promise<void> {
     const c = this.cfg;
-    const linkOpts = {
-      node: this.node, volume: c.name, secret: this.deps.secret,
-      heartbeat: { intervalMs: c.pingIntervalMs, timeoutMs: c.pingTimeoutMs },
-      log: (level: 'info' | 'warn', m: string) => this.log[level](`${c.name}: ${m}`),
-    };
-    this.listener = new PeerListener({
-      host: c.listen.host, port: c.listen.port, ...(this.deps.tls ? { tls: this.deps.tls } : {}),
-      link: linkOpts,
-      onLink: (link) => void link.ready.then((id) => {
-        const s = this.peers.get(id.node);
-        if (s === undefined) return link.fail(`${id.node} is not a configured peer of ${c.name}`);
-        s.adopt(link);
-      }, () => undefined),
-    });
-    await this.listener.start();
+    await this.links.listen();
     this.connect();
-    this.log.info(`${c.name}: replication listening on ${formatHostPort(c.listen)}, protocol ${c.protocol}, disk ${this.diskState}`);
+    this.log.info(`${c.name}: replication listening on ${this.links.address}, protocol ${c.protocol}, disk ${this.diskState}`);
   }
 
   // `tandem replica connect`: every peer leaves StandAlone.
   connect(): void {
     for (const s of this.peers.values()) {
       s.enable();
-      // One side dials: the node whose name sorts first, so a pair never races two links.
-      if (this.node < s.name) this.dialer(s).start();
+      this.links.dial(s.name);
     }
   }
 
   async disconnect(): Promise<void> {
-    await Promise.all([...this.connectors.values()].map((c) => c.stop()));
+    await this.links.stopDialing();
     await Promise.all([...this.peers.values()].map((s) => s.stop()));
-  }
-
-  private dialer(s: PeerSession): PeerConnector {
-    let c = this.connectors.get(s.name);
-    if (c !== undefined) return c;
-    const p = this.cfg.peers.find((x) => x.name === s.name);
-    if (p === undefined) throw new Error(`no peer ${s.name}`);
-    const cfg = this.cfg;
-    c = new PeerConnector({
-      host: p.address.host, port: p.address.port, ...(this.deps.tls ? { tls: this.deps.tls } : {}),
-      link: {
-        node: this.node, volume: cfg.name, secret: this.deps.secret, expectedPeer: s.name,
-        heartbeat: { intervalMs: cfg.pingIntervalMs, timeoutMs: cfg.pingTimeoutMs },
-        log: (level, m) => this.log[level](`${cfg.name}: ${m}`),
-      },
-      onLink: (link: PeerLink) => {
-        void link.ready.then(() => s.adopt(link), () => undefined);
-        void link.closed.then((info) => {
-          // replication.md "Peer authentication": a wrong secret fails hard, no retry loop.
-          if (info.reason === 'auth-failed' && link.peer === null) {
-            this.log.error(`${cfg.name}: authentication with ${s.name} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
-            s.noteError(info.reason, info.detail);
-            s.disable('authentication failed');
-            void c?.stop();
-          }
-        });
-      },
-    });
-    this.connectors.set(s.name, c);
-    return c;
   }
 
   async stop(): Promise<void> {
     if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
     await this.disconnect();
-    await this.listener?.stop();
-    this.listener = null;
+    await this.links.stop();
     this.record.cleanShutdown = true;
     await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
     await this.store.close();
@@ -359,7 +321,7 @@ export class ReplicatedVolume implements VolumeHost {
   }
 
   standAlone(peer: string): void {
-    void this.connectors.get(peer)?.stop();
+    void this.links.stopDialing(peer);
   }
 
   private broadcastState(except?: string): void {
