@@ -23,7 +23,7 @@ const tempName = (): string => TEMP_PREFIX + randomBytes(8).toString('hex');
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
 
 function applyError(op: string, rel: string, cause: unknown): TandemError {
-  if (cause instanceof TandemError && cause.code === 'FILE_PATH_REFUSED') return cause;
+  if (cause instanceof TandemError && (cause.code === 'FILE_PATH_REFUSED' || cause.code === 'FILE_APPLY_FAILED')) return cause;
   const code = errno(cause);
   const transient = (code !== undefined && TRANSIENT.has(code)) || (cause instanceof TandemError && cause.transient);
   const why = cause instanceof Error ? cause.message : String(cause);
@@ -73,42 +73,86 @@ async function unlinkQuiet(p: string): Promise<void> {
   try { await unlink(p); } catch { /* already gone, or the error we report is the first one */ }
 }
 
-// Writes `source` to root/rel atomically, streaming chunk by chunk.
+// A file being written to a temporary name beside its target: write() appends,
+// commit() publishes it with mode and mtime by rename (a directory in the way
+// goes first: the path changed type on the source), abort() removes it.
 // Mode and mtime are set before the fsync so the rename publishes them durably.
-export async function writeFileAtomic(root: string, rel: string, source: AsyncIterable<Buffer> | Buffer, meta: FileMeta, opts: ApplyOptions = {}): Promise<void> {
-  let tmp: string | undefined;
-  let fh: FileHandle | undefined;
-  try {
-    const abs = await resolved(root, rel);
-    await ensureParents(root, rel);
-    const dir = path.dirname(abs);
-    tmp = path.join(dir, tempName());
-    // O_EXCL: never reuse or follow anything already at the temporary name.
-    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    if (Buffer.isBuffer(source)) {
-      opts.signal?.throwIfAborted();
-      await writeAll(fh, source);
-    } else {
-      for await (const chunk of source) {
-        opts.signal?.throwIfAborted();
-        await writeAll(fh, chunk);
-      }
+export class AtomicFile {
+  written = 0;
+  private fh: FileHandle | undefined;
+  private tmp: string | undefined;
+
+  private constructor(readonly root: string, readonly rel: string, readonly abs: string) {}
+
+  static async create(root: string, rel: string): Promise<AtomicFile> {
+    try {
+      const abs = await resolved(root, rel);
+      await ensureParents(root, rel);
+      const a = new AtomicFile(root, rel, abs);
+      a.tmp = path.join(path.dirname(abs), tempName());
+      // O_EXCL: never reuse or follow anything already at the temporary name.
+      a.fh = await open(a.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      return a;
+    } catch (err) {
+      throw applyError('writing', rel, err);
     }
-    opts.signal?.throwIfAborted();
-    await fh.chmod(meta.mode & 0o7777);
-    await fh.utimes(new Date(), new Date(meta.mtimeMs));
-    await fh.sync();
-    const handle = fh;
-    fh = undefined;
-    await handle.close();
-    await rename(tmp, abs);
-    tmp = undefined;
-    await fsyncDir(dir);
-  } catch (err) {
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    try {
+      if (this.fh === undefined) throw new Error('the file is closed');
+      await writeAll(this.fh, buf);
+      this.written += buf.length;
+    } catch (err) {
+      await this.abort();
+      throw applyError('writing', this.rel, err);
+    }
+  }
+
+  async commit(meta: FileMeta): Promise<void> {
+    try {
+      const fh = this.fh;
+      if (fh === undefined || this.tmp === undefined) throw new Error('the file is closed');
+      await fh.chmod(meta.mode & 0o7777);
+      await fh.utimes(new Date(), new Date(meta.mtimeMs));
+      await fh.sync();
+      this.fh = undefined;
+      await fh.close();
+      const st = await lstat(this.abs).catch(() => null);
+      if (st?.isDirectory() === true) await rm(this.abs, { recursive: true, force: true });
+      await rename(this.tmp, this.abs);
+      this.tmp = undefined;
+      await fsyncDir(path.dirname(this.abs));
+    } catch (err) {
+      await this.abort();
+      throw applyError('writing', this.rel, err);
+    }
+  }
+
+  async abort(): Promise<void> {
+    const fh = this.fh;
+    const tmp = this.tmp;
+    this.fh = undefined;
+    this.tmp = undefined;
     if (fh !== undefined) await fh.close().catch(() => undefined);
     if (tmp !== undefined) await unlinkQuiet(tmp);
+  }
+}
+
+// Writes `source` to root/rel atomically, streaming chunk by chunk.
+export async function writeFileAtomic(root: string, rel: string, source: AsyncIterable<Buffer> | Buffer, meta: FileMeta, opts: ApplyOptions = {}): Promise<void> {
+  const f = await AtomicFile.create(root, rel);
+  try {
+    for await (const chunk of Buffer.isBuffer(source) ? [source] : source) {
+      opts.signal?.throwIfAborted();
+      await f.write(chunk);
+    }
+    opts.signal?.throwIfAborted();
+  } catch (err) {
+    await f.abort();
     throw applyError('writing', rel, err);
   }
+  await f.commit(meta);
 }
 
 // Creates root/rel as a symlink to `target` (stored as is, never followed),

@@ -1,6 +1,6 @@
 // Frame types of the replication peer link, their wire codes and the flags
 // each may carry. Codes are grouped: 0x0_ handshake, 0x1_ write stream,
-// 0x2_ liveness / state, 0x3_ resync. An unknown code drops the link (no
+// 0x2_ liveness / state, 0x3_ resync, 0x4_ directory volumes. An unknown code drops the link (no
 // silent skipping: both ends run the same protocol version, checked in HELLO).
 
 export const FRAME_TYPES = {
@@ -26,6 +26,16 @@ export const FRAME_TYPES = {
   VERIFY_REQUEST: 0x34, // VerifyS: a range and the hash of each block in it (DRBD P_OV_REQUEST)
   VERIFY_REPLY: 0x35, // VerifyT: which blocks of that range differ (DRBD P_OV_REPLY)
   VERIFY_DONE: 0x36, // VerifyS: the verify ended (finished or stopped)
+  // Directory volumes (issue 4; payloads in files/wire.ts)
+  DIR_SCAN: 0x40, // source: "send me your manifest" (starts a reconcile)
+  DIR_MANIFEST: 0x41, // target: a batch of its manifest entries; FLAG_LAST on the final batch
+  DIR_OP: 0x42, // source: mkdir, symlink, remove or meta, with an id to acknowledge
+  DIR_FILE: 0x43, // source: a file's content follows (DIR_DATA..., DIR_END); delta asks for DIR_SIGS first
+  DIR_SIGS: 0x44, // target: block hashes of its copy of that file
+  DIR_DATA: 0x45, // source: bytes of the file at an offset
+  DIR_END: 0x46, // source: size, hash, mode, mtime: commit; FLAG_ABORT: the file changed while read, discard
+  DIR_ACK: 0x47, // target: an op or file is applied and on stable storage, or why not
+  DIR_SYNCED: 0x48, // source: the reconcile is complete (the target is UpToDate once it applied all before)
 } as const;
 
 export type FrameType = keyof typeof FRAME_TYPES;
@@ -42,6 +52,8 @@ export function frameTypeOf(code: number): FrameType | undefined {
 export const FLAG_FUA = 0x0001; // WRITE: ack ON_DISK only once on stable storage (NBD proto.md "NBD_CMD_FLAG_FUA")
 export const FLAG_ON_DISK = 0x0001; // WRITE_ACK: written to the peer's disk (A, C), else only received (B)
 export const FLAG_ZEROES = 0x0002; // WRITE: the range reads as zeroes afterwards; the payload has no data (NBD_CMD_WRITE_ZEROES)
+export const FLAG_LAST = 0x0001; // DIR_MANIFEST: the final batch
+export const FLAG_ABORT = 0x0001; // DIR_END: discard the file (it changed on the source while being read)
 
 // Bits each type may carry; any other set bit is a protocol error, so a newer
 // peer's flag is never silently ignored.
@@ -50,6 +62,7 @@ export const ALLOWED_FLAGS: Readonly<Record<FrameType, number>> = {
   WRITE: FLAG_FUA | FLAG_ZEROES, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0,
   PING: 0, PONG: 0, STATE: 0, RESYNC_REQUEST: 0, RESYNC_DATA: 0,
   BITMAP: 0, RESYNC_DONE: 0, VERIFY_REQUEST: 0, VERIFY_REPLY: 0, VERIFY_DONE: 0,
+  DIR_SCAN: 0, DIR_MANIFEST: FLAG_LAST, DIR_OP: 0, DIR_FILE: 0, DIR_SIGS: 0, DIR_DATA: 0, DIR_END: FLAG_ABORT, DIR_ACK: 0, DIR_SYNCED: 0,
 };
 
 // Frames the handshake owns; PeerLink.send refuses them.
