@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Issues } from './issues.js';
 import { formatHostPort } from './names.js';
 import { renderPath, type KeyPath } from './path.js';
-import type { VolumeDraft } from './replication-volume.js';
+import { defaultMetadata, type VolumeDraft } from './replication-link.js';
 import type { HostPort } from './types.js';
 
 interface Claim {
@@ -17,6 +17,18 @@ interface Claim {
 export const samePathKey = (p: string): string => posix.normalize(p).replace(/(.)\/$/, '$1');
 
 export const volumeLabel = (d: VolumeDraft): string => (d.name === undefined ? renderPath(d.at) : `volume ${d.name}`);
+
+// The files a volume writes itself, named as messages name them. A metadata
+// file that is not written is left out, or with `stateDir` given, resolved
+// to its default <state_dir>/<name>.meta.
+export function volumeFiles(d: VolumeDraft, stateDir?: string): { path: string; what: string }[] {
+  const label = volumeLabel(d);
+  const out: { path: string; what: string }[] = [];
+  if (d.device !== undefined) out.push({ path: d.device, what: `the device of ${label} (${renderPath([...d.at, 'device'])})` });
+  if (d.metadata !== undefined) out.push({ path: d.metadata, what: `the metadata file of ${label} (${renderPath([...d.at, 'metadata'])})` });
+  else if (stateDir !== undefined && d.name !== undefined) out.push({ path: defaultMetadata(stateDir, d.name), what: `the metadata file of ${label} (node.state_dir/NAME.meta)` });
+  return out;
+}
 
 // A wildcard listener (only nbd.listen may be one) takes the port on every
 // address of its family; "::" takes IPv4 too (a dual-stack socket).
@@ -48,17 +60,18 @@ export function checkAcrossVolumes(drafts: readonly VolumeDraft[], issues: Issue
     if (firstNamed !== undefined) issues.error([...d.at, 'name'], d.name, `volume names must be unique: ${renderPath(firstNamed)} is also named ${d.name}`);
     else if (d.name !== undefined) names.set(d.name, d.at);
     if (d.listen !== undefined) claimEndpoint(d.listen, { at: [...d.at, 'listen'], what: `the listen address of ${label}` });
-    if (d.nbd.config.tcp !== undefined && d.nbd.tcpAt !== undefined) claimEndpoint(d.nbd.config.tcp, { at: d.nbd.tcpAt, what: `the nbd.listen of ${label}` });
+    if (d.nbd?.config.tcp !== undefined && d.nbd.tcpAt !== undefined) claimEndpoint(d.nbd.config.tcp, { at: d.nbd.tcpAt, what: `the nbd.listen of ${label}` });
     const ownFile = 'every volume needs its own device and its own metadata file';
     if (d.device !== undefined) claimFile(files, d.device, { at: [...d.at, 'device'], what: `the device of ${label}` }, d.device, ownFile);
     if (d.metadata !== undefined) claimFile(files, d.metadata, { at: [...d.at, 'metadata'], what: `the metadata file of ${label}` }, d.metadata, ownFile);
-    const socket = d.nbd.config.socket;
+    const nbd = d.nbd;
+    const socket = nbd?.config.socket;
     // A duplicate name is reported once, not again through its default socket.
-    if (socket !== undefined && (d.nbd.socketAt !== undefined || firstNamed === undefined)) {
+    if (nbd !== undefined && socket !== undefined && (nbd.socketAt !== undefined || firstNamed === undefined)) {
       // A default socket is reported on the volume's nbd key, which the user can add.
-      const written = d.nbd.socketAt === undefined ? undefined : socket;
-      const at = d.nbd.socketAt ?? [...d.at, 'nbd'];
-      const rule = d.nbd.socketAt === undefined ? `this volume's default nbd socket clashes: set nbd.socket` : 'every volume needs its own nbd socket';
+      const written = nbd.socketAt === undefined ? undefined : socket;
+      const at = nbd.socketAt ?? [...d.at, 'nbd'];
+      const rule = nbd.socketAt === undefined ? `this volume's default nbd socket clashes: set nbd.socket` : 'every volume needs its own nbd socket';
       claimFile(sockets, socket, { at, what: `the nbd socket of ${label}` }, written, rule);
     }
   }

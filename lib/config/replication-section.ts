@@ -1,15 +1,18 @@
 // `replication`: the shared secret, optional TLS, and the replicated volumes.
 // Absent means no replication (a VRRP-only node). What needs the node section
 // (its name, state_dir and control socket) is checked in crossCheck, which
-// also fills the default metadata path <state_dir>/<name>.meta.
+// also fills the default metadata path <state_dir>/<name>.meta and checks
+// where directory volumes' trees lie.
 import { afterSbPolicyIssue } from '../replication/after-sb-policies.js';
 import { Fields, mapping } from './checks.js';
 import type { Issues } from './issues.js';
 import { absolutePath } from './names.js';
 import { DEFAULT_STATE_DIR } from './node-section.js';
-import { renderPath, type KeyPath } from './path.js';
-import { checkAcrossVolumes, samePathKey, volumeLabel } from './replication-across.js';
-import { defaultMetadata, readVolume, type VolumeDraft } from './replication-volume.js';
+import type { KeyPath } from './path.js';
+import { checkAcrossVolumes, samePathKey, volumeFiles } from './replication-across.js';
+import { defaultMetadata, type VolumeDraft } from './replication-link.js';
+import { checkTrees } from './replication-trees.js';
+import { readVolume } from './replication-volume.js';
 import type { Section } from './section.js';
 import { checkKeys } from './suggest.js';
 import type { NodeConfig, ReplicationConfig, ReplicationTlsConfig } from './types.js';
@@ -47,7 +50,9 @@ export const replicationSection: Section<'replication'> = {
   crossCheck(config, { issues }) {
     const drafts = config.replication === undefined ? undefined : DRAFTS.get(config.replication);
     if (drafts === undefined) return;
-    fillMetadata(drafts, config.node?.stateDir ?? DEFAULT_STATE_DIR, issues);
+    const stateDir = config.node?.stateDir ?? DEFAULT_STATE_DIR;
+    fillMetadata(drafts, stateDir, issues);
+    checkTrees(drafts, stateDir, config.node, issues);
     if (config.node !== undefined && config.node.name !== '') checkAgainstNode(drafts, config.node, issues);
   },
 };
@@ -81,11 +86,7 @@ function readTls(raw: unknown, at: KeyPath, issues: Issues): ReplicationTlsConfi
 // Volumes without a metadata key get <state_dir>/<name>.meta, which must not
 // be the device or metadata file of another volume.
 function fillMetadata(drafts: readonly VolumeDraft[], stateDir: string, issues: Issues): void {
-  const written = new Map<string, string>();
-  for (const d of drafts) {
-    if (d.device !== undefined) written.set(samePathKey(d.device), `the device of ${volumeLabel(d)} (${renderPath([...d.at, 'device'])})`);
-    if (d.metadata !== undefined) written.set(samePathKey(d.metadata), `the metadata file of ${volumeLabel(d)} (${renderPath([...d.at, 'metadata'])})`);
-  }
+  const written = new Map(drafts.flatMap((d) => volumeFiles(d)).map((f) => [samePathKey(f.path), f.what]));
   for (const d of drafts) {
     if (d.metadata !== undefined || d.name === undefined) continue;
     const path = defaultMetadata(stateDir, d.name);
@@ -109,8 +110,8 @@ function checkAgainstNode(drafts: readonly VolumeDraft[], node: NodeConfig, issu
       const problem = afterSbPolicyIssue(0, d.afterSb.after_sb_0pri, names);
       if (problem !== null) issues.error([...d.at, 'after_sb_0pri'], d.afterSb.after_sb_0pri, problem);
     }
-    const socket = d.nbd.config.socket;
-    if (socket !== undefined && samePathKey(socket) === samePathKey(node.controlSocket)) {
+    const socket = d.nbd?.config.socket;
+    if (d.nbd !== undefined && socket !== undefined && samePathKey(socket) === samePathKey(node.controlSocket)) {
       const at = d.nbd.socketAt ?? [...d.at, 'nbd'];
       issues.error(at, d.nbd.socketAt === undefined ? undefined : socket, `${socket} is node.control_socket: the nbd socket needs a path of its own`);
     }

@@ -11,25 +11,13 @@ import { PEER_KEYS } from '../../lib/config/replication-peers.js';
 import { REPLICATION_KEYS, replicationSection, TLS_KEYS } from '../../lib/config/replication-section.js';
 import { VOLUME_KEYS } from '../../lib/config/replication-volume.js';
 import type { BlockVolumeConfig, ConfigIssue, TandemConfig } from '../../lib/config/types.js';
-import { expectOnly, issuesOf, validOf } from './helpers.js';
+import { blockVolume, expectOnly, issuesOf, replicationDoc, validOf } from './helpers.js';
 
 const H = { hostname: 'testhost' };
 const root = (p: string): string => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
-// The smallest valid volume; tests override one key at a time.
-function vol(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'db',
-    device: '/var/lib/tandem/db.img',
-    size: '10GiB',
-    listen: '198.51.100.11:7789',
-    peers: [{ name: 'node-b', address: '198.51.100.12:7789' }],
-    ...over,
-  };
-}
-function conf(volumes: unknown[], extra: Record<string, unknown> = {}, node: Record<string, unknown> = { name: 'node-a' }): Record<string, unknown> {
-  return { node, replication: { secret_file: '/etc/tandem/secret', volumes, ...extra } };
-}
+const vol = blockVolume;
+const conf = replicationDoc;
 const valid = (raw: unknown): TandemConfig => validOf(raw).config;
 const warningsOf = (raw: unknown): ConfigIssue[] => validOf(raw).warnings;
 const volumeOf = (raw: unknown): BlockVolumeConfig => { const v = valid(raw).replication.volumes[0]; return v?.type === 'block' ? v : expect.fail('no block volume'); };
@@ -204,9 +192,10 @@ describe('config/replication', () => {
       const two = conf([vol(), vol({ device: '/d2', listen: '198.51.100.11:7790', peers: [{ name: 'node-b', address: '198.51.100.12:7790' }] })]);
       expectOnly(two, 'replication.volumes[1].name', 'volume names must be unique', 'replication.volumes[0] is also named db');
     });
-    it('type is block; directory volumes are not implemented yet', () => {
-      expectOnly(conf([vol({ type: 'directory' })]), `${v0}.type`, 'directory volumes are not implemented yet (issue 4)', 'must be "block"');
-      expectOnly(conf([vol({ type: 'file' })]), `${v0}.type`, 'must be one of "block"');
+    it('type is block or directory (test/config/replication-directory.test.ts)', () => {
+      expectOnly(conf([vol({ type: 'file' })]), `${v0}.type`, 'must be one of "block" or "directory"');
+      expectOnly(conf([vol({ type: 'Block' })]), `${v0}.type`, 'did you mean "block"?');
+      expectOnly(conf([vol({ exclude: ['*.tmp'] })]), `${v0}.exclude`, 'exclude belongs to directory volumes (type: directory)', 'a block volume replicates its device');
     });
     it('device and metadata are absolute paths', () => {
       expectOnly(conf([vol({ device: 'db.img' })]), `${v0}.device`, 'an absolute path');
@@ -360,7 +349,7 @@ describe('config/replication', () => {
         expect(rows.some((r) => r.split('|')[1]?.includes(`\`${key}\``)), key).to.equal(true);
       }
     });
-    it('docs/examples/replicated-pair.yaml is a node with one replicated volume and no VRRP', async () => {
+    it('docs/examples/replicated-pair.yaml is a node with a replicated block volume (then a directory one) and no VRRP', async () => {
       const r = await loadConfigFile(root('docs/examples/replicated-pair.yaml'), H);
       if (!r.ok) return expect.fail(formatIssues(r.issues, 'replicated-pair.yaml'));
       expect(formatWarnings(r.warnings ?? [], 'replicated-pair.yaml')).to.equal('');

@@ -4,31 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseConfigText, validateConfig } from '../../lib/config/load.js';
 import { rng } from '../helpers/random.js';
+import { mutate } from './helpers.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
-
-const ODD: unknown[] = [null, 0, -1, 1.5, 1e308, NaN, '', ' ', 'x'.repeat(300), true, [], {}, [null], { a: {} }, '192.0.2.1/99', 'fe80::1%eth0', '\0'];
-
-// Replaces one random node of `value` with an odd value, or deletes a key.
-function mutate(value: unknown, next: () => number): unknown {
-  if (Array.isArray(value)) {
-    if (value.length === 0 || next() < 0.2) return ODD[Math.floor(next() * ODD.length)];
-    const copy = [...value];
-    const i = Math.floor(next() * copy.length);
-    copy[i] = mutate(copy[i], next);
-    return copy;
-  }
-  if (typeof value === 'object' && value !== null) {
-    const keys = Object.keys(value);
-    if (keys.length === 0 || next() < 0.15) return ODD[Math.floor(next() * ODD.length)];
-    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    const key = keys[Math.floor(next() * keys.length)] ?? '';
-    if (next() < 0.2) delete copy[key];
-    else copy[key] = mutate(copy[key], next);
-    return copy;
-  }
-  return ODD[Math.floor(next() * ODD.length)];
-}
 
 describe('config/robustness: bad input never throws', () => {
   it('2000 random mutations of a valid file: never a throw, every refusal explained', async () => {
