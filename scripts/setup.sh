@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ make python3 iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd openssl nbdkit libnbd-bin python3-libnbd qemu-utils fio)
+packages=(g++ make python3 iproute2 keepalived tcpdump iputils-arping iputils-ping ndisc6 procps psmisc systemd openssl nbdkit libnbd-bin python3-libnbd qemu-utils fio rsync)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

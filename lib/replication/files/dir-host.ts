@@ -1,0 +1,31 @@
+// What a directory peer session needs from its volume: one interface, so
+// dir-peer.ts never reaches into the volume's fields (as volume/host.ts).
+import type { DirectoryVolumeConfig } from '../../config/types.js';
+import type { Generations } from '../generations.js';
+import type { VolumeLog } from '../volume/host.js';
+import type { PeerState } from '../volume/wire.js';
+import type { ExcludeMatcher } from './exclude.js';
+import type { ReceiverEvents } from './receiver.js';
+import type { SenderEvents } from './sender.js';
+
+export interface DirHost {
+  readonly node: string;
+  readonly cfg: DirectoryVolumeConfig;
+  readonly exclude: ExcludeMatcher;
+  readonly log: VolumeLog;
+  readonly role: 'Primary' | 'Secondary';
+  readonly generations: Generations;
+  emit(type: string, fields: Record<string, unknown>): void;
+  stateFor(peer: string): PeerState;
+  receiverEvents(peer: string, synced: () => Promise<void>): ReceiverEvents;
+  senderEvents(peer: string, reconciled: (changes: number) => Promise<void>): SenderEvents;
+  // Paths `peer` may lack (changed while it was away); the first starts a new generation.
+  markChanged(peer: string, paths: readonly string[]): Promise<void>;
+  changedCount(peer: string): number;
+  connectedInSync(peer: string): Promise<void>;
+  resyncTargetStarted(peer: string): Promise<void>;
+  resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void>;
+  followPeerGeneration(peer: string, current: string): Promise<void>;
+  discardMyDataUsed(): void;
+  standAlone(peer: string): void;
+}

@@ -1,0 +1,322 @@
+// One configured peer of a directory volume: its authenticated link, the
+// connect handshake (STATE both ways, then the same decideConnect as block
+// volumes: generations, split brain, after-sb policies), and then the stream:
+// as source (Primary, or SyncSource) a DirSender, as target a DirReceiver.
+import type { AfterSbPolicies } from '../after-sb.js';
+import type { Frame } from '../link/frame.js';
+import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
+import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
+import { decideConnect } from '../volume/handshake-decision.js';
+import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
+import type { DirHost } from './dir-host.js';
+import type { DirPeerStatus } from './dir-status.js';
+import { DirReceiver } from './receiver.js';
+import { DirSender } from './sender.js';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const ACK_CHECK_MS = 250;
+const SOURCE_FRAMES = new Set(['DIR_SCAN', 'DIR_OP', 'DIR_FILE', 'DIR_DATA', 'DIR_END', 'DIR_SYNCED']);
+const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
+
+type Phase = 'idle' | 'handshake' | 'running';
+
+export class DirPeerSession {
+  private readonly totals = { bytesSent: 0, bytesReceived: 0, disconnects: 0, filesSent: 0, filesReceived: 0 };
+  private baseline = { bytesSent: 0, bytesReceived: 0 };
+  private lastError: { reason: string; detail: string; at: number } | null = null;
+  private lastSentAt: number | null = null;
+  private lastReceivedAt: number | null = null;
+  connection: ConnectionState = 'StandAlone';
+  replication: ReplicationState = 'Off';
+  peerState: PeerState | null = null;
+  splitBrain = false;
+  private wantConnected = false;
+  private link: PeerLink | null = null;
+  private phase: Phase = 'idle';
+  private sent: PeerState | null = null;
+  sender: DirSender | null = null;
+  private receiver: DirReceiver | null = null;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private lastAckAt = 0;
+  private resyncStarted = 0;
+
+  constructor(readonly name: string, readonly address: string, private readonly host: DirHost, private readonly policies: AfterSbPolicies) {}
+
+  get connected(): boolean {
+    return this.phase === 'running';
+  }
+
+  get peerRole(): Role {
+    return this.phase === 'running' && this.peerState ? this.peerState.role : 'Unknown';
+  }
+
+  get peerDisk(): DiskState {
+    return this.phase === 'running' && this.peerState ? this.peerState.disk : 'DUnknown';
+  }
+
+  // Changes made now reach this peer through the stream.
+  get live(): boolean {
+    return this.sender !== null && this.link?.state === 'established';
+  }
+
+  enable(): void {
+    this.wantConnected = true;
+    this.splitBrain = false;
+    if (this.connection === 'StandAlone') this.connection = 'Connecting';
+  }
+
+  disable(detail: string): void {
+    this.wantConnected = false;
+    this.connection = 'StandAlone';
+    this.link?.close(detail);
+    this.host.standAlone(this.name);
+  }
+
+  reconnect(detail: string): void {
+    this.link?.close(detail);
+  }
+
+  noteError(reason: string, detail: string): void {
+    this.lastError = { reason, detail, at: Date.now() };
+  }
+
+  adopt(link: PeerLink): boolean {
+    if (!this.wantConnected || this.link !== null) {
+      link.close(this.link !== null ? 'already connected to this peer' : 'volume is StandAlone (tandem replica connect NAME)');
+      return false;
+    }
+    this.link = link;
+    this.phase = 'handshake';
+    this.connection = 'Connected';
+    this.replication = 'Off';
+    this.peerState = null;
+    this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
+    this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
+    this.handshakeTimer = setTimeout(() => link.fail(`no STATE within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    this.sent = this.host.stateFor(this.name);
+    link.send({ type: 'STATE', payload: encodeState(this.sent) });
+    return true;
+  }
+
+  private async readFrames(link: PeerLink): Promise<void> {
+    for await (const f of link.frames()) {
+      if (this.link !== link || link.state === 'closed') return;
+      const why = this.onFrame(link, f);
+      if (why !== null) {
+        this.host.log.warn(`${this.host.cfg.name}: dropping the link to ${this.name}: ${why}`);
+        this.host.emit('replica.protocol-error', { volume: this.host.cfg.name, peer: this.name, detail: why });
+        return link.fail(why);
+      }
+      // Backpressure: a target that cannot keep up stops reading the socket.
+      if (this.receiver !== null && this.receiver.backlog > 512) await this.receiver.idle();
+    }
+  }
+
+  // Returns why the link must drop, or null.
+  private onFrame(link: PeerLink, f: Frame): string | null {
+    if (this.phase === 'handshake') {
+      if (f.type !== 'STATE') return `${f.type} during the connect handshake (want STATE)`;
+      const s = decodeState(f.payload);
+      if (!s.ok) return s.detail;
+      this.peerState = s.value;
+      this.decide(link);
+      return null;
+    }
+    if (f.type === 'STATE') return this.onStateUpdate(f);
+    if (SOURCE_FRAMES.has(f.type)) {
+      // issue 4 "Safety": changes flow from the source only; a Primary takes none.
+      if (this.sender !== null || this.host.role === 'Primary') return `${f.type}: this node is the source of ${this.host.cfg.name} and takes no changes`;
+      return this.receiver === null ? `${f.type} before the connection is set up` : this.receiver.handle(f);
+    }
+    if (TARGET_FRAMES.has(f.type)) {
+      if (this.sender === null) return `${f.type}: this node is not sending changes to ${this.name}`;
+      if (f.type === 'DIR_ACK') this.lastAckAt = Date.now();
+      return this.sender.handle(f);
+    }
+    return `${f.type} is not a directory volume frame`;
+  }
+
+  private decide(link: PeerLink): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    const sent = this.sent;
+    const peer = this.peerState;
+    if (sent === null || peer === null) return;
+    const out = decideConnect(this.policies, this.host.node, sent, this.name, peer);
+    (out.kind === 'standalone' ? this.host.log.warn : this.host.log.info).call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
+    if (sent.discardMyData) this.host.discardMyDataUsed();
+    if (out.kind === 'standalone') {
+      this.splitBrain = out.splitBrain;
+      if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
+      return this.disable(out.log);
+    }
+    this.phase = 'running';
+    this.lastAckAt = Date.now();
+    this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
+    this.receiver = new DirReceiver(link, this.host.cfg.path, this.host.cfg.exclude, this.host.receiverEvents(this.name, () => this.onSynced(link)));
+    this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
+    this.resyncStarted = Date.now();
+    if (out.kind === 'sync-target') {
+      this.replication = 'SyncTarget';
+      this.background(this.host.resyncTargetStarted(this.name), 'starting the resync', link);
+    } else if (out.kind === 'sync-source') {
+      this.replication = 'SyncSource';
+      this.startSender(link);
+    } else {
+      this.replication = 'Established';
+      if (out.inSync) this.background(this.host.connectedInSync(this.name), 'recording the connect');
+      // The Primary compares trees at every connect: changes its last run had not sent yet are found.
+      if (this.host.role === 'Primary') this.startSender(link);
+    }
+    this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction: this.replication, full: true, bytes: null });
+    const now = this.host.stateFor(this.name);
+    if (now.role !== sent.role || now.generations.current !== sent.generations.current) this.sendState();
+  }
+
+  // Our role changed while connected: a new Primary becomes the source and compares trees first.
+  roleChanged(): void {
+    const link = this.link;
+    if (link === null || this.phase !== 'running') return;
+    this.sendState();
+    if (this.host.role === 'Primary' && this.sender === null) this.startSender(link);
+    else if (this.host.role === 'Secondary' && this.sender !== null && this.replication !== 'SyncSource') {
+      this.sender.stop();
+      this.sender = null;
+    }
+  }
+
+  private startSender(link: PeerLink): void {
+    const c = this.host.cfg;
+    this.sender = new DirSender({
+      link, root: c.path, exclude: this.host.exclude, excludePatterns: c.exclude, settleMs: c.settleMs, protocol: c.protocol,
+      log: (level, m) => this.host.log[level](`${c.name}: ${this.name}: ${m}`),
+      events: this.host.senderEvents(this.name, (changes) => this.onReconciled(link, changes)),
+    });
+    this.sender.start();
+  }
+
+  private async onReconciled(link: PeerLink, changes: number): Promise<void> {
+    if (this.link !== link) return;
+    const secs = (Date.now() - this.resyncStarted) / 1000;
+    this.host.log.info(`${this.host.cfg.name}: trees compared with ${this.name}: ${changes} change(s) sent in ${secs.toFixed(1)} s`);
+    if (this.replication === 'SyncSource') {
+      await this.host.resyncFinished(this.name, false, this.host.generations);
+      this.replication = 'Established';
+      if (this.host.role !== 'Primary') { this.sender?.stop(); this.sender = null; }
+    }
+    this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
+    this.sendState();
+  }
+
+  private async onSynced(link: PeerLink): Promise<void> {
+    if (this.link !== link || this.peerState === null) return;
+    if (this.replication === 'SyncTarget') {
+      await this.host.resyncFinished(this.name, true, this.peerState.generations);
+      this.replication = 'Established';
+      this.host.log.info(`${this.host.cfg.name}: resync from ${this.name} finished: UpToDate`);
+      this.sendState();
+    }
+  }
+
+  sendState(): void {
+    if (this.phase !== 'running' || this.link?.state !== 'established') return;
+    this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
+  }
+
+  private onStateUpdate(f: Frame): string | null {
+    const s = decodeState(f.payload);
+    if (!s.ok) return s.detail;
+    if (s.value.role === 'Primary' && this.host.role === 'Primary') return 'both sides are Primary: refusing two Primaries on one volume';
+    const before = this.peerState;
+    this.peerState = s.value;
+    const g = s.value.generations;
+    const ours = this.host.generations;
+    if (before !== null && g.current !== before.generations.current && this.replication === 'Established') {
+      // The Primary began a generation because another peer is absent: we follow, we have its data.
+      if (s.value.role === 'Primary' && ours.current === before.generations.current) this.background(this.host.followPeerGeneration(this.name, g.current), 'following the generation');
+      else if (g.current !== ours.current && !(ours.fresh && g.fresh)) this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
+    }
+    return null;
+  }
+
+  // A peer that stops acknowledging is dropped, so it never holds changes back for long.
+  private checkAcks(): void {
+    const s = this.sender;
+    if (s === null || s.status().files === 0 || s.outstandingCount === 0) { this.lastAckAt = Date.now(); return; }
+    const t = this.host.cfg.timeoutMs;
+    if (Date.now() - this.lastAckAt > t) this.link?.fail(`no acknowledgement for ${Date.now() - this.lastAckAt} ms (timeout ${t} ms)`);
+  }
+
+  private onClosed(link: PeerLink, info: LinkCloseInfo): void {
+    if (this.link !== link) return;
+    this.link = null;
+    this.phase = 'idle';
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.ackTimer) clearInterval(this.ackTimer);
+    this.handshakeTimer = null;
+    this.ackTimer = null;
+    const pending = this.sender?.pendingPaths() ?? [];
+    this.totals.filesSent += this.sender?.acked ?? 0;
+    this.totals.filesReceived += this.receiver?.applied ?? 0;
+    this.sender?.stop();
+    this.sender = null;
+    this.receiver?.stop();
+    this.receiver = null;
+    this.replication = 'Off';
+    if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
+    this.totals.bytesSent += link.stats.bytesSent - this.baseline.bytesSent;
+    this.totals.bytesReceived += link.stats.bytesReceived - this.baseline.bytesReceived;
+    this.totals.disconnects++;
+    this.lastSentAt = link.stats.lastSentAt;
+    this.lastReceivedAt = link.stats.lastReceivedAt;
+    this.lastError = { reason: info.reason, detail: info.detail, at: Date.now() };
+    // What the peer may lack is counted against it: the first such change starts a new generation.
+    if (pending.length > 0) this.background(this.host.markChanged(this.name, pending), 'recording unsent changes');
+    this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : ''}`);
+    this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
+  }
+
+  private background(p: Promise<unknown>, what: string, link?: PeerLink): void {
+    p.catch((e: unknown) => {
+      this.host.log.error(`${this.host.cfg.name}: ${what} with ${this.name} failed: ${(e as Error).message}`);
+      link?.fail(`${what} failed here`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const link = this.link;
+    this.disable('volume stopping');
+    if (link !== null) await link.closed;
+  }
+
+  status(): DirPeerStatus {
+    const ls = this.link?.stats ?? null;
+    const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+    const since = ls?.connectedSince ?? null;
+    const err = this.lastError;
+    const p = this.sender?.status() ?? null;
+    return {
+      name: this.name,
+      address: this.address,
+      connection: this.phase === 'running' ? 'Connected' : this.connection === 'Connected' ? 'Connecting' : this.connection,
+      replication: this.replication,
+      role: this.peerRole,
+      disk: this.peerDisk,
+      connected: this.phase === 'running',
+      uptime_s: this.phase === 'running' && since !== null ? Math.round((Date.now() - since) / 1000) : null,
+      bytes_sent: this.totals.bytesSent + (ls === null ? 0 : ls.bytesSent - this.baseline.bytesSent),
+      bytes_received: this.totals.bytesReceived + (ls === null ? 0 : ls.bytesReceived - this.baseline.bytesReceived),
+      files_sent: this.totals.filesSent + (this.sender?.acked ?? 0),
+      files_received: this.totals.filesReceived + (this.receiver?.applied ?? 0),
+      last_sent_at: iso(ls?.lastSentAt ?? this.lastSentAt),
+      last_received_at: iso(ls?.lastReceivedAt ?? this.lastReceivedAt),
+      pending_files: p?.files ?? this.host.changedCount(this.name),
+      pending_bytes: p?.bytes ?? 0,
+      oldest_pending_s: p?.oldestMs == null ? null : p.oldestMs / 1000,
+      disconnects: this.totals.disconnects,
+      last_error: err === null ? null : { reason: err.reason, detail: err.detail, at: new Date(err.at).toISOString() },
+      split_brain: this.splitBrain,
+    };
+  }
+}

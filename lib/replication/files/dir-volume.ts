@@ -1,0 +1,337 @@
+// A replicated directory volume (issue 4): a watched tree that the Primary
+// keeps identical on every peer, over the same kind of authenticated link,
+// with the same generation identifiers, connect decision and after-sb
+// policies as block volumes. On the Primary, watcher events feed each
+// connected peer's sender, and count against absent peers (the first such
+// change starts a new generation); on a Secondary, they are checked for
+// divergence.
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { TandemError } from '../../errors.js';
+import { formatHostPort } from '../../config/names.js';
+import type { DirectoryVolumeConfig } from '../../config/types.js';
+import type { AfterSbPolicies } from '../after-sb.js';
+import {
+  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onPromoteWhileDisconnected,
+  onResyncFinished, type Generations,
+} from '../generations.js';
+import { canPromote, type DiskState } from '../states.js';
+import type { VolumeLog } from '../volume/host.js';
+import { VolumeLinks } from '../volume/links.js';
+import type { VolumeDeps } from '../volume/volume.js';
+import type { PeerState } from '../volume/wire.js';
+import { cleanTemps } from './apply.js';
+import type { DirHost } from './dir-host.js';
+import { freshDirMeta, loadDirMeta, saveDirMeta, type DirMeta } from './dir-meta.js';
+import { DirPeerSession } from './dir-peer.js';
+import type { DirectoryVolumeStatus, FileProblem } from './dir-status.js';
+import { DivergenceWatch } from './divergence.js';
+import { compileExclude, type ExcludeMatcher } from './exclude.js';
+import { buildManifest } from './manifest.js';
+import type { ReceiverEvents } from './receiver.js';
+import type { SenderEvents } from './sender.js';
+import { TreeWatcher } from './watcher.js';
+
+const SWEEP_MS = 30_000; // the Primary compares its tree with each peer's view this often (missed events)
+const SAVE_DELAY_MS = 1000; // change counts of absent peers are saved at most this often
+const RECENT_PROBLEMS = 20;
+
+export class DirectoryVolume implements DirHost {
+  readonly peers = new Map<string, DirPeerSession>();
+  readonly exclude: ExcludeMatcher;
+  role: 'Primary' | 'Secondary' = 'Secondary';
+  private readonly links: VolumeLinks;
+  private readonly watcher: TreeWatcher;
+  private readonly divergence: DivergenceWatch;
+  private readonly changed = new Map<string, Set<string>>();
+  private readonly problems = { count: 0, recent: [] as FileProblem[] };
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private discardMine = false;
+  private watching = false;
+
+  private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
+    this.exclude = compileExclude(cfg.exclude);
+    const policies = cfg.afterSb as unknown as AfterSbPolicies;
+    for (const p of cfg.peers) this.peers.set(p.name, new DirPeerSession(p.name, formatHostPort(p.address), this, policies));
+    this.links = new VolumeLinks({
+      node: deps.node, volume: cfg.name, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}),
+      listen: cfg.listen, peers: cfg.peers, pingIntervalMs: cfg.pingIntervalMs, pingTimeoutMs: cfg.pingTimeoutMs, log: deps.log,
+      onLink: (peer, link) => this.peers.get(peer)?.adopt(link),
+      onAuthFailed: (peer, reason, detail) => {
+        const s = this.peers.get(peer);
+        this.log.error(`${cfg.name}: authentication with ${peer} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
+        s?.noteError(reason, detail);
+        s?.disable('authentication failed');
+      },
+    });
+    this.watcher = new TreeWatcher({
+      root: cfg.path, exclude: this.exclude,
+      onChange: (path, at) => this.onChange(path, at),
+      onError: (m) => this.log.warn(`${cfg.name}: watcher: ${m}`),
+    });
+    this.divergence = new DivergenceWatch(cfg.path, (path, detail) => {
+      this.log.warn(`${cfg.name}: divergence on this Secondary: "${path}": ${detail} (not by replication; the Primary's copy replaces it at the next compare)`);
+      this.emit('replica.divergence', { volume: cfg.name, path, detail });
+    });
+  }
+
+  get node(): string { return this.deps.node; }
+  get log(): VolumeLog { return this.deps.log; }
+  get generations(): Generations { return this.meta.generations; }
+  get diskState(): DiskState { return this.meta.disk; }
+
+  emit(type: string, fields: Record<string, unknown>): void {
+    this.deps.emit(type, fields);
+  }
+
+  // Creates the tree when missing and removes temporary files a crash left.
+  static async open(cfg: DirectoryVolumeConfig, deps: VolumeDeps): Promise<DirectoryVolume> {
+    await mkdir(cfg.path, { recursive: true, mode: 0o755 });
+    await mkdir(dirname(cfg.metadata), { recursive: true, mode: 0o700 });
+    const stale = await cleanTemps(cfg.path);
+    if (stale.length > 0) deps.log.warn(`${cfg.name}: removed ${stale.length} temporary file(s) left by an interrupted apply`);
+    const meta = (await loadDirMeta(cfg.metadata)) ?? freshDirMeta();
+    meta.lastRole = 'Secondary';
+    for (const k of Object.keys(meta.changed)) if (!cfg.peers.some((p) => p.name === k)) delete meta.changed[k];
+    const v = new DirectoryVolume(cfg, meta, deps);
+    await v.save();
+    return v;
+  }
+
+  async start(): Promise<void> {
+    await this.links.listen();
+    await this.watcher.start();
+    this.watching = true;
+    this.divergence.reset((await buildManifest(this.cfg.path, { exclude: this.exclude, hash: false })).entries);
+    this.connect();
+    this.log.info(`${this.cfg.name}: directory ${this.cfg.path} replication listening on ${this.links.address}, protocol ${this.cfg.protocol}, disk ${this.meta.disk}`);
+  }
+
+  connect(): void {
+    for (const s of this.peers.values()) {
+      s.enable();
+      this.links.dial(s.name);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.links.stopDialing();
+    await Promise.all([...this.peers.values()].map((s) => s.stop()));
+  }
+
+  async stop(): Promise<void> {
+    if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
+    await this.disconnect();
+    await this.links.stop();
+    this.watching = false;
+    await this.watcher.stop();
+    this.divergence.pause();
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
+  }
+
+  // ---- Roles ----
+
+  async promote(force: boolean): Promise<void> {
+    if (this.role === 'Primary') return;
+    const v = canPromote(this.meta.disk, force);
+    if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${v.message}`);
+    for (const s of this.peers.values()) {
+      if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`);
+      if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: a resync from ${s.name} is running`);
+    }
+    const absent = [...this.peers.values()].filter((s) => !s.connected).map((s) => s.name);
+    if (absent.length > 0 || this.meta.generations.fresh || v.forced) this.meta.generations = onPromoteWhileDisconnected(this.meta.generations, absent);
+    this.meta.disk = 'UpToDate';
+    this.meta.lastRole = 'Primary';
+    this.role = 'Primary';
+    this.divergence.pause();
+    await this.save();
+    for (const s of this.peers.values()) s.roleChanged();
+    this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.log.warn(`${this.cfg.name}: sweep: ${(e as Error).message}`)), SWEEP_MS);
+    this.log.info(`${this.cfg.name}: Primary${v.forced ? ' (forced)' : ''}, generation ${this.meta.generations.current}`);
+    this.emit('replica.role', { volume: this.cfg.name, role: 'Primary', forced: v.forced });
+  }
+
+  // Changes already made go out first (bounded by the peer timeout), then we take none of our own.
+  async demote(): Promise<void> {
+    if (this.role === 'Secondary') return;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const flushed = await Promise.race([this.flush().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), this.cfg.timeoutMs))]);
+    if (!flushed) this.log.warn(`${this.cfg.name}: not every change was acknowledged within ${this.cfg.timeoutMs} ms before stepping down; the peers' copies are compared at the next connect`);
+    this.role = 'Secondary';
+    this.meta.lastRole = 'Secondary';
+    await this.save();
+    for (const s of this.peers.values()) s.roleChanged();
+    if (this.watching) this.divergence.reset((await buildManifest(this.cfg.path, { exclude: this.exclude, hash: false })).entries);
+    this.log.info(`${this.cfg.name}: Secondary`);
+    this.emit('replica.role', { volume: this.cfg.name, role: 'Secondary' });
+  }
+
+  // `tandem replica flush`: returns once every change made before the call is replicated to every
+  // connected peer as the protocol says (C: applied and fsynced there; A: sent).
+  async flush(): Promise<void> {
+    if (this.role !== 'Primary') throw new TandemError('FLUSH_REFUSED', `${this.cfg.name} is Secondary: only the Primary sends changes`);
+    await this.sweep();
+    await Promise.all([...this.peers.values()].map((s) => s.sender?.flush()));
+  }
+
+  // Compares the tree with each peer's view (size, mtime, mode, type): what inotify did not report is sent too.
+  private async sweep(): Promise<void> {
+    const live = [...this.peers.values()].filter((s) => s.live);
+    if (live.length === 0) return;
+    const m = await buildManifest(this.cfg.path, { exclude: this.exclude, hash: false });
+    for (const s of live) s.sender?.sweep(m.entries);
+  }
+
+  async invalidate(): Promise<void> {
+    if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
+    this.meta.disk = 'Inconsistent';
+    await this.save();
+    for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
+  }
+
+  discardMyData(): void {
+    if (this.role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${this.cfg.name} is Primary: make it Secondary first, then discard its data`);
+    this.discardMine = true;
+    this.connect();
+  }
+
+  // Online verify of a tree: the Primary compares content hashes with each peer's again; what differs is sent.
+  verify(): void {
+    if (this.role !== 'Primary') throw new TandemError('VERIFY_REFUSED', `${this.cfg.name}: run verify on the Primary; it compares its tree with every peer's`);
+    const live = [...this.peers.values()].filter((s) => s.live);
+    if (live.length === 0) throw new TandemError('VERIFY_REFUSED', `${this.cfg.name}: no peer is connected`);
+    for (const s of live) s.sender?.rescan();
+  }
+
+  // ---- Changes ----
+
+  private onChange(path: string, at: number): void {
+    if (this.role !== 'Primary') return this.divergence.changed(path);
+    for (const s of this.peers.values()) {
+      if (s.live) s.sender?.touch(path, at);
+      else void this.markChanged(s.name, [path]).catch((e: unknown) => this.log.error(`${this.cfg.name}: ${(e as Error).message}`));
+    }
+  }
+
+  async markChanged(peer: string, paths: readonly string[]): Promise<void> {
+    let set = this.changed.get(peer);
+    if (set === undefined) this.changed.set(peer, (set = new Set()));
+    for (const p of paths) set.add(p);
+    this.meta.changed[peer] = Math.max(this.meta.changed[peer] ?? 0, set.size);
+    // The first change a peer misses starts a new generation; its bitmap UUID is where the peer stands.
+    if (this.role === 'Primary' && !this.meta.generations.fresh && bitmapEntry(this.meta.generations, peer) === undefined) {
+      this.meta.generations = onFirstWriteWhileDisconnected(this.meta.generations, peer);
+      this.log.info(`${this.cfg.name}: ${peer} misses changes: new generation ${this.meta.generations.current}`);
+      await this.save();
+      for (const s of this.peers.values()) if (s.name !== peer) s.sendState();
+      return;
+    }
+    this.saveSoon();
+  }
+
+  changedCount(peer: string): number {
+    return this.meta.changed[peer] ?? 0;
+  }
+
+  private problem(path: string, code: string, message: string): void {
+    this.problems.count++;
+    this.problems.recent.push({ path, code, message, at: new Date().toISOString() });
+    if (this.problems.recent.length > RECENT_PROBLEMS) this.problems.recent.shift();
+    this.log.warn(`${this.cfg.name}: "${path}": ${code}: ${message}`);
+    this.emit('replica.file-problem', { volume: this.cfg.name, path, code, message });
+  }
+
+  receiverEvents(peer: string, synced: () => Promise<void>): ReceiverEvents {
+    return {
+      applied: (path, entry) => this.divergence.applied(path, entry),
+      busy: (path, on) => this.divergence.setBusy(path, on),
+      scanned: (m) => this.divergence.reset(m),
+      synced,
+      failed: (path, code, message) => this.problem(path, code, `applying the change from ${peer}: ${message}`),
+    };
+  }
+
+  senderEvents(peer: string, reconciled: (changes: number) => Promise<void>): SenderEvents {
+    return {
+      replicated: () => undefined,
+      failed: (path, code, message) => this.problem(path, code, `replicating to ${peer}: ${message}`),
+      reconciled,
+    };
+  }
+
+  // ---- DirHost: what the connect handshake changes ----
+
+  stateFor(peer: string): PeerState {
+    return {
+      role: this.role, disk: this.meta.disk, generations: this.meta.generations, size: 0, blockSize: 0,
+      protocol: this.cfg.protocol, changedBlocks: this.changedCount(peer), discardMyData: this.discardMine,
+    };
+  }
+
+  async connectedInSync(peer: string): Promise<void> {
+    const g = onConnectedAndSynced(this.meta.generations, peer);
+    if (g === this.meta.generations) return;
+    this.meta.generations = g;
+    await this.save();
+  }
+
+  async resyncTargetStarted(_peer: string): Promise<void> {
+    this.meta.disk = 'Inconsistent';
+    await this.save();
+  }
+
+  async resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void> {
+    this.meta.generations = asTarget ? onResyncFinished(this.meta.generations, peer, { asTarget: true, source }) : onResyncFinished(this.meta.generations, peer, { asTarget: false });
+    this.changed.delete(peer);
+    delete this.meta.changed[peer];
+    if (asTarget) this.meta.disk = 'UpToDate';
+    await this.save();
+  }
+
+  async followPeerGeneration(peer: string, current: string): Promise<void> {
+    const absent = [...this.peers.values()].filter((s) => !s.connected && s.name !== peer).map((s) => s.name);
+    this.meta.generations = onPeerStartedGeneration(this.meta.generations, current, absent);
+    await this.save();
+  }
+
+  discardMyDataUsed(): void {
+    this.discardMine = false;
+  }
+
+  standAlone(peer: string): void {
+    void this.links.stopDialing(peer);
+  }
+
+  private saveSoon(): void {
+    if (this.saveTimer !== null) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      void this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata: ${(e as Error).message}`));
+    }, SAVE_DELAY_MS);
+  }
+
+  private save(): Promise<void> {
+    return saveDirMeta(this.cfg.metadata, this.meta);
+  }
+
+  status(): DirectoryVolumeStatus {
+    const g = this.meta.generations;
+    return {
+      name: this.cfg.name,
+      type: 'directory',
+      role: this.role,
+      disk: this.meta.disk,
+      protocol: this.cfg.protocol,
+      path: this.cfg.path,
+      generations: { current: g.current, history: [...g.history], bitmap: Object.fromEntries(Object.entries(g.bitmap).map(([p, e]) => [p, e.uuid])) },
+      watcher: this.watching ? { events: this.watcher.events, errors: this.watcher.errors } : null,
+      divergence: { count: this.divergence.count, recent: [...this.divergence.recent] },
+      problems: { count: this.problems.count, recent: [...this.problems.recent] },
+      peers: [...this.peers.values()].map((s) => s.status()),
+    };
+  }
+}

@@ -1,0 +1,430 @@
+// The source side of a directory volume towards one peer. It keeps a view of
+// the peer's tree (its manifest at connect, then every acknowledged change)
+// and a set of dirty paths (watcher events, the reconcile's diff). A path is
+// sent once it was quiet for `settleMs` (bursts on a hot file coalesce), as
+// what the path holds *then*, so the final content is never lost: a file that
+// changes while it is read is aborted and sent again. Creations go before
+// deletions in each batch, parents before children (issue 4).
+import { createHash } from 'node:crypto';
+import { constants as C } from 'node:fs';
+import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
+import type { Frame } from '../link/frame.js';
+import { FLAG_ABORT, FLAG_LAST } from '../link/frame-types.js';
+import type { PeerLink } from '../link/peer-link.js';
+import { blockSignatures, blockSpan, changedBlocks, DEFAULT_BLOCK_SIZE, type Signatures } from './delta.js';
+import type { ExcludeMatcher } from './exclude.js';
+import { buildManifest, diffManifests, type Manifest, type ManifestEntry } from './manifest.js';
+import {
+  decodeAck, decodeManifestBatch, decodeSigs, encodeDataHeader, encodeEnd, encodeFile, encodeOp, MAX_DATA_CHUNK, type DirOp,
+} from './wire.js';
+
+export const DELTA_MIN_BYTES = 1 << 20; // smaller files are sent whole: one round trip costs more than the bytes
+const WINDOW_ITEMS = 256; // changes sent and not yet acknowledged
+const WINDOW_BYTES = 32 << 20;
+const MAX_DELAY_MS = 1000; // a file written without pause is still sent this often
+const RETRY_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
+const MAX_MANIFEST_ENTRIES = 10_000_000;
+
+export interface SenderEvents {
+  // Acknowledged by the peer: applied and on its stable storage.
+  replicated(path: string, bytes: number, originMs: number): void;
+  failed(path: string, code: string, message: string): void;
+  // The reconcile's changes are all acknowledged and DIR_SYNCED is sent.
+  reconciled(changes: number): Promise<void>;
+}
+
+export interface SenderOptions {
+  link: PeerLink;
+  root: string;
+  exclude: ExcludeMatcher;
+  excludePatterns: readonly string[];
+  settleMs: number;
+  protocol: 'A' | 'C';
+  log: (level: 'info' | 'warn', m: string) => void;
+  events: SenderEvents;
+}
+
+interface Dirty { origin: number; last: number; force: boolean; attempt: number; notBefore: number }
+interface Outstanding { path: string; bytes: number; origin: number; entry: ManifestEntry | null; settle: () => void }
+
+const depth = (p: string): number => p.split('/').length;
+const errnoOf = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? 'EIO';
+
+export class DirSender {
+  private readonly dirty = new Map<string, Dirty>();
+  private view: Manifest | null = null;
+  private readonly outstanding = new Map<number, Outstanding>();
+  private outstandingBytes = 0;
+  private nextId = 1;
+  private stopped = false;
+  private manifest: Array<[string, ManifestEntry]> | null = null;
+  private reconciling: { changes: number } | null = null;
+  private readonly sigWaiters = new Map<number, (s: Signatures | null) => void>();
+  private wake: (() => void) | null = null;
+  private roomWaiter: (() => void) | null = null;
+  private idleWaiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+  sent = 0;
+  acked = 0; // acknowledged as applied
+  bytesSent = 0;
+
+  constructor(private readonly o: SenderOptions) {}
+
+  // Asks the peer for its manifest; the diff against ours becomes dirty paths.
+  start(): void {
+    this.manifest = [];
+    this.o.link.send({ type: 'DIR_SCAN' });
+    void this.pump().catch((e: unknown) => {
+      if (!this.stopped) this.o.link.fail(`sending changes failed here: ${(e as Error).message}`);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.sigWaiters.values()) w(null);
+    this.sigWaiters.clear();
+    for (const o of this.outstanding.values()) o.settle();
+    this.kick();
+    this.roomWaiter?.();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  get reconciled(): boolean {
+    return this.manifest === null && this.reconciling === null;
+  }
+
+  // A path changed on our side (watcher); `now` is when it was seen.
+  touch(path: string, now = Date.now(), force = false): void {
+    const d = this.dirty.get(path);
+    if (d === undefined) this.dirty.set(path, { origin: now, last: now, force, attempt: 0, notBefore: 0 });
+    else {
+      d.last = Math.max(d.last, now);
+      d.force ||= force;
+    }
+    this.kick();
+  }
+
+  // Compares a fresh walk of our tree (no hashes) with the peer's view: what differs is dirty.
+  sweep(local: Manifest, now = Date.now()): number {
+    if (this.view === null) return 0;
+    let n = 0;
+    for (const [p, e] of local) {
+      const v = this.view.get(p);
+      if (v === undefined || !sameEntry(e, v)) { this.touch(p, now - this.o.settleMs); n++; }
+    }
+    for (const p of this.view.keys()) if (!local.has(p)) { this.touch(p, now - this.o.settleMs); n++; }
+    return n;
+  }
+
+  // Resolves when every change known now is replicated as the protocol says: C acknowledged, A sent.
+  async flush(): Promise<void> {
+    for (const d of this.dirty.values()) { d.last = 0; d.origin = Math.min(d.origin, Date.now()); }
+    this.kick();
+    while (!this.stopped && (this.manifest !== null || this.dirty.size > 0 || this.reconciling !== null || (this.o.protocol === 'C' && this.outstanding.size > 0) || this.busy)) {
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+    }
+  }
+
+  status(now = Date.now()): { files: number; bytes: number; oldestMs: number | null } {
+    let oldest = Infinity;
+    for (const d of this.dirty.values()) oldest = Math.min(oldest, d.origin);
+    for (const o of this.outstanding.values()) oldest = Math.min(oldest, o.origin);
+    return { files: this.dirty.size + this.outstanding.size, bytes: this.outstandingBytes, oldestMs: oldest === Infinity ? null : Math.max(0, now - oldest) };
+  }
+
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
+  // Every path not yet acknowledged (at a disconnect: what the peer may lack).
+  pendingPaths(): string[] {
+    return [...new Set([...this.dirty.keys(), ...[...this.outstanding.values()].map((o) => o.path)])];
+  }
+
+  // Online verify: compare the trees again, by content hash; what differs is sent.
+  rescan(): void {
+    if (this.manifest !== null || this.stopped) return;
+    this.manifest = [];
+    this.o.link.send({ type: 'DIR_SCAN' });
+  }
+
+  // DIR_MANIFEST, DIR_SIGS, DIR_ACK. Returns why the link must drop, or null.
+  handle(f: Frame): string | null {
+    switch (f.type) {
+      case 'DIR_MANIFEST': {
+        if (this.manifest === null) return 'DIR_MANIFEST that was not asked for';
+        const b = decodeManifestBatch(f.payload);
+        if (!b.ok) return b.detail;
+        for (const e of b.value) this.manifest.push(e);
+        if (this.manifest.length > MAX_MANIFEST_ENTRIES) return `DIR_MANIFEST lists more than ${MAX_MANIFEST_ENTRIES} entries`;
+        if ((f.flags & FLAG_LAST) !== 0) void this.diff(new Map(this.manifest)).catch((e: unknown) => this.o.link.fail(`reconcile failed here: ${(e as Error).message}`));
+        return null;
+      }
+      case 'DIR_SIGS': {
+        const s = decodeSigs(f.payload);
+        if (!s.ok) return s.detail;
+        const w = this.sigWaiters.get(s.value.id);
+        if (w === undefined) return `DIR_SIGS ${s.value.id} was not asked for`;
+        this.sigWaiters.delete(s.value.id);
+        w(s.value.sigs);
+        return null;
+      }
+      case 'DIR_ACK': {
+        const a = decodeAck(f.payload);
+        if (!a.ok) return a.detail;
+        const o = this.outstanding.get(a.value.id);
+        if (o === undefined) return `DIR_ACK ${a.value.id} for nothing outstanding`;
+        this.outstanding.delete(a.value.id);
+        this.outstandingBytes -= o.bytes;
+        if (a.value.ok) {
+          this.acked++;
+          this.record(o.path, o.entry);
+          this.o.events.replicated(o.path, o.bytes, o.origin);
+        } else {
+          this.o.events.failed(o.path, a.value.code, a.value.message);
+          if (a.value.transient) this.retry(o.path, o.origin);
+        }
+        o.settle();
+        this.roomWaiter?.();
+        this.kick();
+        return null;
+      }
+      default:
+        return `${f.type} is not a frame a directory source takes`;
+    }
+  }
+
+  private async diff(peer: Manifest): Promise<void> {
+    this.manifest = null;
+    const ours = await buildManifest(this.o.root, { exclude: this.o.exclude, hash: true });
+    if (this.stopped) return;
+    this.view = peer;
+    const ops = diffManifests(ours.entries, peer, { unknown: ours.problems.map((p) => p.path) });
+    for (const p of ours.problems) this.o.events.failed(p.path, p.code, p.message);
+    this.reconciling = { changes: ops.length };
+    const now = Date.now() - this.o.settleMs;
+    for (const op of ops) this.touch(op.path, now, op.kind === 'write');
+    this.kick();
+  }
+
+  private record(path: string, entry: ManifestEntry | null): void {
+    if (this.view === null) return;
+    if (entry !== null) return void this.view.set(path, entry);
+    this.view.delete(path);
+    const prefix = `${path}/`;
+    for (const k of this.view.keys()) if (k.startsWith(prefix)) this.view.delete(k);
+  }
+
+  private retry(path: string, origin: number): void {
+    const d = this.dirty.get(path) ?? { origin, last: 0, force: true, attempt: 0, notBefore: 0 };
+    d.attempt++;
+    d.notBefore = Date.now() + (RETRY_MS[Math.min(d.attempt - 1, RETRY_MS.length - 1)] ?? 30_000);
+    this.dirty.set(path, d);
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private busy = false;
+
+  private async pump(): Promise<void> {
+    while (!this.stopped) {
+      const now = Date.now();
+      const batch = this.view === null ? [] : this.eligible(now);
+      if (batch.length === 0) {
+        this.maybeReconciled();
+        if (!this.busy) for (const w of this.idleWaiters.splice(0)) w();
+        await this.sleep(now);
+        continue;
+      }
+      this.busy = true;
+      try {
+        await this.sendBatch(batch);
+      } finally {
+        this.busy = false;
+      }
+    }
+  }
+
+  // Paths quiet long enough (or written without pause for MAX_DELAY_MS); creations first, then deletions.
+  private eligible(now: number): Array<{ path: string; d: Dirty }> {
+    const ready: Array<{ path: string; d: Dirty }> = [];
+    for (const [path, d] of this.dirty) {
+      if (d.notBefore > now) continue;
+      if (now - d.last >= this.o.settleMs || now - d.origin >= MAX_DELAY_MS) ready.push({ path, d });
+    }
+    for (const r of ready) this.dirty.delete(r.path);
+    return ready;
+  }
+
+  private async sendBatch(batch: Array<{ path: string; d: Dirty }>): Promise<void> {
+    const stats = await Promise.all(batch.map(async (b) => ({ ...b, st: await lstat(`${this.o.root}/${b.path}`).catch((e: unknown) => errnoOf(e)) })));
+    const present = stats.filter((s) => typeof s.st !== 'string').sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
+    const gone = stats.filter((s) => typeof s.st === 'string').sort((a, b) => depth(b.path) - depth(a.path));
+    for (const s of [...present, ...gone]) {
+      if (this.stopped) return;
+      await this.room();
+      try {
+        await this.sendPath(s.path, s.d, typeof s.st === 'string' ? null : s.st);
+        // Sent while still being written (MAX_DELAY_MS): a write after our read may have had its event
+        // swallowed by chokidar's 5 ms throttle, so look once more after it settles.
+        if (Date.now() - s.d.last < this.o.settleMs && !this.dirty.has(s.path)) this.touch(s.path, Date.now());
+      } catch (e) {
+        // Our side could not read it (EACCES, EIO ...): reported, and tried again later.
+        this.o.events.failed(s.path, errnoOf(e), (e as Error).message);
+        this.retry(s.path, s.d.origin);
+      }
+    }
+  }
+
+  private async sendPath(path: string, d: Dirty, st: Awaited<ReturnType<typeof lstat>> | null): Promise<void> {
+    const v = this.view?.get(path);
+    if (st === null) {
+      if (v !== undefined) this.op({ kind: 'remove', path }, null, d.origin, 0);
+      return;
+    }
+    const isDir = st.isDirectory();
+    if (this.o.exclude(path, isDir)) return;
+    const mode = Number(st.mode) & 0o7777;
+    const mtimeMs = Number(st.mtimeMs);
+    if (isDir) {
+      if (v?.type === 'dir' && v.mode === mode) return;
+      return this.op({ kind: 'mkdir', path, mode, mtimeMs }, { type: 'dir', size: 0, mtimeMs, mode }, d.origin, 0);
+    }
+    if (st.isSymbolicLink()) {
+      const target = await readlink(`${this.o.root}/${path}`);
+      if (v?.type === 'symlink' && v.target === target) return;
+      return this.op({ kind: 'symlink', path, target, mtimeMs }, { type: 'symlink', size: Buffer.byteLength(target), mtimeMs, mode, target }, d.origin, 0);
+    }
+    if (!st.isFile()) {
+      this.o.events.failed(path, 'UNSUPPORTED_TYPE', 'not a regular file, directory or symlink (FIFO, socket or device): not replicated');
+      return;
+    }
+    const size = Number(st.size);
+    if (!d.force && v?.type === 'file' && v.size === size && v.mtimeMs === mtimeMs) {
+      if (v.mode !== mode) this.op({ kind: 'meta', path, mode, mtimeMs }, { ...v, mode }, d.origin, 0);
+      return;
+    }
+    await this.sendFile(path, d, v?.type === 'file' && v.size >= DELTA_MIN_BYTES && size >= DELTA_MIN_BYTES);
+  }
+
+  private op(op: DirOp, entry: ManifestEntry | null, origin: number, bytes: number): void {
+    const id = this.nextId++;
+    this.o.link.send({ type: 'DIR_OP', payload: encodeOp({ ...op, id }) });
+    this.track(id, op.path, bytes, origin, entry);
+  }
+
+  private track(id: number, path: string, bytes: number, origin: number, entry: ManifestEntry | null): void {
+    this.sent++;
+    this.outstanding.set(id, { path, bytes, origin, entry, settle: () => undefined });
+    this.outstandingBytes += bytes;
+  }
+
+  // Whole, or as the blocks that differ from the peer's copy; aborted if it changes while read.
+  private async sendFile(path: string, d: Dirty, delta: boolean): Promise<void> {
+    let fh: FileHandle;
+    try {
+      fh = await open(`${this.o.root}/${path}`, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ELOOP') return this.touch(path, Date.now()); // replaced meanwhile: look again
+      throw e;
+    }
+    const link = this.o.link;
+    const id = this.nextId++;
+    try {
+      const before = await fh.stat();
+      if (!before.isFile()) return this.touch(path, Date.now());
+      link.send({ type: 'DIR_FILE', payload: encodeFile({ id, path, delta }) });
+      let theirs: Signatures | null = null;
+      if (delta) {
+        theirs = await new Promise<Signatures | null>((r) => this.sigWaiters.set(id, r));
+        if (theirs === null) return; // link gone
+      }
+      const h = createHash('sha256');
+      let sent = 0;
+      if (theirs !== null) {
+        const ours = await blockSignatures(hashingStream(fh, h), DEFAULT_BLOCK_SIZE);
+        for (const index of changedBlocks(ours, theirs).blocks) {
+          const span = blockSpan(index, ours.blockSize, ours.length);
+          if (span !== null) sent += await this.sendRange(fh, id, span.offset, span.length);
+        }
+      } else {
+        sent = await this.sendRange(fh, id, 0, Number(before.size), h);
+      }
+      const after = await fh.stat();
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || this.stopped) {
+        if (link.state === 'established') link.send({ type: 'DIR_END', flags: FLAG_ABORT, payload: encodeEnd({ id, abort: true, reason: 'changed while being read' }) });
+        return this.touch(path, Date.now());
+      }
+      const entry: ManifestEntry = { type: 'file', size: Number(after.size), mtimeMs: after.mtimeMs, mode: after.mode & 0o7777 };
+      entry.sha256 = h.digest('hex');
+      link.send({ type: 'DIR_END', payload: encodeEnd({ id, abort: false, size: entry.size, sha256: entry.sha256, mode: entry.mode, mtimeMs: entry.mtimeMs }) });
+      this.bytesSent += sent;
+      this.track(id, path, sent, d.origin, entry);
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
+  // Sends [offset, offset + length) in DIR_DATA chunks (hashing them when `h` is given); returns bytes sent.
+  private async sendRange(fh: FileHandle, id: number, offset: number, length: number, h?: ReturnType<typeof createHash>): Promise<number> {
+    let done = 0;
+    while (done < length && !this.stopped) {
+      const buf = Buffer.allocUnsafe(Math.min(MAX_DATA_CHUNK, length - done));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset + done);
+      if (bytesRead === 0) break; // shrank: the stat after tells
+      const chunk = buf.subarray(0, bytesRead);
+      h?.update(chunk);
+      this.o.link.send({ type: 'DIR_DATA', payload: [encodeDataHeader(id, offset + done), chunk] });
+      done += bytesRead;
+      if (this.o.link.needsDrain) await this.o.link.drain();
+    }
+    return done;
+  }
+
+  private async room(): Promise<void> {
+    while (!this.stopped && (this.outstanding.size >= WINDOW_ITEMS || this.outstandingBytes >= WINDOW_BYTES)) {
+      await new Promise<void>((r) => { this.roomWaiter = r; });
+      this.roomWaiter = null;
+    }
+    if (this.o.link.needsDrain) await this.o.link.drain();
+  }
+
+  private maybeReconciled(): void {
+    const r = this.reconciling;
+    if (r === null || this.outstanding.size > 0 || this.dirty.size > 0 || this.o.link.state !== 'established') return;
+    this.reconciling = null;
+    this.o.link.send({ type: 'DIR_SYNCED' });
+    void this.o.events.reconciled(r.changes).catch((e: unknown) => this.o.log('warn', `finishing the reconcile: ${(e as Error).message}`));
+  }
+
+  private async sleep(now: number): Promise<void> {
+    let next = Infinity;
+    for (const d of this.dirty.values()) next = Math.min(next, Math.max(d.notBefore, Math.min(d.last + this.o.settleMs, d.origin + MAX_DELAY_MS)));
+    await new Promise<void>((r) => {
+      this.wake = r;
+      if (next !== Infinity) this.timer = setTimeout(() => this.kick(), Math.max(1, next - now));
+    });
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+// The file's content as a stream that also feeds the whole-file hash.
+async function* hashingStream(fh: FileHandle, h: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for await (const chunk of fh.createReadStream({ autoClose: false, start: 0 })) {
+    h.update(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+}
+
+// What a quick check compares (rsync's size + mtime, plus type, mode, target); directories by type and mode.
+function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.type !== b.type || a.mode !== b.mode) return a.type === 'symlink' && b.type === 'symlink' && a.target === b.target;
+  if (a.type === 'dir') return true;
+  if (a.type === 'symlink') return a.target === b.target;
+  return a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
