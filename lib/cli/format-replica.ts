@@ -1,7 +1,8 @@
 // `tandem replica status` for people, in the layout of `drbdsetup status
 // --verbose --statistics`: one block per volume, one line per peer, then its
 // counters and whatever is in progress or wrong. Pure: `now` is an argument.
-import type { PeerStatus, ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
+import type { AnyVolumeStatus, PeerStatus, ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
+import { formatDirectoryVolume } from './format-replica-dir.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
@@ -42,13 +43,13 @@ export function clock(seconds: number): string {
 }
 
 // How long ago an ISO 8601 time was; null if it does not parse.
-function age(iso: string, now: Date): string | null {
+export function age(iso: string, now: Date): string | null {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? null : shortDuration((now.getTime() - t) / 1000);
 }
 
 // One token for the statistics line: "3m05s-ago" or "never".
-function lastAt(iso: string | null, now: Date): string {
+export function lastAt(iso: string | null, now: Date): string {
   if (iso === null) return 'never';
   const a = age(iso, now);
   return a === null ? iso : `${a}-ago`;
@@ -98,7 +99,11 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
   return out;
 }
 
-export function formatVolume(v: VolumeStatus, now: Date): string {
+export function formatVolume(v: AnyVolumeStatus, now: Date): string {
+  return v.type === 'directory' ? formatDirectoryVolume(v, now) : formatBlockVolume(v, now);
+}
+
+function formatBlockVolume(v: VolumeStatus, now: Date): string {
   const out = [
     `${v.name} role:${v.role} disk:${v.disk} protocol:${v.protocol} size:${humanSize(v.size_bytes)}${v.suspended ? ' suspended:disk-error' : ''}`,
     `  device:${v.device}`,
@@ -121,14 +126,16 @@ export function formatReplicaStatus(s: ReplicaStatus, now: Date): string {
 }
 
 // The one line a replica command prints on success: where the volume ended up.
-export function formatVolumeSummary(v: VolumeStatus): string {
+export function formatVolumeSummary(v: AnyVolumeStatus): string {
   const peers = v.peers.map((p) => {
     const parts = [`peer ${p.name} ${p.connection}`];
     if (p.connection === 'Connected') parts.push(p.replication);
-    if (p.resync !== null) parts.push(`${p.resync.percent.toFixed(1)}%`);
-    else if (p.verify !== null) parts.push(`${p.verify.percent.toFixed(1)}%`);
+    if ('resync' in p && p.resync !== null) parts.push(`${p.resync.percent.toFixed(1)}%`);
+    else if ('verify' in p && p.verify !== null) parts.push(`${p.verify.percent.toFixed(1)}%`);
+    else if ('pending_files' in p && p.pending_files > 0) parts.push(`${p.pending_files} pending`);
     if (p.split_brain) parts.push('split-brain');
     return parts.join(' ');
   });
-  return [`${v.name}: ${v.role}, disk ${v.disk}${v.suspended ? ', suspended' : ''}`, ...peers].join('; ');
+  const suspended = v.type === 'block' && v.suspended;
+  return [`${v.name}: ${v.role}, disk ${v.disk}${suspended ? ', suspended' : ''}`, ...peers].join('; ');
 }

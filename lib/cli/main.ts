@@ -14,9 +14,12 @@ interface SocketOpts {
   config?: string;
 }
 
+// Commands that wait for replication, not just for the daemon: a backlog can take minutes.
+const LONG_COMMANDS = new Set(['replica.flush', 'replica.secondary']);
+
 // One request; a refusal names it by its command and string arguments ("replica.primary db").
 async function ask(opts: SocketOpts, command: string, args: Record<string, unknown> = {}): Promise<unknown> {
-  const reply = await request(await resolveSocket(opts), { command, ...args });
+  const reply = await request(await resolveSocket(opts), { command, ...args }, LONG_COMMANDS.has(command) ? 600_000 : undefined);
   if (!reply.ok) {
     const what = [command, ...Object.values(args).filter((v) => typeof v === 'string')].join(' ');
     throw new TandemError('DAEMON_ERROR', `the daemon refused "${what}": ${reply.error ?? 'no reason given'}`);

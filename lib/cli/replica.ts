@@ -3,7 +3,7 @@
 // the volume name is checked here first, so a typo never reaches the daemon.
 import { InvalidArgumentError, type Command } from 'commander';
 import { isObjectName, objectName } from '../config/names.js';
-import type { ReplicaCommand, ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
+import type { AnyVolumeStatus, ReplicaCommand, ReplicaStatus } from '../replication/volume/status-types.js';
 import { formatReplicaStatus, formatVolumeSummary } from './format-replica.js';
 
 export interface SocketOptions {
@@ -31,11 +31,12 @@ const ACTIONS: readonly [string, VolumeCommand, string][] = [
   ['verify', 'replica.verify', 'start an online verify against the connected peers'],
   ['invalidate', 'replica.invalidate', 'mark the local data out of sync: a full resync from a peer follows'],
   ['discard-my-data', 'replica.discard-my-data', 'resolve a split brain: drop this node\'s changes and sync from the peer'],
+  ['flush', 'replica.flush', 'wait until every change made before it is replicated (protocol C: on the peers\' disks)'],
 ];
 
 type JsonOpt = SocketOptions & { json?: boolean };
 
-function printVolume(v: VolumeStatus, o: JsonOpt): void {
+function printVolume(v: AnyVolumeStatus, o: JsonOpt): void {
   process.stdout.write(o.json === true ? `${JSON.stringify(v, null, 2)}\n` : `${formatVolumeSummary(v)}\n`);
 }
 
@@ -58,7 +59,7 @@ export function addReplicaCommands(program: Command, socketOpts: (c: Command) =>
     .option('--json', 'print the volume status as JSON')
     .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
       const args = o.force === true ? { volume: name, force: true } : { volume: name };
-      printVolume((await ask(o, 'replica.primary', args)) as VolumeStatus, o);
+      printVolume((await ask(o, 'replica.primary', args)) as AnyVolumeStatus, o);
     });
 
   for (const [sub, command, description] of ACTIONS) {
@@ -67,7 +68,7 @@ export function addReplicaCommands(program: Command, socketOpts: (c: Command) =>
       .argument('<name>', 'volume', parseVolumeName)
       .option('--json', 'print the volume status as JSON')
       .action(async (name: string, o: JsonOpt) => {
-        printVolume((await ask(o, command, { volume: name })) as VolumeStatus, o);
+        printVolume((await ask(o, command, { volume: name })) as AnyVolumeStatus, o);
       });
   }
   return replica;

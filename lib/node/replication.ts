@@ -6,7 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import type { ReplicationConfig } from '../config/types.js';
 import { EX_CONFIG, TandemError } from '../errors.js';
 import type { LinkTls } from '../replication/link/transport.js';
-import type { ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
+import { DirectoryVolume } from '../replication/files/dir-volume.js';
+import type { AnyVolumeStatus, ReplicaStatus } from '../replication/volume/status-types.js';
 import { ReplicatedVolume } from '../replication/volume/volume.js';
 import type { ControlServer } from './control-server.js';
 import type { EventBus } from './events.js';
@@ -45,19 +46,21 @@ async function readTls(cfg: ReplicationConfig): Promise<LinkTls | undefined> {
   return { cert: await read('cert', cfg.tls.cert), key: await read('key', cfg.tls.key), ca: await read('ca', cfg.tls.ca) };
 }
 
+type Volume = ReplicatedVolume | DirectoryVolume;
+
 export class Replication {
-  private constructor(private readonly node: string, readonly volumes: Map<string, ReplicatedVolume>) {}
+  private constructor(private readonly node: string, readonly volumes: Map<string, Volume>) {}
 
   static async start(node: string, cfg: ReplicationConfig, log: Logger, events: EventBus): Promise<Replication> {
-    const volumes = new Map<string, ReplicatedVolume>();
+    const volumes = new Map<string, Volume>();
     const r = new Replication(node, volumes);
     if (cfg.volumes.length === 0) return r;
     const secret = await readSecret(cfg.secretFile, log);
     const tls = await readTls(cfg);
     try {
       for (const vc of cfg.volumes) {
-        if (vc.type !== 'block') throw new TandemError('VOLUME_TYPE', `replication volume ${vc.name}: type ${vc.type} is not served by this daemon yet`, { exitCode: EX_CONFIG });
-        const v = await ReplicatedVolume.open(vc, { node, secret, ...(tls ? { tls } : {}), log, emit: (type, fields) => events.emit(type, fields) });
+        const deps = { node, secret, ...(tls ? { tls } : {}), log, emit: (type: string, fields: Record<string, unknown>) => events.emit(type, fields) };
+        const v = vc.type === 'block' ? await ReplicatedVolume.open(vc, deps) : await DirectoryVolume.open(vc, deps);
         volumes.set(vc.name, v);
         await v.start();
       }
@@ -79,7 +82,7 @@ export class Replication {
     return { node: this.node, volumes: list.map((v) => v.status()) };
   }
 
-  private volume(name: unknown): ReplicatedVolume {
+  private volume(name: unknown): Volume {
     if (typeof name !== 'string') throw new TandemError('NO_VOLUME', 'the request names no volume ("volume": "NAME")');
     const v = this.volumes.get(name);
     if (v === undefined) {
@@ -90,8 +93,8 @@ export class Replication {
   }
 
   register(control: ControlServer): void {
-    const on = (cmd: string, f: (v: ReplicatedVolume, req: Record<string, unknown>) => Promise<void> | void): void => {
-      control.handle(`replica.${cmd}`, async (req): Promise<VolumeStatus> => {
+    const on = (cmd: string, f: (v: Volume, req: Record<string, unknown>) => Promise<void> | void): void => {
+      control.handle(`replica.${cmd}`, async (req): Promise<AnyVolumeStatus> => {
         const v = this.volume(req.volume);
         await f(v, req);
         return v.status();
@@ -105,5 +108,6 @@ export class Replication {
     on('verify', (v) => v.verify());
     on('invalidate', (v) => v.invalidate());
     on('discard-my-data', (v) => v.discardMyData());
+    on('flush', (v) => v.flush());
   }
 }

@@ -29,7 +29,7 @@ async function volume(h: LabHost): Promise<VolumeStatus> {
   const r = await request(controlSocket(h), { command: 'replica.status' }, 5000);
   if (!r.ok) throw new Error(r.error);
   const v = (r.result as ReplicaStatus).volumes[0];
-  if (v === undefined) throw new Error(`${h.name} has no volume`);
+  if (v?.type !== 'block') throw new Error(`${h.name} has no block volume`);
   return v;
 }
 

@@ -1,6 +1,7 @@
 // What `tandem replica status` reports per volume and per peer: the shape the
 // daemon returns over the control socket (JSON) and the CLI prints. Names and
 // states are DRBD's (drbdsetup status --verbose --statistics).
+import type { DirectoryVolumeStatus } from '../files/dir-status.js';
 import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 
 export interface ResyncProgress {
@@ -60,13 +61,16 @@ export interface VolumeStatus {
   peers: PeerStatus[];
 }
 
+// A block volume's status or a directory volume's (files/dir-status.ts), told apart by `type`.
+export type AnyVolumeStatus = VolumeStatus | DirectoryVolumeStatus;
+
 export interface ReplicaStatus {
   node: string;
-  volumes: VolumeStatus[];
+  volumes: AnyVolumeStatus[];
 }
 
 // Control-socket commands and their request fields; each replies
-// { ok: true, result: VolumeStatus } or { ok: false, error: "why, and what is allowed" }.
+// { ok: true, result: AnyVolumeStatus } or { ok: false, error: "why, and what is allowed" }.
 export type ReplicaCommand =
   | { command: 'replica.status'; volume?: string } // result: ReplicaStatus
   | { command: 'replica.primary'; volume: string; force?: boolean }
@@ -75,4 +79,5 @@ export type ReplicaCommand =
   | { command: 'replica.disconnect'; volume: string }
   | { command: 'replica.verify'; volume: string } // starts verify; result as above, verify progress in peers
   | { command: 'replica.invalidate'; volume: string }
-  | { command: 'replica.discard-my-data'; volume: string };
+  | { command: 'replica.discard-my-data'; volume: string }
+  | { command: 'replica.flush'; volume: string }; // waits until every change made before it is replicated (C: on the peers' disks)
