@@ -114,7 +114,7 @@ export class AtomicFile {
       const fh = this.fh;
       if (fh === undefined || this.tmp === undefined) throw new Error('the file is closed');
       await fh.chmod(meta.mode & 0o7777);
-      await fh.utimes(new Date(), new Date(meta.mtimeMs));
+      await fh.utimes(Date.now() / 1000, meta.mtimeMs / 1000); // seconds as numbers: finer than a Date's milliseconds
       await fh.sync();
       this.fh = undefined;
       await fh.close();
@@ -166,7 +166,7 @@ export async function symlinkAtomic(root: string, rel: string, target: string, m
     const dir = path.dirname(abs);
     tmp = path.join(dir, tempName());
     await symlink(target, tmp);
-    if (meta.mtimeMs !== undefined) await lutimes(tmp, new Date(), new Date(meta.mtimeMs));
+    if (meta.mtimeMs !== undefined) await lutimes(tmp, Date.now() / 1000, meta.mtimeMs / 1000);
     await rename(tmp, abs);
     tmp = undefined;
     await fsyncDir(dir);
@@ -229,7 +229,7 @@ export async function setMeta(root: string, rel: string, meta: { mode?: number; 
     const abs = await resolved(root, rel);
     const st = await lstat(abs);
     if (meta.mode !== undefined && !st.isSymbolicLink()) await chmod(abs, meta.mode & 0o7777);
-    if (meta.mtimeMs !== undefined) await lutimes(abs, st.atime, new Date(meta.mtimeMs));
+    if (meta.mtimeMs !== undefined) await lutimes(abs, st.atimeMs / 1000, meta.mtimeMs / 1000);
   } catch (err) {
     throw applyError('setting metadata on', rel, err);
   }

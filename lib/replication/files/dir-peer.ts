@@ -36,6 +36,7 @@ export class DirPeerSession {
   private sent: PeerState | null = null;
   sender: DirSender | null = null;
   private receiver: DirReceiver | null = null;
+  private lastReceiver: Promise<void> = Promise.resolve();
   private handshakeTimer: NodeJS.Timeout | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
   private lastAckAt = 0;
@@ -93,6 +94,8 @@ export class DirPeerSession {
     this.peerState = null;
     this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
+    // A reader waiting for the receiver to catch up must not hold a closed link (and refuse the next one).
+    void link.closed.then(() => { if (this.link === link) this.receiver?.stop(); });
     this.handshakeTimer = setTimeout(() => link.fail(`no STATE within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
     this.sent = this.host.stateFor(this.name);
     link.send({ type: 'STATE', payload: encodeState(this.sent) });
@@ -100,8 +103,9 @@ export class DirPeerSession {
   }
 
   private async readFrames(link: PeerLink): Promise<void> {
+    // Frames queued before a close are still handled (the peer's STATE before its split-brain ERROR).
     for await (const f of link.frames()) {
-      if (this.link !== link || link.state === 'closed') return;
+      if (this.link !== link) return;
       const why = this.onFrame(link, f);
       if (why !== null) {
         this.host.log.warn(`${this.host.cfg.name}: dropping the link to ${this.name}: ${why}`);
@@ -145,6 +149,7 @@ export class DirPeerSession {
     if (sent === null || peer === null) return;
     const out = decideConnect(this.policies, this.host.node, sent, this.name, peer);
     (out.kind === 'standalone' ? this.host.log.warn : this.host.log.info).call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
+    if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
     if (sent.discardMyData) this.host.discardMyDataUsed();
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
@@ -154,7 +159,7 @@ export class DirPeerSession {
     this.phase = 'running';
     this.lastAckAt = Date.now();
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
-    this.receiver = new DirReceiver(link, this.host.cfg.path, this.host.cfg.exclude, this.host.receiverEvents(this.name, () => this.onSynced(link)));
+    this.receiver = new DirReceiver(link, this.host.cfg.path, this.host.cfg.exclude, this.host.receiverEvents(this.name, () => this.onSynced(link)), this.lastReceiver);
     this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
     this.resyncStarted = Date.now();
     if (out.kind === 'sync-target') {
@@ -262,6 +267,7 @@ export class DirPeerSession {
     this.sender?.stop();
     this.sender = null;
     this.receiver?.stop();
+    this.lastReceiver = this.receiver?.idle() ?? this.lastReceiver;
     this.receiver = null;
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';

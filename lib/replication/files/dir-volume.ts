@@ -49,6 +49,7 @@ export class DirectoryVolume implements DirHost {
   private saveTimer: NodeJS.Timeout | null = null;
   private discardMine = false;
   private watching = false;
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
@@ -314,8 +315,11 @@ export class DirectoryVolume implements DirHost {
     }, SAVE_DELAY_MS);
   }
 
+  // One save at a time, in call order: each writes the record as it is when its turn comes.
   private save(): Promise<void> {
-    return saveDirMeta(this.cfg.metadata, this.meta);
+    const next = this.saving.catch(() => undefined).then(() => saveDirMeta(this.cfg.metadata, this.meta));
+    this.saving = next;
+    return next;
   }
 
   status(): DirectoryVolumeStatus {

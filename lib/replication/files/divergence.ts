@@ -74,7 +74,11 @@ export class DivergenceWatch {
     if (detail === null || !this.active) return;
     // Reported once per state: the view takes what we saw, so the next event compares with it.
     if (st === null) this.applied(path, null);
-    else this.view.set(path, { type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 });
+    else {
+      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+      const target = type === 'symlink' ? await readlink(`${this.root}/${path}`).catch(() => undefined) : undefined;
+      this.view.set(path, { type, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, ...(target === undefined ? {} : { target }) });
+    }
     this.count++;
     this.recent.push(path);
     if (this.recent.length > RECENT) this.recent.shift();

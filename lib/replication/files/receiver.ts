@@ -7,7 +7,7 @@
 // never a crash, never a partial file left behind.
 import { createHash, type Hash } from 'node:crypto';
 import { constants as C } from 'node:fs';
-import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
 import { TandemError } from '../../errors.js';
 import type { Frame } from '../link/frame.js';
 import { FLAG_ABORT, FLAG_LAST } from '../link/frame-types.js';
@@ -60,7 +60,10 @@ export class DirReceiver {
     private readonly root: string,
     private readonly exclude: readonly string[],
     private readonly events: ReceiverEvents,
-  ) {}
+    after: Promise<void> = Promise.resolve(), // the previous link's receiver: nothing here runs before it is done
+  ) {
+    this.tail = after.catch(() => undefined);
+  }
 
   get backlog(): number {
     return this.queued;
@@ -167,9 +170,9 @@ export class DirReceiver {
   private async applyOp(id: number, op: DirOp): Promise<void> {
     this.events.busy(op.path, true);
     try {
-      const entry = await applyDirOp(this.root, op);
+      await applyDirOp(this.root, op);
       this.applied++;
-      this.events.applied(op.path, entry);
+      this.events.applied(op.path, await observed(this.root, op.path));
       this.ack({ id, ok: true });
     } catch (e) {
       this.fail(id, op.path, e);
@@ -224,7 +227,7 @@ export class DirReceiver {
           await a.out.commit({ mode: m.mode, mtimeMs: m.mtimeMs });
           a.out = null;
           this.applied++;
-          this.events.applied(a.path, { type: 'file', size: m.size, mtimeMs: m.mtimeMs, mode: m.mode, sha256: m.sha256 });
+          this.events.applied(a.path, await observed(this.root, a.path));
           return this.ack({ id: a.id, ok: true });
         } catch (e) {
           a.error = asError(e);
@@ -260,28 +263,34 @@ export class DirReceiver {
   }
 }
 
-// mkdir / symlink / remove / meta on the local tree; returns what is there after.
-async function applyDirOp(root: string, op: DirOp): Promise<ManifestEntry | null> {
+// mkdir / symlink / remove / meta on the local tree.
+async function applyDirOp(root: string, op: DirOp): Promise<void> {
   const here = await entryType(root, op.path);
   switch (op.kind) {
     case 'remove':
       await removeEntry(root, op.path, { recursive: true });
-      return null;
+      return;
     case 'mkdir':
       if (here !== null && here !== 'dir') await removeEntry(root, op.path);
       await mkdirEntry(root, op.path, op.mode);
-      await setMeta(root, op.path, { mtimeMs: op.mtimeMs });
-      return { type: 'dir', size: 0, mtimeMs: op.mtimeMs, mode: op.mode };
+      return setMeta(root, op.path, { mtimeMs: op.mtimeMs });
     case 'symlink':
       if (here === 'dir') await removeEntry(root, op.path, { recursive: true });
-      await symlinkAtomic(root, op.path, op.target, { mtimeMs: op.mtimeMs });
-      return { type: 'symlink', size: Buffer.byteLength(op.target), mtimeMs: op.mtimeMs, mode: 0o777, target: op.target };
-    case 'meta': {
-      await setMeta(root, op.path, { mode: op.mode, mtimeMs: op.mtimeMs });
-      const st = await lstat(`${root}/${op.path}`);
-      return { type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file', size: st.isDirectory() ? 0 : st.size, mtimeMs: op.mtimeMs, mode: op.mode };
-    }
+      return symlinkAtomic(root, op.path, op.target, { mtimeMs: op.mtimeMs });
+    case 'meta':
+      return setMeta(root, op.path, { mode: op.mode, mtimeMs: op.mtimeMs });
   }
+}
+
+// What the path holds now, as the divergence check will see it (times as the disk keeps them).
+async function observed(root: string, rel: string): Promise<ManifestEntry | null> {
+  const abs = `${root}/${rel}`;
+  const st = await lstat(abs).catch(() => null);
+  if (st === null) return null;
+  const base = { size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+  if (st.isDirectory()) return { type: 'dir', ...base, size: 0 };
+  if (st.isSymbolicLink()) return { type: 'symlink', ...base, target: await readlink(abs) };
+  return { type: 'file', ...base };
 }
 
 async function entryType(root: string, rel: string): Promise<'dir' | 'other' | null> {

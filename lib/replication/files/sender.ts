@@ -273,9 +273,12 @@ export class DirSender {
         // swallowed by chokidar's 5 ms throttle, so look once more after it settles.
         if (Date.now() - s.d.last < this.o.settleMs && !this.dirty.has(s.path)) this.touch(s.path, Date.now());
       } catch (e) {
-        // Our side could not read it (EACCES, EIO ...): reported, and tried again later.
-        this.o.events.failed(s.path, errnoOf(e), (e as Error).message);
-        this.retry(s.path, s.d.origin);
+        // Gone or replaced while we looked: look again. Unreadable (EACCES, EIO ...): reported, tried again later.
+        if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'EINVAL') this.touch(s.path, Date.now());
+        else {
+          this.o.events.failed(s.path, errnoOf(e), (e as Error).message);
+          this.retry(s.path, s.d.origin);
+        }
       }
     }
   }

@@ -247,7 +247,15 @@ export class PeerLink {
 
   private beat(): void {
     if (this.st !== 'established' || !this.heartbeat) return;
-    const v = this.heartbeat.tick(this.timers.now());
+    const now = this.timers.now();
+    if (this.socket.isPaused()) {
+      // We stopped reading (our consumer is behind): the peer's frames wait in our socket buffer, so it is
+      // not silent; and it must hear from us while we do not read its PINGs.
+      this.heartbeat.received(now);
+      const interval = this.opts.heartbeat?.intervalMs ?? 1000;
+      if (now - (this.stats.lastSentAt ?? 0) >= interval) this.write('PING', Buffer.alloc(0), 0);
+    }
+    const v = this.heartbeat.tick(now);
     if (v.action === 'timeout') return this.shutdown('ping-timeout', `peer silent for ${this.opts.heartbeat?.timeoutMs ?? 5000} ms`, true);
     if (v.action === 'ping') this.write('PING', Buffer.alloc(0), 0);
     this.schedule(v.deadline, () => this.beat());
