@@ -154,6 +154,13 @@ export class DirReceiver {
 
   private fail(id: number, path: string, err: unknown): void {
     const t = err instanceof TandemError ? err : new TandemError('FILE_APPLY_FAILED', (err as Error).message, { cause: err });
+    // issue 4 "Safety": a path that would be followed through a symlink (out of the root) is refused and the link dropped.
+    if (t.code === 'FILE_PATH_REFUSED') {
+      this.failures++;
+      this.events.failed(path, t.code, t.message);
+      this.link.fail(t.message);
+      return this.stop();
+    }
     const code = errCode(t);
     this.failures++;
     this.events.failed(path, code, t.message);
@@ -191,6 +198,7 @@ export class DirReceiver {
     } catch (e) {
       a.error = asError(e);
     }
+    if (this.stopped) return this.closeAssembly(a, true); // the link went while we opened: leave nothing behind
     if (delta) {
       // The source waits for our signatures even when we failed: it then finds out at DIR_END.
       const sigs = a.base !== null && a.error === null ? await blockSignatures(a.base.createReadStream({ autoClose: false, start: 0 }), DEFAULT_BLOCK_SIZE) : { blockSize: DEFAULT_BLOCK_SIZE, length: 0, blocks: [] };

@@ -15,8 +15,8 @@ export class Impostor {
   readonly logs: string[] = [];
   private constructor(readonly link: PeerLink) {}
 
-  // Connects as `node` to the volume 'db' listening on `port`, expecting `victim` there.
-  static async connect(port: number, node = 'node-a', victim = 'node-b', secret: Buffer = SECRET): Promise<Impostor> {
+  // Connects as `node` to the volume (default 'db') listening on `port`, expecting `victim` there.
+  static async connect(port: number, node = 'node-a', victim = 'node-b', secret: Buffer = SECRET, volume = 'db'): Promise<Impostor> {
     const socket = net.connect({ host: '127.0.0.1', port });
     await new Promise<void>((res, rej) => {
       socket.once('connect', res);
@@ -25,7 +25,7 @@ export class Impostor {
     let self: Impostor | null = null;
     const pending: Frame[] = [];
     const link = new PeerLink(socket, {
-      node, volume: 'db', secret, expectedPeer: victim,
+      node, volume, secret, expectedPeer: victim,
       heartbeat: { intervalMs: 200, timeoutMs: 5000 },
       log: (level, m) => (self ? self.logs.push(`${level} ${m}`) : undefined),
       onFrame: (f) => (self ? self.frames.push(f) : pending.push(f)),
