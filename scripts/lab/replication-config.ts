@@ -41,15 +41,60 @@ export interface VolumeOptions {
 
 export const LAB_SECRET = 'tandem lab replication secret, 32+ bytes long';
 
-export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): string {
-  const secretFile = lab.write(h, 'secret', `${o.secret ?? LAB_SECRET}\n`);
-  chmodSync(secretFile, 0o600); // as on a real node: the daemon warns about a secret others can read
-  const peers = (o.peers ?? lab.hosts.filter((x) => x !== h)).map((p) => `        - { name: ${p.name}, address: "${replicationAddress(lab, p)}:${REPLICATION_PORT}" }`);
-  const sb = o.afterSb ?? {};
+// The node line and the replication section's head, with the secret file written (mode 600, as on a real node).
+function head(lab: Lab, h: LabHost, secret: string): string[] {
+  const secretFile = lab.write(h, 'secret', `${secret}\n`);
+  chmodSync(secretFile, 0o600);
   return [
     `node: { name: ${h.name}, state_dir: ${join(h.dir, 'state')}, control_socket: ${controlSocket(h)} }`,
     'replication:',
     `  secret_file: ${secretFile}`,
+  ];
+}
+
+const peerLines = (lab: Lab, peers: LabHost[], port: number): string[] =>
+  peers.map((p) => `        - { name: ${p.name}, address: "${replicationAddress(lab, p)}:${port}" }`);
+
+export const DIRECTORY_PORT = 7790;
+
+export function treePath(h: LabHost, volume = 'conf'): string {
+  return join(h.dir, volume);
+}
+
+export interface DirectoryOptions {
+  protocol?: 'A' | 'C';
+  exclude?: string[];
+  settle?: number; // seconds
+  timeout?: number;
+  pingTimeout?: number;
+}
+
+// One directory volume `conf` at treePath(h), mirrored to every other lab host.
+export function directoryConfig(lab: Lab, h: LabHost, o: DirectoryOptions = {}): string {
+  return [
+    ...head(lab, h, LAB_SECRET),
+    '  volumes:',
+    '    - name: conf',
+    '      type: directory',
+    `      path: ${treePath(h)}`,
+    ...(o.exclude ? [`      exclude: ${JSON.stringify(o.exclude)}`] : []),
+    `      protocol: ${o.protocol ?? 'C'}`,
+    `      listen: "${replicationAddress(lab, h)}:${DIRECTORY_PORT}"`,
+    '      peers:',
+    ...peerLines(lab, lab.hosts.filter((x) => x !== h), DIRECTORY_PORT),
+    `      settle: ${o.settle ?? 0.05}`,
+    `      timeout: ${o.timeout ?? 4}`,
+    '      ping_interval: 0.5',
+    `      ping_timeout: ${o.pingTimeout ?? 3}`,
+    '',
+  ].join('\n');
+}
+
+export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): string {
+  const peers = peerLines(lab, o.peers ?? lab.hosts.filter((x) => x !== h), REPLICATION_PORT);
+  const sb = o.afterSb ?? {};
+  return [
+    ...head(lab, h, o.secret ?? LAB_SECRET),
     ...(o.tls ? [`  tls: { cert: ${o.tls.cert}, key: ${o.tls.key}, ca: ${o.tls.ca} }`] : []),
     '  volumes:',
     '    - name: db',
