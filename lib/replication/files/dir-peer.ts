@@ -83,6 +83,7 @@ export class DirPeerSession {
   }
 
   adopt(link: PeerLink): boolean {
+    if (link.state !== 'established') return false; // closed between authentication and here
     if (!this.wantConnected || this.link !== null) {
       link.close(this.link !== null ? 'already connected to this peer' : 'volume is StandAlone (tandem replica connect NAME)');
       return false;

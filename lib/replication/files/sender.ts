@@ -1,5 +1,6 @@
 // The source side of a directory volume towards one peer. It keeps a view of
-// the peer's tree (its manifest at connect, then every acknowledged change)
+// the peer's tree (its manifest at connect, then every change sent; a failed
+// one is forgotten, so it is sent again)
 // and a set of dirty paths (watcher events, the reconcile's diff). A path is
 // sent once it was quiet for `settleMs` (bursts on a hot file coalesce), as
 // what the path holds *then*, so the final content is never lost: a file that
@@ -12,6 +13,7 @@ import type { Frame } from '../link/frame.js';
 import { FLAG_ABORT, FLAG_LAST } from '../link/frame-types.js';
 import type { PeerLink } from '../link/peer-link.js';
 import { blockSignatures, blockSpan, changedBlocks, DEFAULT_BLOCK_SIZE, type Signatures } from './delta.js';
+import { DIR_MODE } from './apply.js';
 import type { ExcludeMatcher } from './exclude.js';
 import { buildManifest, diffManifests, type Manifest, type ManifestEntry } from './manifest.js';
 import {
@@ -44,8 +46,9 @@ export interface SenderOptions {
   events: SenderEvents;
 }
 
-interface Dirty { origin: number; last: number; force: boolean; attempt: number; notBefore: number }
-interface Outstanding { path: string; bytes: number; origin: number; entry: ManifestEntry | null; settle: () => void }
+// seq orders changes for flush(): a change keeps the number it got when first seen, until it is replicated.
+interface Dirty { origin: number; last: number; force: boolean; attempt: number; notBefore: number; seq: number; reconcile?: boolean; urgent?: boolean }
+interface Outstanding { path: string; bytes: number; origin: number; entry: ManifestEntry | null; seq: number; reconcile: boolean }
 
 const depth = (p: string): number => p.split('/').length;
 const errnoOf = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? 'EIO';
@@ -58,7 +61,9 @@ export class DirSender {
   private nextId = 1;
   private stopped = false;
   private manifest: Array<[string, ManifestEntry]> | null = null;
-  private reconciling: { changes: number } | null = null;
+  private reconciling: { changes: number; left: Set<string>; inFlight: number } | null = null;
+  private seq = 0;
+  private sending: number | null = null; // seq of the change being sent now
   private readonly sigWaiters = new Map<number, (s: Signatures | null) => void>();
   private wake: (() => void) | null = null;
   private roomWaiter: (() => void) | null = null;
@@ -83,9 +88,9 @@ export class DirSender {
     this.stopped = true;
     for (const w of this.sigWaiters.values()) w(null);
     this.sigWaiters.clear();
-    for (const o of this.outstanding.values()) o.settle();
     this.kick();
     this.roomWaiter?.();
+    this.progress();
     if (this.timer) clearTimeout(this.timer);
   }
 
@@ -96,7 +101,7 @@ export class DirSender {
   // A path changed on our side (watcher); `now` is when it was seen.
   touch(path: string, now = Date.now(), force = false): void {
     const d = this.dirty.get(path);
-    if (d === undefined) this.dirty.set(path, { origin: now, last: now, force, attempt: 0, notBefore: 0 });
+    if (d === undefined) this.dirty.set(path, { origin: now, last: now, force, attempt: 0, notBefore: 0, seq: ++this.seq });
     else {
       d.last = Math.max(d.last, now);
       d.force ||= force;
@@ -116,13 +121,27 @@ export class DirSender {
     return n;
   }
 
-  // Resolves when every change known now is replicated as the protocol says: C acknowledged, A sent.
+  // Resolves when every change known now is replicated as the protocol says (C acknowledged, A sent);
+  // changes made after the call do not hold it back. A compare in progress finishes first.
   async flush(): Promise<void> {
-    for (const d of this.dirty.values()) { d.last = 0; d.origin = Math.min(d.origin, Date.now()); }
+    while (!this.stopped && (this.manifest !== null || this.view === null)) await this.nextProgress();
+    const mark = this.seq;
+    for (const d of this.dirty.values()) if (d.seq <= mark) d.urgent = true; // no settle wait for these
     this.kick();
-    while (!this.stopped && (this.manifest !== null || this.dirty.size > 0 || this.reconciling !== null || (this.o.protocol === 'C' && this.outstanding.size > 0) || this.busy)) {
-      await new Promise<void>((r) => this.idleWaiters.push(r));
-    }
+    const pending = (): boolean => {
+      for (const d of this.dirty.values()) if (d.seq <= mark) return true;
+      if (this.o.protocol === 'C') for (const o of this.outstanding.values()) if (o.seq <= mark) return true;
+      return this.sending !== null && this.sending <= mark;
+    };
+    while (!this.stopped && pending()) await this.nextProgress();
+  }
+
+  private nextProgress(): Promise<void> {
+    return new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  private progress(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   status(now = Date.now()): { files: number; bytes: number; oldestMs: number | null } {
@@ -176,17 +195,19 @@ export class DirSender {
         if (o === undefined) return `DIR_ACK ${a.value.id} for nothing outstanding`;
         this.outstanding.delete(a.value.id);
         this.outstandingBytes -= o.bytes;
+        if (o.reconcile && this.reconciling !== null) this.reconciling.inFlight--;
         if (a.value.ok) {
           this.acked++;
-          this.record(o.path, o.entry);
           this.o.events.replicated(o.path, o.bytes, o.origin);
         } else {
           this.o.events.failed(o.path, a.value.code, a.value.message);
+          this.view?.delete(o.path); // unknown now: the next look sends it again
+          if (o.reconcile) this.reconciling?.left.add(o.path); // the target is not in sync until this one lands
           if (a.value.transient) this.retry(o.path, o.origin);
         }
-        o.settle();
         this.roomWaiter?.();
         this.kick();
+        this.progress();
         return null;
       }
       default:
@@ -201,7 +222,7 @@ export class DirSender {
     this.view = peer;
     const ops = diffManifests(ours.entries, peer, { unknown: ours.problems.map((p) => p.path) });
     for (const p of ours.problems) this.o.events.failed(p.path, p.code, p.message);
-    this.reconciling = { changes: ops.length };
+    this.reconciling = { changes: ops.length, left: new Set(ops.map((o) => o.path)), inFlight: 0 };
     const now = Date.now() - this.o.settleMs;
     for (const op of ops) this.touch(op.path, now, op.kind === 'write');
     this.kick();
@@ -209,14 +230,23 @@ export class DirSender {
 
   private record(path: string, entry: ManifestEntry | null): void {
     if (this.view === null) return;
-    if (entry !== null) return void this.view.set(path, entry);
+    if (entry !== null) {
+      this.view.set(path, entry);
+      // The peer's apply creates missing parents with DIR_MODE (apply.ts ensureParents).
+      for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
+        const parent = path.slice(0, i);
+        if (this.view.has(parent)) break;
+        this.view.set(parent, { type: 'dir', size: 0, mtimeMs: 0, mode: DIR_MODE });
+      }
+      return;
+    }
     this.view.delete(path);
     const prefix = `${path}/`;
     for (const k of this.view.keys()) if (k.startsWith(prefix)) this.view.delete(k);
   }
 
   private retry(path: string, origin: number): void {
-    const d = this.dirty.get(path) ?? { origin, last: 0, force: true, attempt: 0, notBefore: 0 };
+    const d = this.dirty.get(path) ?? { origin, last: 0, force: true, attempt: 0, notBefore: 0, seq: ++this.seq };
     d.attempt++;
     d.notBefore = Date.now() + (RETRY_MS[Math.min(d.attempt - 1, RETRY_MS.length - 1)] ?? 30_000);
     this.dirty.set(path, d);
@@ -228,24 +258,18 @@ export class DirSender {
     w?.();
   }
 
-  private busy = false;
-
   private async pump(): Promise<void> {
     while (!this.stopped) {
       const now = Date.now();
       const batch = this.view === null ? [] : this.eligible(now);
       if (batch.length === 0) {
         this.maybeReconciled();
-        if (!this.busy) for (const w of this.idleWaiters.splice(0)) w();
+        this.progress();
         await this.sleep(now);
         continue;
       }
-      this.busy = true;
-      try {
-        await this.sendBatch(batch);
-      } finally {
-        this.busy = false;
-      }
+      await this.sendBatch(batch, now);
+      this.progress();
     }
   }
 
@@ -254,31 +278,47 @@ export class DirSender {
     const ready: Array<{ path: string; d: Dirty }> = [];
     for (const [path, d] of this.dirty) {
       if (d.notBefore > now) continue;
-      if (now - d.last >= this.o.settleMs || now - d.origin >= MAX_DELAY_MS) ready.push({ path, d });
+      if (d.urgent === true || now - d.last >= this.o.settleMs || now - d.origin >= MAX_DELAY_MS) ready.push({ path, d });
     }
-    for (const r of ready) this.dirty.delete(r.path);
     return ready;
   }
 
-  private async sendBatch(batch: Array<{ path: string; d: Dirty }>): Promise<void> {
+  // Each path leaves `dirty` as it is sent; one touched again since the batch began waits for the next.
+  private async sendBatch(batch: Array<{ path: string; d: Dirty }>, began: number): Promise<void> {
     const stats = await Promise.all(batch.map(async (b) => ({ ...b, st: await lstat(`${this.o.root}/${b.path}`).catch((e: unknown) => errnoOf(e)) })));
     const present = stats.filter((s) => typeof s.st !== 'string').sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
     const gone = stats.filter((s) => typeof s.st === 'string').sort((a, b) => depth(b.path) - depth(a.path));
     for (const s of [...present, ...gone]) {
       if (this.stopped) return;
       await this.room();
+      if (this.dirty.get(s.path) !== s.d || s.d.last > began) continue;
+      this.dirty.delete(s.path);
+      const rec = this.reconciling?.left.delete(s.path) === true;
+      s.d.reconcile = rec;
+      this.sending = s.d.seq;
       try {
-        await this.sendPath(s.path, s.d, typeof s.st === 'string' ? null : s.st);
+        // Looked at again now: the batch's stat may be old after waiting for room; one that turned
+        // around (created <-> removed) goes back to wait its turn in the right half of a batch.
+        const st = await lstat(`${this.o.root}/${s.path}`).catch(() => null);
+        if ((st === null) !== (typeof s.st === 'string')) {
+          if (rec) this.reconciling?.left.add(s.path);
+          this.touch(s.path, Date.now());
+          continue;
+        }
+        await this.sendPath(s.path, s.d, st);
         // Sent while still being written (MAX_DELAY_MS): a write after our read may have had its event
         // swallowed by chokidar's 5 ms throttle, so look once more after it settles.
         if (Date.now() - s.d.last < this.o.settleMs && !this.dirty.has(s.path)) this.touch(s.path, Date.now());
       } catch (e) {
         // Gone or replaced while we looked: look again. Unreadable (EACCES, EIO ...): reported, tried again later.
+        if (rec) this.reconciling?.left.add(s.path);
         if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'EINVAL') this.touch(s.path, Date.now());
         else {
           this.o.events.failed(s.path, errnoOf(e), (e as Error).message);
           this.retry(s.path, s.d.origin);
         }
+      } finally {
+        this.sending = null;
       }
     }
   }
@@ -286,7 +326,8 @@ export class DirSender {
   private async sendPath(path: string, d: Dirty, st: Awaited<ReturnType<typeof lstat>> | null): Promise<void> {
     const v = this.view?.get(path);
     if (st === null) {
-      if (v !== undefined) this.op({ kind: 'remove', path }, null, d.origin, 0);
+      // Sent even when the view does not know it: the peer may hold it (a parent its apply created, a change not yet confirmed).
+      if (!this.o.exclude(path, false) || !this.o.exclude(path, true)) this.op({ kind: 'remove', path }, null, d, 0);
       return;
     }
     const isDir = st.isDirectory();
@@ -295,12 +336,12 @@ export class DirSender {
     const mtimeMs = Number(st.mtimeMs);
     if (isDir) {
       if (v?.type === 'dir' && v.mode === mode) return;
-      return this.op({ kind: 'mkdir', path, mode, mtimeMs }, { type: 'dir', size: 0, mtimeMs, mode }, d.origin, 0);
+      return this.op({ kind: 'mkdir', path, mode, mtimeMs }, { type: 'dir', size: 0, mtimeMs, mode }, d, 0);
     }
     if (st.isSymbolicLink()) {
       const target = await readlink(`${this.o.root}/${path}`);
       if (v?.type === 'symlink' && v.target === target) return;
-      return this.op({ kind: 'symlink', path, target, mtimeMs }, { type: 'symlink', size: Buffer.byteLength(target), mtimeMs, mode, target }, d.origin, 0);
+      return this.op({ kind: 'symlink', path, target, mtimeMs }, { type: 'symlink', size: Buffer.byteLength(target), mtimeMs, mode, target }, d, 0);
     }
     if (!st.isFile()) {
       this.o.events.failed(path, 'UNSUPPORTED_TYPE', 'not a regular file, directory or symlink (FIFO, socket or device): not replicated');
@@ -308,22 +349,26 @@ export class DirSender {
     }
     const size = Number(st.size);
     if (!d.force && v?.type === 'file' && v.size === size && v.mtimeMs === mtimeMs) {
-      if (v.mode !== mode) this.op({ kind: 'meta', path, mode, mtimeMs }, { ...v, mode }, d.origin, 0);
+      if (v.mode !== mode) this.op({ kind: 'meta', path, mode, mtimeMs }, { ...v, mode }, d, 0);
       return;
     }
     await this.sendFile(path, d, v?.type === 'file' && v.size >= DELTA_MIN_BYTES && size >= DELTA_MIN_BYTES);
   }
 
-  private op(op: DirOp, entry: ManifestEntry | null, origin: number, bytes: number): void {
+  private op(op: DirOp, entry: ManifestEntry | null, d: Dirty, bytes: number): void {
     const id = this.nextId++;
     this.o.link.send({ type: 'DIR_OP', payload: encodeOp({ ...op, id }) });
-    this.track(id, op.path, bytes, origin, entry);
+    this.track(id, op.path, bytes, d, entry);
   }
 
-  private track(id: number, path: string, bytes: number, origin: number, entry: ManifestEntry | null): void {
+  private track(id: number, path: string, bytes: number, d: Dirty, entry: ManifestEntry | null): void {
     this.sent++;
-    this.outstanding.set(id, { path, bytes, origin, entry, settle: () => undefined });
+    const reconcile = d.reconcile === true && this.reconciling !== null;
+    if (reconcile && this.reconciling !== null) this.reconciling.inFlight++;
+    this.outstanding.set(id, { path, bytes, origin: d.origin, entry, seq: d.seq, reconcile });
     this.outstandingBytes += bytes;
+    // The view is what the peer holds once everything sent is applied (it applies in stream order).
+    this.record(path, entry);
   }
 
   // Whole, or as the blocks that differ from the peer's copy; aborted if it changes while read.
@@ -366,7 +411,7 @@ export class DirSender {
       entry.sha256 = h.digest('hex');
       link.send({ type: 'DIR_END', payload: encodeEnd({ id, abort: false, size: entry.size, sha256: entry.sha256, mode: entry.mode, mtimeMs: entry.mtimeMs }) });
       this.bytesSent += sent;
-      this.track(id, path, sent, d.origin, entry);
+      this.track(id, path, sent, d, entry);
     } finally {
       await fh.close().catch(() => undefined);
     }
@@ -398,7 +443,7 @@ export class DirSender {
 
   private maybeReconciled(): void {
     const r = this.reconciling;
-    if (r === null || this.outstanding.size > 0 || this.dirty.size > 0 || this.o.link.state !== 'established') return;
+    if (r === null || r.left.size > 0 || r.inFlight > 0 || this.o.link.state !== 'established') return;
     this.reconciling = null;
     this.o.link.send({ type: 'DIR_SYNCED' });
     void this.o.events.reconciled(r.changes).catch((e: unknown) => this.o.log('warn', `finishing the reconcile: ${(e as Error).message}`));
@@ -406,7 +451,7 @@ export class DirSender {
 
   private async sleep(now: number): Promise<void> {
     let next = Infinity;
-    for (const d of this.dirty.values()) next = Math.min(next, Math.max(d.notBefore, Math.min(d.last + this.o.settleMs, d.origin + MAX_DELAY_MS)));
+    for (const d of this.dirty.values()) next = Math.min(next, Math.max(d.notBefore, d.urgent === true ? now : Math.min(d.last + this.o.settleMs, d.origin + MAX_DELAY_MS)));
     await new Promise<void>((r) => {
       this.wake = r;
       if (next !== Infinity) this.timer = setTimeout(() => this.kick(), Math.max(1, next - now));
