@@ -50,6 +50,7 @@ export class DirectoryVolume implements DirHost {
   private discardMine = false;
   private watching = false;
   private saving: Promise<void> = Promise.resolve();
+  private walkProblems = new Set<string>();
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
@@ -185,6 +186,10 @@ export class DirectoryVolume implements DirHost {
     if (live.length === 0) return;
     const m = await buildManifest(this.cfg.path, { exclude: this.exclude, hash: false });
     for (const s of live) s.sender?.sweep(m.entries);
+    // Entries the walk cannot replicate (names that are not UTF-8, FIFOs, unreadable directories): reported once each.
+    const now = new Set(m.problems.map((p) => `${p.code} ${p.path}`));
+    for (const p of m.problems) if (!this.walkProblems.has(`${p.code} ${p.path}`)) this.problem(p.path, p.code, p.message);
+    this.walkProblems = now;
   }
 
   async invalidate(): Promise<void> {
