@@ -15,6 +15,7 @@ import type { PeerLink } from '../link/peer-link.js';
 import { AtomicFile, mkdirEntry, removeEntry, setMeta, symlinkAtomic } from './apply.js';
 import { blockSignatures, DEFAULT_BLOCK_SIZE } from './delta.js';
 import { buildManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { PathScheduler } from './apply-order.js';
 import { resolveInside } from './paths.js';
 import {
   decodeData, decodeEnd, decodeFile, decodeOp, encodeAck, encodeSigs, manifestBatches, type AckMsg, type DirOp, type EndMsg,
@@ -46,11 +47,22 @@ interface Assembly {
   error: TandemError | null;
 }
 
+// A whole file up to this size is gathered in memory and applied as one change, beside others.
+export const BUFFERED_FILE_MAX = 1 << 20;
+const CONCURRENT_APPLIES = 16;
+
+interface Expect {
+  id: number;
+  path: string;
+  delta: boolean;
+  next: number;
+  chunks: Buffer[] | null; // a small whole file, gathered; null: streamed (a barrier)
+}
+
 export class DirReceiver {
-  private tail: Promise<void> = Promise.resolve();
-  private queued = 0;
+  private readonly order: PathScheduler;
   private stopped = false;
-  private expect: { id: number; delta: boolean; next: number } | null = null; // the file whose frames come now
+  private expect: Expect | null = null; // the file whose frames come now
   private file: Assembly | null = null;
   applied = 0;
   failures = 0;
@@ -62,15 +74,15 @@ export class DirReceiver {
     private readonly events: ReceiverEvents,
     after: Promise<void> = Promise.resolve(), // the previous link's receiver: nothing here runs before it is done
   ) {
-    this.tail = after.catch(() => undefined);
+    this.order = new PathScheduler(CONCURRENT_APPLIES, after);
   }
 
   get backlog(): number {
-    return this.queued;
+    return this.order.size;
   }
 
   idle(): Promise<void> {
-    return this.tail;
+    return this.order.idle();
   }
 
   // Checks one frame and queues its work. Returns why the link must drop, or null.
@@ -78,21 +90,22 @@ export class DirReceiver {
     switch (f.type) {
       case 'DIR_SCAN':
         if (this.expect !== null) return 'DIR_SCAN in the middle of a file';
-        this.run(() => this.scan());
+        this.run(null, () => this.scan());
         return null;
       case 'DIR_OP': {
         const m = decodeOp(f.payload);
         if (!m.ok) return m.detail;
         if (this.expect !== null) return `DIR_OP ${m.value.id} in the middle of file ${this.expect.id}`;
-        this.run(() => this.applyOp(m.value.id, m.value));
+        this.run([m.value.path], () => this.applyOp(m.value.id, m.value));
         return null;
       }
       case 'DIR_FILE': {
         const m = decodeFile(f.payload);
         if (!m.ok) return m.detail;
         if (this.expect !== null) return `DIR_FILE ${m.value.id} before file ${this.expect.id} ended`;
-        this.expect = { id: m.value.id, delta: m.value.delta, next: 0 };
-        this.run(() => this.begin(m.value.id, m.value.path, m.value.delta));
+        const small = !m.value.delta && m.value.size <= BUFFERED_FILE_MAX;
+        this.expect = { id: m.value.id, path: m.value.path, delta: m.value.delta, next: 0, chunks: small ? [] : null };
+        if (!small) this.run(null, () => this.begin(m.value.id, m.value.path, m.value.delta));
         return null;
       }
       case 'DIR_DATA': {
@@ -104,7 +117,13 @@ export class DirReceiver {
         if (e.delta ? m.value.offset < e.next : m.value.offset !== e.next) return `DIR_DATA offset ${m.value.offset} out of order (next ${e.next})`;
         e.next = m.value.offset + m.value.data.length;
         const { offset, data } = m.value;
-        this.run(() => this.data(offset, data));
+        if (e.chunks !== null) {
+          // Announced as small: a peer that sends more is not trusted with our memory.
+          if (e.next > 2 * BUFFERED_FILE_MAX) return `DIR_DATA: file ${e.id} announced at most ${BUFFERED_FILE_MAX} bytes, ${e.next} arrived`;
+          e.chunks.push(data);
+          return null;
+        }
+        this.run(null, () => this.data(offset, data));
         return null;
       }
       case 'DIR_END': {
@@ -115,12 +134,16 @@ export class DirReceiver {
         if (!m.value.abort && m.value.size < e.next) return `DIR_END size ${m.value.size} is below the data sent (${e.next})`;
         this.expect = null;
         const end = m.value;
-        this.run(() => this.end(end));
+        if (e.chunks === null) this.run(null, () => this.end(end));
+        else if (!end.abort) {
+          const chunks = e.chunks;
+          this.run([e.path], () => this.whole(e.path, chunks, end));
+        }
         return null;
       }
       case 'DIR_SYNCED':
         if (this.expect !== null) return 'DIR_SYNCED in the middle of a file';
-        this.run(() => this.events.synced());
+        this.run(null, () => this.events.synced());
         return null;
       default:
         return `${f.type} is not a frame a directory target takes`;
@@ -134,9 +157,8 @@ export class DirReceiver {
     if (f !== null) void this.closeAssembly(f, true);
   }
 
-  private run(task: () => Promise<void>): void {
-    this.queued++;
-    this.tail = this.tail.then(async () => {
+  private run(paths: readonly string[] | null, task: () => Promise<void>): void {
+    this.order.add(paths, async () => {
       if (this.stopped) return;
       try {
         await task();
@@ -145,7 +167,35 @@ export class DirReceiver {
         this.link.fail(`applying a change failed here: ${(e as Error).message}`);
         this.stop();
       }
-    }).finally(() => { this.queued--; });
+    });
+  }
+
+  // A small whole file, gathered in memory: written, checked, published.
+  private async whole(path: string, chunks: Buffer[], m: EndMsg & { abort: false }): Promise<void> {
+    this.events.busy(path, true);
+    let out: AtomicFile | null = null;
+    try {
+      out = await AtomicFile.create(this.root, path); // the path is checked first: a refused one drops the link
+      const h = createHash('sha256');
+      for (const c of chunks) h.update(c);
+      const sha = h.digest('hex');
+      const size = chunks.reduce((n, c) => n + c.length, 0);
+      if (size !== m.size || sha !== m.sha256) {
+        throw new TandemError('FILE_HASH_MISMATCH', `"${path}": received ${size} bytes with sha256 ${sha.slice(0, 12)}..., the source has ${m.size} bytes with ${m.sha256.slice(0, 12)}...; the file is resent`, { transient: true });
+      }
+      for (const c of chunks) await out.write(c);
+      if (this.stopped) return;
+      await out.commit({ mode: m.mode, mtimeMs: m.mtimeMs });
+      out = null;
+      this.applied++;
+      this.events.applied(path, await observed(this.root, path));
+      this.ack({ id: m.id, ok: true });
+    } catch (e) {
+      this.fail(m.id, path, e);
+    } finally {
+      await out?.abort();
+      this.events.busy(path, false);
+    }
   }
 
   private ack(m: AckMsg): void {

@@ -385,7 +385,7 @@ export class DirSender {
     try {
       const before = await fh.stat();
       if (!before.isFile()) return this.touch(path, Date.now());
-      link.send({ type: 'DIR_FILE', payload: encodeFile({ id, path, delta }) });
+      link.send({ type: 'DIR_FILE', payload: encodeFile({ id, path, delta, size: Number(before.size) }) });
       let theirs: Signatures | null = null;
       if (delta) {
         theirs = await new Promise<Signatures | null>((r) => this.sigWaiters.set(id, r));

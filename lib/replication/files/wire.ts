@@ -6,7 +6,7 @@
 //
 //   DIR_MANIFEST  JSON [[path, type, size, mtimeMs, mode, target | null, sha256 | null], ...]
 //   DIR_OP        JSON {id, kind: mkdir | symlink | remove | meta, path, mode?, mtimeMs?, target?}
-//   DIR_FILE      JSON {id, path, delta}
+//   DIR_FILE      JSON {id, path, delta, size}   (size: when the source opened it; DIR_END has the final)
 //   DIR_SIGS      u32 id | u32 blockSize | u64 length | 16-byte hash per block
 //   DIR_DATA      u32 id | u64 offset | bytes
 //   DIR_END       JSON {id, size, sha256, mode, mtimeMs}   (FLAG_ABORT: {id, reason})
@@ -32,7 +32,7 @@ export type DirOp =
   | { kind: 'meta'; path: string; mode: number; mtimeMs: number };
 
 export type OpMsg = DirOp & { id: number };
-export interface FileMsg { id: number; path: string; delta: boolean }
+export interface FileMsg { id: number; path: string; delta: boolean; size: number }
 export interface SigsMsg { id: number; sigs: Signatures }
 export interface DataMsg { id: number; offset: number; data: Buffer }
 export type EndMsg =
@@ -174,10 +174,10 @@ export function decodeFile(buf: Buffer): Decoded<FileMsg> {
   if (!j.ok) return j;
   const o = object(j.value, 'DIR_FILE');
   if (!o.ok) return o;
-  if (!isId(o.value.id) || typeof o.value.delta !== 'boolean') return fail('DIR_FILE needs a u32 id and a boolean delta');
+  if (!isId(o.value.id) || typeof o.value.delta !== 'boolean' || !isSize(o.value.size)) return fail('DIR_FILE needs a u32 id, a boolean delta and a size');
   const p = path(o.value.path, 'DIR_FILE');
   if (!p.ok) return p;
-  return { ok: true, value: { id: o.value.id, path: p.value, delta: o.value.delta } };
+  return { ok: true, value: { id: o.value.id, path: p.value, delta: o.value.delta, size: o.value.size } };
 }
 
 export function encodeSigs(id: number, sigs: Signatures): Buffer {

@@ -85,7 +85,7 @@ describe('directory volume: a hostile authenticated peer', function () {
 
   it('a DIR_FILE whose path goes through a symlink that points out of the tree is refused and the link dropped', async () => {
     const i = await source();
-    i.send('DIR_FILE', encodeFile({ id: 1, path: 'out/evil', delta: false }));
+    i.send('DIR_FILE', encodeFile({ id: 1, path: 'out/evil', delta: false, size: 5 }));
     i.send('DIR_DATA', Buffer.concat([encodeDataHeader(1, 0), Buffer.from('pwned')]));
     i.send('DIR_END', encodeEnd({ id: 1, abort: false, size: 5, sha256: 'a'.repeat(64), mode: 0o644, mtimeMs: 0 }));
     await expectDropped(i, 'parent "out" is a symlink');
@@ -105,15 +105,22 @@ describe('directory volume: a hostile authenticated peer', function () {
 
   it('a whole file whose DIR_DATA skips bytes drops the link, and no partial file stays', async () => {
     const i = await source();
-    i.send('DIR_FILE', encodeFile({ id: 1, path: 'partial', delta: false }));
+    i.send('DIR_FILE', encodeFile({ id: 1, path: 'partial', delta: false, size: 6 }));
     i.send('DIR_DATA', Buffer.concat([encodeDataHeader(1, 0), Buffer.from('abc')]));
     i.send('DIR_DATA', Buffer.concat([encodeDataHeader(1, 100), Buffer.from('def')]));
     await expectDropped(i, 'out of order');
   });
 
+  it('a file announced small that keeps sending data drops the link (memory is not the peer\'s to take)', async () => {
+    const i = await source();
+    i.send('DIR_FILE', encodeFile({ id: 1, path: 'grows', delta: false, size: 10 }));
+    for (let k = 0; k < 3; k++) i.send('DIR_DATA', Buffer.concat([encodeDataHeader(1, k << 20), Buffer.alloc(1 << 20, 1)]));
+    await expectDropped(i, 'announced at most');
+  });
+
   it('a file whose content does not match its DIR_END hash is not published (acknowledged as a failure)', async () => {
     const i = await source();
-    i.send('DIR_FILE', encodeFile({ id: 1, path: 'f', delta: false }));
+    i.send('DIR_FILE', encodeFile({ id: 1, path: 'f', delta: false, size: 3 }));
     i.send('DIR_DATA', Buffer.concat([encodeDataHeader(1, 0), Buffer.from('abc')]));
     i.send('DIR_END', encodeEnd({ id: 1, abort: false, size: 3, sha256: '0'.repeat(64), mode: 0o644, mtimeMs: 0 }));
     const ack = JSON.parse((await i.frame('DIR_ACK')).payload.toString()) as { ok: boolean; code: string };
