@@ -3,7 +3,7 @@
 // files sent / received, pending files and bytes, and the lag (the age of
 // the oldest change not yet replicated). Pure: `now` is an argument.
 import type { DirectoryVolumeStatus, DirPeerStatus } from '../replication/files/dir-status.js';
-import { age, humanSize, lastAt, shortDuration } from './format-replica.js';
+import { humanSize, lastAt, shortDuration, troubleLines } from './format-replica.js';
 
 function peerLines(volume: string, p: DirPeerStatus, now: Date): string[] {
   const out = [
@@ -16,24 +16,15 @@ function peerLines(volume: string, p: DirPeerStatus, now: Date): string[] {
         `files-received:${p.files_received}`,
         `pending:${p.pending_files}`,
         `pending-bytes:${humanSize(p.pending_bytes)}`,
-        `lag:${p.oldest_pending_s === null ? '0s' : shortDuration(p.oldest_pending_s)}`,
+        // The age of the oldest change is known only while connected; changes counted for an absent peer have none.
+        `lag:${p.oldest_pending_s !== null ? shortDuration(p.oldest_pending_s) : p.pending_files > 0 ? '?' : '0s'}`,
         `disconnects:${p.disconnects}`,
         ...(p.uptime_s === null ? [] : [`uptime:${shortDuration(p.uptime_s)}`]),
         `last-sent:${lastAt(p.last_sent_at, now)}`,
         `last-received:${lastAt(p.last_received_at, now)}`,
       ].join(' '),
   ];
-  if (p.split_brain) {
-    out.push(
-      `    split-brain: both nodes changed the tree while apart; on the node whose changes to drop run ` +
-        `"tandem replica secondary ${volume}" then "tandem replica discard-my-data ${volume}"`,
-    );
-  }
-  const e = p.last_error;
-  if (e !== null) {
-    const a = age(e.at, now);
-    out.push(`    last-error: ${e.reason}: ${e.detail} (${a === null ? '' : `${a} ago, `}${e.at})`);
-  }
+  out.push(...troubleLines(volume, p, now));
   return out;
 }
 

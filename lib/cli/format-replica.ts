@@ -43,7 +43,7 @@ export function clock(seconds: number): string {
 }
 
 // How long ago an ISO 8601 time was; null if it does not parse.
-export function age(iso: string, now: Date): string | null {
+function age(iso: string, now: Date): string | null {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? null : shortDuration((now.getTime() - t) / 1000);
 }
@@ -84,6 +84,13 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
     const left = humanSize(Math.max(0, v.total_bytes - v.done_bytes));
     out.push(`    verified: ${v.percent.toFixed(1)}% (${left} left) mismatched:${humanSize(v.mismatched_bytes)}`);
   }
+  out.push(...troubleLines(volume, p, now));
+  return out;
+}
+
+// What is wrong with a peer, for either kind of volume: a split brain (and how to resolve it), the last error.
+export function troubleLines(volume: string, p: { split_brain: boolean; last_error: { reason: string; detail: string; at: string } | null }, now: Date): string[] {
+  const out: string[] = [];
   if (p.split_brain) {
     // replication.md "Split brain": manual recovery is secondary + discard-my-data on the victim.
     out.push(

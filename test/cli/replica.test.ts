@@ -9,6 +9,7 @@ import { clock, formatReplicaStatus, formatVolumeSummary, humanSize, shortDurati
 import { ControlServer } from '../../lib/node/control-server.js';
 import { EventBus } from '../../lib/node/events.js';
 import { createLogger } from '../../lib/node/log.js';
+import type { DirectoryVolumeStatus } from '../../lib/replication/files/dir-status.js';
 import type { PeerStatus, ReplicaStatus, VolumeStatus } from '../../lib/replication/volume/status-types.js';
 import { TANDEM_BIN } from '../../scripts/lab/lab.js';
 
@@ -154,6 +155,31 @@ describe('cli/format-replica', () => {
     expect(second?.split('\n')[0]).to.equal('logs role:Primary disk:UpToDate protocol:C size:10.0GiB');
   });
 
+  it('a directory volume: path, watcher, divergence and problems, file counters and lag per peer', () => {
+    const dir: DirectoryVolumeStatus = {
+      name: 'conf', type: 'directory', role: 'Secondary', disk: 'UpToDate', protocol: 'C', path: '/var/lib/app/state',
+      generations: { current: '1111111111111111', history: [], bitmap: {} },
+      watcher: { events: 12, errors: 0 },
+      divergence: { count: 2, recent: ['a', 'b/c'] },
+      problems: { count: 1, recent: [{ path: 'big', code: 'ENOSPC', message: 'no space left', at: before(5) }] },
+      peers: [{
+        name: 'node-a', address: '198.51.100.11:7790', connection: 'Connected', replication: 'Established', role: 'Primary', disk: 'UpToDate',
+        connected: true, uptime_s: 65, bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
+        last_sent_at: before(1), last_received_at: before(2), pending_files: 3, pending_bytes: 2048, oldest_pending_s: 1.5,
+        disconnects: 1, last_error: null, split_brain: false,
+      }],
+    };
+    expect(formatReplicaStatus({ node: 'node-b', volumes: [dir] }, NOW).split('\n')).to.deep.equal([
+      'conf role:Secondary disk:UpToDate protocol:C type:directory',
+      '  path:/var/lib/app/state watcher-events:12 watcher-errors:0',
+      '  divergence: 2 local change(s) on this Secondary, e.g. "a", "b/c" (the Primary\'s copy replaces them at the next compare)',
+      '  problems: 1, last: "big" ENOSPC: no space left',
+      '  node-a connection:Connected replication:Established role:Primary disk:UpToDate address:198.51.100.11:7790',
+      '    sent:100B received:3.0MiB files-sent:0 files-received:4321 pending:3 pending-bytes:2.0KiB lag:1s disconnects:1 uptime:1m05s last-sent:1s-ago last-received:2s-ago',
+    ]);
+    expect(formatVolumeSummary(dir)).to.equal('conf: Secondary, disk UpToDate; peer node-a Connected Established 3 pending');
+  });
+
   it('no volumes says so', () => {
     expect(formatReplicaStatus({ node: 'node-a', volumes: [] }, NOW)).to.equal('node node-a: no replicated volumes');
   });
@@ -194,7 +220,7 @@ describe('cli replica (the executable against a control server)', () => {
       if (r.volume === 'web') throw new Error('the disk is Outdated (a peer has newer data); it can never be promoted, even with --force');
       return volume({});
     });
-    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data']) {
+    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data', 'flush']) {
       server.handle(`replica.${c}`, (r) => {
         record(r);
         return volume({ role: c === 'secondary' ? 'Secondary' : 'Primary', nbd: null });
@@ -239,13 +265,13 @@ describe('cli replica (the executable against a control server)', () => {
   });
 
   it('every other command sends its request with the volume', async () => {
-    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data']) {
+    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data', 'flush']) {
       const r = await tandem(['replica', c, 'db', '-s', sock]);
       expect(r.exitCode, `${c}: ${r.stderr}`).to.equal(0);
       expect(r.stdout).to.equal(c === 'secondary' ? 'db: Secondary, disk UpToDate' : 'db: Primary, disk UpToDate');
     }
     expect(requests.map((q) => q.command)).to.deep.equal([
-      'replica.secondary', 'replica.connect', 'replica.disconnect', 'replica.verify', 'replica.invalidate', 'replica.discard-my-data',
+      'replica.secondary', 'replica.connect', 'replica.disconnect', 'replica.verify', 'replica.invalidate', 'replica.discard-my-data', 'replica.flush',
     ]);
     expect(requests.every((q) => q.volume === 'db' && Object.keys(q).length === 2)).to.equal(true);
   });

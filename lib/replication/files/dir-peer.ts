@@ -8,12 +8,14 @@ import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 import { decideConnect } from '../volume/handshake-decision.js';
 import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
+import { LinkCounters } from '../volume/link-counters.js';
 import type { DirHost } from './dir-host.js';
 import type { DirPeerStatus } from './dir-status.js';
 import { DirReceiver } from './receiver.js';
 import { DirSender } from './sender.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+const MAX_BUFFERED_BYTES = 64 << 20; // small files gathered in memory on a target, waiting to be applied
 const ACK_CHECK_MS = 250;
 const SOURCE_FRAMES = new Set(['DIR_SCAN', 'DIR_OP', 'DIR_FILE', 'DIR_DATA', 'DIR_END', 'DIR_SYNCED']);
 const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
@@ -21,11 +23,8 @@ const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
 type Phase = 'idle' | 'handshake' | 'running';
 
 export class DirPeerSession {
-  private readonly totals = { bytesSent: 0, bytesReceived: 0, disconnects: 0, filesSent: 0, filesReceived: 0 };
-  private baseline = { bytesSent: 0, bytesReceived: 0 };
-  private lastError: { reason: string; detail: string; at: number } | null = null;
-  private lastSentAt: number | null = null;
-  private lastReceivedAt: number | null = null;
+  private readonly counters = new LinkCounters();
+  private readonly files = { sent: 0, received: 0 }; // totals of closed links
   connection: ConnectionState = 'StandAlone';
   replication: ReplicationState = 'Off';
   peerState: PeerState | null = null;
@@ -79,7 +78,7 @@ export class DirPeerSession {
   }
 
   noteError(reason: string, detail: string): void {
-    this.lastError = { reason, detail, at: Date.now() };
+    this.counters.noteError(reason, detail);
   }
 
   adopt(link: PeerLink): boolean {
@@ -93,7 +92,7 @@ export class DirPeerSession {
     this.connection = 'Connected';
     this.replication = 'Off';
     this.peerState = null;
-    this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
+    this.counters.adopted(link);
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
     // A reader waiting for the receiver to catch up must not hold a closed link (and refuse the next one).
     void link.closed.then(() => { if (this.link === link) this.receiver?.stop(); });
@@ -113,8 +112,8 @@ export class DirPeerSession {
         this.host.emit('replica.protocol-error', { volume: this.host.cfg.name, peer: this.name, detail: why });
         return link.fail(why);
       }
-      // Backpressure: a target that cannot keep up stops reading the socket.
-      if (this.receiver !== null && this.receiver.backlog > 512) await this.receiver.idle();
+      // Backpressure: a target that cannot keep up (or holds much file data in memory) stops reading the socket.
+      if (this.receiver !== null && (this.receiver.backlog > 512 || this.receiver.bufferedBytes > MAX_BUFFERED_BYTES)) await this.receiver.idle();
     }
   }
 
@@ -175,9 +174,16 @@ export class DirPeerSession {
       // The Primary compares trees at every connect: changes its last run had not sent yet are found.
       if (this.host.role === 'Primary') this.startSender(link);
     }
-    this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction: this.replication, full: true, bytes: null });
+    if (this.replication !== 'Established') this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction: this.replication, full: true, bytes: null });
     const now = this.host.stateFor(this.name);
     if (now.role !== sent.role || now.generations.current !== sent.generations.current) this.sendState();
+  }
+
+  // `tandem replica verify`: compare the trees by content hash again; what differs is sent.
+  verify(): void {
+    if (this.sender === null || !this.live) return;
+    this.resyncStarted = Date.now();
+    this.sender.rescan();
   }
 
   // Our role changed while connected: a new Primary becomes the source and compares trees first.
@@ -210,8 +216,11 @@ export class DirPeerSession {
       await this.host.resyncFinished(this.name, false, this.host.generations);
       this.replication = 'Established';
       if (this.host.role !== 'Primary') { this.sender?.stop(); this.sender = null; }
+      this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
+    } else {
+      // The compare a Primary runs at every connect, or a verify.
+      this.host.emit('replica.compare.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
     }
-    this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
     this.sendState();
   }
 
@@ -263,8 +272,8 @@ export class DirPeerSession {
     this.handshakeTimer = null;
     this.ackTimer = null;
     const pending = this.sender?.pendingPaths() ?? [];
-    this.totals.filesSent += this.sender?.acked ?? 0;
-    this.totals.filesReceived += this.receiver?.applied ?? 0;
+    this.files.sent += this.sender?.acked ?? 0;
+    this.files.received += this.receiver?.applied ?? 0;
     this.sender?.stop();
     this.sender = null;
     this.receiver?.stop();
@@ -272,12 +281,7 @@ export class DirPeerSession {
     this.receiver = null;
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.totals.bytesSent += link.stats.bytesSent - this.baseline.bytesSent;
-    this.totals.bytesReceived += link.stats.bytesReceived - this.baseline.bytesReceived;
-    this.totals.disconnects++;
-    this.lastSentAt = link.stats.lastSentAt;
-    this.lastReceivedAt = link.stats.lastReceivedAt;
-    this.lastError = { reason: info.reason, detail: info.detail, at: Date.now() };
+    this.counters.closed(link, info);
     // What the peer may lack is counted against it: the first such change starts a new generation.
     if (pending.length > 0) this.background(this.host.markChanged(this.name, pending), 'recording unsent changes');
     this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : ''}`);
@@ -298,10 +302,7 @@ export class DirPeerSession {
   }
 
   status(): DirPeerStatus {
-    const ls = this.link?.stats ?? null;
-    const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
-    const since = ls?.connectedSince ?? null;
-    const err = this.lastError;
+    const c = this.counters.fields(this.link, this.phase === 'running');
     const p = this.sender?.status() ?? null;
     return {
       name: this.name,
@@ -311,18 +312,18 @@ export class DirPeerSession {
       role: this.peerRole,
       disk: this.peerDisk,
       connected: this.phase === 'running',
-      uptime_s: this.phase === 'running' && since !== null ? Math.round((Date.now() - since) / 1000) : null,
-      bytes_sent: this.totals.bytesSent + (ls === null ? 0 : ls.bytesSent - this.baseline.bytesSent),
-      bytes_received: this.totals.bytesReceived + (ls === null ? 0 : ls.bytesReceived - this.baseline.bytesReceived),
-      files_sent: this.totals.filesSent + (this.sender?.acked ?? 0),
-      files_received: this.totals.filesReceived + (this.receiver?.applied ?? 0),
-      last_sent_at: iso(ls?.lastSentAt ?? this.lastSentAt),
-      last_received_at: iso(ls?.lastReceivedAt ?? this.lastReceivedAt),
+      uptime_s: c.uptime_s,
+      bytes_sent: c.bytes_sent,
+      bytes_received: c.bytes_received,
+      files_sent: this.files.sent + (this.sender?.acked ?? 0),
+      files_received: this.files.received + (this.receiver?.applied ?? 0),
+      last_sent_at: c.last_sent_at,
+      last_received_at: c.last_received_at,
       pending_files: p?.files ?? this.host.changedCount(this.name),
       pending_bytes: p?.bytes ?? 0,
       oldest_pending_s: p?.oldestMs == null ? null : p.oldestMs / 1000,
-      disconnects: this.totals.disconnects,
-      last_error: err === null ? null : { reason: err.reason, detail: err.detail, at: new Date(err.at).toISOString() },
+      disconnects: c.disconnects,
+      last_error: c.last_error,
       split_brain: this.splitBrain,
     };
   }

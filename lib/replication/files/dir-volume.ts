@@ -210,7 +210,7 @@ export class DirectoryVolume implements DirHost {
     if (this.role !== 'Primary') throw new TandemError('VERIFY_REFUSED', `${this.cfg.name}: run verify on the Primary; it compares its tree with every peer's`);
     const live = [...this.peers.values()].filter((s) => s.live);
     if (live.length === 0) throw new TandemError('VERIFY_REFUSED', `${this.cfg.name}: no peer is connected`);
-    for (const s of live) s.sender?.rescan();
+    for (const s of live) s.verify();
   }
 
   // ---- Changes ----

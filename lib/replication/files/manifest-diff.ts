@@ -9,7 +9,7 @@
 //      (issue 4: "deletions after creations in the same batch");
 //   5. mode changes of existing directories, deepest first, so a directory
 //      that becomes read-only does so after everything below it is written.
-import type { EntryType, Manifest, ManifestEntry } from './manifest.js';
+import { sameMtime, type EntryType, type Manifest, type ManifestEntry } from './manifest.js';
 
 export type FileOp =
   | { kind: 'mkdir'; path: string; entry: ManifestEntry }
@@ -46,10 +46,10 @@ function compare(s: ManifestEntry, d: ManifestEntry): Change {
       if (s.size !== d.size) return 'content';
       if (s.sha256 !== undefined && d.sha256 !== undefined) {
         if (s.sha256 !== d.sha256) return 'content';
-      } else if (s.mtimeMs !== d.mtimeMs) {
+      } else if (!sameMtime(s.mtimeMs, d.mtimeMs)) {
         return 'content';
       }
-      return s.mode !== d.mode || s.mtimeMs !== d.mtimeMs ? 'meta' : 'none';
+      return s.mode !== d.mode || !sameMtime(s.mtimeMs, d.mtimeMs) ? 'meta' : 'none';
     }
   }
 }

@@ -25,6 +25,12 @@ export interface ManifestEntry {
 
 export type Manifest = Map<string, ManifestEntry>;
 
+// Modification times as two nodes keep them: set through seconds in a double, a copy's mtime can be
+// a fraction of a microsecond off the original. Within 10 us counts as the same time (a real
+// rewrite moves it by a clock tick, milliseconds on Linux's coarse file clock).
+export const MTIME_SLACK_MS = 0.01;
+export const sameMtime = (a: number, b: number): boolean => Math.abs(a - b) < MTIME_SLACK_MS;
+
 export interface ManifestProblem {
   path: string; // relative, '/'-separated ('' is the root)
   code: string; // errno code (ENOENT, EACCES, ...) or UNSUPPORTED_TYPE, BAD_NAME, CHANGED

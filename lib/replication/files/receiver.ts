@@ -1,10 +1,11 @@
 // The target side of a directory volume's stream: applies the source's ops
-// and files in stream order, one at a time, each atomically (apply.ts), and
+// and files with the result of applying them in stream order (unrelated
+// paths side by side, apply-order.ts), each atomically (apply.ts), and
 // acknowledges each once it is on stable storage. Frames are checked for
 // order here, synchronously, so a hostile or confused peer is refused before
-// anything touches the disk; errors of the local tree (ENOSPC, a symlink
-// where a directory should be) are acknowledged as failures and reported,
-// never a crash, never a partial file left behind.
+// anything touches the disk. Errors of the local tree (ENOSPC, EIO) are
+// acknowledged as failures and reported; a path that would lead through a
+// symlink drops the link. Never a crash, never a partial file left behind.
 import { createHash, type Hash } from 'node:crypto';
 import { constants as C } from 'node:fs';
 import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
@@ -77,6 +78,9 @@ export class DirReceiver {
     this.order = new PathScheduler(CONCURRENT_APPLIES, after);
   }
 
+  // Bytes of small files gathered and not yet written.
+  bufferedBytes = 0;
+
   get backlog(): number {
     return this.order.size;
   }
@@ -121,6 +125,7 @@ export class DirReceiver {
           // Announced as small: a peer that sends more is not trusted with our memory.
           if (e.next > 2 * BUFFERED_FILE_MAX) return `DIR_DATA: file ${e.id} announced at most ${BUFFERED_FILE_MAX} bytes, ${e.next} arrived`;
           e.chunks.push(data);
+          this.bufferedBytes += data.length;
           return null;
         }
         this.run(null, () => this.data(offset, data));
@@ -135,9 +140,11 @@ export class DirReceiver {
         this.expect = null;
         const end = m.value;
         if (e.chunks === null) this.run(null, () => this.end(end));
-        else if (!end.abort) {
+        else {
           const chunks = e.chunks;
-          this.run([e.path], () => this.whole(e.path, chunks, end));
+          const bytes = chunks.reduce((n, c) => n + c.length, 0);
+          if (end.abort) this.bufferedBytes -= bytes;
+          else this.run([e.path], () => this.whole(e.path, chunks, end).finally(() => { this.bufferedBytes -= bytes; }));
         }
         return null;
       }

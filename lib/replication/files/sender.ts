@@ -15,7 +15,7 @@ import type { PeerLink } from '../link/peer-link.js';
 import { blockSignatures, blockSpan, changedBlocks, DEFAULT_BLOCK_SIZE, type Signatures } from './delta.js';
 import { DIR_MODE } from './apply.js';
 import type { ExcludeMatcher } from './exclude.js';
-import { buildManifest, diffManifests, type Manifest, type ManifestEntry } from './manifest.js';
+import { buildManifest, diffManifests, sameMtime, type Manifest, type ManifestEntry } from './manifest.js';
 import {
   decodeAck, decodeManifestBatch, decodeSigs, encodeDataHeader, encodeEnd, encodeFile, encodeOp, MAX_DATA_CHUNK, type DirOp,
 } from './wire.js';
@@ -47,7 +47,7 @@ export interface SenderOptions {
 }
 
 // seq orders changes for flush(): a change keeps the number it got when first seen, until it is replicated.
-interface Dirty { origin: number; last: number; force: boolean; attempt: number; notBefore: number; seq: number; reconcile?: boolean; urgent?: boolean }
+interface Dirty { origin: number; last: number; force: boolean; notBefore: number; seq: number; reconcile?: boolean; urgent?: boolean }
 interface Outstanding { path: string; bytes: number; origin: number; entry: ManifestEntry | null; seq: number; reconcile: boolean }
 
 const depth = (p: string): number => p.split('/').length;
@@ -63,6 +63,7 @@ export class DirSender {
   private manifest: Array<[string, ManifestEntry]> | null = null;
   private reconciling: { changes: number; left: Set<string>; inFlight: number } | null = null;
   private seq = 0;
+  private readonly failures = new Map<string, number>();
   private sending: number | null = null; // seq of the change being sent now
   private readonly sigWaiters = new Map<number, (s: Signatures | null) => void>();
   private wake: (() => void) | null = null;
@@ -101,10 +102,11 @@ export class DirSender {
   // A path changed on our side (watcher); `now` is when it was seen.
   touch(path: string, now = Date.now(), force = false): void {
     const d = this.dirty.get(path);
-    if (d === undefined) this.dirty.set(path, { origin: now, last: now, force, attempt: 0, notBefore: 0, seq: ++this.seq });
+    if (d === undefined) this.dirty.set(path, { origin: now, last: now, force, notBefore: 0, seq: ++this.seq });
     else {
       d.last = Math.max(d.last, now);
       d.force ||= force;
+      d.notBefore = 0; // changed again: new content may land where the old failed (the failure count stays)
     }
     this.kick();
   }
@@ -198,6 +200,7 @@ export class DirSender {
         if (o.reconcile && this.reconciling !== null) this.reconciling.inFlight--;
         if (a.value.ok) {
           this.acked++;
+          this.failures.delete(o.path);
           this.o.events.replicated(o.path, o.bytes, o.origin);
         } else {
           this.o.events.failed(o.path, a.value.code, a.value.message);
@@ -246,9 +249,11 @@ export class DirSender {
   }
 
   private retry(path: string, origin: number): void {
-    const d = this.dirty.get(path) ?? { origin, last: 0, force: true, attempt: 0, notBefore: 0, seq: ++this.seq };
-    d.attempt++;
-    d.notBefore = Date.now() + (RETRY_MS[Math.min(d.attempt - 1, RETRY_MS.length - 1)] ?? 30_000);
+    const d = this.dirty.get(path) ?? { origin, last: 0, force: true, notBefore: 0, seq: ++this.seq };
+    // Failures in a row, kept until the path is replicated: the wait grows (RETRY_MS), a full disk is not hammered.
+    const attempt = (this.failures.get(path) ?? 0) + 1;
+    this.failures.set(path, attempt);
+    d.notBefore = Date.now() + (RETRY_MS[Math.min(attempt - 1, RETRY_MS.length - 1)] ?? 30_000);
     this.dirty.set(path, d);
   }
 
@@ -306,8 +311,8 @@ export class DirSender {
           continue;
         }
         await this.sendPath(s.path, s.d, st);
-        // Sent while still being written (MAX_DELAY_MS): a write after our read may have had its event
-        // swallowed by chokidar's 5 ms throttle, so look once more after it settles.
+        // Sent while still being written (MAX_DELAY_MS): look once more after it settles, in case the
+        // last write's event came in before our read ended and the write itself after.
         if (Date.now() - s.d.last < this.o.settleMs && !this.dirty.has(s.path)) this.touch(s.path, Date.now());
       } catch (e) {
         // Gone or replaced while we looked: look again. Unreadable (EACCES, EIO ...): reported, tried again later.
@@ -348,7 +353,7 @@ export class DirSender {
       return;
     }
     const size = Number(st.size);
-    if (!d.force && v?.type === 'file' && v.size === size && v.mtimeMs === mtimeMs) {
+    if (!d.force && v?.type === 'file' && v.size === size && sameMtime(v.mtimeMs, mtimeMs)) {
       if (v.mode !== mode) this.op({ kind: 'meta', path, mode, mtimeMs }, { ...v, mode }, d, 0);
       return;
     }
@@ -474,5 +479,5 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
   if (a.type !== b.type || a.mode !== b.mode) return a.type === 'symlink' && b.type === 'symlink' && a.target === b.target;
   if (a.type === 'dir') return true;
   if (a.type === 'symlink') return a.target === b.target;
-  return a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return a.size === b.size && sameMtime(a.mtimeMs, b.mtimeMs);
 }

@@ -7,10 +7,10 @@ import { Bitmap } from '../block/bitmap.js';
 import type { Frame } from '../link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
-import type { LinkStats } from '../link/stats.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 import { OrderedApplier } from './applier.js';
+import { LinkCounters } from './link-counters.js';
 import { decideConnect } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
 import { PendingWrites } from './pending.js';
@@ -41,12 +41,7 @@ interface Resync {
 }
 
 export class PeerSession {
-  // Counters across connections: totals of closed links plus the current link's growth since it was adopted.
-  private readonly totals = { bytesSent: 0, bytesReceived: 0, disconnects: 0 };
-  private baseline = { bytesSent: 0, bytesReceived: 0 };
-  private lastError: LinkStats['lastError'] = null;
-  private lastSentAt: number | null = null;
-  private lastReceivedAt: number | null = null;
+  private readonly counters = new LinkCounters();
   connection: ConnectionState = 'StandAlone';
   replication: ReplicationState = 'Off';
   peerState: PeerState | null = null;
@@ -141,7 +136,7 @@ export class PeerSession {
     this.lastReceivedWrite = -1n;
     this.writeSeqs = [];
     this.applier = new OrderedApplier(APPLY_IN_FLIGHT, (seq) => this.onWatermark(seq), (err) => this.applyFailed(err));
-    this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
+    this.counters.adopted(link);
     // Frames queued before the close are still handled (a peer's last STATE before its ERROR), then the close.
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => this.drop(link, `no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
@@ -592,12 +587,7 @@ export class PeerSession {
     this.resync = null;
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.totals.bytesSent += link.stats.bytesSent - this.baseline.bytesSent;
-    this.totals.bytesReceived += link.stats.bytesReceived - this.baseline.bytesReceived;
-    this.totals.disconnects++;
-    this.lastSentAt = link.stats.lastSentAt;
-    this.lastReceivedAt = link.stats.lastReceivedAt;
-    this.lastError = { reason: info.reason, detail: info.detail, at: Date.now() };
+    this.counters.closed(link, info);
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.pending.drain();
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
@@ -637,7 +627,7 @@ export class PeerSession {
 
   // A link that never got to us (authentication failed, refused) still explains why we are not connected.
   noteError(reason: string, detail: string): void {
-    this.lastError = { reason, detail, at: Date.now() };
+    this.counters.noteError(reason, detail);
   }
 
   async stop(): Promise<void> {
@@ -647,10 +637,7 @@ export class PeerSession {
   }
 
   status(): PeerStatus {
-    const ls = this.link?.stats ?? null;
-    const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
-    const since = ls?.connectedSince ?? null;
-    const err = this.lastError;
+    const c = this.counters.fields(this.link, this.phase === 'running');
     return {
       name: this.name,
       address: this.address,
@@ -659,18 +646,18 @@ export class PeerSession {
       role: this.peerRole,
       disk: this.peerDisk,
       connected: this.phase === 'running',
-      uptime_s: this.phase === 'running' && since !== null ? Math.round((Date.now() - since) / 1000) : null,
-      bytes_sent: this.totals.bytesSent + (ls === null ? 0 : ls.bytesSent - this.baseline.bytesSent),
-      bytes_received: this.totals.bytesReceived + (ls === null ? 0 : ls.bytesReceived - this.baseline.bytesReceived),
+      uptime_s: c.uptime_s,
+      bytes_sent: c.bytes_sent,
+      bytes_received: c.bytes_received,
       writes_sent: this.writesSent,
       writes_received: this.writesReceived,
-      last_sent_at: iso(ls?.lastSentAt ?? this.lastSentAt),
-      last_received_at: iso(ls?.lastReceivedAt ?? this.lastReceivedAt),
+      last_sent_at: c.last_sent_at,
+      last_received_at: c.last_received_at,
       out_of_sync_bytes: this.host.bitmapFor(this.name).outOfSyncBytes(),
       pending: this.pending.count,
       unacked: this.pending.count,
-      disconnects: this.totals.disconnects,
-      last_error: err === null ? null : { reason: err.reason, detail: err.detail, at: new Date(err.at).toISOString() },
+      disconnects: c.disconnects,
+      last_error: c.last_error,
       resync: this.resyncStatus(),
       verify: this.verifyStatus(),
       split_brain: this.splitBrain,
