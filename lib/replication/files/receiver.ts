@@ -343,7 +343,24 @@ async function applyDirOp(root: string, op: DirOp): Promise<void> {
       if (here === 'dir') await removeEntry(root, op.path, { recursive: true });
       return symlinkAtomic(root, op.path, op.target, { mtimeMs: op.mtimeMs });
     case 'meta':
-      return setMeta(root, op.path, { mode: op.mode, mtimeMs: op.mtimeMs });
+      await setMeta(root, op.path, { mode: op.mode, mtimeMs: op.mtimeMs });
+      return syncInode(`${root}/${op.path}`);
+  }
+}
+
+// A mode or mtime change is on stable storage once its inode is fsynced (a symlink's cannot be opened: skipped).
+async function syncInode(abs: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(abs, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return;
+    throw e;
+  }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
