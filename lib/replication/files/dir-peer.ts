@@ -201,7 +201,7 @@ export class DirPeerSession {
   private startSender(link: PeerLink): void {
     const c = this.host.cfg;
     this.sender = new DirSender({
-      link, root: c.path, exclude: this.host.exclude, excludePatterns: c.exclude, settleMs: c.settleMs, protocol: c.protocol,
+      link, root: c.path, exclude: this.host.exclude, settleMs: c.settleMs, protocol: c.protocol,
       log: (level, m) => this.host.log[level](`${c.name}: ${this.name}: ${m}`),
       events: this.host.senderEvents(this.name, (changes) => this.onReconciled(link, changes)),
     });

@@ -33,7 +33,9 @@ export class DivergenceWatch {
 
   applied(path: string, entry: ManifestEntry | null): void {
     if (entry !== null) return void this.view.set(path, entry);
+    const was = this.view.get(path);
     this.view.delete(path);
+    if (was !== undefined && was.type !== 'dir') return; // only a directory has entries below it
     const prefix = `${path}/`;
     for (const k of this.view.keys()) if (k.startsWith(prefix)) this.view.delete(k);
   }

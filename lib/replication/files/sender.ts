@@ -39,7 +39,6 @@ export interface SenderOptions {
   link: PeerLink;
   root: string;
   exclude: ExcludeMatcher;
-  excludePatterns: readonly string[];
   settleMs: number;
   protocol: 'A' | 'C';
   log: (level: 'info' | 'warn', m: string) => void;
@@ -70,9 +69,7 @@ export class DirSender {
   private roomWaiter: (() => void) | null = null;
   private idleWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
-  sent = 0;
   acked = 0; // acknowledged as applied
-  bytesSent = 0;
 
   constructor(private readonly o: SenderOptions) {}
 
@@ -93,10 +90,6 @@ export class DirSender {
     this.roomWaiter?.();
     this.progress();
     if (this.timer) clearTimeout(this.timer);
-  }
-
-  get reconciled(): boolean {
-    return this.manifest === null && this.reconciling === null;
   }
 
   // A path changed on our side (watcher); `now` is when it was seen.
@@ -243,7 +236,10 @@ export class DirSender {
       }
       return;
     }
+    const was = this.view.get(path);
     this.view.delete(path);
+    // Only a directory has entries below it (record() keeps every parent in the view).
+    if (was?.type !== 'dir') return;
     const prefix = `${path}/`;
     for (const k of this.view.keys()) if (k.startsWith(prefix)) this.view.delete(k);
   }
@@ -367,7 +363,6 @@ export class DirSender {
   }
 
   private track(id: number, path: string, bytes: number, d: Dirty, entry: ManifestEntry | null): void {
-    this.sent++;
     const reconcile = d.reconcile === true && this.reconciling !== null;
     if (reconcile && this.reconciling !== null) this.reconciling.inFlight++;
     this.outstanding.set(id, { path, bytes, origin: d.origin, entry, seq: d.seq, reconcile });
@@ -415,7 +410,6 @@ export class DirSender {
       const entry: ManifestEntry = { type: 'file', size: Number(after.size), mtimeMs: after.mtimeMs, mode: after.mode & 0o7777 };
       entry.sha256 = h.digest('hex');
       link.send({ type: 'DIR_END', payload: encodeEnd({ id, abort: false, size: entry.size, sha256: entry.sha256, mode: entry.mode, mtimeMs: entry.mtimeMs }) });
-      this.bytesSent += sent;
       this.track(id, path, sent, d, entry);
     } finally {
       await fh.close().catch(() => undefined);
