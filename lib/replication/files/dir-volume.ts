@@ -12,12 +12,12 @@ import { formatHostPort } from '../../config/names.js';
 import type { DirectoryVolumeConfig } from '../../config/types.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import {
-  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onPromoteWhileDisconnected,
-  onResyncFinished, type Generations,
+  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, type Generations,
 } from '../generations.js';
-import { canPromote, type DiskState } from '../states.js';
+import type { DiskState } from '../states.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
+import { promotion } from '../volume/promote-check.js';
 import type { VolumeDeps } from '../volume/volume.js';
 import type { PeerState } from '../volume/wire.js';
 import { cleanTemps } from './apply.js';
@@ -137,14 +137,8 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    const v = canPromote(this.meta.disk, force);
-    if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${v.message}`);
-    for (const s of this.peers.values()) {
-      if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`);
-      if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: a resync from ${s.name} is running`);
-    }
-    const absent = [...this.peers.values()].filter((s) => !s.connected).map((s) => s.name);
-    if (absent.length > 0 || this.meta.generations.fresh || v.forced) this.meta.generations = onPromoteWhileDisconnected(this.meta.generations, absent);
+    const v = promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values());
+    this.meta.generations = v.generations;
     this.meta.disk = 'UpToDate';
     this.meta.lastRole = 'Primary';
     this.role = 'Primary';

@@ -20,14 +20,15 @@ import { NbdServer } from '../block/nbd/server.js';
 import { encodeGenerations, parseGenerations } from '../generations-json.js';
 import {
   bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration,
-  onPromoteWhileDisconnected, onResyncFinished, type Generations,
+  onResyncFinished, type Generations,
 } from '../generations.js';
 import type { LinkTls } from '../link/transport.js';
-import { canPromote, type DiskState } from '../states.js';
+import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
 import { PeerSession } from './peer.js';
+import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
@@ -175,15 +176,8 @@ export class ReplicatedVolume implements VolumeHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    const v = canPromote(this.diskState, force);
-    if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${v.message}`);
-    for (const s of this.peers.values()) {
-      if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`);
-      if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: a resync from ${s.name} is running`);
-    }
-    const absent = [...this.peers.values()].filter((s) => !s.connected).map((s) => s.name);
-    // DRBD 9: a new data generation begins when some peer cannot follow, or a fresh volume gets its first data.
-    if (absent.length > 0 || this.generations.fresh || v.forced) this.generations = onPromoteWhileDisconnected(this.generations, absent);
+    const v = promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values());
+    this.generations = v.generations;
     this.diskState = 'UpToDate';
     this.role = 'Primary';
     this.record.lastRole = 'Primary';

@@ -1,0 +1,30 @@
+// Whether a volume of either kind may become Primary now, and what that
+// promotion means for its generations: DRBD 9 refuses a disk that is not
+// UpToDate (unless forced), a second Primary, and a node still receiving a
+// resync; a new data generation begins when some peer cannot follow, a fresh
+// volume gets its first data, or the promotion is forced.
+import { TandemError } from '../../errors.js';
+import type { Generations } from '../generations.js';
+import { onPromoteWhileDisconnected } from '../generations.js';
+import { canPromote, type DiskState, type ReplicationState, type Role } from '../states.js';
+
+export interface PeerView {
+  readonly name: string;
+  readonly peerRole: Role;
+  readonly replication: ReplicationState;
+  readonly connected: boolean;
+}
+
+// Throws PROMOTE_REFUSED with the reason; returns the generations to hold as Primary.
+export function promotion(volume: string, disk: DiskState, force: boolean, generations: Generations, peers: Iterable<PeerView>): { forced: boolean; generations: Generations } {
+  const v = canPromote(disk, force);
+  if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${volume}: ${v.message}`);
+  const list = [...peers];
+  for (const s of list) {
+    if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${volume}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`);
+    if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${volume}: a resync from ${s.name} is running`);
+  }
+  const absent = list.filter((s) => !s.connected).map((s) => s.name);
+  const next = absent.length > 0 || generations.fresh || v.forced ? onPromoteWhileDisconnected(generations, absent) : generations;
+  return { forced: v.forced, generations: next };
+}
