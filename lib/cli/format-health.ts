@@ -1,0 +1,50 @@
+// `tandem health`: ESC's health.sh for a tandem node (issue 5;
+// ha-policies.md "Cisco ESC HA"). One line per component, then PASSED or
+// FAILED. Health means "this node does what its role requires": a MASTER
+// runs its services and holds its volumes Primary; a BACKUP has them stopped
+// and Secondary, and passes. Pure: the caller maps the daemon's status in.
+
+export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAITING';
+
+export interface HealthInput {
+  role: HealthRole; // the node's HA state (WAITING: booted, the peer not heard yet)
+  replication: 'block' | 'directory' | 'both' | 'none'; // what the header names
+  services: Array<{ name: string; running: boolean; pgid: number | null }>;
+  volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean }>;
+}
+
+export interface HealthReport {
+  lines: string[];
+  passed: boolean;
+}
+
+const REPLICATION_TEXT: Record<HealthInput['replication'], string> = {
+  block: 'with DRBD-style replication',
+  directory: 'with directory replication',
+  both: 'with DRBD-style and directory replication',
+  none: 'without replication',
+};
+
+export function healthReport(h: HealthInput): HealthReport {
+  const lines = [`============== TANDEM HA (${h.role}) ${REPLICATION_TEXT[h.replication]} ==============`];
+  const problems: string[] = [];
+  const master = h.role === 'MASTER';
+  for (const s of h.services) {
+    lines.push(s.running ? `${s.name} (pgid ${s.pgid ?? 0}) is running` : `${s.name} is stopped`);
+    if (master && !s.running) problems.push(`${s.name} should be running on the MASTER`);
+    if (!master && s.running) problems.push(`${s.name} should be stopped on a ${h.role}`);
+  }
+  for (const v of h.volumes) {
+    const role = v.role === 'Primary' ? 'primary' : 'secondary';
+    lines.push(`${v.name} is ${role}, disk ${v.disk}, peer ${v.connected ? 'connected' : 'disconnected'}`);
+    if (master && v.role !== 'Primary') problems.push(`${v.name} should be primary on the MASTER`);
+    if (!master && v.role === 'Primary') problems.push(`${v.name} should be secondary on a ${h.role}`);
+    if (master && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${v.disk}, not UpToDate`);
+  }
+  // A node that is neither MASTER nor BACKUP is not doing a role's work, whatever runs.
+  if (!master && h.role !== 'BACKUP') problems.push(`the node is ${h.role}`);
+  for (const p of problems) lines.push(`problem: ${p}`);
+  const passed = problems.length === 0;
+  lines.push(passed ? 'TANDEM HEALTH PASSED' : 'TANDEM HEALTH FAILED');
+  return { lines, passed };
+}

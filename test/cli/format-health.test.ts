@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { healthReport, type HealthInput } from '../../lib/cli/format-health.js';
+
+const master: HealthInput = {
+  role: 'MASTER', replication: 'block',
+  services: [{ name: 'pgsql', running: true, pgid: 4167 }, { name: 'app', running: true, pgid: 4190 }],
+  volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: true }],
+};
+
+describe('cli/format-health (health.sh for tandem)', () => {
+  it('a healthy MASTER: the header, one line per component, PASSED', () => {
+    expect(healthReport(master)).to.deep.equal({
+      passed: true,
+      lines: [
+        '============== TANDEM HA (MASTER) with DRBD-style replication ==============',
+        'pgsql (pgid 4167) is running',
+        'app (pgid 4190) is running',
+        'db is primary, disk UpToDate, peer connected',
+        'TANDEM HEALTH PASSED',
+      ],
+    });
+  });
+
+  it('a BACKUP whose services are stopped and volumes secondary passes (health is doing what the role requires)', () => {
+    const r = healthReport({
+      role: 'BACKUP', replication: 'directory',
+      services: [{ name: 'pgsql', running: false, pgid: null }, { name: 'portal', running: false, pgid: null }],
+      volumes: [{ name: 'conf', role: 'Secondary', disk: 'UpToDate', connected: true }],
+    });
+    expect(r.passed).to.equal(true);
+    expect(r.lines).to.deep.equal([
+      '============== TANDEM HA (BACKUP) with directory replication ==============',
+      'pgsql is stopped',
+      'portal is stopped',
+      'conf is secondary, disk UpToDate, peer connected',
+      'TANDEM HEALTH PASSED',
+    ]);
+  });
+
+  it('fails, naming each problem: a stopped service or a secondary volume on the MASTER, a running service on a BACKUP, FAULT / WAITING nodes', () => {
+    const bad = healthReport({ ...master, services: [{ name: 'app', running: false, pgid: null }], volumes: [{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: false }] });
+    expect(bad.passed).to.equal(false);
+    expect(bad.lines.filter((l) => l.startsWith('problem:'))).to.deep.equal([
+      'problem: app should be running on the MASTER', 'problem: db should be primary on the MASTER', 'problem: db\'s disk is Inconsistent, not UpToDate',
+    ]);
+    expect(bad.lines[bad.lines.length - 1]).to.equal('TANDEM HEALTH FAILED');
+    const backup = healthReport({ ...master, role: 'BACKUP' });
+    expect(backup.lines.filter((l) => l.startsWith('problem:'))).to.deep.equal([
+      'problem: pgsql should be stopped on a BACKUP', 'problem: app should be stopped on a BACKUP', 'problem: db should be secondary on a BACKUP',
+    ]);
+    for (const role of ['FAULT', 'STOP', 'INIT', 'WAITING'] as const) {
+      const r = healthReport({ role, replication: 'none', services: [], volumes: [] });
+      expect(r.passed, role).to.equal(false);
+      expect(r.lines).to.deep.equal([`============== TANDEM HA (${role}) without replication ==============`, `problem: the node is ${role}`, 'TANDEM HEALTH FAILED']);
+    }
+  });
+});
