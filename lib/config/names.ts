@@ -46,6 +46,31 @@ export const scriptLine: Check<string> = text(
   (s) => s.trim() !== '' && !s.includes('\0'),
 );
 
+// A program and its arguments, run without a shell (services, oneshot
+// actions, exec health checks): argv[0] is an absolute path, and every item a
+// string, so a number-like argument is quoted rather than coerced.
+export const argv: Check<string[]> = {
+  allowed: 'a list of strings: the program (an absolute path) then its arguments, such as ["/usr/bin/app", "--port", "8080"]',
+  read(value, at, issues) {
+    if (!Array.isArray(value) || value.length === 0) {
+      const why = typeof value === 'string' ? 'a command is a list, not one string (it is run without a shell)'
+        : Array.isArray(value) ? 'the list is empty' : 'not a list';
+      issues.error(at, value, `${why}: must be ${argv.allowed}`);
+      return undefined;
+    }
+    let ok = true;
+    value.forEach((item: unknown, i) => {
+      const why = typeof item !== 'string' ? `must be a string${typeof item === 'number' ? ' (quote a number: "8080")' : ''}`
+        : item.includes('\0') ? 'must not contain a NUL byte'
+          : i === 0 && !item.startsWith('/') ? 'the program must be an absolute path (starting with "/"; no PATH lookup)' : undefined;
+      if (why === undefined) return;
+      issues.error([...at, i], item, `${why}: the list must be ${argv.allowed}`);
+      ok = false;
+    });
+    return ok ? (value as string[]) : undefined;
+  },
+};
+
 // "host:port" for a TCP endpoint, IPv6 as "[addr]:port"; the host is an IP
 // address (names are not resolved) and comes back in canonical form. With
 // `wildcard` false, 0.0.0.0 and :: are refused: the endpoint must be one
@@ -92,7 +117,8 @@ function readHostPort(text: string, wildcard: boolean): HostPort | string {
   return bad ?? { host: formatIp(ip.bytes), port };
 }
 
-function unusableEndpoint(ip: ParsedIp, host: string, wildcard: boolean): string | undefined {
+// Why an address is not one reachable host (wildcard unless allowed, multicast, broadcast...), or undefined.
+export function unusableEndpoint(ip: ParsedIp, host: string, wildcard: boolean): string | undefined {
   const b = ip.bytes;
   if (b.every((x) => x === 0)) return wildcard ? undefined : `${host} is a wildcard address, not one address of the host`;
   if (ip.family === 4) {

@@ -117,3 +117,13 @@ function checkAgainstNode(drafts: readonly VolumeDraft[], node: NodeConfig, issu
     }
   }
 }
+
+// The volume names as written, those of volumes with other errors included,
+// for the checks of other sections (services' requires); undefined when a
+// volume's name could not be read, so the list may be incomplete.
+export function writtenVolumeNames(replication: ReplicationConfig): string[] | undefined {
+  const drafts = DRAFTS.get(replication);
+  if (drafts === undefined) return replication.volumes.map((v) => v.name);
+  const names = drafts.flatMap((d) => (d.name === undefined ? [] : [d.name]));
+  return names.length === drafts.length ? names : undefined;
+}

@@ -1,5 +1,5 @@
-// A top-level section of the file (`node`, `vrrp`, later `replication`,
-// `services`): each owns its key, its checks and its defaults, so adding one
+// A top-level section of the file (`node`, `vrrp`, `replication`, `services`,
+// `startup`): each owns its key, its checks and its defaults, so adding one
 // is a new file plus one line in sections.ts, and no other section changes.
 import type { Issues } from './issues.js';
 import type { KeyPath } from './path.js';

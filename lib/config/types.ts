@@ -1,6 +1,7 @@
 // The normalized configuration: what the validator hands to the daemon once
 // every key has been checked and every default filled in. Field names follow
 // keepalived's keywords (snake_case in YAML, camelCase here).
+import type { RestartPolicy } from '../services/restart-policy.js';
 
 export type Family = 4 | 6;
 export type VrrpVersion = 2 | 3;
@@ -155,10 +156,40 @@ export interface ReplicationConfig {
   volumes: VolumeConfig[];
 }
 
+// How a service is probed once started (issue 5); timeoutMs < intervalMs.
+// Shaped like lib/services' HealthProbe, plus the interval.
+export type HealthCheckConfig =
+  | { kind: 'http'; url: string; intervalMs: number; timeoutMs: number } // healthy on a 2xx or 3xx answer
+  | { kind: 'tcp'; host: string; port: number; intervalMs: number; timeoutMs: number } // healthy when it accepts a connection; host canonical
+  | { kind: 'exec'; argv: string[]; intervalMs: number; timeoutMs: number }; // healthy on exit status 0
+
+interface ServiceBase {
+  name: string;
+  requires: string[]; // replication volumes that must be Primary before the service starts
+  health: HealthCheckConfig | null; // null: healthy once started
+  restart: RestartPolicy; // default DEFAULT_RESTART_POLICY (lib/services/restart-policy.ts)
+  startTimeoutMs: number; // to become healthy (default 60000)
+  stopTimeoutMs: number; // SIGTERM, then SIGKILL after this long (default 30000)
+}
+
+// A managed service: the list order is the start order, stopped in reverse.
+export type ServiceConfig =
+  | (ServiceBase & { kind: 'unit'; unit: string }) // a systemd unit, "NAME.service"
+  | (ServiceBase & { kind: 'command'; argv: string[]; user?: string; env: Record<string, string> }) // argv[0] absolute
+  | (ServiceBase & { kind: 'oneshot'; start: string[]; stop: string[] }); // run to completion at start and at stop
+
+// Boot safety: a node that has not heard its peer since it started waits, unless one of these lets it go alone.
+export interface StartupConfig {
+  standaloneAfterMs?: number; // absent: wait for the peer forever
+  witness?: string; // canonical IP address; its ping answer lets the node start alone
+}
+
 export interface TandemConfig {
   node: NodeConfig;
   vrrp: VrrpConfig;
   replication: ReplicationConfig;
+  services: ServiceConfig[]; // default []
+  startup: StartupConfig; // default {}
 }
 
 // One problem found while validating; all of them are reported at once.

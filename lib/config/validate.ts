@@ -30,11 +30,11 @@ export function validateWithSections(raw: unknown, sections: readonly AnySection
   const out: Partial<TandemConfig> = {};
   for (const section of sections) runSection(section, raw, out, ctx);
   for (const section of sections) section.crossCheck?.(out, ctx);
-  const { node, vrrp, replication } = out;
-  if (issues.count > 0 || node === undefined || vrrp === undefined || replication === undefined) {
+  const { node, vrrp, replication, services, startup } = out;
+  if (issues.count > 0 || node === undefined || vrrp === undefined || replication === undefined || services === undefined || startup === undefined) {
     return { ok: false, issues: issues.errors };
   }
-  return { ok: true, config: { node, vrrp, replication }, warnings: issues.warnings };
+  return { ok: true, config: { node, vrrp, replication, services, startup }, warnings: issues.warnings };
 }
 
 function runSection<K extends keyof TandemConfig>(

@@ -3,6 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { formatIssues, formatWarnings, loadConfigFile, parseConfigText } from '../../lib/config/load.js';
 import { NODE_KEYS } from '../../lib/config/node-section.js';
+import { HEALTH_KEYS } from '../../lib/config/services-health.js';
+import { ONESHOT_KEYS, RESTART_KEYS, SERVICE_KEYS } from '../../lib/config/services-service.js';
+import { STARTUP_KEYS } from '../../lib/config/startup-section.js';
 import { AUTH_KEYS } from '../../lib/config/vrrp-auth.js';
 import { VIP_KEYS } from '../../lib/config/vrrp-addresses.js';
 import { INSTANCE_KEYS } from '../../lib/config/vrrp-instance.js';
@@ -65,7 +68,8 @@ describe('config/examples: the documented files stay valid', () => {
   });
   it('docs/configuration.md documents every key the validator accepts, and its YAML snippets validate', async () => {
     const doc = await readFile(root('docs/configuration.md'), 'utf8');
-    const keys = [...NODE_KEYS, ...VRRP_KEYS, ...INSTANCE_KEYS, ...VIP_KEYS, ...AUTH_KEYS, ...TRACK_KEYS, ...SCRIPT_KEYS, ...SYNC_GROUP_KEYS];
+    const keys = [...NODE_KEYS, ...VRRP_KEYS, ...INSTANCE_KEYS, ...VIP_KEYS, ...AUTH_KEYS, ...TRACK_KEYS, ...SCRIPT_KEYS, ...SYNC_GROUP_KEYS,
+      ...SERVICE_KEYS, ...ONESHOT_KEYS, ...HEALTH_KEYS, ...RESTART_KEYS, ...STARTUP_KEYS];
     const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
     for (const key of keys) expect(rows.some((r) => r.split('|')[1]?.includes(`\`${key}\``)), key).to.equal(true);
     const snippets = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');

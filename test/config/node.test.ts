@@ -40,8 +40,8 @@ describe('config/node and the top level', () => {
     expectOnly({ node: { statedir: '/x' } }, 'node.statedir', 'did you mean "state_dir"?');
     expectOnly({ node: { controlSocket: '/x' } }, 'node.controlSocket', 'did you mean "control_socket"?');
   });
-  it('the top level allows node, vrrp and replication only', () => {
-    const issue = expectOnly({ node: {}, services: {} }, 'services', 'allowed keys here: node, vrrp, replication');
+  it('the top level allows node, vrrp, replication, services and startup only', () => {
+    const issue = expectOnly({ node: {}, service: {} }, 'service', 'did you mean "services"?', 'allowed keys here: node, vrrp, replication, services, startup');
     expect(issue.value).to.deep.equal({});
     expectOnly({ vrp: {} }, 'vrp', 'did you mean "vrrp"?');
     expectOnly({ node: 'node-a' }, 'node', 'must be a mapping');

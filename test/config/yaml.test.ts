@@ -33,7 +33,7 @@ describe('config/yaml: text, files and messages', () => {
     expect(issuesOf('node: !custom {}\n')[0]?.message).to.include('line 1, column 7');
   });
   it('an empty file is refused', () => {
-    expect(issuesOf('')[0]).to.deep.include({ path: '(root)', message: 'the file is empty: expected a mapping with the keys node, vrrp, replication' });
+    expect(issuesOf('')[0]).to.deep.include({ path: '(root)', message: 'the file is empty: expected a mapping with the keys node, vrrp, replication, services, startup' });
     expect(issuesOf('# only a comment\n')[0]?.message).to.include('the file is empty');
   });
   it('gives each validation issue the line of its key, and sorts by line', () => {

@@ -1,0 +1,100 @@
+// `startup`: boot safety (issue 5, ESC's "Switching-to-Master"). A node that
+// has not heard its peer since it started waits and serves nothing, unless
+// standalone_after seconds pass (with its volumes UpToDate) or the witness,
+// a third machine such as the gateway, answers ping. Absent: wait for the
+// peer forever. crossCheck refuses a witness that is this pair's own address.
+import { canonicalIp, formatIp, parseIp } from '../net/ip-address.js';
+import { Fields, mapping, seconds, type Check } from './checks.js';
+import type { Issues } from './issues.js';
+import { unusableEndpoint } from './names.js';
+import { renderPath, type KeyPath } from './path.js';
+import type { Section } from './section.js';
+import { checkKeys } from './suggest.js';
+import type { StartupConfig, TandemConfig } from './types.js';
+
+export const STARTUP_KEYS = ['standalone_after', 'witness'] as const;
+const STARTUP_HINTS: Readonly<Record<string, string>> = {
+  gateway: 'a machine whose ping answer lets the node start alone is written witness: ADDRESS',
+  ping: 'a machine whose ping answer lets the node start alone is written witness: ADDRESS',
+};
+
+export const MAX_STANDALONE_AFTER_S = 86400;
+const standaloneAfter = seconds(0, MAX_STANDALONE_AFTER_S, 1000, true);
+
+export const startupSection: Section<'startup'> = {
+  key: 'startup',
+  validate(raw, at, { issues }) {
+    if (raw === undefined) return {};
+    const obj = mapping(raw, at, issues, `keys: ${STARTUP_KEYS.join(', ')}`);
+    if (obj === undefined) return undefined;
+    checkKeys(obj, STARTUP_KEYS, at, issues, STARTUP_HINTS);
+    const f = new Fields(obj, at, issues);
+    const out: StartupConfig = {};
+    const after = f.optional('standalone_after', standaloneAfter);
+    const witness = f.optional('witness', witnessAddress);
+    if (after !== undefined) out.standaloneAfterMs = after;
+    if (witness !== undefined) out.witness = witness;
+    return out;
+  },
+  crossCheck(config, { issues }) {
+    const witness = config.startup?.witness;
+    if (witness === undefined) return;
+    const owner = ownAddresses(config).find((a) => a.address === witness);
+    if (owner !== undefined) issues.error(['startup', 'witness'], witness, `${witness} is ${owner.what}: ${owner.why}; the witness must be a third machine, such as the gateway`);
+  },
+};
+
+const WITNESS_ALLOWED = 'an IPv4 or IPv6 address, without port or prefix, of a third machine that answers ping (such as the gateway)';
+
+export const witnessAddress: Check<string> = {
+  allowed: WITNESS_ALLOWED,
+  read(value, at, issues) {
+    const out = typeof value === 'string' ? readWitness(value) : { why: 'not a string' };
+    if (typeof out === 'string') return out;
+    issues.error(at, value, `${out.why}: must be ${WITNESS_ALLOWED}`);
+    return undefined;
+  },
+};
+
+// The canonical address, or why the text is not a usable witness.
+function readWitness(text: string): string | { why: string } {
+  const ip = parseIp(text);
+  if (ip === null) {
+    if (text.includes('/')) return { why: 'a prefix is not part of the witness (write the address alone)' };
+    if (text.includes('%')) return { why: 'a %zone suffix is not supported (use a global or unique local address)' };
+    if (/^\[.*\]:\d+$|^[^:]*:\d+$/.test(text)) return { why: 'a port is not part of the witness: it is pinged (ICMP echo)' };
+    return { why: `${JSON.stringify(text)} is not an IP address (host names are not resolved)` };
+  }
+  const bad = unusableEndpoint(ip, text, false);
+  if (bad !== undefined) return { why: bad };
+  const loopback = ip.family === 4 ? ip.bytes[0] === 127 : formatIp(ip.bytes) === '::1';
+  return loopback ? { why: `${text} is a loopback address, which always answers` } : formatIp(ip.bytes);
+}
+
+interface Owned {
+  address: string;
+  what: string;
+  why: string;
+}
+
+// The addresses of this pair that the config knows, canonical.
+function ownAddresses(config: Partial<TandemConfig>): Owned[] {
+  const out: Owned[] = [];
+  const add = (address: string, at: KeyPath, what: string, why: string): void => {
+    out.push({ address: canonicalIp(address) ?? address, what: `${what} (${renderPath(at)})`, why });
+  };
+  const SELF = 'this node always answers itself';
+  const PEER = 'a peer that answers is alive, and the witness is asked when the peer is silent';
+  config.vrrp?.instances.forEach((inst, i) => {
+    const at = ['vrrp', 'instances', i];
+    inst.virtualIpaddress.forEach((v, j) => add(v.address, [...at, 'virtual_ipaddress', j], `a virtual address of ${inst.name}`, 'whichever node holds it answers'));
+    if (inst.unicastSrcIp !== undefined) add(inst.unicastSrcIp, [...at, 'unicast_src_ip'], `this node's address in ${inst.name}`, SELF);
+    inst.unicastPeer.forEach((p, j) => add(p, [...at, 'unicast_peer', j], `a peer of ${inst.name}`, PEER));
+  });
+  config.replication?.volumes.forEach((v, i) => {
+    const at = ['replication', 'volumes', i];
+    add(v.listen.host, [...at, 'listen'], `this node's replication address for ${v.name}`, SELF);
+    v.peers.forEach((p, j) => add(p.address.host, [...at, 'peers', j, 'address'], `the address of peer ${p.name}`, PEER));
+  });
+  return out;
+}
