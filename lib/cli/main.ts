@@ -6,6 +6,7 @@ import { runDaemon } from '../node/daemon.js';
 import type { NodeStatus } from '../node/status.js';
 import { request, streamEvents } from './client.js';
 import { formatStatus } from './format-status.js';
+import { addHaCommands } from './ha.js';
 import { addReplicaCommands } from './replica.js';
 import { DEFAULT_CONFIG, resolveSocket } from './socket-path.js';
 
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
     });
 
   addReplicaCommands(program, socketOpts, ask);
+  addHaCommands(program);
 
   return program;
 }

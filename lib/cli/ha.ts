@@ -1,0 +1,69 @@
+// `tandem ha set`: escadm's `ha set` (issue 5). Edits the configuration file
+// in place (comments kept, config/ha-set.ts), validates the result with the
+// daemon's own validator and writes it atomically only if it is valid;
+// prints what changed. The running daemon picks it up at its next restart.
+import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { applyHaSet } from '../config/ha-set.js';
+import { formatIssues, parseConfigText } from '../config/load.js';
+import { EX_CONFIG, TandemError } from '../errors.js';
+import { runIpJson } from '../net/ip-command.js';
+import { DEFAULT_CONFIG } from './socket-path.js';
+
+interface HaSetOpts {
+  config: string;
+  ha_node_list: string;
+  kad_vip: string;
+  kad_vif: string;
+  kad_vri?: number;
+  instance?: string;
+  dryRun?: boolean;
+}
+
+function vri(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 255) throw new InvalidArgumentError('a virtual router id: an integer 1..255');
+  return n;
+}
+
+// Every address on this host (ip -j addr), to tell which of --ha_node_list is this node.
+async function localAddresses(): Promise<string[]> {
+  const rows = await runIpJson<Array<{ addr_info?: Array<{ local: string }> }>>(['addr', 'show']);
+  return rows.flatMap((r) => (r.addr_info ?? []).map((a) => a.local));
+}
+
+export function addHaCommands(program: Command, local: () => Promise<string[]> = localAddresses): Command {
+  const ha = program.command('ha').description('HA settings of this node (escadm-style)');
+  ha.command('set')
+    .description('set the VRRP pair in the configuration file: node addresses, VIP, interface, router id')
+    .requiredOption('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (one must be this host\'s)')
+    .requiredOption('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6')
+    .requiredOption('--kad_vif <iface>', 'the interface VRRP runs on')
+    .option('--kad_vri <id>', 'virtual router id (default: the VIP\'s last byte)', vri)
+    .option('--instance <name>', 'the vrrp instance to edit (default: the first; VI_1 is created when there is none)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('--dry-run', 'print what would change, write nothing')
+    .action(async (o: HaSetOpts) => {
+      const source = await readFile(o.config, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new TandemError('CONFIG_INVALID', `cannot read ${o.config}: ${e.code ?? e.message}`, { exitCode: EX_CONFIG });
+      });
+      const r = applyHaSet(source, {
+        haNodeList: o.ha_node_list, kadVip: o.kad_vip, kadVif: o.kad_vif,
+        ...(o.kad_vri !== undefined ? { kadVri: o.kad_vri } : {}), ...(o.instance !== undefined ? { instance: o.instance } : {}),
+      }, await local());
+      if (!r.ok) throw new TandemError('HA_SET_REFUSED', r.error, { exitCode: 64 });
+      // The daemon's own validator decides: an edit that would not start is not written.
+      const v = parseConfigText(r.text);
+      if (!v.ok) throw new TandemError('CONFIG_INVALID', `the edited configuration would be refused, ${o.config} is unchanged:\n${formatIssues(v.issues, o.config)}`, { exitCode: EX_CONFIG });
+      for (const c of r.changes) process.stdout.write(`${c}\n`);
+      if (r.changes.length === 0) process.stdout.write(`${o.config}: nothing to change\n`);
+      if (o.dryRun === true || r.changes.length === 0) return;
+      const mode = (await stat(o.config)).mode & 0o777;
+      const tmp = `${o.config}.tandem-new`;
+      await writeFile(tmp, r.text, { mode });
+      await chmod(tmp, mode);
+      await rename(tmp, o.config);
+      process.stdout.write(`${o.config} written; restart the daemon to apply (tandem restart is not there yet)\n`);
+    });
+  return ha;
+}

@@ -1,0 +1,108 @@
+// `tandem ha set` (escadm's `ha set`, issue 5): the ESC flags turned into an
+// edit of the VRRP instance in the user's YAML file, keeping every comment
+// and every key it does not own. Pure: the text, the flags and this host's
+// addresses in; the new text, what changed, or why not, out. The caller
+// validates the result with the full config validator before writing it.
+//
+//   --ha_node_list 'IP1 IP2'   this node's address -> unicast_src_ip, the others -> unicast_peer
+//   --kad_vip V[/p][:if]       -> virtual_ipaddress (IPv6: [V/p]:if); default prefix /32 or /128
+//   --kad_vif IFACE            -> interface
+//   --kad_vri N                -> virtual_router_id (default: the VIP's last byte, as ESC's bootvm)
+import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
+import { canonicalIp, parseIp, type IpFamily } from '../net/ip-address.js';
+
+export interface HaSetFlags {
+  haNodeList: string; // addresses separated by spaces or commas
+  kadVip: string;
+  kadVif: string;
+  kadVri?: number;
+  instance?: string; // which vrrp instance; default the first, or VI_1 when there is none
+}
+
+export type HaSetResult = { ok: true; text: string; changes: string[] } | { ok: false; error: string };
+
+interface Vip { address: string; prefix: number; family: IpFamily; dev: string | null }
+
+const fail = (error: string): HaSetResult => ({ ok: false, error });
+
+// V, V/p, V:if, V/p:if for IPv4; [V/p]:if, [V]:if, V or V/p for IPv6 (ESC's --kad_vip forms).
+export function parseKadVip(text: string): Vip | string {
+  const allowed = 'allowed: ADDRESS[/PREFIX][:IFACE] for IPv4, [ADDRESS/PREFIX]:IFACE or ADDRESS[/PREFIX] for IPv6';
+  let body = text.trim();
+  let dev: string | null = null;
+  const bracket = /^\[([^\]]+)\](?::(.+))?$/.exec(body);
+  if (bracket !== null) {
+    body = bracket[1] as string;
+    dev = bracket[2] ?? null;
+  } else if (!body.includes('::') && body.split(':').length === 2) {
+    const [a, d] = body.split(':') as [string, string];
+    body = a;
+    dev = d;
+  }
+  const [addr, pfx] = body.split('/') as [string, string | undefined];
+  const ip = parseIp(addr);
+  if (ip === null) return `--kad_vip ${JSON.stringify(text)}: ${JSON.stringify(addr)} is not an IP address; ${allowed}`;
+  const max = ip.family === 4 ? 32 : 128;
+  const prefix = pfx === undefined ? max : Number(pfx);
+  if (!Number.isInteger(prefix) || prefix < 1 || prefix > max || (pfx !== undefined && !/^\d+$/.test(pfx))) return `--kad_vip ${JSON.stringify(text)}: the prefix must be 1..${max}; ${allowed}`;
+  if (dev !== null && !/^[^\s/:]{1,15}$/.test(dev)) return `--kad_vip ${JSON.stringify(text)}: ${JSON.stringify(dev)} is not an interface name (1..15 bytes, no "/", ":" or spaces)`;
+  return { address: canonicalIp(addr) as string, prefix, family: ip.family, dev };
+}
+
+export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readonly string[]): HaSetResult {
+  const vip = parseKadVip(f.kadVip);
+  if (typeof vip === 'string') return fail(vip);
+  if (!/^[^\s/:]{1,15}$/.test(f.kadVif)) return fail(`--kad_vif ${JSON.stringify(f.kadVif)} is not an interface name: 1..15 bytes, no "/", ":" or spaces`);
+  const nodes = f.haNodeList.split(/[\s,]+/).filter((s) => s !== '');
+  const canon = nodes.map((n) => canonicalIp(n));
+  const bad = nodes.find((_, i) => canon[i] === null || parseIp(nodes[i] as string)?.family !== vip.family);
+  if (nodes.length < 2 || bad !== undefined) return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)}: ${bad !== undefined ? `${JSON.stringify(bad)} is not an IPv${vip.family} address` : 'lists fewer than two nodes'}; allowed: two or more IPv${vip.family} addresses (the VIP's family), separated by spaces`);
+  if (new Set(canon).size !== canon.length) return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)} lists an address twice`);
+  const local = new Set(localAddresses.map((a) => canonicalIp(a)));
+  const mine = (canon as string[]).filter((a) => local.has(a));
+  if (mine.length !== 1) {
+    return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)}: ${mine.length === 0 ? 'none' : 'more than one'} of these addresses is on this host (its addresses: ${localAddresses.join(', ') || 'none'}); exactly one must be this node's`);
+  }
+  const vri = f.kadVri ?? (vip.family === 4 ? Number(vip.address.split('.')[3]) : (parseIp(vip.address)?.bytes.at(-1) ?? 0));
+  if (!Number.isInteger(vri) || vri < 1 || vri > 255) return fail(`--kad_vri: ${f.kadVri === undefined ? `the VIP's last byte is ${vri}, not a virtual router id; give --kad_vri` : `${f.kadVri} is not allowed`}: allowed 1..255`);
+
+  const doc = parseDocument(source, { keepSourceTokens: false });
+  if (doc.errors.length > 0) return fail(`the configuration is not valid YAML: ${doc.errors[0]?.message ?? '?'}; fix it first`);
+  const changes: string[] = [];
+  const at = instanceIndex(doc, f.instance);
+  if (typeof at === 'string') return fail(at);
+  const base = ['vrrp', 'instances', at.index];
+  if (at.created) {
+    doc.addIn(['vrrp', 'instances'], doc.createNode({ name: f.instance ?? 'VI_1', interface: f.kadVif, virtual_router_id: vri, priority: 100, virtual_ipaddress: [] }));
+    changes.push(`vrrp.instances[${at.index}]: new instance ${f.instance ?? 'VI_1'}`);
+  }
+  const set = (key: string, value: unknown): void => {
+    const before = doc.getIn([...base, key]) as unknown;
+    const plain = (v: unknown): string => JSON.stringify(v && typeof v === 'object' && 'toJSON' in v ? (v as { toJSON(): unknown }).toJSON() : v);
+    if (plain(before) === JSON.stringify(value)) return;
+    doc.setIn([...base, key], doc.createNode(value, { flow: Array.isArray(value) }));
+    changes.push(`vrrp.instances[${at.index}].${key}: ${before === undefined ? '(none)' : plain(before)} -> ${JSON.stringify(value)}`);
+  };
+  set('interface', f.kadVif);
+  set('virtual_router_id', vri);
+  const text = `${vip.address}/${vip.prefix}`;
+  set('virtual_ipaddress', [vip.dev === null || vip.dev === f.kadVif ? text : { address: text, dev: vip.dev }]);
+  set('unicast_src_ip', mine[0]);
+  set('unicast_peer', (canon as string[]).filter((a) => a !== mine[0]));
+  return { ok: true, text: doc.toString(), changes };
+}
+
+// The instance to edit: by name, else the only / first one; created (at the end) when there is none.
+function instanceIndex(doc: Document, name: string | undefined): { index: number; created: boolean } | string {
+  const list = doc.getIn(['vrrp', 'instances']);
+  if (list === undefined || list === null) {
+    if (!isMap(doc.get('vrrp'))) doc.set('vrrp', new YAMLMap());
+    doc.setIn(['vrrp', 'instances'], doc.createNode([]));
+    return { index: 0, created: true };
+  }
+  if (!isSeq(list)) return 'vrrp.instances is not a list; fix the file first';
+  const names = list.items.map((it) => (isMap(it) ? String(it.get('name')) : ''));
+  if (name === undefined) return names.length > 0 ? { index: 0, created: false } : { index: 0, created: true };
+  const i = names.indexOf(name);
+  return i >= 0 ? { index: i, created: false } : { index: names.length, created: true };
+}

@@ -1,0 +1,65 @@
+// `tandem ha set` as a user runs it: the real executable, a real file, the
+// real `ip addr` of a network namespace made for the test (a veth pair
+// with 192.0.2.21), so the node's own address is known.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TANDEM_BIN } from '../../scripts/lab/lab.js';
+
+describe('cli ha set (the executable)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let file: string;
+  const ns = `tdm${process.pid}ha`; // the lab's prefix: the leftover checks see it
+  before(async function () {
+    if (process.getuid?.() !== 0) {
+      if (process.env.CI === 'true') throw new Error('needs root for a network namespace');
+      return this.skip();
+    }
+    await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['-n', ns, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
+    await execa('ip', ['-n', ns, 'addr', 'add', '192.0.2.21/24', 'dev', 'd0']);
+  });
+  after(async () => {
+    await execa('ip', ['netns', 'del', ns], { reject: false });
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tandem-haset-'));
+    file = join(dir, 'tandem.yaml');
+    writeFileSync(file, readFileSync('docs/examples/node-a.yaml'));
+    chmodSync(file, 0o640);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = (...args: string[]) => execa('ip', ['netns', 'exec', ns, process.execPath, TANDEM_BIN, 'ha', 'set', '--config', file, ...args], { reject: false });
+
+  it('rewrites the file in place (comments and mode kept), prints each change; --dry-run writes nothing', async () => {
+    const args = ['--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99/24', '--kad_vif', 'eth0'];
+    const dry = await run(...args, '--dry-run');
+    expect(dry.exitCode, dry.stderr).to.equal(0);
+    expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
+    const r = await run(...args);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout.split('\n')).to.include.members([
+      'vrrp.instances[0].virtual_router_id: 51 -> 99',
+      'vrrp.instances[0].unicast_src_ip: "192.0.2.11" -> "192.0.2.21"',
+      'vrrp.instances[0].unicast_peer: ["192.0.2.12"] -> ["192.0.2.250"]',
+    ]);
+    const text = readFileSync(file, 'utf8');
+    expect(text).to.include('# node-b has 100: node-a wins when both are healthy');
+    expect(text).to.include('virtual_router_id: 99');
+    expect(statSync(file).mode & 0o777).to.equal(0o640);
+  });
+
+  it('a refused edit exits 64 with the reason and leaves the file alone; a bad --kad_vri is a usage error', async () => {
+    const r = await run('--ha_node_list', '192.0.2.251 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
+    expect(r.exitCode).to.equal(64);
+    expect(r.stderr).to.include('none of these addresses is on this host');
+    expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
+    const u = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0', '--kad_vri', '300');
+    expect(u.exitCode).to.equal(64);
+    expect(u.stderr).to.include('a virtual router id: an integer 1..255');
+  });
+});

@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { applyHaSet, parseKadVip } from '../../lib/config/ha-set.js';
+import { parseConfigText } from '../../lib/config/load.js';
+
+const NODE_A = readFileSync('docs/examples/node-a.yaml', 'utf8');
+const MINIMAL = 'node: { name: node-a }  # keep me\n';
+
+describe('config/ha-set (escadm ha set)', () => {
+  it('--kad_vip forms: IPv4 with and without prefix and interface, IPv6 in brackets; bad ones say what is allowed', () => {
+    expect(parseKadVip('192.0.2.100')).to.deep.equal({ address: '192.0.2.100', prefix: 32, family: 4, dev: null });
+    expect(parseKadVip('192.0.2.100/24:eth1')).to.deep.equal({ address: '192.0.2.100', prefix: 24, family: 4, dev: 'eth1' });
+    expect(parseKadVip('[2001:DB8::64/64]:eth0')).to.deep.equal({ address: '2001:db8::64', prefix: 64, family: 6, dev: 'eth0' });
+    expect(parseKadVip('2001:db8::64')).to.deep.equal({ address: '2001:db8::64', prefix: 128, family: 6, dev: null });
+    for (const bad of ['192.0.2.300', '192.0.2.1/33', '192.0.2.1/x', '[2001:db8::1/129]:eth0', '192.0.2.1:bad/if']) {
+      expect(parseKadVip(bad), bad).to.be.a('string').and.include('--kad_vip');
+    }
+  });
+
+  it('edits the first instance of a commented file in place: comments and other keys stay, the result validates', () => {
+    const r = applyHaSet(NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.200/24', kadVif: 'ens3' }, ['127.0.0.1', '192.0.2.21']);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.changes).to.deep.equal([
+      'vrrp.instances[0].interface: "eth0" -> "ens3"',
+      'vrrp.instances[0].virtual_router_id: 51 -> 200',
+      'vrrp.instances[0].virtual_ipaddress: ["192.0.2.100/24",{"address":"192.0.2.101/24","label":"eth0:web"}] -> ["192.0.2.200/24"]',
+      'vrrp.instances[0].unicast_src_ip: "192.0.2.11" -> "192.0.2.21"',
+      'vrrp.instances[0].unicast_peer: ["192.0.2.12"] -> ["192.0.2.22"]',
+    ]);
+    for (const comment of ['# node-a: the preferred MASTER', '# node-b has 100: node-a wins', '# Private side: the gateway address']) expect(r.text).to.include(comment);
+    const v = parseConfigText(r.text);
+    if (!v.ok) throw new Error(JSON.stringify(v.issues));
+    const i = v.config.vrrp.instances[0];
+    expect([i?.interface, i?.virtualRouterId, i?.priority, i?.unicastSrcIp, i?.unicastPeer]).to.deep.equal(['ens3', 200, 150, '192.0.2.21', ['192.0.2.22']]);
+    expect(v.config.vrrp.instances[1]?.name).to.equal('VI_PRIVATE');
+  });
+
+  it('creates VI_1 in a file without VRRP; the VRID defaults to the VIP\'s last byte; a VIP on another interface keeps its dev', () => {
+    const r = applyHaSet(MINIMAL, { haNodeList: '10.0.0.1,10.0.0.2', kadVip: '10.0.0.77:eth9', kadVif: 'eth0' }, ['10.0.0.2']);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.text).to.include('# keep me');
+    const v = parseConfigText(r.text);
+    if (!v.ok) throw new Error(JSON.stringify(v.issues));
+    const i = v.config.vrrp.instances[0];
+    expect([i?.name, i?.virtualRouterId, i?.unicastSrcIp, i?.unicastPeer]).to.deep.equal(['VI_1', 77, '10.0.0.2', ['10.0.0.1']]);
+    expect(i?.virtualIpaddress[0]).to.deep.include({ address: '10.0.0.77', prefix: 32, dev: 'eth9' });
+  });
+
+  it('setting what is already there changes nothing', () => {
+    const flags = { haNodeList: '192.0.2.11 192.0.2.12', kadVip: '192.0.2.100/24', kadVif: 'eth0', kadVri: 51, instance: 'VI_PRIVATE' };
+    const once = applyHaSet(NODE_A, flags, ['192.0.2.11']);
+    if (!once.ok) throw new Error(once.error);
+    const twice = applyHaSet(once.text, flags, ['192.0.2.11']);
+    expect(twice.ok && twice.changes).to.deep.equal([]);
+  });
+
+  it('refuses, saying what is allowed: no local address, two local addresses, a family mix, one node, a VRID of 0, bad YAML', () => {
+    const cases: Array<[string, Parameters<typeof applyHaSet>[1], string[], string]> = [
+      [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.99'], 'none of these addresses is on this host (its addresses: 192.0.2.99)'],
+      [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21', '192.0.2.22'], 'more than one of these addresses'],
+      [NODE_A, { haNodeList: '192.0.2.21 2001:db8::2', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], '"2001:db8::2" is not an IPv4 address'],
+      [NODE_A, { haNodeList: '192.0.2.21', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], 'fewer than two nodes'],
+      [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.0/24', kadVif: 'eth0' }, ['192.0.2.21'], 'the VIP\'s last byte is 0'],
+      ['vrrp: [unclosed', { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], 'not valid YAML'],
+    ];
+    for (const [src, flags, local, want] of cases) {
+      const r = applyHaSet(src, flags, local);
+      expect(r.ok, want).to.equal(false);
+      expect(r.ok ? '' : r.error).to.include(want);
+    }
+  });
+});
