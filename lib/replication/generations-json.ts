@@ -76,3 +76,8 @@ export function loadGenerations(text: string, source = 'metadata'): Generations 
   if (!r.ok) throw new TandemError('METADATA_GENERATIONS_INVALID', `${source}: generation identifiers are invalid: ${r.reason}`);
   return r.generations;
 }
+
+// The generations as `replica status` shows them: bitmap UUIDs by peer.
+export function generationsStatus(g: Generations): { current: string; history: string[]; bitmap: Record<string, string> } {
+  return { current: g.current, history: [...g.history], bitmap: Object.fromEntries(Object.entries(g.bitmap).map(([p, e]) => [p, e.uuid])) };
+}

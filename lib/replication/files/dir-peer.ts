@@ -5,10 +5,9 @@
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { Frame } from '../link/frame.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
-import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 import { decideConnect } from '../volume/handshake-decision.js';
 import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
-import { LinkCounters } from '../volume/link-counters.js';
+import { PeerSessionBase } from '../volume/session-base.js';
 import type { DirHost } from './dir-host.js';
 import type { DirPeerStatus } from './dir-status.js';
 import { DirReceiver } from './receiver.js';
@@ -20,39 +19,17 @@ const ACK_CHECK_MS = 250;
 const SOURCE_FRAMES = new Set(['DIR_SCAN', 'DIR_OP', 'DIR_FILE', 'DIR_DATA', 'DIR_END', 'DIR_SYNCED']);
 const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
 
-type Phase = 'idle' | 'handshake' | 'running';
-
-export class DirPeerSession {
-  private readonly counters = new LinkCounters();
+export class DirPeerSession extends PeerSessionBase {
   private readonly files = { sent: 0, received: 0 }; // totals of closed links
-  connection: ConnectionState = 'StandAlone';
-  replication: ReplicationState = 'Off';
-  peerState: PeerState | null = null;
-  splitBrain = false;
-  private wantConnected = false;
-  private link: PeerLink | null = null;
-  private phase: Phase = 'idle';
   private sent: PeerState | null = null;
   sender: DirSender | null = null;
   private receiver: DirReceiver | null = null;
   private lastReceiver: Promise<void> = Promise.resolve();
-  private handshakeTimer: NodeJS.Timeout | null = null;
-  private ackTimer: NodeJS.Timeout | null = null;
   private lastAckAt = 0;
   private resyncStarted = 0;
 
-  constructor(readonly name: string, readonly address: string, private readonly host: DirHost, private readonly policies: AfterSbPolicies) {}
-
-  get connected(): boolean {
-    return this.phase === 'running';
-  }
-
-  get peerRole(): Role {
-    return this.phase === 'running' && this.peerState ? this.peerState.role : 'Unknown';
-  }
-
-  get peerDisk(): DiskState {
-    return this.phase === 'running' && this.peerState ? this.peerState.disk : 'DUnknown';
+  constructor(name: string, address: string, private readonly host: DirHost, private readonly policies: AfterSbPolicies) {
+    super(name, address, (peer) => host.standAlone(peer));
   }
 
   // Changes made now reach this peer through the stream.
@@ -60,39 +37,9 @@ export class DirPeerSession {
     return this.sender !== null && this.link?.state === 'established';
   }
 
-  enable(): void {
-    this.wantConnected = true;
-    this.splitBrain = false;
-    if (this.connection === 'StandAlone') this.connection = 'Connecting';
-  }
-
-  disable(detail: string): void {
-    this.wantConnected = false;
-    this.connection = 'StandAlone';
-    this.link?.close(detail);
-    this.host.standAlone(this.name);
-  }
-
-  reconnect(detail: string): void {
-    this.link?.close(detail);
-  }
-
-  noteError(reason: string, detail: string): void {
-    this.counters.noteError(reason, detail);
-  }
-
   adopt(link: PeerLink): boolean {
-    if (link.state !== 'established') return false; // closed between authentication and here
-    if (!this.wantConnected || this.link !== null) {
-      link.close(this.link !== null ? 'already connected to this peer' : 'volume is StandAlone (tandem replica connect NAME)');
-      return false;
-    }
-    this.link = link;
-    this.phase = 'handshake';
-    this.connection = 'Connected';
-    this.replication = 'Off';
-    this.peerState = null;
-    this.counters.adopted(link);
+    if (link.state !== 'established') return false; // closed between authentication and here: we would send on it
+    if (!this.claim(link)) return false;
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
     // A reader waiting for the receiver to catch up must not hold a closed link (and refuse the next one).
     void link.closed.then(() => { if (this.link === link) this.receiver?.stop(); });
@@ -258,19 +205,14 @@ export class DirPeerSession {
   // A peer that stops acknowledging is dropped, so it never holds changes back for long.
   private checkAcks(): void {
     const s = this.sender;
-    if (s === null || s.status().files === 0 || s.outstandingCount === 0) { this.lastAckAt = Date.now(); return; }
+    if (s === null || s.outstandingCount === 0) { this.lastAckAt = Date.now(); return; } // nothing awaits an ack
     const t = this.host.cfg.timeoutMs;
     if (Date.now() - this.lastAckAt > t) this.link?.fail(`no acknowledgement for ${Date.now() - this.lastAckAt} ms (timeout ${t} ms)`);
   }
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {
     if (this.link !== link) return;
-    this.link = null;
-    this.phase = 'idle';
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    if (this.ackTimer) clearInterval(this.ackTimer);
-    this.handshakeTimer = null;
-    this.ackTimer = null;
+    this.released(link, info);
     const pending = this.sender?.pendingPaths() ?? [];
     this.files.sent += this.sender?.acked ?? 0;
     this.files.received += this.receiver?.applied ?? 0;
@@ -279,9 +221,6 @@ export class DirPeerSession {
     this.receiver?.stop();
     this.lastReceiver = this.receiver?.idle() ?? this.lastReceiver;
     this.receiver = null;
-    this.replication = 'Off';
-    if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.counters.closed(link, info);
     // What the peer may lack is counted against it: the first such change starts a new generation.
     if (pending.length > 0) this.background(this.host.markChanged(this.name, pending), 'recording unsent changes');
     this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : ''}`);
@@ -295,36 +234,15 @@ export class DirPeerSession {
     });
   }
 
-  async stop(): Promise<void> {
-    const link = this.link;
-    this.disable('volume stopping');
-    if (link !== null) await link.closed;
-  }
-
   status(): DirPeerStatus {
-    const c = this.counters.fields(this.link, this.phase === 'running');
     const p = this.sender?.status() ?? null;
     return {
-      name: this.name,
-      address: this.address,
-      connection: this.phase === 'running' ? 'Connected' : this.connection === 'Connected' ? 'Connecting' : this.connection,
-      replication: this.replication,
-      role: this.peerRole,
-      disk: this.peerDisk,
-      connected: this.phase === 'running',
-      uptime_s: c.uptime_s,
-      bytes_sent: c.bytes_sent,
-      bytes_received: c.bytes_received,
+      ...this.sessionFields(),
       files_sent: this.files.sent + (this.sender?.acked ?? 0),
       files_received: this.files.received + (this.receiver?.applied ?? 0),
-      last_sent_at: c.last_sent_at,
-      last_received_at: c.last_received_at,
       pending_files: p?.files ?? this.host.changedCount(this.name),
       pending_bytes: p?.bytes ?? 0,
       oldest_pending_s: p?.oldestMs == null ? null : p.oldestMs / 1000,
-      disconnects: c.disconnects,
-      last_error: c.last_error,
-      split_brain: this.splitBrain,
     };
   }
 }

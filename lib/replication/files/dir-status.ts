@@ -2,29 +2,15 @@
 // (issue 4 "Status and events"): DRBD's state names, plus the file counters
 // users of rsync / lsyncd read: pending files and bytes, and the replication
 // lag as the age of the oldest change not yet replicated.
-import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
+import type { DiskState } from '../states.js';
+import type { SessionFields } from '../volume/session-base.js';
 
-export interface DirPeerStatus {
-  name: string;
-  address: string;
-  connection: ConnectionState;
-  replication: ReplicationState;
-  role: Role;
-  disk: DiskState;
-  connected: boolean;
-  uptime_s: number | null;
-  bytes_sent: number;
-  bytes_received: number;
+export interface DirPeerStatus extends SessionFields {
   files_sent: number; // changes this peer acknowledged as applied
   files_received: number; // changes applied here from this peer
-  last_sent_at: string | null;
-  last_received_at: string | null;
   pending_files: number; // changes not yet acknowledged (connected) or made since the link dropped
   pending_bytes: number; // file bytes sent and not yet acknowledged
   oldest_pending_s: number | null; // replication lag: age of the oldest pending change
-  disconnects: number;
-  last_error: { reason: string; detail: string; at: string } | null;
-  split_brain: boolean;
 }
 
 export interface FileProblem {

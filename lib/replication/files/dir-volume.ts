@@ -27,6 +27,7 @@ import { DirPeerSession } from './dir-peer.js';
 import type { DirectoryVolumeStatus, FileProblem } from './dir-status.js';
 import { DivergenceWatch } from './divergence.js';
 import { compileExclude, type ExcludeMatcher } from './exclude.js';
+import { generationsStatus } from '../generations-json.js';
 import { buildManifest } from './manifest.js';
 import type { ReceiverEvents } from './receiver.js';
 import type { SenderEvents } from './sender.js';
@@ -56,17 +57,7 @@ export class DirectoryVolume implements DirHost {
     this.exclude = compileExclude(cfg.exclude);
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new DirPeerSession(p.name, formatHostPort(p.address), this, policies));
-    this.links = new VolumeLinks({
-      node: deps.node, volume: cfg.name, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}),
-      listen: cfg.listen, peers: cfg.peers, pingIntervalMs: cfg.pingIntervalMs, pingTimeoutMs: cfg.pingTimeoutMs, log: deps.log,
-      onLink: (peer, link) => this.peers.get(peer)?.adopt(link),
-      onAuthFailed: (peer, reason, detail) => {
-        const s = this.peers.get(peer);
-        this.log.error(`${cfg.name}: authentication with ${peer} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
-        s?.noteError(reason, detail);
-        s?.disable('authentication failed');
-      },
-    });
+    this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
     this.watcher = new TreeWatcher({
       root: cfg.path, exclude: this.exclude,
       onChange: (path, at) => this.onChange(path, at),
@@ -110,16 +101,13 @@ export class DirectoryVolume implements DirHost {
     this.log.info(`${this.cfg.name}: directory ${this.cfg.path} replication listening on ${this.links.address}, protocol ${this.cfg.protocol}, disk ${this.meta.disk}`);
   }
 
+  // `tandem replica connect` / `disconnect`.
   connect(): void {
-    for (const s of this.peers.values()) {
-      s.enable();
-      this.links.dial(s.name);
-    }
+    this.links.connect();
   }
 
   async disconnect(): Promise<void> {
-    await this.links.stopDialing();
-    await Promise.all([...this.peers.values()].map((s) => s.stop()));
+    await this.links.disconnect();
   }
 
   async stop(): Promise<void> {
@@ -322,7 +310,6 @@ export class DirectoryVolume implements DirHost {
   }
 
   status(): DirectoryVolumeStatus {
-    const g = this.meta.generations;
     return {
       name: this.cfg.name,
       type: 'directory',
@@ -330,7 +317,7 @@ export class DirectoryVolume implements DirHost {
       disk: this.meta.disk,
       protocol: this.cfg.protocol,
       path: this.cfg.path,
-      generations: { current: g.current, history: [...g.history], bitmap: Object.fromEntries(Object.entries(g.bitmap).map(([p, e]) => [p, e.uuid])) },
+      generations: generationsStatus(this.meta.generations),
       watcher: this.watching ? { events: this.watcher.events, errors: this.watcher.errors } : null,
       divergence: { count: this.divergence.count, recent: [...this.divergence.recent] },
       problems: { count: this.problems.count, recent: [...this.problems.recent] },

@@ -15,8 +15,9 @@
 import { BLOCK_HASH_BYTES, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, type Signatures } from './delta.js';
 import type { EntryType, Manifest, ManifestEntry } from './manifest.js';
 import { checkWirePath } from './paths.js';
+import type { Decoded } from '../volume/wire.js';
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; detail: string };
+export type { Decoded };
 
 export const MAX_JSON_FRAME = 1 << 20; // one manifest batch or message
 export const MAX_TARGET_BYTES = 4096; // PATH_MAX: a symlink's text

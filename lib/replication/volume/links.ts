@@ -10,20 +10,32 @@ import type { PeerLink } from '../link/peer-link.js';
 import type { LinkTls } from '../link/transport.js';
 import type { VolumeLog } from './host.js';
 
-export interface VolumeLinksOptions {
-  node: string;
-  volume: string;
-  secret: Buffer;
-  tls?: LinkTls;
+// What the links need of a volume's configuration, whatever its kind.
+export interface LinkedVolumeConfig {
+  name: string;
   listen: HostPort;
   peers: readonly ReplicationPeerConfig[];
   pingIntervalMs: number;
   pingTimeoutMs: number;
+}
+
+// A peer session as the links drive it (both kinds extend session-base.ts).
+export interface LinkedSession {
+  readonly name: string;
+  adopt(link: PeerLink): boolean;
+  enable(): void;
+  disable(detail: string): void;
+  noteError(reason: string, detail: string): void;
+  stop(): Promise<void>;
+}
+
+export interface VolumeLinksOptions {
+  node: string;
+  secret: Buffer;
+  tls?: LinkTls;
   log: VolumeLog;
-  // An authenticated link from a configured peer.
-  onLink: (peer: string, link: PeerLink) => void;
-  // A link we dialed failed authentication: replication.md "a mismatch is fatal, no retry".
-  onAuthFailed: (peer: string, reason: string, detail: string) => void;
+  cfg: LinkedVolumeConfig;
+  sessions: ReadonlyMap<string, LinkedSession>; // by peer name
 }
 
 export class VolumeLinks {
@@ -33,29 +45,44 @@ export class VolumeLinks {
   constructor(private readonly o: VolumeLinksOptions) {}
 
   private linkOptions(): { node: string; volume: string; secret: Buffer; heartbeat: { intervalMs: number; timeoutMs: number }; log: (level: 'info' | 'warn', m: string) => void } {
-    const o = this.o;
+    const { o } = this;
     return {
-      node: o.node, volume: o.volume, secret: o.secret,
-      heartbeat: { intervalMs: o.pingIntervalMs, timeoutMs: o.pingTimeoutMs },
-      log: (level, m) => o.log[level](`${o.volume}: ${m}`),
+      node: o.node, volume: o.cfg.name, secret: o.secret,
+      heartbeat: { intervalMs: o.cfg.pingIntervalMs, timeoutMs: o.cfg.pingTimeoutMs },
+      log: (level, m) => o.log[level](`${o.cfg.name}: ${m}`),
     };
   }
 
   async listen(): Promise<void> {
-    const o = this.o;
+    const { o } = this;
     this.listener = new PeerListener({
-      host: o.listen.host, port: o.listen.port, ...(o.tls ? { tls: o.tls } : {}),
+      host: o.cfg.listen.host, port: o.cfg.listen.port, ...(o.tls ? { tls: o.tls } : {}),
       link: this.linkOptions(),
       onLink: (link) => void link.ready.then((id) => {
-        if (!o.peers.some((p) => p.name === id.node)) return link.fail(`${id.node} is not a configured peer of ${o.volume}`);
-        o.onLink(id.node, link);
+        const s = o.sessions.get(id.node);
+        if (s === undefined) return link.fail(`${id.node} is not a configured peer of ${o.cfg.name}`);
+        s.adopt(link);
       }, () => undefined),
     });
     await this.listener.start();
   }
 
+  // `tandem replica connect`: every session leaves StandAlone; we dial those we dial.
+  connect(): void {
+    for (const s of this.o.sessions.values()) {
+      s.enable();
+      this.dial(s.name);
+    }
+  }
+
+  // `tandem replica disconnect`: no more dialing, every session StandAlone once its link has closed.
+  async disconnect(): Promise<void> {
+    await this.stopDialing();
+    await Promise.all([...this.o.sessions.values()].map((s) => s.stop()));
+  }
+
   // Dial `peer` unless it is the side that dials us.
-  dial(peer: string): void {
+  private dial(peer: string): void {
     if (this.o.node < peer) this.connector(peer).start();
   }
 
@@ -71,25 +98,28 @@ export class VolumeLinks {
   }
 
   get address(): string {
-    return formatHostPort(this.o.listen);
+    return formatHostPort(this.o.cfg.listen);
   }
 
   private connector(peer: string): PeerConnector {
     let c = this.connectors.get(peer);
     if (c !== undefined) return c;
-    const o = this.o;
-    const p = o.peers.find((x) => x.name === peer);
-    if (p === undefined) throw new Error(`no peer ${peer}`);
+    const { o } = this;
+    const p = o.cfg.peers.find((x) => x.name === peer);
+    const s = o.sessions.get(peer);
+    if (p === undefined || s === undefined) throw new Error(`no peer ${peer}`);
     c = new PeerConnector({
       host: p.address.host, port: p.address.port, ...(o.tls ? { tls: o.tls } : {}),
       link: { ...this.linkOptions(), expectedPeer: peer },
       onLink: (link: PeerLink) => {
-        void link.ready.then(() => o.onLink(peer, link), () => undefined);
+        void link.ready.then(() => s.adopt(link), () => undefined);
         void link.closed.then((info) => {
-          if (info.reason === 'auth-failed' && link.peer === null) {
-            void c?.stop();
-            o.onAuthFailed(peer, info.reason, info.detail);
-          }
+          // replication.md "Peer authentication": a wrong secret fails hard, no retry loop.
+          if (info.reason !== 'auth-failed' || link.peer !== null) return;
+          void c?.stop();
+          o.log.error(`${o.cfg.name}: authentication with ${peer} failed: StandAlone until \`tandem replica connect ${o.cfg.name}\``);
+          s.noteError(info.reason, info.detail);
+          s.disable('authentication failed');
         });
       },
     });

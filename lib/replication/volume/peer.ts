@@ -8,13 +8,12 @@ import type { Frame } from '../link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
-import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 import { OrderedApplier } from './applier.js';
-import { LinkCounters } from './link-counters.js';
 import { decideConnect } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
 import { PendingWrites } from './pending.js';
 import { ResyncTarget } from './resync-target.js';
+import { PeerSessionBase } from './session-base.js';
 import type { PeerStatus, ResyncProgress, VerifyProgress } from './status-types.js';
 import { VerifySource, hashBlocks } from './verify.js';
 import {
@@ -29,7 +28,6 @@ const ACK_CHECK_MS = 250;
 const APP_BUSY_MS = 200; // a write this recent means the application is using the link
 export const MAX_WRITE_FRAME = 4 << 20; // a larger application write goes as several WRITE frames
 
-type Phase = 'idle' | 'handshake' | 'running';
 
 interface Resync {
   direction: 'SyncSource' | 'SyncTarget';
@@ -40,17 +38,9 @@ interface Resync {
   samples: Array<{ at: number; done: number }>;
 }
 
-export class PeerSession {
-  private readonly counters = new LinkCounters();
-  connection: ConnectionState = 'StandAlone';
-  replication: ReplicationState = 'Off';
-  peerState: PeerState | null = null;
-  splitBrain = false;
+export class PeerSession extends PeerSessionBase {
   writesSent = 0;
   writesReceived = 0;
-  private wantConnected = false;
-  private link: PeerLink | null = null;
-  private phase: Phase = 'idle';
   private sent: PeerState | null = null;
   private sentBitmap: Bitmap | null = null;
   private peerBitmap: Bitmap | null = null;
@@ -68,30 +58,18 @@ export class PeerSession {
   private readonly dropped = new WeakSet<PeerLink>();
   private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
   private watermark = -1n;
-  private handshakeTimer: NodeJS.Timeout | null = null;
-  private ackTimer: NodeJS.Timeout | null = null;
   private resync: Resync | null = null;
   private target: ResyncTarget | null = null;
   private verifySource: VerifySource | null = null;
   private verifyT: { total: number; done: number; mismatched: number } | null = null;
 
   constructor(
-    readonly name: string,
-    readonly address: string,
+    name: string,
+    address: string,
     private readonly host: VolumeHost,
     private readonly policies: AfterSbPolicies,
-  ) {}
-
-  get connected(): boolean {
-    return this.phase === 'running';
-  }
-
-  get peerRole(): Role {
-    return this.phase === 'running' && this.peerState ? this.peerState.role : 'Unknown';
-  }
-
-  get peerDisk(): DiskState {
-    return this.phase === 'running' && this.peerState ? this.peerState.disk : 'DUnknown';
+  ) {
+    super(name, address, (peer) => host.standAlone(peer));
   }
 
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
@@ -100,43 +78,14 @@ export class PeerSession {
     return this.phase === 'running' && this.replication !== 'Off' && this.link?.state === 'established';
   }
 
-  // `tandem replica connect`: leave StandAlone; the link layer dials or waits.
-  enable(): void {
-    this.wantConnected = true;
-    this.splitBrain = false;
-    if (this.connection === 'StandAlone') this.connection = 'Connecting';
-  }
-
-  // `tandem replica disconnect`, or a handshake that must not go on: StandAlone until enable().
-  disable(detail: string): void {
-    this.wantConnected = false;
-    this.connection = 'StandAlone';
-    this.link?.close(detail);
-    this.host.standAlone(this.name);
-  }
-
-  // Drop the link and connect again (a new connect handshake); the dialing side redials.
-  reconnect(detail: string): void {
-    this.link?.close(detail);
-  }
-
   // A new authenticated link to this peer. Returns false when it is refused.
   adopt(link: PeerLink): boolean {
-    if (!this.wantConnected || this.link !== null) {
-      link.close(this.link !== null ? 'already connected to this peer' : 'volume is StandAlone (tandem replica connect NAME)');
-      return false;
-    }
-    this.link = link;
-    this.phase = 'handshake';
-    this.connection = 'Connected';
-    this.replication = 'Off';
-    this.peerState = null;
+    if (!this.claim(link)) return false;
     this.peerBitmap = null;
     this.watermark = -1n;
     this.lastReceivedWrite = -1n;
     this.writeSeqs = [];
     this.applier = new OrderedApplier(APPLY_IN_FLIGHT, (seq) => this.onWatermark(seq), (err) => this.applyFailed(err));
-    this.counters.adopted(link);
     // Frames queued before the close are still handled (a peer's last STATE before its ERROR), then the close.
     this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => this.drop(link, `no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
@@ -570,12 +519,7 @@ export class PeerSession {
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {
     if (this.link !== link) return;
-    this.link = null;
-    this.phase = 'idle';
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    if (this.ackTimer) clearInterval(this.ackTimer);
-    this.handshakeTimer = null;
-    this.ackTimer = null;
+    this.released(link, info);
     this.unfreeze();
     this.applier?.stop();
     this.applier = null;
@@ -585,9 +529,6 @@ export class PeerSession {
     this.verifySource = null;
     this.verifyT = null;
     this.resync = null;
-    this.replication = 'Off';
-    if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.counters.closed(link, info);
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.pending.drain();
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
@@ -625,42 +566,16 @@ export class PeerSession {
     r?.();
   }
 
-  // A link that never got to us (authentication failed, refused) still explains why we are not connected.
-  noteError(reason: string, detail: string): void {
-    this.counters.noteError(reason, detail);
-  }
-
-  async stop(): Promise<void> {
-    const link = this.link;
-    this.disable('volume stopping');
-    if (link !== null) await link.closed;
-  }
-
   status(): PeerStatus {
-    const c = this.counters.fields(this.link, this.phase === 'running');
     return {
-      name: this.name,
-      address: this.address,
-      connection: this.phase === 'running' ? 'Connected' : this.connection === 'Connected' ? 'Connecting' : this.connection,
-      replication: this.replication,
-      role: this.peerRole,
-      disk: this.peerDisk,
-      connected: this.phase === 'running',
-      uptime_s: c.uptime_s,
-      bytes_sent: c.bytes_sent,
-      bytes_received: c.bytes_received,
+      ...this.sessionFields(),
       writes_sent: this.writesSent,
       writes_received: this.writesReceived,
-      last_sent_at: c.last_sent_at,
-      last_received_at: c.last_received_at,
       out_of_sync_bytes: this.host.bitmapFor(this.name).outOfSyncBytes(),
       pending: this.pending.count,
       unacked: this.pending.count,
-      disconnects: c.disconnects,
-      last_error: c.last_error,
       resync: this.resyncStatus(),
       verify: this.verifyStatus(),
-      split_brain: this.splitBrain,
     };
   }
 

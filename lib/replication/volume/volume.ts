@@ -17,7 +17,7 @@ import { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
 import { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
-import { encodeGenerations, parseGenerations } from '../generations-json.js';
+import { encodeGenerations, generationsStatus, parseGenerations } from '../generations-json.js';
 import {
   bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration,
   onResyncFinished, type Generations,
@@ -68,17 +68,7 @@ export class ReplicatedVolume implements VolumeHost {
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
-    this.links = new VolumeLinks({
-      node: deps.node, volume: cfg.name, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}),
-      listen: cfg.listen, peers: cfg.peers, pingIntervalMs: cfg.pingIntervalMs, pingTimeoutMs: cfg.pingTimeoutMs, log: deps.log,
-      onLink: (peer, link) => this.peers.get(peer)?.adopt(link),
-      onAuthFailed: (peer, reason, detail) => {
-        const s = this.peers.get(peer);
-        this.log.error(`${cfg.name}: authentication with ${peer} failed: StandAlone until \`tandem replica connect ${cfg.name}\``);
-        s?.noteError(reason, detail);
-        s?.disable('authentication failed');
-      },
-    });
+    this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
   }
 
   get node(): string {
@@ -149,17 +139,13 @@ export class ReplicatedVolume implements VolumeHost {
     this.log.info(`${c.name}: replication listening on ${this.links.address}, protocol ${c.protocol}, disk ${this.diskState}`);
   }
 
-  // `tandem replica connect`: every peer leaves StandAlone.
+  // `tandem replica connect` / `disconnect`.
   connect(): void {
-    for (const s of this.peers.values()) {
-      s.enable();
-      this.links.dial(s.name);
-    }
+    this.links.connect();
   }
 
   async disconnect(): Promise<void> {
-    await this.links.stopDialing();
-    await Promise.all([...this.peers.values()].map((s) => s.stop()));
+    await this.links.disconnect();
   }
 
   async stop(): Promise<void> {
@@ -429,11 +415,7 @@ export class ReplicatedVolume implements VolumeHost {
       size_bytes: this.cfg.size,
       device: this.cfg.device,
       nbd: nbd === null ? null : { tcp: a?.tcp ? formatHostPort(a.tcp) : null, socket: a?.unix ?? null, clients: nbd.stats().connections.active },
-      generations: {
-        current: this.generations.current,
-        history: [...this.generations.history],
-        bitmap: Object.fromEntries(Object.entries(this.generations.bitmap).map(([p, e]) => [p, e.uuid])),
-      },
+      generations: generationsStatus(this.generations),
       suspended: false,
       peers: [...this.peers.values()].map((s) => s.status()),
     };

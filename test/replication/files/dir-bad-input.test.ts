@@ -21,6 +21,7 @@ describe('directory volume: bad input', function () {
   it('a full disk on the Secondary is reported on both sides and retried; no partial file stays; freed space lets it land', async function () {
     if (process.getuid?.() !== 0) {
       if (process.env.CI === 'true') throw new Error('this test mounts a tmpfs and must run as root under CI');
+      console.warn('    skipped: mounting the small tmpfs needs root');
       return this.skip();
     }
     c = await DirCluster.create();
