@@ -40,8 +40,10 @@ export function onAdvertBackup(fsm: Fsm, cfg: FsmConfig, adv: Advert, now: numbe
     return { fsm: { ...fsm, masterDownAt: at }, actions: [] };
   }
   const lower = adv.priority < fsm.priority;
+  // Held or yielding after a step-down: a lower master is accepted, as with nopreempt.
+  const preempt = cfg.preempt && !fsm.yielding && fsm.holdReasons.length === 0;
   let preemptDelayUntil = fsm.preemptDelayUntil;
-  if (cfg.preempt && lower) {
+  if (preempt && lower) {
     if (cfg.preemptDelayMs <= 0) return { fsm, actions: [] }; // RFC 5798 6.4.2: discard, let the timer run out
     // keepalived preempt_delay: first sight of a lower master starts the delay.
     if (preemptDelayUntil === null) preemptDelayUntil = now + cfg.preemptDelayMs;

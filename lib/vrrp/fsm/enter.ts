@@ -23,6 +23,7 @@ export function enterMaster(fsm: Fsm, cfg: FsmConfig, now: number, reason: strin
     advertAt: now + advertIntervalMs(cfg),
     preemptDelayUntil: null,
     masterIp: cfg.primaryIp,
+    yielding: false,
   };
   return {
     fsm: next,
@@ -48,8 +49,9 @@ function enterBackupFresh(fsm: Fsm, cfg: FsmConfig, now: number, reason: string)
 }
 
 // RFC 5798 6.4.1: the owner (255) goes MASTER at once, anyone else BACKUP.
+// A held instance (boot gate, maintenance) goes BACKUP even as the owner.
 export function startFresh(fsm: Fsm, cfg: FsmConfig, now: number, reason: string): StepResult {
-  if (fsm.priority === OWNER_PRIORITY) return enterMaster(fsm, cfg, now, reason);
+  if (fsm.priority === OWNER_PRIORITY && fsm.holdReasons.length === 0) return enterMaster(fsm, cfg, now, reason);
   return enterBackupFresh(fsm, cfg, now, reason);
 }
 
@@ -73,6 +75,13 @@ export function enterBackupFromMaster(
     masterIp,
   };
   return { fsm: next, actions: [transition('MASTER', 'BACKUP', reason)] };
+}
+
+// A MASTER handing over (hold, step-down): priority 0 first, so the peer takes
+// over after Skew_Time (RFC 5798 6.4.3), then BACKUP with the full down timer.
+export function releaseToBackup(fsm: Fsm, cfg: FsmConfig, now: number, reason: string): StepResult {
+  const r = enterBackupFromMaster(fsm, cfg, now, configuredIntervalCs(cfg.advertIntCs), null, reason);
+  return { fsm: r.fsm, actions: [{ type: 'send-advert', priority: RELEASE_PRIORITY }, ...r.actions] };
 }
 
 // A MASTER that stops serving tells the backups with priority 0 first

@@ -1,8 +1,8 @@
 // The VRRP instance state machine: pure, clock injected, never throws. One
 // function per event; the transition table is in docs/vrrp-state-machine.md.
 import { onAdvertBackup, onAdvertMaster, isOwnAddress } from './advert.js';
-import { advertIntervalMs, enterBackupFromMaster, enterFault, enterMaster, enterStop, startFresh } from './enter.js';
-import { configuredIntervalCs } from './timers.js';
+import { advertIntervalMs, enterBackupFromMaster, enterFault, enterMaster, enterStop, releaseToBackup, startFresh } from './enter.js';
+import { configuredIntervalCs, masterDownIntervalMs } from './timers.js';
 import { OWNER_PRIORITY } from './types.js';
 import type { Fsm, FsmConfig, FsmEvent, StepResult } from './types.js';
 
@@ -16,6 +16,8 @@ export function initFsm(cfg: FsmConfig, priority: number): Fsm {
     preemptDelayUntil: null,
     masterIp: null,
     faultReasons: [],
+    holdReasons: [],
+    yielding: false,
   };
 }
 
@@ -47,6 +49,9 @@ export function step(fsm: Fsm, cfg: FsmConfig, ev: FsmEvent, now: number): StepR
     case 'fault-cleared': return onFaultCleared(fsm, cfg, ev.reason, now);
     case 'shutdown': return enterStop(fsm, 'shutdown');
     case 'force': return onForce(fsm, cfg, ev.to, ev.reason, now);
+    case 'hold': return onHold(fsm, cfg, ev.reason, now);
+    case 'hold-cleared': return onHoldCleared(fsm, ev.reason);
+    case 'step-down': return onStepDown(fsm, cfg, readable(ev.reason, 'step down'), now);
     default: return same(fsm); // an unknown event from an untyped caller
   }
 }
@@ -76,7 +81,11 @@ function onTimer(fsm: Fsm, cfg: FsmConfig, now: number): StepResult {
   const due = nextDeadline(fsm);
   if (due === null || now < due) return same(fsm);
   // RFC 5798 6.4.2: Master_Down_Timer fired.
-  if (fsm.state === 'BACKUP') return enterMaster(fsm, cfg, now, 'master down timer expired');
+  if (fsm.state === 'BACKUP') {
+    // Held (boot gate, maintenance): no master heard, but we must not serve; look again after MDI.
+    if (fsm.holdReasons.length > 0) return { fsm: { ...fsm, masterDownAt: now + masterDownIntervalMs(cfg.version, fsm.priority, fsm.masterAdverIntCs) }, actions: [] };
+    return enterMaster(fsm, cfg, now, 'master down timer expired');
+  }
   // RFC 5798 6.4.3: Adver_Timer fired; re-arm from now so a late timer does not burst.
   return {
     fsm: { ...fsm, advertAt: now + advertIntervalMs(cfg) },
@@ -118,9 +127,33 @@ function onFaultCleared(fsm: Fsm, cfg: FsmConfig, reason: string, now: number): 
 function onForce(fsm: Fsm, cfg: FsmConfig, to: string, key: string, now: number): StepResult {
   const reason = readable(key, 'sync group');
   if (to === 'FAULT') return onFault(fsm, key, reason);
-  if (to === 'MASTER' && fsm.state === 'BACKUP') return enterMaster(fsm, cfg, now, reason);
+  if (to === 'MASTER' && fsm.state === 'BACKUP' && fsm.holdReasons.length === 0) return enterMaster(fsm, cfg, now, reason);
   if (to === 'BACKUP' && fsm.state === 'MASTER') {
     return enterBackupFromMaster(fsm, cfg, now, configuredIntervalCs(cfg.advertIntCs), null, reason);
   }
   return same(fsm);
+}
+
+// Holds are a set of reasons, like faults. A MASTER steps down with priority 0
+// (RFC 5798 6.4.3 Shutdown, so the peer takes over after Skew_Time); INIT and
+// FAULT only record the reason, and the restart they lead to goes BACKUP.
+function onHold(fsm: Fsm, cfg: FsmConfig, reason: string, now: number): StepResult {
+  if (fsm.holdReasons.includes(reason)) return same(fsm);
+  const next: Fsm = { ...fsm, holdReasons: [...fsm.holdReasons, reason] };
+  if (fsm.state === 'MASTER') return releaseToBackup(next, cfg, now, `held: ${readable(reason, 'hold')}`);
+  return { fsm: next, actions: [] };
+}
+
+// Clearing the last hold only lets the running down timer count again.
+function onHoldCleared(fsm: Fsm, reason: string): StepResult {
+  if (!fsm.holdReasons.includes(reason)) return same(fsm);
+  return { fsm: { ...fsm, holdReasons: fsm.holdReasons.filter((r) => r !== reason) }, actions: [] };
+}
+
+// A clean hand-over: the MASTER sends priority 0 and goes BACKUP; from then on
+// it does not preempt (failback is manual, as in ESC) until it is MASTER again.
+function onStepDown(fsm: Fsm, cfg: FsmConfig, reason: string, now: number): StepResult {
+  if (fsm.state === 'MASTER') return releaseToBackup({ ...fsm, yielding: true }, cfg, now, reason);
+  if (fsm.yielding || fsm.state === 'STOP') return same(fsm);
+  return { fsm: { ...fsm, yielding: true }, actions: [] };
 }

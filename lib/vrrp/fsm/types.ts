@@ -28,6 +28,10 @@ export interface Fsm {
   preemptDelayUntil: number | null;
   masterIp: string | null; // source of the last accepted advert, or own primaryIp while MASTER
   faultReasons: string[]; // non-empty while FAULT is requested
+  // Non-empty: never become MASTER (boot gate WAITING, maintenance); a MASTER steps down.
+  holdReasons: string[];
+  // After a step-down (switchover, a failed takeover): do not preempt until MASTER again.
+  yielding: boolean;
 }
 
 export type FsmEvent =
@@ -38,6 +42,9 @@ export type FsmEvent =
   | { type: 'fault'; reason: string }
   | { type: 'fault-cleared'; reason: string }
   | { type: 'shutdown' } // -> STOP
+  | { type: 'hold'; reason: string } // stay out of MASTER until every hold is cleared
+  | { type: 'hold-cleared'; reason: string }
+  | { type: 'step-down'; reason: string } // hand MASTER to a peer (priority 0) and stop preempting
   | { type: 'force'; to: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string }; // sync-group decisions
 
 export type FsmEventType = FsmEvent['type'];

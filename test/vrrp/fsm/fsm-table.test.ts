@@ -17,10 +17,11 @@ const CFG: FsmConfig = { version: 3, advertIntCs: 100, preempt: true, preemptDel
 
 function freeze(f: Fsm): Fsm {
   Object.freeze(f.faultReasons);
+  Object.freeze(f.holdReasons);
   return Object.freeze(f);
 }
 
-const blank: Fsm = { state: 'INIT', priority: 100, masterAdverIntCs: 100, masterDownAt: null, advertAt: null, preemptDelayUntil: null, masterIp: null, faultReasons: [] };
+const blank: Fsm = { state: 'INIT', priority: 100, masterAdverIntCs: 100, masterDownAt: null, advertAt: null, preemptDelayUntil: null, masterIp: null, faultReasons: [], holdReasons: [], yielding: false };
 const S = {
   INIT: freeze({ ...blank }),
   BACKUP: freeze({ ...blank, state: 'BACKUP', masterDownAt: 12_000, masterIp: PEER }),
@@ -28,7 +29,8 @@ const S = {
   FAULT: freeze({ ...blank, state: 'FAULT', faultReasons: ['link eth0 down'] }),
   STOP: freeze({ ...blank, state: 'STOP' }),
 } satisfies Record<VrrpState, Fsm>;
-const at = (s: VrrpState, patch: Partial<Fsm>): Fsm => freeze({ ...S[s], ...patch, faultReasons: [...(patch.faultReasons ?? S[s].faultReasons)] });
+const at = (s: VrrpState, patch: Partial<Fsm>): Fsm =>
+  freeze({ ...S[s], ...patch, faultReasons: [...(patch.faultReasons ?? S[s].faultReasons)], holdReasons: [...(patch.holdReasons ?? S[s].holdReasons)] });
 
 const adv = (src: string, priority: number, advertIntCs = 100): FsmEvent => ({ type: 'advert', src, priority, advertIntCs });
 const send = (priority: number): FsmAction => ({ type: 'send-advert', priority });
@@ -171,6 +173,39 @@ const rows: Row[] = [
   { name: 'force BACKUP refused', rfc: 'keepalived vrrp_sync_group', from: S.FAULT, ev: { type: 'force', to: 'BACKUP', reason: 'r' }, expect: 'same' },
   { name: 'force FAULT adds the group reason', rfc: 'keepalived vrrp_sync_group', from: S.FAULT, ev: { type: 'force', to: 'FAULT', reason: SYNC },
     expect: { faultReasons: ['link eth0 down', SYNC] }, actions: [] },
+
+  // Holds (boot gate WAITING, maintenance) and step-down (switchover), tandem's additions for issue 5.
+  { name: 'hold recorded', rfc: 'tandem hold', from: S.INIT, ev: { type: 'hold', reason: 'maintenance' }, expect: { holdReasons: ['maintenance'] }, actions: [] },
+  { name: 'startup at 255 while held -> BACKUP', rfc: 'tandem hold', from: at('INIT', { priority: 255, holdReasons: ['maintenance'] }), ev: { type: 'startup' },
+    expect: { state: 'BACKUP', masterDownAt: NOW + 3003.90625 }, actions: [tr('INIT', 'BACKUP', 'startup as address owner (priority 255)')] },
+  { name: 'hold-cleared removes the reason', rfc: 'tandem hold', from: at('INIT', { holdReasons: ['maintenance'] }), ev: { type: 'hold-cleared', reason: 'maintenance' }, expect: { holdReasons: [] }, actions: [] },
+  { name: 'step-down: yielding from now on', rfc: 'tandem step-down', from: S.INIT, ev: { type: 'step-down', reason: 'r' }, expect: { yielding: true }, actions: [] },
+  { name: 'hold recorded, down timer untouched', rfc: 'tandem hold', from: S.BACKUP, ev: { type: 'hold', reason: 'maintenance' }, expect: { holdReasons: ['maintenance'] }, actions: [] },
+  { name: 'repeated hold ignored', rfc: 'robustness', from: at('BACKUP', { holdReasons: ['maintenance'] }), ev: { type: 'hold', reason: 'maintenance' }, expect: 'same' },
+  { name: 'down timer while held: stays BACKUP, timer re-armed', rfc: 'tandem hold', from: at('BACKUP', { holdReasons: ['boot: waiting for the peer'] }), ev: { type: 'timer' }, now: 12_000,
+    expect: { masterDownAt: 12_000 + MDI }, actions: [] },
+  { name: 'lower advert while held: accepted (no preempt)', rfc: 'tandem hold', from: at('BACKUP', { holdReasons: ['maintenance'] }), ev: adv(PEER, 50),
+    expect: { masterDownAt: NOW + MDI, masterIp: PEER }, actions: [] },
+  { name: 'lower advert while yielding: accepted (no preempt)', rfc: 'tandem step-down', from: at('BACKUP', { yielding: true }), ev: adv(PEER, 50),
+    expect: { masterDownAt: NOW + MDI, masterIp: PEER }, actions: [] },
+  { name: 'down timer while yielding -> MASTER, yielding over', rfc: 'RFC 5798 6.4.2', from: at('BACKUP', { yielding: true }), ev: { type: 'timer' }, now: 12_000,
+    expect: { state: 'MASTER', masterDownAt: null, advertAt: 13_000, masterIp: OWN, yielding: false }, actions: [send(100), tr('BACKUP', 'MASTER', 'master down timer expired')] },
+  { name: 'force MASTER while held ignored', rfc: 'tandem hold', from: at('BACKUP', { holdReasons: ['maintenance'] }), ev: { type: 'force', to: 'MASTER', reason: 'r' }, expect: 'same' },
+  { name: 'last hold cleared: the running down timer counts again', rfc: 'tandem hold', from: at('BACKUP', { holdReasons: ['maintenance'] }), ev: { type: 'hold-cleared', reason: 'maintenance' },
+    expect: { holdReasons: [] }, actions: [] },
+  { name: 'hold-cleared of an unknown reason ignored', rfc: 'robustness', from: S.BACKUP, ev: { type: 'hold-cleared', reason: 'x' }, expect: 'same' },
+  { name: 'step-down: yielding', rfc: 'tandem step-down', from: S.BACKUP, ev: { type: 'step-down', reason: 'r' }, expect: { yielding: true }, actions: [] },
+  { name: 'step-down while yielding ignored', rfc: 'robustness', from: at('BACKUP', { yielding: true }), ev: { type: 'step-down', reason: 'r' }, expect: 'same' },
+  { name: 'hold -> BACKUP, priority 0 first', rfc: 'RFC 5798 6.4.3', from: S.MASTER, ev: { type: 'hold', reason: 'maintenance' },
+    expect: { state: 'BACKUP', advertAt: null, masterDownAt: NOW + MDI, masterIp: null, holdReasons: ['maintenance'] }, actions: [send(0), tr('MASTER', 'BACKUP', 'held: maintenance')] },
+  { name: 'hold-cleared of an unknown reason ignored', rfc: 'robustness', from: S.MASTER, ev: { type: 'hold-cleared', reason: 'x' }, expect: 'same' },
+  { name: 'step-down -> BACKUP, priority 0 first, yielding', rfc: 'RFC 5798 6.4.3', from: S.MASTER, ev: { type: 'step-down', reason: 'switchover' },
+    expect: { state: 'BACKUP', advertAt: null, masterDownAt: NOW + MDI, masterIp: null, yielding: true }, actions: [send(0), tr('MASTER', 'BACKUP', 'switchover')] },
+  { name: 'hold recorded', rfc: 'tandem hold', from: S.FAULT, ev: { type: 'hold', reason: 'maintenance' }, expect: { holdReasons: ['maintenance'] }, actions: [] },
+  { name: 'last fault cleared at 255 while held -> BACKUP', rfc: 'tandem hold', from: at('FAULT', { priority: 255, holdReasons: ['maintenance'] }), ev: { type: 'fault-cleared', reason: 'link eth0 down' },
+    expect: { state: 'BACKUP', masterDownAt: NOW + 3003.90625, faultReasons: [] }, actions: [tr('FAULT', 'BACKUP', 'fault cleared: link eth0 down')] },
+  { name: 'hold-cleared removes the reason', rfc: 'tandem hold', from: at('FAULT', { holdReasons: ['maintenance'] }), ev: { type: 'hold-cleared', reason: 'maintenance' }, expect: { holdReasons: [] }, actions: [] },
+  { name: 'step-down: yielding', rfc: 'tandem step-down', from: S.FAULT, ev: { type: 'step-down', reason: 'r' }, expect: { yielding: true }, actions: [] },
 ];
 
 // STOP is absorbing: every event, one row each.
@@ -178,6 +213,7 @@ const stopEvents: FsmEvent[] = [
   { type: 'startup' }, adv(PEER, 0), adv(PEER, 200), { type: 'timer' }, { type: 'priority', priority: 50 },
   { type: 'fault', reason: 'x' }, { type: 'fault-cleared', reason: 'x' }, { type: 'shutdown' },
   { type: 'force', to: 'MASTER', reason: 'r' }, { type: 'force', to: 'BACKUP', reason: 'r' }, { type: 'force', to: 'FAULT', reason: 'r' },
+  { type: 'hold', reason: 'x' }, { type: 'hold-cleared', reason: 'x' }, { type: 'step-down', reason: 'x' },
 ];
 for (const ev of stopEvents) rows.push({ name: `${ev.type} ignored`, rfc: 'keepalived', from: S.STOP, ev, expect: 'same' });
 
@@ -201,7 +237,7 @@ describe('vrrp/fsm transition table', () => {
 
   it('covers every state x event pair', () => {
     const seen = new Set(rows.map((r) => `${r.from.state} ${eventKey(r.ev)}`));
-    const keys = ['startup', 'advert', 'timer', 'priority', 'fault', 'fault-cleared', 'shutdown', 'force:MASTER', 'force:BACKUP', 'force:FAULT'];
+    const keys = ['startup', 'advert', 'timer', 'priority', 'fault', 'fault-cleared', 'shutdown', 'force:MASTER', 'force:BACKUP', 'force:FAULT', 'hold', 'hold-cleared', 'step-down'];
     const missing = VRRP_STATES.flatMap((s) => keys.map((k) => `${s} ${k}`)).filter((k) => !seen.has(k));
     expect(missing).to.deep.equal([]);
   });

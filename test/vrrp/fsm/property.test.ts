@@ -23,7 +23,7 @@ function randomConfig(r: () => number, pick: <T>(xs: readonly T[]) => T): FsmCon
 
 function randomEvent(r: () => number, pick: <T>(xs: readonly T[]) => T): FsmEvent {
   const reason = pick(['link', 'script', 'sync group G1: VI_2 is FAULT', '']);
-  switch (Math.floor(r() * 9)) {
+  switch (Math.floor(r() * 10)) {
     case 0: return { type: 'startup' };
     case 1:
     case 2: return {
@@ -37,7 +37,11 @@ function randomEvent(r: () => number, pick: <T>(xs: readonly T[]) => T): FsmEven
     case 5: return { type: 'priority', priority: pick([0, 1, 50, 100, 150, 253, 254, 255, 300, NaN, -Infinity, 99.5]) };
     case 6: return r() < 0.5 ? { type: 'fault', reason } : { type: 'fault-cleared', reason };
     case 7: return r() < 0.1 ? { type: 'shutdown' } : { type: 'priority', priority: pick([80, 120]) };
-    default: return { type: 'force', to: pick(['MASTER', 'BACKUP', 'FAULT'] as const), reason };
+    case 8: return { type: 'force', to: pick(['MASTER', 'BACKUP', 'FAULT'] as const), reason };
+    default: {
+      const hold = pick(['maintenance', 'boot: waiting for the peer']);
+      return pick<FsmEvent>([{ type: 'hold', reason: hold }, { type: 'hold-cleared', reason: hold }, { type: 'step-down', reason: 'switchover' }]);
+    }
   }
 }
 
@@ -62,6 +66,9 @@ function checkInvariants(f: Fsm, cfg: FsmConfig, now: number, ownerAtStart: bool
     must(f.masterDownAt === null && f.advertAt === null, `${ctx}: ${f.state} holds a timer`);
   }
   if (f.state === 'FAULT') must(f.faultReasons.length > 0, `${ctx}: FAULT without a reason`);
+  must(new Set(f.holdReasons).size === f.holdReasons.length, `${ctx}: duplicate hold reasons`);
+  must(!(f.state === 'MASTER' && f.holdReasons.length > 0), `${ctx}: MASTER while held`);
+  must(!(f.state === 'MASTER' && f.yielding), `${ctx}: MASTER still yielding`);
 }
 
 describe('vrrp/fsm random event sequences', () => {
