@@ -2,6 +2,10 @@
 // in a tandem-replicated directory. Each record is one file made durable
 // before it is acknowledged, so every acked record survives a failover.
 //   node dist/scripts/demo-app/store.js --dir DIR --listen HOST:PORT
+//        [--flush-socket PATH --flush-volume NAME [--flush-timeout-ms MS]]
+// With the flush options an answer 201 / 200 also waits for the daemon's
+// `replica.flush` of the volume (group commit: one flush serves every write
+// made before it was sent); a failed flush answers 503.
 // POST /records/<id> (201 new, 200 same content again, 409 other content),
 // GET /records/<id>, GET /records, GET /health. See README.md beside this file.
 import { constants } from 'node:fs';
@@ -9,12 +13,15 @@ import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from 'no
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { GroupCommit, requestFlush } from './flush.js';
 
 export const MAX_BODY = 64 * 1024;
 const ID_RE = /^[A-Za-z0-9._-]{1,100}$/;
 const TMP = '.tmp';
 const ID_RULE = `1-100 characters from A-Z a-z 0-9 . _ -, not "." or "..", not ending in "${TMP}"`;
 const STOP_GRACE_MS = 1000;
+const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
+const USAGE = 'usage: store.js --dir DIR --listen HOST:PORT [--flush-socket PATH --flush-volume NAME [--flush-timeout-ms MS]]';
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
@@ -143,7 +150,45 @@ function methods(req: IncomingMessage, allowed: string[]): void {
   if (!allowed.includes(req.method ?? '')) throw new HttpError(405, `method ${req.method} not allowed`, { allow: allowed.join(', ') });
 }
 
-async function route(records: Records, req: IncomingMessage, res: ServerResponse): Promise<void> {
+interface Flush { volume: string; commit: GroupCommit }
+
+// Both flush options or neither; the timeout only with them.
+function parseFlush(v: { 'flush-socket'?: string; 'flush-volume'?: string; 'flush-timeout-ms'?: string }): { socket: string; volume: string; timeoutMs: number } | null {
+  const socket = v['flush-socket'];
+  const volume = v['flush-volume'];
+  if ((socket === undefined) !== (volume === undefined)) {
+    throw new Error(`--flush-socket and --flush-volume go together: give both or neither (got only ${socket === undefined ? '--flush-volume' : '--flush-socket'})`);
+  }
+  if (socket === undefined || volume === undefined) {
+    if (v['flush-timeout-ms'] !== undefined) throw new Error('--flush-timeout-ms needs --flush-socket and --flush-volume');
+    return null;
+  }
+  if (socket === '') throw new Error('--flush-socket: the path of the daemon\'s control socket, not empty');
+  if (volume === '') throw new Error('--flush-volume: the name of the directory volume holding --dir, not empty');
+  const t = v['flush-timeout-ms'] ?? String(DEFAULT_FLUSH_TIMEOUT_MS);
+  const timeoutMs = Number(t);
+  if (!/^\d+$/.test(t) || timeoutMs < 1 || timeoutMs > 3_600_000) throw new Error(`--flush-timeout-ms: milliseconds from 1 to 3600000, not "${t}"`);
+  return { socket: resolve(socket), volume, timeoutMs };
+}
+
+// The group commit around replica.flush; stderr says when flushing starts failing and when it works again.
+function flusher(socket: string, volume: string, timeoutMs: number): Flush {
+  let failing = false;
+  const commit = new GroupCommit(async () => {
+    try {
+      await requestFlush(socket, volume, timeoutMs);
+    } catch (err) {
+      if (!failing) process.stderr.write(`store: replica.flush failed, answering 503 until it works: ${(err as Error).message}\n`);
+      failing = true;
+      throw err;
+    }
+    if (failing) process.stderr.write(`store: replica.flush of ${volume} works again\n`);
+    failing = false;
+  });
+  return { volume, commit };
+}
+
+async function route(records: Records, flush: Flush | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '').split('?')[0] ?? '';
   if (path === '/health') {
     methods(req, ['GET', 'HEAD']);
@@ -166,6 +211,12 @@ async function route(records: Records, req: IncomingMessage, res: ServerResponse
     const body = await readBody(req);
     const r = await records.put(id, body);
     if (r === 'conflict') throw new HttpError(409, `record ${id} exists with other content`);
+    // A retry (200) flushes too: its first attempt may have been stored but never replicated.
+    if (flush !== null) {
+      await flush.commit.flush().catch((err: Error) => {
+        throw new HttpError(503, `record ${id} is stored here but not confirmed replicated (volume ${flush.volume}): ${err.message}; retry the same request`);
+      });
+    }
     send(res, r === 'created' ? 201 : 200, { id, bytes: body.length });
     return;
   }
@@ -176,9 +227,19 @@ async function route(records: Records, req: IncomingMessage, res: ServerResponse
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, listen: { type: 'string' } } });
-  if (values.dir === undefined || values.listen === undefined) throw new Error('usage: store.js --dir DIR --listen HOST:PORT');
+  const { values } = parseArgs({
+    options: {
+      dir: { type: 'string' },
+      listen: { type: 'string' },
+      'flush-socket': { type: 'string' },
+      'flush-volume': { type: 'string' },
+      'flush-timeout-ms': { type: 'string' },
+    },
+  });
+  if (values.dir === undefined || values.listen === undefined) throw new Error(USAGE);
   const { host, port } = parseListen(values.listen);
+  const f = parseFlush(values);
+  const flush = f === null ? null : flusher(f.socket, f.volume, f.timeoutMs);
   const root = resolve(values.dir);
   const records = new Records(join(root, 'records'));
   await records.open(root);
@@ -189,7 +250,7 @@ async function main(): Promise<void> {
     served++;
     // Once stopping, no connection is kept for another request.
     if (stopping) res.setHeader('connection', 'close');
-    route(records, req, res).catch((err: Error) => {
+    route(records, flush, req, res).catch((err: Error) => {
       if (err instanceof HttpError) send(res, err.status, { error: err.message }, err.headers);
       else if (!res.headersSent) send(res, 503, { error: `storage error: ${err.message}` });
       else res.destroy();
@@ -202,7 +263,7 @@ async function main(): Promise<void> {
   server.on('error', (err) => process.stderr.write(`store: ${err.message}\n`));
   const addr = server.address();
   const where = typeof addr === 'object' && addr !== null ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
-  process.stdout.write(`store: started pid ${process.pid}, listening on ${where}, dir ${root}, ${(await records.list()).length} records\n`);
+  process.stdout.write(`store: started pid ${process.pid}, listening on ${where}, dir ${root}, ${(await records.list()).length} records${f === null ? '' : `, acknowledging after replica.flush of ${f.volume} via ${f.socket} (timeout ${f.timeoutMs} ms)`}\n`);
 
   const stop = (sig: string): void => {
     if (stopping) return;

@@ -3,11 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request, type ClientRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeClientLog } from '../../scripts/demo-app/client-log.js';
+import { GroupCommit, requestFlush } from '../../scripts/demo-app/flush.js';
 import { sleep, waitFor } from '../helpers/env.js';
 
 const STORE = fileURLToPath(new URL('../../scripts/demo-app/store.js', import.meta.url));
@@ -16,10 +17,69 @@ const CLIENT = fileURLToPath(new URL('../../scripts/demo-app/client.js', import.
 interface Proc { child: ChildProcess; out: string[]; err: string[]; exited: Promise<number | null> }
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; text: string }
 
+// A stand-in for the daemon's control socket: answers replica.flush, counts the requests,
+// and can delay, hold (until release()), fail, stay silent or answer raw text.
+class FakeDaemon {
+  readonly requests: unknown[] = [];
+  readonly answeredAt: number[] = [];
+  delayMs = 0;
+  fail: string | null = null;
+  silent = false;
+  raw: string | null = null;
+  holding = false;
+  private held: Array<() => void> = [];
+  private readonly socks = new Set<Socket>();
+  private readonly server: Server;
+
+  constructor(readonly path: string) {
+    this.server = createServer((sock) => {
+      this.socks.add(sock);
+      sock.on('close', () => this.socks.delete(sock));
+      sock.on('error', () => sock.destroy());
+      let buf = '';
+      sock.on('data', (c: Buffer) => {
+        buf += c.toString();
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        this.requests.push(JSON.parse(buf.slice(0, nl)));
+        buf = '';
+        void this.answer(sock);
+      });
+    });
+  }
+
+  listen(): Promise<this> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.path, () => resolve(this));
+    });
+  }
+
+  release(): void {
+    for (const go of this.held.splice(0)) go();
+  }
+
+  private async answer(sock: Socket): Promise<void> {
+    if (this.holding) await new Promise<void>((r) => this.held.push(r));
+    if (this.delayMs > 0) await sleep(this.delayMs);
+    if (this.silent) return;
+    this.answeredAt.push(Date.now());
+    if (this.raw !== null) sock.end(this.raw);
+    else sock.end(`${JSON.stringify(this.fail === null ? { ok: true, result: { name: 'data', role: 'Primary' } } : { ok: false, error: this.fail })}\n`);
+  }
+
+  close(): Promise<void> {
+    this.release();
+    for (const s of this.socks) s.destroy();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
 describe('scripts/demo-app', function () {
   this.timeout(30_000);
   const procs = new Set<Proc>();
   const dirs: string[] = [];
+  const fakes: FakeDaemon[] = [];
 
   const run = (script: string, args: string[]): Proc => {
     const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -38,8 +98,13 @@ describe('scripts/demo-app', function () {
     dirs.push(d);
     return d;
   };
-  const startStore = async (dir: string, listen = '127.0.0.1:0'): Promise<{ proc: Proc; port: number }> => {
-    const proc = run(STORE, ['--dir', dir, '--listen', listen]);
+  const fakeDaemon = async (path: string): Promise<FakeDaemon> => {
+    const f = await new FakeDaemon(path).listen();
+    fakes.push(f);
+    return f;
+  };
+  const startStore = async (dir: string, listen = '127.0.0.1:0', extra: string[] = []): Promise<{ proc: Proc; port: number }> => {
+    const proc = run(STORE, ['--dir', dir, '--listen', listen, ...extra]);
     const port = await waitFor('the store listening', async () => {
       if (proc.child.exitCode !== null) throw new Error(`store exited: ${proc.err.join('')}`);
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(proc.out.join(''));
@@ -67,6 +132,7 @@ describe('scripts/demo-app', function () {
       p.child.kill('SIGKILL');
       await p.exited;
     }
+    for (const f of fakes.splice(0)) await f.close();
     for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
   });
 
@@ -230,6 +296,202 @@ describe('scripts/demo-app', function () {
       await writeFile(join(d, 'records', 'w1.tmp'), 'half');
       await startStore(d);
       expect(await readdir(join(d, 'records'))).to.deep.equal([]);
+    });
+  });
+
+  describe('store acknowledging after replica.flush', () => {
+    let dir: string;
+    let sockPath: string;
+    const flushArgs = (more: string[] = []): string[] => ['--flush-socket', sockPath, '--flush-volume', 'data', ...more];
+    const settled = <T>(p: Promise<T>): { done: () => boolean } => {
+      let d = false;
+      void p.finally(() => (d = true));
+      return { done: () => d };
+    };
+    beforeEach(async () => {
+      dir = await tempDir();
+      sockPath = join(dir, 'control.sock');
+    });
+
+    it('answers 201 only once the flush answered, the record already on disk; reads and 409 do not flush', async () => {
+      const fake = await fakeDaemon(sockPath);
+      const { proc, port } = await startStore(dir, '127.0.0.1:0', flushArgs());
+      expect(proc.out.join('')).to.include(`, acknowledging after replica.flush of data via ${sockPath} (timeout 10000 ms)`);
+      fake.holding = true;
+      const post = http(port, 'POST', '/records/r1', 'one');
+      const p = settled(post);
+      await waitFor('the flush request', async () => fake.requests.length === 1, 5000);
+      expect(fake.requests[0]).to.deep.equal({ command: 'replica.flush', volume: 'data' });
+      expect(await readFile(join(dir, 'records', 'r1'), 'utf8')).to.equal('one');
+      await sleep(300);
+      expect(p.done()).to.equal(false);
+      fake.holding = false;
+      fake.release();
+      const r = await post;
+      const answeredAt = Date.now();
+      expect([r.status, JSON.parse(r.text)]).to.deep.equal([201, { id: 'r1', bytes: 3 }]);
+      expect(fake.answeredAt[0]).to.be.at.most(answeredAt);
+      expect((await http(port, 'GET', '/records/r1')).text).to.equal('one');
+      expect((await http(port, 'GET', '/records')).status).to.equal(200);
+      expect((await http(port, 'GET', '/health')).status).to.equal(200);
+      expect((await http(port, 'POST', '/records/r1', 'other')).status).to.equal(409);
+      expect(fake.requests).to.have.length(1);
+    });
+
+    it('a write finished while a flush is in flight waits for the next flush', async () => {
+      const fake = await fakeDaemon(sockPath);
+      const { port } = await startStore(dir, '127.0.0.1:0', flushArgs());
+      fake.holding = true;
+      const a = http(port, 'POST', '/records/a', 'A');
+      await waitFor('the first flush', async () => fake.requests.length === 1, 5000);
+      const b = http(port, 'POST', '/records/b', 'B');
+      const pb = settled(b);
+      await waitFor('b on disk', async () => existsSync(join(dir, 'records', 'b')), 5000);
+      await sleep(100);
+      expect(fake.requests).to.have.length(1); // b does not start a second flush while one is in flight
+      fake.release(); // the first flush, sent before b was written, answers
+      expect((await a).status).to.equal(201);
+      await waitFor('the second flush', async () => fake.requests.length === 2, 5000);
+      await sleep(100);
+      expect(pb.done()).to.equal(false);
+      fake.release();
+      expect((await b).status).to.equal(201);
+      expect(fake.requests).to.have.length(2);
+    });
+
+    it('a failing flush answers 503 naming why, the record stays; a retry gets 200 once a flush works', async () => {
+      const fake = await fakeDaemon(sockPath);
+      const { proc, port } = await startStore(dir, '127.0.0.1:0', flushArgs());
+      fake.fail = 'data is Secondary: only the Primary sends changes';
+      const r = await http(port, 'POST', '/records/f1', 'x');
+      expect(r.status).to.equal(503);
+      const err = JSON.parse(r.text).error as string;
+      expect(err).to.include('record f1 is stored here but not confirmed replicated (volume data)');
+      expect(err).to.include('the daemon refused replica.flush of data: data is Secondary: only the Primary sends changes');
+      expect(await readFile(join(dir, 'records', 'f1'), 'utf8')).to.equal('x');
+      expect((await http(port, 'POST', '/records/f1', 'x')).status).to.equal(503); // the retry flushes too
+      expect(fake.requests).to.have.length(2);
+      fake.fail = null;
+      const again = await http(port, 'POST', '/records/f1', 'x');
+      expect([again.status, JSON.parse(again.text)]).to.deep.equal([200, { id: 'f1', bytes: 1 }]);
+      expect(fake.requests).to.have.length(3);
+      expect((await http(port, 'POST', '/records/f2', 'y')).status).to.equal(201);
+      const err2 = proc.err.join('');
+      expect(err2.match(/replica\.flush failed/g)).to.have.length(1); // said once, not per request
+      expect(err2).to.include('store: replica.flush of data works again');
+    });
+
+    it('an unreachable socket or a silent daemon: 503 naming why; 200 once the daemon answers', async () => {
+      const { port } = await startStore(dir, '127.0.0.1:0', flushArgs(['--flush-timeout-ms', '300']));
+      const r = await http(port, 'POST', '/records/u1', 'u');
+      expect(r.status).to.equal(503);
+      expect(JSON.parse(r.text).error).to.include(`cannot reach the daemon at ${sockPath}: ENOENT`);
+      expect(existsSync(join(dir, 'records', 'u1'))).to.equal(true);
+
+      const fake = await fakeDaemon(sockPath);
+      expect((await http(port, 'POST', '/records/u1', 'u')).status).to.equal(200);
+      fake.silent = true;
+      const t0 = Date.now();
+      const slow = await http(port, 'POST', '/records/u2', 'v');
+      expect(Date.now() - t0).to.be.within(250, 2000);
+      expect(slow.status).to.equal(503);
+      expect(JSON.parse(slow.text).error).to.include(`the daemon at ${sockPath} did not answer replica.flush of data within 300 ms`);
+      fake.silent = false;
+      expect((await http(port, 'POST', '/records/u2', 'v')).status).to.equal(200);
+    });
+
+    it('group commit: 10 concurrent POSTs while a flush takes 200 ms cost at most 3 flushes', async () => {
+      const fake = await fakeDaemon(sockPath);
+      const { port } = await startStore(dir, '127.0.0.1:0', flushArgs());
+      fake.delayMs = 200;
+      const ids = Array.from({ length: 10 }, (_, i) => `g${i}`);
+      const rs = await Promise.all(ids.map((id) => http(port, 'POST', `/records/${id}`, id)));
+      expect(rs.map((r) => r.status)).to.deep.equal(ids.map(() => 201));
+      expect(fake.requests.length).to.be.within(1, 3);
+      expect((await readdir(join(dir, 'records'))).sort()).to.deep.equal(ids);
+    });
+
+    it('refuses half a flush option pair, a bad timeout, or a timeout alone (exit 1, says why)', async () => {
+      const cases: Array<[string[], string]> = [
+        [['--flush-socket', '/run/tandem.sock'], '--flush-socket and --flush-volume go together: give both or neither (got only --flush-socket)'],
+        [['--flush-volume', 'data'], '--flush-socket and --flush-volume go together: give both or neither (got only --flush-volume)'],
+        [['--flush-timeout-ms', '500'], '--flush-timeout-ms needs --flush-socket and --flush-volume'],
+        [['--flush-socket', '/s', '--flush-volume', 'data', '--flush-timeout-ms', '0'], '--flush-timeout-ms: milliseconds from 1 to 3600000, not "0"'],
+        [['--flush-socket', '/s', '--flush-volume', 'data', '--flush-timeout-ms', '1.5s'], '--flush-timeout-ms: milliseconds from 1 to 3600000, not "1.5s"'],
+        [['--flush-socket', '', '--flush-volume', 'data'], '--flush-socket: the path'],
+        [['--flush-socket', '/s', '--flush-volume', ''], '--flush-volume: the name'],
+        [['--flush-sockets', '/s'], "Unknown option '--flush-sockets'"],
+      ];
+      for (const [args, why] of cases) {
+        const p = run(STORE, ['--dir', dir, '--listen', '127.0.0.1:0', ...args]);
+        expect(await p.exited, args.join(' ')).to.equal(1);
+        expect(p.err.join(''), args.join(' ')).to.include(`store: refusing to start: ${why}`);
+      }
+    });
+  });
+
+  describe('flush.ts', () => {
+    const deferred = (): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } => {
+      let resolve = (): void => {};
+      let reject = (_e: Error): void => {};
+      const promise = new Promise<void>((ok, fail) => { resolve = ok; reject = fail; });
+      return { promise, resolve, reject };
+    };
+    const state = (p: Promise<void>): { get: () => string } => {
+      let s = 'pending';
+      p.then(() => (s = 'ok'), (e: Error) => (s = `failed: ${e.message}`));
+      return { get: () => s };
+    };
+    const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+    it('GroupCommit: one flush in flight; callers meanwhile share the next; a failure reaches only its batch', async () => {
+      const sends: Array<ReturnType<typeof deferred>> = [];
+      const gc = new GroupCommit(() => {
+        const d = deferred();
+        sends.push(d);
+        return d.promise;
+      });
+      const a = state(gc.flush());
+      expect(sends).to.have.length(1);
+      const b = state(gc.flush());
+      const c = state(gc.flush());
+      await tick();
+      expect(sends).to.have.length(1);
+      sends[0]!.resolve();
+      await tick();
+      expect([a.get(), b.get(), c.get()]).to.deep.equal(['ok', 'pending', 'pending']);
+      expect(sends).to.have.length(2); // b and c share the next flush
+      const d = state(gc.flush());
+      sends[1]!.reject(new Error('peer gone'));
+      await tick();
+      expect([b.get(), c.get(), d.get()]).to.deep.equal(['failed: peer gone', 'failed: peer gone', 'pending']);
+      expect(sends).to.have.length(3);
+      sends[2]!.resolve();
+      await tick();
+      expect(d.get()).to.equal('ok');
+      expect(gc.flushes).to.equal(3);
+      // Idle again: the next caller sends at once; a send that throws fails only its caller.
+      const boom = new GroupCommit(() => { throw new Error('sync throw'); });
+      const e = state(boom.flush());
+      await tick();
+      expect(e.get()).to.equal('failed: sync throw');
+    });
+
+    it('requestFlush: ok, refused, not JSON, closed without an answer, unreachable', async () => {
+      const dir = await tempDir();
+      const path = join(dir, 'c.sock');
+      await requestFlush(path, 'v', 1000).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.equal(`cannot reach the daemon at ${path}: ENOENT (no daemon listening there)`));
+      const fake = await fakeDaemon(path);
+      await requestFlush(path, 'v', 1000);
+      expect(fake.requests).to.deep.equal([{ command: 'replica.flush', volume: 'v' }]);
+      fake.fail = 'no volume "v" here';
+      await requestFlush(path, 'v', 1000).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.equal('the daemon refused replica.flush of v: no volume "v" here'));
+      fake.raw = 'garbage\n';
+      await requestFlush(path, 'v', 1000).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.include('answered something that is not JSON: garbage'));
+      fake.raw = '';
+      await requestFlush(path, 'v', 1000).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.include('closed the connection without answering'));
+      fake.raw = '{"ok":true}'; // no newline, then close: still an answer
+      await requestFlush(path, 'v', 1000);
     });
   });
 
