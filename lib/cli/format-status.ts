@@ -1,6 +1,7 @@
 // `tandem status` for people: one block per VRRP instance, the counters that
 // matter first, drop reasons only when non-zero.
 import type { NodeStatus } from '../node/status.js';
+import { formatHa, formatVolumes } from './format-ha.js';
 
 function duration(s: number): string {
   const d = Math.floor(s / 86400);
@@ -16,7 +17,7 @@ function nonZero(rec: Record<string, number>): string {
   return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
-export function formatStatus(s: NodeStatus): string {
+export function formatStatus(s: NodeStatus, verbose = false): string {
   const out = [`node ${s.node} (pid ${s.pid}, up ${duration(s.uptime_s)})`];
   if (s.vrrp.length === 0) out.push('VRRP: no instances configured');
   for (const i of s.vrrp) {
@@ -28,12 +29,16 @@ export function formatStatus(s: NodeStatus): string {
       `  VIPs ${i.vips.join(' ')}`,
     );
     if (i.fault_reasons.length > 0) out.push(`  fault: ${i.fault_reasons.join('; ')}`);
+    if (i.hold_reasons.length > 0) out.push(`  held out of MASTER: ${i.hold_reasons.join('; ')}`);
+    if (i.yielding) out.push('  yielding: stepped down, does not preempt until MASTER again');
     const st = i.stats;
     out.push(
       `  adverts received ${st.advert_rcvd}, sent ${st.advert_sent}; became MASTER ${st.become_master}, released ${st.release_master}; priority 0 received ${st.pri_zero_rcvd}, sent ${st.pri_zero_sent}`,
       `  dropped: ${nonZero(st.dropped)}; warnings: ${nonZero(st.warnings)}${st.send_errors > 0 ? `; send errors ${st.send_errors}` : ''}`,
     );
   }
+  if (s.ha !== null) out.push(...formatHa(s.ha, verbose));
+  if (s.volumes.length > 0) out.push('volumes:', ...formatVolumes(s.volumes));
   const sd = nonZero(s.vrrp_socket_drops);
   if (sd !== 'none') out.push(`packets for no instance: ${sd}`);
   return out.join('\n');

@@ -7,6 +7,8 @@ import type { NodeStatus } from '../node/status.js';
 import { request, streamEvents } from './client.js';
 import { formatStatus } from './format-status.js';
 import { addHaCommands } from './ha.js';
+import { addNodeCommands } from './node-commands.js';
+import { addProvisionCommand } from './provision.js';
 import { addReplicaCommands } from './replica.js';
 import { DEFAULT_CONFIG, resolveSocket } from './socket-path.js';
 
@@ -16,7 +18,7 @@ interface SocketOpts {
 }
 
 // Commands that wait for replication, not just for the daemon: a backlog can take minutes.
-const LONG_COMMANDS = new Set(['replica.flush', 'replica.secondary']);
+const LONG_COMMANDS = new Set(['replica.flush', 'replica.secondary', 'ha.switchover', 'ha.maintenance']);
 
 // One request; a refusal names it by its command and string arguments ("replica.primary db").
 async function ask(opts: SocketOpts, command: string, args: Record<string, unknown> = {}): Promise<unknown> {
@@ -56,11 +58,12 @@ export function buildProgram(): Command {
       .option('-c, --config <file>', 'read the control socket path from this configuration file');
 
   socketOpts(program.command('status'))
-    .description("show this node's VRRP instances, states and counters")
+    .description("show this node's VRRP instances, resource group, services, volumes and recent transitions")
     .option('--json', 'print JSON')
-    .action(async (o: SocketOpts & { json?: boolean }) => {
+    .option('--v', 'verbose: every transition with its steps and their durations')
+    .action(async (o: SocketOpts & { json?: boolean; v?: boolean }) => {
       const s = (await ask(o, 'status')) as NodeStatus;
-      process.stdout.write(o.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+      process.stdout.write(o.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s, o.v === true)}\n`);
     });
 
   socketOpts(program.command('events'))
@@ -72,6 +75,8 @@ export function buildProgram(): Command {
 
   addReplicaCommands(program, socketOpts, ask);
   addHaCommands(program);
+  addProvisionCommand(program);
+  addNodeCommands(program, socketOpts, ask);
 
   return program;
 }

@@ -12,7 +12,7 @@ import type { Section } from './section.js';
 import { checkKeys } from './suggest.js';
 import type { StartupConfig, TandemConfig } from './types.js';
 
-export const STARTUP_KEYS = ['standalone_after', 'witness'] as const;
+export const STARTUP_KEYS = ['standalone_after', 'witness', 'fault_hold'] as const;
 const STARTUP_HINTS: Readonly<Record<string, string>> = {
   gateway: 'a machine whose ping answer lets the node start alone is written witness: ADDRESS',
   ping: 'a machine whose ping answer lets the node start alone is written witness: ADDRESS',
@@ -20,6 +20,8 @@ const STARTUP_HINTS: Readonly<Record<string, string>> = {
 
 export const MAX_STANDALONE_AFTER_S = 86400;
 const standaloneAfter = seconds(0, MAX_STANDALONE_AFTER_S, 1000, true);
+export const DEFAULT_FAULT_HOLD_MS = 30_000;
+const faultHold = seconds(0, 3600, 1000);
 
 export const startupSection: Section<'startup'> = {
   key: 'startup',
@@ -32,7 +34,9 @@ export const startupSection: Section<'startup'> = {
     const out: StartupConfig = {};
     const after = f.optional('standalone_after', standaloneAfter);
     const witness = f.optional('witness', witnessAddress);
+    const hold = f.optional('fault_hold', faultHold);
     if (after !== undefined) out.standaloneAfterMs = after;
+    if (hold !== undefined) out.faultHoldMs = hold;
     if (witness !== undefined) out.witness = witness;
     return out;
   },

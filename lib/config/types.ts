@@ -182,6 +182,7 @@ export type ServiceConfig =
 export interface StartupConfig {
   standaloneAfterMs?: number; // absent: wait for the peer forever
   witness?: string; // canonical IP address; its ping answer lets the node start alone
+  faultHoldMs?: number; // after a failed takeover or a spent restart budget, FAULT this long (default 30 s)
 }
 
 export interface TandemConfig {

@@ -14,6 +14,7 @@ import type { TransitionEvent } from '../vrrp/engine/engine.js';
 import type { EventBus } from './events.js';
 import type { Logger } from './log.js';
 import type { Notifier } from './notify.js';
+import type { HaGroup, StepEffects } from './ha-group.js';
 
 export class Conductor {
   private readonly queues = new Map<string, Promise<void>>();
@@ -21,6 +22,9 @@ export class Conductor {
   // VIPs are removed only after the last announcement in flight has finished.
   private readonly tenures = new Map<string, { controller: AbortController; announcing: Promise<void> }>();
   private readonly links = new Map<string, Promise<LinkInfo>>();
+  // Instances whose role a resource group (ha-group.ts) carries out, with the link of their last transition.
+  private readonly groups = new Map<string, HaGroup>();
+  private readonly lastEvent = new Map<string, TransitionEvent>();
 
   constructor(
     private readonly log: Logger,
@@ -29,9 +33,16 @@ export class Conductor {
     private readonly announcer: Announcer,
   ) {}
 
+  attach(instance: string, group: HaGroup): void {
+    this.groups.set(instance, group);
+  }
+
   onTransition(ev: TransitionEvent): void {
     const c = ev.instance;
     this.events.emit('vrrp.transition', { instance: c.name, from: ev.from, to: ev.to, reason: ev.reason, priority: ev.priority });
+    this.lastEvent.set(c.name, ev);
+    const group = this.groups.get(c.name);
+    if (group !== undefined) return group.onRole(ev.from, ev.to, ev.reason, ev.priority);
     if (ev.to === 'MASTER') {
       const tenure = { controller: new AbortController(), announcing: Promise.resolve() };
       this.tenures.set(c.name, tenure);
@@ -68,16 +79,44 @@ export class Conductor {
     this.queues.set(name, next);
   }
 
-  private addAll(c: InstanceConfig): Promise<void> {
+  // The VIP, announce and notify steps of a resource group on instance `c` (ha-group.ts runs them in order).
+  effectsFor(c: InstanceConfig): Pick<StepEffects, 'addVips' | 'announce' | 'removeVips' | 'notify'> {
+    return {
+      addVips: async () => {
+        const failed = await this.addAll(c);
+        if (failed.length > 0) throw new Error(`VIP ${failed.join(', ')} not added`);
+      },
+      announce: () => {
+        const ev = this.lastEvent.get(c.name);
+        if (ev === undefined) return;
+        const tenure = { controller: new AbortController(), announcing: Promise.resolve() };
+        this.tenures.get(c.name)?.controller.abort();
+        this.tenures.set(c.name, tenure);
+        tenure.announcing = this.announce(ev, tenure.controller.signal).catch((e: Error) => this.log.warn(`${c.name}: ${e.message}`));
+      },
+      removeVips: async () => {
+        const tenure = this.tenures.get(c.name);
+        this.tenures.delete(c.name);
+        tenure?.controller.abort();
+        await tenure?.announcing; // a late GARP after the new MASTER's would point clients back at us
+        const failed = await this.removeAll(c);
+        if (failed.length > 0) throw new Error(`VIP ${failed.join(', ')} not removed`);
+      },
+      notify: async (state, priority) => this.notifier.notify('INSTANCE', c.name, c, state, priority),
+    };
+  }
+
+  private addAll(c: InstanceConfig): Promise<string[]> {
     return this.eachVip(c, 'added', addVip);
   }
 
-  private removeAll(c: InstanceConfig): Promise<void> {
+  private removeAll(c: InstanceConfig): Promise<string[]> {
     return this.eachVip(c, 'removed', deleteVip);
   }
 
-  // One failed address must not keep the others from moving: report it and go on.
-  private async eachVip(c: InstanceConfig, done: 'added' | 'removed', op: (v: VirtualAddress) => Promise<void>): Promise<void> {
+  // One failed address must not keep the others from moving: report it and go on. Returns the ones that failed.
+  private async eachVip(c: InstanceConfig, done: 'added' | 'removed', op: (v: VirtualAddress) => Promise<void>): Promise<string[]> {
+    const failed: string[] = [];
     for (const v of c.virtualIpaddress) {
       try {
         await op(v);
@@ -86,8 +125,10 @@ export class Conductor {
         const verb = done === 'added' ? 'added on' : 'removed from';
         this.log.error(`${c.name}: VIP ${vipText(v)} not ${verb} ${v.dev}: ${(err as Error).message}`);
         this.events.emit('vip.failed', { instance: c.name, address: vipText(v), dev: v.dev, error: (err as Error).message });
+        failed.push(vipText(v));
       }
     }
+    return failed;
   }
 
   // keepalived's schedule: a burst of garp_master_repeat at once, another
@@ -161,6 +202,8 @@ export class Conductor {
   }
 
   async drain(): Promise<void> {
+    // Groups first: their leaving steps remove the VIPs (and wait for the announcements).
+    for (const g of this.groups.values()) await g.drain();
     for (const t of this.tenures.values()) t.controller.abort();
     this.tenures.clear();
     await Promise.allSettled([...this.queues.values()]);

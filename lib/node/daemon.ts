@@ -15,6 +15,9 @@ import { createLogger, type Logger } from './log.js';
 import { Notifier } from './notify.js';
 import { Replication } from './replication.js';
 import { buildStatus } from './status.js';
+import { haInstanceOf, HaNode } from './ha-node.js';
+import { SdNotify } from './sd-notify.js';
+import { VrrpElection } from './vrrp-election.js';
 
 export interface DaemonOptions {
   debug?: boolean;
@@ -52,7 +55,10 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
     onGroupTransition: (g, from, to) => conductor.onGroupTransition(g, from, to),
   }, log);
   const control = new ControlServer(cfg.node.controlSocket, events, log);
-  control.handle('status', () => buildStatus(cfg, engine, started));
+  let ha: HaNode | null = null;
+  let replication: Replication | null = null;
+  control.handle('status', () => buildStatus(cfg, engine, started, ha, replication?.status().volumes ?? []));
+  const sd = SdNotify.fromEnv(process.env, log);
 
   // Listen for the stop signals first: a SIGTERM during start-up must still leave cleanly.
   // `on`, not `once`: execa's exit hook re-raises a signal nobody else listens to, which
@@ -80,25 +86,37 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
   });
   process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
   let signal: NodeJS.Signals | null = null;
-  let replication: Replication | null = null;
   try {
     await control.start();
     replication = await Replication.start(cfg.node.name, cfg.replication, log, events);
     replication.register(control);
+    const haInstance = haInstanceOf(cfg);
+    if (haInstance !== null) {
+      ha = new HaNode(cfg, new VrrpElection(engine, haInstance), conductor, replication, log, (type, fields) => events.emit(type, fields));
+      ha.register(control);
+    }
     await conductor.removeLeftovers(cfg.vrrp.instances);
-    await engine.start();
-    log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), ${cfg.replication.volumes.length} replicated volume(s), control socket ${cfg.node.controlSocket}`);
+    const node = ha;
+    await engine.start(node === null ? undefined : () => node.beforeElection());
+    log.info(`started: ${cfg.vrrp.instances.length} VRRP instance(s), ${cfg.replication.volumes.length} replicated volume(s), ${cfg.services.length} service(s), control socket ${cfg.node.controlSocket}`);
     events.emit('daemon.started', { node: cfg.node.name, pid: process.pid });
+    // systemd Type=notify: READY once the configuration is loaded and the control socket answers.
+    void sd?.ready(`${cfg.vrrp.instances.length} VRRP instance(s), ${cfg.replication.volumes.length} volume(s), ${cfg.services.length} service(s)`);
+    sd?.startWatchdog();
     signal = await stopSignal;
     log.info(`${signal}: stopping`);
+    void sd?.stopping();
   } finally {
     // On a start-up failure too: nothing we started may outlive us (VIPs, children, the socket file).
+    // STOP sends priority 0; the group's leaving steps then remove the VIPs, stop the services, demote the volumes.
     await engine.stop();
     await conductor.drain();
+    await ha?.stop().catch((e: unknown) => log.error(`stopping services: ${(e as Error).message}`));
     await replication?.stop().catch((e: unknown) => log.error(`stopping replication: ${(e as Error).message}`));
     await notifier.drain(STOP_NOTIFY_WAIT_MS);
     events.emit('daemon.stopped', { node: cfg.node.name, signal });
     notifier.abort();
+    sd?.stopWatchdog();
     announcer.close();
     await control.stop();
   }

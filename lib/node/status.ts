@@ -2,6 +2,34 @@
 // priorities, current master, VIPs and counters.
 import type { TandemConfig } from '../config/types.js';
 import type { InstanceStatus, VrrpEngine } from '../vrrp/engine/engine.js';
+import type { HaNode, HaStatus } from './ha-node.js';
+import type { AnyVolumeStatus } from '../replication/volume/status-types.js';
+
+// One line per volume in `tandem status` (the full picture is `tandem replica status`).
+export interface VolumeSummary {
+  name: string;
+  type: 'block' | 'directory';
+  role: 'Primary' | 'Secondary';
+  disk: string;
+  peers: Array<{ name: string; connection: string; replication: string; role: string; disk: string; sync_percent: number | null }>;
+}
+
+export function summarize(v: AnyVolumeStatus): VolumeSummary {
+  return {
+    name: v.name,
+    type: v.type,
+    role: v.role,
+    disk: v.disk,
+    peers: v.peers.map((p) => ({
+      name: p.name,
+      connection: p.connection,
+      replication: p.replication,
+      role: p.role,
+      disk: p.disk,
+      sync_percent: 'resync' in p && p.resync !== null ? p.resync.percent : null,
+    })),
+  };
+}
 
 export interface NodeStatus {
   node: string;
@@ -9,14 +37,18 @@ export interface NodeStatus {
   uptime_s: number;
   vrrp: InstanceStatus[];
   vrrp_socket_drops: Record<string, number>;
+  volumes: VolumeSummary[];
+  ha: HaStatus | null; // null: no resource group (no services or volumes, or not exactly one instance)
 }
 
-export function buildStatus(cfg: TandemConfig, engine: VrrpEngine, startedAt: number): NodeStatus {
+export function buildStatus(cfg: TandemConfig, engine: VrrpEngine, startedAt: number, ha: HaNode | null = null, volumes: AnyVolumeStatus[] = []): NodeStatus {
   return {
     node: cfg.node.name,
     pid: process.pid,
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
     vrrp: engine.status(),
     vrrp_socket_drops: engine.socketDrops(),
+    volumes: volumes.map(summarize),
+    ha: ha?.status() ?? null,
   };
 }

@@ -4,6 +4,7 @@
 // including children the shell forked. The result comes on exit and never
 // throws; output is not collected beyond a short tail of stderr for the log.
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 export interface CommandResult {
   ok: boolean;
@@ -17,6 +18,7 @@ export interface RunOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   env?: Record<string, string>;
+  onStdout?: (line: string) => void; // stdout is read only when asked for (systemctl show / is-active)
 }
 
 const KILL_GRACE_MS = 1000;
@@ -37,7 +39,7 @@ export function runCommand(command: string, args: string[], options: RunOptions)
     };
     const child = spawn('/bin/sh', ['-c', args.length > 0 ? `${command} "$@"` : command, 'sh', ...args], {
       detached: true, // its own process group: killable as a whole
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', options.onStdout ? 'pipe' : 'ignore', 'pipe'],
       env: options.env ?? process.env,
     });
     const killGroup = (sig: NodeJS.Signals): void => {
@@ -59,12 +61,14 @@ export function runCommand(command: string, args: string[], options: RunOptions)
     }, options.timeoutMs);
     const onAbort = (): void => stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stderr.on('data', (d: Buffer) => {
+    if (options.onStdout && child.stdout) createInterface({ input: child.stdout }).on('line', options.onStdout);
+    child.stderr?.on('data', (d: Buffer) => {
       tail = (tail + d.toString('utf8')).slice(-TAIL_BYTES);
     });
     child.on('error', (err) => finish({ ok: false, exitCode: null, signal: null, timedOut, output: err.message }));
     // 'exit', not 'close': a grandchild holding stderr open must not delay the verdict.
-    child.on('exit', (code, sig) => {
+    // With stdout wanted, wait for 'close' so its last line is read (a short query, not a daemon).
+    child.on(options.onStdout ? 'close' : 'exit', (code: number | null, sig: NodeJS.Signals | null) => {
       // Leftover children of a shell that exited on its own still go with the group.
       if (timedOut || options.signal?.aborted) killGroup('SIGKILL');
       finish({ ok: !timedOut && code === 0, exitCode: code, signal: sig, timedOut, output: tail.trim() });

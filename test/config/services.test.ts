@@ -6,7 +6,8 @@ import { rng } from '../helpers/random.js';
 import { blockVolume, expectOnly, issuesOf, mutate, replicationDoc, validOf } from './helpers.js';
 
 // A document of node-a with volume db and these services.
-const doc = (services: unknown): Record<string, unknown> => ({ ...replicationDoc([blockVolume()]), services });
+const VI_1 = { name: 'VI_1', interface: 'eth0', virtual_router_id: 51, virtual_ipaddress: ['192.0.2.100/24'] };
+const doc = (services: unknown): Record<string, unknown> => ({ ...replicationDoc([blockVolume()]), vrrp: { instances: [VI_1] }, services });
 const app = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ name: 'app', command: ['/usr/bin/app'], ...over });
 const servicesOf = (raw: unknown): ServiceConfig[] => validOf(raw).config.services;
 const only = (over: Record<string, unknown>, path: string, ...fragments: string[]): void => {
@@ -18,6 +19,17 @@ const shot = (oneshot: unknown, path: string, ...fragments: string[]): void => {
 const COMMON = { requires: [], health: null, restart: { action: 'restart', maxRetries: 3, minLifetimeMs: 240_000 }, startTimeoutMs: 60_000, stopTimeoutMs: 30_000 };
 
 describe('config/services', () => {
+  describe('the instance they follow', () => {
+    it('with no VRRP instance: a warning, nothing will start them', () => {
+      const w = validOf({ ...replicationDoc([blockVolume()]), services: [app()] }).warnings;
+      expect(w.map((x) => x.message)).to.deep.equal(['services run on the MASTER of the one VRRP instance they follow (vrrp.instances): there is none, so nothing will start them']);
+    });
+    it('with two instances: refused, active/active is not supported yet', () => {
+      const two = { vrrp: { instances: [VI_1, { ...VI_1, name: 'VI_2', virtual_router_id: 52, virtual_ipaddress: ['192.0.2.101/24'] }] } };
+      expectOnly({ ...doc([app()]), ...two }, 'services', 'there are 2; several resource groups (active/active) are not supported yet');
+    });
+  });
+
   describe('defaults', () => {
     it('an absent section means no services', () => {
       expect(servicesOf({})).to.deep.equal([]);

@@ -37,6 +37,16 @@ describe('config/startup', () => {
     it('a quoted number gets a hint', () => only({ standalone_after: '300' }, 'standalone_after', 'write the number without quotes'));
   });
 
+  describe('fault_hold', () => {
+    it('is read in ms; 0 means the node may be BACKUP again at once', () => {
+      expect(startupOf({ startup: { fault_hold: 30 } })).to.deep.equal({ faultHoldMs: 30_000 });
+      expect(startupOf({ startup: { fault_hold: 0 } })).to.deep.equal({ faultHoldMs: 0 });
+    });
+    for (const value of [-1, 3601, 'x', 0.0001]) {
+      it(`${JSON.stringify(value)} is refused`, () => only({ fault_hold: value }, 'fault_hold', 'a number of seconds >= 0 and <= 3600'));
+    }
+  });
+
   describe('witness', () => {
     for (const [value, fragment] of [
       ['192.0.2.1:53', 'a port is not part of the witness'],
@@ -66,7 +76,7 @@ describe('config/startup', () => {
   });
 
   it('the section is a mapping of known keys', () => {
-    expectOnly({ startup: 300 }, 'startup', 'must be a mapping (keys: standalone_after, witness)');
+    expectOnly({ startup: 300 }, 'startup', 'must be a mapping (keys: standalone_after, witness, fault_hold)');
     only({ standalone: 300 }, 'standalone', 'did you mean "standalone_after"?', `allowed keys here: ${STARTUP_KEYS.join(', ')}`);
     only({ gateway: '192.0.2.1' }, 'gateway', 'written witness: ADDRESS');
   });

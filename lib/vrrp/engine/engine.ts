@@ -45,6 +45,8 @@ export interface InstanceStatus {
   source_ip: string;
   vips: string[];
   fault_reasons: string[];
+  hold_reasons: string[]; // why it stays out of MASTER (boot gate, maintenance)
+  yielding: boolean; // stepped down: does not preempt until MASTER again
   sync_group: string | null;
   stats: InstanceStats;
 }
@@ -59,6 +61,8 @@ export class VrrpEngine {
   private readonly links = new Map<string, LinkInfo>();
   private readonly scripts = new Map<string, ScriptTracker>();
   private readonly faults = new Map<string, Set<string>>();
+  // Faults the conductor sets (a failed takeover, a spent restart budget), per instance.
+  private readonly external = new Map<string, Set<string>>();
   // Faults found at start that no tracker can clear (missing interface or source address).
   private readonly startFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
@@ -75,7 +79,7 @@ export class VrrpEngine {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  async start(): Promise<void> {
+  async start(beforeStartup?: () => Promise<void> | void): Promise<void> {
     const devs = new Set<string>();
     for (const i of this.cfg.instances) {
       devs.add(i.interface);
@@ -110,6 +114,8 @@ export class VrrpEngine {
     );
     await this.monitor.start();
     this.recomputeAll();
+    // The conductor's holds (boot gate, maintenance) go in before any instance can become MASTER.
+    await beforeStartup?.();
     for (const inst of this.instances.values()) inst.handle({ type: 'startup' });
     for (const t of this.scripts.values()) t.start();
   }
@@ -250,7 +256,7 @@ export class VrrpEngine {
   private recompute(inst: VrrpInstance): void {
     const c = inst.cfg;
     const up = (dev: string): boolean => this.monitor?.isUp(dev) ?? this.links.get(dev)?.up ?? false;
-    const reasons = new Set<string>(this.startFaults.get(c.name));
+    const reasons = new Set<string>([...(this.startFaults.get(c.name) ?? []), ...(this.external.get(c.name) ?? [])]);
     const contributions: { weight: number; good: boolean | null }[] = [];
     // RFC 5798 has no trackers; keepalived: the VRRP interface down is FAULT.
     if (!up(c.interface)) reasons.add(`interface ${c.interface} down`);
@@ -300,10 +306,42 @@ export class VrrpEngine {
         source_ip: inst.sourceIp,
         vips: c.virtualIpaddress.map((v) => `${v.address}/${v.prefix}`),
         fault_reasons: [...f.faultReasons],
+        hold_reasons: [...f.holdReasons],
+        yielding: f.yielding,
         sync_group: this.syncGroups?.groupName(c.name) ?? null,
         stats: inst.stats,
       };
     });
+  }
+
+  // The conductor's inputs (lib/node/vrrp-election.ts); unknown instance names are a bug, reported as such.
+  setFault(name: string, reason: string, on: boolean): void {
+    const set = this.external.get(name) ?? new Set<string>();
+    this.external.set(name, set);
+    if (on) set.add(reason);
+    else set.delete(reason);
+    if (!this.stopped) this.recompute(this.instance(name));
+  }
+
+  hold(name: string, reason: string, on: boolean): void {
+    if (!this.stopped) this.instance(name).handle(on ? { type: 'hold', reason } : { type: 'hold-cleared', reason });
+  }
+
+  stepDown(name: string, reason: string): void {
+    if (!this.stopped) this.instance(name).handle({ type: 'step-down', reason });
+  }
+
+  // The instance as the conductor sees it: state, the master's address, and whether any peer advert arrived.
+  view(name: string): { state: VrrpState; masterIp: string | null; sourceIp: string; peerHeard: boolean } {
+    const inst = this.instance(name);
+    const f = inst.snapshot;
+    return { state: f.state, masterIp: f.state === 'MASTER' ? inst.sourceIp : f.masterIp, sourceIp: inst.sourceIp, peerHeard: inst.peerHeardAt !== null };
+  }
+
+  private instance(name: string): VrrpInstance {
+    const inst = this.instances.get(name);
+    if (inst === undefined) throw new TandemError('NO_INSTANCE', `no VRRP instance ${JSON.stringify(name)}`);
+    return inst;
   }
 
   socketDrops(): Record<string, number> {

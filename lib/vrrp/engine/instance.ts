@@ -19,6 +19,8 @@ const DROP_LOG_WINDOW_MS = 10_000;
 
 export class VrrpInstance {
   readonly stats: InstanceStats = newStats();
+  // When an advert from another router last passed the checks (the boot gate's "peer heard").
+  peerHeardAt: number | null = null;
   private fsm: Fsm;
   private fsmCfg: FsmConfig;
   private timer: NodeJS.Timeout | null = null;
@@ -115,6 +117,7 @@ export class VrrpInstance {
     }
     const adv = verdict.advert;
     if (adv.priority === 0) this.stats.pri_zero_rcvd++;
+    if (rx.src !== this.source) this.peerHeardAt = this.now();
     this.handle({ type: 'advert', src: rx.src, priority: adv.priority, advertIntCs: adv.advertIntCs });
   }
 

@@ -1,0 +1,68 @@
+// escadm's node commands (issue 5): `tandem health` (health.sh: one line per
+// component, PASSED / FAILED, exit 0 / 1), `tandem switchover` and
+// `tandem maintenance on|off`. Each asks the daemon over the control socket.
+import type { Command } from 'commander';
+import type { SwitchoverResult } from '../node/ha-handover.js';
+import type { NodeStatus } from '../node/status.js';
+import { EX_USAGE, TandemError } from '../errors.js';
+import { healthReport, type HealthInput, type HealthRole } from './format-health.js';
+
+type SocketOpts = { socket?: string; config?: string };
+type Ask = (opts: SocketOpts, command: string, args?: Record<string, unknown>) => Promise<unknown>;
+
+// What health.sh judges, from `status`: the group's role (WAITING while the boot gate holds), services, volumes.
+export function healthInputOf(s: NodeStatus): HealthInput {
+  const types = new Set(s.volumes.map((v) => v.type));
+  const replication = types.size === 2 ? 'both' : types.has('block') ? 'block' : types.has('directory') ? 'directory' : 'none';
+  let role = (s.ha?.role ?? s.vrrp[0]?.state ?? 'INIT') as HealthRole;
+  if (s.ha?.boot.state === 'WAITING' && role !== 'MASTER') role = 'WAITING';
+  // A MASTER still carrying out its steps is not serving yet.
+  const running = (st: string): boolean => st === 'running';
+  return {
+    role,
+    replication,
+    services: (s.ha?.services ?? []).map((x) => ({ name: x.name, running: running(x.state), pgid: x.pgid })),
+    volumes: s.volumes.map((v) => ({ name: v.name, role: v.role, disk: v.disk, connected: v.peers.some((p) => p.connection === 'Connected') })),
+  };
+}
+
+export function addNodeCommands(program: Command, socketOpts: (c: Command) => Command, ask: Ask): void {
+  socketOpts(program.command('health'))
+    .description('health.sh: one line per service and volume, then TANDEM HEALTH PASSED (exit 0) or FAILED (exit 1)')
+    .option('--json', 'print JSON')
+    .action(async (o: SocketOpts & { json?: boolean }) => {
+      let status: NodeStatus;
+      try {
+        status = (await ask(o, 'status')) as NodeStatus;
+      } catch (e) {
+        // health.sh on a node whose daemon is down: a failed report, not a usage error.
+        const r = { lines: [`tandem daemon: not answering (${(e as Error).message})`, 'TANDEM HEALTH FAILED'], passed: false };
+        process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${r.lines.join('\n')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const r = healthReport(healthInputOf(status));
+      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${r.lines.join('\n')}\n`);
+      process.exitCode = r.passed ? 0 : 1;
+    });
+
+  socketOpts(program.command('switchover'))
+    .description('on the MASTER: hand over to the peer, wait until it is MASTER and serving, and report the time')
+    .option('--force', 'hand over even when the peer does not look ready (not connected, or not UpToDate)')
+    .option('--json', 'print JSON')
+    .action(async (o: SocketOpts & { force?: boolean; json?: boolean }) => {
+      const r = (await ask(o, 'ha.switchover', { force: o.force === true })) as SwitchoverResult;
+      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `switchover of ${r.group} done in ${(r.ms / 1000).toFixed(2)} s: ${r.new_master} is MASTER (${r.checked})\n`);
+    });
+
+  socketOpts(program.command('maintenance'))
+    .description('on: step aside (a MASTER hands over) and stay BACKUP, also across restarts; off: take part in elections again')
+    .argument('<on|off>', 'on or off')
+    .option('--force', 'leave MASTER even when the peer does not look ready')
+    .option('--json', 'print JSON')
+    .action(async (state: string, o: SocketOpts & { force?: boolean; json?: boolean }) => {
+      if (state !== 'on' && state !== 'off') throw new TandemError('BAD_ARGUMENT', `maintenance takes "on" or "off", not ${JSON.stringify(state)}`, { exitCode: EX_USAGE });
+      const r = (await ask(o, 'ha.maintenance', { on: state === 'on', force: o.force === true })) as { group: string; maintenance: boolean; role: string };
+      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${r.group}: maintenance ${r.maintenance ? 'on' : 'off'}, ${r.role}\n`);
+    });
+}

@@ -1,0 +1,113 @@
+// Clean hand-overs of a resource group (issue 5): `tandem switchover` (ESC's
+// manual switch-over) and `tandem maintenance on|off` (Kea's
+// ha-maintenance-start). Both refuse, with the reason, to leave MASTER when
+// the peer could not take over (not connected, or its volumes not UpToDate),
+// unless forced. Maintenance is kept in the state directory: a node rebooted
+// for maintenance stays out of MASTER until `maintenance off`.
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TandemError } from '../errors.js';
+import type { Election } from './election.js';
+import type { HaGroup } from './ha-group.js';
+
+export const MAINTENANCE_HOLD = 'maintenance (tandem maintenance on)';
+const POLL_MS = 100;
+
+export interface Readiness {
+  ready: boolean;
+  why: string; // what is missing, or what was checked
+}
+
+export interface HandoverDeps {
+  stateDir: string;
+  peerReady: () => Readiness; // the peer could take over now (volumes connected, peer UpToDate)
+  peerServing: (signal: AbortSignal) => Promise<Readiness>; // the peer is MASTER and serves (volumes Primary, VIP answers)
+  log: { info(m: string): void; warn(m: string): void };
+  emit: (type: string, fields: Record<string, unknown>) => void;
+}
+
+export interface SwitchoverResult {
+  group: string;
+  new_master: string;
+  ms: number;
+  checked: string;
+}
+
+export class Handover {
+  private maintenanceOn = false;
+  private switching = false;
+
+  constructor(private readonly group: HaGroup, private readonly election: Election, private readonly deps: HandoverDeps) {}
+
+  private get file(): string {
+    return join(this.deps.stateDir, `maintenance-${this.election.group}`);
+  }
+
+  get maintenance(): boolean {
+    return this.maintenanceOn;
+  }
+
+  // At start: a node left in maintenance stays there.
+  async restore(): Promise<void> {
+    const text = await readFile(this.file, 'utf8').catch(() => null);
+    if (text === null) return;
+    this.maintenanceOn = true;
+    this.election.hold(MAINTENANCE_HOLD, true);
+    this.deps.log.warn(`${this.election.group}: in maintenance since ${text.trim()} (tandem maintenance off ends it)`);
+  }
+
+  private refuseUnlessReady(what: string, force: boolean): void {
+    if (force) return;
+    const r = this.deps.peerReady();
+    if (!r.ready) throw new TandemError('PEER_NOT_READY', `${what} refused: the peer could not take over: ${r.why}; fix that first, or use --force to leave MASTER anyway`);
+  }
+
+  async switchover(force: boolean, timeoutMs: number): Promise<SwitchoverResult> {
+    const g = this.election.group;
+    if (this.election.role() !== 'MASTER') throw new TandemError('NOT_MASTER', `switchover refused: ${g} is ${this.election.role()} here; run it on the MASTER`);
+    if (this.switching) throw new TandemError('SWITCHOVER_RUNNING', `a switchover of ${g} is already running`);
+    this.refuseUnlessReady('switchover', force);
+    this.switching = true;
+    const t0 = Date.now();
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      this.deps.emit('ha.switchover', { group: g, phase: 'started' });
+      this.deps.log.info(`${g}: switchover: handing MASTER to the peer`);
+      this.election.stepDown('switchover (tandem switchover)');
+      let last: Readiness = { ready: false, why: 'the peer has not claimed MASTER yet' };
+      while (!deadline.aborted) {
+        await sleep(POLL_MS);
+        if (this.election.role() === 'MASTER') throw new TandemError('SWITCHOVER_FAILED', `switchover failed after ${Date.now() - t0} ms: the peer did not take over, and this node is MASTER again`);
+        const master = this.election.masterAddress();
+        if (this.group.serving || master === null || master === this.election.ownAddress()) continue;
+        last = await this.deps.peerServing(deadline).catch((e: Error) => ({ ready: false, why: e.message }));
+        if (!last.ready) continue;
+        const ms = Date.now() - t0;
+        this.deps.emit('ha.switchover', { group: g, phase: 'done', new_master: master, ms });
+        this.deps.log.info(`${g}: switchover done in ${ms} ms: ${master} is MASTER (${last.why})`);
+        return { group: g, new_master: master, ms, checked: last.why };
+      }
+      throw new TandemError('SWITCHOVER_TIMEOUT', `switchover: no serving MASTER after ${timeoutMs / 1000} s (${last.why}); this node stays BACKUP`);
+    } finally {
+      this.switching = false;
+    }
+  }
+
+  async setMaintenance(on: boolean, force: boolean): Promise<{ group: string; maintenance: boolean; role: string }> {
+    const g = this.election.group;
+    if (on && !this.maintenanceOn) {
+      if (this.election.role() === 'MASTER') this.refuseUnlessReady('maintenance on', force);
+      await writeFile(this.file, `${new Date().toISOString()}\n`, { mode: 0o600 });
+      this.maintenanceOn = true;
+      this.election.hold(MAINTENANCE_HOLD, true);
+      this.deps.emit('ha.maintenance', { group: g, on: true });
+    } else if (!on && this.maintenanceOn) {
+      await rm(this.file, { force: true });
+      this.maintenanceOn = false;
+      this.election.hold(MAINTENANCE_HOLD, false);
+      this.deps.emit('ha.maintenance', { group: g, on: false });
+    }
+    return { group: g, maintenance: this.maintenanceOn, role: this.election.role() };
+  }
+}

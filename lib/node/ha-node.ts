@@ -1,0 +1,157 @@
+// The HA part of the daemon (issue 5): one resource group that follows the
+// only VRRP instance, with every replicated volume and managed service of the
+// node, its boot gate and its hand-overs; and the control commands that drive
+// them (`ha.status`, `ha.switchover`, `ha.maintenance`). A node with no
+// services and no volumes, or with several instances, keeps keepalived's
+// behaviour: each instance only moves its VIPs.
+import type { TandemConfig } from '../config/types.js';
+import { DEFAULT_FAULT_HOLD_MS } from '../config/startup-section.js';
+import type { AnyVolumeStatus } from '../replication/volume/status-types.js';
+import { ServiceSet } from '../services/service-set.js';
+import type { ServiceStatus } from '../services/supervisor.js';
+import { pingOnce, BootDriver } from './boot-driver.js';
+import type { BootState } from './boot-gate.js';
+import type { Conductor } from './conductor.js';
+import type { ControlServer } from './control-server.js';
+import type { Election } from './election.js';
+import { HaGroup, type TransitionRecord } from './ha-group.js';
+import { Handover, type Readiness } from './ha-handover.js';
+import type { Logger } from './log.js';
+import type { Replication } from './replication.js';
+
+export const SWITCHOVER_TIMEOUT_MS = 120_000;
+
+export interface HaStatus {
+  group: string;
+  role: string;
+  serving: boolean; // everything a MASTER holds is up
+  boot: { state: BootState; reason: string };
+  maintenance: boolean;
+  services: ServiceStatus[];
+  transitions: TransitionRecord[];
+}
+
+// The instance a resource group follows, or null when this node has none (see the header).
+export function haInstanceOf(cfg: TandemConfig): string | null {
+  if (cfg.vrrp.instances.length !== 1) return null;
+  if (cfg.services.length === 0 && cfg.replication.volumes.length === 0) return null;
+  return cfg.vrrp.instances[0]?.name ?? null;
+}
+
+export class HaNode {
+  readonly services: ServiceSet;
+  readonly group: HaGroup;
+  readonly handover: Handover;
+  readonly boot: BootDriver;
+
+  constructor(
+    private readonly cfg: TandemConfig,
+    readonly election: Election,
+    conductor: Conductor,
+    private readonly replication: Replication,
+    log: Logger,
+    emit: (type: string, fields: Record<string, unknown>) => void,
+  ) {
+    const instance = cfg.vrrp.instances.find((i) => i.name === election.group);
+    if (instance === undefined) throw new Error(`no VRRP instance ${election.group}`);
+    this.services = new ServiceSet(cfg.services, log, emit, (s, why) => this.group.escalate(s, why));
+    const volumes = cfg.replication.volumes.map((v) => v.name);
+    this.group = new HaGroup(
+      { volumes, services: cfg.services, vips: instance.virtualIpaddress.length > 0 },
+      election,
+      {
+        promote: (v) => this.volume(v).promote(false),
+        demote: (v) => this.volume(v).demote(),
+        start: (s, signal) => this.services.get(s).start(signal),
+        stop: (s) => this.services.get(s).stop(),
+        ...conductor.effectsFor(instance),
+      },
+      { log, emit, faultHoldMs: cfg.startup.faultHoldMs ?? DEFAULT_FAULT_HOLD_MS },
+    );
+    conductor.attach(instance.name, this.group);
+    this.handover = new Handover(this.group, election, {
+      stateDir: cfg.node.stateDir,
+      peerReady: () => this.peerReady(),
+      peerServing: (signal) => this.peerServing(signal),
+      log,
+      emit,
+    });
+    this.boot = new BootDriver(cfg.startup, election, {
+      linkUp: () => this.volumeStatus().some((v) => v.peers.some((p) => p.connected)),
+      volumesUpToDate: () => this.volumeStatus().every((v) => v.disk === 'UpToDate'),
+      log,
+      emit,
+    });
+  }
+
+  private volume(name: string): { promote(force: boolean): Promise<void>; demote(): Promise<void> } {
+    const v = this.replication.volumes.get(name);
+    if (v === undefined) throw new Error(`volume ${name} is not open`);
+    return v;
+  }
+
+  private volumeStatus(): AnyVolumeStatus[] {
+    return [...this.replication.volumes.values()].map((v) => v.status());
+  }
+
+  // Before the election starts: the holds (boot gate, maintenance) must be in place first.
+  // The boot gate guards replicated data; a group without volumes has none to split, and two
+  // held BACKUPs would never hear each other (a BACKUP sends no adverts).
+  async beforeElection(): Promise<void> {
+    await this.handover.restore();
+    if (this.cfg.replication.volumes.length > 0) this.boot.start();
+    else this.boot.skip('no replicated volume: nothing to protect from a split brain at boot');
+  }
+
+  // The peer could take over now: every volume connected to it, its disk UpToDate, no resync running.
+  private peerReady(): Readiness {
+    const vols = this.volumeStatus();
+    if (vols.length === 0) return { ready: false, why: 'no replicated volume links this node to the peer, so its readiness cannot be checked' };
+    for (const v of vols) {
+      const p = v.peers.find((x) => x.connected);
+      if (p === undefined) return { ready: false, why: `volume ${v.name} is not connected to the peer` };
+      if (p.disk !== 'UpToDate') return { ready: false, why: `volume ${v.name} on ${p.name} is ${p.disk}, not UpToDate` };
+      if (p.replication !== 'Established') return { ready: false, why: `volume ${v.name}: ${p.replication} with ${p.name} is running` };
+    }
+    return { ready: true, why: vols.map((v) => `${v.name} UpToDate on the peer`).join(', ') };
+  }
+
+  // The peer is MASTER and serves: its volumes Primary, and the first VIP answers ping from here.
+  private async peerServing(signal: AbortSignal): Promise<Readiness> {
+    for (const v of this.volumeStatus()) {
+      if (!v.peers.some((p) => p.connected && p.role === 'Primary')) return { ready: false, why: `volume ${v.name} is not Primary on the peer yet` };
+    }
+    const vip = this.cfg.vrrp.instances.find((i) => i.name === this.election.group)?.virtualIpaddress[0];
+    if (vip !== undefined && !(await pingOnce(vip.address, signal))) return { ready: false, why: `VIP ${vip.address} does not answer yet` };
+    const parts = [...this.volumeStatus().map((v) => `${v.name} Primary on the peer`), ...(vip ? [`VIP ${vip.address} answers`] : [])];
+    return { ready: true, why: parts.join(', ') };
+  }
+
+  status(): HaStatus {
+    return {
+      group: this.election.group,
+      role: this.election.role(),
+      serving: this.group.serving && this.election.role() === 'MASTER',
+      boot: this.boot.status(),
+      maintenance: this.handover.maintenance,
+      services: this.services.status(),
+      transitions: this.group.transitions(),
+    };
+  }
+
+  register(control: ControlServer): void {
+    control.handle('ha.status', () => this.status());
+    control.handle('ha.switchover', (req) => this.handover.switchover(req.force === true, SWITCHOVER_TIMEOUT_MS));
+    control.handle('ha.maintenance', (req) => {
+      if (typeof req.on !== 'boolean') throw new Error('ha.maintenance needs "on": true or false');
+      return this.handover.setMaintenance(req.on, req.force === true);
+    });
+  }
+
+  // After the engine's STOP: the group's leaving steps ran (drain), then nothing may outlive the daemon.
+  async stop(): Promise<void> {
+    this.boot.stop();
+    await this.group.drain();
+    await this.services.stopAll();
+  }
+}

@@ -1,0 +1,235 @@
+// Supervises one managed service on the MASTER (issue 5), NX-OS / systemd
+// style: start it and wait until its health check passes; then watch it. A
+// run that ends on its own or fails its health check `fall` times in a row is
+// judged by the restart budget (restart-policy.ts): restarted after a backoff,
+// or escalated, which makes this node leave MASTER so the peer takes over.
+//
+//   stopped    --start()----------------------> starting
+//   starting   --healthy-----------------------> running
+//   starting   --ended / timeout / abort-------> stopped (start() rejects: the conductor goes FAULT)
+//   running    --ended / unhealthy, restart----> restarting --healthy--> running
+//   running    --ended / unhealthy, escalate---> failed (escalate() called)
+//   restarting --start failed: judged again as a run that ended at once
+//   any        --stop()-----------------------> stopping --> stopped
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceConfig } from '../config/types.js';
+import type { ServiceDriver } from './driver.js';
+import { probe, HealthTracker } from './health.js';
+import type { HealthProbe } from './health-common.js';
+import { FRESH_BUDGET, onRunEnded, type RestartBudget } from './restart-policy.js';
+
+export type ServiceState = 'stopped' | 'starting' | 'running' | 'restarting' | 'stopping' | 'failed';
+
+export interface ServiceStatus {
+  name: string;
+  kind: ServiceConfig['kind'];
+  state: ServiceState;
+  pgid: number | null;
+  health: 'unknown' | 'healthy' | 'unhealthy' | 'none'; // none: no health check configured
+  since: string | null; // ISO 8601, when the current run became healthy
+  restarts: number; // since the node became MASTER
+  failures_in_a_row: number;
+  last_problem: { reason: string; at: string } | null;
+}
+
+export interface SupervisorDeps {
+  driver: (onEnded: (why: string) => void) => ServiceDriver;
+  log: { info(m: string): void; warn(m: string): void; error(m: string): void };
+  emit: (type: string, fields: Record<string, unknown>) => void;
+  escalate: (service: string, reason: string) => void;
+  now?: () => number;
+}
+
+export class Supervisor {
+  private state: ServiceState = 'stopped';
+  private driver: ServiceDriver;
+  private budget: RestartBudget = FRESH_BUDGET;
+  private runStartedAt = 0;
+  private healthySince: number | null = null;
+  private tracker: HealthTracker | null = null;
+  private restarts = 0;
+  private lastProblem: { reason: string; at: string } | null = null;
+  // One controller per MASTER tenure of the service: aborted by stop(), so no probe or restart outlives it.
+  private tenure = new AbortController();
+  private readonly now: () => number;
+
+  constructor(readonly cfg: ServiceConfig, private readonly deps: SupervisorDeps) {
+    this.now = deps.now ?? Date.now;
+    this.driver = deps.driver((why) => this.onRunEnded(why));
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  // Resolves once the service is healthy; rejects (leaving it stopped) with why it is not.
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.state === 'running' || this.state === 'restarting') return;
+    this.tenure = new AbortController();
+    this.budget = FRESH_BUDGET;
+    this.restarts = 0;
+    const both = AbortSignal.any([signal, this.tenure.signal]);
+    try {
+      await this.run(both, 'starting');
+    } catch (e) {
+      await this.halt();
+      this.problem((e as Error).message);
+      throw e;
+    }
+  }
+
+  // One run: start the driver, wait for health within start_timeout, then watch.
+  private async run(signal: AbortSignal, as: 'starting' | 'restarting'): Promise<void> {
+    this.set(as);
+    this.healthySince = null;
+    this.runStartedAt = this.now();
+    const ended = new Promise<never>((_, rej) => (this.endedDuringStart = (why) => rej(new Error(`${this.name} ${why} before it was healthy`))));
+    ended.catch(() => {});
+    const timeout = AbortSignal.timeout(this.cfg.startTimeoutMs);
+    const within = AbortSignal.any([signal, timeout]);
+    try {
+      await Promise.race([this.driver.start(within), ended]);
+      await Promise.race([this.untilHealthy(within), ended]);
+    } catch (e) {
+      if (timeout.aborted && !signal.aborted) throw new Error(`${this.name} not healthy within start_timeout ${this.cfg.startTimeoutMs / 1000} s${this.lastProbeFailure ? ` (last check: ${this.lastProbeFailure})` : ''}`);
+      if (signal.aborted) throw new Error(`${this.name}: start cancelled`);
+      throw e;
+    } finally {
+      this.endedDuringStart = null;
+    }
+    this.healthySince = this.now();
+    this.set('running');
+    this.deps.emit('service.healthy', { service: this.name, pgid: this.driver.pgid, ms: this.healthySince - this.runStartedAt });
+    if (this.cfg.health !== null) void this.watchHealth(this.tenure.signal);
+  }
+
+  private endedDuringStart: ((why: string) => void) | null = null;
+  private lastProbeFailure: string | null = null;
+
+  private probeOf(): HealthProbe | null {
+    const h = this.cfg.health;
+    if (h === null) return null;
+    if (h.kind === 'http') return { kind: 'http', url: h.url, timeoutMs: h.timeoutMs };
+    if (h.kind === 'tcp') return { kind: 'tcp', host: h.host, port: h.port, timeoutMs: h.timeoutMs };
+    return { kind: 'exec', argv: h.argv, timeoutMs: h.timeoutMs };
+  }
+
+  // During start one passing check is enough: every second counts in a takeover.
+  private async untilHealthy(signal: AbortSignal): Promise<void> {
+    const p = this.probeOf();
+    this.lastProbeFailure = null;
+    this.tracker = p === null ? null : new HealthTracker();
+    if (p === null || this.cfg.health === null) return;
+    for (;;) {
+      const r = await probe(p, signal);
+      signal.throwIfAborted();
+      if (r.healthy) {
+        this.tracker?.record(r, this.now());
+        return;
+      }
+      this.lastProbeFailure = r.reason;
+      await sleep(Math.min(this.cfg.health.intervalMs, 500), undefined, { signal });
+    }
+  }
+
+  private async watchHealth(signal: AbortSignal): Promise<void> {
+    const p = this.probeOf();
+    const h = this.cfg.health;
+    if (p === null || h === null) return;
+    const tracker = this.tracker;
+    try {
+      while (!signal.aborted && this.state === 'running' && this.tracker === tracker) {
+        await sleep(h.intervalMs, undefined, { signal });
+        const r = await probe(p, signal);
+        if (signal.aborted || this.state !== 'running' || this.tracker !== tracker) return;
+        const change = tracker?.record(r, this.now());
+        if (change?.to === 'unhealthy') {
+          this.onRunEnded(`failed its health check ${tracker?.fall ?? 1} times in a row (${change.reason ?? 'no reason'})`);
+          return;
+        }
+      }
+    } catch {
+      // aborted: the tenure ended
+    }
+  }
+
+  // A run ended on its own, or its health check failed: restart or escalate.
+  private onRunEnded(why: string): void {
+    if (this.endedDuringStart !== null) return this.endedDuringStart(why);
+    if (this.state !== 'running') return; // stopping, or a start in progress reports through run()
+    const verdict = onRunEnded(this.cfg.restart, this.budget, this.runStartedAt, this.now(), `${this.name} ${why}`);
+    this.budget = verdict.budget;
+    this.problem(verdict.reason);
+    this.deps.emit('service.ended', { service: this.name, reason: why, verdict: verdict.kind, failures_in_a_row: verdict.budget.failures });
+    if (verdict.kind === 'escalate') {
+      this.deps.log.error(verdict.reason);
+      this.set('failed');
+      void this.driver.stop().catch((e: Error) => this.deps.log.warn(`${this.name}: ${e.message}`));
+      this.deps.escalate(this.name, verdict.reason);
+      return;
+    }
+    this.deps.log.warn(verdict.reason);
+    void this.restart(verdict.delayMs, this.tenure.signal);
+  }
+
+  private async restart(delayMs: number, signal: AbortSignal): Promise<void> {
+    this.set('restarting');
+    this.restarts++;
+    try {
+      await this.driver.stop(); // a failed health check leaves the process running
+      await sleep(delayMs, undefined, { signal });
+      await this.run(signal, 'restarting');
+    } catch (e) {
+      if (signal.aborted) return;
+      // A restart that does not come up counts as a run that ended at once.
+      await this.driver.stop().catch(() => {});
+      this.set('running'); // so the verdict applies
+      this.runStartedAt = this.now();
+      this.onRunEnded(`did not come back: ${(e as Error).message}`);
+    }
+  }
+
+  // Ends the service (idempotent); never throws: a stop that fails is logged and the state is stopped.
+  async stop(): Promise<void> {
+    this.tenure.abort();
+    if (this.state === 'stopped') return;
+    this.set('stopping');
+    await this.halt();
+  }
+
+  private async halt(): Promise<void> {
+    try {
+      await this.driver.stop();
+    } catch (e) {
+      this.problem(`stop: ${(e as Error).message}`);
+      this.deps.log.error(`${this.name}: ${(e as Error).message}`);
+    }
+    this.healthySince = null;
+    this.set('stopped');
+  }
+
+  private problem(reason: string): void {
+    this.lastProblem = { reason, at: new Date(this.now()).toISOString() };
+  }
+
+  private set(state: ServiceState): void {
+    if (this.state === state) return;
+    const from = this.state;
+    this.state = state;
+    this.deps.emit('service.state', { service: this.name, from, to: state });
+  }
+
+  status(): ServiceStatus {
+    return {
+      name: this.name,
+      kind: this.cfg.kind,
+      state: this.state,
+      pgid: this.driver.pgid,
+      health: this.cfg.health === null ? 'none' : (this.tracker?.state ?? 'unknown'),
+      since: this.healthySince === null ? null : new Date(this.healthySince).toISOString(),
+      restarts: this.restarts,
+      failures_in_a_row: this.budget.failures,
+      last_problem: this.lastProblem,
+    };
+  }
+}

@@ -1,0 +1,186 @@
+// The resource-group conductor against a scripted election and effects that
+// record what ran: the order of the steps, a failing or hanging step putting
+// the group in FAULT and yielding, leaving running every step, and a newer
+// transition cancelling a takeover in progress.
+import { expect } from 'chai';
+import type { Election, ElectionRole } from '../../lib/node/election.js';
+import { HaGroup, type StepEffects } from '../../lib/node/ha-group.js';
+import type { PlanGroup } from '../../lib/node/ha-plan.js';
+
+class FakeElection implements Election {
+  readonly group = 'VI_1';
+  state: ElectionRole = 'BACKUP';
+  faults = new Set<string>();
+  holds = new Set<string>();
+  stepDowns: string[] = [];
+  onFault: ((on: boolean) => void) | null = null;
+  role(): ElectionRole { return this.state; }
+  hold(reason: string, on: boolean): void { if (on) this.holds.add(reason); else this.holds.delete(reason); }
+  stepDown(reason: string): void { this.stepDowns.push(reason); }
+  fault(reason: string, on: boolean): void {
+    if (on) this.faults.add(reason); else this.faults.delete(reason);
+    this.onFault?.(on);
+  }
+  peerHeard(): boolean { return false; }
+  masterAddress(): string | null { return null; }
+  ownAddress(): string { return '192.0.2.11'; }
+}
+
+const PLAN: PlanGroup = {
+  volumes: ['db', 'files'],
+  services: [{ name: 'pgsql', startTimeoutMs: 2000, stopTimeoutMs: 2000 }, { name: 'app', startTimeoutMs: 150, stopTimeoutMs: 2000 }],
+  vips: true,
+};
+
+function effects(log: string[], behave: Partial<Record<string, (signal: AbortSignal) => Promise<void>>> = {}): StepEffects {
+  const step = (name: string) => async (signal: AbortSignal): Promise<void> => {
+    log.push(name);
+    await behave[name]?.(signal);
+  };
+  return {
+    promote: (v, s) => step(`promote ${v}`)(s),
+    demote: (v, s) => step(`demote ${v}`)(s),
+    start: (v, s) => step(`start ${v}`)(s),
+    stop: (v, s) => step(`stop ${v}`)(s),
+    addVips: (s) => step('add-vips')(s),
+    announce: () => void log.push('announce'),
+    removeVips: (s) => step('remove-vips')(s),
+    notify: (state, _p, s) => step(`notify ${state}`)(s),
+  };
+}
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const never = (signal: AbortSignal): Promise<void> => new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error('aborted'))));
+
+function setup(behave: Parameters<typeof effects>[1] = {}, faultHoldMs = 60_000) {
+  const log: string[] = [];
+  const events: Array<{ type: string; fields: Record<string, unknown> }> = [];
+  const election = new FakeElection();
+  const group = new HaGroup(PLAN, election, effects(log, behave), { log: quiet, emit: (type, fields) => events.push({ type, fields }), faultHoldMs });
+  // The election reacts to a fault as VRRP does: MASTER -> FAULT, and back to BACKUP when cleared.
+  election.onFault = (on) => {
+    const from = election.state;
+    if (on && from !== 'FAULT') {
+      election.state = 'FAULT';
+      group.onRole(from, 'FAULT', 'fault', 0);
+    } else if (!on && election.faults.size === 0 && from === 'FAULT') {
+      election.state = 'BACKUP';
+      group.onRole('FAULT', 'BACKUP', 'fault cleared', 100);
+    }
+  };
+  const master = (): void => {
+    const from = election.state;
+    election.state = 'MASTER';
+    group.onRole(from, 'MASTER', 'master down timer expired', 100);
+  };
+  return { log, events, election, group, master };
+}
+
+const UP = ['promote db', 'promote files', 'start pgsql', 'start app', 'add-vips', 'announce', 'notify MASTER'];
+const DOWN = (to: string): string[] => ['remove-vips', 'stop app', 'stop pgsql', 'demote files', 'demote db', `notify ${to}`];
+
+describe('node/ha-group', () => {
+  it('becoming MASTER: volumes, services in order, then the VIPs, then notify; status records each step', async () => {
+    const t = setup();
+    t.master();
+    await t.group.idle();
+    expect(t.log).to.deep.equal(UP);
+    expect(t.group.serving).to.equal(true);
+    const rec = t.group.transitions().at(-1);
+    expect(rec?.result).to.equal('done');
+    expect(rec?.steps.map((s) => s.step)).to.deep.equal(['promote db (30 s)', 'promote files (30 s)', 'start pgsql (2 s)', 'start app (0.15 s)', 'add-vips (5 s)', 'announce (5 s)', 'notify MASTER (10 s)']);
+    expect(t.events.map((e) => e.type)).to.include('ha.master');
+  });
+
+  it('leaving MASTER: VIPs first, services in reverse, then the volumes, then notify', async () => {
+    const t = setup();
+    t.master();
+    await t.group.idle();
+    t.log.length = 0;
+    t.election.state = 'BACKUP';
+    t.group.onRole('MASTER', 'BACKUP', 'higher priority advert', 100);
+    await t.group.idle();
+    expect(t.log).to.deep.equal(DOWN('BACKUP'));
+    expect(t.group.serving).to.equal(false);
+  });
+
+  it('a BACKUP that never served only notifies', async () => {
+    const t = setup();
+    t.group.onRole('INIT', 'BACKUP', 'startup', 100);
+    await t.group.idle();
+    expect(t.log).to.deep.equal(['notify BACKUP']);
+  });
+
+  it('a failed step: FAULT (with the step and the error), every step let go, then yielding; no VIP was added', async () => {
+    const t = setup({ 'start pgsql': async () => { throw new Error('exited with status 1'); } });
+    t.master();
+    await t.group.idle();
+    expect(t.log).to.deep.equal(['promote db', 'promote files', 'start pgsql', ...DOWN('FAULT')]);
+    expect([...t.election.faults]).to.deep.equal(['failed: start pgsql (2 s) failed: exited with status 1']);
+    expect(t.election.stepDowns).to.have.length(1);
+    expect(t.events.find((e) => e.type === 'ha.failed')?.fields.reason).to.equal('start pgsql (2 s) failed: exited with status 1');
+    expect(t.group.transitions().map((r) => `${r.from}->${r.to} ${r.result}`)).to.deep.equal(['BACKUP->MASTER failed', 'MASTER->FAULT done']);
+  });
+
+  it('a step that hangs times out (start_timeout) and fails the takeover the same way', async () => {
+    const t = setup({ 'start app': never });
+    t.master();
+    await t.group.idle();
+    expect(t.log.slice(0, 4)).to.deep.equal(['promote db', 'promote files', 'start pgsql', 'start app']);
+    expect(t.log).to.not.include('add-vips');
+    expect([...t.election.faults][0]).to.match(/start app \(0.15 s\) failed: timed out after 0.15 s/);
+  });
+
+  it('the FAULT is cleared after fault_hold: the node is BACKUP again', async () => {
+    const t = setup({ 'promote db': async () => { throw new Error('db: disk is Inconsistent'); } }, 50);
+    t.master();
+    await t.group.idle();
+    expect(t.election.state).to.equal('FAULT');
+    await tick(120);
+    expect(t.election.state).to.equal('BACKUP');
+    expect(t.election.faults.size).to.equal(0);
+  });
+
+  it('leaving runs every step even when some fail, and reports them', async () => {
+    const t = setup({ 'stop app': async () => { throw new Error('still running'); }, 'demote files': async () => { throw new Error('EIO'); } });
+    t.master();
+    await t.group.idle();
+    t.log.length = 0;
+    t.election.state = 'BACKUP';
+    t.group.onRole('MASTER', 'BACKUP', 'x', 100);
+    await t.group.idle();
+    expect(t.log).to.deep.equal(DOWN('BACKUP'));
+    const rec = t.group.transitions().at(-1);
+    expect(rec?.result).to.equal('failed');
+    expect(rec?.steps.filter((s) => !s.ok).map((s) => s.error)).to.deep.equal(['still running', 'EIO']);
+    expect(t.election.faults.size, 'leaving does not fault').to.equal(0);
+  });
+
+  it('a newer transition cancels a takeover in progress, then everything is let go', async () => {
+    let release: () => void = () => {};
+    const t = setup({ 'start pgsql': (signal) => new Promise((res, rej) => { release = res; signal.addEventListener('abort', () => rej(new Error('aborted'))); }) });
+    t.master();
+    await tick(10);
+    t.election.state = 'BACKUP';
+    t.group.onRole('MASTER', 'BACKUP', 'higher priority advert', 100);
+    release();
+    await t.group.idle();
+    expect(t.log).to.deep.equal(['promote db', 'promote files', 'start pgsql', ...DOWN('BACKUP')]);
+    expect(t.group.transitions().map((r) => r.result)).to.deep.equal(['cancelled', 'done']);
+    expect(t.election.faults.size, 'a cancelled takeover is no failure').to.equal(0);
+  });
+
+  it('a spent restart budget on the MASTER escalates: FAULT and yielding; on a BACKUP it is ignored', async () => {
+    const t = setup();
+    t.group.escalate('app', 'ignored while BACKUP');
+    expect(t.election.faults.size).to.equal(0);
+    t.master();
+    await t.group.idle();
+    t.log.length = 0;
+    t.group.escalate('app', '4 runs in a row ended within 240 s');
+    await t.group.idle();
+    expect([...t.election.faults]).to.deep.equal(['failed: service app: 4 runs in a row ended within 240 s']);
+    expect(t.log).to.deep.equal(DOWN('FAULT'));
+  });
+});

@@ -1,0 +1,214 @@
+// The supervisor with real processes (plain commands, oneshot pairs, and a
+// stand-in systemctl, since this machine has no systemd as PID 1): waiting
+// for health, start failures, restarts after a crash or failed checks, the
+// restart budget escalating, and stop ending the whole process group.
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServiceConfig } from '../../lib/config/types.js';
+import { createDriver } from '../../lib/services/service-set.js';
+import { Supervisor } from '../../lib/services/supervisor.js';
+import { DEFAULT_RESTART_POLICY } from '../../lib/services/restart-policy.js';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+describe('services/supervisor (real processes)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  const sups: Supervisor[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tdm-sup-'));
+  });
+  afterEach(async () => {
+    for (const s of sups.splice(0)) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function sup(over: Partial<ServiceConfig> & Record<string, unknown>) {
+    const cfg = {
+      name: 'app', kind: 'command', argv: ['/bin/sh', '-c', 'sleep 60'], env: {}, requires: [], health: null,
+      restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 2000, ...over,
+    } as ServiceConfig;
+    const events: Array<{ type: string; fields: Record<string, unknown> }> = [];
+    const escalations: string[] = [];
+    const s = new Supervisor(cfg, {
+      driver: (onEnded) => createDriver(cfg, quiet, onEnded),
+      log: quiet,
+      emit: (type, fields) => events.push({ type, fields }),
+      escalate: (_n, why) => escalations.push(why),
+    });
+    sups.push(s);
+    return { s, events, escalations };
+  }
+  const health = (file: string) => ({ kind: 'exec' as const, argv: ['/bin/sh', '-c', `test -f ${file}`], intervalMs: 100, timeoutMs: 90 });
+
+  it('start resolves only once the health check passes; status shows the process group', async () => {
+    const ready = join(dir, 'ready');
+    const { s } = sup({ argv: ['/bin/sh', '-c', `sleep 0.4; touch ${ready}; exec sleep 60`], health: health(ready) });
+    const t0 = Date.now();
+    await s.start(new AbortController().signal);
+    expect(Date.now() - t0).to.be.greaterThan(350);
+    expect(existsSync(ready)).to.equal(true);
+    const st = s.status();
+    expect(st.state).to.equal('running');
+    expect(st.health).to.equal('healthy');
+    expect(st.pgid).to.be.a('number');
+    expect(alive(st.pgid as number)).to.equal(true);
+  });
+
+  it('a process that exits before it is healthy fails the start, with the exit status', async () => {
+    const { s } = sup({ argv: ['/bin/sh', '-c', 'exit 3'], health: health(join(dir, 'never')) });
+    let err: Error | null = null;
+    await s.start(new AbortController().signal).catch((e: Error) => (err = e));
+    expect(String(err)).to.match(/app exited with status 3 after .* before it was healthy/);
+    expect(s.status().state).to.equal('stopped');
+  });
+
+  it('a service never healthy fails the start after start_timeout and is stopped', async () => {
+    const { s } = sup({ health: health(join(dir, 'never')), startTimeoutMs: 400 });
+    let err: Error | null = null;
+    await s.start(new AbortController().signal).catch((e: Error) => (err = e));
+    expect(String(err)).to.match(/not healthy within start_timeout 0.4 s \(last check: \/bin\/sh exited with status 1\)/, String(err));
+    expect(s.status()).to.include({ state: 'stopped', pgid: null });
+  });
+
+  it('a missing binary fails the start and says so', async () => {
+    const { s } = sup({ argv: ['/nonexistent/app'] });
+    let err: Error | null = null;
+    await s.start(new AbortController().signal).catch((e: Error) => (err = e));
+    expect(String(err)).to.match(/cannot start \/nonexistent\/app/);
+  });
+
+  it('a crash is restarted: the budget counts it, and the service is running again', async () => {
+    const { s, events } = sup({});
+    await s.start(new AbortController().signal);
+    const first = s.status().pgid as number;
+    process.kill(-first, 'SIGKILL');
+    await until(() => s.status().state === 'running' && s.status().pgid !== first);
+    expect(s.status()).to.include({ restarts: 1, failures_in_a_row: 1 });
+    expect(s.status().last_problem?.reason).to.match(/app killed by SIGKILL .* restarting in 200 ms, failure 1 of 3 allowed/);
+    expect(events.some((e) => e.type === 'service.ended' && e.fields.verdict === 'restart')).to.equal(true);
+  });
+
+  it('more than max_retries short runs escalate, with the reason, and the service is left stopped', async () => {
+    const { s, escalations } = sup({ argv: ['/bin/sh', '-c', 'sleep 0.2; exit 1'], restart: { action: 'restart', maxRetries: 2, minLifetimeMs: 60_000 } });
+    await s.start(new AbortController().signal);
+    await until(() => escalations.length > 0);
+    expect(escalations[0]).to.match(/app exited with status 1 .*3 runs in a row ended within 60 s \(max_retries 2\): switching over/);
+    expect(s.status().state).to.equal('failed');
+    expect(s.status().restarts).to.equal(2);
+  });
+
+  it('action switchover escalates on the first failure', async () => {
+    const { s, escalations } = sup({ restart: { action: 'switchover', maxRetries: 3, minLifetimeMs: 1000 } });
+    await s.start(new AbortController().signal);
+    process.kill(-(s.status().pgid as number), 'SIGTERM');
+    await until(() => escalations.length > 0);
+    expect(escalations[0]).to.match(/the policy is switchover on the first failure/);
+  });
+
+  it('failing health checks (fall 3) end the run: the process is stopped and started again', async () => {
+    const ok = join(dir, 'ok');
+    writeFileSync(ok, '');
+    const { s, events } = sup({ argv: ['/bin/sh', '-c', `touch ${ok}; exec sleep 60`], health: health(ok) });
+    await s.start(new AbortController().signal);
+    const first = s.status().pgid as number;
+    rmSync(ok);
+    // The restarted run touches the file again, so it becomes healthy.
+    await until(() => s.status().restarts === 1 && s.status().state === 'running');
+    expect(alive(first)).to.equal(false);
+    const ended = events.find((e) => e.type === 'service.ended');
+    expect(ended?.fields.reason).to.match(/failed its health check 3 times in a row/);
+  });
+
+  it('stop ends the whole process group, children included', async () => {
+    const pidFile = join(dir, 'child');
+    const { s } = sup({ argv: ['/bin/sh', '-c', `sleep 60 & echo $! > ${pidFile}; wait`] });
+    await s.start(new AbortController().signal);
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+    const child = Number(readFileSync(pidFile, 'utf8'));
+    expect(alive(child)).to.equal(true);
+    await s.stop();
+    expect(s.status().state).to.equal('stopped');
+    await until(() => !alive(child), 3000);
+  });
+
+  it('oneshot: the start command at start, the stop command at stop; a failing start is an error', async () => {
+    const mark = join(dir, 'mounted');
+    const { s } = sup({ kind: 'oneshot', start: ['/bin/touch', mark], stop: ['/bin/rm', '-f', mark] } as Record<string, unknown>);
+    await s.start(new AbortController().signal);
+    expect(existsSync(mark)).to.equal(true);
+    expect(s.status()).to.include({ state: 'running', pgid: null });
+    await s.stop();
+    expect(existsSync(mark)).to.equal(false);
+    const bad = sup({ name: 'bad', kind: 'oneshot', start: ['/bin/sh', '-c', 'echo no such device >&2; exit 2'], stop: ['/bin/true'] } as Record<string, unknown>).s;
+    let err: Error | null = null;
+    await bad.start(new AbortController().signal).catch((e: Error) => (err = e));
+    expect(String(err)).to.match(/start command .*: exit 2: no such device/);
+  });
+
+  describe('unit (with a stand-in systemctl: no systemd as PID 1 on this machine)', () => {
+    let oldPath: string | undefined;
+    beforeEach(() => {
+      // The stand-in keeps the unit's state in a file: start -> active, stop -> inactive; MainPID 4242.
+      const bin = join(dir, 'bin');
+      rmSync(bin, { recursive: true, force: true });
+      writeFileSync(join(dir, 'state'), 'inactive');
+      const script = `#!/bin/sh
+echo "$@" >> ${dir}/calls
+case "$1" in
+  start) [ "$2" = broken.service ] && { echo "Job for broken.service failed" >&2; exit 1; }; echo active > ${dir}/state ;;
+  stop) echo inactive > ${dir}/state ;;
+  is-active) cat ${dir}/state; [ "$(cat ${dir}/state)" = active ] ;;
+  show) echo 4242 ;;
+esac
+`;
+      writeFileSync(join(dir, 'systemctl'), script);
+      chmodSync(join(dir, 'systemctl'), 0o755);
+      oldPath = process.env.PATH;
+      process.env.PATH = `${dir}:${oldPath ?? ''}`;
+    });
+    afterEach(() => {
+      process.env.PATH = oldPath;
+    });
+
+    it('start, MainPID as pgid, a unit that fails is restarted, stop', async () => {
+      const { s } = sup({ name: 'pgsql', kind: 'unit', unit: 'postgresql.service' } as Record<string, unknown>);
+      await s.start(new AbortController().signal);
+      expect(s.status()).to.include({ state: 'running', pgid: 4242 });
+      writeFileSync(join(dir, 'state'), 'failed');
+      await until(() => s.status().restarts === 1 && s.status().state === 'running', 15_000);
+      expect(s.status().last_problem?.reason).to.match(/unit postgresql.service is failed/);
+      await s.stop();
+      const calls = readFileSync(join(dir, 'calls'), 'utf8');
+      expect(calls).to.match(/^start postgresql.service$/m);
+      expect(calls).to.match(/^stop postgresql.service$/m);
+      expect(readFileSync(join(dir, 'state'), 'utf8').trim()).to.equal('inactive');
+    });
+
+    it('a unit that does not start fails the start with systemctl\'s message', async () => {
+      const { s } = sup({ name: 'b', kind: 'unit', unit: 'broken.service' } as Record<string, unknown>);
+      let err: Error | null = null;
+      await s.start(new AbortController().signal).catch((e: Error) => (err = e));
+      expect(String(err)).to.match(/systemctl start broken.service: exit 1: Job for broken.service failed/);
+    });
+  });
+});
