@@ -1,0 +1,220 @@
+// The HA node end to end (issue 5), real daemons in network namespaces: a
+// VIP, a replicated directory volume and the demo's record store as the
+// managed service, with the load client writing to the VIP from a third
+// host. Failover after kill -9, a service failing beyond its budget, manual
+// switchover both ways, the old MASTER coming back as BACKUP and resyncing,
+// a node booted alone waiting, maintenance, and health on both nodes. After
+// each, every record the client saw acknowledged is on the serving MASTER.
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readClientLog } from '../../scripts/demo-app/client-log.js';
+import { dataPath, VIP } from '../../scripts/lab/ha-config.js';
+import { bootstrapPair, cli, clientLog, daemonUp, nodeStatus, startClient, startNode, until, waitServing } from '../../scripts/lab/ha-lab.js';
+import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
+import { labLifecycle } from './lab-hooks.js';
+
+// Every id the client saw acknowledged is a whole record on h.
+async function ackedOn(lab: Lab, h: LabHost): Promise<{ acked: number; missing: string[] }> {
+  const log = await readClientLog(clientLog(lab));
+  const missing = log.acked.filter((id) => !existsSync(join(dataPath(h), 'records', id)));
+  return { acked: log.acked.length, missing };
+}
+
+async function ackedSince(lab: Lab, n: number, timeoutMs = 30_000): Promise<void> {
+  const base = (await readClientLog(clientLog(lab)).catch(() => ({ acked: [] }))).acked.length;
+  await until(`${n} more acknowledged writes`, async () => (await readClientLog(clientLog(lab))).acked.length >= base + n, timeoutMs, 100);
+}
+
+async function hasVip(lab: Lab, h: LabHost): Promise<boolean> {
+  return (await lab.addresses(h)).includes(VIP);
+}
+
+// kill -9 of the daemon and of its services' process groups (a crashed machine).
+async function crash(lab: Lab, h: LabHost, p: LabProcess): Promise<void> {
+  const pgids = ((await nodeStatus(h)).ha?.services ?? []).flatMap((s) => (s.pgid === null ? [] : [s.pgid]));
+  p.child.kill('SIGKILL');
+  for (const g of pgids) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await p.child;
+}
+
+describe('the HA node in namespaces (issue 5)', function () {
+  this.timeout(300_000);
+  const life = labLifecycle(['ping']);
+
+  it('a pair comes up with a as MASTER serving; health passes on both; status --v shows the steps', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    await bootstrapPair(lab);
+    const client = startClient(lab);
+    await ackedSince(lab, 20);
+    expect(await hasVip(lab, a)).to.equal(true);
+    expect(await hasVip(lab, b)).to.equal(false);
+    const ha = await cli(lab, a, ['health']);
+    expect(ha.exitCode, ha.stdout).to.equal(0);
+    expect(ha.stdout).to.match(/^============== TANDEM HA \(MASTER\) with directory replication ==============$/m);
+    expect(ha.stdout).to.match(/^store \(pgid \d+\) is running$/m);
+    expect(ha.stdout).to.match(/^data is primary, disk UpToDate, peer connected$/m);
+    expect(ha.stdout).to.match(/\nTANDEM HEALTH PASSED$/);
+    const hb = await cli(lab, b, ['health']);
+    expect(hb.exitCode, hb.stdout).to.equal(0);
+    expect(hb.stdout).to.match(/TANDEM HA \(BACKUP\)/);
+    expect(hb.stdout).to.match(/^store is stopped$/m);
+    expect(hb.stdout).to.match(/^data is secondary, disk UpToDate, peer connected$/m);
+    const st = await cli(lab, a, ['status', '--v']);
+    expect(st.stdout).to.match(/resource group VI_1: MASTER, serving/);
+    expect(st.stdout).to.match(/BACKUP -> MASTER done in [\d.]+ s/);
+    for (const step of ['promote data', 'start store', 'add-vips', 'announce', 'notify MASTER']) expect(st.stdout).to.include(step);
+    lab.stop(client).catch(() => {});
+    await lab.stop(client);
+    expect((await ackedOn(lab, b)).missing, 'acknowledged records missing on the BACKUP').to.deep.equal([]);
+  });
+
+  it('kill -9 of the MASTER and its service: b takes over with the data; a comes back as BACKUP and resyncs; switchover both ways', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const procs = await bootstrapPair(lab);
+    const client = startClient(lab);
+    await ackedSince(lab, 20);
+    await crash(lab, a, procs.get(a) as LabProcess);
+    await waitServing(b, 30_000);
+    expect(await hasVip(lab, b)).to.equal(true);
+    await ackedSince(lab, 20);
+    const after = await ackedOn(lab, b);
+    expect(after.missing, 'acknowledged records missing on the new MASTER').to.deep.equal([]);
+    const log = await readClientLog(clientLog(lab));
+    expect(log.outages.length, "one outage for the failover").to.be.greaterThan(0);
+    if (process.env.TANDEM_TEST_VERBOSE) console.log(JSON.stringify({ outages: log.outages, acked: log.acked.length, failures: log.failures }));
+
+    // The old MASTER rebooted: BACKUP (nopreempt), its tree brought up to date from b.
+    procs.set(a, startNode(lab, a));
+    await daemonUp(a);
+    await until('a BACKUP, UpToDate, Established', async () => {
+      const s = await nodeStatus(a);
+      const v = s.volumes[0];
+      return s.ha?.role === 'BACKUP' && v?.disk === 'UpToDate' && v.peers[0]?.replication === 'Established';
+    }, 60_000);
+    expect(await hasVip(lab, a)).to.equal(false);
+    await ackedSince(lab, 10);
+    expect((await cli(lab, a, ['health'])).exitCode).to.equal(0);
+    expect((await cli(lab, b, ['health'])).exitCode).to.equal(0);
+
+    // Manual switchover back to a, then to b again: each reports its time, no acknowledged write lost.
+    for (const [from, to] of [[b, a], [a, b]] as const) {
+      await until(`${to.name} UpToDate`, async () => (await nodeStatus(to)).volumes[0]?.disk === 'UpToDate', 30_000);
+      const r = await cli(lab, from, ['switchover'], 150_000);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      if (process.env.TANDEM_TEST_VERBOSE) console.log(r.stdout);
+      expect(r.stdout).to.match(new RegExp(`^switchover of VI_1 done in [\\d.]+ s: ${to.ipv4} is MASTER \\(data Primary on the peer, VIP ${VIP} answers\\)$`));
+      await waitServing(to);
+      expect(await hasVip(lab, to)).to.equal(true);
+      expect(await hasVip(lab, from)).to.equal(false);
+      expect((await nodeStatus(from)).ha?.role).to.equal('BACKUP');
+      await ackedSince(lab, 10);
+    }
+    await lab.stop(client);
+    expect((await ackedOn(lab, b)).missing, 'acknowledged records missing after the switchovers').to.deep.equal([]);
+  });
+
+  it('a service that keeps failing beyond its budget hands over to the peer; the node is FAULT, then a BACKUP that does not preempt', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    await bootstrapPair(lab, () => ({ maxRetries: 1, minLifetime: 120, faultHold: 3 }));
+    const client = startClient(lab);
+    await ackedSince(lab, 10);
+    // Two short runs in a row, one more than max_retries 1.
+    for (let i = 0; i < 2; i++) {
+      const svc = await until('the store running', async () => (await nodeStatus(a)).ha?.services.find((s) => s.state === 'running' && s.pgid !== null), 20_000);
+      process.kill(-(svc.pgid as number), 'SIGKILL');
+      await until('the store restarted or given up', async () => {
+        const s = (await nodeStatus(a)).ha?.services[0];
+        return s !== undefined && (s.pgid !== svc.pgid || s.state === 'failed');
+      }, 20_000);
+    }
+    await waitServing(b, 30_000);
+    const sa = await nodeStatus(a);
+    const fault = sa.ha?.transitions.find((t) => t.to === 'FAULT');
+    expect(fault, JSON.stringify(sa.ha?.transitions)).to.not.equal(undefined);
+    expect(sa.vrrp[0]?.fault_reasons.join(' ') ?? '').to.match(/failed: service store: store killed by SIGKILL .*2 runs in a row ended within 120 s \(max_retries 1\): switching over/);
+    // fault_hold over: BACKUP, yielding to b although a has the higher priority.
+    await until('a BACKUP again', async () => (await nodeStatus(a)).ha?.role === 'BACKUP', 20_000);
+    expect((await nodeStatus(a)).vrrp[0]?.yielding).to.equal(true);
+    await ackedSince(lab, 10);
+    expect((await nodeStatus(b)).ha?.role).to.equal('MASTER');
+    await lab.stop(client);
+    expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
+  });
+
+  it('a node booted with its peer unreachable waits and serves nothing; standalone_after lets an UpToDate node start alone', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const procs = await bootstrapPair(lab, () => ({ standaloneAfter: 4 }));
+    // Both down; b comes back alone with no peer to hear.
+    await lab.stop(procs.get(b) as LabProcess);
+    await lab.stop(procs.get(a) as LabProcess);
+    await lab.setSwitchPort(a, false);
+    const t0 = Date.now();
+    procs.set(b, startNode(lab, b, { standaloneAfter: 4 }));
+    await daemonUp(b);
+    const waiting = await nodeStatus(b);
+    expect(waiting.ha?.boot.state).to.equal('WAITING');
+    expect(waiting.vrrp[0]?.hold_reasons).to.deep.equal(['boot: waiting for the peer']);
+    const h = await cli(lab, b, ['health']);
+    expect(h.exitCode).to.equal(1);
+    expect(h.stdout).to.match(/TANDEM HA \(WAITING\)/);
+    expect(h.stdout).to.match(/TANDEM HEALTH FAILED$/);
+    // Far past the master down interval (about 1 s), still no VIP.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await hasVip(lab, b)).to.equal(false);
+    expect((await nodeStatus(b)).vrrp[0]?.state).to.equal('BACKUP');
+    await waitServing(b, 30_000);
+    expect(Date.now() - t0).to.be.greaterThan(4000);
+    const s = await nodeStatus(b);
+    expect(s.ha?.boot.reason).to.match(/no word from the peer for 4 s and every volume UpToDate: starting alone/);
+    await lab.setSwitchPort(a, true);
+  });
+
+  it('maintenance on makes the MASTER hand over and stay BACKUP, also across a restart; off lets it take part again', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const procs = await bootstrapPair(lab);
+    const on = await cli(lab, a, ['maintenance', 'on']);
+    expect(on.exitCode, on.stderr).to.equal(0);
+    expect(on.stdout).to.match(/VI_1: maintenance on, BACKUP/);
+    await waitServing(b);
+    await lab.stop(procs.get(a) as LabProcess);
+    procs.set(a, startNode(lab, a));
+    await daemonUp(a);
+    await until('a UpToDate', async () => (await nodeStatus(a)).volumes[0]?.disk === 'UpToDate', 30_000);
+    // b stops: a in maintenance must not take over.
+    await lab.stop(procs.get(b) as LabProcess);
+    await new Promise((r) => setTimeout(r, 3000));
+    const s = await nodeStatus(a);
+    expect(s.ha?.maintenance).to.equal(true);
+    expect(s.ha?.role).to.equal('BACKUP');
+    expect(await hasVip(lab, a)).to.equal(false);
+    const off = await cli(lab, a, ['maintenance', 'off']);
+    expect(off.exitCode, off.stderr).to.equal(0);
+    await waitServing(a, 30_000);
+  });
+
+  it('switchover refuses with the reason when the peer could not take over', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const procs = await bootstrapPair(lab);
+    await lab.stop(procs.get(b) as LabProcess);
+    await until('a sees b gone', async () => (await nodeStatus(a)).volumes[0]?.peers[0]?.connection !== 'Connected', 20_000);
+    const r = await cli(lab, a, ['switchover']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.match(/switchover refused: the peer could not take over: volume data is not connected to the peer; fix that first, or use --force/);
+    expect((await nodeStatus(a)).ha?.role).to.equal('MASTER');
+    const rb = await cli(lab, b, ['switchover']);
+    expect(rb.exitCode, 'no daemon on b').to.not.equal(0);
+  });
+});
