@@ -18,7 +18,7 @@ interface SocketOpts {
 }
 
 // Commands that wait for replication, not just for the daemon: a backlog can take minutes.
-const LONG_COMMANDS = new Set(['replica.flush', 'replica.secondary', 'ha.switchover', 'ha.maintenance']);
+const LONG_COMMANDS = new Set(['replica.flush', 'replica.secondary', 'ha.switchover', 'ha.maintenance', 'ha.restart', 'reload']);
 
 // One request; a refusal names it by its command and string arguments ("replica.primary db").
 async function ask(opts: SocketOpts, command: string, args: Record<string, unknown> = {}): Promise<unknown> {

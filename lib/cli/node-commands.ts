@@ -65,4 +65,22 @@ export function addNodeCommands(program: Command, socketOpts: (c: Command) => Co
       const r = (await ask(o, 'ha.maintenance', { on: state === 'on', force: o.force === true })) as { group: string; maintenance: boolean; role: string };
       process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${r.group}: maintenance ${r.maintenance ? 'on' : 'off'}, ${r.role}\n`);
     });
+
+  socketOpts(program.command('reload'))
+    .description('re-read the configuration file: VIPs and services change live (an unchanged VIP stays up); anything else is refused')
+    .option('--json', 'print JSON')
+    .action(async (o: SocketOpts & { json?: boolean }) => {
+      const r = (await ask(o, 'reload')) as { changes: string; problems: string[] };
+      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `reloaded: ${r.changes}\n${r.problems.map((x) => `problem: ${x}\n`).join('')}`);
+      if (r.problems.length > 0) process.exitCode = 1;
+    });
+
+  socketOpts(program.command('restart'))
+    .description("escadm restart: on the serving MASTER, restart the managed services (or one), keeping the VIPs and volumes")
+    .argument('[service]', 'only this service')
+    .option('--json', 'print JSON')
+    .action(async (service: string | undefined, o: SocketOpts & { json?: boolean }) => {
+      const r = (await ask(o, 'ha.restart', service === undefined ? {} : { service })) as { restarted: string[]; ms: number };
+      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `restarted ${r.restarted.join(', ')} in ${(r.ms / 1000).toFixed(2)} s\n`);
+    });
 }

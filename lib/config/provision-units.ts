@@ -25,6 +25,8 @@ export function daemonUnit(template: string, daemon: readonly string[], configFi
   const unit = lines.indexOf('[Unit]');
   if (exec < 0 || unit < 0) throw new Error('systemd/tandem.service has no [Unit] section or no ExecStart= line');
   lines[exec] = `ExecStart=${[...daemon, 'daemon', '--config', configFile].map(unitWord).join(' ')}`;
+  const reload = lines.findIndex((l) => l.startsWith('ExecReload='));
+  if (reload >= 0) lines[reload] = `ExecReload=${[...daemon, 'reload', '--config', configFile].map(unitWord).join(' ')}`;
   let end = lines.findIndex((l, i) => i > unit && l.startsWith('['));
   if (end < 0) end = lines.length;
   while (end > unit + 1 && lines[end - 1]?.trim() === '') end--;

@@ -106,6 +106,32 @@ export class Conductor {
     };
   }
 
+  // `tandem reload`: the instance's VIP list becomes `next` (in place, so adverts carry it); while
+  // its VIPs are up, new ones are added and announced and dropped ones removed. Unchanged ones stay.
+  async applyVips(c: InstanceConfig, next: VirtualAddress[], added: VirtualAddress[], removed: VirtualAddress[]): Promise<string[]> {
+    c.virtualIpaddress.splice(0, c.virtualIpaddress.length, ...next);
+    const tenure = this.tenures.get(c.name);
+    if (tenure === undefined) return [];
+    const once = { ...c, virtualIpaddress: added };
+    const failed = [...(await this.eachVip({ ...c, virtualIpaddress: removed }, 'removed', deleteVip)), ...(await this.eachVip(once, 'added', addVip))];
+    const ev = this.lastEvent.get(c.name);
+    if (ev !== undefined && added.length > 0) {
+      void this.announceOnce({ ...ev, instance: once }, tenure.controller.signal);
+    }
+    return failed;
+  }
+
+  private async announceOnce(ev: TransitionEvent, signal: AbortSignal): Promise<void> {
+    for (const v of ev.instance.virtualIpaddress) {
+      try {
+        const link = v.dev === ev.instance.interface ? ev.link : await this.linkOf(v.dev);
+        await this.announcer.announce(v, link, signal);
+      } catch (err) {
+        if (!signal.aborted) this.log.warn(`${ev.instance.name}: announcing ${v.address} on ${v.dev}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private addAll(c: InstanceConfig): Promise<string[]> {
     return this.eachVip(c, 'added', addVip);
   }

@@ -17,6 +17,7 @@ import { Replication } from './replication.js';
 import { buildStatus } from './status.js';
 import { haInstanceOf, HaNode } from './ha-node.js';
 import { SdNotify } from './sd-notify.js';
+import { reload, type ReloadResult } from './reload.js';
 import { VrrpElection } from './vrrp-election.js';
 
 export interface DaemonOptions {
@@ -36,14 +37,14 @@ export async function runDaemon(configPath: string, options: DaemonOptions = {})
   if ((loaded.warnings ?? []).length > 0) process.stderr.write(`${formatWarnings(loaded.warnings ?? [], configPath)}\n`);
   const log = createLogger(cfg.node.name, undefined, options.debug === true);
   try {
-    return await run(cfg, log);
+    return await run(cfg, log, configPath);
   } catch (err) {
     log.error(err instanceof Error ? err.message : String(err));
     return err instanceof TandemError ? (err.exitCode ?? EX_OSERR) : EX_SOFTWARE;
   }
 }
 
-async function run(cfg: TandemConfig, log: Logger): Promise<number> {
+async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<number> {
   await mkdir(cfg.node.stateDir, { recursive: true, mode: 0o700 });
   const started = Date.now();
   const events = new EventBus();
@@ -84,7 +85,14 @@ async function run(cfg: TandemConfig, log: Logger): Promise<number> {
     process.on('uncaughtException', onFatal);
     process.on('unhandledRejection', onFatal);
   });
-  process.on('SIGHUP', () => log.warn('SIGHUP: reload is not supported yet; restart the daemon to apply a new configuration'));
+  // One reload at a time; SIGHUP and `tandem reload` share it.
+  let reloading: Promise<ReloadResult> | null = null;
+  const doReload = (): Promise<ReloadResult> => {
+    reloading ??= reload(configPath, { cfg, engine, conductor, ha, log, emit: (t, f) => events.emit(t, f) }).finally(() => (reloading = null));
+    return reloading;
+  };
+  control.handle('reload', () => doReload());
+  process.on('SIGHUP', () => void doReload().catch((e: Error) => log.error(e.message)));
   let signal: NodeJS.Signals | null = null;
   try {
     await control.start();

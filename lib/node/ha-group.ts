@@ -57,7 +57,7 @@ export class HaGroup {
   private readonly now: () => number;
 
   constructor(
-    readonly plan: PlanGroup,
+    private plan: PlanGroup,
     readonly election: Election,
     private readonly effects: StepEffects,
     private readonly deps: HaGroupDeps,
@@ -201,6 +201,11 @@ export class HaGroup {
       () => {},
       (e: Error) => this.deps.log.error(`${this.election.group}: ${e.message}`),
     );
+  }
+
+  // `tandem reload`: the services of later transitions (the caller starts or stops them now).
+  setServices(services: PlanGroup['services']): void {
+    this.plan = { ...this.plan, services };
   }
 
   get serving(): boolean {

@@ -4,8 +4,9 @@
 // them (`ha.status`, `ha.switchover`, `ha.maintenance`). A node with no
 // services and no volumes, or with several instances, keeps keepalived's
 // behaviour: each instance only moves its VIPs.
-import type { TandemConfig } from '../config/types.js';
+import type { ServiceConfig, TandemConfig } from '../config/types.js';
 import { DEFAULT_FAULT_HOLD_MS } from '../config/startup-section.js';
+import { TandemError } from '../errors.js';
 import type { AnyVolumeStatus } from '../replication/volume/status-types.js';
 import { ServiceSet } from '../services/service-set.js';
 import type { ServiceStatus } from '../services/supervisor.js';
@@ -139,7 +140,53 @@ export class HaNode {
     };
   }
 
+  // `tandem reload`: removed and changed services stop (reverse order); on a serving MASTER the
+  // changed and new ones then start in the new order. A start that fails hands over, as at takeover.
+  async reloadServices(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
+    const problems: string[] = [];
+    const serving = this.group.serving && this.election.role() === 'MASTER';
+    for (const name of [...stopping].reverse()) await this.services.get(name).stop();
+    const had = new Set(this.services.status().map((x) => x.name));
+    const restart = new Set(stopping);
+    this.services.replace(next);
+    this.group.setServices(next);
+    if (!serving) return problems;
+    for (const svc of next) {
+      if (had.has(svc.name) && !restart.has(svc.name)) continue;
+      try {
+        await this.services.get(svc.name).start(AbortSignal.timeout(svc.startTimeoutMs + 1000));
+      } catch (e) {
+        problems.push(`${svc.name} did not start: ${(e as Error).message}`);
+        this.group.escalate(svc.name, `did not start after reload: ${(e as Error).message}`);
+        break;
+      }
+    }
+    return problems;
+  }
+
+  // `tandem restart` (escadm restart): the managed services of a serving MASTER, stopped in reverse and
+  // started in order; VIPs and volumes stay. A service that does not come back hands over.
+  async restartServices(only?: string): Promise<{ restarted: string[]; ms: number }> {
+    if (!(this.group.serving && this.election.role() === 'MASTER')) {
+      throw new TandemError('NOT_MASTER', `nothing to restart: ${this.election.group} is ${this.election.role()} here, and services run only on the serving MASTER`);
+    }
+    const list = only === undefined ? this.cfg.services : this.cfg.services.filter((x) => x.name === only);
+    if (list.length === 0) throw new TandemError('NO_SERVICE', `no service ${JSON.stringify(only)}; configured: ${this.cfg.services.map((x) => x.name).join(', ') || 'none'}`);
+    const t0 = Date.now();
+    for (const svc of [...list].reverse()) await this.services.get(svc.name).stop();
+    for (const svc of list) {
+      try {
+        await this.services.get(svc.name).start(AbortSignal.timeout(svc.startTimeoutMs + 1000));
+      } catch (e) {
+        this.group.escalate(svc.name, `did not come back after tandem restart: ${(e as Error).message}`);
+        throw new TandemError('RESTART_FAILED', `${svc.name} did not come back: ${(e as Error).message}; handing over to the peer`);
+      }
+    }
+    return { restarted: list.map((x) => x.name), ms: Date.now() - t0 };
+  }
+
   register(control: ControlServer): void {
+    control.handle('ha.restart', (req) => this.restartServices(typeof req.service === 'string' ? req.service : undefined));
     control.handle('ha.status', () => this.status());
     control.handle('ha.switchover', (req) => this.handover.switchover(req.force === true, SWITCHOVER_TIMEOUT_MS));
     control.handle('ha.maintenance', (req) => {

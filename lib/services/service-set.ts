@@ -25,12 +25,21 @@ export class ServiceSet {
 
   constructor(
     configs: readonly ServiceConfig[],
-    log: Logger,
-    emit: (type: string, fields: Record<string, unknown>) => void,
-    escalate: (service: string, reason: string) => void,
+    private readonly log: Logger,
+    private readonly emit: (type: string, fields: Record<string, unknown>) => void,
+    private readonly escalate: (service: string, reason: string) => void,
   ) {
+    this.replace(configs);
+  }
+
+  // `tandem reload`: supervisors for the new list; a kept, unchanged service keeps its supervisor (and its run).
+  replace(configs: readonly ServiceConfig[]): void {
+    const old = new Map(this.byName);
+    this.byName.clear();
     for (const cfg of configs) {
-      this.byName.set(cfg.name, new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, log, onEnded), log, emit, escalate }));
+      const kept = old.get(cfg.name);
+      const same = kept !== undefined && JSON.stringify(kept.cfg) === JSON.stringify(cfg);
+      this.byName.set(cfg.name, same ? kept : new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, this.log, onEnded), log: this.log, emit: this.emit, escalate: this.escalate }));
     }
   }
 

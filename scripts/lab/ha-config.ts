@@ -21,10 +21,16 @@ export interface HaOptions {
   standaloneAfter?: number;
   faultHold?: number;
   storeArgv?: string[]; // replaces the store (a service that fails on purpose)
+  storeEnv?: Record<string, string>;
+  extraVips?: string[]; // besides VIP/24
 }
 
 export function dataPath(h: LabHost): string {
   return join(h.dir, 'data');
+}
+
+export function configPath(h: LabHost): string {
+  return join(h.dir, 'tandem.yaml');
 }
 
 export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
@@ -38,7 +44,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     nopreempt: true, // failback is manual (ESC): a node that comes back stays BACKUP
     garpMasterDelay: 1,
     unicastPeers: others.map((x) => x.ipv4),
-    vips: [`${VIP}/24`],
+    vips: [`${VIP}/24`, ...(o.extraVips ?? [])],
   }]);
   const store = o.storeArgv ?? [
     process.execPath, STORE, '--dir', dataPath(h), '--listen', `0.0.0.0:${STORE_PORT}`,
@@ -64,6 +70,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     'services:',
     '  - name: store',
     `    command: ${JSON.stringify(store)}`,
+    ...(o.storeEnv ? [`    env: ${JSON.stringify(o.storeEnv)}`] : []),
     '    requires: [data]',
     `    health: { http: "http://127.0.0.1:${STORE_PORT}/health", interval: 0.5, timeout: 0.4 }`,
     `    restart: { action: restart, max_retries: ${o.maxRetries ?? 3}, min_lifetime: ${o.minLifetime ?? 240} }`,

@@ -220,7 +220,9 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(text).to.match(/^ExecStart=\/usr\/bin\/node \/opt\/tandem\/bin\/tandem daemon --config \/etc\/tandem\/tandem\.yaml$/m);
     expect(text).to.not.include('tandem-routes');
     // Everything else is the shipped unit's, line for line.
-    expect(text.split('\n').filter((l) => !l.startsWith('ExecStart=') && !l.startsWith('# Written by'))).to.deep.equal(TEMPLATE.split('\n').filter((l) => !l.startsWith('ExecStart=')));
+    expect(text).to.match(/^ExecReload=\/usr\/bin\/node \/opt\/tandem\/bin\/tandem reload --config \/etc\/tandem\/tandem\.yaml$/m);
+    const rewritten = (l: string): boolean => l.startsWith('ExecStart=') || l.startsWith('ExecReload=');
+    expect(text.split('\n').filter((l) => !rewritten(l) && !l.startsWith('# Written by'))).to.deep.equal(TEMPLATE.split('\n').filter((l) => !rewritten(l)));
     const routed = made({ ...A, route: ['172.16.0.0/16:192.0.2.1:eth1 [2001:db8:1::/48]:[2001:db8::1]:eth0'] }).out.units;
     expect(routed.map((u) => u.name)).to.deep.equal(['tandem.service', 'tandem-routes.service']);
     expect(routed[0]?.text).to.match(/^\[Unit\]\n(?:.*\n)*Wants=tandem-routes\.service\nAfter=tandem-routes\.service\n\n\[Service\]/m);
@@ -238,6 +240,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(unitWord('/srv/100%/$HOME')).to.equal('"/srv/100%%/$$HOME"');
     const u = daemonUnit(TEMPLATE, ['/usr/bin/node', '/opt/a b/bin/tandem'], '/etc/t/tandem.yaml', 'n', false);
     expect(u.text).to.include('ExecStart=/usr/bin/node "/opt/a b/bin/tandem" daemon --config /etc/t/tandem.yaml\n');
+    expect(u.text).to.include('ExecReload=/usr/bin/node "/opt/a b/bin/tandem" reload --config /etc/t/tandem.yaml\n');
     expect(() => daemonUnit('[Service]\n', ['/x'], '/c', 'n', false)).to.throw('no [Unit] section or no ExecStart= line');
   });
 });

@@ -9,7 +9,8 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readClientLog } from '../../scripts/demo-app/client-log.js';
-import { dataPath, VIP } from '../../scripts/lab/ha-config.js';
+import { writeFileSync } from 'node:fs';
+import { configPath, dataPath, haConfig, VIP } from '../../scripts/lab/ha-config.js';
 import { bootstrapPair, cli, clientLog, daemonUp, nodeStatus, startClient, startNode, until, waitServing } from '../../scripts/lab/ha-lab.js';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
 import { labLifecycle } from './lab-hooks.js';
@@ -216,5 +217,56 @@ describe('the HA node in namespaces (issue 5)', function () {
     expect((await nodeStatus(a)).ha?.role).to.equal('MASTER');
     const rb = await cli(lab, b, ['switchover']);
     expect(rb.exitCode, 'no daemon on b').to.not.equal(0);
+  });
+
+  it('reload: a VIP added while the unchanged one stays up, a changed service restarted; restart-only changes and a bad file are refused', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a] = lab.hosts as [LabHost, LabHost];
+    await bootstrapPair(lab);
+    const client = startClient(lab);
+    await ackedSince(lab, 10);
+    const pgid = (await nodeStatus(a)).ha?.services[0]?.pgid;
+    // Watch the VIP the whole time: it must never leave a.
+    let watching = true;
+    let gone = 0;
+    const watcher = (async () => {
+      while (watching) {
+        if (!(await hasVip(lab, a))) gone++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    writeFileSync(configPath(a), haConfig(lab, a, { extraVips: ['192.0.2.101/24'], storeEnv: { STORE_NOTE: 'reloaded' } }));
+    const r = await cli(lab, a, ['reload']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('reloaded: VI_1: VIP added 192.0.2.101/24; services changed: store');
+    await waitServing(a);
+    expect(await lab.addresses(a)).to.include.members([VIP, '192.0.2.101']);
+    expect((await nodeStatus(a)).ha?.services[0]?.pgid).to.not.equal(pgid);
+    await ackedSince(lab, 10);
+    watching = false;
+    await watcher;
+    expect(gone, 'samples without the VIP on a').to.equal(0);
+
+    // A priority change needs a restart; nothing changes.
+    writeFileSync(configPath(a), haConfig(lab, a, { extraVips: ['192.0.2.101/24'], storeEnv: { STORE_NOTE: 'reloaded' }, priority: 200 }));
+    const refused = await cli(lab, a, ['reload']);
+    expect(refused.exitCode).to.equal(1);
+    expect(refused.stderr).to.match(/reload refused, nothing changed: vrrp.instances.VI_1.priority cannot change while the daemon runs/);
+    writeFileSync(configPath(a), 'vrrp: [');
+    const bad = await cli(lab, a, ['reload']);
+    expect(bad.exitCode).to.equal(1);
+    expect(bad.stderr).to.match(/reload refused, nothing changed: .*tandem.yaml is not valid/);
+    expect(await lab.addresses(a)).to.include.members([VIP, '192.0.2.101']);
+    expect((await nodeStatus(a)).ha?.serving).to.equal(true);
+
+    // escadm restart: the services again, VIPs stay.
+    const before = (await nodeStatus(a)).ha?.services[0]?.pgid;
+    const rs = await cli(lab, a, ['restart']);
+    expect(rs.exitCode, rs.stderr).to.equal(0);
+    expect(rs.stdout).to.match(/^restarted store in [\d.]+ s$/);
+    expect((await nodeStatus(a)).ha?.services[0]?.pgid).to.not.equal(before);
+    await ackedSince(lab, 5);
+    await lab.stop(client);
+    expect((await ackedOn(lab, a)).missing).to.deep.equal([]);
   });
 });

@@ -36,4 +36,14 @@ describe('systemd units', () => {
     expect(text).to.match(/^KillSignal=SIGTERM$/m);
     expect(text).to.match(/^KillMode=mixed$/m);
   });
+
+  it('tandem.service is Type=notify with a watchdog, and reload waits for the daemon\'s answer', () => {
+    const text = readFileSync(join(dir, 'tandem.service'), 'utf8');
+    expect(text).to.match(/^Type=notify$/m);
+    // The daemon's messages come from systemd-notify, its child.
+    expect(text).to.match(/^NotifyAccess=all$/m);
+    expect(text).to.match(/^WatchdogSec=\d+$/m);
+    expect(text).to.match(/^ExecReload=.*\/bin\/tandem reload --config \/etc\/tandem\/tandem\.yaml$/m);
+    expect(text).to.match(/^Restart=on-failure$/m);
+  });
 });

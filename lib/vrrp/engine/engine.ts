@@ -327,6 +327,10 @@ export class VrrpEngine {
     if (!this.stopped) this.instance(name).handle(on ? { type: 'hold', reason } : { type: 'hold-cleared', reason });
   }
 
+  refreshVips(name: string): void {
+    this.instance(name).refreshVips();
+  }
+
   stepDown(name: string, reason: string): void {
     if (!this.stopped) this.instance(name).handle({ type: 'step-down', reason });
   }

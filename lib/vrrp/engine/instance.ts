@@ -27,7 +27,7 @@ export class VrrpInstance {
   private readonly dropLog: RateLimitedLog;
   private readonly authData: Buffer | undefined;
   // What the receive checks need from the configuration, built once (hot path).
-  private readonly checkCtx: Omit<CheckContext, 'state'>;
+  private checkCtx: Omit<CheckContext, 'state'>;
 
   constructor(
     readonly cfg: InstanceConfig,
@@ -81,6 +81,11 @@ export class VrrpInstance {
 
   get name(): string {
     return this.cfg.name;
+  }
+
+  // `tandem reload` changed cfg.virtualIpaddress in place: adverts already use it; the receive check learns it here.
+  refreshVips(): void {
+    this.checkCtx = { ...this.checkCtx, vips: this.cfg.virtualIpaddress.map((v) => v.address) };
   }
 
   get snapshot(): Fsm {
