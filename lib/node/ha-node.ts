@@ -55,7 +55,7 @@ export class HaNode {
   ) {
     const instance = cfg.vrrp.instances.find((i) => i.name === election.group);
     if (instance === undefined) throw new Error(`no VRRP instance ${election.group}`);
-    this.services = new ServiceSet(cfg.services, log, emit, (s, why) => this.group.escalate(s, why));
+    this.services = new ServiceSet(cfg.services, log, emit, (s, why) => this.group.escalate(s, why), cfg.node.stateDir);
     const volumes = cfg.replication.volumes.map((v) => v.name);
     this.group = new HaGroup(
       { volumes, services: cfg.services, vips: instance.virtualIpaddress.length > 0 },
@@ -99,6 +99,7 @@ export class HaNode {
   // The boot gate guards replicated data; a group without volumes has none to split, and two
   // held BACKUPs would never hear each other (a BACKUP sends no adverts).
   async beforeElection(): Promise<void> {
+    await this.services.endLeftovers();
     await this.handover.restore();
     if (this.cfg.replication.volumes.length > 0) this.boot.start();
     else this.boot.skip('no replicated volume: nothing to protect from a split brain at boot');

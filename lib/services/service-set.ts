@@ -8,6 +8,7 @@ import type { ServiceDriver } from './driver.js';
 import { OneshotDriver } from './driver-oneshot.js';
 import { UnitDriver } from './driver-unit.js';
 import { Supervisor, type ServiceStatus } from './supervisor.js';
+import { processStart, RunLedger, type LiveRun } from './leftovers.js';
 
 export function createDriver(cfg: ServiceConfig, log: Pick<Logger, 'info' | 'warn'>, onEnded: (why: string) => void): ServiceDriver {
   switch (cfg.kind) {
@@ -22,14 +23,33 @@ export function createDriver(cfg: ServiceConfig, log: Pick<Logger, 'info' | 'war
 
 export class ServiceSet {
   private readonly byName = new Map<string, Supervisor>();
+  private readonly ledger: RunLedger | undefined;
 
   constructor(
     configs: readonly ServiceConfig[],
     private readonly log: Logger,
     private readonly emit: (type: string, fields: Record<string, unknown>) => void,
     private readonly escalate: (service: string, reason: string) => void,
+    stateDir?: string,
   ) {
+    this.ledger = stateDir === undefined ? undefined : new RunLedger(stateDir);
     this.replace(configs);
+  }
+
+  // At start, before the election: runs a crashed daemon left behind are ended (this node is not MASTER yet).
+  async endLeftovers(): Promise<void> {
+    for (const run of this.ledger?.takeLeftovers() ?? []) {
+      const cfg = [...this.byName.values()].find((x) => x.name === run.name)?.cfg;
+      try {
+        const what = await endLeftover(run, cfg, this.log);
+        if (what !== null) {
+          this.log.warn(`service ${run.name}: ${what} (left running by a daemon that did not stop)`);
+          this.emit('service.leftover', { service: run.name, kind: run.kind, pgid: run.pgid, action: what });
+        }
+      } catch (e) {
+        this.log.error(`service ${run.name}: leftover not ended: ${(e as Error).message}`);
+      }
+    }
   }
 
   // `tandem reload`: supervisors for the new list; a kept, unchanged service keeps its supervisor (and its run).
@@ -39,7 +59,7 @@ export class ServiceSet {
     for (const cfg of configs) {
       const kept = old.get(cfg.name);
       const same = kept !== undefined && JSON.stringify(kept.cfg) === JSON.stringify(cfg);
-      this.byName.set(cfg.name, same ? kept : new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, this.log, onEnded), log: this.log, emit: this.emit, escalate: this.escalate }));
+      this.byName.set(cfg.name, same ? kept : new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, this.log, onEnded), log: this.log, emit: this.emit, escalate: this.escalate, ...(this.ledger ? { ledger: this.ledger } : {}) }));
     }
   }
 
@@ -57,4 +77,31 @@ export class ServiceSet {
   async stopAll(): Promise<void> {
     for (const s of [...this.byName.values()].reverse()) await s.stop();
   }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Ends one leftover run the way its kind is stopped; null when there was nothing left to end.
+async function endLeftover(run: LiveRun, cfg: ServiceConfig | undefined, log: Pick<Logger, 'info' | 'warn'>): Promise<string | null> {
+  if (run.kind === 'command') {
+    if (run.pgid === null || run.since === null || processStart(run.pgid) !== run.since) return null;
+    if (!signalGroup(run.pgid, 'SIGTERM')) return null;
+    const until = Date.now() + (cfg?.stopTimeoutMs ?? 5000);
+    while (Date.now() < until && processStart(run.pgid) === run.since) await sleep(50);
+    signalGroup(run.pgid, 'SIGKILL');
+    return `process group ${run.pgid} ended`;
+  }
+  // A unit or oneshot of the current configuration is stopped by its own stop action.
+  if (cfg === undefined || cfg.kind !== run.kind) return null;
+  await createDriver(cfg, log, () => {}).stop();
+  return cfg.kind === 'unit' ? `unit ${cfg.unit} stopped` : 'stop command run';
 }

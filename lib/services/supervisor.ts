@@ -37,6 +37,8 @@ export interface SupervisorDeps {
   log: { info(m: string): void; warn(m: string): void; error(m: string): void };
   emit: (type: string, fields: Record<string, unknown>) => void;
   escalate: (service: string, reason: string) => void;
+  // Runs that are live, kept across a crash of the daemon (leftovers.ts).
+  ledger?: { started(name: string, kind: ServiceConfig['kind'], pgid: number | null): void; ended(name: string): void };
   now?: () => number;
 }
 
@@ -88,7 +90,9 @@ export class Supervisor {
     const timeout = AbortSignal.timeout(this.cfg.startTimeoutMs);
     const within = AbortSignal.any([signal, timeout]);
     try {
-      await Promise.race([this.driver.start(within), ended]);
+      const starting = this.driver.start(within);
+      await Promise.race([starting, ended]);
+      this.deps.ledger?.started(this.name, this.cfg.kind, this.driver.pgid);
       await Promise.race([this.untilHealthy(within), ended]);
     } catch (e) {
       if (timeout.aborted && !signal.aborted) throw new Error(`${this.name} not healthy within start_timeout ${this.cfg.startTimeoutMs / 1000} s${this.lastProbeFailure ? ` (last check: ${this.lastProbeFailure})` : ''}`);
@@ -205,6 +209,7 @@ export class Supervisor {
       this.deps.log.error(`${this.name}: ${(e as Error).message}`);
     }
     this.healthySince = null;
+    this.deps.ledger?.ended(this.name);
     this.set('stopped');
   }
 

@@ -22,6 +22,7 @@ export interface HaOptions {
   faultHold?: number;
   storeArgv?: string[]; // replaces the store (a service that fails on purpose)
   storeEnv?: Record<string, string>;
+  quietStore?: boolean; // output to /dev/null: the store then survives its daemon (no broken pipe)
   extraVips?: string[]; // besides VIP/24
 }
 
@@ -46,10 +47,11 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     unicastPeers: others.map((x) => x.ipv4),
     vips: [`${VIP}/24`, ...(o.extraVips ?? [])],
   }]);
-  const store = o.storeArgv ?? [
+  const plain = [
     process.execPath, STORE, '--dir', dataPath(h), '--listen', `0.0.0.0:${STORE_PORT}`,
     '--flush-socket', controlSocket(h), '--flush-volume', 'data',
   ];
+  const store = o.storeArgv ?? (o.quietStore === true ? ['/bin/sh', '-c', `exec ${plain.join(' ')} >/dev/null 2>&1`] : plain);
   return [
     vrrp.trimEnd(),
     'replication:',

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readClientLog } from '../../scripts/demo-app/client-log.js';
 import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { configPath, dataPath, haConfig, VIP } from '../../scripts/lab/ha-config.js';
 import { bootstrapPair, cli, clientLog, daemonUp, nodeStatus, startClient, startNode, until, waitServing } from '../../scripts/lab/ha-lab.js';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
@@ -268,5 +269,42 @@ describe('the HA node in namespaces (issue 5)', function () {
     await ackedSince(lab, 5);
     await lab.stop(client);
     expect((await ackedOn(lab, a)).missing).to.deep.equal([]);
+  });
+
+  it('a daemon killed alone leaves its service running; the next start ends it before the election and rejoins as BACKUP', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    // A service that writes nothing survives its daemon (a chatty one dies of the broken pipe).
+    const procs = await bootstrapPair(lab, () => ({ quietStore: true }));
+    const client = startClient(lab);
+    await ackedSince(lab, 10);
+    const pgid = (await nodeStatus(a)).ha?.services[0]?.pgid as number;
+    (procs.get(a) as LabProcess).child.kill('SIGKILL');
+    await (procs.get(a) as LabProcess).child;
+    expect(() => process.kill(-pgid, 0), 'the store outlives its daemon').to.not.throw();
+    await waitServing(b, 30_000);
+    await ackedSince(lab, 10);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(() => process.kill(-pgid, 0), 'the store still runs without its daemon').to.not.throw();
+    procs.set(a, startNode(lab, a, { quietStore: true }));
+    await daemonUp(a);
+    await until('the leftover store ended', async () => {
+      try {
+        process.kill(-pgid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 15_000);
+    const log = await readFile(join(a.dir, 'tandem.log'), 'utf8');
+    expect(log).to.match(new RegExp(`service store: process group ${pgid} ended \\(left running by a daemon that did not stop\\)`));
+    await until('a BACKUP and UpToDate', async () => {
+      const s = await nodeStatus(a);
+      return s.ha?.role === 'BACKUP' && s.volumes[0]?.disk === 'UpToDate';
+    }, 60_000);
+    expect(await hasVip(lab, a), 'the leftover VIP went too').to.equal(false);
+    await ackedSince(lab, 10);
+    await lab.stop(client);
+    expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
   });
 });
