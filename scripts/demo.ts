@@ -8,12 +8,10 @@
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { readClientLog } from './demo-app/client-log.js';
-import { dataPath, VIP } from './lab/ha-config.js';
-import { bootstrapPair, cli, clientLog, daemonUp, nodeStatus, startClient, startNode, until, waitServing } from './lab/ha-lab.js';
+import { VIP } from './lab/ha-config.js';
+import { bootstrapPair, cli, crashNode, clientLog, daemonUp, missingAcked, nodeStatus, startClient, startNode, until, waitAcked, waitServing } from './lab/ha-lab.js';
 import { Lab, type LabHost, type LabProcess } from './lab/lab.js';
 import { controlSocket } from './lab/tandem-config.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 
 const say = (s: string): void => void process.stdout.write(`\n=== ${s}\n`);
 const show = (text: string): void => void process.stdout.write(`${text.replace(/^/gm, '    ')}\n`);
@@ -34,28 +32,9 @@ function recentEvents(h: LabHost): Promise<Array<{ time: string; type: string; [
 }
 
 async function ackedCheck(lab: Lab, h: LabHost): Promise<string> {
-  const log = await readClientLog(clientLog(lab));
-  const missing = log.acked.filter((id) => !existsSync(join(dataPath(h), 'records', id)));
-  if (missing.length > 0) throw new Error(`demo: ${missing.length} acknowledged record(s) missing on ${h.name}: ${missing.slice(0, 5).join(' ')}`);
-  return `all ${log.acked.length} acknowledged records are on ${h.name}`;
-}
-
-async function waitAcked(lab: Lab, more: number): Promise<void> {
-  const base = (await readClientLog(clientLog(lab)).catch(() => ({ acked: [] }))).acked.length;
-  await until(`${more} more acknowledged writes`, async () => (await readClientLog(clientLog(lab))).acked.length >= base + more, 60_000, 100);
-}
-
-async function crash(h: LabHost, p: LabProcess): Promise<void> {
-  const pgids = ((await nodeStatus(h)).ha?.services ?? []).flatMap((s) => (s.pgid === null ? [] : [s.pgid]));
-  p.child.kill('SIGKILL');
-  for (const g of pgids) {
-    try {
-      process.kill(-g, 'SIGKILL');
-    } catch {
-      // gone with the daemon
-    }
-  }
-  await p.child;
+  const r = await missingAcked(lab, h);
+  if (r.missing.length > 0) throw new Error(`demo: ${r.missing.length} acknowledged record(s) missing on ${h.name}: ${r.missing.slice(0, 5).join(' ')}`);
+  return `all ${r.acked} acknowledged records are on ${h.name}`;
 }
 
 async function timeline(lab: Lab, h: LabHost, t0: number): Promise<void> {
@@ -82,7 +61,7 @@ async function main(): Promise<void> {
   const [a, b] = lab.hosts as [LabHost, LabHost];
   let client: LabProcess | null = null;
   try {
-    say(`lab ${lab.prefix}: nodes a (192.0.2.11, priority 150) and b (192.0.2.12, priority 100), client 192.0.2.200; VIP ${VIP}`);
+    say(`lab ${lab.prefix}: nodes a (192.0.2.11, priority 150) and b (192.0.2.12, priority 50), client 192.0.2.200; VIP ${VIP}`);
     say('a starts first and is made the first Primary of volume data (DRBD\'s initial `primary --force`), then b joins and syncs');
     const procs = await bootstrapPair(lab);
     show((await cli(lab, a, ['status'])).stdout);
@@ -96,7 +75,7 @@ async function main(): Promise<void> {
 
     say('kill -9 of the MASTER (a): its daemon and its store');
     const t0 = Date.now();
-    await crash(a, procs.get(a) as LabProcess);
+    await crashNode(a, procs.get(a) as LabProcess);
     await waitServing(b, 60_000);
     await waitAcked(lab, 10);
     await timeline(lab, b, t0);

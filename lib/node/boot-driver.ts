@@ -13,6 +13,9 @@ const WITNESS_EVERY_MS = 3000;
 
 export interface BootDeps {
   linkUp: () => boolean; // a replication link to the peer is connected
+  // Calls back when a replication link connects: both nodes see that at the same moment, so
+  // they leave WAITING together and the election (Skew_Time) decides, not the tick's phase.
+  onLinkEvent?: (cb: () => void) => () => void;
   volumesUpToDate: () => boolean;
   log: { info(m: string): void; warn(m: string): void };
   emit: (type: string, fields: Record<string, unknown>) => void;
@@ -40,6 +43,8 @@ export class BootDriver {
   // Before the election starts: the hold must be in place when the first timer could fire.
   start(): void {
     this.election.hold(BOOT_HOLD, true);
+    const off = this.deps.onLinkEvent?.(() => void this.observe());
+    if (off) this.stopped.signal.addEventListener('abort', off, { once: true });
     this.deps.log.info(`${this.election.group}: boot gate WAITING: serving nothing until the peer is heard`);
     this.tick();
   }
@@ -59,6 +64,7 @@ export class BootDriver {
   }
 
   private async observe(): Promise<void> {
+    if (this.state === 'READY') return;
     const w = this.cfg.witness;
     if (w !== undefined && Date.now() - this.witnessAt >= WITNESS_EVERY_MS) {
       this.witnessAt = Date.now();

@@ -100,7 +100,7 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
     replication.register(control);
     const haInstance = haInstanceOf(cfg);
     if (haInstance !== null) {
-      ha = new HaNode(cfg, new VrrpElection(engine, haInstance), conductor, replication, log, (type, fields) => events.emit(type, fields));
+      ha = new HaNode(cfg, new VrrpElection(engine, haInstance), conductor, replication, log, (type, fields) => events.emit(type, fields), (l) => events.subscribe(l));
       ha.register(control);
     }
     await conductor.removeLeftovers(cfg.vrrp.instances);

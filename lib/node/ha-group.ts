@@ -196,6 +196,14 @@ export class HaGroup {
     this.election.fault(key, false);
   }
 
+  // Runs f after every queued transition and before any later one: service restarts and
+  // reloads never interleave with a takeover or a hand-over.
+  exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f);
+    this.queue = run.then(() => {}, () => {});
+    return run;
+  }
+
   private enqueue(f: () => Promise<unknown>): void {
     this.queue = this.queue.then(f).then(
       () => {},

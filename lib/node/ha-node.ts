@@ -52,6 +52,7 @@ export class HaNode {
     private readonly replication: Replication,
     log: Logger,
     emit: (type: string, fields: Record<string, unknown>) => void,
+    subscribe?: (listener: (ev: { type: string }) => void) => () => void,
   ) {
     const instance = cfg.vrrp.instances.find((i) => i.name === election.group);
     if (instance === undefined) throw new Error(`no VRRP instance ${election.group}`);
@@ -80,6 +81,7 @@ export class HaNode {
     this.boot = new BootDriver(cfg.startup, election, {
       linkUp: () => this.volumeStatus().some((v) => v.peers.some((p) => p.connected)),
       volumesUpToDate: () => this.volumeStatus().every((v) => v.disk === 'UpToDate'),
+      ...(subscribe ? { onLinkEvent: (cb: () => void) => subscribe((ev) => ev.type === 'replica.connected' && cb()) } : {}),
       log,
       emit,
     });
@@ -143,7 +145,11 @@ export class HaNode {
 
   // `tandem reload`: removed and changed services stop (reverse order); on a serving MASTER the
   // changed and new ones then start in the new order. A start that fails hands over, as at takeover.
-  async reloadServices(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
+  reloadServices(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
+    return this.group.exclusive(() => this.reloadServicesNow(next, stopping));
+  }
+
+  private async reloadServicesNow(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
     const problems: string[] = [];
     const serving = this.group.serving && this.election.role() === 'MASTER';
     for (const name of [...stopping].reverse()) await this.services.get(name).stop();
@@ -167,7 +173,11 @@ export class HaNode {
 
   // `tandem restart` (escadm restart): the managed services of a serving MASTER, stopped in reverse and
   // started in order; VIPs and volumes stay. A service that does not come back hands over.
-  async restartServices(only?: string): Promise<{ restarted: string[]; ms: number }> {
+  restartServices(only?: string): Promise<{ restarted: string[]; ms: number }> {
+    return this.group.exclusive(() => this.restartServicesNow(only));
+  }
+
+  private async restartServicesNow(only?: string): Promise<{ restarted: string[]; ms: number }> {
     if (!(this.group.serving && this.election.role() === 'MASTER')) {
       throw new TandemError('NOT_MASTER', `nothing to restart: ${this.election.group} is ${this.election.role()} here, and services run only on the serving MASTER`);
     }

@@ -14,7 +14,7 @@ export const STORE = join(REPO_ROOT, 'dist/scripts/demo-app/store.js');
 export const CLIENT = join(REPO_ROOT, 'dist/scripts/demo-app/client.js');
 
 export interface HaOptions {
-  priority?: number; // default 150 on the first host, 100 on the others
+  priority?: number; // default 150 on the first host, 50 on the others
   maxRetries?: number; // the store's restart budget
   minLifetime?: number; // seconds
   startTimeout?: number;
@@ -40,7 +40,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
   chmodSync(secretFile, 0o600);
   mkdirSync(dataPath(h), { recursive: true });
   const vrrp = tandemConfig(h, [{
-    priority: o.priority ?? (lab.hosts.indexOf(h) === 0 ? 150 : 100),
+    priority: o.priority ?? (lab.hosts.indexOf(h) === 0 ? 150 : 50), // far apart: Skew_Time decides a boot together
     advertInt: 0.3,
     nopreempt: true, // failback is manual (ESC): a node that comes back stays BACKUP
     garpMasterDelay: 1,

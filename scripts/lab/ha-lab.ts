@@ -2,10 +2,12 @@
 // node, bootstrap the pair (DRBD's initial forced Primary), ask a node for its
 // status or health through the real CLI, wait for a serving MASTER, and run
 // the demo's load client against the VIP from the client host.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readClientLog } from '../demo-app/client-log.js';
 import { request } from '../../lib/cli/client.js';
 import type { NodeStatus } from '../../lib/node/status.js';
-import { CLIENT, STORE_PORT, VIP, haConfig, type HaOptions } from './ha-config.js';
+import { CLIENT, STORE_PORT, VIP, dataPath, haConfig, type HaOptions } from './ha-config.js';
 import { TANDEM_BIN, type Lab, type LabHost, type LabProcess } from './lab.js';
 import { addReplicationAddresses } from './replication-config.js';
 import { controlSocket } from './tandem-config.js';
@@ -42,8 +44,12 @@ export function startNode(lab: Lab, h: LabHost, o: HaOptions = {}): LabProcess {
   return lab.startTandem(h, haConfig(lab, h, o));
 }
 
+// The control socket answers before the volumes are open; the resource group shows once they are.
 export async function daemonUp(h: LabHost, timeoutMs = 15_000): Promise<NodeStatus> {
-  return until(`${h.name}'s daemon`, () => nodeStatus(h), timeoutMs);
+  return until(`${h.name}'s daemon and its resource group`, async () => {
+    const s = await nodeStatus(h);
+    return s.ha !== null ? s : false;
+  }, timeoutMs);
 }
 
 // Serving: MASTER with every step done, and the store healthy.
@@ -87,4 +93,30 @@ export function clientLog(lab: Lab): string {
 // The load client on the client host, writing to the VIP until stopped.
 export function startClient(lab: Lab, intervalMs = 50): LabProcess {
   return lab.spawn(lab.client, [process.execPath, CLIENT, '--url', STORE_URL, '--log', clientLog(lab), '--interval-ms', String(intervalMs), '--timeout-ms', '2000'], 'client.log');
+}
+
+// kill -9 of a node's daemon and of its services' process groups (a crashed machine).
+export async function crashNode(h: LabHost, p: LabProcess): Promise<void> {
+  const pgids = ((await nodeStatus(h)).ha?.services ?? []).flatMap((s) => (s.pgid === null ? [] : [s.pgid]));
+  p.child.kill('SIGKILL');
+  for (const g of pgids) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // gone with the daemon
+    }
+  }
+  await p.child;
+}
+
+// Waits until the client saw `more` further writes acknowledged.
+export async function waitAcked(lab: Lab, more: number, timeoutMs = 60_000): Promise<void> {
+  const base = (await readClientLog(clientLog(lab)).catch(() => ({ acked: [] }))).acked.length;
+  await until(`${more} more acknowledged writes`, async () => (await readClientLog(clientLog(lab))).acked.length >= base + more, timeoutMs, 100);
+}
+
+// Every id the client saw acknowledged that is not a whole record on h.
+export async function missingAcked(lab: Lab, h: LabHost): Promise<{ acked: number; missing: string[] }> {
+  const log = await readClientLog(clientLog(lab));
+  return { acked: log.acked.length, missing: log.acked.filter((id) => !existsSync(join(dataPath(h), 'records', id))) };
 }

@@ -6,45 +6,22 @@
 // a node booted alone waiting, maintenance, and health on both nodes. After
 // each, every record the client saw acknowledged is on the serving MASTER.
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readClientLog } from '../../scripts/demo-app/client-log.js';
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { configPath, dataPath, haConfig, VIP } from '../../scripts/lab/ha-config.js';
-import { bootstrapPair, cli, clientLog, daemonUp, nodeStatus, startClient, startNode, until, waitServing } from '../../scripts/lab/ha-lab.js';
+import { configPath, haConfig, VIP } from '../../scripts/lab/ha-config.js';
+import { bootstrapPair, cli, crashNode, clientLog, daemonUp, missingAcked, nodeStatus, startClient, startNode, until, waitAcked, waitServing } from '../../scripts/lab/ha-lab.js';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
 import { labLifecycle } from './lab-hooks.js';
 
-// Every id the client saw acknowledged is a whole record on h.
-async function ackedOn(lab: Lab, h: LabHost): Promise<{ acked: number; missing: string[] }> {
-  const log = await readClientLog(clientLog(lab));
-  const missing = log.acked.filter((id) => !existsSync(join(dataPath(h), 'records', id)));
-  return { acked: log.acked.length, missing };
-}
-
-async function ackedSince(lab: Lab, n: number, timeoutMs = 30_000): Promise<void> {
-  const base = (await readClientLog(clientLog(lab)).catch(() => ({ acked: [] }))).acked.length;
-  await until(`${n} more acknowledged writes`, async () => (await readClientLog(clientLog(lab))).acked.length >= base + n, timeoutMs, 100);
-}
+const ackedOn = missingAcked;
+const ackedSince = (lab: Lab, n: number, timeoutMs = 30_000): Promise<void> => waitAcked(lab, n, timeoutMs);
 
 async function hasVip(lab: Lab, h: LabHost): Promise<boolean> {
   return (await lab.addresses(h)).includes(VIP);
 }
 
-// kill -9 of the daemon and of its services' process groups (a crashed machine).
-async function crash(lab: Lab, h: LabHost, p: LabProcess): Promise<void> {
-  const pgids = ((await nodeStatus(h)).ha?.services ?? []).flatMap((s) => (s.pgid === null ? [] : [s.pgid]));
-  p.child.kill('SIGKILL');
-  for (const g of pgids) {
-    try {
-      process.kill(-g, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  await p.child;
-}
 
 describe('the HA node in namespaces (issue 5)', function () {
   this.timeout(300_000);
@@ -84,7 +61,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const procs = await bootstrapPair(lab);
     const client = startClient(lab);
     await ackedSince(lab, 20);
-    await crash(lab, a, procs.get(a) as LabProcess);
+    await crashNode(a, procs.get(a) as LabProcess);
     await waitServing(b, 30_000);
     expect(await hasVip(lab, b)).to.equal(true);
     await ackedSince(lab, 20);
@@ -296,13 +273,37 @@ describe('the HA node in namespaces (issue 5)', function () {
         return true;
       }
     }, 15_000);
-    const log = await readFile(join(a.dir, 'tandem.log'), 'utf8');
-    expect(log).to.match(new RegExp(`service store: process group ${pgid} ended \\(left running by a daemon that did not stop\\)`));
+    // The line is written once the group is gone: wait for it too.
+    const line = new RegExp(`service store: process group ${pgid} ended \\(left running by a daemon that did not stop\\)`);
+    await until('the leftover logged', async () => line.test(await readFile(join(a.dir, 'tandem.log'), 'utf8')), 10_000);
     await until('a BACKUP and UpToDate', async () => {
       const s = await nodeStatus(a);
       return s.ha?.role === 'BACKUP' && s.volumes[0]?.disk === 'UpToDate';
     }, 60_000);
     expect(await hasVip(lab, a), 'the leftover VIP went too').to.equal(false);
+    await ackedSince(lab, 10);
+    await lab.stop(client);
+    expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
+  });
+
+  it('SIGTERM of the MASTER leaves cleanly: priority 0, VIP removed, service stopped, volume demoted; the peer serves at once', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const procs = await bootstrapPair(lab);
+    const client = startClient(lab);
+    await ackedSince(lab, 10);
+    const pgid = (await nodeStatus(a)).ha?.services[0]?.pgid as number;
+    const t0 = Date.now();
+    await lab.stop(procs.get(a) as LabProcess);
+    expect(await hasVip(lab, a)).to.equal(false);
+    expect(() => process.kill(-pgid, 0), 'the store stopped with its daemon').to.throw();
+    const log = await readFile(join(a.dir, 'tandem.log'), 'utf8');
+    const tail = log.slice(log.lastIndexOf('SIGTERM: stopping'));
+    expect(tail).to.match(/VI_1: MASTER -> STOP \(shutdown\)/);
+    expect(tail).to.match(/data: Secondary/);
+    await waitServing(b, 15_000);
+    // Priority 0 lets b take over after Skew_Time, not the full down interval.
+    expect(Date.now() - t0).to.be.lessThan(10_000);
     await ackedSince(lab, 10);
     await lab.stop(client);
     expect((await ackedOn(lab, b)).missing).to.deep.equal([]);

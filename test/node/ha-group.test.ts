@@ -183,4 +183,22 @@ describe('node/ha-group', () => {
     expect([...t.election.faults]).to.deep.equal(['failed: service app: 4 runs in a row ended within 240 s']);
     expect(t.log).to.deep.equal(DOWN('FAULT'));
   });
+
+  it('exclusive work (restart, reload) waits for the transition in progress and comes before later ones', async () => {
+    let release: () => void = () => {};
+    const t = setup({ 'start app': () => new Promise((res) => (release = res)) });
+    t.master();
+    await tick(10);
+    const order: string[] = [];
+    const done = t.group.exclusive(async () => {
+      order.push(`exclusive after ${t.log.at(-1)}`);
+      return 42;
+    });
+    await tick(10);
+    expect(order).to.deep.equal([]);
+    release();
+    expect(await done).to.equal(42);
+    expect(order).to.deep.equal(['exclusive after notify MASTER']);
+    await t.group.idle();
+  });
 });

@@ -50,7 +50,7 @@ export function step(fsm: Fsm, cfg: FsmConfig, ev: FsmEvent, now: number): StepR
     case 'shutdown': return enterStop(fsm, 'shutdown');
     case 'force': return onForce(fsm, cfg, ev.to, ev.reason, now);
     case 'hold': return onHold(fsm, cfg, ev.reason, now);
-    case 'hold-cleared': return onHoldCleared(fsm, ev.reason);
+    case 'hold-cleared': return onHoldCleared(fsm, cfg, ev.reason, now);
     case 'step-down': return onStepDown(fsm, cfg, readable(ev.reason, 'step down'), now);
     default: return same(fsm); // an unknown event from an untyped caller
   }
@@ -144,10 +144,13 @@ function onHold(fsm: Fsm, cfg: FsmConfig, reason: string, now: number): StepResu
   return { fsm: next, actions: [] };
 }
 
-// Clearing the last hold only lets the running down timer count again.
-function onHoldCleared(fsm: Fsm, reason: string): StepResult {
+// Clearing the last hold restarts a BACKUP's down timer, as a start does (RFC 5798 6.4.1): two
+// nodes released together then race by Skew_Time, so the higher priority wins.
+function onHoldCleared(fsm: Fsm, cfg: FsmConfig, reason: string, now: number): StepResult {
   if (!fsm.holdReasons.includes(reason)) return same(fsm);
-  return { fsm: { ...fsm, holdReasons: fsm.holdReasons.filter((r) => r !== reason) }, actions: [] };
+  const holdReasons = fsm.holdReasons.filter((r) => r !== reason);
+  if (fsm.state !== 'BACKUP' || holdReasons.length > 0) return { fsm: { ...fsm, holdReasons }, actions: [] };
+  return { fsm: { ...fsm, holdReasons, masterDownAt: now + masterDownIntervalMs(cfg.version, fsm.priority, fsm.masterAdverIntCs) }, actions: [] };
 }
 
 // A clean hand-over: the MASTER sends priority 0 and goes BACKUP; from then on
