@@ -7,7 +7,7 @@
 // with the same list make a pair.
 import { posix } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { canonicalIp } from '../net/ip-address.js';
+import { canonicalIp, compareIp } from '../net/ip-address.js';
 import { applyHaSet, type HaSetFlags } from './ha-set.js';
 import { formatIssues, parseConfigText } from './load.js';
 import { formatHostPort } from './names.js';
@@ -59,7 +59,7 @@ export function provision(c: CheckedFlags, host: ProvisionHost): ProvisionResult
   if (c.mode !== 'no_ha' && peers.length !== 1) {
     return fail(`--ha_node_list ${JSON.stringify(c.haNodeList)} lists ${peers.length + 1} addresses: --ha_mode ${c.mode} replicates to one peer (--peer_name), so list exactly two`);
   }
-  let text = set.text;
+  let text = set.text.replace(/^( {6}priority: )100$/m, `$1${priorityOf(self, peers)}`);
   if (c.unicast !== undefined) {
     // The same edit again, over the VRRP addresses: the node list still places the volume.
     const vrrp = applyHaSet(text, { ...ha, haNodeList: [c.unicast.src, ...c.unicast.peers].join(' ') }, [c.unicast.src]);
@@ -80,6 +80,13 @@ export function provision(c: CheckedFlags, host: ProvisionHost): ProvisionResult
       peer: { name: c.peerName ?? null, address: peers[0] ?? '' },
     },
   };
+}
+
+// 110 for the lowest address of the node list, 100 for the next, ...: the same answer on every node, whatever the list's order.
+export function priorityOf(self: string | undefined, peers: readonly string[]): number {
+  if (self === undefined) return 100;
+  const rank = peers.filter((p) => compareIp(p, self) < 0).length;
+  return Math.max(1, 110 - 10 * rank);
 }
 
 // This node's node list entry: the one among --ipaddr, or among this host's addresses without it.
@@ -130,8 +137,9 @@ function header(c: CheckedFlags): string {
 const VRRP_TEMPLATE = `
 vrrp:
   instances:
-    # Both nodes BACKUP at equal priority: the first one up becomes MASTER; nopreempt
-    # keeps the VIP there when the other comes back (failback is manual, as in ESC).
+    # Both nodes BACKUP; the lower address has the higher priority, so two nodes that come
+    # up together never tie (a tie would make both MASTER for an advert interval); nopreempt
+    # keeps the VIP where it is when the other comes back (failback is manual, as in ESC).
     - name: VI_1
       state: BACKUP
       priority: 100

@@ -49,7 +49,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(out.warnings).to.deep.equal([]);
     expect(config.node.name).to.equal('esc-ha-0');
     const i = config.vrrp.instances[0];
-    expect([i?.name, i?.interface, i?.virtualRouterId, i?.priority, i?.initialState, i?.nopreempt, i?.checkUnicastSrc]).to.deep.equal(['VI_1', 'eth0', 100, 100, 'BACKUP', true, true]);
+    expect([i?.name, i?.interface, i?.virtualRouterId, i?.priority, i?.initialState, i?.nopreempt, i?.checkUnicastSrc]).to.deep.equal(['VI_1', 'eth0', 100, 110, 'BACKUP', true, true]);
     expect([i?.unicastSrcIp, i?.unicastPeer]).to.deep.equal(['192.0.2.11', ['192.0.2.12']]);
     expect(i?.virtualIpaddress).to.deep.equal([{ address: '192.0.2.100', prefix: 24, family: 4, dev: 'eth0' }]);
     const v = volume(config);
@@ -142,7 +142,10 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
       const [ix, iy] = [x.vrrp.instances[0], y.vrrp.instances[0]];
       expect(ix?.virtualRouterId).to.equal(iy?.virtualRouterId);
       expect(ix?.virtualIpaddress).to.deep.equal(iy?.virtualIpaddress);
-      expect([ix?.priority, ix?.nopreempt, ix?.initialState]).to.deep.equal([iy?.priority, iy?.nopreempt, iy?.initialState]);
+      expect([ix?.nopreempt, ix?.initialState]).to.deep.equal([iy?.nopreempt, iy?.initialState]);
+      // Never a tie at boot: the lower address has the higher priority, on both nodes' files.
+      const low = (ix?.unicastSrcIp ?? '') < (iy?.unicastSrcIp ?? '') ? [ix, iy] : [iy, ix];
+      expect([low[0]?.priority, low[1]?.priority]).to.deep.equal([110, 100]);
       expect(ix?.unicastPeer).to.deep.equal([iy?.unicastSrcIp]);
       expect(iy?.unicastPeer).to.deep.equal([ix?.unicastSrcIp]);
       const [vx, vy] = [volume(x), volume(y)];
