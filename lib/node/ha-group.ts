@@ -40,7 +40,7 @@ export interface TransitionRecord {
 export interface HaGroupDeps {
   log: { info(m: string): void; warn(m: string): void; error(m: string): void };
   emit: (type: string, fields: Record<string, unknown>) => void;
-  faultHoldMs: number;
+  faultHoldMs: () => number; // read at each failure: `tandem reload` may change it
   now?: () => number;
 }
 
@@ -174,7 +174,7 @@ export class HaGroup {
   // FAULT (the peer takes over), then after fault_hold a BACKUP that does not preempt.
   private fail(reason: string): void {
     this.deps.log.error(`${this.election.group}: leaving MASTER: ${reason}`);
-    this.deps.emit('ha.failed', { group: this.election.group, reason, fault_hold_s: this.deps.faultHoldMs / 1000 });
+    this.deps.emit('ha.failed', { group: this.election.group, reason, fault_hold_s: this.deps.faultHoldMs() / 1000 });
     const key = `failed: ${reason}`;
     const old = this.faultKey;
     this.faultKey = key;
@@ -183,7 +183,7 @@ export class HaGroup {
     if (old !== null && old !== key) this.election.fault(old, false);
     this.election.stepDown(reason);
     if (this.faultTimer !== null) clearTimeout(this.faultTimer);
-    this.faultTimer = setTimeout(() => this.clearFault(), this.deps.faultHoldMs);
+    this.faultTimer = setTimeout(() => this.clearFault(), this.deps.faultHoldMs());
   }
 
   private clearFault(): void {

@@ -68,7 +68,7 @@ export class HaNode {
         stop: (s) => this.services.get(s).stop(),
         ...conductor.effectsFor(instance),
       },
-      { log, emit, faultHoldMs: cfg.startup.faultHoldMs ?? DEFAULT_FAULT_HOLD_MS },
+      { log, emit, faultHoldMs: () => cfg.startup.faultHoldMs ?? DEFAULT_FAULT_HOLD_MS },
     );
     conductor.attach(instance.name, this.group);
     this.handover = new Handover(this.group, election, {

@@ -57,7 +57,7 @@ function setup(behave: Parameters<typeof effects>[1] = {}, faultHoldMs = 60_000)
   const log: string[] = [];
   const events: Array<{ type: string; fields: Record<string, unknown> }> = [];
   const election = new FakeElection();
-  const group = new HaGroup(PLAN, election, effects(log, behave), { log: quiet, emit: (type, fields) => events.push({ type, fields }), faultHoldMs });
+  const group = new HaGroup(PLAN, election, effects(log, behave), { log: quiet, emit: (type, fields) => events.push({ type, fields }), faultHoldMs: () => faultHoldMs });
   // The election reacts to a fault as VRRP does: MASTER -> FAULT, and back to BACKUP when cleared.
   election.onFault = (on) => {
     const from = election.state;
