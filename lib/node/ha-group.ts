@@ -51,6 +51,7 @@ export class HaGroup {
   private queue: Promise<void> = Promise.resolve();
   private becoming: AbortController | null = null;
   private up = false; // something a MASTER holds may be up
+  private done = false; // the last takeover completed, and nothing was let go since
   private readonly history: TransitionRecord[] = [];
   private faultKey: string | null = null;
   private faultTimer: NodeJS.Timeout | null = null;
@@ -90,16 +91,19 @@ export class HaGroup {
   private async become(from: ElectionRole, reason: string, priority: number, ctl: AbortController): Promise<void> {
     if (ctl.signal.aborted) return; // a newer transition came before this one started
     this.up = true;
+    this.done = false;
     const t0 = this.now();
     const ok = await this.run(from, 'MASTER', reason, becomeMaster(this.plan), ctl.signal, 'become', priority);
     if (this.becoming === ctl) this.becoming = null;
     if (ok) {
+      this.done = true;
       this.deps.log.info(`${this.election.group}: MASTER and serving, ${this.now() - t0} ms after the election`);
       this.deps.emit('ha.master', { group: this.election.group, ms: this.now() - t0 });
     }
   }
 
   private async leave(from: ElectionRole, to: Exclude<HaState, 'MASTER'>, reason: string, priority: number): Promise<void> {
+    this.done = false;
     await this.run(from, to, reason, leaveMaster(this.plan, to), new AbortController().signal, 'leave', priority);
     this.up = false;
   }
@@ -216,7 +220,13 @@ export class HaGroup {
     this.plan = { ...this.plan, services };
   }
 
+  // Every step of the last takeover done, nothing let go since.
   get serving(): boolean {
+    return this.done;
+  }
+
+  // Something a MASTER holds may still be up (a takeover or a hand-over not finished).
+  get holding(): boolean {
     return this.up;
   }
 

@@ -80,7 +80,7 @@ export class Handover {
         await sleep(POLL_MS);
         if (this.election.role() === 'MASTER') throw new TandemError('SWITCHOVER_FAILED', `switchover failed after ${Date.now() - t0} ms: the peer did not take over, and this node is MASTER again`);
         const master = this.election.masterAddress();
-        if (this.group.serving || master === null || master === this.election.ownAddress()) continue;
+        if (this.group.holding || master === null || master === this.election.ownAddress()) continue;
         last = await this.deps.peerServing(deadline).catch((e: Error) => ({ ready: false, why: e.message }));
         if (!last.ready) continue;
         const ms = Date.now() - t0;

@@ -196,6 +196,8 @@ describe('node/ha-group', () => {
     });
     await tick(10);
     expect(order).to.deep.equal([]);
+    // Mid-takeover: something is up, but the node does not serve yet.
+    expect([t.group.holding, t.group.serving]).to.deep.equal([true, false]);
     release();
     expect(await done).to.equal(42);
     expect(order).to.deep.equal(['exclusive after notify MASTER']);
