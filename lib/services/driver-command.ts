@@ -23,32 +23,37 @@ export function lookupUser(name: string): { uid: number; gid: number } {
 }
 
 export class CommandDriver implements ServiceDriver {
-  private readonly proc: ProcessService;
+  private proc: ProcessService | null = null;
 
-  constructor(cfg: CommandService, log: (level: 'info' | 'warn', line: string) => void, onEnded: OnEnded) {
-    const ids = cfg.user === undefined ? {} : lookupUser(cfg.user);
-    this.proc = new ProcessService({
-      name: cfg.name,
-      argv: cfg.argv,
-      ...ids,
-      env: cfg.env,
-      stopTimeoutMs: cfg.stopTimeoutMs,
-      log,
-      onExit: (end) => {
-        if (!end.stopped) onEnded({ why: describeEnd(end) });
-      },
-    });
-  }
+  constructor(
+    private readonly cfg: CommandService,
+    private readonly log: (level: 'info' | 'warn', line: string) => void,
+    private readonly onEnded: OnEnded,
+  ) {}
 
   get pgid(): number | null {
-    return this.proc.pgid;
+    return this.proc?.pgid ?? null;
   }
 
+  // The user is looked up at each start: a missing one fails this start (the node goes FAULT), not the daemon.
   async start(): Promise<void> {
+    if (this.proc?.running) return;
+    const ids = this.cfg.user === undefined ? {} : lookupUser(this.cfg.user);
+    this.proc = new ProcessService({
+      name: this.cfg.name,
+      argv: this.cfg.argv,
+      ...ids,
+      env: this.cfg.env,
+      stopTimeoutMs: this.cfg.stopTimeoutMs,
+      log: this.log,
+      onExit: (end) => {
+        if (!end.stopped) this.onEnded({ why: describeEnd(end) });
+      },
+    });
     await this.proc.start();
   }
 
-  stop(): Promise<void> {
-    return this.proc.stop();
+  async stop(): Promise<void> {
+    await this.proc?.stop();
   }
 }

@@ -19,6 +19,7 @@ export interface HaOptions {
   minLifetime?: number; // seconds
   startTimeout?: number;
   standaloneAfter?: number;
+  witness?: string;
   faultHold?: number;
   storeArgv?: string[]; // replaces the store (a service that fails on purpose)
   storeEnv?: Record<string, string>;
@@ -80,6 +81,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     '    stop_timeout: 5',
     'startup:',
     ...(o.standaloneAfter !== undefined ? [`  standalone_after: ${o.standaloneAfter}`] : []),
+    ...(o.witness !== undefined ? [`  witness: ${o.witness}`] : []),
     `  fault_hold: ${o.faultHold ?? 5}`,
     '',
   ].join('\n');

@@ -163,6 +163,8 @@ describe('the HA node in namespaces (issue 5)', function () {
     const lab = life.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const procs = await bootstrapPair(lab);
+    const client = startClient(lab);
+    await ackedSince(lab, 10);
     const on = await cli(lab, a, ['maintenance', 'on']);
     expect(on.exitCode, on.stderr).to.equal(0);
     expect(on.stdout).to.match(/VI_1: maintenance on, BACKUP/);
@@ -181,6 +183,9 @@ describe('the HA node in namespaces (issue 5)', function () {
     const off = await cli(lab, a, ['maintenance', 'off']);
     expect(off.exitCode, off.stderr).to.equal(0);
     await waitServing(a, 30_000);
+    await ackedSince(lab, 10);
+    await lab.stop(client);
+    expect((await ackedOn(lab, a)).missing, 'acknowledged records missing after maintenance').to.deep.equal([]);
   });
 
   it('switchover refuses with the reason when the peer could not take over', async () => {
@@ -307,5 +312,22 @@ describe('the HA node in namespaces (issue 5)', function () {
     await ackedSince(lab, 10);
     await lab.stop(client);
     expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
+  });
+
+  it('a node booted with its peer unreachable starts alone when the witness answers ping', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    // The client host is the witness here (a third machine, as the gateway would be).
+    const opts = { witness: lab.client.ipv4 };
+    const procs = await bootstrapPair(lab, () => opts);
+    await lab.stop(procs.get(b) as LabProcess);
+    await lab.stop(procs.get(a) as LabProcess);
+    await lab.setSwitchPort(a, false);
+    procs.set(b, startNode(lab, b, opts));
+    await daemonUp(b);
+    await waitServing(b, 30_000);
+    expect((await nodeStatus(b)).ha?.boot.reason).to.equal(`the peer was not heard, but the witness ${lab.client.ipv4} answers: starting alone`);
+    expect(await hasVip(lab, b)).to.equal(true);
+    await lab.setSwitchPort(a, true);
   });
 });

@@ -90,6 +90,18 @@ describe('services/supervisor (real processes)', function () {
     expect(s.status()).to.include({ state: 'stopped', pgid: null });
   });
 
+  it('user: the process runs with that user\'s uid and gid; an unknown user fails the start', async () => {
+    const { s } = sup({ user: 'nobody' });
+    await s.start(new AbortController().signal);
+    const status = readFileSync(`/proc/${s.status().pgid}/status`, 'utf8');
+    expect(status).to.match(/^Uid:\s+65534\s/m);
+    expect(status).to.match(/^Gid:\s+65534\s/m);
+    const bad = sup({ name: 'x', user: 'no-such-user-here' }).s;
+    let err: Error | null = null;
+    await bad.start(new AbortController().signal).catch((e: Error) => (err = e));
+    expect(String(err)).to.match(/user "no-such-user-here" does not exist on this node/);
+  });
+
   it('a missing binary fails the start and says so', async () => {
     const { s } = sup({ argv: ['/nonexistent/app'] });
     let err: Error | null = null;
