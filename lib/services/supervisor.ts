@@ -54,6 +54,9 @@ export class Supervisor {
   // One controller per MASTER tenure of the service: aborted by stop(), so no probe or restart outlives it.
   private tenure = new AbortController();
   private readonly now: () => number;
+  // Set while a run starts: its end then fails the start instead of being judged by the budget.
+  private endedDuringStart: ((why: string) => void) | null = null;
+  private lastProbeFailure: string | null = null;
 
   constructor(readonly cfg: ServiceConfig, private readonly deps: SupervisorDeps) {
     this.now = deps.now ?? Date.now;
@@ -91,6 +94,7 @@ export class Supervisor {
     const within = AbortSignal.any([signal, timeout]);
     try {
       const starting = this.driver.start(within);
+      starting.catch(() => {}); // when the run ended first, a late rejection is no news
       await Promise.race([starting, ended]);
       this.deps.ledger?.started(this.name, this.cfg.kind, this.driver.pgid);
       await Promise.race([this.untilHealthy(within), ended]);
@@ -106,9 +110,6 @@ export class Supervisor {
     this.deps.emit('service.healthy', { service: this.name, pgid: this.driver.pgid, ms: this.healthySince - this.runStartedAt });
     if (this.cfg.health !== null) void this.watchHealth(this.tenure.signal);
   }
-
-  private endedDuringStart: ((why: string) => void) | null = null;
-  private lastProbeFailure: string | null = null;
 
   private probeOf(): HealthProbe | null {
     const h = this.cfg.health;
