@@ -31,17 +31,11 @@ export function addNodeCommands(program: Command, socketOpts: (c: Command) => Co
     .description('health.sh: one line per service and volume, then TANDEM HEALTH PASSED (exit 0) or FAILED (exit 1)')
     .option('--json', 'print JSON')
     .action(async (o: SocketOpts & { json?: boolean }) => {
-      let status: NodeStatus;
-      try {
-        status = (await ask(o, 'status')) as NodeStatus;
-      } catch (e) {
-        // health.sh on a node whose daemon is down: a failed report, not a usage error.
-        const r = { lines: [`tandem daemon: not answering (${(e as Error).message})`, 'TANDEM HEALTH FAILED'], passed: false };
-        process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${r.lines.join('\n')}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      const r = healthReport(healthInputOf(status));
+      // health.sh on a node whose daemon is down: a failed report, not a usage error.
+      const r = await ask(o, 'status').then(
+        (s) => healthReport(healthInputOf(s as NodeStatus)),
+        (e: Error) => ({ lines: [`tandem daemon: not answering (${e.message})`, 'TANDEM HEALTH FAILED'], passed: false }),
+      );
       process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `${r.lines.join('\n')}\n`);
       process.exitCode = r.passed ? 0 : 1;
     });

@@ -122,13 +122,16 @@ export class Conductor {
   }
 
   private async announceOnce(ev: TransitionEvent, signal: AbortSignal): Promise<void> {
-    for (const v of ev.instance.virtualIpaddress) {
-      try {
-        const link = v.dev === ev.instance.interface ? ev.link : await this.linkOf(v.dev);
-        await this.announcer.announce(v, link, signal);
-      } catch (err) {
-        if (!signal.aborted) this.log.warn(`${ev.instance.name}: announcing ${v.address} on ${v.dev}: ${(err as Error).message}`);
-      }
+    for (const v of ev.instance.virtualIpaddress) await this.announceVip(ev, v, signal);
+  }
+
+  // One GARP / NA for one VIP; a failure is logged, never thrown (the next announcement may work).
+  private async announceVip(ev: TransitionEvent, v: VirtualAddress, signal: AbortSignal): Promise<void> {
+    try {
+      const link = v.dev === ev.instance.interface ? ev.link : await this.linkOf(v.dev);
+      await this.announcer.announce(v, link, signal);
+    } catch (err) {
+      if (!signal.aborted) this.log.warn(`${ev.instance.name}: announcing ${v.address} on ${v.dev}: ${(err as Error).message}`);
     }
   }
 
@@ -165,16 +168,7 @@ export class Conductor {
     const burst = async (count: number): Promise<void> => {
       // All VIPs at once; repeats one after the other (arping itself takes a second each).
       for (let i = 0; i < count && !signal.aborted; i++) {
-        await Promise.all(
-          c.virtualIpaddress.map(async (v) => {
-            try {
-              const link = v.dev === c.interface ? ev.link : await this.linkOf(v.dev);
-              await this.announcer.announce(v, link, signal);
-            } catch (err) {
-              if (!signal.aborted) this.log.warn(`${c.name}: announcing ${v.address} on ${v.dev}: ${(err as Error).message}`);
-            }
-          }),
-        );
+        await Promise.all(c.virtualIpaddress.map((v) => this.announceVip(ev, v, signal)));
       }
     };
     try {

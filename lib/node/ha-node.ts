@@ -122,12 +122,13 @@ export class HaNode {
 
   // The peer is MASTER and serves: its volumes Primary, and the first VIP answers ping from here.
   private async peerServing(signal: AbortSignal): Promise<Readiness> {
-    for (const v of this.volumeStatus()) {
+    const vols = this.volumeStatus();
+    for (const v of vols) {
       if (!v.peers.some((p) => p.connected && p.role === 'Primary')) return { ready: false, why: `volume ${v.name} is not Primary on the peer yet` };
     }
     const vip = this.cfg.vrrp.instances.find((i) => i.name === this.election.group)?.virtualIpaddress[0];
     if (vip !== undefined && !(await pingOnce(vip.address, signal))) return { ready: false, why: `VIP ${vip.address} does not answer yet` };
-    const parts = [...this.volumeStatus().map((v) => `${v.name} Primary on the peer`), ...(vip ? [`VIP ${vip.address} answers`] : [])];
+    const parts = [...vols.map((v) => `${v.name} Primary on the peer`), ...(vip ? [`VIP ${vip.address} answers`] : [])];
     return { ready: true, why: parts.join(', ') };
   }
 

@@ -39,7 +39,7 @@ export class ServiceSet {
   // At start, before the election: runs a crashed daemon left behind are ended (this node is not MASTER yet).
   async endLeftovers(): Promise<void> {
     for (const run of this.ledger?.takeLeftovers() ?? []) {
-      const cfg = [...this.byName.values()].find((x) => x.name === run.name)?.cfg;
+      const cfg = this.byName.get(run.name)?.cfg;
       try {
         const what = await endLeftover(run, cfg, this.log);
         if (what !== null) {

@@ -15,7 +15,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceConfig } from '../config/types.js';
 import type { ServiceDriver } from './driver.js';
 import { probe, HealthTracker } from './health.js';
-import type { HealthProbe } from './health-common.js';
 import { FRESH_BUDGET, onRunEnded, type RestartBudget } from './restart-policy.js';
 
 export type ServiceState = 'stopped' | 'starting' | 'running' | 'restarting' | 'stopping' | 'failed';
@@ -111,41 +110,33 @@ export class Supervisor {
     if (this.cfg.health !== null) void this.watchHealth(this.tenure.signal);
   }
 
-  private probeOf(): HealthProbe | null {
-    const h = this.cfg.health;
-    if (h === null) return null;
-    if (h.kind === 'http') return { kind: 'http', url: h.url, timeoutMs: h.timeoutMs };
-    if (h.kind === 'tcp') return { kind: 'tcp', host: h.host, port: h.port, timeoutMs: h.timeoutMs };
-    return { kind: 'exec', argv: h.argv, timeoutMs: h.timeoutMs };
-  }
-
   // During start one passing check is enough: every second counts in a takeover.
   private async untilHealthy(signal: AbortSignal): Promise<void> {
-    const p = this.probeOf();
+    // The configured check is a probe plus its interval.
+    const h = this.cfg.health;
     this.lastProbeFailure = null;
-    this.tracker = p === null ? null : new HealthTracker();
-    if (p === null || this.cfg.health === null) return;
+    this.tracker = h === null ? null : new HealthTracker();
+    if (h === null) return;
     for (;;) {
-      const r = await probe(p, signal);
+      const r = await probe(h, signal);
       signal.throwIfAborted();
       if (r.healthy) {
         this.tracker?.record(r, this.now());
         return;
       }
       this.lastProbeFailure = r.reason;
-      await sleep(Math.min(this.cfg.health.intervalMs, 500), undefined, { signal });
+      await sleep(Math.min(h.intervalMs, 500), undefined, { signal });
     }
   }
 
   private async watchHealth(signal: AbortSignal): Promise<void> {
-    const p = this.probeOf();
     const h = this.cfg.health;
-    if (p === null || h === null) return;
+    if (h === null) return;
     const tracker = this.tracker;
     try {
       while (!signal.aborted && this.state === 'running' && this.tracker === tracker) {
         await sleep(h.intervalMs, undefined, { signal });
-        const r = await probe(p, signal);
+        const r = await probe(h, signal);
         if (signal.aborted || this.state !== 'running' || this.tracker !== tracker) return;
         const change = tracker?.record(r, this.now());
         if (change?.to === 'unhealthy') {
@@ -162,6 +153,11 @@ export class Supervisor {
   private onRunEnded(why: string): void {
     if (this.endedDuringStart !== null) return this.endedDuringStart(why);
     if (this.state !== 'running') return; // stopping, or a start in progress reports through run()
+    this.judge(why);
+  }
+
+  // The restart budget's verdict on a run that ended: restart after a backoff, or escalate.
+  private judge(why: string): void {
     const verdict = onRunEnded(this.cfg.restart, this.budget, this.runStartedAt, this.now(), `${this.name} ${why}`);
     this.budget = verdict.budget;
     this.problem(verdict.reason);
@@ -188,9 +184,8 @@ export class Supervisor {
       if (signal.aborted) return;
       // A restart that does not come up counts as a run that ended at once.
       await this.driver.stop().catch(() => {});
-      this.set('running'); // so the verdict applies
       this.runStartedAt = this.now();
-      this.onRunEnded(`did not come back: ${(e as Error).message}`);
+      this.judge(`did not come back: ${(e as Error).message}`);
     }
   }
 

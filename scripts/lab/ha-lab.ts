@@ -11,27 +11,14 @@ import { CLIENT, STORE_PORT, VIP, dataPath, haConfig, type HaOptions } from './h
 import { TANDEM_BIN, type Lab, type LabHost, type LabProcess } from './lab.js';
 import { addReplicationAddresses } from './replication-config.js';
 import { controlSocket } from './tandem-config.js';
+import { until } from './wait.js';
+
+export { until };
 
 export async function nodeStatus(h: LabHost, timeoutMs = 5000): Promise<NodeStatus> {
   const r = await request(controlSocket(h), { command: 'status' }, timeoutMs);
   if (!r.ok) throw new Error(`${h.name}: status: ${r.error ?? '?'}`);
   return r.result as NodeStatus;
-}
-
-// Polls until check() holds; fails naming what it waited for.
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 // The tandem CLI as a user runs it, in the node's namespace.

@@ -2,7 +2,7 @@
 // a reason; under CI=true a missing prerequisite fails the run instead.
 import { execFileSync } from 'node:child_process';
 
-function has(cmd: string): boolean {
+export function has(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
     return true;
@@ -18,30 +18,22 @@ export function labUnavailable(extra: string[] = []): string | null {
   return null;
 }
 
-// Call from a before() hook: skips the suite by hand, fails it in CI.
-export function requireLab(ctx: Mocha.Context, extra: string[] = []): void {
-  const why = labUnavailable(extra);
-  if (why === null) return;
-  if (process.env.CI === 'true') throw new Error(`CI=true and the namespace suite cannot run: ${why}`);
+// The one way a test skips: by hand it skips saying why; under CI=true a skip is a failure.
+export function skipOutsideCi(ctx: Mocha.Context, why: string): never {
+  if (process.env.CI === 'true') throw new Error(`CI=true and this test cannot run: ${why}`);
   console.warn(`    skipped: ${why}`);
   ctx.skip();
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// Polls until check() returns a value that is not undefined/false, or fails
-// with the message after timeoutMs.
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 25): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
+// Call from a before() hook: skips the suite by hand, fails it in CI.
+export function requireLab(ctx: Mocha.Context, extra: string[] = []): void {
+  const why = labUnavailable(extra);
+  if (why !== null) skipOutsideCi(ctx, `namespace suite: ${why}`);
 }
+
+// A command the test needs, with how to get it.
+export function requireTool(ctx: Mocha.Context, cmd: string, hint: string): void {
+  if (!has(cmd)) skipOutsideCi(ctx, `${cmd} is missing (${hint})`);
+}
+
+export { sleep, until as waitFor } from '../../scripts/lab/wait.js';

@@ -15,9 +15,6 @@ import { bootstrapPair, cli, crashNode, clientLog, daemonUp, missingAcked, nodeS
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
 import { labLifecycle } from './lab-hooks.js';
 
-const ackedOn = missingAcked;
-const ackedSince = (lab: Lab, n: number, timeoutMs = 30_000): Promise<void> => waitAcked(lab, n, timeoutMs);
-
 async function hasVip(lab: Lab, h: LabHost): Promise<boolean> {
   return (await lab.addresses(h)).includes(VIP);
 }
@@ -32,7 +29,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const [a, b] = lab.hosts as [LabHost, LabHost];
     await bootstrapPair(lab);
     const client = startClient(lab);
-    await ackedSince(lab, 20);
+    await waitAcked(lab, 20, 30_000);
     expect(await hasVip(lab, a)).to.equal(true);
     expect(await hasVip(lab, b)).to.equal(false);
     const ha = await cli(lab, a, ['health']);
@@ -52,7 +49,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     for (const step of ['promote data', 'start store', 'add-vips', 'announce', 'notify MASTER']) expect(st.stdout).to.include(step);
     lab.stop(client).catch(() => {});
     await lab.stop(client);
-    expect((await ackedOn(lab, b)).missing, 'acknowledged records missing on the BACKUP').to.deep.equal([]);
+    expect((await missingAcked(lab, b)).missing, 'acknowledged records missing on the BACKUP').to.deep.equal([]);
   });
 
   it('kill -9 of the MASTER and its service: b takes over with the data; a comes back as BACKUP and resyncs; switchover both ways', async () => {
@@ -60,12 +57,12 @@ describe('the HA node in namespaces (issue 5)', function () {
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const procs = await bootstrapPair(lab);
     const client = startClient(lab);
-    await ackedSince(lab, 20);
+    await waitAcked(lab, 20, 30_000);
     await crashNode(a, procs.get(a) as LabProcess);
     await waitServing(b, 30_000);
     expect(await hasVip(lab, b)).to.equal(true);
-    await ackedSince(lab, 20);
-    const after = await ackedOn(lab, b);
+    await waitAcked(lab, 20, 30_000);
+    const after = await missingAcked(lab, b);
     expect(after.missing, 'acknowledged records missing on the new MASTER').to.deep.equal([]);
     const log = await readClientLog(clientLog(lab));
     expect(log.outages.length, "one outage for the failover").to.be.greaterThan(0);
@@ -80,7 +77,7 @@ describe('the HA node in namespaces (issue 5)', function () {
       return s.ha?.role === 'BACKUP' && v?.disk === 'UpToDate' && v.peers[0]?.replication === 'Established';
     }, 60_000);
     expect(await hasVip(lab, a)).to.equal(false);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     expect((await cli(lab, a, ['health'])).exitCode).to.equal(0);
     expect((await cli(lab, b, ['health'])).exitCode).to.equal(0);
 
@@ -95,10 +92,10 @@ describe('the HA node in namespaces (issue 5)', function () {
       expect(await hasVip(lab, to)).to.equal(true);
       expect(await hasVip(lab, from)).to.equal(false);
       expect((await nodeStatus(from)).ha?.role).to.equal('BACKUP');
-      await ackedSince(lab, 10);
+      await waitAcked(lab, 10, 30_000);
     }
     await lab.stop(client);
-    expect((await ackedOn(lab, b)).missing, 'acknowledged records missing after the switchovers').to.deep.equal([]);
+    expect((await missingAcked(lab, b)).missing, 'acknowledged records missing after the switchovers').to.deep.equal([]);
   });
 
   it('a service that keeps failing beyond its budget hands over to the peer; the node is FAULT, then a BACKUP that does not preempt', async () => {
@@ -106,7 +103,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const [a, b] = lab.hosts as [LabHost, LabHost];
     await bootstrapPair(lab, () => ({ maxRetries: 1, minLifetime: 120, faultHold: 3 }));
     const client = startClient(lab);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     // Two short runs in a row, one more than max_retries 1.
     for (let i = 0; i < 2; i++) {
       const svc = await until('the store running', async () => (await nodeStatus(a)).ha?.services.find((s) => s.state === 'running' && s.pgid !== null), 20_000);
@@ -124,10 +121,10 @@ describe('the HA node in namespaces (issue 5)', function () {
     // fault_hold over: BACKUP, yielding to b although a has the higher priority.
     await until('a BACKUP again', async () => (await nodeStatus(a)).ha?.role === 'BACKUP', 20_000);
     expect((await nodeStatus(a)).vrrp[0]?.yielding).to.equal(true);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     expect((await nodeStatus(b)).ha?.role).to.equal('MASTER');
     await lab.stop(client);
-    expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
+    expect((await missingAcked(lab, b)).missing).to.deep.equal([]);
   });
 
   it('a node booted with its peer unreachable waits and serves nothing; standalone_after lets an UpToDate node start alone', async () => {
@@ -164,7 +161,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const procs = await bootstrapPair(lab);
     const client = startClient(lab);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     const on = await cli(lab, a, ['maintenance', 'on']);
     expect(on.exitCode, on.stderr).to.equal(0);
     expect(on.stdout).to.match(/VI_1: maintenance on, BACKUP/);
@@ -183,9 +180,9 @@ describe('the HA node in namespaces (issue 5)', function () {
     const off = await cli(lab, a, ['maintenance', 'off']);
     expect(off.exitCode, off.stderr).to.equal(0);
     await waitServing(a, 30_000);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     await lab.stop(client);
-    expect((await ackedOn(lab, a)).missing, 'acknowledged records missing after maintenance').to.deep.equal([]);
+    expect((await missingAcked(lab, a)).missing, 'acknowledged records missing after maintenance').to.deep.equal([]);
   });
 
   it('switchover refuses with the reason when the peer could not take over', async () => {
@@ -207,7 +204,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const [a] = lab.hosts as [LabHost, LabHost];
     await bootstrapPair(lab);
     const client = startClient(lab);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     const pgid = (await nodeStatus(a)).ha?.services[0]?.pgid;
     // Watch the VIP the whole time: it must never leave a.
     let watching = true;
@@ -225,7 +222,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     await waitServing(a);
     expect(await lab.addresses(a)).to.include.members([VIP, '192.0.2.101']);
     expect((await nodeStatus(a)).ha?.services[0]?.pgid).to.not.equal(pgid);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     watching = false;
     await watcher;
     expect(gone, 'samples without the VIP on a').to.equal(0);
@@ -248,9 +245,9 @@ describe('the HA node in namespaces (issue 5)', function () {
     expect(rs.exitCode, rs.stderr).to.equal(0);
     expect(rs.stdout).to.match(/^restarted store in [\d.]+ s$/);
     expect((await nodeStatus(a)).ha?.services[0]?.pgid).to.not.equal(before);
-    await ackedSince(lab, 5);
+    await waitAcked(lab, 5, 30_000);
     await lab.stop(client);
-    expect((await ackedOn(lab, a)).missing).to.deep.equal([]);
+    expect((await missingAcked(lab, a)).missing).to.deep.equal([]);
   });
 
   it('a daemon killed alone leaves its service running; the next start ends it before the election and rejoins as BACKUP', async () => {
@@ -259,13 +256,13 @@ describe('the HA node in namespaces (issue 5)', function () {
     // A service that writes nothing survives its daemon (a chatty one dies of the broken pipe).
     const procs = await bootstrapPair(lab, () => ({ quietStore: true }));
     const client = startClient(lab);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     const pgid = (await nodeStatus(a)).ha?.services[0]?.pgid as number;
     (procs.get(a) as LabProcess).child.kill('SIGKILL');
     await (procs.get(a) as LabProcess).child;
     expect(() => process.kill(-pgid, 0), 'the store outlives its daemon').to.not.throw();
     await waitServing(b, 30_000);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect(() => process.kill(-pgid, 0), 'the store still runs without its daemon').to.not.throw();
     procs.set(a, startNode(lab, a, { quietStore: true }));
@@ -286,9 +283,9 @@ describe('the HA node in namespaces (issue 5)', function () {
       return s.ha?.role === 'BACKUP' && s.volumes[0]?.disk === 'UpToDate';
     }, 60_000);
     expect(await hasVip(lab, a), 'the leftover VIP went too').to.equal(false);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     await lab.stop(client);
-    expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
+    expect((await missingAcked(lab, b)).missing).to.deep.equal([]);
   });
 
   it('SIGTERM of the MASTER leaves cleanly: priority 0, VIP removed, service stopped, volume demoted; the peer serves at once', async () => {
@@ -296,7 +293,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const procs = await bootstrapPair(lab);
     const client = startClient(lab);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     const pgid = (await nodeStatus(a)).ha?.services[0]?.pgid as number;
     const t0 = Date.now();
     await lab.stop(procs.get(a) as LabProcess);
@@ -309,9 +306,9 @@ describe('the HA node in namespaces (issue 5)', function () {
     await waitServing(b, 15_000);
     // Priority 0 lets b take over after Skew_Time, not the full down interval.
     expect(Date.now() - t0).to.be.lessThan(10_000);
-    await ackedSince(lab, 10);
+    await waitAcked(lab, 10, 30_000);
     await lab.stop(client);
-    expect((await ackedOn(lab, b)).missing).to.deep.equal([]);
+    expect((await missingAcked(lab, b)).missing).to.deep.equal([]);
   });
 
   it('a node booted with its peer unreachable starts alone when the witness answers ping', async () => {

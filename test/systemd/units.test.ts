@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../scripts/lab/lab.js';
+import { requireTool } from '../helpers/env.js';
 
 const dir = join(REPO_ROOT, 'systemd');
 
@@ -17,12 +18,7 @@ describe('systemd units', () => {
 
   for (const u of units) {
     it(`${u} passes systemd-analyze verify`, async function () {
-      const has = await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false });
-      if (has.exitCode !== 0) {
-        if (process.env.CI === 'true') throw new Error('systemd-analyze is missing (scripts/setup.sh installs systemd)');
-        console.warn('    skipped: systemd-analyze is missing (run scripts/setup.sh)');
-        this.skip();
-      }
+      requireTool(this, 'systemd-analyze', 'scripts/setup.sh installs systemd');
       const r = await execa('systemd-analyze', ['verify', join(dir, u)], { reject: false });
       expect(r.exitCode, r.stderr).to.equal(0);
       expect(r.stderr.split('\n').filter((l) => l.includes(u)), r.stderr).to.deep.equal([]);

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { DirCluster, rsyncDiff } from './dir-harness.js';
+import { skipOutsideCi } from '../../helpers/env.js';
 
 describe('directory volume: bad input', function () {
   this.timeout(60_000);
@@ -19,11 +20,7 @@ describe('directory volume: bad input', function () {
   });
 
   it('a full disk on the Secondary is reported on both sides and retried; no partial file stays; freed space lets it land', async function () {
-    if (process.getuid?.() !== 0) {
-      if (process.env.CI === 'true') throw new Error('this test mounts a tmpfs and must run as root under CI');
-      console.warn('    skipped: mounting the small tmpfs needs root');
-      return this.skip();
-    }
+    if (process.getuid?.() !== 0) skipOutsideCi(this, 'mounting the small tmpfs needs root');
     c = await DirCluster.create();
     mounted = c.tree('node-b');
     await mkdir(mounted, { recursive: true });

@@ -9,8 +9,9 @@ import { PeerConnector } from '../../../lib/replication/link/connector.js';
 import { PeerListener } from '../../../lib/replication/link/listener.js';
 import type { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import type { LinkTls } from '../../../lib/replication/link/transport.js';
-import { hasOpenssl, makePki } from '../../fixtures/pki.js';
+import { makePki } from '../../fixtures/pki.js';
 import { LogLines, SECRET } from './harness.test.js';
+import { requireTool } from '../../helpers/env.js';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -26,11 +27,7 @@ describe('replication/link over TLS (loopback)', function () {
   let pki: Record<string, LinkTls> = {};
 
   before(function () {
-    if (!hasOpenssl()) {
-      if (process.env.CI === 'true') throw new Error('openssl(1) is required for the TLS tests under CI');
-      console.warn('    skipped: openssl(1) is missing, so no test certificates can be made (run scripts/setup.sh)');
-      this.skip();
-    }
+    requireTool(this, 'openssl', 'no test certificates can be made without it; run scripts/setup.sh');
     dir = mkdtempSync(join(tmpdir(), 'tandem-link-tls-'));
     pki = { ...makePki(dir, 'ca', ['node-a', 'node-b']), ...makePki(dir, 'other-ca', ['mallory']) };
   });
