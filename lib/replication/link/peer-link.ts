@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { TandemError } from '../../errors.js';
+import { readReused } from '../../net/reused-reads.js';
 import { TickCork } from '../../net/tick-cork.js';
 import { FrameDecoder } from './decoder.js';
 import { DEFAULT_MAX_PAYLOAD, type Frame, type FrameError, HEADER_LEN, encodeFrameHeader } from './frame.js';
@@ -88,7 +89,7 @@ export class PeerLink {
       timeoutMs: opts.handshakeTimeoutMs ?? 10_000, randomBytes: opts.randomBytes ?? cryptoRandomBytes,
     });
     socket.setNoDelay(true); // NBD proto.md: TCP_NODELAY; one write is one frame, latency is what protocol C pays
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    readReused(socket, (chunk) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('close', () => { this.clearGrace(); this.onEnd(); });
     socket.on('error', (err: Error) => this.shutdown('socket-error', err.message, false));
@@ -110,13 +111,14 @@ export class PeerLink {
 
   /** Sends one frame with the next sequence number; returns that number. */
   // `payload` may come in parts (a header and the data): they are sent as one payload without being copied together.
-  send(frame: { type: FrameType; flags?: number; payload?: Uint8Array | readonly Uint8Array[] }): bigint {
+  // `sent` runs once the socket no longer needs the payload: written to the kernel, or dropped with the socket.
+  send(frame: { type: FrameType; flags?: number; payload?: Uint8Array | readonly Uint8Array[]; sent?: () => void }): bigint {
     if (this.st !== 'established') throw new TandemError('link-not-established', `link to ${this.remote} is ${this.st}`);
     if (INTERNAL.has(frame.type)) throw new RangeError(`${frame.type} frames belong to the link itself`);
     const parts = frame.payload === undefined ? [] : frame.payload instanceof Uint8Array ? [frame.payload] : frame.payload;
     if (parts.reduce((n, p) => n + p.length, 0) > this.maxPayload) throw new RangeError(`payload above ${this.maxPayload} bytes`);
     if (((frame.flags ?? 0) & ~ALLOWED_FLAGS[frame.type]) !== 0) throw new RangeError(`flags not allowed on ${frame.type}`);
-    return this.write(frame.type, parts, frame.flags ?? 0);
+    return this.write(frame.type, parts, frame.flags ?? 0, frame.sent);
   }
 
   /** True when the socket buffer is full; wait for drain() before sending more. */
@@ -156,13 +158,14 @@ export class PeerLink {
     this.shutdown('protocol-error', detail, true);
   }
 
-  private write(type: FrameType, payload: Uint8Array | readonly Uint8Array[], flags: number): bigint {
+  private write(type: FrameType, payload: Uint8Array | readonly Uint8Array[], flags: number, sent?: () => void): bigint {
     const seq = this.sendSeq++;
-    const parts = payload instanceof Uint8Array ? [payload] : payload;
+    const parts = (payload instanceof Uint8Array ? [payload] : payload).filter((p) => p.length > 0);
     const length = parts.reduce((n, p) => n + p.length, 0);
     this.cork.hold(); // a burst of writes and acks leaves in one writev
-    this.socket.write(encodeFrameHeader({ type, flags, seq, length }));
-    for (const p of parts) if (p.length > 0) this.socket.write(p);
+    const done = sent === undefined ? undefined : (): void => sent();
+    this.socket.write(encodeFrameHeader({ type, flags, seq, length }), parts.length === 0 ? done : undefined);
+    parts.forEach((p, i) => this.socket.write(p, i === parts.length - 1 ? done : undefined));
     const bytes = { length: HEADER_LEN + length };
     this.stats.bytesSent += bytes.length;
     this.stats.framesSent++;

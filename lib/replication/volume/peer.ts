@@ -3,6 +3,7 @@
 // in both directions (send and acknowledge on the Primary, apply in order on
 // the Secondary), and the resync and verify that run over it.
 import { createHash } from 'node:crypto';
+import { payloadPool } from '../../net/buffer-pool.js';
 import { Bitmap } from '../block/bitmap.js';
 import type { Frame } from '../link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
@@ -310,13 +311,25 @@ export class PeerSession extends PeerSessionBase {
       const n = data === null ? length : Math.min(MAX_WRITE_FRAME, length - at);
       const flags = (fua ? FLAG_FUA : 0) | (data === null ? FLAG_ZEROES : 0);
       const payload = data === null ? encodeZeroes(offset, length) : [encodeWriteHeader(offset + at), data.subarray(at, at + n)];
-      const seq = link.send({ type: 'WRITE', flags, payload });
+      const seq = this.sendHeld(link, data, { type: 'WRITE', flags, payload });
       last = this.pending.add(seq, offset + at, n, Date.now());
       all.push(last.done);
       received.push(last.received);
     }
     this.writesSent++;
     return { received: Promise.all(received).then(() => undefined), done: Promise.all(all).then((r) => r.every(Boolean)) };
+  }
+
+  // The application's buffer may be reused once the request is answered (buffer-pool.ts): held until the socket wrote it.
+  private sendHeld(link: PeerLink, data: Buffer | null, frame: Parameters<PeerLink['send']>[0]): bigint {
+    if (data === null) return link.send(frame);
+    payloadPool.retain(data);
+    try {
+      return link.send({ ...frame, sent: () => payloadPool.release(data) });
+    } catch (e) {
+      payloadPool.release(data);
+      throw e;
+    }
   }
 
   // Protocol C FLUSH: every write before the barrier is on the peer's stable storage.
@@ -368,7 +381,8 @@ export class PeerSession extends PeerSessionBase {
     const disk = this.host.disk;
     this.applier?.push({
       seq: f.seq, range: { offset, length },
-      run: () => (data === null ? disk.writeZeroes(offset, length, fua) : disk.write(offset, data, fua)),
+      // The frame's buffer goes back to the pool once written; nothing else holds a WRITE payload.
+      run: () => (data === null ? disk.writeZeroes(offset, length, fua) : disk.write(offset, data, fua).finally(() => payloadPool.release(data))),
     });
   }
 

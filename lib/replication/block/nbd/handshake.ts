@@ -20,7 +20,7 @@
 // AwaitOption      | INFO / GO, malformed                    | AwaitOption      | ERR_INVALID
 // AwaitOption      | STRUCTURED_REPLY (first, no data)       | AwaitOption      | ACK (else ERR_INVALID)
 // AwaitOption      | anything else (STARTTLS, META_CONTEXT..) | AwaitOption      | ERR_UNSUP
-import type { ByteQueue } from './byte-queue.js';
+import type { ByteQueue } from '../../../net/byte-queue.js';
 import {
   IHAVEOPT,
   KNOWN_CLIENT_FLAGS,

@@ -1,8 +1,9 @@
 // One connection's NBD protocol, pure: bytes in (split anywhere), actions out.
 // The handshake machine runs first, then the transmission framer reads
 // request headers and WRITE payloads from the same queue. Time comes in as
-// an argument; the only deadline is the handshake's.
-import { ByteQueue } from './byte-queue.js';
+// an argument; the only deadline is the handshake's. A WRITE payload may come
+// from the shared buffer pool: its taker releases it once the write is done.
+import { ByteQueue } from '../../../net/byte-queue.js';
 import { MAX_PAYLOAD, NBD_CMD_READ, NBD_CMD_WRITE, commandName, type CommandName } from './constants.js';
 import { encodeGreeting } from './handshake-codec.js';
 import { Handshake, type ExportDescriptor, type HandshakeCloseReason } from './handshake.js';
@@ -79,6 +80,7 @@ export class NbdProtocol {
       }
     }
     if (this.phase === 'transmission') this.requests(out);
+    this.q.settle(); // the chunk may be a socket's reused read buffer
     return out;
   }
 
@@ -96,7 +98,7 @@ export class NbdProtocol {
         return void out.push(...this.close('request-too-large', `${commandName(h.type)} of ${h.length} bytes`));
       }
       const need = REQUEST_HEADER_LENGTH + (hasPayload ? h.length : 0);
-      if (this.q.length < need) return;
+      if (this.q.length < need) return void this.q.expect(need);
       this.q.take(REQUEST_HEADER_LENGTH);
       const payload = hasPayload ? this.q.take(h.length) : undefined;
       const verdict = checkRequest(h, payload, this.exp);

@@ -3,6 +3,8 @@
 // in arrival order), writes each reply when its request completes, and
 // closes the socket the way the protocol asked.
 import type { Socket } from 'node:net';
+import { payloadPool } from '../../../net/buffer-pool.js';
+import { readReused } from '../../../net/reused-reads.js';
 import { TickCork } from '../../../net/tick-cork.js';
 import type { BlockBackend } from './backend.js';
 import { executeOp } from './execute.js';
@@ -48,7 +50,7 @@ export class NbdSession {
     this.cork = new TickCork(socket);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true); // proto.md "Protocol phases": both sides SHOULD disable Nagle
-    socket.on('data', (chunk: Buffer) => this.apply(this.proto.receive(chunk, Date.now())));
+    readReused(socket, (chunk) => this.apply(this.proto.receive(chunk, Date.now())));
     socket.on('drain', () => {
       this.blocked = false;
       this.kick();
@@ -138,6 +140,7 @@ export class NbdSession {
           this.inFlight.delete(p);
           this.queuedBytes -= payloadBytes(r);
           this.sched.done(r);
+          releasePayload(r); // the backend took its own hold if it still needs the data
           this.kick();
         });
         this.inFlight.add(p);
@@ -178,6 +181,10 @@ export class NbdSession {
     const quiet = reason === 'peer-closed' || reason === 'server-stop' || (reason !== 'socket-error' && isCleanClose(reason));
     if (!quiet) this.d.log(`nbd: connection ${this.d.id} closed: ${reason} (${detail})`);
   }
+}
+
+function releasePayload(r: NbdRequest): void {
+  if (r.verdict.kind === 'execute' && r.verdict.op.type === 'WRITE') payloadPool.release(r.verdict.op.data);
 }
 
 function payloadBytes(r: NbdRequest): number {

@@ -1,0 +1,43 @@
+// Reads a plain socket into one buffer reused for every read, instead of
+// Node's fresh 64 KiB allocation per read (each one external memory the GC
+// must reclaim). `onBytes` sees a view that the next read overwrites, so it
+// copies what it keeps (byte-queue.ts does). pause() / resume(), 'end' and
+// 'close' work as usual; no 'data' events are emitted.
+//
+// Node offers this as the documented `onread` option of net.connect() and
+// new Socket(), but not for sockets a server accepts; this sets the same
+// fields on an existing socket. A socket it cannot handle (TLS, an unknown
+// Node) falls back to 'data' events, which are stable copies: the same
+// callback works for both.
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+
+export const READ_BUFFER_BYTES = 256 * 1024; // fewer, larger reads for 1 MiB writes; the kernel hands what it has
+
+interface UserBufferHandle {
+  useUserBuffer?: (buf: Uint8Array) => void;
+}
+
+function symbolNamed(socket: Socket, name: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(socket).find((s) => s.description === name);
+}
+
+// Returns 'reused' or 'data-events' (which way the bytes come), for tests and logs.
+export function readReused(socket: Socket, onBytes: (chunk: Buffer) => void, size = READ_BUFFER_BYTES): 'reused' | 'data-events' {
+  const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
+  const kBuffer = symbolNamed(socket, 'kBuffer');
+  const kBufferCb = symbolNamed(socket, 'kBufferCb');
+  const plain = !(socket instanceof TLSSocket) && typeof handle?.useUserBuffer === 'function';
+  // Bytes already in the stream's own buffer (none for a fresh socket) would be skipped by the reused buffer.
+  if (!plain || kBuffer === undefined || kBufferCb === undefined || socket.readableLength > 0) {
+    socket.on('data', onBytes);
+    return 'data-events';
+  }
+  const buf = Buffer.allocUnsafe(size);
+  const fields = socket as unknown as Record<symbol, unknown>;
+  fields[kBuffer] = buf;
+  fields[kBufferCb] = (nread: number): void => onBytes(buf.subarray(0, nread));
+  handle?.useUserBuffer?.(buf);
+  socket.resume(); // flowing, as with a 'data' listener: 'end' is emitted only by a flowing stream
+  return 'reused';
+}

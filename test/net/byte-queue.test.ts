@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { payloadPool } from '../../lib/net/buffer-pool.js';
+import { ByteQueue } from '../../lib/net/byte-queue.js';
+import { prng, randomSplit } from '../fixtures/nbd/client-bytes.js';
+
+describe('ByteQueue', () => {
+  it('returns exact lengths across any split, undefined while short', () => {
+    const src = Buffer.from(Array.from({ length: 1000 }, (_, i) => i & 0xff));
+    for (let seed = 1; seed <= 100; seed++) {
+      const rnd = prng(seed);
+      const q = new ByteQueue();
+      const got: Buffer[] = [];
+      for (const piece of randomSplit(src, rnd)) {
+        q.push(piece);
+        for (;;) {
+          const n = 1 + Math.floor(rnd() * 50);
+          if (q.length < n) {
+            expect(q.take(n)).to.equal(undefined);
+            break;
+          }
+          expect(q.peek(n)?.length).to.equal(n);
+          got.push(q.take(n) as Buffer);
+        }
+      }
+      got.push(q.take(q.length) as Buffer);
+      expect(Buffer.concat(got).equals(src), `seed ${seed}`).to.equal(true);
+      expect(q.length).to.equal(0);
+    }
+  });
+});
+
+describe('ByteQueue with reused read buffers', () => {
+  // Every piece arrives in the same scratch buffer, overwritten after settle(), as reused-reads.ts does.
+  it('returns the same bytes when every pushed chunk is overwritten after settle()', () => {
+    const src = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
+    for (let seed = 1; seed <= 30; seed++) {
+      const rnd = prng(seed);
+      const q = new ByteQueue();
+      const scratch = Buffer.alloc(src.length);
+      const got: Buffer[] = [];
+      for (const piece of randomSplit(src, rnd)) {
+        piece.copy(scratch);
+        q.push(scratch.subarray(0, piece.length));
+        for (;;) {
+          const n = 1 + Math.floor(rnd() * 100_000);
+          const b = q.take(n);
+          if (b === undefined) {
+            if (rnd() < 0.5) q.expect(n);
+            break;
+          }
+          got.push(b);
+        }
+        q.settle();
+        scratch.fill(0xee);
+      }
+      got.push(q.take(q.length) as Buffer);
+      expect(Buffer.concat(got).equals(src), `seed ${seed}`).to.equal(true);
+    }
+  });
+
+  it('gathers an announced message across reads once and hands it out without a copy', () => {
+    const msg = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 13) & 0xff));
+    const q = new ByteQueue();
+    const scratch = Buffer.alloc(64 * 1024);
+    const before = payloadPool.stats().taken;
+    for (let at = 0; at < msg.length; at += scratch.length) {
+      msg.copy(scratch, 0, at, at + scratch.length);
+      q.push(scratch);
+      if (at === 0) q.expect(msg.length);
+      const whole = q.take(msg.length);
+      if (whole !== undefined) {
+        expect(whole.equals(msg)).to.equal(true);
+        expect(whole.byteOffset).to.equal(0); // the gathered buffer itself
+      }
+      q.settle();
+      scratch.fill(0);
+    }
+    expect(q.length).to.equal(0);
+    expect(payloadPool.stats().taken - before).to.equal(1); // one buffer for the whole message, no copy at take()
+  });
+});
