@@ -8,11 +8,15 @@
 // be one allocation per request); they are never reused, only collected.
 
 export const POOL_MIN = 64 * 1024; // below this, slab pieces
-const SLAB_BYTES = 1024 * 1024;
+const SLAB_BYTES = 1024 * 1024; // one slab per 256 requests of 4 KiB
 const DEFAULT_KEEP_BYTES = 128 * 1024 * 1024;
 
-// Power-of-two size classes from POOL_MIN, so a buffer serves any request of its class.
+const MIB = 1024 * 1024;
+
+// Size classes, so a buffer serves any request of its class: powers of two
+// from POOL_MIN to 1 MiB, then whole MiB (a 32 MiB NBD write must not take 64).
 function classOf(n: number): number {
+  if (n > MIB) return Math.ceil(n / MIB) * MIB;
   let c = POOL_MIN;
   while (c < n) c *= 2;
   return c;

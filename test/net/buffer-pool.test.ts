@@ -11,6 +11,7 @@ describe('BufferPool', () => {
     const big = pool.take(POOL_MIN + 1);
     expect(big.length).to.equal(POOL_MIN + 1);
     expect(big.buffer.byteLength).to.equal(POOL_MIN * 2); // power-of-two class
+    expect(pool.take(32 * 1024 * 1024 + 28).buffer.byteLength).to.equal(33 * 1024 * 1024); // whole MiB above 1 MiB
   });
 
   it('reuses a buffer only after its last holder released it', () => {
