@@ -27,9 +27,9 @@ export function readReused(socket: Socket, onBytes: (chunk: Buffer) => void, siz
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
   const kBuffer = symbolNamed(socket, 'kBuffer');
   const kBufferCb = symbolNamed(socket, 'kBufferCb');
-  const plain = !(socket instanceof TLSSocket) && typeof handle?.useUserBuffer === 'function';
+  const useUserBuffer = socket instanceof TLSSocket ? undefined : handle?.useUserBuffer?.bind(handle);
   // Bytes already in the stream's own buffer (none for a fresh socket) would be skipped by the reused buffer.
-  if (!plain || kBuffer === undefined || kBufferCb === undefined || socket.readableLength > 0) {
+  if (useUserBuffer === undefined || kBuffer === undefined || kBufferCb === undefined || socket.readableLength > 0) {
     socket.on('data', onBytes);
     return 'data-events';
   }
@@ -37,7 +37,7 @@ export function readReused(socket: Socket, onBytes: (chunk: Buffer) => void, siz
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[kBuffer] = buf;
   fields[kBufferCb] = (nread: number): void => onBytes(buf.subarray(0, nread));
-  handle?.useUserBuffer?.(buf);
+  useUserBuffer(buf);
   socket.resume(); // flowing, as with a 'data' listener: 'end' is emitted only by a flowing stream
   return 'reused';
 }

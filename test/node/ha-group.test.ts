@@ -74,7 +74,18 @@ function setup(behave: Parameters<typeof effects>[1] = {}, faultHoldMs = 60_000)
     election.state = 'MASTER';
     group.onRole(from, 'MASTER', 'master down timer expired', 100);
   };
-  return { log, events, election, group, master };
+  // A MASTER hears a better peer: the election is BACKUP and the group is told.
+  const backup = (reason = 'higher priority advert'): void => {
+    election.state = 'BACKUP';
+    group.onRole('MASTER', 'BACKUP', reason, 100);
+  };
+  // MASTER with every step done, then the log emptied: what follows is the way down.
+  const served = async (): Promise<void> => {
+    master();
+    await group.idle();
+    log.length = 0;
+  };
+  return { log, events, election, group, master, backup, served };
 }
 
 const UP = ['promote db', 'promote files', 'start pgsql', 'start app', 'add-vips', 'announce', 'notify MASTER'];
@@ -95,11 +106,8 @@ describe('node/ha-group', () => {
 
   it('leaving MASTER: VIPs first, services in reverse, then the volumes, then notify', async () => {
     const t = setup();
-    t.master();
-    await t.group.idle();
-    t.log.length = 0;
-    t.election.state = 'BACKUP';
-    t.group.onRole('MASTER', 'BACKUP', 'higher priority advert', 100);
+    await t.served();
+    t.backup();
     await t.group.idle();
     expect(t.log).to.deep.equal(DOWN('BACKUP'));
     expect(t.group.serving).to.equal(false);
@@ -144,11 +152,8 @@ describe('node/ha-group', () => {
 
   it('leaving runs every step even when some fail, and reports them', async () => {
     const t = setup({ 'stop app': async () => { throw new Error('still running'); }, 'demote files': async () => { throw new Error('EIO'); } });
-    t.master();
-    await t.group.idle();
-    t.log.length = 0;
-    t.election.state = 'BACKUP';
-    t.group.onRole('MASTER', 'BACKUP', 'x', 100);
+    await t.served();
+    t.backup('x');
     await t.group.idle();
     expect(t.log).to.deep.equal(DOWN('BACKUP'));
     const rec = t.group.transitions().at(-1);
@@ -162,8 +167,7 @@ describe('node/ha-group', () => {
     const t = setup({ 'start pgsql': (signal) => new Promise((res, rej) => { release = res; signal.addEventListener('abort', () => rej(new Error('aborted'))); }) });
     t.master();
     await tick(10);
-    t.election.state = 'BACKUP';
-    t.group.onRole('MASTER', 'BACKUP', 'higher priority advert', 100);
+    t.backup();
     release();
     await t.group.idle();
     expect(t.log).to.deep.equal(['promote db', 'promote files', 'start pgsql', ...DOWN('BACKUP')]);

@@ -163,9 +163,8 @@ export class PeerLink {
     const parts = (payload instanceof Uint8Array ? [payload] : payload).filter((p) => p.length > 0);
     const length = parts.reduce((n, p) => n + p.length, 0);
     this.cork.hold(); // a burst of writes and acks leaves in one writev
-    const done = sent === undefined ? undefined : (): void => sent();
-    this.socket.write(encodeFrameHeader({ type, flags, seq, length }), parts.length === 0 ? done : undefined);
-    parts.forEach((p, i) => this.socket.write(p, i === parts.length - 1 ? done : undefined));
+    this.socket.write(encodeFrameHeader({ type, flags, seq, length }), parts.length === 0 ? sent : undefined);
+    parts.forEach((p, i) => this.socket.write(p, i === parts.length - 1 ? sent : undefined));
     const bytes = { length: HEADER_LEN + length };
     this.stats.bytesSent += bytes.length;
     this.stats.framesSent++;

@@ -183,10 +183,15 @@ export class NbdSession {
   }
 }
 
+function writePayload(r: NbdRequest): Buffer | null {
+  return r.verdict.kind === 'execute' && r.verdict.op.type === 'WRITE' ? r.verdict.op.data : null;
+}
+
 function releasePayload(r: NbdRequest): void {
-  if (r.verdict.kind === 'execute' && r.verdict.op.type === 'WRITE') payloadPool.release(r.verdict.op.data);
+  const data = writePayload(r);
+  if (data !== null) payloadPool.release(data);
 }
 
 function payloadBytes(r: NbdRequest): number {
-  return r.verdict.kind === 'execute' && r.verdict.op.type === 'WRITE' ? r.verdict.op.data.length : 0;
+  return writePayload(r)?.length ?? 0;
 }
