@@ -12,7 +12,8 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import { OrderedApplier } from './applier.js';
 import { decideConnect } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
-import { PendingWrites } from './pending.js';
+import { PendingWrites, settleLost } from './pending.js';
+import type { WriteCompletion } from './write-completion.js';
 import { ResyncTarget } from './resync-target.js';
 import { PeerSessionBase } from './session-base.js';
 import type { PeerStatus, ResyncProgress, VerifyProgress } from './status-types.js';
@@ -301,31 +302,26 @@ export class PeerSession extends PeerSessionBase {
     return new Promise((res) => this.roomWaiters.push(res));
   }
 
-  // Sends one application write; `done` resolves true at the peer's ON_DISK ack, false if the link dropped first.
-  replicate(offset: number, data: Buffer | null, length: number, fua: boolean): { received: Promise<void>; done: Promise<boolean> } {
+  // Sends one application write, in frames of at most MAX_WRITE_FRAME; the waiter hears each frame's ack (or loss).
+  replicate(offset: number, data: Buffer | null, length: number, fua: boolean, waiter: WriteCompletion): void {
     const link = this.link as PeerLink;
-    let last: { received: Promise<void>; done: Promise<boolean> } | null = null;
-    const all: Array<Promise<boolean>> = [];
-    const received: Array<Promise<void>> = [];
+    const flags = (fua ? FLAG_FUA : 0) | (data === null ? FLAG_ZEROES : 0);
     for (let at = 0; at < length; at += data === null ? length : MAX_WRITE_FRAME) {
       const n = data === null ? length : Math.min(MAX_WRITE_FRAME, length - at);
-      const flags = (fua ? FLAG_FUA : 0) | (data === null ? FLAG_ZEROES : 0);
       const payload = data === null ? encodeZeroes(offset, length) : [encodeWriteHeader(offset + at), data.subarray(at, at + n)];
-      const seq = this.sendHeld(link, data, { type: 'WRITE', flags, payload });
-      last = this.pending.add(seq, offset + at, n, Date.now());
-      all.push(last.done);
-      received.push(last.received);
+      const seq = this.sendHeld(link, data, flags, payload);
+      waiter.expect();
+      this.pending.add(seq, offset + at, n, Date.now(), waiter);
     }
     this.writesSent++;
-    return { received: Promise.all(received).then(() => undefined), done: Promise.all(all).then((r) => r.every(Boolean)) };
   }
 
   // The application's buffer may be reused once the request is answered (buffer-pool.ts): held until the socket wrote it.
-  private sendHeld(link: PeerLink, data: Buffer | null, frame: Parameters<PeerLink['send']>[0]): bigint {
-    if (data === null) return link.send(frame);
+  private sendHeld(link: PeerLink, data: Buffer | null, flags: number, payload: Uint8Array | Uint8Array[]): bigint {
+    if (data === null) return link.send({ type: 'WRITE', flags, payload });
     payloadPool.retain(data);
     try {
-      return link.send({ ...frame, sent: () => payloadPool.release(data) });
+      return link.send({ type: 'WRITE', flags, payload, sent: () => payloadPool.release(data) });
     } catch (e) {
       payloadPool.release(data);
       throw e;
@@ -546,7 +542,7 @@ export class PeerSession extends PeerSessionBase {
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.pending.drain();
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
-      for (const w of lost) w.settle(false);
+      for (const w of lost) settleLost(w);
     }), 'marking unacknowledged writes out of sync');
     for (const [, settle] of this.barriers) settle(false);
     this.barriers.clear();

@@ -3,6 +3,14 @@
 // "received" (protocol B) at a plain ack and done at an ON_DISK ack. When the
 // link drops, the writes still pending are handed back so their blocks can be
 // marked out of sync (DRBD: unacknowledged requests go to the bitmap).
+// Each frame tells its waiter directly, with no promise per frame: this is
+// the hot path of every replicated write.
+
+// Told the fate of each frame it waits for: received() once, then done() once.
+export interface AckWaiter {
+  received(): void; // the peer has it (first ack), or the link lost it: protocol B's answer
+  done(acked: boolean): void; // on the peer's disk (ON_DISK ack: true), or lost with the link (false)
+}
 
 export interface PendingWrite {
   seq: bigint;
@@ -10,8 +18,16 @@ export interface PendingWrite {
   length: number;
   sentAt: number;
   received: boolean;
-  settle: (acked: boolean) => void; // ON_DISK ack (true) or link lost (false)
-  settleReceived: () => void;
+  waiter: AckWaiter;
+}
+
+// A write the link lost: once its blocks are in the bitmap, its waiter hears it.
+export function settleLost(w: PendingWrite): void {
+  if (!w.received) {
+    w.received = true;
+    w.waiter.received();
+  }
+  w.waiter.done(false);
 }
 
 export class PendingWrites {
@@ -23,15 +39,9 @@ export class PendingWrites {
     return this.queue.length - this.head;
   }
 
-  // Resolves `received` at the first ack, `done` at ON_DISK or loss (false).
-  add(seq: bigint, offset: number, length: number, now: number): { received: Promise<void>; done: Promise<boolean> } {
-    let settle!: (acked: boolean) => void;
-    let settleReceived!: () => void;
-    const done = new Promise<boolean>((r) => (settle = r));
-    const received = new Promise<void>((r) => (settleReceived = r));
-    this.queue.push({ seq, offset, length, sentAt: now, received: false, settle, settleReceived });
+  add(seq: bigint, offset: number, length: number, now: number, waiter: AckWaiter): void {
+    this.queue.push({ seq, offset, length, sentAt: now, received: false, waiter });
     this.bytes += length;
-    return { received, done };
   }
 
   // Returns the number of writes completed (ON_DISK).
@@ -42,14 +52,14 @@ export class PendingWrites {
       if (w.seq > seq) break;
       if (!w.received) {
         w.received = true;
-        w.settleReceived();
+        w.waiter.received();
       }
     }
     if (!onDisk) return 0;
     while (this.head < this.queue.length && (this.queue[this.head] as PendingWrite).seq <= seq) {
       const w = this.queue[this.head++] as PendingWrite;
       this.bytes -= w.length;
-      w.settle(true);
+      w.waiter.done(true);
       completed++;
     }
     this.compact();
@@ -61,7 +71,7 @@ export class PendingWrites {
   }
 
   // The link is gone: every pending write, oldest first; the caller marks
-  // their blocks out of sync and then calls settle(false).
+  // their blocks out of sync and then calls settleLost().
   drain(): PendingWrite[] {
     const left = this.queue.slice(this.head);
     this.queue.length = 0;

@@ -21,20 +21,27 @@ export class RangeLock {
   acquire(offset: number, length: number): Promise<() => void> {
     const range: Held = { start: offset, end: offset + length };
     return new Promise((resolve) => {
-      const grant = (): void => {
-        this.held.add(range);
-        let released = false;
-        resolve(() => {
-          if (released) return;
-          released = true;
-          this.held.delete(range);
-          this.pump();
-        });
-      };
       // FIFO: an earlier waiter on an overlapping range goes first.
-      if (this.free(range, this.waiting.length)) grant();
-      else this.waiting.push({ ...range, grant });
+      if (this.free(range, this.waiting.length)) resolve(this.hold(range));
+      else this.waiting.push({ ...range, grant: () => resolve(this.hold(range)) });
     });
+  }
+
+  // The release function at once when acquire() would grant now; null when it would wait.
+  tryAcquire(offset: number, length: number): (() => void) | null {
+    const range: Held = { start: offset, end: offset + length };
+    return this.free(range, this.waiting.length) ? this.hold(range) : null;
+  }
+
+  private hold(range: Held): () => void {
+    this.held.add(range);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held.delete(range);
+      this.pump();
+    };
   }
 
   get busy(): number {

@@ -32,6 +32,7 @@ import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
+import { WriteCompletion } from './write-completion.js';
 
 export interface VolumeDeps {
   node: string;
@@ -53,7 +54,8 @@ export class ReplicatedVolume implements VolumeHost {
   private gateWaiters: Array<() => void> = [];
   private inLoop = 0; // writes between the gate and the end of their send loop
   private loopWaiters: Array<() => void> = [];
-  private outstanding = new Set<Promise<unknown>>(); // writes not yet done everywhere
+  private unfinished = 0; // writes whose frames are not yet settled on every peer
+  private idleWaiters: Array<() => void> = [];
   private discardMine = false;
   private alWaiters: Array<() => void> = [];
 
@@ -189,7 +191,7 @@ export class ReplicatedVolume implements VolumeHost {
     const nbd = this.nbd;
     this.nbd = null;
     await nbd?.stop(); // clients go first: nothing new arrives
-    await Promise.allSettled([...this.outstanding]);
+    while (this.unfinished > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
     await this.flush();
     this.role = 'Secondary';
     this.record.lastRole = 'Secondary';
@@ -331,29 +333,34 @@ export class ReplicatedVolume implements VolumeHost {
     };
   }
 
+  // Awaits only where it must wait (a frozen gate, a full peer, a new
+  // activity-log extent, a locked range, a large write): a 4 KiB write
+  // usually runs to its send without a promise.
   private async submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
     if (this.role !== 'Primary') throw errno('EPERM', `${this.cfg.name} is Secondary`);
     while (this.frozen > 0) await new Promise<void>((r) => this.gateWaiters.push(r));
     // Counted from the gate on: a connect handshake's snapshot waits for every write past the gate.
     this.inLoop++;
-    const acks: Array<{ received: Promise<void>; done: Promise<boolean> }> = [];
-    let wrote = false;
+    let completion: WriteCompletion | null = null;
+    let answered: Promise<void> | null = null;
     let logged = false;
     try {
       for (const s of this.peers.values()) {
         const wait = s.room();
         if (wait !== null) await wait;
       }
-      await this.alBegin(offset, length);
+      const al = this.alBegin(offset, length);
+      if (al !== null) await al;
       logged = true;
-      const release = await this.lock.acquire(offset, length);
+      const release = this.lock.tryAcquire(offset, length) ?? (await this.lock.acquire(offset, length));
       try {
         // Local first: a failed local write (ENOSPC) is never replicated.
         if (data === null) await this.disk.writeZeroes(offset, length, fua);
-        else await this.disk.write(offset, data, fua);
-        wrote = true;
+        else if (fua || !this.disk.writeInline(offset, data)) await this.disk.write(offset, data, fua);
+        completion = new WriteCompletion(this.cfg.protocol, () => this.finished(offset, length));
+        this.unfinished++;
         for (const s of this.peers.values()) {
-          if (s.receivesWrites) acks.push(s.replicate(offset, data, length, fua));
+          if (s.receivesWrites) s.replicate(offset, data, length, fua, completion);
           else await this.markOutOfSync(s.name, offset, length);
         }
       } finally {
@@ -361,14 +368,16 @@ export class ReplicatedVolume implements VolumeHost {
       }
     } finally {
       if (--this.inLoop === 0) this.wake('loop');
-      if (logged && !wrote) this.alEnd(offset, length);
+      if (completion !== null) answered = completion.close();
+      else if (logged) this.alEnd(offset, length);
     }
-    if (!wrote) return;
-    const everywhere = Promise.all(acks.map((a) => a.done));
-    const tracked = everywhere.finally(() => { this.alEnd(offset, length); this.outstanding.delete(tracked); });
-    this.outstanding.add(tracked);
-    if (this.cfg.protocol === 'C') await everywhere;
-    else if (this.cfg.protocol === 'B') await Promise.all(acks.map((a) => Promise.race([a.received, a.done])));
+    if (answered !== null) await answered;
+  }
+
+  // Every frame of a write is settled on every peer.
+  private finished(offset: number, length: number): void {
+    this.alEnd(offset, length);
+    if (--this.unfinished === 0) this.wake('idle');
   }
 
   // FLUSH: local stable storage, and under protocol C the peers' too (BARRIER / BARRIER_ACK).
@@ -377,17 +386,20 @@ export class ReplicatedVolume implements VolumeHost {
     if (this.cfg.protocol === 'C') await Promise.all([...this.peers.values()].map((s) => s.barrier()));
   }
 
-  // Activity log write-ahead (activity-log.ts): the extent is on disk as hot before data goes to it.
-  private async alBegin(offset: number, length: number): Promise<void> {
-    for (;;) {
-      const r = this.record.activityLog.touch(offset, length);
-      if (r.ok) {
-        if (r.changed) await this.save();
-        return;
-      }
-      if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.cfg.alExtents}) extents`);
-      await new Promise<void>((res) => this.alWaiters.push(res));
-    }
+  // Activity log write-ahead (activity-log.ts): the extent is on disk as hot
+  // before data goes to it. Null when the extents were hot already.
+  private alBegin(offset: number, length: number): Promise<void> | null {
+    const r = this.record.activityLog.touch(offset, length);
+    if (r.ok) return r.changed ? this.save() : null;
+    if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.cfg.alExtents}) extents`);
+    return this.alWait(offset, length);
+  }
+
+  // Every extent is pinned by a write in flight: wait for one to finish, then try again.
+  private async alWait(offset: number, length: number): Promise<void> {
+    await new Promise<void>((res) => this.alWaiters.push(res));
+    const again = this.alBegin(offset, length);
+    if (again !== null) await again;
   }
 
   private alEnd(offset: number, length: number): void {
@@ -395,8 +407,8 @@ export class ReplicatedVolume implements VolumeHost {
     this.wake('al');
   }
 
-  private wake(which: 'gate' | 'loop' | 'al'): void {
-    const list = which === 'gate' ? this.gateWaiters : which === 'loop' ? this.loopWaiters : this.alWaiters;
+  private wake(which: 'gate' | 'loop' | 'al' | 'idle'): void {
+    const list = which === 'gate' ? this.gateWaiters : which === 'loop' ? this.loopWaiters : which === 'al' ? this.alWaiters : this.idleWaiters;
     const w = list.splice(0);
     for (const f of w) f();
   }

@@ -1,16 +1,24 @@
 // PendingWrites: the Primary's unacknowledged writes to one peer, with
 // cumulative acks (received for protocol B, ON_DISK for A and C).
 import { expect } from 'chai';
-import { PendingWrites } from '../../../lib/replication/volume/pending.js';
+import { PendingWrites, settleLost } from '../../../lib/replication/volume/pending.js';
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-// Adds a write and records when its promises settle.
+// Adds a write and records what its waiter hears: received once, then done once.
 function add(p: PendingWrites, seq: number, offset: number, length: number, now: number): { received: boolean; done: boolean | null } {
   const s = { received: false, done: null as boolean | null };
-  const w = p.add(BigInt(seq), offset, length, now);
-  void w.received.then(() => (s.received = true));
-  void w.done.then((ok) => (s.done = ok));
+  p.add(BigInt(seq), offset, length, now, {
+    received: () => {
+      expect(s.received, `write ${seq} received twice`).to.equal(false);
+      s.received = true;
+    },
+    done: (acked) => {
+      expect(s.received, `write ${seq} done before received`).to.equal(true);
+      expect(s.done, `write ${seq} done twice`).to.equal(null);
+      s.done = acked;
+    },
+  });
   return s;
 }
 
@@ -94,9 +102,10 @@ describe('replication/volume PendingWrites', () => {
     expect(p.oldestSentAt()).to.equal(null);
     await settle();
     expect(ws.map((w) => w.done)).to.deep.equal([true, null, null, null]); // the caller settles them
-    for (const w of left) w.settle(false);
+    for (const w of left) settleLost(w);
     await settle();
     expect(ws.map((w) => w.done)).to.deep.equal([true, false, false, false]);
+    expect(ws.map((w) => w.received)).to.deep.equal([true, true, true, true]); // a lost write no longer holds protocol B
     // Usable again after a drain (the next connection).
     add(p, 100, 0, 10, 7);
     expect(p.count).to.equal(1);

@@ -66,6 +66,27 @@ describe('replication/volume RangeLock', () => {
     expect(l.busy).to.equal(0);
   });
 
+  it('tryAcquire grants at once exactly when acquire would, and never jumps the queue', async () => {
+    const l = new RangeLock();
+    const held = l.tryAcquire(0, 100);
+    expect(held).to.be.a('function');
+    expect(l.tryAcquire(50, 10)).to.equal(null); // overlaps the holder
+    const w = track(l, 90, 100); // waits behind the holder
+    await settle();
+    expect(l.tryAcquire(150, 10)).to.equal(null); // free of the holder, overlaps the waiter: FIFO
+    const free = l.tryAcquire(400, 10);
+    expect(free).to.be.a('function');
+    expect(l.busy).to.equal(3);
+    held?.();
+    await settle();
+    expect(w.granted()).to.equal(true);
+    w.release();
+    free?.();
+    free?.(); // idempotent, as acquire's release
+    expect(l.busy).to.equal(0);
+    expect(l.tryAcquire(0, 1000)).to.be.a('function');
+  });
+
   it('waiters on the same range are served in arrival order', async () => {
     const l = new RangeLock();
     const order: string[] = [];
