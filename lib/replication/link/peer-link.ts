@@ -45,7 +45,7 @@ export interface PeerLinkOptions {
   timers?: Timers;
   randomBytes?: (n: number) => Buffer;
   log?: (level: 'info' | 'warn', message: string) => void;
-  onFrame?: (frame: Frame) => void; // else frames queue for frames()
+  onFrame?: (frame: Frame) => void; // else frames queue for frames() or deliver()
 }
 
 // Frames PeerLink answers itself; send() refuses them.
@@ -71,12 +71,14 @@ export class PeerLink {
   private recvSeq = 0n;
   private readonly queue: Frame[] = [];
   private waiter: (() => void) | null = null;
+  private handler: ((f: Frame) => void) | null;
   private resolveReady!: (p: PeerIdentity) => void;
   private rejectReady!: (e: TandemError) => void;
   private resolveClosed!: (i: LinkCloseInfo) => void;
 
   constructor(private readonly socket: Socket, private readonly opts: PeerLinkOptions) {
     this.stats = opts.stats ?? new LinkStats();
+    this.handler = opts.onFrame ?? null;
     this.timers = opts.timers ?? realTimers;
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
@@ -149,6 +151,23 @@ export class PeerLink {
     }
   }
 
+  /** Every frame from now on goes to `handler` as it is decoded, those queued so far first; instead of frames(). */
+  // Synchronous: no promise per frame, which frames() costs on a link carrying every write.
+  deliver(handler: (f: Frame) => void): void {
+    this.handler = handler;
+    for (let f = this.queue.shift(); f !== undefined; f = this.queue.shift()) handler(f);
+    if (this.socket.isPaused() && this.st !== 'closed') this.socket.resume();
+  }
+
+  /** Backpressure for deliver(): stop reading the socket until resumeReading(); the heartbeat allows for it. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (this.st !== 'closed') this.socket.resume();
+  }
+
   close(detail = 'closed by us'): void {
     this.shutdown('local-close', detail, true);
   }
@@ -219,7 +238,7 @@ export class PeerLink {
       case 'AUTH_OK':
         return this.shutdown('protocol-error', `${f.type} after authentication`, true);
       default:
-        if (this.opts.onFrame) return this.opts.onFrame(f);
+        if (this.handler !== null) return this.handler(f);
         this.queue.push(f);
         if (this.queue.length >= QUEUE_HIGH) this.socket.pause();
         this.wake();

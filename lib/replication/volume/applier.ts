@@ -3,12 +3,13 @@
 // a fence (BARRIER, VERIFY_REQUEST, RESYNC_DONE, STATE) starts only when
 // everything before it is done and holds back everything after it. The
 // watermark is the highest sequence number with every job up to it done: what
-// a cumulative WRITE_ACK reports.
+// a cumulative WRITE_ACK reports. A job whose run() returns nothing is done
+// when it returns (a small write into the page cache): no promise for it.
 
 export interface ApplyJob {
   seq: bigint;
   range: { offset: number; length: number } | null; // null: a fence
-  run: () => Promise<void>;
+  run: () => Promise<void> | void;
 }
 
 interface Slot {
@@ -57,15 +58,18 @@ export class OrderedApplier {
 
   private canStart(job: ApplyJob): boolean {
     if (this.active >= this.maxInFlight) return false;
-    const live = this.running.filter((s) => !s.done);
-    if (job.range === null) return live.length === 0;
-    if (live.some((s) => s.fence)) return false;
+    if (job.range === null) return this.active === 0;
     const start = job.range.offset;
     const end = start + job.range.length;
-    return !live.some((s) => s.start < end && start < s.end);
+    for (const s of this.running) {
+      if (s.done) continue;
+      if (s.fence || (s.start < end && start < s.end)) return false;
+    }
+    return true;
   }
 
   private pump(): void {
+    let mark: bigint | null = null;
     while (!this.failed && this.queue.length > 0 && this.canStart(this.queue[0] as ApplyJob)) {
       const job = this.queue.shift() as ApplyJob;
       const slot: Slot = {
@@ -77,29 +81,46 @@ export class OrderedApplier {
       };
       this.running.push(slot);
       this.active++;
-      job.run().then(
-        () => this.finish(slot),
-        (err: unknown) => {
-          this.active--;
-          if (this.failed) return;
-          this.failed = true;
-          this.queue.length = 0;
-          this.onError(err);
-          this.wakeIdle();
-        },
-      );
+      let started: Promise<void> | void;
+      try {
+        started = job.run();
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (started === undefined) mark = this.settle(slot) ?? mark;
+      else started.then(() => this.finish(slot), (err: unknown) => this.fail(err));
     }
+    if (mark !== null) this.onWatermark(mark);
+    if (this.backlog === 0) this.wakeIdle();
   }
 
   private finish(slot: Slot): void {
+    if (this.failed) {
+      this.active--;
+      return;
+    }
+    const mark = this.settle(slot);
+    if (mark !== null) this.onWatermark(mark);
+    this.pump();
+  }
+
+  // The slot is done: the new watermark when the done prefix grew, else null.
+  private settle(slot: Slot): bigint | null {
     this.active--;
-    if (this.failed) return;
     slot.done = true;
     let mark: bigint | null = null;
     while (this.running.length > 0 && (this.running[0] as Slot).done) mark = (this.running.shift() as Slot).seq;
-    if (mark !== null) this.onWatermark(mark);
-    this.pump();
-    if (this.backlog === 0) this.wakeIdle();
+    return mark;
+  }
+
+  private fail(err: unknown): void {
+    this.active--;
+    if (this.failed) return;
+    this.failed = true;
+    this.queue.length = 0;
+    this.onError(err);
+    this.wakeIdle();
   }
 
   private wakeIdle(): void {

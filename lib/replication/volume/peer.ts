@@ -24,6 +24,7 @@ import {
 } from './wire.js';
 
 const APPLY_IN_FLIGHT = 32; // Secondary: concurrent non-overlapping writes
+const APPLY_BACKLOG_MAX = 1024; // Secondary: frames waiting to apply before we stop reading the link
 const MAX_PENDING_BYTES = 64 << 20; // Primary: unacknowledged bytes per peer before writes wait (protocol A's bound)
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ACK_CHECK_MS = 250;
@@ -48,6 +49,7 @@ export class PeerSession extends PeerSessionBase {
   private peerBitmap: Bitmap | null = null;
   private release: (() => void) | null = null;
   private applier: OrderedApplier | null = null;
+  private pausedLink: PeerLink | null = null; // stopped reading until the applier catches up
   private readonly pending = new PendingWrites();
   private readonly barriers = new Map<bigint, (ok: boolean) => void>();
   private nextBarrier = 1n;
@@ -83,13 +85,17 @@ export class PeerSession extends PeerSessionBase {
   // A new authenticated link to this peer. Returns false when it is refused.
   adopt(link: PeerLink): boolean {
     if (!this.claim(link)) return false;
+    // Ours from an earlier link must not meet the peer's new STATE: maybeDecide waits for sendHello.
+    this.sent = null;
+    this.sentBitmap = null;
     this.peerBitmap = null;
     this.watermark = -1n;
     this.lastReceivedWrite = -1n;
     this.writeSeqs = [];
     this.applier = new OrderedApplier(APPLY_IN_FLIGHT, (seq) => this.onWatermark(seq), (err) => this.applyFailed(err));
-    // Frames queued before the close are still handled (a peer's last STATE before its ERROR), then the close.
-    this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
+    // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
+    link.deliver((f) => this.onLinkFrame(link, f));
+    this.background(link.closed.then((info) => this.onClosed(link, info)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => this.drop(link, `no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
     this.background(this.sendHello(link), 'the connect handshake', link);
     return true;
@@ -107,17 +113,23 @@ export class PeerSession extends PeerSessionBase {
     this.maybeDecide();
   }
 
-  private async readFrames(link: PeerLink): Promise<void> {
-    for await (const f of link.frames()) {
-      if (this.link !== link || this.dropped.has(link)) return;
-      try {
-        this.onFrame(link, f);
-      } catch (e) {
-        this.drop(link, `handling ${f.type}: ${(e as Error).message}`);
-        return;
-      }
-      // Backpressure: a Secondary that cannot keep up stops reading the socket.
-      if (this.applier !== null && this.applier.backlog > 1024) await this.applier.idle();
+  private onLinkFrame(link: PeerLink, f: Frame): void {
+    if (this.link !== link || this.dropped.has(link)) return;
+    try {
+      this.onFrame(link, f);
+    } catch (e) {
+      this.drop(link, `handling ${f.type}: ${(e as Error).message}`);
+      return;
+    }
+    // Backpressure: a Secondary that cannot keep up stops reading the socket until its applier is idle.
+    const applier = this.applier;
+    if (applier !== null && applier.backlog > APPLY_BACKLOG_MAX && this.pausedLink !== link) {
+      this.pausedLink = link;
+      link.pauseReading();
+      void applier.idle().then(() => {
+        if (this.pausedLink === link) this.pausedLink = null;
+        link.resumeReading();
+      });
     }
   }
 
@@ -378,7 +390,11 @@ export class PeerSession extends PeerSessionBase {
     this.applier?.push({
       seq: f.seq, range: { offset, length },
       // The frame's buffer goes back to the pool once written; nothing else holds a WRITE payload.
-      run: () => (data === null ? disk.writeZeroes(offset, length, fua) : disk.write(offset, data, fua).finally(() => payloadPool.release(data))),
+      run: () => {
+        if (data === null) return disk.writeZeroes(offset, length, fua);
+        if (fua || !disk.writeInline(offset, data)) return disk.write(offset, data, fua).finally(() => payloadPool.release(data));
+        payloadPool.release(data);
+      },
     });
   }
 

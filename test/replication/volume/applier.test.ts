@@ -29,7 +29,8 @@ class Rig {
     this.applier = new OrderedApplier(maxInFlight, (s) => this.marks.push(s), (e) => this.errors.push(e));
   }
 
-  push(range: { offset: number; length: number } | null, seq?: bigint): FakeJob {
+  // sync: the job is done when run() returns, and returns nothing (a small write into the page cache).
+  push(range: { offset: number; length: number } | null, seq?: bigint, sync = false): FakeJob {
     const j: FakeJob = { seq: seq ?? this.seq++, range, started: false, done: false, resolve: () => {}, reject: () => {} };
     if (seq !== undefined) this.seq = seq + 1n;
     this.jobs.push(j);
@@ -38,6 +39,10 @@ class Rig {
       run: () => {
         j.started = true;
         this.startOrder.push(j.seq);
+        if (sync) {
+          j.done = true;
+          return;
+        }
         return new Promise<void>((res, rej) => {
           j.resolve = () => { j.done = true; res(); };
           j.reject = rej;
@@ -48,8 +53,8 @@ class Rig {
     return j;
   }
 
-  write(offset: number, length: number, seq?: bigint): FakeJob {
-    return this.push({ offset, length }, seq);
+  write(offset: number, length: number, seq?: bigint, sync = false): FakeJob {
+    return this.push({ offset, length }, seq, sync);
   }
 
   fence(seq?: bigint): FakeJob {
@@ -234,6 +239,34 @@ describe('replication/volume OrderedApplier', () => {
     expect(r.errors).to.deep.equal([]);
   });
 
+  it('a job done inline (run returns nothing) completes at once: the watermark moves before push returns', () => {
+    const r = new Rig(4);
+    r.write(0, 4096, undefined, true);
+    expect(r.marks).to.deep.equal([0n]);
+    const slow = r.write(4096, 4096);
+    r.write(8192, 4096, undefined, true); // done, but behind the slow one
+    expect(r.marks).to.deep.equal([0n]);
+    expect(r.applier.backlog).to.equal(1);
+    slow.resolve();
+    return settle().then(() => {
+      expect(r.marks).to.deep.equal([0n, 2n]);
+      expect(r.applier.backlog).to.equal(0);
+    });
+  });
+
+  it('a job whose run() throws stops the applier like a rejected one', async () => {
+    const r = new Rig(4);
+    r.applier.push({ seq: 0n, range: { offset: 0, length: 1 }, run: () => { throw new Error('EIO'); } });
+    r.write(4096, 4096);
+    await settle();
+    expect(r.errors.map((e) => (e as Error).message)).to.deep.equal(['EIO']);
+    expect(r.marks).to.deep.equal([]);
+    expect(r.startOrder).to.deep.equal([]);
+    let idle = false;
+    await r.applier.idle().then(() => (idle = true));
+    expect(idle).to.equal(true);
+  });
+
   // Random streams: random ranges and fences, random completion order; the invariants hold at every step.
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
     it(`random stream, seed ${seed}: invariants at every step`, async () => {
@@ -279,7 +312,7 @@ describe('replication/volume OrderedApplier', () => {
         if (pushed < total && (n(3) > 0 || r.running().length === 0)) {
           seq += 1n + BigInt(n(3)); // other frames take sequence numbers too
           if (n(8) === 0) r.fence(seq);
-          else r.write(n(64) * 512, 1 + n(8 * 512), seq);
+          else r.write(n(64) * 512, 1 + n(8 * 512), seq, n(3) === 0); // a third done inline
           pushed++;
         } else {
           const run = r.running();

@@ -146,9 +146,11 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
     await a.promote(true);
     await established(c, 'node-a', 'node-b');
-    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void> };
+    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void>; writeInline: (o: number, d: Buffer) => boolean };
     const realWrite = disk.write.bind(b.disk);
-    disk.write = () => new Promise<void>(() => {}); // the disk never answers
+    const realInline = disk.writeInline.bind(b.disk);
+    disk.writeInline = () => false; // every write takes the asynchronous path...
+    disk.write = () => new Promise<void>(() => {}); // ...and the disk never answers
     const io = a.io();
     const data = pattern(5, 2 * BS);
     const t0 = Date.now();
@@ -160,6 +162,7 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     // The unacknowledged write is in node-a's bitmap for node-b, and a new generation began.
     expect(a.status().generations.bitmap['node-b']).to.be.a('string');
     disk.write = realWrite;
+    disk.writeInline = realInline;
     // node-a redials; node-b resyncs the marked blocks.
     await waitFor('resync finished', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b' && e.fields.bytes === 2 * BS), 20000);
     await established(c, 'node-a', 'node-b');
@@ -181,8 +184,10 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     for (let off = 0; off < 48 * MiB; off += MiB) await io.write(off, pattern(off, MiB), false);
     await a.demote(); // node-a is a Secondary SyncSource when node-b comes back
     const b = await c.start('node-b');
-    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void> };
+    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void>; writeInline: (o: number, d: Buffer) => boolean };
     const realWrite = disk.write.bind(b.disk);
+    const realInline = disk.writeInline.bind(b.disk);
+    disk.writeInline = () => false; // every write, small ones too, goes through the slow path
     disk.write = async (o, d, f) => {
       await new Promise((r) => setTimeout(r, 300));
       return realWrite(o, d, f);
@@ -191,6 +196,7 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     await a.promote(false);
     for (let k = 0; k < 20; k++) await io.write(60 * MiB + k * BS, pattern(k, BS), false);
     disk.write = realWrite;
+    disk.writeInline = realInline;
     await established(c, 'node-a', 'node-b');
     await sameImages(c, 'node-a', 'node-b');
     expect(c.logs.filter((l) => l.includes('WRITE from a peer that is not Primary'))).to.deep.equal([]);
