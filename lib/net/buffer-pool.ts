@@ -14,9 +14,10 @@ const DEFAULT_KEEP_BYTES = 128 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
 // Size classes, so a buffer serves any request of its class: powers of two
-// from POOL_MIN to 1 MiB, then whole MiB (a 32 MiB NBD write must not take 64).
+// from POOL_MIN to 1 MiB, then steps of POOL_MIN (a 1 MiB write with its
+// frame or request header must not take 2 MiB, nor a 32 MiB one 64).
 function classOf(n: number): number {
-  if (n > MIB) return Math.ceil(n / MIB) * MIB;
+  if (n > MIB) return Math.ceil(n / POOL_MIN) * POOL_MIN;
   let c = POOL_MIN;
   while (c < n) c *= 2;
   return c;

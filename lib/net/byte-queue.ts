@@ -64,6 +64,17 @@ export class ByteQueue {
     return out;
   }
 
+  // Consumes the first n bytes without handing them out (a header already read with peek()); false if fewer are queued.
+  discard(n: number): boolean {
+    if (n > this.total) return false;
+    this.want = 0;
+    const first = this.chunks[0];
+    // The gathered buffer read to its end goes back to the pool: nobody else holds it.
+    if (this.gather !== null && first !== undefined && n >= first.length - this.head) this.drop();
+    this.skip(n);
+    return true;
+  }
+
   // The caller is done reading what it pushed: bytes still queued are copied
   // into an owned buffer (sized for the announced message), so the pushed chunks may be reused.
   settle(): void {

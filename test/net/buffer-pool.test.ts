@@ -11,7 +11,9 @@ describe('BufferPool', () => {
     const big = pool.take(POOL_MIN + 1);
     expect(big.length).to.equal(POOL_MIN + 1);
     expect(big.buffer.byteLength).to.equal(POOL_MIN * 2); // power-of-two class
-    expect(pool.take(32 * 1024 * 1024 + 28).buffer.byteLength).to.equal(33 * 1024 * 1024); // whole MiB above 1 MiB
+    expect(pool.take(32 * 1024 * 1024 + 28).buffer.byteLength).to.equal(32 * 1024 * 1024 + POOL_MIN); // steps of POOL_MIN above 1 MiB
+    expect(pool.take(1024 * 1024 + 8).buffer.byteLength).to.equal(1024 * 1024 + POOL_MIN); // a 1 MiB WRITE frame's payload
+    expect(pool.take(1024 * 1024).buffer.byteLength).to.equal(1024 * 1024);
   });
 
   it('reuses a buffer only after its last holder released it', () => {

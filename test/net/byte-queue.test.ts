@@ -58,6 +58,55 @@ describe('ByteQueue with reused read buffers', () => {
     }
   });
 
+  it('discard() consumes like take() across any split, with chunks overwritten after settle()', () => {
+    const src = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 11) & 0xff));
+    for (let seed = 1; seed <= 30; seed++) {
+      const rnd = prng(seed);
+      const q = new ByteQueue();
+      const scratch = Buffer.alloc(src.length);
+      let pos = 0;
+      for (const piece of randomSplit(src, rnd)) {
+        piece.copy(scratch);
+        q.push(scratch.subarray(0, piece.length));
+        for (;;) {
+          const n = 1 + Math.floor(rnd() * 50_000);
+          if (rnd() < 0.5) {
+            if (!q.discard(n)) {
+              expect(q.length).to.be.below(n);
+              if (rnd() < 0.5) q.expect(n);
+              break;
+            }
+          } else {
+            const b = q.take(n);
+            if (b === undefined) break;
+            expect(b.equals(src.subarray(pos, pos + n)), `seed ${seed} at ${pos}`).to.equal(true);
+          }
+          pos += n;
+        }
+        q.settle();
+        scratch.fill(0xee);
+      }
+      expect(pos + q.length, `seed ${seed}`).to.equal(src.length);
+      expect(q.take(q.length)?.equals(src.subarray(pos)), `seed ${seed} tail`).to.equal(true);
+    }
+  });
+
+  it('a gathered message discarded to its end goes back to the pool', () => {
+    const q = new ByteQueue();
+    const n = 256 * 1024;
+    const scratch = Buffer.alloc(64 * 1024, 7);
+    q.push(scratch);
+    q.expect(n);
+    q.settle(); // gathering starts: one pooled buffer of n bytes
+    for (let got = scratch.length; got < n; got += scratch.length) q.push(scratch);
+    expect(q.length).to.equal(n);
+    const before = payloadPool.stats();
+    expect(q.discard(n)).to.equal(true);
+    const again = payloadPool.take(n);
+    expect(payloadPool.stats().reused - before.reused).to.equal(1);
+    payloadPool.release(again);
+  });
+
   it('gathers an announced message across reads once and hands it out without a copy', () => {
     const msg = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 13) & 0xff));
     const q = new ByteQueue();

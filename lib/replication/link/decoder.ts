@@ -56,7 +56,7 @@ export class FrameDecoder {
           return { frames, error: h.error };
         }
         if (h.ok === 'partial') return { frames };
-        this.q.take(HEADER_LEN);
+        this.q.discard(HEADER_LEN);
         this.header = { type: h.type, flags: h.flags, seq: h.seq, length: h.length };
       }
       const { type, flags, seq, length } = this.header;

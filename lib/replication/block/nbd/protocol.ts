@@ -99,7 +99,7 @@ export class NbdProtocol {
       }
       const need = REQUEST_HEADER_LENGTH + (hasPayload ? h.length : 0);
       if (this.q.length < need) return void this.q.expect(need);
-      this.q.take(REQUEST_HEADER_LENGTH);
+      this.q.discard(REQUEST_HEADER_LENGTH);
       const payload = hasPayload ? this.q.take(h.length) : undefined;
       const verdict = checkRequest(h, payload, this.exp);
       if (verdict.kind === 'disconnect') return void out.push(...this.close('client-disconnect', 'NBD_CMD_DISC'));
