@@ -4,7 +4,8 @@
 // (reused-reads.ts) overwrites it at its next read. What take() returns is
 // the caller's to keep. Each byte is copied once at most: a message that
 // spans reads is gathered into one buffer of the size the parser announced
-// (expect()), and take() hands that buffer out without a copy.
+// (expect()), and take() hands that buffer out without a copy; a socket may
+// even read the rest of it in place (readTarget()).
 import { payloadPool } from './buffer-pool.js';
 
 export class ByteQueue {
@@ -16,6 +17,8 @@ export class ByteQueue {
   private gather: Buffer | null = null;
   private filled = 0;
   private want = 0; // expect(): bytes the message at the head needs, counted from the head
+  // The gathered buffer once offered as a read target: a read may still land in it, so it never goes back to the pool.
+  private offered: Buffer | null = null;
 
   get length(): number {
     return this.total;
@@ -25,7 +28,9 @@ export class ByteQueue {
     if (chunk.length === 0) return;
     const g = this.gather;
     if (g !== null && this.filled < g.length && this.chunks.length === 1) {
-      const n = chunk.copy(g, this.filled);
+      // Read in place (readTarget()): the bytes are where they belong already.
+      const inPlace = chunk.buffer === g.buffer && chunk.byteOffset === g.byteOffset + this.filled && chunk.length <= g.length - this.filled;
+      const n = inPlace ? chunk.length : chunk.copy(g, this.filled);
       this.filled += n;
       this.total += n;
       this.chunks[0] = g.subarray(0, this.filled);
@@ -34,6 +39,16 @@ export class ByteQueue {
     }
     this.chunks.push(chunk);
     this.total += chunk.length;
+  }
+
+  // Where the next read should go to save a copy: the unfilled rest of the
+  // message being gathered, when at least `min` bytes of it are missing.
+  // Null: read anywhere and push() as usual.
+  readTarget(min: number): Buffer | null {
+    const g = this.gather;
+    if (g === null || this.chunks.length !== 1 || g.length - this.filled < min) return null;
+    this.offered = g;
+    return g.subarray(this.filled);
   }
 
   // The message at the head needs n bytes in all: settle() gathers it into a buffer of that size.
@@ -58,8 +73,10 @@ export class ByteQueue {
     const g = this.gather;
     let out: Buffer;
     // The gathered message itself when this take ends it: no copy, and the buffer's pool hold moves to the caller.
-    if (g !== null && this.filled === g.length && this.head + n === g.length) out = g.subarray(this.head, g.length);
-    else out = this.copyOut(n, payloadPool.take(n));
+    if (g !== null && this.filled === g.length && this.head + n === g.length) {
+      out = g.subarray(this.head, g.length);
+      if (this.offered === g) this.offered = null; // the read that filled it is over; the next goes elsewhere
+    } else out = this.copyOut(n, payloadPool.take(n));
     this.skip(n);
     return out;
   }
@@ -127,7 +144,7 @@ export class ByteQueue {
 
   // The gathered buffer is no longer ours to fill: nothing else holds it (take hands it out only by ending it).
   private drop(): void {
-    if (this.gather !== null) payloadPool.release(this.gather);
+    if (this.gather !== null && this.gather !== this.offered) payloadPool.release(this.gather);
     this.gather = null;
     this.filled = 0;
   }

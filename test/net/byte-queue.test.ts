@@ -107,6 +107,75 @@ describe('ByteQueue with reused read buffers', () => {
     payloadPool.release(again);
   });
 
+  it('readTarget: the rest of a gathered message is read in place, then handed out whole', () => {
+    const msg = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 17) & 0xff));
+    const q = new ByteQueue();
+    const scratch = Buffer.alloc(40_000);
+    expect(q.readTarget(1)).to.equal(null); // nothing gathered
+    msg.copy(scratch, 0, 0, scratch.length);
+    q.push(scratch);
+    q.expect(msg.length);
+    expect(q.take(msg.length)).to.equal(undefined);
+    q.settle(); // starts gathering: the first chunk is copied
+    scratch.fill(0);
+    let at = scratch.length;
+    let inPlace = 0;
+    while (at < msg.length) {
+      const t = q.readTarget(16 * 1024);
+      const n = Math.min(50_000, msg.length - at);
+      if (t === null) {
+        // Under 16 KiB missing: read anywhere, copied as usual.
+        expect(msg.length - at).to.be.below(16 * 1024);
+        msg.copy(scratch, 0, at, at + n);
+        q.push(scratch.subarray(0, n));
+      } else {
+        expect(t.length).to.equal(msg.length - at);
+        msg.copy(t, 0, at, at + n); // the socket reads into the target
+        q.push(t.subarray(0, n));
+        inPlace++;
+      }
+      at += n;
+      const whole = q.take(msg.length);
+      if (whole !== undefined) {
+        expect(at).to.equal(msg.length);
+        expect(whole.equals(msg)).to.equal(true);
+      }
+      q.settle();
+      scratch.fill(0);
+    }
+    expect(inPlace).to.equal(5); // the last 10 000 bytes were copied
+    expect(q.length).to.equal(0);
+    expect(q.readTarget(1)).to.equal(null);
+  });
+
+  it('a buffer offered as a read target never goes back to the pool: a late read must not land in another user\'s data', () => {
+    const n = 256 * 1024;
+    const q = new ByteQueue();
+    q.push(Buffer.alloc(1000, 1));
+    q.expect(n);
+    q.settle();
+    const target = q.readTarget(1);
+    expect(target).to.not.equal(null);
+    q.clear(); // the connection failed while a read was pending into target
+    const taken: Buffer[] = [];
+    for (let i = 0; i < 8; i++) taken.push(payloadPool.take(n));
+    expect(taken.some((b) => b.buffer === target?.buffer)).to.equal(false);
+    for (const b of taken) payloadPool.release(b);
+  });
+
+  it('a gathered buffer never offered goes back to the pool at clear()', () => {
+    const n = 320 * 1024;
+    const q = new ByteQueue();
+    q.push(Buffer.alloc(1000, 1));
+    q.expect(n);
+    q.settle();
+    const gathered = q.peek(1000)?.buffer; // a view of the gathered buffer
+    q.clear();
+    const again = payloadPool.take(n); // the pool hands out the last released buffer of a class first
+    expect(again.buffer).to.equal(gathered);
+    payloadPool.release(again);
+  });
+
   it('gathers an announced message across reads once and hands it out without a copy', () => {
     const msg = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 13) & 0xff));
     const q = new ByteQueue();

@@ -24,7 +24,7 @@ describe('readReused', () => {
             s.pause();
             setTimeout(() => s.resume(), 2);
           }
-        }, 16 * 1024);
+        }, { size: 16 * 1024 });
         s.on('end', () => s.end());
         s.on('close', () => done());
       }).then((srv) => {
@@ -38,6 +38,47 @@ describe('readReused', () => {
     expect(mode).to.equal('reused');
     expect(Buffer.concat(got).equals(src)).to.equal(true);
     expect(seen.size).to.equal(1); // one buffer for every read
+  });
+
+  it('reads in place where target() says, and into the reused buffer otherwise', async () => {
+    const src = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 7 + (i >> 10)) & 0xff));
+    const dest = Buffer.alloc(src.length / 2); // half of the stream goes here, in place (the first read cannot)
+    let placed = 0; // bytes read into dest
+    const got: Buffer[] = [];
+    const inPlace: Buffer[] = [];
+    let inPlaceReads = 0;
+    let copiedReads = 0;
+    const closed = new Promise<void>((done) => {
+      void listen((s) => {
+        readReused(s, (chunk) => {
+          if (chunk.buffer === dest.buffer) {
+            expect(chunk.byteOffset).to.equal(dest.byteOffset + placed); // exactly where target() pointed
+            placed += chunk.length;
+            inPlaceReads++;
+            inPlace.push(Buffer.from(chunk));
+          } else {
+            copiedReads++;
+          }
+          got.push(Buffer.from(chunk)); // stream order
+        }, {
+          size: 16 * 1024,
+          target: () => (placed < dest.length ? dest.subarray(placed) : null),
+        });
+        s.on('end', () => s.end());
+        s.on('close', () => done());
+      }).then((srv) => {
+        const { port } = srv.address() as { port: number };
+        const c = connect(port, '127.0.0.1', () => c.end(src));
+        c.resume();
+        void closed.then(() => srv.close());
+      });
+    });
+    await closed;
+    expect(placed).to.equal(src.length / 2);
+    expect(Buffer.concat(got).equals(src)).to.equal(true);
+    expect(dest.subarray(0, placed).equals(Buffer.concat(inPlace))).to.equal(true); // the bytes stayed where they were read
+    expect(inPlaceReads).to.be.greaterThan(0);
+    expect(copiedReads).to.be.greaterThan(0);
   });
 
   it('falls back to data events on a TLS socket', () => {

@@ -91,7 +91,7 @@ export class PeerLink {
       timeoutMs: opts.handshakeTimeoutMs ?? 10_000, randomBytes: opts.randomBytes ?? cryptoRandomBytes,
     });
     socket.setNoDelay(true); // NBD proto.md: TCP_NODELAY; one write is one frame, latency is what protocol C pays
-    readReused(socket, (chunk) => this.onData(chunk));
+    readReused(socket, (chunk) => this.onData(chunk), { target: () => this.decoder.readTarget() });
     socket.on('end', () => this.onEnd());
     socket.on('close', () => { this.clearGrace(); this.onEnd(); });
     socket.on('error', (err: Error) => this.shutdown('socket-error', err.message, false));

@@ -19,6 +19,8 @@ export function isCleanClose(reason: CloseReason): boolean {
 
 export type Phase = 'handshake' | 'transmission' | 'closed';
 
+const IN_PLACE_MIN = 16 * 1024; // smaller rests are cheaper to copy than to read alone
+
 export interface NbdRequest {
   cookie: bigint;
   command: CommandName;
@@ -63,6 +65,11 @@ export class NbdProtocol {
   tick(now: number): ProtocolAction[] {
     if (this.phase !== 'handshake' || now < this.deadlineAt) return [];
     return this.close('handshake-timeout', 'handshake not finished in time');
+  }
+
+  // Where the socket's next read should go: into a large WRITE payload being gathered, in place.
+  readTarget(): Buffer | null {
+    return this.phase === 'transmission' ? this.q.readTarget(IN_PLACE_MIN) : null;
   }
 
   receive(chunk: Buffer, _now: number): ProtocolAction[] {

@@ -50,7 +50,7 @@ export class NbdSession {
     this.cork = new TickCork(socket);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true); // proto.md "Protocol phases": both sides SHOULD disable Nagle
-    readReused(socket, (chunk) => this.apply(this.proto.receive(chunk, Date.now())));
+    readReused(socket, (chunk) => this.apply(this.proto.receive(chunk, Date.now())), { target: () => this.proto.readTarget() });
     socket.on('drain', () => {
       this.blocked = false;
       this.kick();
