@@ -8,33 +8,40 @@ function listen(onSocket: (s: Socket) => void): Promise<Server> {
   return new Promise((res) => srv.listen(0, '127.0.0.1', () => res(srv)));
 }
 
+// Sends src from a client; `serve` sets up the accepted socket's reading. Resolves once the server side closed.
+async function sendThrough(src: Buffer, serve: (s: Socket) => void): Promise<void> {
+  const closed = new Promise<void>((done) => {
+    void listen((s) => {
+      serve(s);
+      s.on('end', () => s.end());
+      s.on('close', () => done());
+    }).then((srv) => {
+      const { port } = srv.address() as { port: number };
+      const c = connect(port, '127.0.0.1', () => c.end(src));
+      c.resume();
+      void closed.then(() => srv.close());
+    });
+  });
+  await closed;
+}
+
 describe('readReused', () => {
   it('reads an accepted socket into one reused buffer: every byte in order, with pause / resume, end and close', async () => {
     const src = Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => (i * 31 + (i >> 12)) & 0xff));
     const got: Buffer[] = [];
     const seen = new Set<ArrayBuffer>();
     let mode = '';
-    const closed = new Promise<void>((done) => {
-      void listen((s) => {
-        let paused = 0;
-        mode = readReused(s, (chunk) => {
-          seen.add(chunk.buffer as ArrayBuffer);
-          got.push(Buffer.from(chunk)); // the view is overwritten at the next read
-          if (paused++ % 7 === 0) {
-            s.pause();
-            setTimeout(() => s.resume(), 2);
-          }
-        }, { size: 16 * 1024 });
-        s.on('end', () => s.end());
-        s.on('close', () => done());
-      }).then((srv) => {
-        const { port } = srv.address() as { port: number };
-        const c = connect(port, '127.0.0.1', () => c.end(src));
-        c.resume();
-        void closed.then(() => srv.close());
-      });
+    await sendThrough(src, (s) => {
+      let paused = 0;
+      mode = readReused(s, (chunk) => {
+        seen.add(chunk.buffer as ArrayBuffer);
+        got.push(Buffer.from(chunk)); // the view is overwritten at the next read
+        if (paused++ % 7 === 0) {
+          s.pause();
+          setTimeout(() => s.resume(), 2);
+        }
+      }, { size: 16 * 1024 });
     });
-    await closed;
     expect(mode).to.equal('reused');
     expect(Buffer.concat(got).equals(src)).to.equal(true);
     expect(seen.size).to.equal(1); // one buffer for every read
@@ -48,32 +55,22 @@ describe('readReused', () => {
     const inPlace: Buffer[] = [];
     let inPlaceReads = 0;
     let copiedReads = 0;
-    const closed = new Promise<void>((done) => {
-      void listen((s) => {
-        readReused(s, (chunk) => {
-          if (chunk.buffer === dest.buffer) {
-            expect(chunk.byteOffset).to.equal(dest.byteOffset + placed); // exactly where target() pointed
-            placed += chunk.length;
-            inPlaceReads++;
-            inPlace.push(Buffer.from(chunk));
-          } else {
-            copiedReads++;
-          }
-          got.push(Buffer.from(chunk)); // stream order
-        }, {
-          size: 16 * 1024,
-          target: () => (placed < dest.length ? dest.subarray(placed) : null),
-        });
-        s.on('end', () => s.end());
-        s.on('close', () => done());
-      }).then((srv) => {
-        const { port } = srv.address() as { port: number };
-        const c = connect(port, '127.0.0.1', () => c.end(src));
-        c.resume();
-        void closed.then(() => srv.close());
+    await sendThrough(src, (s) => {
+      readReused(s, (chunk) => {
+        if (chunk.buffer === dest.buffer) {
+          expect(chunk.byteOffset).to.equal(dest.byteOffset + placed); // exactly where target() pointed
+          placed += chunk.length;
+          inPlaceReads++;
+          inPlace.push(Buffer.from(chunk));
+        } else {
+          copiedReads++;
+        }
+        got.push(Buffer.from(chunk)); // stream order
+      }, {
+        size: 16 * 1024,
+        target: () => (placed < dest.length ? dest.subarray(placed) : null),
       });
     });
-    await closed;
     expect(placed).to.equal(src.length / 2);
     expect(Buffer.concat(got).equals(src)).to.equal(true);
     expect(dest.subarray(0, placed).equals(Buffer.concat(inPlace))).to.equal(true); // the bytes stayed where they were read
