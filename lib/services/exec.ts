@@ -1,8 +1,10 @@
 // The one way tandem starts a short-lived command (track scripts, notify
-// scripts): through /bin/sh -c in a process group of its own, so a timeout
-// or shutdown ends the whole group (SIGTERM, then SIGKILL after a grace),
-// including children the shell forked. The result comes on exit and never
-// throws; output is not collected beyond a short tail of stderr for the log.
+// scripts, exec health probes, systemctl queries): in a process group of its
+// own, so a timeout or shutdown ends the whole group (SIGTERM, then SIGKILL
+// after a grace), including children the command forked. By default the
+// command goes through /bin/sh -c with the arguments as "$@" (keepalived's
+// scripts); `direct` runs an argv as given. The result comes on exit and
+// never throws; output is kept only in short pieces, to explain a failure.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -11,35 +13,43 @@ export interface CommandResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  startError: string | null; // the errno code when the command could not start (ENOENT, EACCES)
   output: string; // the tail of stderr, for the log line
+  stdout: string; // the head of stdout, with keepStdout
 }
 
 export interface RunOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   env?: Record<string, string>;
-  onStdout?: (line: string) => void; // stdout is read only when asked for (systemctl show / is-active)
+  direct?: boolean; // run command with args as an argv, no shell
+  reapGroup?: boolean; // SIGKILL the group once the command exits, also after success: nothing it started outlives it
+  keepStdout?: boolean; // keep the first KEEP_BYTES of stdout in the result
+  onStdout?: (line: string) => void; // stdout line by line (systemctl show / is-active)
 }
 
 const KILL_GRACE_MS = 1000;
-const TAIL_BYTES = 500;
+const KEEP_BYTES = 500;
 
 export function runCommand(command: string, args: string[], options: RunOptions): Promise<CommandResult> {
   return new Promise((resolve) => {
     let tail = '';
+    let head = '';
     let timedOut = false;
     let settled = false;
-    const finish = (r: CommandResult): void => {
+    const finish = (r: Omit<CommandResult, 'stdout'>): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(killer);
       options.signal?.removeEventListener('abort', onAbort);
-      resolve(r);
+      resolve({ ...r, stdout: head });
     };
-    const child = spawn('/bin/sh', ['-c', args.length > 0 ? `${command} "$@"` : command, 'sh', ...args], {
+    const readStdout = options.onStdout !== undefined || options.keepStdout === true;
+    const [file, argv] = options.direct ? [command, args] : ['/bin/sh', ['-c', args.length > 0 ? `${command} "$@"` : command, 'sh', ...args]];
+    const child = spawn(file, argv, {
       detached: true, // its own process group: killable as a whole
-      stdio: ['ignore', options.onStdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: ['ignore', readStdout ? 'pipe' : 'ignore', 'pipe'],
       env: options.env ?? process.env,
     });
     const killGroup = (sig: NodeJS.Signals): void => {
@@ -60,18 +70,26 @@ export function runCommand(command: string, args: string[], options: RunOptions)
       stop();
     }, options.timeoutMs);
     const onAbort = (): void => stop();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.onStdout && child.stdout) createInterface({ input: child.stdout }).on('line', options.onStdout);
+    if (options.keepStdout) {
+      child.stdout?.on('data', (d: Buffer) => {
+        if (head.length < KEEP_BYTES) head = (head + d.toString('utf8')).slice(0, KEEP_BYTES);
+      });
+    }
     child.stderr?.on('data', (d: Buffer) => {
-      tail = (tail + d.toString('utf8')).slice(-TAIL_BYTES);
+      tail = (tail + d.toString('utf8')).slice(-KEEP_BYTES);
     });
-    child.on('error', (err) => finish({ ok: false, exitCode: null, signal: null, timedOut, output: err.message }));
+    child.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, exitCode: null, signal: null, timedOut, startError: err.code ?? 'EUNKNOWN', output: err.message }));
+    child.on('exit', () => {
+      // Leftover children still go with the group: always for reapGroup, else after a timeout or abort.
+      if (options.reapGroup || timedOut || options.signal?.aborted) killGroup('SIGKILL');
+    });
     // 'exit', not 'close': a grandchild holding stderr open must not delay the verdict.
-    // With stdout wanted, wait for 'close' so its last line is read (a short query, not a daemon).
-    child.on(options.onStdout ? 'close' : 'exit', (code: number | null, sig: NodeJS.Signals | null) => {
-      // Leftover children of a shell that exited on its own still go with the group.
-      if (timedOut || options.signal?.aborted) killGroup('SIGKILL');
-      finish({ ok: !timedOut && code === 0, exitCode: code, signal: sig, timedOut, output: tail.trim() });
+    // With stdout wanted, wait for 'close' so its last bytes are read (a short query, or a reaped group).
+    child.on(readStdout ? 'close' : 'exit', (code: number | null, sig: NodeJS.Signals | null) => {
+      finish({ ok: !timedOut && code === 0, exitCode: code, signal: sig, timedOut, startError: null, output: tail.trim() });
     });
   });
 }

@@ -50,6 +50,38 @@ describe('services/exec runCommand', function () {
     expect(r.output.length).to.be.at.most(500);
   });
 
+  it('direct: runs an argv without a shell, and names the errno of a command that cannot start', async () => {
+    const r = await runCommand('printf', ['%s|', 'a b;c', '$HOME'], { timeoutMs: 2000, direct: true, keepStdout: true });
+    expect(r).to.include({ ok: true, stdout: 'a b;c|$HOME|', startError: null }); // nothing expanded or split
+    const m = await runCommand('/nonexistent/cmd', [], { timeoutMs: 2000, direct: true });
+    expect(m).to.include({ ok: false, exitCode: null, startError: 'ENOENT' });
+    expect(describeResult(m)).to.match(/^could not start: .*ENOENT/);
+  });
+
+  it('keepStdout keeps a bounded head of stdout; without it nothing is kept', async () => {
+    const big = await runCommand('echo first; head -c 300000 /dev/zero', [], { timeoutMs: 5000, keepStdout: true });
+    expect(big.ok).to.equal(true);
+    expect(big.stdout.startsWith('first\n')).to.equal(true);
+    expect(big.stdout.length).to.equal(500);
+    expect((await runCommand('echo hidden', [], { timeoutMs: 2000 })).stdout).to.equal('');
+  });
+
+  it('reapGroup: what a successful command left running is killed when it exits, and the verdict does not wait for it', async () => {
+    const secs = `31.${process.pid}${Date.now() % 1000}`;
+    const t0 = Date.now();
+    const r = await runCommand(`sleep ${secs} & exit 0`, [], { timeoutMs: 5000, reapGroup: true, keepStdout: true });
+    expect(r.ok).to.equal(true);
+    expect(Date.now() - t0).to.be.lessThan(2500); // not held until the grandchild's stdout closes
+    await new Promise((res) => setTimeout(res, 200));
+    expect(alive(`sleep ${secs}`)).to.equal(false);
+    // Without it, a successful script may leave a child running (keepalived's notify scripts may mean to).
+    const kept = `32.${process.pid}${Date.now() % 1000}`;
+    expect((await runCommand(`sleep ${kept} >/dev/null 2>&1 & exit 0`, [], { timeoutMs: 5000 })).ok).to.equal(true);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(alive(`sleep ${kept}`)).to.equal(true);
+    execFileSync('pkill', ['-f', `sleep ${kept}`]);
+  });
+
   it('an abort (shutdown) ends a running command', async () => {
     const ac = new AbortController();
     const p = runCommand('sleep 30', [], { timeoutMs: 60_000, signal: ac.signal });
