@@ -24,6 +24,7 @@ export class DirPeerSession extends PeerSessionBase {
   private sent: PeerState | null = null;
   sender: DirSender | null = null;
   private receiver: DirReceiver | null = null;
+  private pausedLink: PeerLink | null = null; // stopped reading until the receiver catches up
   private lastReceiver: Promise<void> = Promise.resolve();
   private lastAckAt = 0;
   private resyncStarted = 0;
@@ -40,27 +41,33 @@ export class DirPeerSession extends PeerSessionBase {
   adopt(link: PeerLink): boolean {
     if (link.state !== 'established') return false; // closed between authentication and here: we would send on it
     if (!this.claim(link)) return false;
-    this.background(this.readFrames(link).then(async () => this.onClosed(link, await link.closed)), 'winding up the link');
-    // A reader waiting for the receiver to catch up must not hold a closed link (and refuse the next one).
-    void link.closed.then(() => { if (this.link === link) this.receiver?.stop(); });
+    this.background(link.closed.then((info) => this.onClosed(link, info)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => link.fail(`no STATE within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
     this.sent = this.host.stateFor(this.name);
     link.send({ type: 'STATE', payload: encodeState(this.sent) });
+    // Ours is sent before the peer's queued STATE is looked at: the decision needs both.
+    link.deliver((f) => this.onLinkFrame(link, f));
     return true;
   }
 
-  private async readFrames(link: PeerLink): Promise<void> {
-    // Frames queued before a close are still handled (the peer's STATE before its split-brain ERROR).
-    for await (const f of link.frames()) {
-      if (this.link !== link) return;
-      const why = this.onFrame(link, f);
-      if (why !== null) {
-        this.host.log.warn(`${this.host.cfg.name}: dropping the link to ${this.name}: ${why}`);
-        this.host.emit('replica.protocol-error', { volume: this.host.cfg.name, peer: this.name, detail: why });
-        return link.fail(why);
-      }
-      // Backpressure: a target that cannot keep up (or holds much file data in memory) stops reading the socket.
-      if (this.receiver !== null && (this.receiver.backlog > 512 || this.receiver.bufferedBytes > MAX_BUFFERED_BYTES)) await this.receiver.idle();
+  // Frames are handled as they are decoded, so those before a close (the peer's STATE before its split-brain ERROR) come first.
+  private onLinkFrame(link: PeerLink, f: Frame): void {
+    if (this.link !== link) return;
+    const why = this.onFrame(link, f);
+    if (why !== null) {
+      this.host.log.warn(`${this.host.cfg.name}: dropping the link to ${this.name}: ${why}`);
+      this.host.emit('replica.protocol-error', { volume: this.host.cfg.name, peer: this.name, detail: why });
+      return link.fail(why);
+    }
+    // Backpressure: a target that cannot keep up (or holds much file data in memory) stops reading the socket.
+    const r = this.receiver;
+    if (r !== null && this.pausedLink !== link && (r.backlog > 512 || r.bufferedBytes > MAX_BUFFERED_BYTES)) {
+      this.pausedLink = link;
+      link.pauseReading();
+      void r.idle().then(() => {
+        if (this.pausedLink === link) this.pausedLink = null;
+        link.resumeReading();
+      });
     }
   }
 

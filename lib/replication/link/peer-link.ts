@@ -45,12 +45,11 @@ export interface PeerLinkOptions {
   timers?: Timers;
   randomBytes?: (n: number) => Buffer;
   log?: (level: 'info' | 'warn', message: string) => void;
-  onFrame?: (frame: Frame) => void; // else frames queue for frames() or deliver()
 }
 
 // Frames PeerLink answers itself; send() refuses them.
 const INTERNAL: ReadonlySet<FrameType> = new Set<FrameType>([...HANDSHAKE_TYPES, 'PING', 'PONG', 'ERROR']);
-const QUEUE_HIGH = 256; // frames() queue size at which we stop reading the socket
+const QUEUE_HIGH = 256; // frames queued before deliver() at which we stop reading the socket
 const CLOSE_GRACE_MS = 1000; // time for a final ERROR frame to leave before destroy
 
 export class PeerLink {
@@ -69,16 +68,15 @@ export class PeerLink {
   private sendSeq = 0n;
   private readonly cork: TickCork;
   private recvSeq = 0n;
-  private readonly queue: Frame[] = [];
-  private waiter: (() => void) | null = null;
-  private handler: ((f: Frame) => void) | null;
+  private readonly queue: Frame[] = []; // received before deliver()
+  private queuePaused = false; // reading stopped because that queue is full
+  private handler: ((f: Frame) => void) | null = null;
   private resolveReady!: (p: PeerIdentity) => void;
   private rejectReady!: (e: TandemError) => void;
   private resolveClosed!: (i: LinkCloseInfo) => void;
 
   constructor(private readonly socket: Socket, private readonly opts: PeerLinkOptions) {
     this.stats = opts.stats ?? new LinkStats();
-    this.handler = opts.onFrame ?? null;
     this.timers = opts.timers ?? realTimers;
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.decoder = new FrameDecoder({ maxPayload: this.maxPayload });
@@ -137,26 +135,16 @@ export class PeerLink {
     });
   }
 
-  /** Received frames in order; ends when the link closes. Do not combine with onFrame. */
-  async *frames(): AsyncGenerator<Frame> {
-    for (;;) {
-      const f = this.queue.shift();
-      if (f !== undefined) {
-        if (this.queue.length < QUEUE_HIGH / 2 && this.socket.isPaused() && this.st !== 'closed') this.socket.resume();
-        yield f;
-        continue;
-      }
-      if (this.st === 'closed') return;
-      await new Promise<void>((res) => { this.waiter = res; });
-    }
-  }
-
-  /** Every frame from now on goes to `handler` as it is decoded, those queued so far first; instead of frames(). */
-  // Synchronous: no promise per frame, which frames() costs on a link carrying every write.
+  /** Every frame from now on goes to `handler` as it is decoded, those received before first. */
+  // Synchronous, no promise per frame: the link carries every write.
   deliver(handler: (f: Frame) => void): void {
     this.handler = handler;
+    // Resumed first: reading restarts in a later turn, so a handler that pauses while catching up is obeyed.
+    if (this.queuePaused) {
+      this.queuePaused = false;
+      this.resumeReading();
+    }
     for (let f = this.queue.shift(); f !== undefined; f = this.queue.shift()) handler(f);
-    if (this.socket.isPaused() && this.st !== 'closed') this.socket.resume();
   }
 
   /** Backpressure for deliver(): stop reading the socket until resumeReading(); the heartbeat allows for it. */
@@ -240,8 +228,10 @@ export class PeerLink {
       default:
         if (this.handler !== null) return this.handler(f);
         this.queue.push(f);
-        if (this.queue.length >= QUEUE_HIGH) this.socket.pause();
-        this.wake();
+        if (this.queue.length >= QUEUE_HIGH && !this.queuePaused) {
+          this.queuePaused = true;
+          this.socket.pause();
+        }
     }
   }
 
@@ -318,18 +308,11 @@ export class PeerLink {
     }
     this.rejectReady(new TandemError(reason, `${reason}: ${detail}`));
     this.resolveClosed({ reason, detail });
-    this.wake();
   }
 
   private clearGrace(): void {
     if (this.graceTimer !== null) this.timers.clearTimeout(this.graceTimer);
     this.graceTimer = null;
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
   }
 
   private log(level: 'info' | 'warn', message: string): void {

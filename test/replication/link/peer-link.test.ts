@@ -13,13 +13,16 @@ import { TandemError } from '../../../lib/errors.js';
 import { rng } from '../../helpers/random.js';
 import { LogLines, Proxy, SECRET, linkPair } from './harness.test.js';
 
-async function collect(link: PeerLink, n: number): Promise<Frame[]> {
+// The first n frames the link delivers (or fewer, if it closes first).
+function collect(link: PeerLink, n: number): Promise<Frame[]> {
   const out: Frame[] = [];
-  for await (const f of link.frames()) {
-    out.push(f);
-    if (out.length === n) break;
-  }
-  return out;
+  return new Promise((res) => {
+    link.deliver((f) => {
+      if (out.length < n) out.push(f);
+      if (out.length === n) res(out);
+    });
+    void link.closed.then(() => res(out));
+  });
 }
 
 
@@ -195,17 +198,35 @@ describe('replication/link PeerLink (loopback)', function () {
     await p.close();
   });
 
-  it('delivers to onFrame when given, and ends frames() when the link closes', async () => {
-    const seen: string[] = [];
-    const p = await linkPair({ onFrame: (f) => seen.push(f.type) }, {});
+  it('deliver() hands over the frames received before it first, then each as it is decoded', async () => {
+    const p = await linkPair({}, {});
     await Promise.all([p.a.ready, p.b.ready]);
     p.b.send({ type: 'STATE', payload: Buffer.from('x') });
     p.b.send({ type: 'BARRIER' });
-    const ended = (async () => { for await (const _ of p.b.frames()) { /* none */ } return 'ended'; })();
+    await new Promise((res) => setTimeout(res, 100)); // both arrive and wait in the link
+    const seen: string[] = [];
+    p.a.deliver((f) => seen.push(f.type));
+    expect(seen).to.deep.equal(['STATE', 'BARRIER']); // at once, in order
+    p.b.send({ type: 'WRITE', payload: Buffer.from('y') });
     await new Promise((res) => setTimeout(res, 100));
-    expect(seen).to.deep.equal(['STATE', 'BARRIER']);
+    expect(seen).to.deep.equal(['STATE', 'BARRIER', 'WRITE']);
     await p.close();
-    expect(await ended).to.equal('ended');
+  });
+
+  it('pauseReading() holds frames back until resumeReading(); the link stays up', async () => {
+    const p = await linkPair({}, {});
+    await Promise.all([p.a.ready, p.b.ready]);
+    const seen: string[] = [];
+    p.a.deliver((f) => seen.push(f.type));
+    p.a.pauseReading();
+    p.b.send({ type: 'BARRIER' });
+    await new Promise((res) => setTimeout(res, 150));
+    expect(seen).to.deep.equal([]);
+    p.a.resumeReading();
+    await new Promise((res) => setTimeout(res, 150));
+    expect(seen).to.deep.equal(['BARRIER']);
+    expect(p.a.state).to.equal('established');
+    await p.close();
   });
 
   const hello = encodeFrame({ type: 'HELLO', seq: 0n, payload: encodeHello({ version: 1, node: 'node-b', volume: 'db', challenge: Buffer.alloc(64, 7) }) });

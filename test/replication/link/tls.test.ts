@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PeerConnector } from '../../../lib/replication/link/connector.js';
 import { PeerListener } from '../../../lib/replication/link/listener.js';
+import type { Frame } from '../../../lib/replication/link/frame.js';
 import type { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import type { LinkTls } from '../../../lib/replication/link/transport.js';
 import { makePki } from '../../fixtures/pki.js';
@@ -53,7 +54,7 @@ describe('replication/link over TLS (loopback)', function () {
     await until(() => connector.link?.state === 'established');
     await until(() => accepted[0]?.state === 'established');
     const server = accepted[0] as PeerLink;
-    const got = (async () => { for await (const f of server.frames()) return f; return null; })();
+    const got = new Promise<Frame>((res) => server.deliver(res));
     connector.link?.send({ type: 'WRITE', payload: Buffer.from('over tls') });
     expect((await got)?.payload.toString()).to.equal('over tls');
     await connector.stop();

@@ -23,15 +23,14 @@ export class Impostor {
       socket.once('error', rej);
     });
     let self: Impostor | null = null;
-    const pending: Frame[] = [];
     const link = new PeerLink(socket, {
       node, volume, secret, expectedPeer: victim,
       heartbeat: { intervalMs: 200, timeoutMs: 5000 },
       log: (level, m) => (self ? self.logs.push(`${level} ${m}`) : undefined),
-      onFrame: (f) => (self ? self.frames.push(f) : pending.push(f)),
     });
-    self = new Impostor(link);
-    self.frames.push(...pending);
+    const impostor = new Impostor(link);
+    self = impostor;
+    link.deliver((f) => impostor.frames.push(f));
     await link.ready;
     return self;
   }
