@@ -4,10 +4,10 @@
 // runs its services and holds its volumes Primary; a BACKUP has them stopped
 // and Secondary, and passes. Pure: the caller maps the daemon's status in.
 
-export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAITING';
+export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAITING' | 'STARTING' | 'STOPPING';
 
 export interface HealthInput {
-  role: HealthRole; // the node's HA state (WAITING: booted, the peer not heard yet)
+  role: HealthRole; // the node's HA state (WAITING: booted, the peer not heard yet; STARTING / STOPPING: the daemon is)
   replication: 'block' | 'directory' | 'both' | 'none'; // what the header names
   services: Array<{ name: string; running: boolean; pgid: number | null }>;
   volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean }>;

@@ -18,7 +18,8 @@ function nonZero(rec: Record<string, number>): string {
 }
 
 export function formatStatus(s: NodeStatus, verbose = false): string {
-  const out = [`node ${s.node} (pid ${s.pid}, up ${duration(s.uptime_s)})`];
+  const phase = s.daemon === 'running' ? '' : `, ${s.daemon}`; // starting: the volumes and the resource group are not up yet
+  const out = [`node ${s.node} (pid ${s.pid}, up ${duration(s.uptime_s)}${phase})`];
   if (s.vrrp.length === 0) out.push('VRRP: no instances configured');
   for (const i of s.vrrp) {
     const master = i.state === 'MASTER' ? `${i.source_ip} (this node)` : (i.master_ip ?? 'unknown');

@@ -16,6 +16,9 @@ export function healthInputOf(s: NodeStatus): HealthInput {
   const replication = types.size === 2 ? 'both' : types.has('block') ? 'block' : types.has('directory') ? 'directory' : 'none';
   let role = (s.ha?.role ?? s.vrrp[0]?.state ?? 'INIT') as HealthRole;
   if (s.ha?.boot.state === 'WAITING' && role !== 'MASTER') role = 'WAITING';
+  // A daemon still opening its volumes (or leaving) has no role's work to judge yet.
+  if (s.daemon === 'starting') role = 'STARTING';
+  else if (s.daemon === 'stopping') role = 'STOPPING';
   // A MASTER still carrying out its steps is not serving yet.
   const running = (st: string): boolean => st === 'running';
   return {

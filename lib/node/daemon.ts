@@ -14,7 +14,7 @@ import { EventBus } from './events.js';
 import { createLogger, type Logger } from './log.js';
 import { Notifier } from './notify.js';
 import { Replication } from './replication.js';
-import { buildStatus } from './status.js';
+import { buildStatus, type DaemonPhase } from './status.js';
 import { haInstanceOf, HaNode } from './ha-node.js';
 import { SdNotify } from './sd-notify.js';
 import { reload, type ReloadResult } from './reload.js';
@@ -58,7 +58,8 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
   const control = new ControlServer(cfg.node.controlSocket, events, log);
   let ha: HaNode | null = null;
   let replication: Replication | null = null;
-  control.handle('status', () => buildStatus(cfg, engine, started, ha, replication?.status().volumes ?? []));
+  let phase: DaemonPhase = 'starting';
+  control.handle('status', () => buildStatus(cfg, engine, started, phase, ha, replication?.status().volumes ?? []));
   const sd = SdNotify.fromEnv(process.env, log);
 
   // Listen for the stop signals first: a SIGTERM during start-up must still leave cleanly.
@@ -111,10 +112,13 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
     // systemd Type=notify: READY once the configuration is loaded and the control socket answers.
     void sd?.ready(`${cfg.vrrp.instances.length} VRRP instance(s), ${cfg.replication.volumes.length} volume(s), ${cfg.services.length} service(s)`);
     sd?.startWatchdog();
+    phase = 'running';
     signal = await stopSignal;
+    phase = 'stopping';
     log.info(`${signal}: stopping`);
     void sd?.stopping();
   } finally {
+    phase = 'stopping';
     // On a start-up failure too: nothing we started may outlive us (VIPs, children, the socket file).
     // STOP sends priority 0; the group's leaving steps then remove the VIPs, stop the services, demote the volumes.
     await engine.stop();

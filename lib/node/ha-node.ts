@@ -19,8 +19,10 @@ import { HaGroup, type TransitionRecord } from './ha-group.js';
 import { Handover, type Readiness } from './ha-handover.js';
 import type { Logger } from './log.js';
 import type { Replication } from './replication.js';
+import { retryTransient } from './retry.js';
 
 export const SWITCHOVER_TIMEOUT_MS = 120_000;
+const PROMOTE_RETRY_MS = 100; // how often a refused promotion is tried again while its step runs
 
 export interface HaStatus {
   group: string;
@@ -62,7 +64,8 @@ export class HaNode {
       { volumes, services: cfg.services, vips: instance.virtualIpaddress.length > 0 },
       election,
       {
-        promote: (v) => this.volume(v).promote(false),
+        // An old MASTER handing over demotes while we take over, a resync ends: refusals that clear are waited out, within the step's timeout.
+        promote: (v, signal) => retryTransient(() => this.volume(v).promote(false), signal, PROMOTE_RETRY_MS),
         demote: (v) => this.volume(v).demote(),
         start: (s, signal) => this.services.get(s).start(signal),
         stop: (s) => this.services.get(s).stop(),

@@ -31,21 +31,27 @@ export function summarize(v: AnyVolumeStatus): VolumeSummary {
   };
 }
 
+// The daemon's own phase: while 'starting', the volumes are being opened and
+// the resource group built, so `ha` is still null and `volumes` may be empty.
+export type DaemonPhase = 'starting' | 'running' | 'stopping';
+
 export interface NodeStatus {
   node: string;
   pid: number;
   uptime_s: number;
+  daemon: DaemonPhase;
   vrrp: InstanceStatus[];
   vrrp_socket_drops: Record<string, number>;
   volumes: VolumeSummary[];
-  ha: HaStatus | null; // null: no resource group (no services or volumes, or not exactly one instance)
+  ha: HaStatus | null; // null: no resource group (no services or volumes, or not exactly one instance), or still starting
 }
 
-export function buildStatus(cfg: TandemConfig, engine: VrrpEngine, startedAt: number, ha: HaNode | null = null, volumes: AnyVolumeStatus[] = []): NodeStatus {
+export function buildStatus(cfg: TandemConfig, engine: VrrpEngine, startedAt: number, daemon: DaemonPhase, ha: HaNode | null = null, volumes: AnyVolumeStatus[] = []): NodeStatus {
   return {
     node: cfg.node.name,
     pid: process.pid,
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
+    daemon,
     vrrp: engine.status(),
     vrrp_socket_drops: engine.socketDrops(),
     volumes: volumes.map(summarize),

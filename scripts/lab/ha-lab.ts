@@ -35,7 +35,7 @@ export function startNode(lab: Lab, h: LabHost, o: HaOptions = {}): LabProcess {
 export async function daemonUp(h: LabHost, timeoutMs = 15_000): Promise<NodeStatus> {
   return until(`${h.name}'s daemon and its resource group`, async () => {
     const s = await nodeStatus(h);
-    return s.ha !== null ? s : false;
+    return s.daemon === 'running' && s.ha !== null ? s : false;
   }, timeoutMs);
 }
 

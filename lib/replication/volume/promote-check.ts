@@ -21,8 +21,9 @@ export function promotion(volume: string, disk: DiskState, force: boolean, gener
   if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${volume}: ${v.message}`);
   const list = [...peers];
   for (const s of list) {
-    if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${volume}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`);
-    if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${volume}: a resync from ${s.name} is running`);
+    // Both may clear on their own (a peer handing over demotes, a resync ends): transient.
+    if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${volume}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`, { transient: true });
+    if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${volume}: a resync from ${s.name} is running`, { transient: true });
   }
   const absent = list.filter((s) => !s.connected).map((s) => s.name);
   const next = absent.length > 0 || generations.fresh || v.forced ? onPromoteWhileDisconnected(generations, absent) : generations;

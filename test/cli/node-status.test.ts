@@ -1,0 +1,34 @@
+// What `tandem status` and `tandem health` make of the daemon's phase: a
+// daemon still starting (volumes opening, no resource group yet) says so,
+// and health fails naming it instead of judging an empty group.
+import { expect } from 'chai';
+import { formatStatus } from '../../lib/cli/format-status.js';
+import { healthReport } from '../../lib/cli/format-health.js';
+import { healthInputOf } from '../../lib/cli/node-commands.js';
+import type { DaemonPhase, NodeStatus } from '../../lib/node/status.js';
+
+function status(daemon: DaemonPhase): NodeStatus {
+  return {
+    node: 'node-a', pid: 4242, uptime_s: 3, daemon, vrrp: [], vrrp_socket_drops: {}, ha: null,
+    volumes: [{ name: 'db', type: 'block', role: 'Secondary', disk: 'UpToDate', peers: [] }],
+  };
+}
+
+describe('cli status and health during start and stop', () => {
+  it('the status header names a phase other than running', () => {
+    expect(formatStatus(status('starting')).split('\n')[0]).to.equal('node node-a (pid 4242, up 0m 3s, starting)');
+    expect(formatStatus(status('stopping')).split('\n')[0]).to.equal('node node-a (pid 4242, up 0m 3s, stopping)');
+    expect(formatStatus(status('running')).split('\n')[0]).to.equal('node node-a (pid 4242, up 0m 3s)');
+  });
+
+  it('health of a starting or stopping daemon fails and says why; a running one is judged by its role', () => {
+    for (const [phase, role] of [['starting', 'STARTING'], ['stopping', 'STOPPING']] as const) {
+      const r = healthReport(healthInputOf(status(phase)));
+      expect(r.passed).to.equal(false);
+      expect(r.lines[0]).to.include(`(${role})`);
+      expect(r.lines).to.include(`problem: the node is ${role}`);
+    }
+    // Running, no instance and no group: INIT, as before.
+    expect(healthReport(healthInputOf(status('running'))).lines).to.include('problem: the node is INIT');
+  });
+});
