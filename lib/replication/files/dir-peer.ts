@@ -24,7 +24,6 @@ export class DirPeerSession extends PeerSessionBase {
   private sent: PeerState | null = null;
   sender: DirSender | null = null;
   private receiver: DirReceiver | null = null;
-  private pausedLink: PeerLink | null = null; // stopped reading until the receiver catches up
   private lastReceiver: Promise<void> = Promise.resolve();
   private lastAckAt = 0;
   private resyncStarted = 0;
@@ -61,14 +60,7 @@ export class DirPeerSession extends PeerSessionBase {
     }
     // Backpressure: a target that cannot keep up (or holds much file data in memory) stops reading the socket.
     const r = this.receiver;
-    if (r !== null && this.pausedLink !== link && (r.backlog > 512 || r.bufferedBytes > MAX_BUFFERED_BYTES)) {
-      this.pausedLink = link;
-      link.pauseReading();
-      void r.idle().then(() => {
-        if (this.pausedLink === link) this.pausedLink = null;
-        link.resumeReading();
-      });
-    }
+    if (r !== null && (r.backlog > 512 || r.bufferedBytes > MAX_BUFFERED_BYTES)) link.pauseUntil(r.idle());
   }
 
   // Returns why the link must drop, or null.

@@ -70,6 +70,7 @@ export class PeerLink {
   private recvSeq = 0n;
   private readonly queue: Frame[] = []; // received before deliver()
   private queuePaused = false; // reading stopped because that queue is full
+  private held = false; // reading stopped by pauseUntil()
   private handler: ((f: Frame) => void) | null = null;
   private resolveReady!: (p: PeerIdentity) => void;
   private rejectReady!: (e: TandemError) => void;
@@ -147,12 +148,19 @@ export class PeerLink {
     for (let f = this.queue.shift(); f !== undefined; f = this.queue.shift()) handler(f);
   }
 
-  /** Backpressure for deliver(): stop reading the socket until resumeReading(); the heartbeat allows for it. */
-  pauseReading(): void {
+  /** Backpressure for deliver(): no reading until `caughtUp` settles (the heartbeat allows for it); a second call meanwhile adds nothing. */
+  pauseUntil(caughtUp: Promise<unknown>): void {
+    if (this.held) return;
+    this.held = true;
     this.socket.pause();
+    const resume = (): void => {
+      this.held = false;
+      this.resumeReading();
+    };
+    caughtUp.then(resume, resume);
   }
 
-  resumeReading(): void {
+  private resumeReading(): void {
     if (this.st !== 'closed') this.socket.resume();
   }
 

@@ -49,7 +49,6 @@ export class PeerSession extends PeerSessionBase {
   private peerBitmap: Bitmap | null = null;
   private release: (() => void) | null = null;
   private applier: OrderedApplier | null = null;
-  private pausedLink: PeerLink | null = null; // stopped reading until the applier catches up
   private readonly pending = new PendingWrites();
   private readonly barriers = new Map<bigint, (ok: boolean) => void>();
   private nextBarrier = 1n;
@@ -122,15 +121,7 @@ export class PeerSession extends PeerSessionBase {
       return;
     }
     // Backpressure: a Secondary that cannot keep up stops reading the socket until its applier is idle.
-    const applier = this.applier;
-    if (applier !== null && applier.backlog > APPLY_BACKLOG_MAX && this.pausedLink !== link) {
-      this.pausedLink = link;
-      link.pauseReading();
-      void applier.idle().then(() => {
-        if (this.pausedLink === link) this.pausedLink = null;
-        link.resumeReading();
-      });
-    }
+    if (this.applier !== null && this.applier.backlog > APPLY_BACKLOG_MAX) link.pauseUntil(this.applier.idle());
   }
 
   private onFrame(link: PeerLink, f: Frame): void {

@@ -213,16 +213,18 @@ describe('replication/link PeerLink (loopback)', function () {
     await p.close();
   });
 
-  it('pauseReading() holds frames back until resumeReading(); the link stays up', async () => {
+  it('pauseUntil() holds frames back until its promise settles; the link stays up', async () => {
     const p = await linkPair({}, {});
     await Promise.all([p.a.ready, p.b.ready]);
     const seen: string[] = [];
     p.a.deliver((f) => seen.push(f.type));
-    p.a.pauseReading();
+    let caughtUp!: () => void;
+    p.a.pauseUntil(new Promise<void>((res) => (caughtUp = res)));
+    p.a.pauseUntil(new Promise<void>(() => {})); // held already: adds nothing, never resolving does not matter
     p.b.send({ type: 'BARRIER' });
     await new Promise((res) => setTimeout(res, 150));
     expect(seen).to.deep.equal([]);
-    p.a.resumeReading();
+    caughtUp();
     await new Promise((res) => setTimeout(res, 150));
     expect(seen).to.deep.equal(['BARRIER']);
     expect(p.a.state).to.equal('established');
