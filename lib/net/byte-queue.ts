@@ -8,6 +8,8 @@
 // even read the rest of it in place (readTarget()).
 import { payloadPool } from './buffer-pool.js';
 
+const IN_PLACE_MIN = 16 * 1024; // smaller rests are cheaper to copy than to read alone
+
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private head = 0; // consumed bytes of chunks[0]
@@ -44,7 +46,7 @@ export class ByteQueue {
   // Where the next read should go to save a copy: the unfilled rest of the
   // message being gathered, when at least `min` bytes of it are missing.
   // Null: read anywhere and push() as usual.
-  readTarget(min: number): Buffer | null {
+  readTarget(min = IN_PLACE_MIN): Buffer | null {
     const g = this.gather;
     if (g === null || this.chunks.length !== 1 || g.length - this.filled < min) return null;
     this.offered = g;

@@ -8,8 +8,6 @@ import { ByteQueue } from '../../net/byte-queue.js';
 import { DEFAULT_MAX_PAYLOAD, type Frame, type FrameError, HEADER_LEN, decodeHeader } from './frame.js';
 import type { FrameType } from './frame-types.js';
 
-const IN_PLACE_MIN = 16 * 1024; // smaller rests are cheaper to copy than to read alone
-
 export interface DecodeOutput {
   frames: Frame[];
   error?: FrameError;
@@ -40,7 +38,7 @@ export class FrameDecoder {
 
   /** Where the socket's next read should go: into a large payload being gathered, in place. */
   readTarget(): Buffer | null {
-    return this.failed ? null : this.q.readTarget(IN_PLACE_MIN);
+    return this.failed ? null : this.q.readTarget();
   }
 
   /** The stream ended: an error if it stopped inside a frame. */

@@ -19,8 +19,6 @@ export function isCleanClose(reason: CloseReason): boolean {
 
 export type Phase = 'handshake' | 'transmission' | 'closed';
 
-const IN_PLACE_MIN = 16 * 1024; // smaller rests are cheaper to copy than to read alone
-
 export interface NbdRequest {
   cookie: bigint;
   command: CommandName;
@@ -69,7 +67,7 @@ export class NbdProtocol {
 
   // Where the socket's next read should go: into a large WRITE payload being gathered, in place.
   readTarget(): Buffer | null {
-    return this.phase === 'transmission' ? this.q.readTarget(IN_PLACE_MIN) : null;
+    return this.phase === 'transmission' ? this.q.readTarget() : null;
   }
 
   receive(chunk: Buffer, _now: number): ProtocolAction[] {
