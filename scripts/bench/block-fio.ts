@@ -67,7 +67,9 @@ export function parseFioOutput(stdout: string): FioResult {
 export async function runFio(lab: Lab, h: LabHost, job: FioJob, uri: string, seconds: number, rampSeconds: number): Promise<FioResult> {
   const r = await lab.exec(h, fioArgs(job, uri, seconds, rampSeconds), { reject: false, timeoutMs: (seconds + rampSeconds + 60) * 1000 });
   if (r.exitCode !== 0) {
-    throw new Error(`fio ${job.key} against ${uri} exited ${r.exitCode ?? r.signal}: ${`${r.stderr}\n${r.stdout}`.trim().slice(-1500)}`);
+    // What fio says before its JSON report (and on stderr) is the reason; the report itself is counters.
+    const said = `${r.stderr}\n${r.stdout.split(/^\{/m)[0] ?? ''}`.trim();
+    throw new Error(`fio ${job.key} against ${uri} exited ${r.exitCode ?? r.signal}: ${said.slice(-1500) || '(no message)'}`);
   }
   const res = parseFioOutput(r.stdout);
   if (res.ioBytes === 0) throw new Error(`fio ${job.key} against ${uri} wrote nothing: ${r.stderr.trim().slice(-500)}`);

@@ -1,24 +1,26 @@
-// The four NBD servers `npm run bench:block` writes to, each in a fresh lab:
-// nbdkit's file plugin (the unreplicated reference), tandem forced Primary
-// with its peer down, and tandem with a connected, UpToDate peer under
-// protocols C and A. Every image file is written in full (zeroes, fsynced)
+// The NBD servers `npm run bench:block` writes to, each in a fresh lab:
+// nbdkit's file plugin (the unreplicated reference), QEMU's quorum driver
+// mirroring every write to a peer's qemu-nbd (a replicating reference in C),
+// tandem forced Primary with its peer down, and tandem with a connected,
+// UpToDate peer under protocols C and A. Every image file is written in full (zeroes, fsynced)
 // before its server starts, so no target writes into holes.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { request } from '../../lib/cli/client.js';
 import type { VolumeStatus } from '../../lib/replication/volume/status-types.js';
 import type { Lab, LabHost } from '../lab/lab.js';
-import { addReplicationAddresses, imagePath, nbdSocket, replicationConfig } from '../lab/replication-config.js';
+import { addReplicationAddresses, imagePath, nbdSocket, REPLICATION_PORT, replicationAddress, replicationConfig } from '../lab/replication-config.js';
 import { controlSocket } from '../lab/tandem-config.js';
 import type { Watched } from './block-cpu.js';
 import { nbdUnixUri } from './block-fio.js';
 import { sleep, until } from './daemons.js';
 
-export type TargetKey = 'nbdkit' | 'solo' | 'C' | 'A';
-export const TARGET_KEYS: readonly TargetKey[] = ['nbdkit', 'solo', 'C', 'A'];
+export type TargetKey = 'nbdkit' | 'qemu' | 'solo' | 'C' | 'A';
+export const TARGET_KEYS: readonly TargetKey[] = ['nbdkit', 'qemu', 'solo', 'C', 'A'];
 
 export const TARGET_LABELS: Record<TargetKey, string> = {
   nbdkit: 'nbdkit file plugin (no replication)',
+  qemu: 'QEMU quorum mirror to a peer qemu-nbd',
   solo: 'tandem, peer down (forced Primary)',
   C: 'tandem + peer, protocol C',
   A: 'tandem + peer, protocol A',
@@ -86,6 +88,34 @@ async function nbdkit(lab: Lab, o: TargetOptions): Promise<Prepared> {
   return { lab, fioHost: a, uri: nbdUnixUri(sock, VOLUME), watched: [{ label: 'nbdkit', pid: pidOf(p, 'nbdkit') }], notes: [] };
 }
 
+// QEMU's quorum driver with vote-threshold 2 completes a write once both
+// children have: the local image and an NBD connection to qemu-nbd on the
+// peer, over the replication network. That is protocol C's contract (the
+// peer's page cache, not its disk), done by a mature C implementation.
+async function qemuMirror(lab: Lab, o: TargetOptions): Promise<Prepared> {
+  await addReplicationAddresses(lab);
+  const [a, b] = lab.hosts as [LabHost, LabHost];
+  for (const h of [a, b]) {
+    await prewrite(imagePath(h), o.sizeBytes);
+    // QEMU 7.2's NBD sockets leave Nagle's algorithm on: without quick ACKs every small request waits out a 40 ms delayed ACK.
+    const addr = replicationAddress(lab, h);
+    await lab.exec(h, ['ip', 'route', 'replace', '198.51.100.0/24', 'dev', h.dev, 'src', addr, 'quickack', '1']);
+  }
+  const peer = lab.spawn(b, ['qemu-nbd', '-f', 'raw', '-b', replicationAddress(lab, b), '-p', String(REPLICATION_PORT), '-t', '--cache=writeback', imagePath(b)], 'qemu-nbd.log');
+  await until('qemu-nbd on the peer listening', async () => (await lab.exec(b, ['ss', '-Htln', `sport = :${REPLICATION_PORT}`])).stdout.trim() !== '', 10_000, 100);
+  const sock = nbdSocket(a);
+  const opts = [
+    'driver=quorum,vote-threshold=2',
+    `children.0.driver=raw,children.0.file.driver=file,children.0.file.filename=${imagePath(a)}`,
+    'children.1.driver=raw,children.1.file.driver=nbd,children.1.file.server.type=inet',
+    `children.1.file.server.host=${replicationAddress(lab, b)},children.1.file.server.port=${REPLICATION_PORT}`,
+  ].join(',');
+  const primary = lab.spawn(a, ['qemu-nbd', '--image-opts', '-k', sock, '-x', VOLUME, '-t', '--cache=writeback', opts], 'qemu-nbd.log');
+  await until('qemu-nbd mirror socket', async () => existsSync(sock), 10_000);
+  const watched = [{ label: 'primary', pid: pidOf(primary, 'qemu-nbd mirror') }, { label: 'peer', pid: pidOf(peer, 'qemu-nbd on the peer') }];
+  return { lab, fioHost: a, uri: nbdUnixUri(sock, VOLUME), watched, notes: [] };
+}
+
 async function tandem(lab: Lab, key: 'solo' | 'A' | 'C', o: TargetOptions): Promise<Prepared> {
   await addReplicationAddresses(lab);
   const [a, b] = lab.hosts as [LabHost, LabHost];
@@ -135,16 +165,23 @@ export const nodesFor = (key: TargetKey): number => (key === 'nbdkit' ? 1 : 2);
 
 // Starts the target's server(s) in a lab made with nodesFor(key) hosts; the caller destroys the lab.
 export function prepare(lab: Lab, key: TargetKey, o: TargetOptions): Promise<Prepared> {
-  return key === 'nbdkit' ? nbdkit(lab, o) : tandem(lab, key, o);
+  if (key === 'nbdkit') return nbdkit(lab, o);
+  return key === 'qemu' ? qemuMirror(lab, o) : tandem(lab, key, o);
 }
 
-// After the load: the Primary steps down (its writes drained to the peer) and
-// the two images must be byte for byte the same.
-export async function compareImages(p: Prepared): Promise<string> {
+async function sameImages(p: Prepared): Promise<string> {
   const [a, b] = p.lab.hosts as [LabHost, LabHost];
+  const r = await execa('cmp', ['-s', imagePath(a), imagePath(b)], { reject: false });
+  return r.exitCode === 0 ? 'identical' : r.exitCode === 1 ? 'DIFFERENT' : `not compared (cmp exit ${r.exitCode})`;
+}
+
+// After the load the two images must be byte for byte the same: tandem's
+// Primary steps down first (its writes drained to the peer); QEMU's quorum
+// answered every write only once both children had it.
+export async function compareImages(key: TargetKey, p: Prepared): Promise<string> {
+  if (key === 'qemu') return `images after the load: ${await sameImages(p)}`;
+  const a = p.lab.hosts[0] as LabHost;
   await control(a, { command: 'replica.secondary', volume: VOLUME });
   const st = (await volumeStatus(a)).peers[0];
-  const r = await execa('cmp', ['-s', imagePath(a), imagePath(b)], { reject: false });
-  const same = r.exitCode === 0 ? 'identical' : r.exitCode === 1 ? 'DIFFERENT' : `not compared (cmp exit ${r.exitCode})`;
-  return `images after demote: ${same}; peer ${st?.connection}/${st?.replication}, disk ${st?.disk}, out of sync ${st?.out_of_sync_bytes ?? '?'} B, writes sent ${st?.writes_sent ?? '?'}`;
+  return `images after demote: ${await sameImages(p)}; peer ${st?.connection}/${st?.replication}, disk ${st?.disk}, out of sync ${st?.out_of_sync_bytes ?? '?'} B, writes sent ${st?.writes_sent ?? '?'}`;
 }

@@ -1,9 +1,9 @@
 // `npm run bench:block`: write throughput and latency of tandem's replicated
 // block volume over NBD, against nbdkit's file plugin on the same machine.
 // fio's nbd engine runs two jobs (4 KiB random write and 1 MiB sequential
-// write, iodepth 16, fixed time) against four targets, each in a fresh lab:
-// nbdkit, tandem with its peer down, tandem with a peer under protocol C and
-// under protocol A. The CPU of the servers, of fio and of the whole machine
+// write, iodepth 16, fixed time) against five targets, each in a fresh lab:
+// nbdkit, QEMU's quorum mirror to a peer, tandem with its peer down, tandem
+// with a peer under protocol C and under protocol A. The CPU of the servers, of fio and of the whole machine
 // is measured during each job; a job disturbed by other processes (a shared
 // machine) is run again. With --cache cold the images' pages are dropped from
 // the page cache before each job (ext4 makes a 4 KiB write into a large cached
@@ -80,7 +80,7 @@ const firstLine = (cmd: string[]): string => {
 
 function preflight(targets: TargetKey[]): void {
   if (process.getuid?.() !== 0) throw new Error('the benchmark builds network namespaces and needs root');
-  const tools = ['fio', 'dd', 'cmp', 'ip', ...(targets.includes('nbdkit') ? ['nbdkit'] : [])];
+  const tools = ['fio', 'dd', 'cmp', 'ip', ...(targets.includes('nbdkit') ? ['nbdkit'] : []), ...(targets.includes('qemu') ? ['qemu-nbd', 'ss'] : [])];
   for (const tool of tools) {
     if (firstLine(['sh', '-c', `command -v ${tool}`]) === 'not installed') throw new Error(`${tool} is not installed (run scripts/setup.sh)`);
   }
@@ -95,7 +95,7 @@ function machineFacts(cache: 'warm' | 'cold'): string {
     `- commit ${commit}${dirty}`,
     `- ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), Linux ${release()}, ${fixed(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1]) / 2 ** 20, 1)} GiB RAM`,
     `- images on ${fs} (${tmpdir()}), written in full with zeroes before each server starts; ${cache === 'warm' ? 'their pages stay cached as written (warm)' : 'their pages dropped from the page cache before each job (cold)'}`,
-    `- ${firstLine(['fio', '--version'])}, ${firstLine(['nbdkit', '--version'])}, Node.js ${process.version}`,
+    `- ${firstLine(['fio', '--version'])}, ${firstLine(['nbdkit', '--version'])}, ${firstLine(['qemu-nbd', '--version'])}, Node.js ${process.version}`,
   ].join('\n');
 }
 
@@ -155,8 +155,8 @@ async function runTarget(key: TargetKey, o: ReturnType<typeof options>): Promise
         progress(`  ${job.key}: other processes were busy; running it again`);
       }
     }
-    if (key === 'A' || key === 'C') {
-      const n = await compareImages(p);
+    if (key !== 'nbdkit' && key !== 'solo') {
+      const n = await compareImages(key, p);
       progress(`  ${n}`);
       res.notes.push(n);
     }
