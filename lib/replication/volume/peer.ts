@@ -464,7 +464,7 @@ export class PeerSession extends PeerSessionBase {
     this.applier?.push({
       seq: f.seq, range: { offset, length },
       run: async () => {
-        if (data !== null) await this.host.disk.write(offset, data, false);
+        if (data !== null) await this.host.disk.writeUncached(offset, data); // a replica's pages serve no reader
         target.onData(offset, length);
       },
     });

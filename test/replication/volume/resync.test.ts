@@ -3,6 +3,7 @@
 // identical on both sides, and a peer that stops acknowledging is dropped
 // after the ack timeout.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import type { PeerSession } from '../../../lib/replication/volume/peer.js';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
@@ -90,10 +91,13 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
       expect((await c.image('node-b')).equals(img)).to.equal(true);
     });
 
-    it('control: without csums the same identical images move the whole volume', async () => {
+    it('control: without csums the same identical images move the whole volume, and the SyncTarget caches none of it', async () => {
       const img = content(size);
       const moved = await initialSync({ size, csums: false }, img, Buffer.from(img));
       expect(moved).to.be.at.least(size);
+      // Resync data bypasses the SyncTarget's page cache (direct-write.ts), also pages its image had cached.
+      const res = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', c.config('node-b').device], { encoding: 'utf8' });
+      expect(Number(res.trim())).to.equal(0);
       await sameImages(c, 'node-a', 'node-b');
     });
   });
@@ -184,19 +188,29 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     for (let off = 0; off < 48 * MiB; off += MiB) await io.write(off, pattern(off, MiB), false);
     await a.demote(); // node-a is a Secondary SyncSource when node-b comes back
     const b = await c.start('node-b');
-    const disk = b.disk as unknown as { write: (o: number, d: Buffer, f: boolean) => Promise<void>; writeInline: (o: number, d: Buffer) => boolean };
+    const disk = b.disk as unknown as {
+      write: (o: number, d: Buffer, f: boolean) => Promise<void>;
+      writeInline: (o: number, d: Buffer) => boolean;
+      writeUncached: (o: number, d: Buffer) => Promise<void>;
+    };
     const realWrite = disk.write.bind(b.disk);
     const realInline = disk.writeInline.bind(b.disk);
+    const realUncached = disk.writeUncached.bind(b.disk);
     disk.writeInline = () => false; // every write, small ones too, goes through the slow path
     disk.write = async (o, d, f) => {
       await new Promise((r) => setTimeout(r, 300));
       return realWrite(o, d, f);
+    };
+    disk.writeUncached = async (o, d) => {
+      await new Promise((r) => setTimeout(r, 300)); // resync data too
+      return realUncached(o, d);
     };
     await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
     await a.promote(false);
     for (let k = 0; k < 20; k++) await io.write(60 * MiB + k * BS, pattern(k, BS), false);
     disk.write = realWrite;
     disk.writeInline = realInline;
+    disk.writeUncached = realUncached;
     await established(c, 'node-a', 'node-b');
     await sameImages(c, 'node-a', 'node-b');
     expect(c.logs.filter((l) => l.includes('WRITE from a peer that is not Primary'))).to.deep.equal([]);

@@ -3,6 +3,7 @@
 import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { TandemError } from '../../../errors.js';
+import { DirectWriter } from '../direct-write.js';
 import type { BlockBackend } from './backend.js';
 
 const ZERO_CHUNK = 1024 * 1024;
@@ -17,6 +18,7 @@ export interface FileBackendOptions {
 export class FileBackend implements BlockBackend {
   readonly flushCoversAllConnections = true; // fdatasync is per file, and nothing is cached above it
   private zeroes: Buffer | undefined;
+  private direct: Promise<DirectWriter | null> | undefined; // opened at the first uncached write
 
   private constructor(private readonly fh: FileHandle, readonly size: number, readonly readOnly: boolean) {}
 
@@ -84,6 +86,23 @@ export class FileBackend implements BlockBackend {
     if (fua) await this.fh.datasync();
   }
 
+  // Resync data on a SyncTarget (direct-write.ts): past the page cache where
+  // the file system and the alignment allow it, a buffered write otherwise.
+  async writeUncached(offset: number, data: Buffer): Promise<void> {
+    this.direct ??= DirectWriter.reopen(this.fh.fd);
+    const direct = await this.direct;
+    if (direct !== null && DirectWriter.aligned(offset, data.length)) {
+      try {
+        if (await direct.write(offset, data)) return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        this.direct = Promise.resolve(null); // the file or the memory does not suit O_DIRECT after all: buffered from now on
+        await direct.close();
+      }
+    }
+    await this.write(offset, data, false);
+  }
+
   async flush(): Promise<void> {
     await this.fh.datasync();
   }
@@ -104,6 +123,7 @@ export class FileBackend implements BlockBackend {
   }
 
   async close(): Promise<void> {
+    await (await this.direct)?.close();
     await this.fh.close();
   }
 }
