@@ -33,9 +33,16 @@ export class DirectWriter {
   // The same file opened again with O_DIRECT (through /proc/self/fd, so a
   // handle is enough); null where the file system refuses O_DIRECT.
   static async reopen(fd: number): Promise<DirectWriter | null> {
+    let fh: FileHandle;
     try {
-      return new DirectWriter(await open(`/proc/self/fd/${fd}`, constants.O_RDWR | constants.O_DIRECT));
+      fh = await open(`/proc/self/fd/${fd}`, constants.O_RDWR | constants.O_DIRECT);
     } catch {
+      return null;
+    }
+    try {
+      return new DirectWriter(fh);
+    } catch {
+      await fh.close(); // no room for the wasm memory (an address-space limit): buffered writes do without it
       return null;
     }
   }

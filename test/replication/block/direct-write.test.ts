@@ -102,6 +102,30 @@ describe('replication/block direct-write', () => {
     expect((await readFile(path)).subarray(1000, 1000 + data.length).equals(data)).to.equal(true);
   });
 
+  it('goes on buffered, with the data intact, once a direct write is refused with EINVAL', async () => {
+    await dropCache();
+    const real = Object.getOwnPropertyDescriptor(DirectWriter.prototype, 'write') as PropertyDescriptor;
+    let calls = 0;
+    // A test double for a kernel that refuses the memory or the file after the open.
+    DirectWriter.prototype.write = async () => {
+      calls++;
+      throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+    };
+    try {
+      const first = pattern(5, 64 * 1024);
+      const second = pattern(6, 64 * 1024);
+      await disk.writeUncached(0, first);
+      await disk.writeUncached(MiB, second);
+      expect(calls, 'refused once, then not tried again').to.equal(1);
+      expect(cached(path), 'both went through the page cache').to.be.at.least(first.length + second.length);
+      const img = await readFile(path);
+      expect(img.subarray(0, first.length).equals(first)).to.equal(true);
+      expect(img.subarray(MiB, MiB + second.length).equals(second)).to.equal(true);
+    } finally {
+      Object.defineProperty(DirectWriter.prototype, 'write', real);
+    }
+  });
+
   it('writes more ranges at once than it has bounce buffers, every one intact', async () => {
     const writes = Array.from({ length: 12 }, (_, i) => ({ offset: i * MiB, data: pattern(10 + i, MiB) }));
     await Promise.all(writes.map((w) => disk.writeUncached(w.offset, w.data)));

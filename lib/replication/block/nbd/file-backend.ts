@@ -19,6 +19,7 @@ export class FileBackend implements BlockBackend {
   readonly flushCoversAllConnections = true; // fdatasync is per file, and nothing is cached above it
   private zeroes: Buffer | undefined;
   private direct: Promise<DirectWriter | null> | undefined; // opened at the first uncached write
+  private directRefused = false; // a direct write failed with EINVAL: buffered from then on
 
   private constructor(private readonly fh: FileHandle, readonly size: number, readonly readOnly: boolean) {}
 
@@ -91,13 +92,12 @@ export class FileBackend implements BlockBackend {
   async writeUncached(offset: number, data: Buffer): Promise<void> {
     this.direct ??= DirectWriter.reopen(this.fh.fd);
     const direct = await this.direct;
-    if (direct !== null && DirectWriter.aligned(offset, data.length)) {
+    if (direct !== null && !this.directRefused && DirectWriter.aligned(offset, data.length)) {
       try {
         if (await direct.write(offset, data)) return;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-        this.direct = Promise.resolve(null); // the file or the memory does not suit O_DIRECT after all: buffered from now on
-        await direct.close();
+        this.directRefused = true; // the file or the memory does not suit O_DIRECT after all; the write below covers the whole range
       }
     }
     await this.write(offset, data, false);
