@@ -2,8 +2,9 @@
 // nbdkit's file plugin (the unreplicated reference), QEMU's quorum driver
 // mirroring every write to a peer's qemu-nbd (a replicating reference in C),
 // tandem forced Primary with its peer down, and tandem with a connected,
-// UpToDate peer under protocols C and A. Every image file is written in full (zeroes, fsynced)
-// before its server starts, so no target writes into holes.
+// UpToDate peer under protocols C and A. Every image file is written in
+// full (zeroes, fsynced) before its server starts, so no target writes into
+// holes.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { request } from '../../lib/cli/client.js';

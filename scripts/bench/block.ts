@@ -3,12 +3,13 @@
 // fio's nbd engine runs two jobs (4 KiB random write and 1 MiB sequential
 // write, iodepth 16, fixed time) against five targets, each in a fresh lab:
 // nbdkit, QEMU's quorum mirror to a peer, tandem with its peer down, tandem
-// with a peer under protocol C and under protocol A. The CPU of the servers, of fio and of the whole machine
-// is measured during each job; a job disturbed by other processes (a shared
-// machine) is run again. With --cache cold the images' pages are dropped from
-// the page cache before each job (ext4 makes a 4 KiB write into a large cached
-// folio several times dearer than into a fresh page). Progress goes to
-// stderr, the tables to stdout. Needs root.
+// with a peer under protocol C and under protocol A. The CPU of the servers,
+// of fio and of the whole machine is measured during each job; a job
+// disturbed by other processes (a shared machine) is run again. With
+// --cache cold the images' pages are dropped from the page cache before each
+// job (ext4 makes a 4 KiB write into a large cached folio several times
+// dearer than into a fresh page). Progress goes to stderr, the tables to
+// stdout. Needs root.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';

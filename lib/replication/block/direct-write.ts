@@ -14,7 +14,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 
 export const DIRECT_ALIGN = 4096; // a multiple of every logical block size and memory alignment Linux asks for
 export const DIRECT_CHUNK = 1 << 20; // bounce buffer size: data is copied through it in pieces of this size
-const SLOTS = 8; // concurrent direct writes; more wait for none, they are written buffered
+const SLOTS = 8; // concurrent direct writes; a write that finds every slot taken is written buffered
 const WASM_PAGE = 65536;
 
 // Node's global, which this project's type libraries (ES2022, no DOM) do not declare.
