@@ -509,7 +509,9 @@ export class PeerSession extends PeerSessionBase {
     }
     this.applier?.push({
       seq: f.seq, range: null, run: async () => {
-        const mine = hashBlocks(await this.host.disk.read(offset, length), bs);
+        // A Secondary's pages serve no reader; a Primary's do, so it reads through its cache.
+        const disk = this.host.disk;
+        const mine = hashBlocks(await (this.host.role === 'Primary' ? disk.read(offset, length) : disk.readUncached(offset, length)), bs);
         const bad: number[] = [];
         for (let i = 0; i * 16 < hashes.length; i++) {
           if (!mine.subarray(i * 16, i * 16 + 16).equals(hashes.subarray(i * 16, i * 16 + 16))) bad.push(i);

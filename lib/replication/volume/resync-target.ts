@@ -69,7 +69,7 @@ export class ResyncTarget {
         const run = this.nextRun();
         if (run === null) break;
         let hash: Buffer | null = null;
-        if (this.o.csums) hash = createHash('sha256').update(await this.o.disk.read(run.offset, run.length)).digest();
+        if (this.o.csums) hash = createHash('sha256').update(await this.o.disk.readUncached(run.offset, run.length)).digest();
         if (this.stopped || this.o.link.state !== 'established') return;
         this.outstanding.set(run.offset, run.length);
         this.o.link.send({ type: 'RESYNC_REQUEST', payload: encodeResyncRequest(run.offset, run.length, hash) });

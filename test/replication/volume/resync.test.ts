@@ -95,7 +95,7 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
       const img = content(size);
       const moved = await initialSync({ size, csums: false }, img, Buffer.from(img));
       expect(moved).to.be.at.least(size);
-      // Resync data bypasses the SyncTarget's page cache (direct-write.ts), also pages its image had cached.
+      // Resync data bypasses the SyncTarget's page cache (direct-io.ts), also pages its image had cached.
       const res = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', c.config('node-b').device], { encoding: 'utf8' });
       expect(Number(res.trim())).to.equal(0);
       await sameImages(c, 'node-a', 'node-b');

@@ -3,7 +3,7 @@
 import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { TandemError } from '../../../errors.js';
-import { DirectWriter } from '../direct-write.js';
+import { DirectIo } from '../direct-io.js';
 import type { BlockBackend } from './backend.js';
 
 const ZERO_CHUNK = 1024 * 1024;
@@ -18,8 +18,8 @@ export interface FileBackendOptions {
 export class FileBackend implements BlockBackend {
   readonly flushCoversAllConnections = true; // fdatasync is per file, and nothing is cached above it
   private zeroes: Buffer | undefined;
-  private direct: Promise<DirectWriter | null> | undefined; // opened at the first uncached write
-  private directRefused = false; // a direct write failed with EINVAL: buffered from then on
+  private direct: Promise<DirectIo | null> | undefined; // opened at the first uncached call
+  private directRefused = false; // a direct call failed with EINVAL: buffered from then on
 
   private constructor(private readonly fh: FileHandle, readonly size: number, readonly readOnly: boolean) {}
 
@@ -87,20 +87,45 @@ export class FileBackend implements BlockBackend {
     if (fua) await this.fh.datasync();
   }
 
-  // Resync data on a SyncTarget (direct-write.ts): past the page cache where
-  // the file system and the alignment allow it, a buffered write otherwise.
+  // A Secondary's own I/O on its replica (direct-io.ts): past the page
+  // cache where the file system and the alignment allow it, buffered
+  // otherwise. Resync data it receives:
   async writeUncached(offset: number, data: Buffer): Promise<void> {
-    this.direct ??= DirectWriter.reopen(this.fh.fd);
-    const direct = await this.direct;
-    if (direct !== null && !this.directRefused && DirectWriter.aligned(offset, data.length)) {
+    const direct = await this.directFor(offset, data.length);
+    if (direct !== null) {
       try {
         if (await direct.write(offset, data)) return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-        this.directRefused = true; // the file or the memory does not suit O_DIRECT after all; the write below covers the whole range
+        this.refuse(e); // the buffered write below covers the whole range
       }
     }
     await this.write(offset, data, false);
+  }
+
+  // ... and what it reads to hash for a verify or a checksum resync.
+  async readUncached(offset: number, length: number): Promise<Buffer> {
+    const direct = await this.directFor(offset, length);
+    if (direct !== null) {
+      try {
+        const data = await direct.read(offset, length);
+        if (data !== null) return data;
+      } catch (e) {
+        this.refuse(e);
+      }
+    }
+    return this.read(offset, length);
+  }
+
+  private async directFor(offset: number, length: number): Promise<DirectIo | null> {
+    this.direct ??= DirectIo.reopen(this.fh.fd);
+    const direct = await this.direct;
+    return direct !== null && !this.directRefused && DirectIo.aligned(offset, length) ? direct : null;
+  }
+
+  // An EINVAL means the file or the memory does not suit O_DIRECT after all: buffered from then on.
+  private refuse(e: unknown): void {
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+    this.directRefused = true;
   }
 
   async flush(): Promise<void> {

@@ -1,12 +1,12 @@
-// Resync writes past the page cache (O_DIRECT through a page-aligned bounce
-// buffer): the data lands intact, the written range leaves nothing cached
-// (fincore, util-linux), and what O_DIRECT cannot take is written buffered.
+// A replica's I/O past the page cache (O_DIRECT through page-aligned bounce
+// buffers): data lands and reads back intact, nothing of it stays cached
+// (fincore, util-linux), and what O_DIRECT cannot take is done buffered.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIRECT_CHUNK, DirectWriter } from '../../../lib/replication/block/direct-write.js';
+import { DIRECT_CHUNK, DirectIo } from '../../../lib/replication/block/direct-io.js';
 import { FileBackend } from '../../../lib/replication/block/nbd/file-backend.js';
 import { requireTool, skipOutsideCi } from '../../helpers/env.js';
 
@@ -24,7 +24,7 @@ function pattern(seed: number, length: number): Buffer {
   return b;
 }
 
-describe('replication/block direct-write', () => {
+describe('replication/block direct-io', () => {
   let dir: string;
   let path: string;
   let disk: FileBackend;
@@ -33,7 +33,7 @@ describe('replication/block direct-write', () => {
     requireTool(this, 'fincore', 'util-linux');
     const d = await mkdtemp(join(tmpdir(), 'tandem-direct-'));
     const fh = await open(join(d, 'probe'), 'w+');
-    const w = await DirectWriter.reopen(fh.fd);
+    const w = await DirectIo.reopen(fh.fd);
     await w?.close();
     await fh.close();
     await rm(d, { recursive: true, force: true });
@@ -69,7 +69,7 @@ describe('replication/block direct-write', () => {
       [4096, 4096 + 1, false],
       [0, 0, false],
     ];
-    for (const [offset, length, want] of rows) expect(DirectWriter.aligned(offset, length), `${offset}+${length}`).to.equal(want);
+    for (const [offset, length, want] of rows) expect(DirectIo.aligned(offset, length), `${offset}+${length}`).to.equal(want);
   });
 
   it('writes aligned data intact and caches none of it', async () => {
@@ -104,10 +104,10 @@ describe('replication/block direct-write', () => {
 
   it('goes on buffered, with the data intact, once a direct write is refused with EINVAL', async () => {
     await dropCache();
-    const real = Object.getOwnPropertyDescriptor(DirectWriter.prototype, 'write') as PropertyDescriptor;
+    const real = Object.getOwnPropertyDescriptor(DirectIo.prototype, 'write') as PropertyDescriptor;
     let calls = 0;
     // A test double for a kernel that refuses the memory or the file after the open.
-    DirectWriter.prototype.write = async () => {
+    DirectIo.prototype.write = async () => {
       calls++;
       throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
     };
@@ -117,13 +117,41 @@ describe('replication/block direct-write', () => {
       await disk.writeUncached(0, first);
       await disk.writeUncached(MiB, second);
       expect(calls, 'refused once, then not tried again').to.equal(1);
+
       expect(cached(path), 'both went through the page cache').to.be.at.least(first.length + second.length);
       const img = await readFile(path);
       expect(img.subarray(0, first.length).equals(first)).to.equal(true);
       expect(img.subarray(MiB, MiB + second.length).equals(second)).to.equal(true);
+      await dropCache();
+      expect((await disk.readUncached(0, first.length)).equals(first)).to.equal(true);
+      expect(cached(path), 'reads go through the page cache too').to.be.greaterThan(0);
     } finally {
-      Object.defineProperty(DirectWriter.prototype, 'write', real);
+      Object.defineProperty(DirectIo.prototype, 'write', real);
     }
+  });
+
+  it('reads aligned ranges intact without caching them, zeroes past the end of the file', async () => {
+    const data = pattern(7, SIZE);
+    await writeFile(path, data);
+    await dropCache();
+    const head = await disk.readUncached(0, 3 * DIRECT_CHUNK + 8192); // crosses bounce-buffer pieces
+    const tail = await disk.readUncached(SIZE - 4096, 8192);
+    expect(cached(path)).to.equal(0);
+    expect(head.equals(data.subarray(0, head.length))).to.equal(true);
+    expect(tail.subarray(0, 4096).equals(data.subarray(SIZE - 4096))).to.equal(true);
+    expect(tail.subarray(4096).equals(Buffer.alloc(4096))).to.equal(true);
+  });
+
+  it('reads what a buffered write left dirty in the page cache', async () => {
+    const data = pattern(8, 64 * 1024);
+    await disk.write(MiB, data, false); // not flushed: O_DIRECT must see it all the same
+    expect((await disk.readUncached(MiB, data.length)).equals(data)).to.equal(true);
+  });
+
+  it('reads a misaligned range buffered, intact', async () => {
+    const data = pattern(9, SIZE);
+    await writeFile(path, data);
+    expect((await disk.readUncached(1000, 5000)).equals(data.subarray(1000, 6000))).to.equal(true);
   });
 
   it('writes more ranges at once than it has bounce buffers, every one intact', async () => {
