@@ -107,6 +107,14 @@ export class ActivityLog {
     }
   }
 
+  // Every extent of the range is in the log already: touch() would change nothing that must be saved.
+  hot(offset: number, length: number): boolean {
+    const first = Math.floor(offset / this.extentSize);
+    const last = Math.floor((offset + length - 1) / this.extentSize);
+    for (let e = first; e <= last; e++) if (!this.lru.has(e)) return false;
+    return length > 0;
+  }
+
   has(extent: number): boolean {
     return this.lru.has(extent);
   }

@@ -301,8 +301,12 @@ export class PeerSession extends PeerSessionBase {
   // Waits while this peer holds too many unacknowledged bytes (protocol A's bound).
   // Null when there is room now, so the write path awaits nothing in the usual case.
   room(): Promise<void> | null {
-    if (this.pending.bytes < MAX_PENDING_BYTES || !this.receivesWrites) return null;
+    if (this.hasRoom()) return null;
     return new Promise((res) => this.roomWaiters.push(res));
+  }
+
+  hasRoom(): boolean {
+    return this.pending.bytes < MAX_PENDING_BYTES || !this.receivesWrites;
   }
 
   // Sends one application write, in frames of at most MAX_WRITE_FRAME; the waiter hears each frame's ack (or loss).

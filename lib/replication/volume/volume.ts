@@ -15,7 +15,7 @@ import { openImage } from '../block/image.js';
 import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
-import { FileBackend } from '../block/nbd/file-backend.js';
+import { FileBackend, INLINE_WRITE_MAX } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { encodeGenerations, generationsStatus, parseGenerations } from '../generations-json.js';
 import {
@@ -326,6 +326,7 @@ export class ReplicatedVolume implements VolumeHost {
       flushCoversAllConnections: true, // flush covers every completed write, whichever client sent it
       read: (o, l) => this.disk.read(o, l),
       write: (o, d, fua) => this.submit(o, d, d.length, fua),
+      writeNow: (o, d, fua, done) => this.submitNow(o, d, fua, done),
       writeZeroes: (o, l, fua) => this.submit(o, null, l, fua),
       trim: (o, l, fua) => this.disk.trim(o, l, fua), // a hint: nothing is discarded, so nothing to replicate
       flush: () => this.flush(),
@@ -372,6 +373,39 @@ export class ReplicatedVolume implements VolumeHost {
       else if (logged) this.alEnd(offset, length);
     }
     if (answered !== null) await answered;
+  }
+
+  // submit() for the write that needs no waiting, which is nearly every small
+  // one: no promise, `done` when the protocol allows the reply. False, having
+  // done nothing, when anything must wait (the gate, a full or absent peer,
+  // a new activity-log extent, a locked range) or the write is large or FUA:
+  // then it goes through submit(). The steps are submit()'s, in its order.
+  private submitNow(offset: number, data: Buffer, fua: boolean, done: (err: unknown) => void): boolean {
+    const length = data.length;
+    if (this.role !== 'Primary' || this.frozen > 0 || fua || length > INLINE_WRITE_MAX || !this.record.activityLog.hot(offset, length)) return false;
+    for (const s of this.peers.values()) if (!s.receivesWrites || !s.hasRoom()) return false;
+    const release = this.lock.tryAcquire(offset, length);
+    if (release === null) return false;
+    this.inLoop++;
+    this.record.activityLog.touch(offset, length); // hot: pins the extents, nothing to save
+    let completion: WriteCompletion | null = null;
+    try {
+      // Local first: a failed local write (ENOSPC) is never replicated.
+      if (!this.disk.writeInline(offset, data)) throw new Error(`a ${length}-byte write did not fit writeInline`);
+      completion = new WriteCompletion(this.cfg.protocol, () => this.finished(offset, length));
+      this.unfinished++;
+      for (const s of this.peers.values()) s.replicate(offset, data, length, false, completion);
+    } catch (err) {
+      if (completion === null) this.alEnd(offset, length);
+      else completion.closeWith(() => {}); // sent to some peers: their acks release the extents
+      done(err);
+      return true;
+    } finally {
+      release();
+      if (--this.inLoop === 0) this.wake('loop');
+    }
+    completion.closeWith(() => done(null));
+    return true;
   }
 
   // Every frame of a write is settled on every peer.

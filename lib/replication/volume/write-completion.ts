@@ -31,6 +31,15 @@ export class WriteCompletion implements AckWaiter {
     });
   }
 
+  // close() with a callback, for the write path without promises: `answer`
+  // runs when the reply may go, before this returns if it may go now.
+  closeWith(answer: () => void): void {
+    this.open = false;
+    if (this.undone === 0) this.finished();
+    if (this.answered()) return answer();
+    this.answer = answer;
+  }
+
   received(): void {
     this.unreceived--;
     this.wake();

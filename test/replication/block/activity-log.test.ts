@@ -16,6 +16,22 @@ describe('replication/block activity log', () => {
     expect(() => new ActivityLog(7, 3 * MiB)).to.throw(RangeError);
   });
 
+  it('hot() says whether touch() would change nothing, and changes nothing itself', () => {
+    const al = new ActivityLog(7);
+    expect(al.hot(0, 4096), 'an empty log').to.equal(false);
+    al.touch(0, 4096);
+    expect(al.hot(0, 4096)).to.equal(true);
+    expect(al.hot(4 * MiB - 4096, 4096), 'the end of extent 0').to.equal(true);
+    expect(al.hot(4 * MiB - 512, 1024), 'across into extent 1').to.equal(false);
+    expect(al.hot(0, 0), 'an empty range').to.equal(false);
+    expect(al.extents()).to.deep.equal([0]);
+    expect(al.inFlight(0), 'hot() pins nothing').to.equal(1);
+    for (const [offset, length] of [[0, 4096], [4 * MiB - 512, 1024], [9 * MiB, 8192]] as const) {
+      const before = al.hot(offset, length);
+      expect(al.touch(offset, length)).to.include({ ok: true, changed: !before });
+    }
+  });
+
   it('touch reports new extents as a change, a hot extent as none, and evicts the least recently used idle one', () => {
     const al = new ActivityLog(7);
     expect(al.touch(0, 4096)).to.deep.equal({ ok: true, changed: true, added: [0], evicted: [] });

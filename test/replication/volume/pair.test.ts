@@ -137,6 +137,29 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(c.get('node-a').status().nbd?.socket).to.be.a('string');
   });
 
+  it('writeNow takes a small write to a hot extent and answers once the peer has it (protocol C); what must wait it leaves to write()', async () => {
+    await primaryPair();
+    const io = c.get('node-a').io();
+    const writeNow = io.writeNow?.bind(io);
+    if (writeNow === undefined) return expect.fail('the volume offers no writeNow');
+    const noop = (): void => {};
+    expect(writeNow(0, pattern(1, 4096), false, noop), 'extent 0 is cold before any write').to.equal(false);
+    await io.write(0, pattern(2, 4096), false); // write() makes it hot
+    const data = pattern(3, 8192);
+    let answered: unknown = 'not yet';
+    expect(writeNow(4096, data, false, (err) => (answered = err))).to.equal(true);
+    expect(answered, 'protocol C answers after the peer acknowledged, not inside writeNow').to.equal('not yet');
+    await waitFor('the write answered', async () => answered !== 'not yet', 5000);
+    expect(answered).to.equal(null);
+    expect((await c.image('node-b')).subarray(4096, 4096 + data.length).equals(data), 'on node-b when answered').to.equal(true);
+    expect(writeNow(8192, pattern(4, 4096), true, noop), 'FUA').to.equal(false);
+    expect(writeNow(0, pattern(5, 128 * 1024), false, noop), 'too large to write inline').to.equal(false);
+    expect(writeNow(6 * MiB, pattern(6, 4096), false, noop), 'a cold extent (4 MiB extents)').to.equal(false);
+    const secondary = c.get('node-b').io().writeNow;
+    expect(secondary?.(4096, pattern(7, 4096), false, noop), 'a Secondary').to.equal(false);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('after a disconnect only the dirty blocks are resynced', async () => {
     await primaryPair({ size: 32 * MiB });
     await c.stop('node-b');

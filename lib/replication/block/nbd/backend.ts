@@ -12,6 +12,10 @@ export interface BlockBackend {
   read(offset: number, length: number): Promise<Buffer>;
   // fua: resolve only once the data is on stable storage.
   write(offset: number, data: Buffer, fua: boolean): Promise<void>;
+  // write() without a promise, where the backend can: false, having done
+  // nothing, when this write needs write(); else `done` gets null or the
+  // error once the write may be answered (possibly before this returns).
+  writeNow?(offset: number, data: Buffer, fua: boolean, done: (err: unknown) => void): boolean;
   // Every write that resolved before this call is on stable storage when it resolves.
   flush(): Promise<void>;
   // A hint: may discard, or do nothing (proto.md "NBD_CMD_TRIM").

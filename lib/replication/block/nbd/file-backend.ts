@@ -7,7 +7,7 @@ import { DirectIo } from '../direct-io.js';
 import type { BlockBackend } from './backend.js';
 
 const ZERO_CHUNK = 1024 * 1024;
-const INLINE_WRITE_MAX = 64 * 1024;
+export const INLINE_WRITE_MAX = 64 * 1024; // the largest write writeInline() takes
 
 export interface FileBackendOptions {
   path: string;

@@ -7,7 +7,7 @@ import { payloadPool } from '../../../net/buffer-pool.js';
 import { readReused } from '../../../net/reused-reads.js';
 import { TickCork } from '../../../net/tick-cork.js';
 import type { BlockBackend } from './backend.js';
-import { executeOp } from './execute.js';
+import { runOp } from './execute.js';
 import type { ExportDescriptor } from './handshake.js';
 import { NbdProtocol, isCleanClose, type CloseReason, type NbdRequest, type ProtocolAction } from './protocol.js';
 import { encodeReply, type Outcome } from './reply.js';
@@ -37,7 +37,10 @@ export class NbdSession {
   private readonly proto: NbdProtocol;
   private readonly sched = new RequestScheduler(MAX_RUNNING, MAX_RUNNING_BYTES);
   private queuedBytes = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  private running = 0; // backend calls not yet completed
+  private idleWaiters: Array<() => void> = []; // stop() waiting for running to reach 0
+  private kicking = false; // kick() is starting requests: a completion inside it only asks for another pass
+  private kickAgain = false;
   private ending = false; // DISC: answer everything, then end
   private dead = false;
   private blocked = false; // waiting for 'drain'
@@ -75,7 +78,7 @@ export class NbdSession {
     this.record('server-stop', 'server stopping');
     this.socket.destroy();
     await this.closed;
-    await Promise.all([...this.inFlight]);
+    if (this.running > 0) await new Promise<void>((res) => this.idleWaiters.push(res));
   }
 
   private arm(): void {
@@ -133,18 +136,19 @@ export class NbdSession {
   }
 
   private kick(): void {
-    if (this.dead) return;
-    if (!this.blocked) {
-      for (const r of this.sched.next()) {
-        const p: Promise<void> = this.run(r).finally(() => {
-          this.inFlight.delete(p);
-          this.queuedBytes -= payloadBytes(r);
-          this.sched.done(r);
-          releasePayload(r); // the backend took its own hold if it still needs the data
-          this.kick();
-        });
-        this.inFlight.add(p);
-      }
+    if (this.kicking) {
+      this.kickAgain = true; // a request completed while we start others (writeNow may answer at once)
+      return;
+    }
+    this.kicking = true;
+    try {
+      do {
+        this.kickAgain = false;
+        if (this.dead) return;
+        if (!this.blocked) for (const r of this.sched.next()) this.start(r);
+      } while (this.kickAgain);
+    } finally {
+      this.kicking = false;
     }
     const roomy = this.sched.size < MAX_QUEUED / 2 && this.queuedBytes < MAX_QUEUED_BYTES / 2;
     if (this.socket.isPaused() && roomy && !this.ending) this.socket.resume();
@@ -154,8 +158,23 @@ export class NbdSession {
     }
   }
 
-  private async run(r: NbdRequest): Promise<void> {
-    const outcome = await this.outcomeOf(r);
+  private start(r: NbdRequest): void {
+    this.running++;
+    const v = r.verdict;
+    if (v.kind === 'execute') runOp(this.d.backend, v.op, (outcome) => this.complete(r, outcome));
+    else this.complete(r, v.kind === 'error' ? { ok: false, errno: v.errno, message: v.message } : { ok: true }); // 'disconnect' never reaches the queue
+  }
+
+  private complete(r: NbdRequest, outcome: Outcome): void {
+    this.reply(r, outcome);
+    this.queuedBytes -= payloadBytes(r);
+    this.sched.done(r);
+    releasePayload(r); // the backend took its own hold if it still needs the data
+    if (--this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.kick();
+  }
+
+  private reply(r: NbdRequest, outcome: Outcome): void {
     if (!outcome.ok) countError(this.d.stats, outcome.errno);
     else if (r.command === 'READ') this.d.stats.bytesRead += r.length;
     else if (r.command === 'WRITE') this.d.stats.bytesWritten += r.length;
@@ -164,13 +183,6 @@ export class NbdSession {
     let ok = true;
     for (const b of encodeReply(r.cookie, r.isRead, r.offset, this.proto.structuredReplies, outcome)) ok = this.socket.write(b) && ok;
     if (!ok) this.blocked = true; // start nothing new until the client reads
-  }
-
-  private async outcomeOf(r: NbdRequest): Promise<Outcome> {
-    const v = r.verdict;
-    if (v.kind === 'execute') return executeOp(this.d.backend, v.op);
-    if (v.kind === 'error') return { ok: false, errno: v.errno, message: v.message };
-    return { ok: true }; // 'disconnect' never reaches the queue
   }
 
   // The first reason a connection ended is the one counted and logged.

@@ -374,6 +374,20 @@ class RecordingBackend implements BlockBackend {
   async close(): Promise<void> {}
 }
 
+// A backend that takes writes without a promise (as the replicated volume
+// does): at 0 answered inside writeNow, at 4096 answered later, at 8192
+// failed with ENOSPC; at 12288 and above refused, so write() gets them.
+class WriteNowBackend extends RecordingBackend {
+  writeNow(offset: number, data: Buffer, _fua: boolean, done: (err: unknown) => void): boolean {
+    if (offset >= 12288) return false;
+    this.calls.push(`writeNow ${offset}`);
+    if (offset === 8192) done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    else if (offset === 4096) setTimeout(() => done(null), 20);
+    else done(null);
+    return true;
+  }
+}
+
 describe('NbdServer ordering, durability hooks and shutdown', function () {
   this.timeout(30_000);
 
@@ -409,6 +423,33 @@ describe('NbdServer ordering, durability hooks and shutdown', function () {
       expect(at('flush'), 'flush after earlier writes').to.be.greaterThan(at('write done 256'));
       expect(at('read 0 768'), 'read waits for overlapping writes').to.be.greaterThan(at('write done 256'));
       expect(at('zero 1024 512 fua=true'), 'disjoint write runs concurrently').to.be.lessThan(at('write done 0'));
+      c.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("answers writes a backend takes through writeNow by its callback, at once or later, errors as NBD errors; refused ones go to write()", async () => {
+    const be = new WriteNowBackend();
+    const server = new NbdServer({ exportName: 'x', backend: be });
+    const { tcp } = await server.start({ tcp: { host: '127.0.0.1', port: 0 } });
+    try {
+      const c = await RawClient.ready({ port: tcp?.port ?? 0 });
+      const offsets = [0, 4096, 8192, 12288];
+      // 40 more answered inside writeNow, in one burst: completions while the session starts others.
+      for (let i = 0; i < 40; i++) offsets.push(0);
+      c.send(Buffer.concat(offsets.map((o, i) => request(NBD_CMD_WRITE, { cookie: BigInt(i), offset: BigInt(o), payload: Buffer.alloc(512, 7) }))));
+      const replies = new Map<bigint, number>();
+      for (let i = 0; i < offsets.length; i++) {
+        const r = await within(`reply ${i}`, c.simpleReply());
+        replies.set(r.cookie, r.error);
+      }
+      expect(replies.size).to.equal(offsets.length);
+      expect([replies.get(0n), replies.get(1n), replies.get(2n), replies.get(3n)]).to.deep.equal([0, 0, 28, 0]); // ENOSPC is 28 on the wire
+      for (let i = 4; i < offsets.length; i++) expect(replies.get(BigInt(i)), `cookie ${i}`).to.equal(0);
+      expect(be.calls.filter((x) => x.startsWith('writeNow')).length).to.equal(offsets.length - 1);
+      expect(be.calls).to.include('write 12288 512 fua=false');
+      expect(be.calls.filter((x) => /^write \d/.test(x)), 'only the refused write went to write()').to.deep.equal(['write 12288 512 fua=false']);
       c.destroy();
     } finally {
       await server.stop();
