@@ -334,10 +334,18 @@ export class ReplicatedVolume implements VolumeHost {
     };
   }
 
+  // The one write path: the steps without waiting when nothing must wait
+  // (submitNow), else the same steps awaiting where they must.
+  private submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const now = data !== null && this.submitNow(offset, data, fua, (err) => (err === null ? resolve() : reject(err)));
+      if (!now) this.submitWaiting(offset, data, length, fua).then(resolve, reject);
+    });
+  }
+
   // Awaits only where it must wait (a frozen gate, a full peer, a new
-  // activity-log extent, a locked range, a large write): a 4 KiB write
-  // usually runs to its send without a promise.
-  private async submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
+  // activity-log extent, a locked range, a large write).
+  private async submitWaiting(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
     if (this.role !== 'Primary') throw errno('EPERM', `${this.cfg.name} is Secondary`);
     while (this.frozen > 0) await new Promise<void>((r) => this.gateWaiters.push(r));
     // Counted from the gate on: a connect handshake's snapshot waits for every write past the gate.
@@ -375,11 +383,11 @@ export class ReplicatedVolume implements VolumeHost {
     if (answered !== null) await answered;
   }
 
-  // submit() for the write that needs no waiting, which is nearly every small
-  // one: no promise, `done` when the protocol allows the reply. False, having
-  // done nothing, when anything must wait (the gate, a full or absent peer,
-  // a new activity-log extent, a locked range) or the write is large or FUA:
-  // then it goes through submit(). The steps are submit()'s, in its order.
+  // The write that needs no waiting, which is nearly every small one: no
+  // promise, `done` when the protocol allows the reply. False, having done
+  // nothing, when anything must wait (the gate, a full or absent peer, a new
+  // activity-log extent, a locked range) or the write is large or FUA: then
+  // submitWaiting() takes it. The steps are submitWaiting()'s, in its order.
   private submitNow(offset: number, data: Buffer, fua: boolean, done: (err: unknown) => void): boolean {
     const length = data.length;
     if (this.role !== 'Primary' || this.frozen > 0 || fua || length > INLINE_WRITE_MAX || !this.record.activityLog.hot(offset, length)) return false;
