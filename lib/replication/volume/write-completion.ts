@@ -23,16 +23,14 @@ export class WriteCompletion implements AckWaiter {
 
   // Every frame is sent: null when the reply may go now, else resolves when it may.
   close(): Promise<void> | null {
-    this.open = false;
-    if (this.undone === 0) this.finished();
-    if (this.answered()) return null;
-    return new Promise((res) => {
-      this.answer = res;
-    });
+    let now = false;
+    let resolve: (() => void) | null = null;
+    this.closeWith(() => (resolve === null ? (now = true) : resolve()));
+    return now ? null : new Promise((res) => (resolve = res));
   }
 
-  // close() with a callback, for the write path without promises: `answer`
-  // runs when the reply may go, before this returns if it may go now.
+  // Every frame is sent: `answer` runs when the reply may go, before this
+  // returns if it may go now (the write path without promises).
   closeWith(answer: () => void): void {
     this.open = false;
     if (this.undone === 0) this.finished();

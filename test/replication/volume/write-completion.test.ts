@@ -93,6 +93,22 @@ describe('replication/volume WriteCompletion', () => {
     expect([answered, finished]).to.deep.equal([true, 1]);
   });
 
+  it('closeWith calls back once: inside the call when the reply may go now, at the last ack otherwise', () => {
+    const calls: string[] = [];
+    const now = new WriteCompletion('C', () => calls.push('finished'));
+    now.closeWith(() => calls.push('answered'));
+    expect(calls, 'no frames: at once').to.deep.equal(['finished', 'answered']);
+    calls.length = 0;
+    const later = new WriteCompletion('C', () => calls.push('finished'));
+    later.expect();
+    later.closeWith(() => calls.push('answered'));
+    expect(calls).to.deep.equal([]);
+    later.received();
+    expect(calls, 'received is not enough under C').to.deep.equal([]);
+    later.done(true);
+    expect(calls).to.deep.equal(['finished', 'answered']);
+  });
+
   it('every frame settled before close: close answers and finishes at once', () => {
     let finished = 0;
     const c = new WriteCompletion('C', () => finished++);
