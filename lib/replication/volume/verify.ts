@@ -1,7 +1,7 @@
-// Online verify, VerifyS side (drbdadm verify): hashes each block of a range
-// under the range lock and sends the hashes in the write stream, so the peer
-// hashes the same data generation; the peer answers which blocks differ and
-// both sides mark them out of sync.
+// Online verify (drbdadm verify). VerifyS hashes each block of a range under
+// the range lock and sends the hashes in the write stream, so the peer hashes
+// the same data generation; VerifyT answers which blocks differ, and both
+// sides mark them out of sync.
 import { createHash } from 'node:crypto';
 import type { FileBackend } from '../block/nbd/file-backend.js';
 import type { PeerLink } from '../link/peer-link.js';
@@ -19,6 +19,21 @@ export function hashBlocks(data: Buffer, blockSize: number): Buffer {
     createHash('sha256').update(data.subarray(i * blockSize, (i + 1) * blockSize)).digest().copy(out, i * BLOCK_HASH_LEN, 0, BLOCK_HASH_LEN);
   }
   return out;
+}
+
+// VerifyT: the indexes of the blocks whose hashes differ.
+export function differingBlocks(mine: Buffer, theirs: Buffer): number[] {
+  const bad: number[] = [];
+  for (let i = 0; i * BLOCK_HASH_LEN < theirs.length; i++) {
+    const at = i * BLOCK_HASH_LEN;
+    if (at + BLOCK_HASH_LEN > mine.length || mine.compare(theirs, at, at + BLOCK_HASH_LEN, at, at + BLOCK_HASH_LEN) !== 0) bad.push(i);
+  }
+  return bad;
+}
+
+// The byte ranges of blocks `blocks` of the range at `offset` (the volume's last block may be short).
+export function blockRanges(offset: number, length: number, blockSize: number, blocks: readonly number[]): Array<{ offset: number; length: number }> {
+  return blocks.map((b) => ({ offset: offset + b * blockSize, length: Math.min(blockSize, length - b * blockSize) }));
 }
 
 export interface VerifySourceOptions {
@@ -57,11 +72,9 @@ export class VerifySource {
   onReply(r: { offset: number; length: number; mismatched: number[] }): boolean {
     if (this.asked.get(r.offset) !== r.length) return false;
     this.asked.delete(r.offset);
-    const bs = this.o.blockSize;
-    for (const b of r.mismatched) {
-      const length = Math.min(bs, r.length - b * bs);
-      this.o.onMismatch(r.offset + b * bs, length);
-      this.mismatched += length;
+    for (const m of blockRanges(r.offset, r.length, this.o.blockSize, r.mismatched)) {
+      this.o.onMismatch(m.offset, m.length);
+      this.mismatched += m.length;
     }
     this.done += r.length;
     void this.pump();

@@ -1,0 +1,59 @@
+// What the two sides of one new link tell each other before anything else
+// (DRBD's P_SYNC_PARAM / P_UUIDS / P_BITMAP exchange): each sends its STATE,
+// then its out-of-sync BITMAP for the other, from a snapshot taken with
+// writes frozen. Once ours is out and theirs is in, decideConnect() decides.
+// Anything else in this phase, or twice, is a protocol error.
+import { Bitmap } from '../block/bitmap.js';
+import type { Frame } from '../link/frame.js';
+import { decodeState, encodeState, type PeerState } from './wire.js';
+
+export class ConnectExchange {
+  sent: PeerState | null = null;
+  sentBitmap: Bitmap | null = null;
+  received: PeerState | null = null;
+  receivedBitmap: Bitmap | null = null;
+
+  constructor(private readonly size: number, private readonly blockSize: number) {}
+
+  // Our snapshot: the two frames to send, in order.
+  ours(state: PeerState, bitmap: Bitmap): Array<{ type: 'STATE' | 'BITMAP'; payload: Buffer }> {
+    this.sent = state;
+    this.sentBitmap = bitmap;
+    return [{ type: 'STATE', payload: encodeState(state) }, { type: 'BITMAP', payload: bitmap.serialize() }];
+  }
+
+  // One of the peer's frames: null when accepted, else why the link must drop.
+  receive(f: Frame): string | null {
+    if (f.type === 'STATE' && this.received === null) {
+      const s = decodeState(f.payload);
+      if (!s.ok) return s.detail;
+      this.received = s.value;
+      return null;
+    }
+    if (f.type === 'BITMAP' && this.received !== null && this.receivedBitmap === null) {
+      const b = Bitmap.deserialize(f.payload);
+      if (!b.ok) return `BITMAP: ${b.reason}: ${b.detail}`;
+      if (b.bitmap.volumeSize !== this.size || b.bitmap.granularity !== this.blockSize) {
+        return `BITMAP geometry ${b.bitmap.volumeSize}/${b.bitmap.granularity} is not the volume's ${this.size}/${this.blockSize}`;
+      }
+      this.receivedBitmap = b.bitmap;
+      return null;
+    }
+    return `${f.type} during the connect handshake (want STATE, then BITMAP)`;
+  }
+
+  // Both snapshots are here: the peer's state and bitmap, and ours.
+  complete(): { sent: PeerState; sentBitmap: Bitmap; received: PeerState; receivedBitmap: Bitmap } | null {
+    const { sent, sentBitmap, received, receivedBitmap } = this;
+    if (sent === null || sentBitmap === null || received === null || receivedBitmap === null) return null;
+    return { sent, sentBitmap, received, receivedBitmap };
+  }
+
+  // The blocks a resync must move: both sides' out-of-sync blocks, or all of them.
+  resyncSet(full: boolean): Bitmap {
+    const union = this.sentBitmap?.clone() ?? new Bitmap(this.size, this.blockSize);
+    if (full) union.setAll();
+    else if (this.receivedBitmap !== null) union.merge(this.receivedBitmap);
+    return union;
+  }
+}
