@@ -1,9 +1,7 @@
 // A replicated block volume (DRBD's resource with one volume): the image and
 // its metadata, the role, the peers, and, on the Primary, the NBD export. As
-// the NBD server's BlockBackend it is the one way in for application I/O:
-// every write goes to the local disk, then in the ordered stream to every
-// connected peer, or into the out-of-sync bitmap of every absent one, and is
-// answered as the protocol says (A: local; B: peers received; C: peers wrote).
+// the NBD server's BlockBackend it is the one way in for application I/O;
+// its writes take the write path (write-path.ts).
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
@@ -15,7 +13,7 @@ import { openImage } from '../block/image.js';
 import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
-import { FileBackend, INLINE_WRITE_MAX } from '../block/nbd/file-backend.js';
+import { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { encodeGenerations, generationsStatus, parseGenerations } from '../generations-json.js';
 import {
@@ -32,7 +30,7 @@ import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
-import { WriteCompletion } from './write-completion.js';
+import { WritePath, type WritePathHost } from './write-path.js';
 
 export interface VolumeDeps {
   node: string;
@@ -42,22 +40,14 @@ export interface VolumeDeps {
   emit: (type: string, fields: Record<string, unknown>) => void;
 }
 
-const errno = (code: string, message: string): Error => Object.assign(new Error(message), { code });
-
-export class ReplicatedVolume implements VolumeHost {
+export class ReplicatedVolume implements VolumeHost, WritePathHost {
   readonly lock = new RangeLock();
   readonly peers = new Map<string, PeerSession>();
   role: 'Primary' | 'Secondary' = 'Secondary';
   private nbd: NbdServer | null = null;
   private readonly links: VolumeLinks;
-  private frozen = 0;
-  private gateWaiters: Array<() => void> = [];
-  private inLoop = 0; // writes between the gate and the end of their send loop
-  private loopWaiters: Array<() => void> = [];
-  private unfinished = 0; // writes whose frames are not yet settled on every peer
-  private idleWaiters: Array<() => void> = [];
+  private readonly writes = new WritePath(this);
   private discardMine = false;
-  private alWaiters: Array<() => void> = [];
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -79,6 +69,14 @@ export class ReplicatedVolume implements VolumeHost {
 
   get log(): VolumeLog {
     return this.deps.log;
+  }
+
+  get activityLog(): ActivityLog {
+    return this.record.activityLog;
+  }
+
+  peerSessions(): Iterable<PeerSession> {
+    return this.peers.values();
   }
 
   emit(type: string, fields: Record<string, unknown>): void {
@@ -191,7 +189,7 @@ export class ReplicatedVolume implements VolumeHost {
     const nbd = this.nbd;
     this.nbd = null;
     await nbd?.stop(); // clients go first: nothing new arrives
-    while (this.unfinished > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.writes.drained();
     await this.flush();
     this.role = 'Secondary';
     this.record.lastRole = 'Secondary';
@@ -261,15 +259,8 @@ export class ReplicatedVolume implements VolumeHost {
     }
   }
 
-  async freezeWrites(): Promise<() => void> {
-    this.frozen++;
-    while (this.inLoop > 0) await new Promise<void>((r) => this.loopWaiters.push(r));
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      if (--this.frozen === 0) this.wake('gate');
-    };
+  freezeWrites(): Promise<() => void> {
+    return this.writes.freeze();
   }
 
   async connectedInSync(peer: string): Promise<void> {
@@ -325,134 +316,18 @@ export class ReplicatedVolume implements VolumeHost {
       readOnly: false,
       flushCoversAllConnections: true, // flush covers every completed write, whichever client sent it
       read: (o, l) => this.disk.read(o, l),
-      write: (o, d, fua) => this.submit(o, d, d.length, fua),
-      writeNow: (o, d, fua, done) => this.submitNow(o, d, fua, done),
-      writeZeroes: (o, l, fua) => this.submit(o, null, l, fua),
+      write: (o, d, fua) => this.writes.submit(o, d, d.length, fua),
+      writeNow: (o, d, fua, done) => this.writes.submitNow(o, d, fua, done),
+      writeZeroes: (o, l, fua) => this.writes.submit(o, null, l, fua),
       trim: (o, l, fua) => this.disk.trim(o, l, fua), // a hint: nothing is discarded, so nothing to replicate
       flush: () => this.flush(),
       close: async () => {},
     };
   }
 
-  // The one write path: the steps without waiting when nothing must wait
-  // (submitNow), else the same steps awaiting where they must.
-  private submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const now = data !== null && this.submitNow(offset, data, fua, (err) => (err === null ? resolve() : reject(err)));
-      if (!now) this.submitWaiting(offset, data, length, fua).then(resolve, reject);
-    });
-  }
-
-  // Awaits only where it must wait (a frozen gate, a full peer, a new
-  // activity-log extent, a locked range, a large write).
-  private async submitWaiting(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
-    if (this.role !== 'Primary') throw errno('EPERM', `${this.cfg.name} is Secondary`);
-    while (this.frozen > 0) await new Promise<void>((r) => this.gateWaiters.push(r));
-    // Counted from the gate on: a connect handshake's snapshot waits for every write past the gate.
-    this.inLoop++;
-    let completion: WriteCompletion | null = null;
-    let answered: Promise<void> | null = null;
-    let logged = false;
-    try {
-      for (const s of this.peers.values()) {
-        const wait = s.room();
-        if (wait !== null) await wait;
-      }
-      const al = this.alBegin(offset, length);
-      if (al !== null) await al;
-      logged = true;
-      const release = this.lock.tryAcquire(offset, length) ?? (await this.lock.acquire(offset, length));
-      try {
-        // Local first: a failed local write (ENOSPC) is never replicated.
-        if (data === null) await this.disk.writeZeroes(offset, length, fua);
-        else if (fua || !this.disk.writeInline(offset, data)) await this.disk.write(offset, data, fua);
-        completion = new WriteCompletion(this.cfg.protocol, () => this.finished(offset, length));
-        this.unfinished++;
-        for (const s of this.peers.values()) {
-          if (s.receivesWrites) s.replicate(offset, data, length, fua, completion);
-          else await this.markOutOfSync(s.name, offset, length);
-        }
-      } finally {
-        release();
-      }
-    } finally {
-      if (--this.inLoop === 0) this.wake('loop');
-      if (completion !== null) answered = completion.close();
-      else if (logged) this.alEnd(offset, length);
-    }
-    if (answered !== null) await answered;
-  }
-
-  // The write that needs no waiting, which is nearly every small one: no
-  // promise, `done` when the protocol allows the reply. False, having done
-  // nothing, when anything must wait (the gate, a full or absent peer, a new
-  // activity-log extent, a locked range) or the write is large or FUA: then
-  // submitWaiting() takes it. The steps are submitWaiting()'s, in its order.
-  private submitNow(offset: number, data: Buffer, fua: boolean, done: (err: unknown) => void): boolean {
-    const length = data.length;
-    if (this.role !== 'Primary' || this.frozen > 0 || fua || length > INLINE_WRITE_MAX || !this.record.activityLog.hot(offset, length)) return false;
-    for (const s of this.peers.values()) if (!s.receivesWrites || !s.hasRoom()) return false;
-    const release = this.lock.tryAcquire(offset, length);
-    if (release === null) return false;
-    this.inLoop++;
-    this.record.activityLog.touch(offset, length); // hot: pins the extents, nothing to save
-    let completion: WriteCompletion | null = null;
-    try {
-      // Local first: a failed local write (ENOSPC) is never replicated.
-      if (!this.disk.writeInline(offset, data)) throw new Error(`a ${length}-byte write did not fit writeInline`);
-      completion = new WriteCompletion(this.cfg.protocol, () => this.finished(offset, length));
-      this.unfinished++;
-      for (const s of this.peers.values()) s.replicate(offset, data, length, false, completion);
-    } catch (err) {
-      if (completion === null) this.alEnd(offset, length);
-      else completion.closeWith(() => {}); // sent to some peers: their acks release the extents
-      done(err);
-      return true;
-    } finally {
-      release();
-      if (--this.inLoop === 0) this.wake('loop');
-    }
-    completion.closeWith(() => done(null));
-    return true;
-  }
-
-  // Every frame of a write is settled on every peer.
-  private finished(offset: number, length: number): void {
-    this.alEnd(offset, length);
-    if (--this.unfinished === 0) this.wake('idle');
-  }
-
-  // FLUSH: local stable storage, and under protocol C the peers' too (BARRIER / BARRIER_ACK).
-  async flush(): Promise<void> {
-    await this.disk.flush();
-    if (this.cfg.protocol === 'C') await Promise.all([...this.peers.values()].map((s) => s.barrier()));
-  }
-
-  // Activity log write-ahead (activity-log.ts): the extent is on disk as hot
-  // before data goes to it. Null when the extents were hot already.
-  private alBegin(offset: number, length: number): Promise<void> | null {
-    const r = this.record.activityLog.touch(offset, length);
-    if (r.ok) return r.changed ? this.save() : null;
-    if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.cfg.alExtents}) extents`);
-    return this.alWait(offset, length);
-  }
-
-  // Every extent is pinned by a write in flight: wait for one to finish, then try again.
-  private async alWait(offset: number, length: number): Promise<void> {
-    await new Promise<void>((res) => this.alWaiters.push(res));
-    const again = this.alBegin(offset, length);
-    if (again !== null) await again;
-  }
-
-  private alEnd(offset: number, length: number): void {
-    this.record.activityLog.release(offset, length);
-    this.wake('al');
-  }
-
-  private wake(which: 'gate' | 'loop' | 'al' | 'idle'): void {
-    const list = which === 'gate' ? this.gateWaiters : which === 'loop' ? this.loopWaiters : which === 'al' ? this.alWaiters : this.idleWaiters;
-    const w = list.splice(0);
-    for (const f of w) f();
+  // FLUSH: local stable storage, and under protocol C the peers' too.
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   // ---- Status ----
