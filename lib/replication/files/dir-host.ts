@@ -3,12 +3,13 @@
 import type { DirectoryVolumeConfig } from '../../config/types.js';
 import type { Generations } from '../generations.js';
 import type { VolumeLog } from '../volume/host.js';
+import type { SessionHost } from '../volume/session-base.js';
 import type { PeerState } from '../volume/wire.js';
 import type { ExcludeMatcher } from './exclude.js';
 import type { ReceiverEvents } from './receiver.js';
 import type { SenderEvents } from './sender.js';
 
-export interface DirHost {
+export interface DirHost extends SessionHost {
   readonly node: string;
   readonly cfg: DirectoryVolumeConfig;
   readonly exclude: ExcludeMatcher;

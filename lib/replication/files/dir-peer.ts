@@ -7,7 +7,7 @@ import type { Frame } from '../link/frame.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import { decideConnect } from '../volume/handshake-decision.js';
 import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
-import { PeerSessionBase } from '../volume/session-base.js';
+import { PROMOTE_FRAMES, PeerSessionBase } from '../volume/session-base.js';
 import type { DirHost } from './dir-host.js';
 import type { DirPeerStatus } from './dir-status.js';
 import { DirReceiver } from './receiver.js';
@@ -29,7 +29,7 @@ export class DirPeerSession extends PeerSessionBase {
   private resyncStarted = 0;
 
   constructor(name: string, address: string, private readonly host: DirHost, private readonly policies: AfterSbPolicies) {
-    super(name, address, (peer) => host.standAlone(peer));
+    super(name, address, host);
   }
 
   // Changes made now reach this peer through the stream.
@@ -65,10 +65,12 @@ export class DirPeerSession extends PeerSessionBase {
 
   // Returns why the link must drop, or null.
   private onFrame(link: PeerLink, f: Frame): string | null {
+    if (PROMOTE_FRAMES.has(f.type)) return this.onPromoteFrame(link, f);
     if (this.phase === 'handshake') {
       if (f.type !== 'STATE') return `${f.type} during the connect handshake (want STATE)`;
       const s = decodeState(f.payload);
       if (!s.ok) return s.detail;
+      this.peerRoleArrived(s.value.role);
       this.peerState = s.value;
       this.decide(link);
       return null;
@@ -189,6 +191,7 @@ export class DirPeerSession extends PeerSessionBase {
     const s = decodeState(f.payload);
     if (!s.ok) return s.detail;
     if (s.value.role === 'Primary' && this.host.role === 'Primary') return 'both sides are Primary: refusing two Primaries on one volume';
+    this.peerRoleArrived(s.value.role);
     const before = this.peerState;
     this.peerState = s.value;
     const g = s.value.generations;

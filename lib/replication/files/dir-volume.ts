@@ -17,6 +17,8 @@ import {
 import type { DiskState } from '../states.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
+import { agreePromotion } from '../volume/promote-agreement.js';
+import { PromoteArbiter } from '../volume/promote-arbiter.js';
 import { promotion } from '../volume/promote-check.js';
 import type { VolumeDeps } from '../volume/volume.js';
 import type { PeerState } from '../volume/wire.js';
@@ -41,6 +43,7 @@ export class DirectoryVolume implements DirHost {
   readonly peers = new Map<string, DirPeerSession>();
   readonly exclude: ExcludeMatcher;
   role: 'Primary' | 'Secondary' = 'Secondary';
+  readonly promoteArbiter: PromoteArbiter;
   private readonly links: VolumeLinks;
   private readonly watcher: TreeWatcher;
   private readonly divergence: DivergenceWatch;
@@ -55,6 +58,7 @@ export class DirectoryVolume implements DirHost {
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
+    this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new DirPeerSession(p.name, formatHostPort(p.address), this, policies));
     this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
@@ -125,13 +129,22 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    const v = promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values());
-    this.meta.generations = v.generations;
-    this.meta.disk = 'UpToDate';
-    this.meta.lastRole = 'Primary';
-    this.role = 'Primary';
-    this.divergence.pause();
-    await this.save();
+    promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()); // refused here: nobody is asked
+    const agreed = await agreePromotion(this.cfg.name, this.promoteArbiter, this.peers.values(), this.cfg.timeoutMs);
+    if ((this.role as string) === 'Primary') return; // a concurrent promote finished while we asked
+    let v: ReturnType<typeof promotion>;
+    try {
+      v = promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()); // the view may have changed while we asked
+      this.meta.generations = v.generations;
+      this.meta.disk = 'UpToDate';
+      this.meta.lastRole = 'Primary';
+      this.role = 'Primary';
+      this.divergence.pause();
+      await this.save();
+    } catch (e) {
+      agreed.abort();
+      throw e;
+    }
     for (const s of this.peers.values()) s.roleChanged();
     this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.log.warn(`${this.cfg.name}: sweep: ${(e as Error).message}`)), SWEEP_MS);
     this.log.info(`${this.cfg.name}: Primary${v.forced ? ' (forced)' : ''}, generation ${this.meta.generations.current}`);

@@ -18,6 +18,9 @@ export const FRAME_TYPES = {
   PING: 0x20, // heartbeat; answered by PONG with the same payload (DRBD ping-int)
   PONG: 0x21, // heartbeat answer; any received frame also counts as liveness
   STATE: 0x22, // role, disk state, generation identifiers (payload owned by the volume layer)
+  PROMOTE_REQUEST: 0x23, // "may I become Primary?" (DRBD 9 P_TWOPC_PREPARE for a role change)
+  PROMOTE_REPLY: 0x24, // granted, or refused with the reason (P_TWOPC_YES / P_TWOPC_NO)
+  PROMOTE_ABORT: 0x25, // the requester gave up: release the grant (P_TWOPC_ABORT)
   // Resync (replication.md "Resync and verify")
   RESYNC_REQUEST: 0x30, // SyncTarget asks for a block range (optionally with a checksum, csums-alg)
   RESYNC_DATA: 0x31, // SyncSource answers with data, or "same" for a matching checksum
@@ -60,7 +63,7 @@ export const FLAG_ABORT = 0x0001; // DIR_END: discard the file (it changed on th
 export const ALLOWED_FLAGS: Readonly<Record<FrameType, number>> = {
   HELLO: 0, RESPONSE: 0, AUTH_OK: 0, ERROR: 0,
   WRITE: FLAG_FUA | FLAG_ZEROES, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0,
-  PING: 0, PONG: 0, STATE: 0, RESYNC_REQUEST: 0, RESYNC_DATA: 0,
+  PING: 0, PONG: 0, STATE: 0, PROMOTE_REQUEST: 0, PROMOTE_REPLY: 0, PROMOTE_ABORT: 0, RESYNC_REQUEST: 0, RESYNC_DATA: 0,
   BITMAP: 0, RESYNC_DONE: 0, VERIFY_REQUEST: 0, VERIFY_REPLY: 0, VERIFY_DONE: 0,
   DIR_SCAN: 0, DIR_MANIFEST: FLAG_LAST, DIR_OP: 0, DIR_FILE: 0, DIR_SIGS: 0, DIR_DATA: 0, DIR_END: FLAG_ABORT, DIR_ACK: 0, DIR_SYNCED: 0,
 };

@@ -5,7 +5,7 @@
 // RESPONSE: 32-byte HMAC-SHA256 (auth.ts)
 // ERROR:    u8 len + reason (ASCII), then detail (UTF-8, rest of the payload)
 
-export const LINK_PROTOCOL_VERSION = 1;
+export const LINK_PROTOCOL_VERSION = 2; // 2: PROMOTE_REQUEST / REPLY / ABORT
 export const CHALLENGE_LEN = 64; // DRBD sends 64 random bytes (replication.md "Peer authentication")
 export const RESPONSE_LEN = 32; // SHA-256 output
 export const MAX_NAME_LEN = 63;

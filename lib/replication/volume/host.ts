@@ -7,6 +7,7 @@ import type { Generations } from '../generations.js';
 import type { DiskState } from '../states.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import type { RangeLock } from './range-lock.js';
+import type { SessionHost } from './session-base.js';
 import type { PeerState } from './wire.js';
 
 export interface VolumeLog {
@@ -15,7 +16,7 @@ export interface VolumeLog {
   error(msg: string): void;
 }
 
-export interface VolumeHost {
+export interface VolumeHost extends SessionHost {
   readonly node: string;
   readonly cfg: BlockVolumeConfig;
   readonly disk: FileBackend;

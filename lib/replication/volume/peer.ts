@@ -14,7 +14,7 @@ import { settleLost } from './pending.js';
 import { ResyncMeter } from './resync-meter.js';
 import { serveResyncRequest } from './resync-source.js';
 import { ResyncTarget } from './resync-target.js';
-import { PeerSessionBase } from './session-base.js';
+import { PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
 import { PeerVerify } from './peer-verify.js';
 import {
@@ -46,7 +46,7 @@ export class PeerSession extends PeerSessionBase {
     private readonly host: VolumeHost,
     private readonly policies: AfterSbPolicies,
   ) {
-    super(name, address, (peer) => host.standAlone(peer));
+    super(name, address, host);
     const { size, blockSize } = host.cfg;
     this.verifier = new PeerVerify({ disk: host.disk, lock: host.lock, size, blockSize, markOutOfSync: (o, l) => host.bitmapFor(name).setRange(o, l) });
   }
@@ -93,6 +93,10 @@ export class PeerSession extends PeerSessionBase {
   }
 
   private onFrame(link: PeerLink, f: Frame): void {
+    if (PROMOTE_FRAMES.has(f.type)) {
+      const error = this.onPromoteFrame(link, f);
+      return error === null ? undefined : this.drop(link, error);
+    }
     if (this.phase === 'handshake') return this.onHandshakeFrame(link, f);
     switch (f.type) {
       case 'WRITE': return this.onWrite(link, f);
@@ -125,6 +129,7 @@ export class PeerSession extends PeerSessionBase {
     if (f.type === 'STATE') {
       this.peerState = this.exchange?.received ?? null;
       this.peerRoleSent = this.peerState?.role ?? null;
+      if (this.peerRoleSent !== null) this.peerRoleArrived(this.peerRoleSent);
     }
     this.maybeDecide();
   }
@@ -219,6 +224,7 @@ export class PeerSession extends PeerSessionBase {
     if (!s.ok) return this.drop(link, s.detail);
     if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
     this.peerRoleSent = s.value.role;
+    this.peerRoleArrived(s.value.role);
     // In stream order: every write before this STATE is applied first.
     this.receiver?.inOrder({
       seq: f.seq, range: null, run: async () => {

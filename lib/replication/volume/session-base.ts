@@ -1,12 +1,27 @@
 // What every peer session has, whatever the volume's kind: whether the user
 // wants it connected (StandAlone until `connect`), its current link and
 // phase (idle, handshake, running), the peer's last STATE, the split-brain
-// flag, and the link counters across reconnects. Block sessions (peer.ts)
-// and directory sessions (files/dir-peer.ts) extend it.
+// flag, the link counters across reconnects, and the promotion agreement
+// with the peer (promote-arbiter.ts). Block sessions (peer.ts) and directory
+// sessions (files/dir-peer.ts) extend it.
+import type { Frame } from '../link/frame.js';
+import type { FrameType } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
 import { LinkCounters, type LinkCounterFields } from './link-counters.js';
-import type { PeerState } from './wire.js';
+import type { PromoteArbiter, PromoteVerdict } from './promote-arbiter.js';
+import { decodePromoteReply, encodePromoteReply } from './promote-wire.js';
+import { decodeU64, encodeU64, type PeerState } from './wire.js';
+
+// What every session needs of its volume, whatever the kind.
+export interface SessionHost {
+  readonly role: 'Primary' | 'Secondary';
+  readonly promoteArbiter: PromoteArbiter;
+  // The session went StandAlone: stop dialing it until `connect`.
+  standAlone(peer: string): void;
+}
+
+export const PROMOTE_FRAMES: ReadonlySet<FrameType> = new Set<FrameType>(['PROMOTE_REQUEST', 'PROMOTE_REPLY', 'PROMOTE_ABORT']);
 
 export type Phase = 'idle' | 'handshake' | 'running';
 
@@ -33,8 +48,9 @@ export abstract class PeerSessionBase {
   protected phase: Phase = 'idle';
   protected handshakeTimer: NodeJS.Timeout | null = null; // the peer's STATE (and BITMAP) must come in time
   protected ackTimer: NodeJS.Timeout | null = null; // checks that the peer keeps acknowledging
+  private readonly asks = new Map<bigint, (v: PromoteVerdict | null) => void>(); // our promotion's requests to this peer
 
-  constructor(readonly name: string, readonly address: string, private readonly onStandAlone: (peer: string) => void) {}
+  constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
   get connected(): boolean {
     return this.phase === 'running';
@@ -60,7 +76,7 @@ export abstract class PeerSessionBase {
     this.wantConnected = false;
     this.connection = 'StandAlone';
     this.link?.close(detail);
-    this.onStandAlone(this.name);
+    this.sessionHost.standAlone(this.name);
   }
 
   // Drop the link and connect again (a new connect handshake); the dialing side redials.
@@ -71,6 +87,59 @@ export abstract class PeerSessionBase {
   // A link that never got to us (authentication failed, refused) still explains why we are not connected.
   noteError(reason: string, detail: string): void {
     this.counters.noteError(reason, detail);
+  }
+
+  // Our promotion asks this peer: its verdict, or null when the link ended
+  // first or the peer did not answer in time (then the link is dropped: a
+  // peer that cannot answer is treated as gone, and resyncs when it is back).
+  askPromotion(id: bigint, timeoutMs: number): Promise<PromoteVerdict | null> {
+    const link = this.link;
+    if (link === null || link.state !== 'established') return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        settle(null);
+        link.fail(`no answer to PROMOTE_REQUEST within ${timeoutMs} ms`);
+      }, timeoutMs);
+      const settle = (v: PromoteVerdict | null): void => {
+        clearTimeout(timer);
+        this.asks.delete(id);
+        resolve(v);
+      };
+      this.asks.set(id, settle);
+      link.send({ type: 'PROMOTE_REQUEST', payload: encodeU64(id) });
+    });
+  }
+
+  // Our promotion gave up after this peer granted it: the peer releases its hold.
+  abortPromotion(id: bigint): void {
+    if (this.link?.state === 'established') this.link.send({ type: 'PROMOTE_ABORT', payload: encodeU64(id) });
+  }
+
+  // A PROMOTE_* frame, in any phase: null when handled, else why the link must drop.
+  protected onPromoteFrame(link: PeerLink, f: Frame): string | null {
+    const arbiter = this.sessionHost.promoteArbiter;
+    if (f.type === 'PROMOTE_REPLY') {
+      const r = decodePromoteReply(f.payload);
+      if (!r.ok) return r.detail;
+      const settle = this.asks.get(r.value.id);
+      if (settle === undefined) return `PROMOTE_REPLY ${r.value.id} answers no request of ours`;
+      settle(r.value.verdict);
+      return null;
+    }
+    const id = decodeU64(f.payload, f.type);
+    if (!id.ok) return id.detail;
+    if (f.type === 'PROMOTE_ABORT') {
+      arbiter.release(this.name, id.value);
+      return null;
+    }
+    const verdict = arbiter.answer(this.name, id.value, this.sessionHost.role, Date.now());
+    link.send({ type: 'PROMOTE_REPLY', payload: encodePromoteReply(id.value, verdict) });
+    return null;
+  }
+
+  // The peer's STATE arrived (before it is applied in stream order): a Primary's grant is used up.
+  protected peerRoleArrived(role: Role): void {
+    if (role === 'Primary') this.sessionHost.promoteArbiter.release(this.name);
   }
 
   async stop(): Promise<void> {
@@ -105,6 +174,9 @@ export abstract class PeerSessionBase {
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
     this.counters.closed(link, info);
+    // The link is gone: our questions have no answer, and what it held is free.
+    for (const settle of [...this.asks.values()]) settle(null);
+    this.sessionHost.promoteArbiter.release(this.name);
   }
 
   protected sessionFields(): SessionFields {

@@ -26,6 +26,8 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
 import { PeerSession } from './peer.js';
+import { agreePromotion } from './promote-agreement.js';
+import { PromoteArbiter } from './promote-arbiter.js';
 import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import type { VolumeStatus } from './status-types.js';
@@ -45,6 +47,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   readonly peers = new Map<string, PeerSession>();
   role: 'Primary' | 'Secondary' = 'Secondary';
   private nbd: NbdServer | null = null;
+  readonly promoteArbiter: PromoteArbiter;
   private readonly links: VolumeLinks;
   private readonly writes = new WritePath(this);
   private discardMine = false;
@@ -59,6 +62,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     private readonly deps: VolumeDeps,
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
+    this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
     this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
   }
@@ -162,13 +166,22 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    const v = promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values());
-    this.generations = v.generations;
-    this.diskState = 'UpToDate';
-    this.role = 'Primary';
-    this.record.lastRole = 'Primary';
-    this.record.cleanShutdown = false;
-    await this.save();
+    promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()); // refused here: nobody is asked
+    const agreed = await agreePromotion(this.cfg.name, this.promoteArbiter, this.peers.values(), this.cfg.timeoutMs);
+    if ((this.role as string) === 'Primary') return; // a concurrent promote finished while we asked
+    let v: ReturnType<typeof promotion>;
+    try {
+      v = promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()); // the view may have changed while we asked
+      this.generations = v.generations;
+      this.diskState = 'UpToDate';
+      this.role = 'Primary';
+      this.record.lastRole = 'Primary';
+      this.record.cleanShutdown = false;
+      await this.save();
+    } catch (e) {
+      agreed.abort();
+      throw e;
+    }
     this.broadcastState();
     const nbd = new NbdServer({ exportName: this.cfg.name, backend: this.io(), log: (m) => this.log.info(`${this.cfg.name}: ${m}`) });
     if (this.cfg.nbd.socket) await mkdir(dirname(this.cfg.nbd.socket), { recursive: true, mode: 0o755 });

@@ -163,6 +163,25 @@ describe('replication/files: directory volume pair (in process, loopback)', func
     expect(await rsyncDiff(c.tree('node-a'), c.tree('node-b'))).to.equal('');
   });
 
+  it('both Secondaries promoted at once while connected: exactly one becomes Primary, the other is refused, the link stays', async () => {
+    c = await DirCluster.create();
+    const a = await c.pair();
+    const b = c.get('node-b');
+    await a.demote();
+    await c.until('both see a Secondary peer', () => a.status().peers[0]?.role === 'Secondary' && b.status().peers[0]?.role === 'Secondary');
+    const drops = a.status().peers[0]?.disconnects;
+    const results = await Promise.allSettled([b.promote(false), a.promote(false)]);
+    expect(results.map((r) => r.status), 'node-a sorts first and wins, whoever asked first').to.deep.equal(['rejected', 'fulfilled']);
+    const why = results[0]?.status === 'rejected' ? (results[0].reason as Error).message : '';
+    expect(why).to.match(/node-a refuses: node-a is becoming Primary itself|node-a is becoming Primary/);
+    expect([a.role, b.role]).to.deep.equal(['Primary', 'Secondary']);
+    await c.until('node-b sees node-a Primary', () => b.status().peers[0]?.role === 'Primary');
+    expect(a.status().peers[0]?.disconnects, 'the link never dropped').to.equal(drops);
+    await writeFile(join(c.tree('node-a'), 'after'), 'one Primary');
+    await a.flush();
+    expect(await readFile(join(c.tree('node-b'), 'after'), 'utf8')).to.equal('one Primary');
+  });
+
   it('a split brain (both promoted while apart, both changed) is detected and not merged; discard-my-data resolves it', async () => {
     c = await DirCluster.create();
     const a = await c.pair();

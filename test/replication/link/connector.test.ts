@@ -5,6 +5,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { PeerConnector } from '../../../lib/replication/link/connector.js';
 import { PeerListener } from '../../../lib/replication/link/listener.js';
+import { LINK_PROTOCOL_VERSION } from '../../../lib/replication/link/messages.js';
 import type { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import { type Timers, realTimers } from '../../../lib/replication/link/timers.js';
 import { LogLines, SECRET } from './harness.test.js';
@@ -59,7 +60,7 @@ describe('replication/link PeerConnector / PeerListener (loopback)', function ()
     });
     await listener.start();
     await until(() => connector.link?.state === 'established');
-    expect(await connector.link?.ready).to.deep.equal({ node: 'node-a', volume: 'db', version: 1 });
+    expect(await connector.link?.ready).to.deep.equal({ node: 'node-a', volume: 'db', version: LINK_PROTOCOL_VERSION });
     expect(connector.stats.connected).to.equal(true);
     await until(() => accepted.length === 1 && accepted[0]?.state === 'established');
     expect(listener.links).to.have.length(1);

@@ -7,7 +7,7 @@ import type { FrameType } from '../../../lib/replication/link/frame-types.js';
 import {
   Handshake, type HandshakeAction, type HandshakeConfig, type HandshakeStep,
 } from '../../../lib/replication/link/handshake.js';
-import { decodeHello, decodeLinkError, encodeHello, encodeLinkError } from '../../../lib/replication/link/messages.js';
+import { LINK_PROTOCOL_VERSION, decodeHello, decodeLinkError, encodeHello, encodeLinkError } from '../../../lib/replication/link/messages.js';
 
 const SECRET = Buffer.from('correct horse battery staple');
 const fixed = (byte: number) => (n: number): Buffer => Buffer.alloc(n, byte);
@@ -57,8 +57,8 @@ describe('replication/link handshake', () => {
     const a = new Handshake(cfg());
     const b = new Handshake(cfgB({ expectedPeer: 'node-a' }));
     const r = converse(a, b);
-    expect(r.a).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-b', volume: 'db', version: 1 } }]);
-    expect(r.b).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-a', volume: 'db', version: 1 } }]);
+    expect(r.a).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-b', volume: 'db', version: LINK_PROTOCOL_VERSION } }]);
+    expect(r.b).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-a', volume: 'db', version: LINK_PROTOCOL_VERSION } }]);
     expect(r.wire.a.map((f) => f.type)).to.deep.equal(['HELLO', 'RESPONSE', 'AUTH_OK']);
     expect(r.wire.b.map((f) => f.type)).to.deep.equal(['HELLO', 'RESPONSE', 'AUTH_OK']);
     expect(a.state).to.equal('Authenticated');
@@ -71,14 +71,14 @@ describe('replication/link handshake', () => {
     const [hello] = sends(s);
     expect(hello?.type).to.equal('HELLO');
     expect(decodeHello(hello?.payload ?? Buffer.alloc(0))).to.deep.equal({
-      ok: true, value: { version: 1, node: 'node-a', volume: 'db', challenge: Buffer.alloc(64, 0xa1) },
+      ok: true, value: { version: LINK_PROTOCOL_VERSION, node: 'node-a', volume: 'db', challenge: Buffer.alloc(64, 0xa1) },
     });
   });
 
   const PAIRS: { name: string; a: Partial<HandshakeConfig>; b: Partial<HandshakeConfig>; ra: string; rb: string }[] = [
     { name: 'a wrong secret', a: {}, b: { secret: Buffer.from('wrong') }, ra: 'auth-failed', rb: 'auth-failed' },
     { name: 'a secret that differs in one byte', a: {}, b: { secret: Buffer.from('correct horse battery staplE') }, ra: 'auth-failed', rb: 'auth-failed' },
-    { name: 'another protocol version', a: {}, b: { version: 2 }, ra: 'version-mismatch', rb: 'version-mismatch' },
+    { name: 'another protocol version (the one before)', a: {}, b: { version: LINK_PROTOCOL_VERSION - 1 }, ra: 'version-mismatch', rb: 'version-mismatch' },
     { name: 'another volume', a: {}, b: { volume: 'logs' }, ra: 'unknown-volume', rb: 'unknown-volume' },
     { name: 'an unexpected peer name', a: { expectedPeer: 'node-c' }, b: {}, ra: 'unknown-peer', rb: 'unknown-peer' },
     { name: 'both sides with one node name', a: {}, b: { node: 'node-a' }, ra: 'auth-failed', rb: 'auth-failed' },
@@ -107,7 +107,7 @@ describe('replication/link handshake', () => {
 
   // Attacker without the secret talking to A (node-a), pretending to be node-b.
   function helloFrom(node: string, challenge: Buffer, volume = 'db'): Sent {
-    return { type: 'HELLO', payload: encodeHello({ version: 1, node, volume, challenge }) };
+    return { type: 'HELLO', payload: encodeHello({ version: LINK_PROTOCOL_VERSION, node, volume, challenge }) };
   }
 
   // Node a after node-b's HELLO with challenge cB: the next frame it wants is node-b's RESPONSE.

@@ -7,7 +7,7 @@ import { FrameDecoder } from '../../../lib/replication/link/decoder.js';
 import type { Frame } from '../../../lib/replication/link/frame.js';
 import { FLAG_FUA } from '../../../lib/replication/link/frame-types.js';
 import { encodeFrame } from '../../../lib/replication/link/frame.js';
-import { encodeHello } from '../../../lib/replication/link/messages.js';
+import { LINK_PROTOCOL_VERSION, encodeHello } from '../../../lib/replication/link/messages.js';
 import { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import { TandemError } from '../../../lib/errors.js';
 import { rng } from '../../helpers/random.js';
@@ -42,8 +42,8 @@ describe('replication/link PeerLink (loopback)', function () {
   it('authenticates with the same secret and exchanges frames in order both ways', async () => {
     const p = await linkPair({}, {});
     const [peerOfA, peerOfB] = await Promise.all([p.a.ready, p.b.ready]);
-    expect(peerOfA).to.deep.equal({ node: 'node-b', volume: 'db', version: 1 });
-    expect(peerOfB).to.deep.equal({ node: 'node-a', volume: 'db', version: 1 });
+    expect(peerOfA).to.deep.equal({ node: 'node-b', volume: 'db', version: LINK_PROTOCOL_VERSION });
+    expect(peerOfB).to.deep.equal({ node: 'node-a', volume: 'db', version: LINK_PROTOCOL_VERSION });
     expect(p.a.state).to.equal('established');
     const N = 1000;
     const gotA = collect(p.a, N);
@@ -231,7 +231,7 @@ describe('replication/link PeerLink (loopback)', function () {
     await p.close();
   });
 
-  const hello = encodeFrame({ type: 'HELLO', seq: 0n, payload: encodeHello({ version: 1, node: 'node-b', volume: 'db', challenge: Buffer.alloc(64, 7) }) });
+  const hello = encodeFrame({ type: 'HELLO', seq: 0n, payload: encodeHello({ version: LINK_PROTOCOL_VERSION, node: 'node-b', volume: 'db', challenge: Buffer.alloc(64, 7) }) });
   const RAW: { name: string; bytes: Buffer; reason: string; detail: RegExp; maxPayload?: number }[] = [
     { name: 'a newer frame format in the handshake', bytes: Buffer.concat([hello.subarray(0, 4), Buffer.of(2), hello.subarray(5)]), reason: 'version-mismatch', detail: /^unsupported-version/ },
     { name: 'a first frame with sequence 5', bytes: encodeFrame({ type: 'HELLO', seq: 5n, payload: hello.subarray(20) }), reason: 'protocol-error', detail: /sequence 5, expected 0/ },

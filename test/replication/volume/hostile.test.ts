@@ -17,6 +17,7 @@ import {
 } from '../../../lib/replication/volume/wire.js';
 import { sleep, waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
+import { decodePromoteReply, encodePromoteReply } from '../../../lib/replication/volume/promote-wire.js';
 import { Impostor } from './impostor.js';
 import { Cluster } from './pair-harness.js';
 
@@ -398,5 +399,59 @@ describe('replicated volume: a hostile authenticated peer', function () {
     await expectDropped(i, /VERIFY_REPLY .*not requested|was not requested/);
     expect(v.status().peers[0]?.out_of_sync_bytes).to.equal(0);
     expect(c.logs.some((l) => l.includes('Online verify with node-a done'))).to.equal(false);
+  });
+
+  describe('promotion agreement', () => {
+    it('a PROMOTE_REPLY to no request of the victim\'s, and a PROMOTE_REQUEST of the wrong size', async () => {
+      const before = await c.image('node-b');
+      const i = await established();
+      i.send('PROMOTE_REPLY', encodePromoteReply(77n, { grant: true }));
+      await expectDropped(i, 'PROMOTE_REPLY 77 answers no request of ours');
+      const j = await established();
+      j.send('PROMOTE_REQUEST', Buffer.alloc(7));
+      await expectDropped(j, 'PROMOTE_REQUEST payload is 7 bytes, want 8');
+      await expectUntouchedAndWorking(before);
+    });
+
+    it('a Secondary grants one request and holds it: its own promotion is refused until the requester aborts', async () => {
+      const i = await established();
+      i.send('PROMOTE_REQUEST', encodeU64(5n));
+      const reply = decodePromoteReply((await i.frame('PROMOTE_REPLY')).payload);
+      expect(reply).to.deep.equal({ ok: true, value: { id: 5n, verdict: { grant: true } } });
+      const refused = await v.promote(false).then(() => null, (e: Error) => e.message);
+      expect(refused).to.equal('db: node-a is becoming Primary (one Primary per volume)');
+      i.send('PROMOTE_ABORT', encodeU64(5n));
+      await waitFor('the grant released', async () => v.promoteArbiter.holder(Date.now()) === null, 5000);
+      expect(v.role).to.equal('Secondary');
+      expect(session.connected, 'the link stays up').to.equal(true);
+    });
+
+    it('a Primary refuses a request and says why', async () => {
+      await v.promote(true); // no peer connected: nobody to ask
+      const i = await connect();
+      await i.hello(inSync());
+      await waitFor('Established', async () => session.connected, 10000);
+      i.send('PROMOTE_REQUEST', encodeU64(9n));
+      const reply = decodePromoteReply((await i.frame('PROMOTE_REPLY')).payload);
+      expect(reply).to.deep.equal({ ok: true, value: { id: 9n, verdict: { grant: false, reason: 'node-b is Primary' } } });
+    });
+
+    it('a peer that never answers the victim\'s PROMOTE_REQUEST is dropped after the timeout, and the promotion goes on without it', async () => {
+      await c.destroy();
+      c = await Cluster.create({ size: SIZE, timeoutMs: 500 });
+      v = await c.start('node-b');
+      await v.promote(true);
+      await v.demote();
+      session = v.peers.get('node-a') as PeerSession;
+      port = c.config('node-b').listen.port;
+      const i = await established();
+      const started = Date.now();
+      await v.promote(false);
+      await i.frame('PROMOTE_REQUEST'); // it was asked, and said nothing
+      expect(Date.now() - started).to.be.at.least(450);
+      expect(v.role).to.equal('Primary');
+      expect(session.connected).to.equal(false);
+      await waitFor('the drop logged', async () => c.logs.some((l) => l.includes('no answer to PROMOTE_REQUEST within 500 ms')), 5000);
+    });
   });
 });

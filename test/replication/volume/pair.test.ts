@@ -137,6 +137,32 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(c.get('node-a').status().nbd?.socket).to.be.a('string');
   });
 
+  it('two Secondaries promoted at the same moment: exactly one becomes Primary, the other is refused, and they stay Established', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await a.demote();
+    await waitFor('both see a Secondary peer', async () => a.peers.get('node-b')?.peerRole === 'Secondary' && b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    const drops = a.status().peers[0]?.disconnects;
+    const results = await Promise.allSettled([a.promote(false), b.promote(false)]);
+    // Both asked at once: node-a sorts first, so it refuses node-b and node-b grants it.
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected']);
+    const why = results[1]?.status === 'rejected' ? (results[1].reason as { message: string; transient?: boolean }) : null;
+    expect(why?.message).to.equal('db: node-a refuses: node-a is becoming Primary itself (one Primary per volume)');
+    expect(why?.transient, 'the conductor may retry').to.equal(true);
+    expect([a.role, b.role]).to.deep.equal(['Primary', 'Secondary']);
+    await waitFor('node-b sees node-a Primary', async () => b.peers.get('node-a')?.peerRole === 'Primary', 5000);
+    expect(a.peers.get('node-b')?.replication).to.equal('Established');
+    expect(b.peers.get('node-a')?.replication).to.equal('Established');
+    expect(a.status().peers[0]?.disconnects, 'the link never dropped').to.equal(drops);
+    expect(c.events.some((e) => e.type === 'replica.split-brain')).to.equal(false);
+    // node-b's retry, as the conductor would make it: refused while node-a is Primary.
+    const again = await b.promote(false).then(() => null, (e: Error) => e.message);
+    expect(again).to.match(/node-a is Primary/);
+    await c.get('node-a').io().write(0, pattern(9, 4096), false);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('writeNow takes a small write to a hot extent and answers once the peer has it (protocol C); what must wait it leaves to write()', async () => {
     await primaryPair();
     const io = c.get('node-a').io();

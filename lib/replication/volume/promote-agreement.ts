@@ -1,0 +1,42 @@
+// A promotion asks every connected peer first (promote-arbiter.ts), for block
+// and directory volumes alike. Any refusal refuses the promotion (transient:
+// it may clear, so the conductor's retry can try again); a peer that does not
+// answer in time is dropped and counts as absent, as a dead peer would.
+import { TandemError } from '../../errors.js';
+import type { PromoteArbiter, PromoteVerdict } from './promote-arbiter.js';
+
+export interface PromotePeer {
+  readonly name: string;
+  readonly connected: boolean;
+  askPromotion(id: bigint, timeoutMs: number): Promise<PromoteVerdict | null>;
+  abortPromotion(id: bigint): void;
+}
+
+export interface Agreement {
+  // The promotion failed after the peers agreed: they release their grants now, not at expiry.
+  abort(): void;
+}
+
+export async function agreePromotion(volume: string, arbiter: PromoteArbiter, peers: Iterable<PromotePeer>, timeoutMs: number): Promise<Agreement> {
+  const begun = arbiter.begin(Date.now());
+  if (!begun.ok) throw new TandemError('PROMOTE_REFUSED', `${volume}: ${begun.reason} (one Primary per volume)`, { transient: true });
+  const { id } = begun;
+  const asked = [...peers].filter((p) => p.connected);
+  let verdicts: Array<PromoteVerdict | null>;
+  try {
+    verdicts = await Promise.all(asked.map((p) => p.askPromotion(id, timeoutMs)));
+  } finally {
+    arbiter.end();
+  }
+  const granted = asked.filter((_, i) => verdicts[i]?.grant === true);
+  const abort = (): void => { for (const p of granted) p.abortPromotion(id); };
+  const refusals = asked.flatMap((p, i) => {
+    const v = verdicts[i];
+    return v !== null && v !== undefined && !v.grant ? [`${p.name} refuses: ${v.reason}`] : [];
+  });
+  if (refusals.length > 0) {
+    abort();
+    throw new TandemError('PROMOTE_REFUSED', `${volume}: ${refusals.join('; ')} (one Primary per volume)`, { transient: true });
+  }
+  return { abort };
+}

@@ -1,0 +1,64 @@
+// agreePromotion: every connected peer is asked; one refusal refuses (and the
+// peers that granted are told); a peer without an answer counts as absent.
+import { expect } from 'chai';
+import { TandemError } from '../../../lib/errors.js';
+import { agreePromotion, type PromotePeer } from '../../../lib/replication/volume/promote-agreement.js';
+import { PromoteArbiter, type PromoteVerdict } from '../../../lib/replication/volume/promote-arbiter.js';
+
+class Peer implements PromotePeer {
+  asked: bigint[] = [];
+  aborted: bigint[] = [];
+  constructor(readonly name: string, readonly connected: boolean, private readonly verdict: PromoteVerdict | null) {}
+  askPromotion(id: bigint): Promise<PromoteVerdict | null> {
+    this.asked.push(id);
+    return Promise.resolve(this.verdict);
+  }
+  abortPromotion(id: bigint): void {
+    this.aborted.push(id);
+  }
+}
+
+const refusal = async (p: Promise<unknown>): Promise<TandemError> => {
+  const e = await p.then(() => null, (err: unknown) => err);
+  expect(e).to.be.instanceOf(TandemError);
+  return e as TandemError;
+};
+
+describe('replicated volume: promotion agreement', () => {
+  it('asks every connected peer, not the absent ones, and goes on when all grant', async () => {
+    const peers = [new Peer('node-b', true, { grant: true }), new Peer('node-c', false, null), new Peer('node-d', true, { grant: true })];
+    const arbiter = new PromoteArbiter('node-a', 1000);
+    const agreed = await agreePromotion('db', arbiter, peers, 500);
+    expect(peers.map((p) => p.asked.length)).to.deep.equal([1, 0, 1]);
+    expect(peers[0]?.asked).to.deep.equal(peers[2]?.asked);
+    agreed.abort();
+    expect(peers.map((p) => p.aborted.length), 'abort tells those that granted').to.deep.equal([1, 0, 1]);
+    expect(arbiter.answer('node-b', 9n, 'Secondary', 0).grant, 'asking has ended').to.equal(true);
+  });
+
+  it('one refusal refuses the promotion, transient, naming the peer and its reason; those that granted release', async () => {
+    const peers = [new Peer('node-b', true, { grant: true }), new Peer('node-c', true, { grant: false, reason: 'node-c is Primary' })];
+    const e = await refusal(agreePromotion('db', new PromoteArbiter('node-a', 1000), peers, 500));
+    expect(e.code).to.equal('PROMOTE_REFUSED');
+    expect(e.transient).to.equal(true);
+    expect(e.message).to.equal('db: node-c refuses: node-c is Primary (one Primary per volume)');
+    expect(peers[0]?.aborted).to.have.length(1);
+    expect(peers[1]?.aborted).to.have.length(0);
+  });
+
+  it('a peer that did not answer (its link dropped) does not stop the promotion', async () => {
+    const peers = [new Peer('node-b', true, null)];
+    await agreePromotion('db', new PromoteArbiter('node-a', 1000), peers, 500);
+    expect(peers[0]?.asked).to.have.length(1);
+  });
+
+  it('a node holding a grant for a peer refuses its own promotion without asking anyone', async () => {
+    const arbiter = new PromoteArbiter('node-b', 60_000);
+    arbiter.answer('node-a', 1n, 'Secondary', Date.now());
+    const peers = [new Peer('node-a', true, { grant: true })];
+    const e = await refusal(agreePromotion('db', arbiter, peers, 500));
+    expect(e.message).to.equal('db: node-a is becoming Primary (one Primary per volume)');
+    expect(e.transient).to.equal(true);
+    expect(peers[0]?.asked).to.have.length(0);
+  });
+});
