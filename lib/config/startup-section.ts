@@ -5,7 +5,6 @@
 // peer forever. crossCheck refuses a witness that is this pair's own address.
 import { canonicalIp, formatIp, parseIp } from '../net/ip-address.js';
 import { Fields, mapping, seconds, type Check } from './checks.js';
-import type { Issues } from './issues.js';
 import { unusableEndpoint } from './names.js';
 import { renderPath, type KeyPath } from './path.js';
 import type { Section } from './section.js';

@@ -140,7 +140,7 @@ interface Node { cfg: FsmConfig; fsm: Fsm }
 
 function deliver(nodes: Node[], from: number, priority: number, now: number, depth: number): void {
   expect(depth, 'advert reply storm').to.be.lessThan(10);
-  nodes.forEach((n, i) => {
+  nodes.forEach((_n, i) => {
     if (i === from) return;
     const ev: FsmEvent = { type: 'advert', src: nodes[from]!.cfg.primaryIp, priority, advertIntCs: nodes[from]!.cfg.advertIntCs };
     apply(nodes, i, ev, now, depth + 1);

@@ -5,7 +5,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatIp } from '../../../lib/net/ip-address.js';
 import { decodeAdvert } from '../../../lib/vrrp/packet/advert.js';
-import { rng } from '../../helpers/random.js';
 
 // Compiled tests live in dist/test/vrrp/packet; the fixtures stay in the source tree.
 export const FIXTURE_DIR = fileURLToPath(new URL('../../../../test/fixtures/vrrp/', import.meta.url));

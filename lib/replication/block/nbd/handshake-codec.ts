@@ -12,7 +12,6 @@ import {
   NBD_INFO_NAME,
   NBDMAGIC,
   NBD_REP_MAGIC,
-  NBD_REP_SERVER,
 } from './constants.js';
 
 export const GREETING_LENGTH = 18;

@@ -378,7 +378,7 @@ class RecordingBackend implements BlockBackend {
 // does): at 0 answered inside writeNow, at 4096 answered later, at 8192
 // failed with ENOSPC; at 12288 and above refused, so write() gets them.
 class WriteNowBackend extends RecordingBackend {
-  writeNow(offset: number, data: Buffer, _fua: boolean, done: (err: unknown) => void): boolean {
+  writeNow(offset: number, _data: Buffer, _fua: boolean, done: (err: unknown) => void): boolean {
     if (offset >= 12288) return false;
     this.calls.push(`writeNow ${offset}`);
     if (offset === 8192) done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
