@@ -249,6 +249,27 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     expect(await qemuIo(lab, b, 'read -P 0xbb 2M 64k')).to.not.match(/verification failed/);
   });
 
+  it('both daemons told to become Primary at the same moment while connected: one is, the other is refused with the reason, nothing splits', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const procs = await cluster(lab);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    await replica(a, 'secondary');
+    await waitFor('b sees a Secondary', async () => (await volume(b)).peers[0]?.role === 'Secondary', 10000);
+    const results = await Promise.allSettled([replica(a, 'primary'), replica(b, 'primary')]);
+    expect(results.filter((r) => r.status === 'fulfilled'), 'exactly one promotion goes through').to.have.length(1);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(String(refused?.reason)).to.match(/PROMOTE_REFUSED|refuses: . is becoming Primary|. is becoming Primary|. is Primary/);
+    const roles = [(await volume(a)).role, (await volume(b)).role];
+    expect(roles.filter((r) => r === 'Primary')).to.have.length(1);
+    const primary = roles[0] === 'Primary' ? a : b;
+    await inSync(lab, primary);
+    for (const h of [a, b]) expect((await volume(h)).peers[0]?.split_brain, `${h.name}: no split brain`).to.equal(false);
+    for (const [, p] of procs) expect(await log(p)).to.not.include('both sides are Primary');
+    await qemuIo(lab, primary, 'write -P 0x5a 0 1M', 'flush');
+    await inSync(lab, primary);
+    await sameImages(lab);
+  });
+
   it('a peer with the wrong secret is refused', async () => {
     const lab = life.adopt(await Lab.create(2));
     await addReplicationAddresses(lab);
