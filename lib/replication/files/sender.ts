@@ -13,9 +13,10 @@ import type { Frame } from '../link/frame.js';
 import { FLAG_ABORT, FLAG_LAST } from '../link/frame-types.js';
 import type { PeerLink } from '../link/peer-link.js';
 import { blockSignatures, blockSpan, changedBlocks, DEFAULT_BLOCK_SIZE, type Signatures } from './delta.js';
-import { DIR_MODE } from './apply.js';
+import { DirtySet, type Dirty } from './dirty-set.js';
 import type { ExcludeMatcher } from './exclude.js';
 import { buildManifest, diffManifests, sameMtime, type Manifest, type ManifestEntry } from './manifest.js';
+import { PeerView } from './peer-view.js';
 import {
   decodeAck, decodeManifestBatch, decodeSigs, encodeDataHeader, encodeEnd, encodeFile, encodeOp, MAX_DATA_CHUNK, type DirOp,
 } from './wire.js';
@@ -23,8 +24,6 @@ import {
 export const DELTA_MIN_BYTES = 1 << 20; // smaller files are sent whole: one round trip costs more than the bytes
 const WINDOW_ITEMS = 256; // changes sent and not yet acknowledged
 const WINDOW_BYTES = 32 << 20;
-const MAX_DELAY_MS = 1000; // a file written without pause is still sent this often
-const RETRY_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 const MAX_MANIFEST_ENTRIES = 10_000_000;
 
 export interface SenderEvents {
@@ -45,24 +44,20 @@ export interface SenderOptions {
   events: SenderEvents;
 }
 
-// seq orders changes for flush(): a change keeps the number it got when first seen, until it is replicated.
-interface Dirty { origin: number; last: number; force: boolean; notBefore: number; seq: number; reconcile?: boolean; urgent?: boolean }
 interface Outstanding { path: string; bytes: number; origin: number; entry: ManifestEntry | null; seq: number; reconcile: boolean }
 
 const depth = (p: string): number => p.split('/').length;
 const errnoOf = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? 'EIO';
 
 export class DirSender {
-  private readonly dirty = new Map<string, Dirty>();
-  private view: Manifest | null = null;
+  private readonly dirty: DirtySet;
+  private view: PeerView | null = null;
   private readonly outstanding = new Map<number, Outstanding>();
   private outstandingBytes = 0;
   private nextId = 1;
   private stopped = false;
   private manifest: Array<[string, ManifestEntry]> | null = null;
   private reconciling: { changes: number; left: Set<string>; inFlight: number } | null = null;
-  private seq = 0;
-  private readonly failures = new Map<string, number>();
   private sending: number | null = null; // seq of the change being sent now
   private readonly sigWaiters = new Map<number, (s: Signatures | null) => void>();
   private wake: (() => void) | null = null;
@@ -71,7 +66,9 @@ export class DirSender {
   private timer: NodeJS.Timeout | null = null;
   acked = 0; // acknowledged as applied
 
-  constructor(private readonly o: SenderOptions) {}
+  constructor(private readonly o: SenderOptions) {
+    this.dirty = new DirtySet(o.settleMs);
+  }
 
   // Asks the peer for its manifest; the diff against ours becomes dirty paths.
   start(): void {
@@ -94,37 +91,27 @@ export class DirSender {
 
   // A path changed on our side (watcher); `now` is when it was seen.
   touch(path: string, now = Date.now(), force = false): void {
-    const d = this.dirty.get(path);
-    if (d === undefined) this.dirty.set(path, { origin: now, last: now, force, notBefore: 0, seq: ++this.seq });
-    else {
-      d.last = Math.max(d.last, now);
-      d.force ||= force;
-      d.notBefore = 0; // changed again: new content may land where the old failed (the failure count stays)
-    }
+    this.dirty.touch(path, now, force);
     this.kick();
   }
 
   // Compares a fresh walk of our tree (no hashes) with the peer's view: what differs is dirty.
   sweep(local: Manifest, now = Date.now()): number {
     if (this.view === null) return 0;
-    let n = 0;
-    for (const [p, e] of local) {
-      const v = this.view.get(p);
-      if (v === undefined || !sameEntry(e, v)) { this.touch(p, now - this.o.settleMs); n++; }
-    }
-    for (const p of this.view.keys()) if (!local.has(p)) { this.touch(p, now - this.o.settleMs); n++; }
-    return n;
+    const missed = this.view.differences(local);
+    for (const p of missed) this.touch(p, now - this.o.settleMs);
+    return missed.length;
   }
 
   // Resolves when every change known now is replicated as the protocol says (C acknowledged, A sent);
   // changes made after the call do not hold it back. A compare in progress finishes first.
   async flush(): Promise<void> {
     while (!this.stopped && (this.manifest !== null || this.view === null)) await this.nextProgress();
-    const mark = this.seq;
-    for (const d of this.dirty.values()) if (d.seq <= mark) d.urgent = true; // no settle wait for these
+    const mark = this.dirty.lastSeq;
+    this.dirty.hurry(mark); // no settle wait for these
     this.kick();
     const pending = (): boolean => {
-      for (const d of this.dirty.values()) if (d.seq <= mark) return true;
+      if (this.dirty.holds(mark)) return true;
       if (this.o.protocol === 'C') for (const o of this.outstanding.values()) if (o.seq <= mark) return true;
       return this.sending !== null && this.sending <= mark;
     };
@@ -140,8 +127,7 @@ export class DirSender {
   }
 
   status(now = Date.now()): { files: number; bytes: number; oldestMs: number | null } {
-    let oldest = Infinity;
-    for (const d of this.dirty.values()) oldest = Math.min(oldest, d.origin);
+    let oldest = this.dirty.oldestOrigin();
     for (const o of this.outstanding.values()) oldest = Math.min(oldest, o.origin);
     return { files: this.dirty.size + this.outstanding.size, bytes: this.outstandingBytes, oldestMs: oldest === Infinity ? null : Math.max(0, now - oldest) };
   }
@@ -193,11 +179,11 @@ export class DirSender {
         if (o.reconcile && this.reconciling !== null) this.reconciling.inFlight--;
         if (a.value.ok) {
           this.acked++;
-          this.failures.delete(o.path);
+          this.dirty.replicated(o.path);
           this.o.events.replicated(o.path, o.bytes, o.origin);
         } else {
           this.o.events.failed(o.path, a.value.code, a.value.message);
-          this.view?.delete(o.path); // unknown now: the next look sends it again
+          this.view?.forget(o.path); // unknown now: the next look sends it again
           if (o.reconcile) this.reconciling?.left.add(o.path); // the target is not in sync until this one lands
           if (a.value.transient) this.retry(o.path, o.origin);
         }
@@ -215,7 +201,7 @@ export class DirSender {
     this.manifest = null;
     const ours = await buildManifest(this.o.root, { exclude: this.o.exclude, hash: true });
     if (this.stopped) return;
-    this.view = peer;
+    this.view = new PeerView(peer);
     const ops = diffManifests(ours.entries, peer, { unknown: ours.problems.map((p) => p.path) });
     for (const p of ours.problems) this.o.events.failed(p.path, p.code, p.message);
     this.reconciling = { changes: ops.length, left: new Set(ops.map((o) => o.path)), inFlight: 0 };
@@ -224,33 +210,8 @@ export class DirSender {
     this.kick();
   }
 
-  private record(path: string, entry: ManifestEntry | null): void {
-    if (this.view === null) return;
-    if (entry !== null) {
-      this.view.set(path, entry);
-      // The peer's apply creates missing parents with DIR_MODE (apply.ts ensureParents).
-      for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
-        const parent = path.slice(0, i);
-        if (this.view.has(parent)) break;
-        this.view.set(parent, { type: 'dir', size: 0, mtimeMs: 0, mode: DIR_MODE });
-      }
-      return;
-    }
-    const was = this.view.get(path);
-    this.view.delete(path);
-    // Only a directory has entries below it (record() keeps every parent in the view).
-    if (was?.type !== 'dir') return;
-    const prefix = `${path}/`;
-    for (const k of this.view.keys()) if (k.startsWith(prefix)) this.view.delete(k);
-  }
-
   private retry(path: string, origin: number): void {
-    const d = this.dirty.get(path) ?? { origin, last: 0, force: true, notBefore: 0, seq: ++this.seq };
-    // Failures in a row, kept until the path is replicated: the wait grows (RETRY_MS), a full disk is not hammered.
-    const attempt = (this.failures.get(path) ?? 0) + 1;
-    this.failures.set(path, attempt);
-    d.notBefore = Date.now() + (RETRY_MS[Math.min(attempt - 1, RETRY_MS.length - 1)] ?? 30_000);
-    this.dirty.set(path, d);
+    this.dirty.retry(path, origin, Date.now());
   }
 
   private kick(): void {
@@ -262,7 +223,7 @@ export class DirSender {
   private async pump(): Promise<void> {
     while (!this.stopped) {
       const now = Date.now();
-      const batch = this.view === null ? [] : this.eligible(now);
+      const batch = this.view === null ? [] : this.dirty.due(now);
       if (batch.length === 0) {
         this.maybeReconciled();
         this.progress();
@@ -272,16 +233,6 @@ export class DirSender {
       await this.sendBatch(batch, now);
       this.progress();
     }
-  }
-
-  // Paths quiet long enough (or written without pause for MAX_DELAY_MS); creations first, then deletions.
-  private eligible(now: number): Array<{ path: string; d: Dirty }> {
-    const ready: Array<{ path: string; d: Dirty }> = [];
-    for (const [path, d] of this.dirty) {
-      if (d.notBefore > now) continue;
-      if (d.urgent === true || now - d.last >= this.o.settleMs || now - d.origin >= MAX_DELAY_MS) ready.push({ path, d });
-    }
-    return ready;
   }
 
   // Each path leaves `dirty` as it is sent; one touched again since the batch began waits for the next.
@@ -368,7 +319,7 @@ export class DirSender {
     this.outstanding.set(id, { path, bytes, origin: d.origin, entry, seq: d.seq, reconcile });
     this.outstandingBytes += bytes;
     // The view is what the peer holds once everything sent is applied (it applies in stream order).
-    this.record(path, entry);
+    this.view?.record(path, entry);
   }
 
   // Whole, or as the blocks that differ from the peer's copy; aborted if it changes while read.
@@ -449,8 +400,7 @@ export class DirSender {
   }
 
   private async sleep(now: number): Promise<void> {
-    let next = Infinity;
-    for (const d of this.dirty.values()) next = Math.min(next, Math.max(d.notBefore, d.urgent === true ? now : Math.min(d.last + this.o.settleMs, d.origin + MAX_DELAY_MS)));
+    const next = this.dirty.nextDue(now);
     await new Promise<void>((r) => {
       this.wake = r;
       if (next !== Infinity) this.timer = setTimeout(() => this.kick(), Math.max(1, next - now));
@@ -466,12 +416,4 @@ async function* hashingStream(fh: FileHandle, h: ReturnType<typeof createHash>):
     h.update(chunk as Buffer);
     yield chunk as Buffer;
   }
-}
-
-// What a quick check compares (rsync's size + mtime, plus type, mode, target); directories by type and mode.
-function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
-  if (a.type !== b.type || a.mode !== b.mode) return a.type === 'symlink' && b.type === 'symlink' && a.target === b.target;
-  if (a.type === 'dir') return true;
-  if (a.type === 'symlink') return a.target === b.target;
-  return a.size === b.size && sameMtime(a.mtimeMs, b.mtimeMs);
 }
