@@ -1,0 +1,91 @@
+// What the in-process volume harnesses share (block: volume/pair-harness.ts,
+// directory: files/dir-harness.ts): N nodes named node-a, node-b ... each
+// with its own directory and a free loopback port, volumes opened with a log
+// and an event list the tests read, and one teardown for all of it.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { VolumeDeps } from '../../lib/replication/volume/volume.js';
+
+export const SECRET = Buffer.from('test secret for the pair harness');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+export interface NodeSpec {
+  name: string;
+  port: number;
+  dir: string;
+}
+
+interface Volume {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export abstract class LoopbackCluster<V extends Volume> {
+  readonly logs: string[] = [];
+  readonly events: Array<{ node: string; type: string; fields: Record<string, unknown> }> = [];
+  readonly volumes = new Map<string, V>();
+
+  protected constructor(readonly root: string, readonly specs: NodeSpec[]) {}
+
+  // A fresh root with `n` node directories and ports.
+  protected static async layout(prefix: string, n: number): Promise<{ root: string; specs: NodeSpec[] }> {
+    const root = await mkdtemp(join(tmpdir(), prefix));
+    const specs: NodeSpec[] = [];
+    for (let i = 0; i < n; i++) specs.push({ name: `node-${String.fromCharCode(97 + i)}`, port: await freePort(), dir: join(root, `n${i}`) });
+    for (const s of specs) await mkdir(s.dir, { recursive: true });
+    return { root, specs };
+  }
+
+  protected abstract open(name: string, deps: VolumeDeps): Promise<V>;
+
+  protected spec(name: string): NodeSpec {
+    const s = this.specs.find((x) => x.name === name);
+    if (s === undefined) throw new Error(`no node ${name}`);
+    return s;
+  }
+
+  // The other nodes, as a volume's `peers:` lists them.
+  protected peersOf(me: NodeSpec): Array<{ name: string; address: { host: string; port: number } }> {
+    return this.specs.filter((s) => s !== me).map((s) => ({ name: s.name, address: { host: '127.0.0.1', port: s.port } }));
+  }
+
+  async start(name: string, secret: Buffer = SECRET): Promise<V> {
+    const v = await this.open(name, {
+      node: name, secret,
+      log: { info: (m) => this.logs.push(`${name} info ${m}`), warn: (m) => this.logs.push(`${name} warn ${m}`), error: (m) => this.logs.push(`${name} error ${m}`) },
+      emit: (type, fields) => this.events.push({ node: name, type, fields }),
+    });
+    await v.start();
+    this.volumes.set(name, v);
+    return v;
+  }
+
+  get(name: string): V {
+    const v = this.volumes.get(name);
+    if (v === undefined) throw new Error(`${name} is not running`);
+    return v;
+  }
+
+  async stop(name: string): Promise<void> {
+    const v = this.volumes.get(name);
+    this.volumes.delete(name);
+    await v?.stop();
+  }
+
+  async destroy(): Promise<void> {
+    for (const n of [...this.volumes.keys()]) await this.stop(n);
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
