@@ -132,6 +132,7 @@ export class DirectoryVolume implements DirHost {
     promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()); // refused here: nobody is asked
     const agreed = await agreePromotion(this.cfg.name, this.promoteArbiter, this.peers.values(), this.cfg.timeoutMs);
     if ((this.role as string) === 'Primary') return; // a concurrent promote finished while we asked
+    const before = { generations: this.meta.generations, disk: this.meta.disk, lastRole: this.meta.lastRole };
     let v: ReturnType<typeof promotion>;
     try {
       v = promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()); // the view may have changed while we asked
@@ -139,12 +140,15 @@ export class DirectoryVolume implements DirHost {
       this.meta.disk = 'UpToDate';
       this.meta.lastRole = 'Primary';
       this.role = 'Primary';
-      this.divergence.pause();
       await this.save();
     } catch (e) {
+      // Not Primary after all (the metadata could not be written): as we were, and the peers free again.
+      Object.assign(this.meta, before);
+      this.role = 'Secondary';
       agreed.abort();
       throw e;
     }
+    this.divergence.pause();
     for (const s of this.peers.values()) s.roleChanged();
     this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.log.warn(`${this.cfg.name}: sweep: ${(e as Error).message}`)), SWEEP_MS);
     this.log.info(`${this.cfg.name}: Primary${v.forced ? ' (forced)' : ''}, generation ${this.meta.generations.current}`);

@@ -169,6 +169,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()); // refused here: nobody is asked
     const agreed = await agreePromotion(this.cfg.name, this.promoteArbiter, this.peers.values(), this.cfg.timeoutMs);
     if ((this.role as string) === 'Primary') return; // a concurrent promote finished while we asked
+    const before = { generations: this.generations, diskState: this.diskState, lastRole: this.record.lastRole, cleanShutdown: this.record.cleanShutdown };
     let v: ReturnType<typeof promotion>;
     try {
       v = promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()); // the view may have changed while we asked
@@ -179,6 +180,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       this.record.cleanShutdown = false;
       await this.save();
     } catch (e) {
+      // Not Primary after all (the metadata could not be written): as we were, and the peers free again.
+      ({ generations: this.generations, diskState: this.diskState } = before);
+      this.record.lastRole = before.lastRole;
+      this.record.cleanShutdown = before.cleanShutdown;
+      this.role = 'Secondary';
       agreed.abort();
       throw e;
     }

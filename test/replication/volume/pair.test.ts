@@ -163,6 +163,27 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('a promotion whose metadata cannot be written leaves the node Secondary and frees the peer that granted it', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await a.demote();
+    await waitFor('both see a Secondary peer', async () => a.peers.get('node-b')?.peerRole === 'Secondary' && b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    const generation = b.generations.current;
+    const store = (b as unknown as { store: { save: (r: unknown) => Promise<void> } }).store;
+    const save = store.save.bind(store);
+    store.save = () => Promise.reject(new Error('EIO: the metadata write failed'));
+    const why = await b.promote(false).then(() => null, (e: Error) => e.message);
+    store.save = save;
+    expect(why).to.match(/EIO: the metadata write failed/);
+    expect([b.role, b.diskState, b.generations.current]).to.deep.equal(['Secondary', 'UpToDate', generation]);
+    expect(b.status().nbd).to.equal(null);
+    // node-a had granted node-b's request; the abort frees it at once, not after 2 x timeout.
+    await waitFor('node-a free again', async () => a.promoteArbiter.holder(Date.now()) === null, 2000);
+    await a.promote(false);
+    expect(a.role).to.equal('Primary');
+  });
+
   it('writeNow takes a small write to a hot extent and answers once the peer has it (protocol C); what must wait it leaves to write()', async () => {
     await primaryPair();
     const io = c.get('node-a').io();
