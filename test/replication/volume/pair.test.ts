@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { open } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
+import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { Cluster } from './pair-harness.js';
 
 const MiB = 1 << 20;
@@ -42,6 +43,16 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await waitFor('connected', async () => c.get('node-a').peers.get('node-b')?.connected === true, 10000);
     await c.get('node-a').promote(true);
     await established(c, 'node-a', 'node-b');
+  }
+
+  // A synced pair, both Secondary, each knowing the other is.
+  async function twoSecondaries(): Promise<{ a: ReplicatedVolume; b: ReplicatedVolume }> {
+    await primaryPair();
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await a.demote();
+    await waitFor('both see a Secondary peer', async () => a.peers.get('node-b')?.peerRole === 'Secondary' && b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    return { a, b };
   }
 
   it('a new pair waits for a forced Primary, then syncs it fully', async () => {
@@ -138,11 +149,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
   });
 
   it('two Secondaries promoted at the same moment: exactly one becomes Primary, the other is refused, and they stay Established', async () => {
-    await primaryPair();
-    const a = c.get('node-a');
-    const b = c.get('node-b');
-    await a.demote();
-    await waitFor('both see a Secondary peer', async () => a.peers.get('node-b')?.peerRole === 'Secondary' && b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    const { a, b } = await twoSecondaries();
     const drops = a.status().peers[0]?.disconnects;
     const results = await Promise.allSettled([a.promote(false), b.promote(false)]);
     // Both asked at once: node-a sorts first, so it refuses node-b and node-b grants it.
@@ -164,11 +171,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
   });
 
   it('a promotion whose metadata cannot be written leaves the node Secondary and frees the peer that granted it', async () => {
-    await primaryPair();
-    const a = c.get('node-a');
-    const b = c.get('node-b');
-    await a.demote();
-    await waitFor('both see a Secondary peer', async () => a.peers.get('node-b')?.peerRole === 'Secondary' && b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    const { a, b } = await twoSecondaries();
     const generation = b.generations.current;
     const store = (b as unknown as { store: { save: (r: unknown) => Promise<void> } }).store;
     const save = store.save.bind(store);
