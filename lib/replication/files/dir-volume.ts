@@ -17,7 +17,7 @@ import {
 import type { DiskState } from '../states.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
-import { agreePromotion } from '../volume/promote-agreement.js';
+import { promoteAgreed } from '../volume/promote-agreement.js';
 import { PromoteArbiter } from '../volume/promote-arbiter.js';
 import { promotion } from '../volume/promote-check.js';
 import type { VolumeDeps } from '../volume/volume.js';
@@ -129,25 +129,27 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()); // refused here: nobody is asked
-    const agreed = await agreePromotion(this.cfg.name, this.promoteArbiter, this.peers.values(), this.cfg.timeoutMs);
-    if ((this.role as string) === 'Primary') return; // a concurrent promote finished while we asked
-    const before = { generations: this.meta.generations, disk: this.meta.disk, lastRole: this.meta.lastRole };
-    let v: ReturnType<typeof promotion>;
-    try {
-      v = promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()); // the view may have changed while we asked
-      this.meta.generations = v.generations;
-      this.meta.disk = 'UpToDate';
-      this.meta.lastRole = 'Primary';
-      this.role = 'Primary';
-      await this.save();
-    } catch (e) {
-      // Not Primary after all (the metadata could not be written): as we were, and the peers free again.
-      Object.assign(this.meta, before);
-      this.role = 'Secondary';
-      agreed.abort();
-      throw e;
-    }
+    let before: Pick<DirMeta, 'generations' | 'disk' | 'lastRole'> | null = null;
+    const v = await promoteAgreed({
+      volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
+      isPrimary: () => this.role === 'Primary',
+      check: () => promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()),
+      commit: async (p) => {
+        before = { generations: this.meta.generations, disk: this.meta.disk, lastRole: this.meta.lastRole };
+        this.meta.generations = p.generations;
+        this.meta.disk = 'UpToDate';
+        this.meta.lastRole = 'Primary';
+        this.role = 'Primary';
+        await this.save();
+      },
+      // Not Primary after all (the metadata could not be written): as we were.
+      undo: () => {
+        if (before === null) return;
+        Object.assign(this.meta, before);
+        this.role = 'Secondary';
+      },
+    });
+    if (v === null) return;
     this.divergence.pause();
     for (const s of this.peers.values()) s.roleChanged();
     this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.log.warn(`${this.cfg.name}: sweep: ${(e as Error).message}`)), SWEEP_MS);

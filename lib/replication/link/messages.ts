@@ -4,6 +4,7 @@
 // HELLO:    u16 protocol version, u8 len + node name, u8 len + volume name, 64-byte challenge
 // RESPONSE: 32-byte HMAC-SHA256 (auth.ts)
 // ERROR:    u8 len + reason (ASCII), then detail (UTF-8, rest of the payload)
+import { decodeUtf8, utf8Prefix } from '../../net/utf8.js';
 
 export const LINK_PROTOCOL_VERSION = 2; // 2: PROMOTE_REQUEST / REPLY / ABORT
 export const CHALLENGE_LEN = 64; // DRBD sends 64 random bytes (replication.md "Peer authentication")
@@ -25,7 +26,6 @@ export interface LinkErrorMessage {
 
 export type MessageResult<T> = { ok: true; value: T } | { ok: false; detail: string };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 // Names are config identifiers: 1-63 bytes of UTF-8 without control characters.
 export function nameProblem(name: string): string | null {
@@ -39,12 +39,8 @@ function readName(buf: Buffer, at: number, what: string): MessageResult<{ name: 
   if (at >= buf.length) return { ok: false, detail: `${what} length missing` };
   const len = buf[at] as number;
   if (at + 1 + len > buf.length) return { ok: false, detail: `${what} runs past the payload` };
-  let name: string;
-  try {
-    name = utf8.decode(buf.subarray(at + 1, at + 1 + len));
-  } catch {
-    return { ok: false, detail: `${what} is not UTF-8` };
-  }
+  const name = decodeUtf8(buf.subarray(at + 1, at + 1 + len));
+  if (name === null) return { ok: false, detail: `${what} is not UTF-8` };
   const problem = nameProblem(name);
   if (problem) return { ok: false, detail: `${what}: ${problem}` };
   return { ok: true, value: { name, next: at + 1 + len } };
@@ -78,8 +74,7 @@ export function decodeHello(buf: Buffer): MessageResult<Hello> {
 
 export function encodeLinkError(e: LinkErrorMessage): Buffer {
   const reason = Buffer.from(e.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 255), 'ascii');
-  let detail = Buffer.from(e.detail);
-  if (detail.length > MAX_ERROR_DETAIL) detail = Buffer.from(utf8Prefix(detail, MAX_ERROR_DETAIL));
+  const detail = utf8Prefix(e.detail, MAX_ERROR_DETAIL);
   return Buffer.concat([Buffer.of(reason.length), reason, detail]);
 }
 
@@ -93,8 +88,3 @@ export function decodeLinkError(buf: Buffer): MessageResult<LinkErrorMessage> {
   return { ok: true, value: { reason: reason.toString('ascii'), detail: buf.subarray(1 + len, 1 + len + MAX_ERROR_DETAIL).toString('utf8') } };
 }
 
-function utf8Prefix(buf: Buffer, max: number): string {
-  let end = max;
-  while (end > 0 && ((buf[end] ?? 0) & 0xc0) === 0x80) end--; // do not cut a character in half
-  return buf.subarray(0, end).toString('utf8');
-}

@@ -40,3 +40,33 @@ export async function agreePromotion(volume: string, arbiter: PromoteArbiter, pe
   }
   return { abort };
 }
+
+// A volume's promotion, whatever its kind: check, ask the peers, check again
+// (the view may change while we ask), commit; a commit that fails is undone
+// and the peers that granted it are freed at once.
+export interface VolumePromotion<T> {
+  volume: string;
+  arbiter: PromoteArbiter;
+  peers: Iterable<PromotePeer>;
+  timeoutMs: number;
+  isPrimary(): boolean;
+  check(): T; // throws PROMOTE_REFUSED
+  commit(verdict: T): Promise<void>; // becomes Primary and saves it
+  undo(): void; // the commit failed: as it was before commit()
+}
+
+// The check's verdict once Primary; null when a concurrent promotion finished while we asked.
+export async function promoteAgreed<T>(o: VolumePromotion<T>): Promise<T | null> {
+  o.check(); // refused here: nobody is asked
+  const agreed = await agreePromotion(o.volume, o.arbiter, o.peers, o.timeoutMs);
+  if (o.isPrimary()) return null;
+  try {
+    const verdict = o.check();
+    await o.commit(verdict);
+    return verdict;
+  } catch (e) {
+    o.undo();
+    agreed.abort();
+    throw e;
+  }
+}

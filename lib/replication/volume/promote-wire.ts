@@ -3,6 +3,7 @@
 //   PROMOTE_REQUEST  u64 id
 //   PROMOTE_REPLY    u64 id | u8 granted (1) or refused (0) | UTF-8 reason, refused only, at most 240 bytes
 //   PROMOTE_ABORT    u64 id (the requester gave up: release its grant)
+import { decodeUtf8, utf8Prefix } from '../../net/utf8.js';
 import type { PromoteVerdict } from './promote-arbiter.js';
 import type { Decoded } from './wire.js';
 
@@ -14,7 +15,7 @@ export interface PromoteReply {
 }
 
 export function encodePromoteReply(id: bigint, verdict: PromoteVerdict): Buffer {
-  const reason = verdict.grant ? Buffer.alloc(0) : truncateUtf8(verdict.reason, MAX_REASON);
+  const reason = verdict.grant ? Buffer.alloc(0) : utf8Prefix(verdict.reason, MAX_REASON);
   const b = Buffer.alloc(9 + reason.length);
   b.writeBigUInt64BE(id);
   b.writeUInt8(verdict.grant ? 1 : 0, 8);
@@ -30,20 +31,7 @@ export function decodePromoteReply(buf: Buffer): Decoded<PromoteReply> {
   const reason = buf.subarray(9);
   if (granted === 1 && reason.length > 0) return { ok: false, detail: `PROMOTE_REPLY grants with a ${reason.length}-byte reason, want none` };
   if (reason.length > MAX_REASON) return { ok: false, detail: `PROMOTE_REPLY reason is ${reason.length} bytes, at most ${MAX_REASON}` };
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(reason);
-  } catch {
-    return { ok: false, detail: 'PROMOTE_REPLY reason is not UTF-8' };
-  }
+  const text = decodeUtf8(reason);
+  if (text === null) return { ok: false, detail: 'PROMOTE_REPLY reason is not UTF-8' };
   return { ok: true, value: { id, verdict: granted === 1 ? { grant: true } : { grant: false, reason: text || 'no reason given' } } };
-}
-
-// At most `max` bytes, never cutting a character in two.
-function truncateUtf8(s: string, max: number): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  if (b.length <= max) return b;
-  let end = max;
-  while (end > 0 && ((b[end] as number) & 0xc0) === 0x80) end--;
-  return b.subarray(0, end);
 }

@@ -26,7 +26,7 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
 import { PeerSession } from './peer.js';
-import { agreePromotion } from './promote-agreement.js';
+import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
 import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
@@ -166,28 +166,30 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()); // refused here: nobody is asked
-    const agreed = await agreePromotion(this.cfg.name, this.promoteArbiter, this.peers.values(), this.cfg.timeoutMs);
-    if ((this.role as string) === 'Primary') return; // a concurrent promote finished while we asked
-    const before = { generations: this.generations, diskState: this.diskState, lastRole: this.record.lastRole, cleanShutdown: this.record.cleanShutdown };
-    let v: ReturnType<typeof promotion>;
-    try {
-      v = promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()); // the view may have changed while we asked
-      this.generations = v.generations;
-      this.diskState = 'UpToDate';
-      this.role = 'Primary';
-      this.record.lastRole = 'Primary';
-      this.record.cleanShutdown = false;
-      await this.save();
-    } catch (e) {
-      // Not Primary after all (the metadata could not be written): as we were, and the peers free again.
-      ({ generations: this.generations, diskState: this.diskState } = before);
-      this.record.lastRole = before.lastRole;
-      this.record.cleanShutdown = before.cleanShutdown;
-      this.role = 'Secondary';
-      agreed.abort();
-      throw e;
-    }
+    let before: { generations: Generations; diskState: DiskState; lastRole: 'Primary' | 'Secondary'; cleanShutdown: boolean } | null = null;
+    const v = await promoteAgreed({
+      volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
+      isPrimary: () => this.role === 'Primary',
+      check: () => promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()),
+      commit: async (p) => {
+        before = { generations: this.generations, diskState: this.diskState, lastRole: this.record.lastRole, cleanShutdown: this.record.cleanShutdown };
+        this.generations = p.generations;
+        this.diskState = 'UpToDate';
+        this.role = 'Primary';
+        this.record.lastRole = 'Primary';
+        this.record.cleanShutdown = false;
+        await this.save();
+      },
+      // Not Primary after all (the metadata could not be written): as we were.
+      undo: () => {
+        if (before === null) return;
+        ({ generations: this.generations, diskState: this.diskState } = before);
+        this.record.lastRole = before.lastRole;
+        this.record.cleanShutdown = before.cleanShutdown;
+        this.role = 'Secondary';
+      },
+    });
+    if (v === null) return;
     this.broadcastState();
     const nbd = new NbdServer({ exportName: this.cfg.name, backend: this.io(), log: (m) => this.log.info(`${this.cfg.name}: ${m}`) });
     if (this.cfg.nbd.socket) await mkdir(dirname(this.cfg.nbd.socket), { recursive: true, mode: 0o755 });

@@ -1,6 +1,7 @@
 // Handshake codec: the server's messages of the fixed newstyle negotiation and
 // the client's option payloads (proto.md "Fixed newstyle negotiation",
 // "Option types", "NBD_REP_INFO"). Pure; decoders never throw on wire data.
+import { decodeUtf8 } from '../../../net/utf8.js';
 import {
   IHAVEOPT,
   MAX_STRING,
@@ -127,9 +128,5 @@ export function decodeInfoRequest(data: Buffer): InfoDecode {
 // proto.md "Conventions": strings are UTF-8 and MUST NOT contain NUL.
 export function decodeString(b: Buffer): string | undefined {
   if (b.includes(0)) return undefined;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b);
-  } catch {
-    return undefined;
-  }
+  return decodeUtf8(b) ?? undefined;
 }
