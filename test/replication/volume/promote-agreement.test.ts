@@ -2,7 +2,7 @@
 // peers that granted are told); a peer without an answer counts as absent.
 import { expect } from 'chai';
 import { TandemError } from '../../../lib/errors.js';
-import { agreePromotion, type PromotePeer } from '../../../lib/replication/volume/promote-agreement.js';
+import { agreePromotion, promoteAgreed, type PromotePeer } from '../../../lib/replication/volume/promote-agreement.js';
 import { PromoteArbiter, type PromoteVerdict } from '../../../lib/replication/volume/promote-arbiter.js';
 
 class Peer implements PromotePeer {
@@ -60,5 +60,52 @@ describe('replicated volume: promotion agreement', () => {
     expect(e.message).to.equal('db: node-a is becoming Primary (one Primary per volume)');
     expect(e.transient).to.equal(true);
     expect(peers[0]?.asked).to.have.length(0);
+  });
+
+  describe('promoteAgreed (both volume kinds)', () => {
+    const run = (o: { primary?: boolean; checks?: Array<() => string>; commitFails?: boolean; peers?: Peer[] }) => {
+      const log: string[] = [];
+      const peers = o.peers ?? [new Peer('node-b', true, { grant: true })];
+      const checks = o.checks ?? [() => 'ok', () => 'ok'];
+      let n = 0;
+      const result = promoteAgreed({
+        volume: 'db', arbiter: new PromoteArbiter('node-a', 1000), peers, timeoutMs: 500,
+        isPrimary: () => o.primary === true,
+        check: () => { log.push('check'); return (checks[n++] as () => string)(); },
+        commit: async (v) => { log.push(`commit ${v}`); if (o.commitFails) throw new Error('EIO'); },
+        undo: () => { log.push('undo'); },
+      });
+      return { log, peers, result };
+    };
+
+    it('checks, asks, checks again and commits', async () => {
+      const r = run({});
+      expect(await r.result).to.equal('ok');
+      expect(r.log).to.deep.equal(['check', 'check', 'commit ok']);
+      expect(r.peers[0]?.asked).to.have.length(1);
+    });
+
+    it('a refusal at the first check asks nobody', async () => {
+      const r = run({ checks: [() => { throw new TandemError('PROMOTE_REFUSED', 'db: Inconsistent'); }] });
+      expect((await refusal(r.result)).message).to.equal('db: Inconsistent');
+      expect(r.peers[0]?.asked).to.have.length(0);
+    });
+
+    it('a promotion that finished meanwhile is not done twice', async () => {
+      const r = run({ primary: true });
+      expect(await r.result).to.equal(null);
+      expect(r.log).to.deep.equal(['check']);
+    });
+
+    it('a failed commit, or a refusal at the second check, is undone and the granting peers are freed', async () => {
+      const failed = run({ commitFails: true });
+      expect(await failed.result.then(() => 'done', (e: Error) => e.message)).to.equal('EIO');
+      expect(failed.log).to.deep.equal(['check', 'check', 'commit ok', 'undo']);
+      expect(failed.peers[0]?.aborted).to.have.length(1);
+      const second = run({ checks: [() => 'ok', () => { throw new TandemError('PROMOTE_REFUSED', 'db: node-b is Primary'); }] });
+      expect((await refusal(second.result)).message).to.equal('db: node-b is Primary');
+      expect(second.log).to.deep.equal(['check', 'check', 'undo']);
+      expect(second.peers[0]?.aborted).to.have.length(1);
+    });
   });
 });
