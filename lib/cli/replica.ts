@@ -30,6 +30,7 @@ const ACTIONS: readonly [string, VolumeCommand, string][] = [
   ['disconnect', 'replica.disconnect', 'disconnect the volume from its peers (StandAlone)'],
   ['verify', 'replica.verify', 'start an online verify against the connected peers'],
   ['invalidate', 'replica.invalidate', 'mark the local data out of sync: a full resync from a peer follows'],
+  ['outdate', 'replica.outdate', 'mark this Secondary\'s data Outdated (what a fence-peer handler runs): it cannot be promoted until it resyncs, or with --force'],
   ['discard-my-data', 'replica.discard-my-data', 'resolve a split brain: drop this node\'s changes and sync from the peer'],
   ['flush', 'replica.flush', 'wait until every change made before it is replicated (protocol C: on the peers\' disks)'],
 ];
@@ -55,7 +56,7 @@ export function addReplicaCommands(program: Command, socketOpts: (c: Command) =>
   socketOpts(replica.command('primary'))
     .description('promote the volume to Primary and serve it over NBD')
     .argument('<name>', 'volume', parseVolumeName)
-    .option('--force', 'promote a disk that is not UpToDate (the first Primary of a new volume)')
+    .option('--force', 'promote a disk that is not UpToDate (the first Primary of a new volume, or an Outdated copy whose newer peer is lost), or despite a failed fence-peer handler')
     .option('--json', 'print the volume status as JSON')
     .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
       const args = o.force === true ? { volume: name, force: true } : { volume: name };

@@ -17,7 +17,7 @@ import type { DirectoryVolumeConfig } from './types.js';
 
 export const DIRECTORY_KEYS = [
   'name', 'type', 'path', 'exclude', 'metadata', 'protocol', 'listen', 'peers',
-  'after_sb_0pri', 'after_sb_1pri', 'after_sb_2pri', 'settle', 'timeout', 'ping_interval', 'ping_timeout',
+  'after_sb_0pri', 'after_sb_1pri', 'after_sb_2pri', 'settle', 'timeout', 'ping_interval', 'ping_timeout', 'fencing', 'fence_peer',
 ] as const;
 
 const DIRECTORY_HINTS: Readonly<Record<string, string>> = {
@@ -62,7 +62,7 @@ export function readDirectoryVolume(obj: Record<string, unknown>, at: KeyPath, i
     name, type: 'directory', path, exclude,
     metadata: link.metadata ?? defaultMetadata(DEFAULT_STATE_DIR, name),
     protocol: proto, listen: link.listen, peers: peerConfigs(link.peers), afterSb: link.afterSb, settleMs,
-    timeoutMs: link.timeoutMs, pingIntervalMs: link.pingIntervalMs, pingTimeoutMs: link.pingTimeoutMs,
+    timeoutMs: link.timeoutMs, pingIntervalMs: link.pingIntervalMs, pingTimeoutMs: link.pingTimeoutMs, ...link.fencing,
   };
   draft.config = config;
   return draft;

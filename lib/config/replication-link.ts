@@ -3,17 +3,19 @@
 // split-brain policies; plus the draft the checks across volumes read.
 import { posix } from 'node:path';
 import { afterSbKey, afterSbPolicyIssue, type Primaries } from '../replication/after-sb-policies.js';
-import { Fields, seconds } from './checks.js';
-import { absolutePath, hostPort } from './names.js';
+import { FENCING_POLICIES } from '../replication/fencing.js';
+import { Fields, oneOf, seconds } from './checks.js';
+import { absolutePath, command, hostPort } from './names.js';
 import type { KeyPath } from './path.js';
 import type { NbdDraft } from './replication-nbd.js';
 import { readPeers, type PeerDraft } from './replication-peers.js';
-import type { AfterSbConfig, HostPort, ReplicationPeerConfig, VolumeConfig } from './types.js';
+import type { AfterSbConfig, FencingConfig, HostPort, ReplicationPeerConfig, VolumeConfig } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 6000;
 export const DEFAULT_PING_INTERVAL_MS = 1000;
 export const DEFAULT_PING_TIMEOUT_MS = 5000;
 export const DEFAULT_AFTER_SB = 'disconnect';
+export const DEFAULT_FENCING = 'dont-care';
 export const listenAddress = hostPort(false);
 
 // The keys only one volume type takes: written on the other, they are
@@ -42,6 +44,8 @@ export const LINK_HINTS: Readonly<Record<string, string>> = {
   'cram-hmac-alg': SECRET_HINT,
   'allow-two-primaries': 'not supported: a volume has at most one primary, the VRRP master',
   allow_two_primaries: 'not supported: a volume has at most one primary, the VRRP master',
+  'fence-peer': 'DRBD\'s handlers { fence-peer } is written fence_peer: COMMAND on the volume',
+  handlers: 'DRBD\'s handlers { fence-peer } is written fence_peer: COMMAND on the volume',
 };
 
 // The default metadata file, until crossCheck knows node.state_dir.
@@ -71,6 +75,7 @@ export interface LinkRead {
   timeoutMs: number;
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  fencing: FencingConfig;
 }
 
 // Everything but type and protocol, whose checks differ per type; `name` is
@@ -80,7 +85,7 @@ export function readLink(f: Fields, name: string | undefined): LinkRead {
   const listen = f.required('listen', listenAddress);
   const peers = readPeers(f, listen, f.issues);
   const afterSb = readAfterSb(f);
-  const out: LinkRead = { peers, afterSb, ...readTimes(f) };
+  const out: LinkRead = { peers, afterSb, ...readTimes(f), fencing: readFencing(f) };
   if (name !== undefined) out.name = name;
   if (metadata !== undefined) out.metadata = metadata;
   if (listen !== undefined) out.listen = listen;
@@ -113,6 +118,23 @@ function readTimes(f: Fields): Pick<LinkRead, 'timeoutMs' | 'pingIntervalMs' | '
     f.issues.error(f.path(key), value, `ping_timeout (${pingTimeoutMs / 1000} s) must be longer than ping_interval (${pingIntervalMs / 1000} s): a link is only dropped after a ping had time to come back`);
   }
   return { timeoutMs, pingIntervalMs, pingTimeoutMs };
+}
+
+// fencing: resource-only needs a handler to run; a handler without it never runs.
+function readFencing(f: Fields): FencingConfig {
+  const raw = f.raw('fencing');
+  if (raw === 'resource-and-stonith') {
+    f.issues.error(f.path('fencing'), raw, 'resource-and-stonith (freezing I/O until the peer is shot) is not supported: write fencing: resource-only with a fence_peer handler that powers the peer off and exits 7');
+  }
+  const fencing = raw === 'resource-and-stonith' ? DEFAULT_FENCING : f.withDefault('fencing', oneOf(FENCING_POLICIES), DEFAULT_FENCING);
+  const fencePeer = f.optional('fence_peer', command);
+  if (fencing === 'resource-only' && fencePeer === undefined && !f.has('fence_peer')) {
+    f.issues.error(f.path('fencing'), fencing, 'fencing: resource-only runs a fence_peer handler when a peer is lost: add fence_peer: COMMAND (exit 4 once the peer is outdated; see docs/replication.md "Fencing")');
+  }
+  if (fencing === 'dont-care' && fencePeer !== undefined) {
+    f.issues.warn(f.path('fence_peer'), fencePeer, 'fence_peer runs only with fencing: resource-only; with dont-care (the default) it is never run');
+  }
+  return fencePeer === undefined ? { fencing } : { fencing, fencePeer };
 }
 
 // Shapes only: whether discard-node-NAME names a node of this volume needs

@@ -18,7 +18,7 @@ import { checkKeys } from './suggest.js';
 export const VOLUME_KEYS = [
   'name', 'type', 'device', 'size', 'metadata', 'protocol', 'listen', 'peers', 'nbd',
   'after_sb_0pri', 'after_sb_1pri', 'after_sb_2pri', 'block_size', 'al_extents',
-  'timeout', 'ping_interval', 'ping_timeout', 'csums_resync',
+  'timeout', 'ping_interval', 'ping_timeout', 'csums_resync', 'fencing', 'fence_peer',
 ] as const;
 
 // DRBD keywords a migrating user may bring along, with what to write instead,
@@ -84,7 +84,7 @@ function readBlockVolume(obj: Record<string, unknown>, at: KeyPath, issues: Issu
     metadata: link.metadata ?? defaultMetadata(DEFAULT_STATE_DIR, name),
     protocol: proto, listen: link.listen, peers: peerConfigs(link.peers),
     nbd: nbd.config, afterSb: link.afterSb, blockSize: blockBytes, alExtents,
-    timeoutMs: link.timeoutMs, pingIntervalMs: link.pingIntervalMs, pingTimeoutMs: link.pingTimeoutMs, csumsResync,
+    timeoutMs: link.timeoutMs, pingIntervalMs: link.pingIntervalMs, pingTimeoutMs: link.pingTimeoutMs, csumsResync, ...link.fencing,
   };
   return draft;
 }

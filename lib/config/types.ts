@@ -106,13 +106,19 @@ export interface ReplicationTlsConfig {
 
 export type ReplicationProtocol = 'A' | 'B' | 'C';
 
+// DRBD's fencing policy (lib/replication/fencing.ts) and its fence-peer handler.
+export interface FencingConfig {
+  fencing: 'dont-care' | 'resource-only'; // default dont-care
+  fencePeer?: string; // a shell command; required with resource-only
+}
+
 export interface AfterSbConfig {
   after_sb_0pri: string; // values checked by afterSbPolicyIssue (lib/replication/after-sb-policies.ts)
   after_sb_1pri: string;
   after_sb_2pri: string;
 }
 
-export interface BlockVolumeConfig {
+export interface BlockVolumeConfig extends FencingConfig {
   name: string;
   type: 'block';
   device: string; // image file (created at `size` when missing) or block device
@@ -132,7 +138,7 @@ export interface BlockVolumeConfig {
 }
 
 // A watched directory kept identical on every peer (issue 4).
-export interface DirectoryVolumeConfig {
+export interface DirectoryVolumeConfig extends FencingConfig {
   name: string;
   type: 'directory';
   path: string; // absolute; the tree replicated (created when missing)

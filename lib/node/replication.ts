@@ -6,6 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import type { ReplicationConfig } from '../config/types.js';
 import { EX_CONFIG, TandemError } from '../errors.js';
 import type { LinkTls } from '../replication/link/transport.js';
+import type { HandlerRunner } from '../replication/volume/fence-peers.js';
+import { runCommand } from '../services/exec.js';
 import { DirectoryVolume } from '../replication/files/dir-volume.js';
 import type { AnyVolumeStatus, ReplicaStatus } from '../replication/volume/status-types.js';
 import { ReplicatedVolume } from '../replication/volume/volume.js';
@@ -48,6 +50,12 @@ async function readTls(cfg: ReplicationConfig): Promise<LinkTls | undefined> {
 
 type Volume = ReplicatedVolume | DirectoryVolume;
 
+// fence_peer runs like a notify script (/bin/sh -c), with the TANDEM_* variables added.
+const runHandler: HandlerRunner = async (command, env, timeoutMs) => {
+  const r = await runCommand(command, [], { timeoutMs, env: { ...process.env, ...env } as Record<string, string>, reapGroup: true });
+  return { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, startError: r.startError, output: r.output };
+};
+
 export class Replication {
   private constructor(private readonly node: string, readonly volumes: Map<string, Volume>) {}
 
@@ -59,7 +67,7 @@ export class Replication {
     const tls = await readTls(cfg);
     try {
       for (const vc of cfg.volumes) {
-        const deps = { node, secret, ...(tls ? { tls } : {}), log, emit: (type: string, fields: Record<string, unknown>) => events.emit(type, fields) };
+        const deps = { node, secret, ...(tls ? { tls } : {}), log, runHandler, emit: (type: string, fields: Record<string, unknown>) => events.emit(type, fields) };
         const v = vc.type === 'block' ? await ReplicatedVolume.open(vc, deps) : await DirectoryVolume.open(vc, deps);
         volumes.set(vc.name, v);
         await v.start();
@@ -107,6 +115,7 @@ export class Replication {
     on('disconnect', (v) => v.disconnect());
     on('verify', (v) => v.verify());
     on('invalidate', (v) => v.invalidate());
+    on('outdate', (v) => v.outdate());
     on('discard-my-data', (v) => v.discardMyData());
     on('flush', (v) => v.flush());
   }

@@ -31,17 +31,18 @@ export const hasConsistentData = (d: DiskState): boolean => d === 'UpToDate' || 
 export type PromoteRefusal = 'disk-outdated' | 'disk-not-up-to-date' | 'no-local-disk';
 export type PromoteVerdict = { ok: true; forced: boolean } | { ok: false; reason: PromoteRefusal; message: string };
 
-// Only UpToDate may become Primary; `--force` also takes Consistent or
-// Inconsistent (the forced first primary of a new volume); Outdated never,
-// forced or not (replication.md "States"; DRBD 9 guide "Disk states").
+// Only UpToDate may become Primary. `--force` also takes Consistent,
+// Inconsistent (the forced first Primary of a new volume) and Outdated (the
+// disaster case: the node with newer data is lost for good), as DRBD's
+// `primary --force` does; the HA conductor never forces.
 export function canPromote(disk: DiskState, force: boolean): PromoteVerdict {
   if (disk === 'UpToDate') return { ok: true, forced: false };
-  if (disk === 'Outdated') {
-    return { ok: false, reason: 'disk-outdated', message: 'the disk is Outdated (a peer has newer data); it can never be promoted, even with --force: connect and resync first' };
-  }
   if (disk === 'Diskless' || disk === 'Attaching' || disk === 'DUnknown') {
     return { ok: false, reason: 'no-local-disk', message: `the disk is ${disk}: there is no local data to serve` };
   }
   if (force) return { ok: true, forced: true };
+  if (disk === 'Outdated') {
+    return { ok: false, reason: 'disk-outdated', message: 'the disk is Outdated (a Primary went on writing without this node): connect and resync first; promote with --force only if the newer copy is lost for good' };
+  }
   return { ok: false, reason: 'disk-not-up-to-date', message: `the disk is ${disk}, not UpToDate; promote with --force only if you know this copy is the one to keep` };
 }

@@ -217,10 +217,10 @@ describe('cli replica (the executable against a control server)', () => {
     });
     server.handle('replica.primary', (r) => {
       record(r);
-      if (r.volume === 'web') throw new Error('the disk is Outdated (a peer has newer data); it can never be promoted, even with --force');
+      if (r.volume === 'web') throw new Error('the disk is Diskless: there is no local data to serve');
       return volume({});
     });
-    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data', 'flush']) {
+    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'outdate', 'discard-my-data', 'flush']) {
       server.handle(`replica.${c}`, (r) => {
         record(r);
         return volume({ role: c === 'secondary' ? 'Secondary' : 'Primary', nbd: null });
@@ -265,13 +265,13 @@ describe('cli replica (the executable against a control server)', () => {
   });
 
   it('every other command sends its request with the volume', async () => {
-    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data', 'flush']) {
+    for (const c of ['secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'outdate', 'discard-my-data', 'flush']) {
       const r = await tandem(['replica', c, 'db', '-s', sock]);
       expect(r.exitCode, `${c}: ${r.stderr}`).to.equal(0);
       expect(r.stdout).to.equal(c === 'secondary' ? 'db: Secondary, disk UpToDate' : 'db: Primary, disk UpToDate');
     }
     expect(requests.map((q) => q.command)).to.deep.equal([
-      'replica.secondary', 'replica.connect', 'replica.disconnect', 'replica.verify', 'replica.invalidate', 'replica.discard-my-data', 'replica.flush',
+      'replica.secondary', 'replica.connect', 'replica.disconnect', 'replica.verify', 'replica.invalidate', 'replica.outdate', 'replica.discard-my-data', 'replica.flush',
     ]);
     expect(requests.every((q) => q.volume === 'db' && Object.keys(q).length === 2)).to.equal(true);
   });
@@ -281,7 +281,7 @@ describe('cli replica (the executable against a control server)', () => {
     expect(r.exitCode).to.equal(1);
     expect(r.stdout).to.equal('');
     expect(r.stderr).to.equal(
-      'tandem: the daemon refused "replica.primary web": the disk is Outdated (a peer has newer data); it can never be promoted, even with --force',
+      'tandem: the daemon refused "replica.primary web": the disk is Diskless: there is no local data to serve',
     );
     const r2 = await tandem(['replica', 'status', 'nope', '-s', sock]);
     expect(r2.exitCode).to.equal(1);

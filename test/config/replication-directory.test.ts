@@ -41,9 +41,10 @@ describe('config/replication: directory volumes', () => {
         listen: { host: '198.51.100.11', port: 7790 },
         peers: [{ name: 'node-b', address: { host: '198.51.100.12', port: 7790 } }],
         afterSb: { after_sb_0pri: 'disconnect', after_sb_1pri: 'disconnect', after_sb_2pri: 'disconnect' },
-        settleMs: 50, timeoutMs: 6000, pingIntervalMs: 1000, pingTimeoutMs: 5000,
+        settleMs: 50, timeoutMs: 6000, pingIntervalMs: 1000, pingTimeoutMs: 5000, fencing: 'dont-care',
       });
       expect(warningsOf(conf([dir()]))).to.deep.equal([]);
+      expect(dirOf(conf([dir({ fencing: 'resource-only', fence_peer: '/f' })]))).to.include({ fencing: 'resource-only', fencePeer: '/f' });
     });
     it('the default metadata file is in node.state_dir, as for block volumes', () => {
       expect(dirOf(conf([dir()], { name: 'node-a', state_dir: '/srv/tandem/' })).metadata).to.equal('/srv/tandem/conf.meta');
@@ -64,7 +65,7 @@ describe('config/replication: directory volumes', () => {
       listen: { host: '2001:db8::11', port: 7790 },
       peers: [{ name: 'node-b', address: { host: '2001:db8::12', port: 7790 } }, { name: 'node-c', address: { host: '2001:db8::13', port: 7790 } }],
       afterSb: { after_sb_0pri: 'discard-node-node-b', after_sb_1pri: 'discard-secondary', after_sb_2pri: 'violently-as0p' },
-      settleMs: 250, timeoutMs: 2000, pingIntervalMs: 500, pingTimeoutMs: 1500,
+      settleMs: 250, timeoutMs: 2000, pingIntervalMs: 500, pingTimeoutMs: 1500, fencing: 'dont-care',
     });
   });
 
@@ -83,7 +84,7 @@ describe('config/replication: directory volumes', () => {
       const v = dir();
       delete v['type'];
       expect(issuesOf(conf([v])).map((i) => `${i.path}: ${i.message}`)).to.deep.equal([
-        `${v0}.path: unknown key "path"; path belongs to directory volumes (type: directory); a block volume replicates its device; allowed keys here: name, type, device, size, metadata, protocol, listen, peers, nbd, after_sb_0pri, after_sb_1pri, after_sb_2pri, block_size, al_extents, timeout, ping_interval, ping_timeout, csums_resync`,
+        `${v0}.path: unknown key "path"; path belongs to directory volumes (type: directory); a block volume replicates its device; allowed keys here: name, type, device, size, metadata, protocol, listen, peers, nbd, after_sb_0pri, after_sb_1pri, after_sb_2pri, block_size, al_extents, timeout, ping_interval, ping_timeout, csums_resync, fencing, fence_peer`,
         `${v0}.device: required key is missing: must be an absolute path (starting with "/", no NUL byte)`,
         `${v0}.size: required key is missing: must be a whole number of bytes, or a string such as "10GiB" (units B, KiB, MiB, GiB, TiB; K, M, G, T mean KiB..TiB), a positive multiple of 4096, at most ${2 ** 52}`,
       ]);

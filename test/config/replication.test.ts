@@ -38,7 +38,7 @@ describe('config/replication', () => {
         peers: [{ name: 'node-b', address: { host: '198.51.100.12', port: 7789 } }],
         nbd: { socket: '/run/tandem/db.nbd' },
         afterSb: { after_sb_0pri: 'disconnect', after_sb_1pri: 'disconnect', after_sb_2pri: 'disconnect' },
-        blockSize: 4096, alExtents: 1237, timeoutMs: 6000, pingIntervalMs: 1000, pingTimeoutMs: 5000, csumsResync: false,
+        blockSize: 4096, alExtents: 1237, timeoutMs: 6000, pingIntervalMs: 1000, pingTimeoutMs: 5000, csumsResync: false, fencing: 'dont-care',
       });
     });
     it('the default metadata file is in node.state_dir', () => {
@@ -65,6 +65,7 @@ describe('config/replication', () => {
       nbd: { listen: '127.0.0.1:10809', socket: '/run/tandem/db.nbd' },
       after_sb_0pri: 'discard-node-node-a', after_sb_1pri: 'consensus', after_sb_2pri: 'violently-as0p',
       block_size: 65536, al_extents: 7, timeout: 0.5, ping_interval: 0.25, ping_timeout: 2.5, csums_resync: true,
+      fencing: 'resource-only', fence_peer: '/usr/local/sbin/fence-peer --via ssh',
     })], { tls: { cert: '/etc/tandem/node.crt', key: '/etc/tandem/node.key', ca: '/etc/tandem/ca.crt' } });
     const r = valid(raw).replication;
     expect(r.secretFile).to.equal('/etc/tandem/secret');
@@ -76,6 +77,7 @@ describe('config/replication', () => {
       nbd: { tcp: { host: '127.0.0.1', port: 10809 }, socket: '/run/tandem/db.nbd' },
       afterSb: { after_sb_0pri: 'discard-node-node-a', after_sb_1pri: 'consensus', after_sb_2pri: 'violently-as0p' },
       blockSize: 65536, alExtents: 7, timeoutMs: 500, pingIntervalMs: 250, pingTimeoutMs: 2500, csumsResync: true,
+      fencing: 'resource-only', fencePeer: '/usr/local/sbin/fence-peer --via ssh',
     });
   });
 
@@ -253,6 +255,14 @@ describe('config/replication', () => {
       expectOnly(conf([vol({ ping_interval: 200, ping_timeout: 0.5 })]), `${v0}.ping_interval`, '>= 0.1 and <= 120');
       expectOnly(conf([vol({ csums_resync: 'yes' })]), `${v0}.csums_resync`, 'true or false', 'YAML 1.2');
     });
+    it('fencing: a known policy, and resource-only with its handler', () => {
+      expectOnly(conf([vol({ fencing: 'resource-only' })]), `${v0}.fencing`, 'add fence_peer: COMMAND', 'exit 4');
+      expectOnly(conf([vol({ fencing: 'resource-and-stonith', fence_peer: '/f' })]), `${v0}.fencing`, 'not supported', 'exits 7');
+      expectOnly(conf([vol({ fencing: 'resource' })]), `${v0}.fencing`, '"dont-care" or "resource-only"');
+      expectOnly(conf([vol({ fencing: 'resource-only', fence_peer: '' })]), `${v0}.fence_peer`);
+      expectOnly(conf([vol({ 'fence-peer': '/f' })]), `${v0}["fence-peer"]`, 'fence_peer: COMMAND');
+      expect(volumeOf(conf([vol({ fencing: 'dont-care' })]))).to.include({ fencing: 'dont-care' });
+    });
   });
 
   describe('across volumes', () => {
@@ -311,6 +321,11 @@ describe('config/replication', () => {
         expect(w[0]?.message).to.include('acknowledged writes can be lost if the primary dies');
       }
       expect(warningsOf(conf([vol({ protocol: 'C' })]))).to.deep.equal([]);
+    });
+    it('a fence_peer handler without fencing: resource-only is never run', () => {
+      const w = warningsOf(conf([vol({ fence_peer: '/usr/local/sbin/fence-peer' })]));
+      expect(w.map((i) => i.path)).to.deep.equal(['replication.volumes[0].fence_peer']);
+      expect(w[0]?.message).to.include('runs only with fencing: resource-only');
     });
   });
 

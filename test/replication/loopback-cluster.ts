@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { HandlerRunner } from '../../lib/replication/volume/fence-peers.js';
 import type { VolumeDeps } from '../../lib/replication/volume/volume.js';
 
 export const SECRET = Buffer.from('test secret for the pair harness');
@@ -36,6 +37,7 @@ export abstract class LoopbackCluster<V extends Volume> {
   readonly logs: string[] = [];
   readonly events: Array<{ node: string; type: string; fields: Record<string, unknown> }> = [];
   readonly volumes = new Map<string, V>();
+  readonly fenceRunners = new Map<string, HandlerRunner>(); // each node's fence_peer runner, set before start
 
   protected constructor(readonly root: string, readonly specs: NodeSpec[]) {}
 
@@ -66,6 +68,7 @@ export abstract class LoopbackCluster<V extends Volume> {
       node: name, secret,
       log: { info: (m) => this.logs.push(`${name} info ${m}`), warn: (m) => this.logs.push(`${name} warn ${m}`), error: (m) => this.logs.push(`${name} error ${m}`) },
       emit: (type, fields) => this.events.push({ node: name, type, fields }),
+      ...(this.fenceRunners.has(name) ? { runHandler: this.fenceRunners.get(name) as HandlerRunner } : {}),
     });
     await v.start();
     this.volumes.set(name, v);

@@ -241,12 +241,12 @@ describe('replication/sync-decision simulation', () => {
 });
 
 describe('replication/states promotion', () => {
-  // [disk, plain, forced]: replication.md "States": only UpToDate, or forced; Outdated never.
+  // [disk, plain, forced]: replication.md "States": only UpToDate, or forced (DRBD's primary --force, Outdated included).
   const rows: [DiskState, boolean, boolean][] = [
     ['UpToDate', true, true],
     ['Consistent', false, true],
     ['Inconsistent', false, true],
-    ['Outdated', false, false],
+    ['Outdated', false, true],
     ['Diskless', false, false],
     ['Attaching', false, false],
     ['DUnknown', false, false],
@@ -259,7 +259,8 @@ describe('replication/states promotion', () => {
     });
   }
   it('says why', () => {
-    expect(canPromote('Outdated', true)).to.include({ ok: false, reason: 'disk-outdated' });
+    expect(canPromote('Outdated', false)).to.include({ ok: false, reason: 'disk-outdated' });
+    expect(canPromote('Outdated', true)).to.deep.equal({ ok: true, forced: true });
     expect(canPromote('Inconsistent', false)).to.deep.include({ ok: false, reason: 'disk-not-up-to-date' });
     expect(canPromote('Diskless', true)).to.include({ ok: false, reason: 'no-local-disk' });
     expect(canPromote('Consistent', true)).to.deep.equal({ ok: true, forced: true });

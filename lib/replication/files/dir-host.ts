@@ -2,6 +2,7 @@
 // dir-peer.ts never reaches into the volume's fields (as volume/host.ts).
 import type { DirectoryVolumeConfig } from '../../config/types.js';
 import type { Generations } from '../generations.js';
+import type { DiskState } from '../states.js';
 import type { VolumeLog } from '../volume/host.js';
 import type { SessionHost } from '../volume/session-base.js';
 import type { PeerState } from '../volume/wire.js';
@@ -16,6 +17,7 @@ export interface DirHost extends SessionHost {
   readonly log: VolumeLog;
   readonly role: 'Primary' | 'Secondary';
   readonly generations: Generations;
+  readonly diskState: DiskState;
   emit(type: string, fields: Record<string, unknown>): void;
   stateFor(peer: string): PeerState;
   receiverEvents(peer: string, synced: () => Promise<void>): ReceiverEvents;
@@ -23,9 +25,9 @@ export interface DirHost extends SessionHost {
   // Paths `peer` may lack (changed while it was away); the first starts a new generation.
   markChanged(peer: string, paths: readonly string[]): Promise<void>;
   changedCount(peer: string): number;
-  connectedInSync(peer: string): Promise<void>;
+  connectedInSync(peer: string, peerDisk: DiskState): Promise<void>;
   resyncTargetStarted(peer: string): Promise<void>;
-  resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void>;
+  resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   followPeerGeneration(peer: string, current: string): Promise<void>;
   discardMyDataUsed(): void;
   standAlone(peer: string): void;

@@ -16,7 +16,7 @@ const MAX_BYTES = 256 * 1024;
 
 export interface DirMeta {
   generations: Generations;
-  disk: DiskState; // UpToDate, Inconsistent (new, or a resync target that has not finished)
+  disk: DiskState; // UpToDate, Inconsistent (new, or a resync target that has not finished), Outdated, Consistent (fencing.ts)
   lastRole: 'Primary' | 'Secondary';
   changed: Record<string, number>; // per peer: paths changed since it was last in sync
 }

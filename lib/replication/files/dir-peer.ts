@@ -118,7 +118,7 @@ export class DirPeerSession extends PeerSessionBase {
       this.startSender(link);
     } else {
       this.replication = 'Established';
-      if (out.inSync) this.background(this.host.connectedInSync(this.name), 'recording the connect');
+      if (out.inSync) this.background(this.host.connectedInSync(this.name, peer.disk), 'recording the connect');
       // The Primary compares trees at every connect: changes its last run had not sent yet are found.
       if (this.host.role === 'Primary') this.startSender(link);
     }
@@ -161,7 +161,7 @@ export class DirPeerSession extends PeerSessionBase {
     const secs = (Date.now() - this.resyncStarted) / 1000;
     this.host.log.info(`${this.host.cfg.name}: trees compared with ${this.name}: ${changes} change(s) sent in ${secs.toFixed(1)} s`);
     if (this.replication === 'SyncSource') {
-      await this.host.resyncFinished(this.name, false, this.host.generations);
+      await this.host.resyncFinished(this.name, false, this.host.generations, this.host.diskState);
       this.replication = 'Established';
       if (this.host.role !== 'Primary') { this.sender?.stop(); this.sender = null; }
       this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
@@ -175,7 +175,7 @@ export class DirPeerSession extends PeerSessionBase {
   private async onSynced(link: PeerLink): Promise<void> {
     if (this.link !== link || this.peerState === null) return;
     if (this.replication === 'SyncTarget') {
-      await this.host.resyncFinished(this.name, true, this.peerState.generations);
+      await this.host.resyncFinished(this.name, true, this.peerState.generations, this.peerState.disk);
       this.replication = 'Established';
       this.host.log.info(`${this.host.cfg.name}: resync from ${this.name} finished: UpToDate`);
       this.sendState();

@@ -14,9 +14,12 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import {
   bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, type Generations,
 } from '../generations.js';
+import { diskAfterResync, diskAtOpen, diskWhenInSync } from '../fencing.js';
 import type { DiskState } from '../states.js';
+import { PeerFencing } from '../volume/fence-peers.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
+import { outdateVolume } from '../volume/outdate.js';
 import { promoteAgreed } from '../volume/promote-agreement.js';
 import { PromoteArbiter } from '../volume/promote-arbiter.js';
 import { promotion } from '../volume/promote-check.js';
@@ -44,6 +47,7 @@ export class DirectoryVolume implements DirHost {
   readonly exclude: ExcludeMatcher;
   role: 'Primary' | 'Secondary' = 'Secondary';
   readonly promoteArbiter: PromoteArbiter;
+  private readonly fencing: PeerFencing;
   private readonly links: VolumeLinks;
   private readonly watcher: TreeWatcher;
   private readonly divergence: DivergenceWatch;
@@ -59,6 +63,7 @@ export class DirectoryVolume implements DirHost {
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
+    this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit });
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new DirPeerSession(p.name, formatHostPort(p.address), this, policies));
     this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
@@ -90,6 +95,7 @@ export class DirectoryVolume implements DirHost {
     if (stale.length > 0) deps.log.warn(`${cfg.name}: removed ${stale.length} temporary file(s) left by an interrupted apply`);
     const meta = (await loadDirMeta(cfg.metadata)) ?? freshDirMeta();
     meta.lastRole = 'Secondary';
+    meta.disk = diskAtOpen(meta.disk, cfg.fencing);
     for (const k of Object.keys(meta.changed)) if (!cfg.peers.some((p) => p.name === k)) delete meta.changed[k];
     const v = new DirectoryVolume(cfg, meta, deps);
     await v.save();
@@ -129,6 +135,7 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
+    await this.fencing.beforePromote(this.peers.values(), { disk: this.meta.disk, setDisk: (d) => this.setDisk(d) }, force);
     let before: Pick<DirMeta, 'generations' | 'disk' | 'lastRole'> | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
@@ -198,6 +205,18 @@ export class DirectoryVolume implements DirHost {
     this.meta.disk = 'Inconsistent';
     await this.save();
     for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
+  }
+
+  // `outdate` (drbdadm outdate): what a fence-peer handler runs here for a Primary elsewhere.
+  async outdate(): Promise<void> {
+    await outdateVolume(this.cfg.name, this, this.peers.values(), () => this.setDisk('Outdated'));
+  }
+
+  // A disk state change that peers and restarts must see.
+  private async setDisk(disk: DiskState): Promise<void> {
+    this.meta.disk = disk;
+    await this.save();
+    for (const s of this.peers.values()) s.sendState();
   }
 
   discardMyData(): void {
@@ -279,10 +298,12 @@ export class DirectoryVolume implements DirHost {
     };
   }
 
-  async connectedInSync(peer: string): Promise<void> {
+  async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {
     const g = onConnectedAndSynced(this.meta.generations, peer);
-    if (g === this.meta.generations) return;
+    const disk = diskWhenInSync(this.meta.disk, peerDisk);
+    if (g === this.meta.generations && disk === this.meta.disk) return;
     this.meta.generations = g;
+    if (disk !== this.meta.disk) return this.setDisk(disk);
     await this.save();
   }
 
@@ -291,11 +312,11 @@ export class DirectoryVolume implements DirHost {
     await this.save();
   }
 
-  async resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void> {
+  async resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void> {
     this.meta.generations = asTarget ? onResyncFinished(this.meta.generations, peer, { asTarget: true, source }) : onResyncFinished(this.meta.generations, peer, { asTarget: false });
     this.changed.delete(peer);
     delete this.meta.changed[peer];
-    if (asTarget) this.meta.disk = 'UpToDate';
+    if (asTarget) this.meta.disk = diskAfterResync(sourceDisk);
     await this.save();
   }
 
@@ -311,6 +332,10 @@ export class DirectoryVolume implements DirHost {
 
   standAlone(peer: string): void {
     void this.links.stopDialing(peer);
+  }
+
+  peerLost(peer: DirPeerSession, lastDisk: DiskState | null): void {
+    this.fencing.peerLost(peer, this.role, lastDisk, this.meta.disk);
   }
 
   private saveSoon(): void {

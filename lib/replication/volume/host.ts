@@ -35,11 +35,11 @@ export interface VolumeHost extends SessionHost {
   // Hold application writes until the returned release is called (connect handshake).
   freezeWrites(): Promise<() => void>;
   // The connect handshake found nothing to sync: the peer holds our current generation.
-  connectedInSync(peer: string): Promise<void>;
+  connectedInSync(peer: string, peerDisk: DiskState): Promise<void>;
   // This node becomes SyncTarget of `peer`: its disk is Inconsistent until done.
   resyncTargetStarted(peer: string): Promise<void>;
-  // A resync with `peer` completed; as target, adopt the source's generations.
-  resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void>;
+  // A resync with `peer` completed; as target, adopt the source's generations (and no better disk state than its).
+  resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   // The connected Primary started a new generation (some other peer is absent).
   followPeerGeneration(peer: string, current: string): Promise<void>;
   // Bits of a verify, or cleared discard-my-data flag: persist the record.

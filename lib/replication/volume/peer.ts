@@ -159,7 +159,7 @@ export class PeerSession extends PeerSessionBase {
     if (out.kind === 'established') {
       this.replication = 'Established';
       this.unfreeze();
-      if (out.inSync) this.background(this.host.connectedInSync(this.name), 'recording the connect');
+      if (out.inSync) this.background(this.host.connectedInSync(this.name, both.received.disk), 'recording the connect');
     } else {
       this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, exchange.resyncSet(out.full));
     }
@@ -192,13 +192,13 @@ export class PeerSession extends PeerSessionBase {
     await this.host.disk.flush(); // UpToDate only once the synced blocks are on stable storage
     if (link.state !== 'established') return;
     link.send({ type: 'RESYNC_DONE' });
-    await this.host.resyncFinished(this.name, true, this.peerState.generations);
+    await this.host.resyncFinished(this.name, true, this.peerState.generations, this.peerState.disk);
     this.endResync(link);
   }
 
   private onResyncDone(link: PeerLink): void {
     if (this.resync?.direction !== 'SyncSource') return this.drop(link, 'RESYNC_DONE while not SyncSource');
-    this.background(this.host.resyncFinished(this.name, false, this.host.generations).then(() => this.endResync(link)), 'finishing the resync', link);
+    this.background(this.host.resyncFinished(this.name, false, this.host.generations, this.host.diskState).then(() => this.endResync(link)), 'finishing the resync', link);
   }
 
   private endResync(link: PeerLink): void {

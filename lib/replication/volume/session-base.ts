@@ -19,6 +19,8 @@ export interface SessionHost {
   readonly promoteArbiter: PromoteArbiter;
   // The session went StandAlone: stop dialing it until `connect`.
   standAlone(peer: string): void;
+  // The link to `peer` ended; it last said its disk was `lastDisk` (fencing, fence-peers.ts).
+  peerLost(peer: PeerSessionBase, lastDisk: DiskState | null): void;
 }
 
 export const PROMOTE_FRAMES: ReadonlySet<FrameType> = new Set<FrameType>(['PROMOTE_REQUEST', 'PROMOTE_REPLY', 'PROMOTE_ABORT']);
@@ -43,6 +45,7 @@ export abstract class PeerSessionBase {
   replication: ReplicationState = 'Off';
   peerState: PeerState | null = null;
   splitBrain = false;
+  fencedDisk: 'Outdated' | 'Inconsistent' | null = null; // what fencing made of the peer while it is away
   protected wantConnected = false;
   protected link: PeerLink | null = null;
   protected phase: Phase = 'idle';
@@ -61,7 +64,8 @@ export abstract class PeerSessionBase {
   }
 
   get peerDisk(): DiskState {
-    return this.phase === 'running' && this.peerState ? this.peerState.disk : 'DUnknown';
+    if (this.phase === 'running' && this.peerState) return this.peerState.disk;
+    return this.link === null ? this.fencedDisk ?? 'DUnknown' : 'DUnknown';
   }
 
   // `tandem replica connect`: leave StandAlone; the link layer dials or waits.
@@ -159,6 +163,7 @@ export abstract class PeerSessionBase {
     this.connection = 'Connected';
     this.replication = 'Off';
     this.peerState = null;
+    this.fencedDisk = null; // the peer tells its state itself now
     this.counters.adopted(link);
     return true;
   }
@@ -177,6 +182,7 @@ export abstract class PeerSessionBase {
     // The link is gone: our questions have no answer, and what it held is free.
     for (const settle of [...this.asks.values()]) settle(null);
     this.sessionHost.promoteArbiter.release(this.name);
+    this.sessionHost.peerLost(this, this.peerState?.disk ?? null);
   }
 
   protected sessionFields(): SessionFields {

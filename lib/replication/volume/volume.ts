@@ -20,11 +20,14 @@ import {
   bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration,
   onResyncFinished, type Generations,
 } from '../generations.js';
+import { diskAfterResync, diskAtOpen, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
 import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
+import { PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
+import { outdateVolume } from './outdate.js';
 import { PeerSession } from './peer.js';
 import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
@@ -40,6 +43,7 @@ export interface VolumeDeps {
   tls?: LinkTls;
   log: VolumeLog;
   emit: (type: string, fields: Record<string, unknown>) => void;
+  runHandler?: HandlerRunner; // the fence_peer handler's runner (the node's services/exec)
 }
 
 export class ReplicatedVolume implements VolumeHost, WritePathHost {
@@ -48,6 +52,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   role: 'Primary' | 'Secondary' = 'Secondary';
   private nbd: NbdServer | null = null;
   readonly promoteArbiter: PromoteArbiter;
+  private readonly fencing: PeerFencing;
   private readonly links: VolumeLinks;
   private readonly writes = new WritePath(this);
   private discardMine = false;
@@ -63,6 +68,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
+    this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit });
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
     this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
   }
@@ -113,7 +119,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     }
     const g = parseGenerations(record.generations);
     if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
-    let diskState: DiskState = record.diskState;
+    let diskState = diskAtOpen(record.diskState, cfg.fencing);
     // An image made now under old metadata holds none of the data the metadata describes.
     if (img.image.created && !g.generations.fresh) {
       deps.log.warn(`${cfg.name}: ${cfg.device} was missing and is created empty; its metadata describes data: disk marked Inconsistent`);
@@ -166,6 +172,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
+    await this.fencing.beforePromote(this.peers.values(), { disk: this.diskState, setDisk: (d) => this.setDisk(d) }, force);
     let before: { generations: Generations; diskState: DiskState; lastRole: 'Primary' | 'Secondary'; cleanShutdown: boolean } | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
@@ -229,6 +236,18 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
   }
 
+  // `outdate` (drbdadm outdate): what a fence-peer handler runs here for a Primary elsewhere.
+  async outdate(): Promise<void> {
+    await outdateVolume(this.cfg.name, this, this.peers.values(), () => this.setDisk('Outdated'));
+  }
+
+  // A disk state change that peers and restarts must see.
+  private async setDisk(disk: DiskState): Promise<void> {
+    this.diskState = disk;
+    await this.save();
+    this.broadcastState();
+  }
+
   // `discard-my-data`: at the next connect, a split brain resolves against this node.
   discardMyData(): void {
     if (this.role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${this.cfg.name} is Primary: make it Secondary first, then discard its data`);
@@ -284,10 +303,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     return this.writes.freeze();
   }
 
-  async connectedInSync(peer: string): Promise<void> {
+  async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {
     const g = onConnectedAndSynced(this.generations, peer);
-    if (g === this.generations) return;
+    const disk = diskWhenInSync(this.diskState, peerDisk);
+    if (g === this.generations && disk === this.diskState) return;
     this.generations = g;
+    if (disk !== this.diskState) return this.setDisk(disk);
     await this.save();
   }
 
@@ -296,10 +317,10 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.save();
   }
 
-  async resyncFinished(peer: string, asTarget: boolean, source: Generations): Promise<void> {
+  async resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void> {
     this.generations = asTarget ? onResyncFinished(this.generations, peer, { asTarget: true, source }) : onResyncFinished(this.generations, peer, { asTarget: false });
     this.bitmapFor(peer).clearAll();
-    if (asTarget) this.diskState = 'UpToDate';
+    if (asTarget) this.diskState = diskAfterResync(sourceDisk);
     await this.save();
     this.broadcastState(peer);
   }
@@ -316,6 +337,10 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   standAlone(peer: string): void {
     void this.links.stopDialing(peer);
+  }
+
+  peerLost(peer: PeerSession, lastDisk: DiskState | null): void {
+    this.fencing.peerLost(peer, this.role, lastDisk, this.diskState);
   }
 
   private broadcastState(except?: string): void {

@@ -15,6 +15,7 @@ export interface DirHarnessOptions {
   afterSb?: Partial<DirectoryVolumeConfig['afterSb']>;
   settleMs?: number;
   timeoutMs?: number;
+  fencing?: DirectoryVolumeConfig['fencing']; // resource-only runs the cluster's fenceRunners
 }
 
 export class DirCluster extends LoopbackCluster<DirectoryVolume> {
@@ -38,6 +39,7 @@ export class DirCluster extends LoopbackCluster<DirectoryVolume> {
       protocol: this.opts.protocol ?? 'C', listen: { host: '127.0.0.1', port: me.port }, peers: this.peersOf(me),
       afterSb: { after_sb_0pri: 'disconnect', after_sb_1pri: 'disconnect', after_sb_2pri: 'disconnect', ...this.opts.afterSb },
       settleMs: this.opts.settleMs ?? 20, timeoutMs: this.opts.timeoutMs ?? 6000, pingIntervalMs: 200, pingTimeoutMs: 2000,
+      fencing: this.opts.fencing ?? 'dont-care', ...(this.opts.fencing === 'resource-only' ? { fencePeer: 'fence-peer-test' } : {}),
     };
   }
 

@@ -16,6 +16,7 @@ export interface HarnessOptions {
   afterSb?: Partial<BlockVolumeConfig['afterSb']>;
   timeoutMs?: number;
   csums?: boolean;
+  fencing?: BlockVolumeConfig['fencing']; // resource-only runs the cluster's fenceRunners
 }
 
 type Settled = Required<Omit<HarnessOptions, 'afterSb'>> & { afterSb: BlockVolumeConfig['afterSb'] };
@@ -29,7 +30,7 @@ export class Cluster extends LoopbackCluster<ReplicatedVolume> {
     const n = o.nodes ?? 2;
     const { root, specs } = await LoopbackCluster.layout('tandem-vol-', n);
     return new Cluster(root, specs, {
-      nodes: n, size: o.size ?? 8 << 20, protocol: o.protocol ?? 'C', timeoutMs: o.timeoutMs ?? 6000, csums: o.csums ?? false,
+      nodes: n, size: o.size ?? 8 << 20, protocol: o.protocol ?? 'C', timeoutMs: o.timeoutMs ?? 6000, csums: o.csums ?? false, fencing: o.fencing ?? 'dont-care',
       afterSb: { after_sb_0pri: 'disconnect', after_sb_1pri: 'disconnect', after_sb_2pri: 'disconnect', ...o.afterSb },
     });
   }
@@ -41,6 +42,7 @@ export class Cluster extends LoopbackCluster<ReplicatedVolume> {
       protocol: this.opts.protocol, listen: { host: '127.0.0.1', port: me.port }, peers: this.peersOf(me),
       nbd: { socket: join(me.dir, 'db.nbd') }, afterSb: this.opts.afterSb, blockSize: 4096, alExtents: 61,
       timeoutMs: this.opts.timeoutMs, pingIntervalMs: 200, pingTimeoutMs: 2000, csumsResync: this.opts.csums,
+      fencing: this.opts.fencing, ...(this.opts.fencing === 'resource-only' ? { fencePeer: 'fence-peer-test' } : {}),
     };
   }
 
