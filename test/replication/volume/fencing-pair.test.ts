@@ -1,0 +1,150 @@
+// Outdated and Consistent in a real pair (in process, loopback): `replica
+// outdate`, resource-only fencing on a Primary's peer loss and before a
+// promotion, the Consistent disk a restart opens with, and how each state
+// becomes UpToDate again.
+import { expect } from 'chai';
+import { waitFor } from '../../helpers/env.js';
+import type { HandlerExit } from '../../../lib/replication/fencing.js';
+import type { HandlerRunner } from '../../../lib/replication/volume/fence-peers.js';
+import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
+import { Cluster, type HarnessOptions } from './pair-harness.js';
+
+// A node's fence_peer: answers `code` (changeable) and records each call's peer.
+class FakeHandler {
+  calls: string[] = [];
+  constructor(public code: number) {}
+  readonly run: HandlerRunner = (_command, env) => {
+    this.calls.push(env['TANDEM_PEER'] as string);
+    const r: HandlerExit & { output: string } = { exitCode: this.code, signal: null, timedOut: false, startError: null, output: '' };
+    return Promise.resolve(r);
+  };
+}
+
+const message = (p: Promise<unknown>): Promise<string> => p.then(() => 'fulfilled', (e: Error) => e.message);
+
+describe('replicated volume: Outdated, Consistent and fencing (in-process pair)', function () {
+  this.timeout(60000);
+  let c: Cluster;
+  afterEach(async () => {
+    if (c) await c.destroy();
+  });
+
+  async function pair(o: HarnessOptions = {}, handlers: Record<string, FakeHandler> = {}): Promise<{ a: ReplicatedVolume; b: ReplicatedVolume }> {
+    c = await Cluster.create(o);
+    for (const [node, h] of Object.entries(handlers)) c.fenceRunners.set(node, h.run);
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await waitFor('connected', async () => a.peers.get('node-b')?.connected === true, 10000);
+    await a.promote(true);
+    await inSync(a, b);
+    return { a, b };
+  }
+
+  async function inSync(a: ReplicatedVolume, b: ReplicatedVolume): Promise<void> {
+    await waitFor('Established, both UpToDate', async () => a.peers.get('node-b')?.replication === 'Established'
+      && b.peers.get('node-a')?.replication === 'Established' && a.diskState === 'UpToDate' && b.diskState === 'UpToDate', 15000);
+  }
+
+  it('replica outdate: refused on the Primary and while following it; then Outdated, kept over a restart, promotable only forced', async () => {
+    const { a, b } = await pair();
+    expect(await message(a.outdate())).to.include('the volume is Primary here');
+    expect(await message(b.outdate())).to.include('connected to the Primary node-a').and.include('disconnect first');
+    await b.disconnect();
+    await b.outdate();
+    expect(b.diskState).to.equal('Outdated');
+    expect(c.events.some((e) => e.node === 'node-b' && e.type === 'replica.outdated' && e.fields.was === 'UpToDate')).to.equal(true);
+    await b.outdate(); // already Outdated: nothing to do
+    await c.stop('node-b');
+    const b2 = await c.start('node-b');
+    expect(b2.diskState).to.equal('Outdated');
+    await b2.disconnect();
+    expect(await message(b2.promote(false))).to.include('the disk is Outdated');
+    await b2.promote(true);
+    expect(b2.role).to.equal('Primary');
+  });
+
+  it('an Outdated Secondary that reconnects to an unchanged Primary is UpToDate again, and after a resync too', async () => {
+    const { a, b } = await pair();
+    await b.disconnect();
+    await b.outdate();
+    b.connect();
+    await inSync(a, b);
+    expect(b.peers.get('node-a')?.status().disk).to.equal('UpToDate');
+    expect(a.peers.get('node-b')?.status().disk, 'the Primary sees the new state').to.equal('UpToDate');
+
+    await b.disconnect();
+    await b.outdate();
+    await a.io().write(0, Buffer.alloc(4096, 7), false); // the Primary goes on without b
+    b.connect();
+    await inSync(a, b);
+    expect(c.events.some((e) => e.node === 'node-b' && e.type === 'replica.resync.finished')).to.equal(true);
+    expect((await c.image('node-b')).subarray(0, 4096).equals(Buffer.alloc(4096, 7))).to.equal(true);
+  });
+
+  it('a resync from an Outdated source leaves the target Outdated: it cannot be promoted in the source\'s place', async () => {
+    const { b } = await pair();
+    await b.disconnect();
+    await b.outdate();
+    await c.stop('node-a');
+    await c.stop('node-b');
+    // a's copy is then dropped (a replaced disk): b's Outdated copy is the only one left to take.
+    const a2 = await c.start('node-a');
+    await a2.invalidate();
+    const b2 = await c.start('node-b');
+    await waitFor('a synced from b', async () => a2.peers.get('node-b')?.replication === 'Established' && a2.diskState !== 'Inconsistent', 15000);
+    expect(c.events.some((e) => e.node === 'node-a' && e.type === 'replica.resync.finished')).to.equal(true);
+    expect([b2.diskState, a2.diskState]).to.deep.equal(['Outdated', 'Outdated']);
+    expect(await message(a2.promote(false))).to.include('the disk is Outdated');
+  });
+
+  it('resource-only: a Primary that loses its peer runs fence_peer and shows the peer Outdated; the peer reopens Consistent and is UpToDate once in sync', async () => {
+    const ha = new FakeHandler(4);
+    const { a } = await pair({ fencing: 'resource-only' }, { 'node-a': ha });
+    await c.stop('node-b');
+    await waitFor('fenced', async () => a.peers.get('node-b')?.status().disk === 'Outdated', 5000);
+    expect(ha.calls).to.deep.equal(['node-b']);
+    expect(c.events.some((e) => e.node === 'node-a' && e.type === 'replica.fence' && e.fields.outcome === 'peer-fenced')).to.equal(true);
+    const b2 = await c.start('node-b');
+    expect(b2.diskState, 'UpToDate when stopped, Consistent when opened under resource-only').to.equal('Consistent');
+    await inSync(a, b2);
+    expect(ha.calls, 'a Secondary that stops is fenced once').to.deep.equal(['node-b']);
+  });
+
+  it('resource-only, promotion: a peer the handler says is Primary outdates us; one it outdated lets us promote', async () => {
+    const hb = new FakeHandler(6);
+    const { a, b } = await pair({ fencing: 'resource-only' }, { 'node-b': hb });
+    await a.demote();
+    await waitFor('b sees a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    await c.stop('node-a');
+    expect(b.diskState).to.equal('UpToDate');
+    const refused = await message(b.promote(false));
+    expect(refused).to.include('node-a is Primary').and.include('this disk is now Outdated');
+    expect(b.diskState).to.equal('Outdated');
+    expect(b.role).to.equal('Secondary');
+    expect(hb.calls).to.deep.equal(['node-a']);
+
+    // The handler failing (exit 1) refuses too; --force goes on.
+    hb.code = 1;
+    expect(await message(b.promote(false))).to.include('the disk is Outdated');
+    await b.promote(true);
+    expect(b.role).to.equal('Primary');
+    expect(c.logs.some((l) => l.startsWith('node-b error db: forced into a possible split brain'))).to.equal(true);
+  });
+
+  it('resource-only, restart alone: Consistent is refused when the peer is only unreachable, promoted once it is powered off', async () => {
+    const ha = new FakeHandler(5);
+    const { a } = await pair({ fencing: 'resource-only' }, { 'node-a': ha });
+    await a.demote();
+    await c.stop('node-b');
+    await c.stop('node-a');
+    const a2 = await c.start('node-a');
+    expect(a2.diskState).to.equal('Consistent');
+    await a2.disconnect();
+    expect(await message(a2.promote(false))).to.include('fencing node-b failed (exit 5: the peer is unreachable, and our disk is Consistent');
+    expect(a2.role).to.equal('Secondary');
+    ha.code = 7;
+    await a2.promote(false);
+    expect([a2.role, a2.diskState]).to.deep.equal(['Primary', 'UpToDate']);
+    expect(a2.peers.get('node-b')?.status().disk).to.equal('Outdated');
+  });
+});
