@@ -37,6 +37,7 @@ export interface VolumeOptions {
   device?: string; // default: imagePath(h)
   tls?: { cert: string; key: string; ca: string }; // file paths
   extraVrrp?: string; // a `vrrp:` section to append as is
+  fencePeer?: string; // fencing: resource-only with this fence_peer command
 }
 
 export const LAB_SECRET = 'tandem lab replication secret, 32+ bytes long';
@@ -111,6 +112,7 @@ export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): 
     `      timeout: ${o.timeout ?? 2}`,
     '      ping_interval: 0.5',
     `      ping_timeout: ${o.pingTimeout ?? 2}`,
+    ...(o.fencePeer ? ['      fencing: resource-only', `      fence_peer: ${JSON.stringify(o.fencePeer)}`] : []),
     ...(o.extraVrrp ? [o.extraVrrp] : []),
     '',
   ].join('\n');
