@@ -21,6 +21,11 @@ export function parseVolumeName(value: string): string {
   return value;
 }
 
+function parseNodeName(value: string): string {
+  if (!isObjectName(value)) throw new InvalidArgumentError(`a node name must be ${objectName.allowed}`);
+  return value;
+}
+
 type VolumeCommand = Exclude<ReplicaCommand['command'], 'replica.status'>;
 
 // Sub-command, request, and what it does (for --help), in drbdadm's words.
@@ -30,7 +35,6 @@ const ACTIONS: readonly [string, VolumeCommand, string][] = [
   ['disconnect', 'replica.disconnect', 'disconnect the volume from its peers (StandAlone)'],
   ['verify', 'replica.verify', 'start an online verify against the connected peers'],
   ['invalidate', 'replica.invalidate', 'mark the local data out of sync: a full resync from a peer follows'],
-  ['outdate', 'replica.outdate', 'mark this Secondary\'s data Outdated (what a fence-peer handler runs): it cannot be promoted until it resyncs, or with --force'],
   ['discard-my-data', 'replica.discard-my-data', 'resolve a split brain: drop this node\'s changes and sync from the peer'],
   ['flush', 'replica.flush', 'wait until every change made before it is replicated (protocol C: on the peers\' disks)'],
 ];
@@ -61,6 +65,16 @@ export function addReplicaCommands(program: Command, socketOpts: (c: Command) =>
     .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
       const args = o.force === true ? { volume: name, force: true } : { volume: name };
       printVolume((await ask(o, 'replica.primary', args)) as AnyVolumeStatus, o);
+    });
+
+  socketOpts(replica.command('outdate'))
+    .description('mark this Secondary\'s data Outdated (what a fence-peer handler runs): it cannot be promoted until it resyncs, or with --force')
+    .argument('<name>', 'volume', parseVolumeName)
+    .option('--by <node>', 'the Primary asking (a handler passes $TANDEM_NODE): allowed even while this node still thinks it is connected to it', parseNodeName)
+    .option('--json', 'print the volume status as JSON')
+    .action(async (name: string, o: JsonOpt & { by?: string }) => {
+      const args = o.by === undefined ? { volume: name } : { volume: name, by: o.by };
+      printVolume((await ask(o, 'replica.outdate', args)) as AnyVolumeStatus, o);
     });
 
   for (const [sub, command, description] of ACTIONS) {

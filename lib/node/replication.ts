@@ -4,6 +4,7 @@
 // conductor drives them from the election.
 import { readFile, stat } from 'node:fs/promises';
 import type { ReplicationConfig } from '../config/types.js';
+import { isObjectName, objectName } from '../config/names.js';
 import { EX_CONFIG, TandemError } from '../errors.js';
 import type { LinkTls } from '../replication/link/transport.js';
 import type { HandlerRunner } from '../replication/volume/fence-peers.js';
@@ -50,9 +51,16 @@ async function readTls(cfg: ReplicationConfig): Promise<LinkTls | undefined> {
 
 type Volume = ReplicatedVolume | DirectoryVolume;
 
+// `replica.outdate`'s optional "by": the node name of the Primary asking.
+function outdateBy(by: unknown): string | null {
+  if (by === undefined) return null;
+  if (typeof by !== 'string' || !isObjectName(by)) throw new TandemError('BAD_REQUEST', `"by" must be a node name (${objectName.allowed}), got ${JSON.stringify(by)}`);
+  return by;
+}
+
 // fence_peer runs like a notify script (/bin/sh -c), with the TANDEM_* variables added.
-const runHandler: HandlerRunner = async (command, env, timeoutMs) => {
-  const r = await runCommand(command, [], { timeoutMs, env: { ...process.env, ...env } as Record<string, string>, reapGroup: true });
+const runHandler: HandlerRunner = async (command, env, timeoutMs, signal) => {
+  const r = await runCommand(command, [], { timeoutMs, signal, env: { ...process.env, ...env } as Record<string, string>, reapGroup: true });
   return { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, startError: r.startError, output: r.output };
 };
 
@@ -115,7 +123,7 @@ export class Replication {
     on('disconnect', (v) => v.disconnect());
     on('verify', (v) => v.verify());
     on('invalidate', (v) => v.invalidate());
-    on('outdate', (v) => v.outdate());
+    on('outdate', (v, req) => v.outdate(outdateBy(req.by)));
     on('discard-my-data', (v) => v.discardMyData());
     on('flush', (v) => v.flush());
   }

@@ -59,11 +59,14 @@ export type OutdateVerdict = { ok: true; change: boolean } | { ok: false; messag
 
 // `tandem replica outdate` (drbdadm outdate), what a fence-peer handler runs
 // on the peer: a Secondary's good data is marked Outdated; an Inconsistent
-// disk stays as it is (already worse); a Primary, or a Secondary still
-// following a Primary, is refused: its data is the live copy.
-export function outdateVerdict(role: Role, disk: DiskState, connectedToPrimary: string | null): OutdateVerdict {
+// disk stays as it is (already worse); a Primary, or a Secondary following a
+// Primary, is refused: its data is the live copy. Unless that Primary is the
+// one asking (`by`): it has lost us already, we only have not noticed yet.
+export function outdateVerdict(role: Role, disk: DiskState, connectedToPrimary: string | null, by: string | null = null): OutdateVerdict {
   if (role === 'Primary') return { ok: false, message: 'the volume is Primary here: its data is the newest; only a Secondary can be outdated' };
-  if (connectedToPrimary !== null) return { ok: false, message: `connected to the Primary ${connectedToPrimary}, which keeps this disk up to date; disconnect first` };
+  if (connectedToPrimary !== null && connectedToPrimary !== by) {
+    return { ok: false, message: `connected to the Primary ${connectedToPrimary}, which keeps this disk up to date; disconnect first (or outdate --by ${connectedToPrimary} when it asks)` };
+  }
   if (disk === 'Outdated' || disk === 'Inconsistent') return { ok: true, change: false };
   if (disk === 'UpToDate' || disk === 'Consistent') return { ok: true, change: true };
   return { ok: false, message: `the disk is ${disk}: there is no local data to outdate` };

@@ -276,6 +276,16 @@ describe('cli replica (the executable against a control server)', () => {
     expect(requests.every((q) => q.volume === 'db' && Object.keys(q).length === 2)).to.equal(true);
   });
 
+  it('outdate --by NODE sends the asking Primary; a bad node name is a usage error', async () => {
+    const r = await tandem(['replica', 'outdate', 'db', '--by', 'node-b', '-s', sock]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(requests).to.deep.equal([{ command: 'replica.outdate', volume: 'db', by: 'node-b' }]);
+    const bad = await tandem(['replica', 'outdate', 'db', '--by', 'no/de', '-s', sock]);
+    expect(bad.exitCode).to.equal(64);
+    expect(bad.stderr).to.include('a node name must be 1..64 characters');
+    expect(requests).to.have.length(1);
+  });
+
   it('a refused command prints the request and the reason, exit 1', async () => {
     const r = await tandem(['replica', 'primary', 'web', '--force', '-s', sock]);
     expect(r.exitCode).to.equal(1);
@@ -315,6 +325,6 @@ describe('cli replica (the executable against a control server)', () => {
   it('--help lists the replica commands', async () => {
     const r = await tandem(['replica', '--help']);
     expect(r.exitCode).to.equal(0);
-    for (const c of ['status', 'primary', 'secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'discard-my-data']) expect(r.stdout).to.include(c);
+    for (const c of ['status', 'primary', 'secondary', 'connect', 'disconnect', 'verify', 'invalidate', 'outdate', 'discard-my-data']) expect(r.stdout).to.include(c);
   });
 });

@@ -64,6 +64,12 @@ describe('replication/fencing', () => {
       expect(outdateVerdict('Secondary', 'Outdated', null)).to.deep.equal({ ok: true, change: false });
       expect(outdateVerdict('Secondary', 'Inconsistent', null)).to.deep.equal({ ok: true, change: false });
     });
+    it('the Primary asking (by) may outdate a Secondary that still thinks it follows it; another node may not', () => {
+      expect(outdateVerdict('Secondary', 'UpToDate', 'node-a', 'node-a')).to.deep.equal({ ok: true, change: true });
+      expect(outdateVerdict('Secondary', 'UpToDate', null, 'node-a')).to.deep.equal({ ok: true, change: true });
+      expect(outdateVerdict('Secondary', 'UpToDate', 'node-a', 'node-c')).to.have.property('message').that.includes('outdate --by node-a when it asks');
+      expect(outdateVerdict('Primary', 'UpToDate', null, 'node-a')).to.deep.include({ ok: false });
+    });
     it('a Primary, a Secondary following a Primary, and no local data are refused, saying why', () => {
       expect(outdateVerdict('Primary', 'UpToDate', null)).to.deep.include({ ok: false }).and.have.property('message').that.includes('only a Secondary');
       expect(outdateVerdict('Secondary', 'UpToDate', 'node-a')).to.have.property('message').that.includes('connected to the Primary node-a').and.includes('disconnect first');

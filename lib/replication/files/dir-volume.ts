@@ -124,6 +124,7 @@ export class DirectoryVolume implements DirHost {
     if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
     await this.disconnect();
     await this.links.stop();
+    this.fencing.stop();
     this.watching = false;
     await this.watcher.stop();
     this.divergence.pause();
@@ -135,7 +136,7 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    await this.fencing.beforePromote(this.peers.values(), { disk: this.meta.disk, setDisk: (d) => this.setDisk(d) }, force);
+    await this.fencing.beforePromote(this.peers.values(), { disk: () => this.meta.disk, setDisk: (d) => this.setDisk(d) }, force);
     let before: Pick<DirMeta, 'generations' | 'disk' | 'lastRole'> | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
@@ -208,8 +209,8 @@ export class DirectoryVolume implements DirHost {
   }
 
   // `outdate` (drbdadm outdate): what a fence-peer handler runs here for a Primary elsewhere.
-  async outdate(): Promise<void> {
-    await outdateVolume(this.cfg.name, this, this.peers.values(), () => this.setDisk('Outdated'));
+  async outdate(by: string | null = null): Promise<void> {
+    await outdateVolume(this.cfg.name, this, this.peers.values(), by, () => this.setDisk('Outdated'));
   }
 
   // A disk state change that peers and restarts must see.

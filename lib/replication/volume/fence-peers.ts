@@ -11,8 +11,8 @@ import type { VolumeLog } from './host.js';
 
 export const FENCE_TIMEOUT_MS = 60_000;
 
-// Runs `command` with `env` added to the daemon's environment.
-export type HandlerRunner = (command: string, env: Record<string, string>, timeoutMs: number) => Promise<HandlerExit & { output: string }>;
+// Runs `command` with `env` added to the daemon's environment; `signal` ends it early.
+export type HandlerRunner = (command: string, env: Record<string, string>, timeoutMs: number, signal: AbortSignal) => Promise<HandlerExit & { output: string }>;
 
 // What fencing reads and writes on a peer session.
 export interface FencedPeer {
@@ -36,12 +36,13 @@ export interface FencingOptions {
 
 // What a promotion may change on its own volume.
 export interface FencingSelf {
-  readonly disk: DiskState;
+  disk(): DiskState; // now, not when the promotion began
   setDisk(disk: 'Outdated' | 'UpToDate'): Promise<void>; // saved before it returns
 }
 
 export class PeerFencing {
   private readonly running = new Map<string, Promise<FenceOutcome>>();
+  private readonly controller = new AbortController(); // stop() ends every handler still running
 
   constructor(private readonly o: FencingOptions) {}
 
@@ -63,7 +64,7 @@ export class PeerFencing {
     if (o.command === undefined || o.run === undefined) return { kind: 'failed', detail: 'no fence_peer handler is configured' };
     o.log.info(`${o.volume}: fencing ${peer.name} (${why}): running ${o.command}`);
     const env = { TANDEM_VOLUME: o.volume, TANDEM_NODE: o.node, TANDEM_PEER: peer.name, TANDEM_PEER_ADDRESS: peer.address };
-    const r = await o.run(o.command, env, FENCE_TIMEOUT_MS);
+    const r = await o.run(o.command, env, FENCE_TIMEOUT_MS, this.controller.signal);
     const out = fenceOutcome(r, ownDisk);
     // The peer came back while the handler ran: its live state counts, not the handler's word.
     if (out.kind === 'peer-fenced' && !peer.connected) peer.fencedDisk = out.peerDisk;
@@ -72,6 +73,11 @@ export class PeerFencing {
     else o.log.warn(line);
     o.emit('replica.fence', { volume: o.volume, peer: peer.name, outcome: out.kind, detail: out.detail, ...(out.kind === 'peer-fenced' ? { peer_disk: out.peerDisk } : {}) });
     return out;
+  }
+
+  // The volume stops: a handler still running is ended (its outcome: failed).
+  stop(): void {
+    this.controller.abort();
   }
 
   // The link to `peer` ended while we were `role` and it last said `lastDisk`.
@@ -93,15 +99,16 @@ export class PeerFencing {
     const { o } = this;
     if (o.policy !== 'resource-only') return;
     // A promotion refused for another reason runs no handler.
-    if (!canPromote(self.disk === 'Consistent' ? 'UpToDate' : self.disk, force).ok) return;
+    const disk = self.disk();
+    if (!canPromote(disk === 'Consistent' ? 'UpToDate' : disk, force).ok) return;
     const list = [...peers];
     const absent = list.filter((p) => !p.connected && p.fencedDisk === null);
-    const outcomes = await Promise.all(absent.map((p) => this.fence(p, self.disk, 'before becoming Primary')));
+    const outcomes = await Promise.all(absent.map((p) => this.fence(p, disk, 'before becoming Primary')));
     const problems: string[] = [];
     for (const [i, out] of outcomes.entries()) {
       const peer = (absent[i] as FencedPeer).name;
       if (out.kind === 'self-outdated') {
-        if (self.disk !== 'Outdated') await self.setDisk('Outdated');
+        if (self.disk() !== 'Outdated') await self.setDisk('Outdated');
         problems.push(`${peer} is Primary (${out.detail}); this disk is now Outdated`);
       } else if (out.kind === 'failed') {
         problems.push(`fencing ${peer} failed (${out.detail}), so ${peer} may still be Primary`);
@@ -112,7 +119,7 @@ export class PeerFencing {
       o.log.error(`${o.volume}: forced into a possible split brain: ${problems.join('; ')}`);
       return;
     }
-    if (self.disk === 'Consistent' && !list.some((p) => p.connected && p.peerDisk === 'UpToDate')) {
+    if (self.disk() === 'Consistent' && !list.some((p) => p.connected && p.peerDisk === 'UpToDate')) {
       await self.setDisk('UpToDate');
       o.log.info(`${o.volume}: every absent peer is fenced: Consistent -> UpToDate`);
     }

@@ -16,16 +16,20 @@ export interface OutdateHost {
 export interface OutdatePeer {
   readonly name: string;
   readonly peerRole: Role;
+  reconnect(detail: string): void;
 }
 
-// Throws OUTDATE_REFUSED with the reason; `setDisk` saves and announces the change.
-export async function outdateVolume(volume: string, host: OutdateHost, peers: Iterable<OutdatePeer>, setDisk: () => Promise<void>): Promise<void> {
-  const primary = [...peers].find((p) => p.peerRole === 'Primary')?.name ?? null;
-  const v = outdateVerdict(host.role, host.diskState, primary);
+// Throws OUTDATE_REFUSED with the reason; `setDisk` saves and announces the
+// change. `by`: the Primary asking through its fence-peer handler; a link to
+// it that we still think alive is dropped, so the next connect resyncs us.
+export async function outdateVolume(volume: string, host: OutdateHost, peers: Iterable<OutdatePeer>, by: string | null, setDisk: () => Promise<void>): Promise<void> {
+  const primary = [...peers].find((p) => p.peerRole === 'Primary') ?? null;
+  const v = outdateVerdict(host.role, host.diskState, primary?.name ?? null, by);
   if (!v.ok) throw new TandemError('OUTDATE_REFUSED', `${volume}: ${v.message}`);
-  if (!v.change) return;
   const was = host.diskState;
-  await setDisk();
-  host.log.warn(`${volume}: disk ${was} -> Outdated (replica outdate): promotion now needs a resync from the newer copy, or --force`);
-  host.emit('replica.outdated', { volume, was });
+  if (v.change) await setDisk();
+  if (primary !== null) primary.reconnect(`${primary.name} outdated us: it goes on without us`);
+  if (!v.change) return;
+  host.log.warn(`${volume}: disk ${was} -> Outdated (replica outdate${by === null ? '' : ` by ${by}`}): promotion now needs a resync from the newer copy, or --force`);
+  host.emit('replica.outdated', { volume, was, by });
 }

@@ -79,6 +79,6 @@ export type ReplicaCommand =
   | { command: 'replica.disconnect'; volume: string }
   | { command: 'replica.verify'; volume: string } // starts verify; result as above, verify progress in peers
   | { command: 'replica.invalidate'; volume: string }
-  | { command: 'replica.outdate'; volume: string }
+  | { command: 'replica.outdate'; volume: string; by?: string }
   | { command: 'replica.discard-my-data'; volume: string }
   | { command: 'replica.flush'; volume: string }; // waits until every change made before it is replicated (C: on the peers' disks)

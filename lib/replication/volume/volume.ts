@@ -162,6 +162,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
     await this.disconnect();
     await this.links.stop();
+    this.fencing.stop();
     this.record.cleanShutdown = true;
     await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
     await this.store.close();
@@ -172,7 +173,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    await this.fencing.beforePromote(this.peers.values(), { disk: this.diskState, setDisk: (d) => this.setDisk(d) }, force);
+    await this.fencing.beforePromote(this.peers.values(), { disk: () => this.diskState, setDisk: (d) => this.setDisk(d) }, force);
     let before: { generations: Generations; diskState: DiskState; lastRole: 'Primary' | 'Secondary'; cleanShutdown: boolean } | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
@@ -237,8 +238,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   // `outdate` (drbdadm outdate): what a fence-peer handler runs here for a Primary elsewhere.
-  async outdate(): Promise<void> {
-    await outdateVolume(this.cfg.name, this, this.peers.values(), () => this.setDisk('Outdated'));
+  async outdate(by: string | null = null): Promise<void> {
+    await outdateVolume(this.cfg.name, this, this.peers.values(), by, () => this.setDisk('Outdated'));
   }
 
   // A disk state change that peers and restarts must see.

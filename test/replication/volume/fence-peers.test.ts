@@ -15,9 +15,10 @@ class Peer implements FencedPeer {
 
 class Self {
   changes: DiskState[] = [];
-  constructor(public disk: DiskState) {}
+  constructor(public state: DiskState) {}
+  disk = (): DiskState => this.state;
   setDisk(d: 'Outdated' | 'UpToDate'): Promise<void> {
-    this.disk = d;
+    this.state = d;
     this.changes.push(d);
     return Promise.resolve();
   }
@@ -169,6 +170,21 @@ describe('replicated volume: fencing (fence-peers.ts)', () => {
       await new Promise((r) => setImmediate(r));
       expect(logs.some((l) => l.includes('node-b is Primary too: two Primaries, a split brain'))).to.equal(true);
     });
+  });
+
+  it('stop() ends a handler still running', async () => {
+    let seen: AbortSignal | null = null;
+    const f = new PeerFencing({
+      volume: 'db', node: 'node-a', policy: 'resource-only', command: '/f', log: { info: () => undefined, warn: () => undefined, error: () => undefined }, emit: () => undefined,
+      run: (_c, _e, _t, signal) => new Promise((res) => {
+        seen = signal;
+        signal.addEventListener('abort', () => res({ exitCode: null, signal: 'SIGTERM', timedOut: false, startError: null, output: '' }));
+      }),
+    });
+    const out = f.fence(new Peer('node-b', false), 'UpToDate', 'test');
+    f.stop();
+    expect(await out).to.deep.equal({ kind: 'failed', detail: 'the handler was killed by SIGTERM' });
+    expect((seen as AbortSignal | null)?.aborted).to.equal(true);
   });
 
   it('without a runner, fencing fails and says so', async () => {

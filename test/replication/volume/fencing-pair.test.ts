@@ -81,6 +81,16 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
     expect((await c.image('node-b')).subarray(0, 4096).equals(Buffer.alloc(4096, 7))).to.equal(true);
   });
 
+  it('outdate --by the Primary it still follows: Outdated, the link dropped, then back in sync and UpToDate', async () => {
+    const { a, b } = await pair();
+    const drops = b.peers.get('node-a')?.status().disconnects ?? 0;
+    expect(await message(b.outdate('node-c'))).to.include('connected to the Primary node-a');
+    await b.outdate('node-a');
+    expect(c.events.some((e) => e.node === 'node-b' && e.type === 'replica.outdated' && e.fields.by === 'node-a')).to.equal(true);
+    await waitFor('the link dropped', async () => (b.peers.get('node-a')?.status().disconnects ?? 0) > drops, 5000);
+    await inSync(a, b);
+  });
+
   it('a resync from an Outdated source leaves the target Outdated: it cannot be promoted in the source\'s place', async () => {
     const { b } = await pair();
     await b.disconnect();
