@@ -46,10 +46,6 @@ export class PeerFencing {
 
   constructor(private readonly o: FencingOptions) {}
 
-  get policy(): FencingPolicy {
-    return this.o.policy;
-  }
-
   // Runs the handler for `peer`, or joins the run already going.
   fence(peer: FencedPeer, ownDisk: DiskState, why: string): Promise<FenceOutcome> {
     const going = this.running.get(peer.name);
