@@ -16,15 +16,12 @@ export interface SocketOptions {
 export type Ask = (opts: SocketOptions, command: string, args?: Record<string, unknown>) => Promise<unknown>;
 
 // The same rule as every object name in the configuration (config/names.ts).
-export function parseVolumeName(value: string): string {
-  if (!isObjectName(value)) throw new InvalidArgumentError(`a volume name must be ${objectName.allowed}`);
+const nameArgument = (what: string) => (value: string): string => {
+  if (!isObjectName(value)) throw new InvalidArgumentError(`a ${what} name must be ${objectName.allowed}`);
   return value;
-}
-
-function parseNodeName(value: string): string {
-  if (!isObjectName(value)) throw new InvalidArgumentError(`a node name must be ${objectName.allowed}`);
-  return value;
-}
+};
+export const parseVolumeName = nameArgument('volume');
+const parseNodeName = nameArgument('node');
 
 type VolumeCommand = Exclude<ReplicaCommand['command'], 'replica.status'>;
 
