@@ -91,14 +91,16 @@ export class PeerFencing {
   // "Forced into split brain situation!"). A Consistent disk whose absent
   // peers are all fenced, with no connected peer UpToDate, is the newest copy:
   // UpToDate.
-  async beforePromote(peers: Iterable<FencedPeer>, self: FencingSelf, force: boolean): Promise<void> {
+  // `silent`: peers dropped while the promotion asked them, absent even if their session has not wound up yet.
+  async beforePromote(peers: Iterable<FencedPeer>, self: FencingSelf, force: boolean, silent: readonly string[] = []): Promise<void> {
     const { o } = this;
     if (o.policy !== 'resource-only') return;
     // A promotion refused for another reason runs no handler.
     const disk = self.disk();
     if (!canPromote(disk === 'Consistent' ? 'UpToDate' : disk, force).ok) return;
     const list = [...peers];
-    const absent = list.filter((p) => !p.connected && p.fencedDisk === null);
+    const gone = (p: FencedPeer): boolean => !p.connected || silent.includes(p.name);
+    const absent = list.filter((p) => gone(p) && p.fencedDisk === null);
     const outcomes = await Promise.all(absent.map((p) => this.fence(p, disk, 'before becoming Primary')));
     const problems: string[] = [];
     for (const [i, out] of outcomes.entries()) {
@@ -115,7 +117,7 @@ export class PeerFencing {
       o.log.error(`${o.volume}: forced into a possible split brain: ${problems.join('; ')}`);
       return;
     }
-    if (self.disk() === 'Consistent' && !list.some((p) => p.connected && p.peerDisk === 'UpToDate')) {
+    if (self.disk() === 'Consistent' && !list.some((p) => !gone(p) && p.peerDisk === 'UpToDate')) {
       await self.setDisk('UpToDate');
       o.log.info(`${o.volume}: every absent peer is fenced: Consistent -> UpToDate`);
     }

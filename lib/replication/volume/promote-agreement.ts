@@ -15,6 +15,8 @@ export interface PromotePeer {
 export interface Agreement {
   // The promotion failed after the peers agreed: they release their grants now, not at expiry.
   abort(): void;
+  // Connected peers that did not answer (dropped): absent now, as if never connected.
+  silent: string[];
 }
 
 export async function agreePromotion(volume: string, arbiter: PromoteArbiter, peers: Iterable<PromotePeer>, timeoutMs: number): Promise<Agreement> {
@@ -38,7 +40,7 @@ export async function agreePromotion(volume: string, arbiter: PromoteArbiter, pe
     abort();
     throw new TandemError('PROMOTE_REFUSED', `${volume}: ${refusals.join('; ')} (one Primary per volume)`, { transient: true });
   }
-  return { abort };
+  return { abort, silent: asked.filter((_, i) => verdicts[i] === null).map((p) => p.name) };
 }
 
 // A volume's promotion, whatever its kind: check, ask the peers, check again
@@ -51,6 +53,8 @@ export interface VolumePromotion<T> {
   timeoutMs: number;
   isPrimary(): boolean;
   check(): T; // throws PROMOTE_REFUSED
+  // Peers dropped while we asked are absent now: fencing must deal with them before we commit (throws to refuse).
+  fenceSilent?(peers: string[]): Promise<void>;
   commit(verdict: T): Promise<void>; // becomes Primary and saves it
   undo(): void; // the commit failed: as it was before commit()
 }
@@ -61,6 +65,7 @@ export async function promoteAgreed<T>(o: VolumePromotion<T>): Promise<T | null>
   const agreed = await agreePromotion(o.volume, o.arbiter, o.peers, o.timeoutMs);
   if (o.isPrimary()) return null;
   try {
+    if (agreed.silent.length > 0) await o.fenceSilent?.(agreed.silent);
     const verdict = o.check();
     await o.commit(verdict);
     return verdict;

@@ -67,6 +67,14 @@ describe('replicated volume: fencing (fence-peers.ts)', () => {
       expect(events.map((e) => [e['peer'], e['outcome'], e['peer_disk']])).to.deep.equal([['node-b', 'peer-fenced', 'Outdated'], ['node-d', 'peer-fenced', 'Outdated']]);
     });
 
+    it('a peer dropped while the promotion asked it is fenced even before its session winds up', async () => {
+      const { f, runs } = setup({ 'node-b': 4 });
+      const self = new Self('Consistent');
+      await f.beforePromote([new Peer('node-b', true, 'UpToDate')], self, false, ['node-b']);
+      expect(runs.map((r) => r.env['TANDEM_PEER'])).to.deep.equal(['node-b']);
+      expect(self.changes, 'its last UpToDate does not hold us back: it is gone').to.deep.equal(['UpToDate']);
+    });
+
     it('dont-care runs nothing', async () => {
       const { f, runs } = setup({}, 'dont-care');
       await f.beforePromote([new Peer('node-b', false)], new Self('UpToDate'), false);

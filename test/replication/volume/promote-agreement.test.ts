@@ -46,10 +46,11 @@ describe('replicated volume: promotion agreement', () => {
     expect(peers[1]?.aborted).to.have.length(0);
   });
 
-  it('a peer that did not answer (its link dropped) does not stop the promotion', async () => {
-    const peers = [new Peer('node-b', true, null)];
-    await agreePromotion('db', new PromoteArbiter('node-a', 1000), peers, 500);
+  it('a peer that did not answer (its link dropped) does not stop the promotion, and is named silent', async () => {
+    const peers = [new Peer('node-b', true, null), new Peer('node-c', true, { grant: true })];
+    const agreed = await agreePromotion('db', new PromoteArbiter('node-a', 1000), peers, 500);
     expect(peers[0]?.asked).to.have.length(1);
+    expect(agreed.silent).to.deep.equal(['node-b']);
   });
 
   it('a node holding a grant for a peer refuses its own promotion without asking anyone', async () => {
@@ -63,7 +64,7 @@ describe('replicated volume: promotion agreement', () => {
   });
 
   describe('promoteAgreed (both volume kinds)', () => {
-    const run = (o: { primary?: boolean; checks?: Array<() => string>; commitFails?: boolean; peers?: Peer[] }) => {
+    const run = (o: { primary?: boolean; checks?: Array<() => string>; commitFails?: boolean; peers?: Peer[]; fenceFails?: boolean }) => {
       const log: string[] = [];
       const peers = o.peers ?? [new Peer('node-b', true, { grant: true })];
       const checks = o.checks ?? [() => 'ok', () => 'ok'];
@@ -72,6 +73,7 @@ describe('replicated volume: promotion agreement', () => {
         volume: 'db', arbiter: new PromoteArbiter('node-a', 1000), peers, timeoutMs: 500,
         isPrimary: () => o.primary === true,
         check: () => { log.push('check'); return (checks[n++] as () => string)(); },
+        fenceSilent: async (silent) => { log.push(`fence ${silent.join(',')}`); if (o.fenceFails) throw new TandemError('PROMOTE_REFUSED', 'db: fencing node-b failed'); },
         commit: async (v) => { log.push(`commit ${v}`); if (o.commitFails) throw new Error('EIO'); },
         undo: () => { log.push('undo'); },
       });
@@ -95,6 +97,19 @@ describe('replicated volume: promotion agreement', () => {
       const r = run({ primary: true });
       expect(await r.result).to.equal(null);
       expect(r.log).to.deep.equal(['check']);
+    });
+
+    it('peers dropped while asked are fenced before the commit; a fencing refusal frees the granting peers', async () => {
+      const r = run({ peers: [new Peer('node-b', true, null), new Peer('node-c', true, { grant: true })] });
+      expect(await r.result).to.equal('ok');
+      expect(r.log).to.deep.equal(['check', 'fence node-b', 'check', 'commit ok']);
+      const refused = run({ peers: [new Peer('node-b', true, null), new Peer('node-c', true, { grant: true })], fenceFails: true });
+      expect((await refusal(refused.result)).message).to.equal('db: fencing node-b failed');
+      expect(refused.log).to.deep.equal(['check', 'fence node-b', 'undo']);
+      expect(refused.peers[1]?.aborted).to.have.length(1);
+      const none = run({});
+      await none.result;
+      expect(none.log, 'no silent peer, no fencing').to.deep.equal(['check', 'check', 'commit ok']);
     });
 
     it('a failed commit, or a refusal at the second check, is undone and the granting peers are freed', async () => {
