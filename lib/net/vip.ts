@@ -26,11 +26,19 @@ export async function addVip(v: VirtualAddress, options: IpRunOptions = {}): Pro
   }
 }
 
+// ip(8)'s words for "that address (or its device) is not there": older
+// iproute2 prints EADDRNOTAVAIL's text, newer "Error: ipv4: Address not
+// found." / "Error: ipv6: address not found.", and a missing device either
+// ENODEV's text or 'Cannot find device "eth9"'.
+export function isAbsentAddressError(message: string): boolean {
+  return /Cannot assign requested address|address not found|No such device|Cannot find device/i.test(message);
+}
+
 export async function deleteVip(v: VirtualAddress, options: IpRunOptions = {}): Promise<void> {
   try {
     await runIp([v.family === 6 ? '-6' : '-4', 'addr', 'del', vipText(v), 'dev', v.dev], options);
   } catch (err) {
-    if (err instanceof TandemError && /Cannot assign requested address|No such device/.test(err.message)) return;
+    if (err instanceof TandemError && isAbsentAddressError(err.message)) return;
     throw err;
   }
 }

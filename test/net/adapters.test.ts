@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { parseAddressLine, parseMonitorLine } from '../../lib/net/link-monitor.js';
 import { parseLinkJson, pickSourceAddress } from '../../lib/net/links.js';
-import { addArgs } from '../../lib/net/vip.js';
+import { addArgs, isAbsentAddressError } from '../../lib/net/vip.js';
 
 describe('net/link-monitor parseMonitorLine', () => {
   const cases: [string, { index: number; dev: string; up: boolean } | null][] = [
@@ -63,5 +63,14 @@ describe('net/vip addArgs', () => {
     expect(addArgs({ address: '2001:db8:1::100', prefix: 64, family: 6, dev: 'eth0' })).to.deep.equal([
       '-6', 'addr', 'add', '2001:db8:1::100/64', 'dev', 'eth0', 'nodad',
     ]);
+  });
+});
+
+describe('net/vip isAbsentAddressError', () => {
+  it('an address already gone is success, in the words of old and new iproute2 (a VIP never added is removed without error)', () => {
+    for (const m of ['RTNETLINK answers: Cannot assign requested address', 'Error: ipv4: Address not found.', 'Error: ipv6: address not found.', 'Cannot find device "eth9"', 'Error: No such device']) {
+      expect(isAbsentAddressError(m), m).to.equal(true);
+    }
+    expect(isAbsentAddressError('RTNETLINK answers: Operation not permitted')).to.equal(false);
   });
 });
