@@ -25,6 +25,7 @@ export interface HaOptions {
   storeEnv?: Record<string, string>;
   quietStore?: boolean; // output to /dev/null: the store then survives its daemon (no broken pipe)
   extraVips?: string[]; // besides VIP/24
+  fencePeer?: string; // fencing: resource-only with this fence_peer command
 }
 
 export function dataPath(h: LabHost): string {
@@ -70,6 +71,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     '      timeout: 3',
     '      ping_interval: 0.5',
     '      ping_timeout: 2',
+    ...(o.fencePeer ? ['      fencing: resource-only', `      fence_peer: ${JSON.stringify(o.fencePeer)}`] : []),
     'services:',
     '  - name: store',
     `    command: ${JSON.stringify(store)}`,

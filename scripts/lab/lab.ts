@@ -52,6 +52,7 @@ export class Lab {
   readonly root: string;
   private readonly switchNs: string;
   private readonly procs = new Set<LabProcess>();
+  private readonly isolations = new Map<string, string[]>(); // "from>to": the addresses setIsolated cut
   private destroyed = false;
 
   private constructor(nodeCount: number) {
@@ -98,14 +99,35 @@ export class Lab {
     });
   }
 
-  // The switch port of a host: taking it down partitions the host while its
-  // own link stays up (a real network failure, not a local link fault).
+  // The switch port of a host: taking it down partitions the host; the veth
+  // pair takes the host's carrier down with it, so its link monitor sees the
+  // interface go down (use setIsolated for a silent network instead).
   switchPort(h: LabHost): string {
     return `p${[...this.hosts, this.client].indexOf(h)}`;
   }
 
   async setSwitchPort(h: LabHost, up: boolean): Promise<void> {
     await execa('ip', ['-n', this.switchNs, 'link', 'set', this.switchPort(h), up ? 'up' : 'down']);
+  }
+
+  // A partition between `h` and the other nodes with every link up: each
+  // side's neighbour entries for the other's addresses point to a MAC nobody
+  // has, so unicast (TCP, and VRRP from a raw socket bound to the device,
+  // which ignores blackhole routes) goes nowhere; this kernel has no netem or
+  // tc drop action. VRRP then hears silence, as across a broken switch.
+  async setIsolated(h: LabHost, isolated: boolean): Promise<void> {
+    for (const o of this.hosts.filter((x) => x !== h)) {
+      for (const [from, to] of [[h, o], [o, h]] as const) {
+        const key = `${from.name}>${to.name}`;
+        const targets = isolated ? (await this.addresses(to)).filter((a) => !a.startsWith('fe80:')) : this.isolations.get(key) ?? [];
+        this.isolations.set(key, targets);
+        for (const a of targets) {
+          const family = a.includes(':') ? '-6' : '-4';
+          const args = isolated ? ['replace', a, 'lladdr', '02:00:00:00:00:00', 'nud', 'permanent', 'dev', from.dev] : ['del', a, 'dev', from.dev];
+          await execa('ip', ['-n', from.ns, family, 'neigh', ...args]);
+        }
+      }
+    }
   }
 
   async exec(h: LabHost, cmd: string[], opts: { reject?: boolean; timeoutMs?: number } = {}) {

@@ -4,7 +4,7 @@
 // one block volume mirrored to the other hosts.
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lab, LabHost } from './lab.js';
+import { REPO_ROOT, TANDEM_BIN, type Lab, type LabHost } from './lab.js';
 import { controlSocket } from './tandem-config.js';
 
 export const REPLICATION_PORT = 7789;
@@ -41,6 +41,13 @@ export interface VolumeOptions {
 }
 
 export const LAB_SECRET = 'tandem lab replication secret, 32+ bytes long';
+
+// fence_peer for lab hosts: scripts/fence-peer reaching the peer's daemon through its
+// control socket, a path a partition of the lab's links does not cut (ssh in production).
+export function labFencePeer(lab: Lab): string {
+  const tandem = `env TANDEM_SOCKET=${lab.root}/$TANDEM_PEER/control.sock ${process.execPath} ${TANDEM_BIN}`;
+  return `${join(REPO_ROOT, 'scripts/fence-peer')} '${tandem}'`;
+}
 
 // The node line and the replication section's head, with the secret file written (mode 600, as on a real node).
 function head(lab: Lab, h: LabHost, secret: string): string[] {

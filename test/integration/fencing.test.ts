@@ -4,19 +4,13 @@
 // production): a partitioned Primary outdates its Secondary, and a Secondary
 // told to promote while the Primary lives outdates itself instead.
 import { expect } from 'chai';
-import { join } from 'node:path';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
-import { addReplicationAddresses, replicationConfig, type VolumeOptions } from '../../scripts/lab/replication-config.js';
+import { addReplicationAddresses, labFencePeer as fencePeer, replicationConfig, type VolumeOptions } from '../../scripts/lab/replication-config.js';
 import { NBD_TOOLS, requireTools } from '../fixtures/nbd/tools.js';
 import { waitFor } from '../helpers/env.js';
 import { daemonUp, inSync, log, qemuIo, replica, sameImages, volume } from './block-lab.js';
 import { labLifecycle } from './lab-hooks.js';
 
-// scripts/fence-peer, running this checkout's tandem against the peer's control socket.
-function fencePeer(lab: Lab): string {
-  const tandem = `env TANDEM_SOCKET=${lab.root}/$TANDEM_PEER/control.sock ${process.execPath} ${join(process.cwd(), 'bin/tandem')}`;
-  return `${join(process.cwd(), 'scripts/fence-peer')} '${tandem}'`;
-}
 
 // Both daemons up with their own options, the first forced Primary, the second in sync.
 async function pair(lab: Lab, first: VolumeOptions, second: VolumeOptions): Promise<[LabProcess, LabProcess]> {
