@@ -7,20 +7,18 @@ import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
 import { formatHostPort } from '../../config/names.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
-import { ActivityLog } from '../block/activity-log.js';
-import { Bitmap } from '../block/bitmap.js';
-import { openImage } from '../block/image.js';
-import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
-import { MetadataStore } from '../block/metadata-store.js';
+import type { ActivityLog } from '../block/activity-log.js';
+import type { Bitmap } from '../block/bitmap.js';
+import type { MetadataRecord } from '../block/metadata.js';
+import type { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
-import { FileBackend } from '../block/nbd/file-backend.js';
+import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
-import { encodeGenerations, generationsStatus, parseGenerations } from '../generations-json.js';
+import { encodeGenerations, generationsStatus } from '../generations-json.js';
 import {
-  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration,
-  onResyncFinished, type Generations,
+  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, type Generations,
 } from '../generations.js';
-import { diskAfterResync, diskAtOpen, diskWhenInSync } from '../fencing.js';
+import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
 import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
@@ -35,6 +33,7 @@ import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
+import { openVolumeFiles } from './volume-open.js';
 import { WritePath, type WritePathHost } from './write-path.js';
 
 export interface VolumeDeps {
@@ -93,50 +92,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.deps.emit(type, fields);
   }
 
-  // Opens the image (created sparse when missing) and its metadata (created
-  // for a new volume: Inconsistent, fresh generation, until a forced promote
-  // or the initial sync).
+  // Opens the image and its metadata (volume-open.ts); a new volume is
+  // Inconsistent until a forced promote or the initial sync.
   static async open(cfg: BlockVolumeConfig, deps: VolumeDeps): Promise<ReplicatedVolume> {
-    await mkdir(dirname(cfg.device), { recursive: true });
-    await mkdir(dirname(cfg.metadata), { recursive: true, mode: 0o700 });
-    const img = await openImage(cfg.device, cfg.size);
-    if (!img.ok) throw img.error;
-    const disk = FileBackend.fromHandle(img.image.fd, cfg.size);
-    const check = (g: unknown): string | null => { const r = parseGenerations(g); return r.ok ? null : r.reason; };
-    let opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
-    if (!opened.ok && opened.reason === 'not-found') {
-      const fresh = freshRecord(cfg);
-      const created = await MetadataStore.create(cfg.metadata, fresh);
-      if (!created.ok) { await disk.close(); throw created.error; }
-      await created.store.close();
-      opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
-    }
-    if (!opened.ok) { await disk.close(); throw opened.error; }
-    const { store, record } = opened;
-    if (record.volumeSize !== cfg.size || record.blockSize !== cfg.blockSize) {
-      await store.close(); await disk.close();
-      throw new TandemError('VOLUME_GEOMETRY', `${cfg.metadata} describes a ${record.volumeSize}-byte volume with ${record.blockSize}-byte blocks; the configuration says ${cfg.size} / ${cfg.blockSize}: resizing is not supported`);
-    }
-    const g = parseGenerations(record.generations);
-    if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
-    let diskState = diskAtOpen(record.diskState, cfg.fencing);
-    // An image made now under old metadata holds none of the data the metadata describes.
-    if (img.image.created && !g.generations.fresh) {
-      deps.log.warn(`${cfg.name}: ${cfg.device} was missing and is created empty; its metadata describes data: disk marked Inconsistent`);
-      diskState = 'Inconsistent';
-    }
-    for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
-    for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
-    // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").
-    if (crashedWhilePrimary(record)) {
-      const bits = markActivityLogOutOfSync(record);
-      deps.log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${record.activityLog.extents().length} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
-    }
-    // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
-    record.activityLog = new ActivityLog(cfg.alExtents);
-    record.lastRole = 'Secondary';
-    record.cleanShutdown = true;
-    const v = new ReplicatedVolume(cfg, disk, store, record, g.generations, diskState, deps);
+    const o = await openVolumeFiles(cfg, deps.log);
+    const v = new ReplicatedVolume(cfg, o.disk, o.store, o.record, o.generations, o.diskState, deps);
     await v.save();
     return v;
   }
@@ -398,17 +358,4 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       peers: [...this.peers.values()].map((s) => s.status()),
     };
   }
-}
-
-function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
-  return {
-    volumeSize: cfg.size,
-    blockSize: cfg.blockSize,
-    generations: JSON.parse(encodeGenerations(onNewVolume())) as unknown,
-    bitmaps: new Map(cfg.peers.map((p) => [p.name, new Bitmap(cfg.size, cfg.blockSize)])),
-    activityLog: new ActivityLog(cfg.alExtents),
-    lastRole: 'Secondary',
-    diskState: 'Inconsistent',
-    cleanShutdown: true,
-  };
 }

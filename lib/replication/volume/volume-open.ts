@@ -1,0 +1,83 @@
+// Opening a block volume's files, before any peer or client is served: the
+// image (created sparse when missing) and its metadata (created for a new
+// volume: Inconsistent, a fresh generation), checked against the
+// configuration, with what a crash left behind folded into the bitmaps.
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BlockVolumeConfig } from '../../config/types.js';
+import { TandemError } from '../../errors.js';
+import { ActivityLog } from '../block/activity-log.js';
+import { Bitmap } from '../block/bitmap.js';
+import { openImage } from '../block/image.js';
+import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
+import { MetadataStore } from '../block/metadata-store.js';
+import { FileBackend } from '../block/nbd/file-backend.js';
+import { diskAtOpen } from '../fencing.js';
+import { encodeGenerations, parseGenerations } from '../generations-json.js';
+import { onNewVolume, type Generations } from '../generations.js';
+import type { DiskState } from '../states.js';
+import type { VolumeLog } from './host.js';
+
+export interface VolumeFiles {
+  disk: FileBackend;
+  store: MetadataStore;
+  record: MetadataRecord;
+  generations: Generations;
+  diskState: DiskState;
+}
+
+export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): Promise<VolumeFiles> {
+  await mkdir(dirname(cfg.device), { recursive: true });
+  await mkdir(dirname(cfg.metadata), { recursive: true, mode: 0o700 });
+  const img = await openImage(cfg.device, cfg.size);
+  if (!img.ok) throw img.error;
+  const disk = FileBackend.fromHandle(img.image.fd, cfg.size);
+  const check = (g: unknown): string | null => { const r = parseGenerations(g); return r.ok ? null : r.reason; };
+  let opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
+  if (!opened.ok && opened.reason === 'not-found') {
+    const fresh = freshRecord(cfg);
+    const created = await MetadataStore.create(cfg.metadata, fresh);
+    if (!created.ok) { await disk.close(); throw created.error; }
+    await created.store.close();
+    opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
+  }
+  if (!opened.ok) { await disk.close(); throw opened.error; }
+  const { store, record } = opened;
+  if (record.volumeSize !== cfg.size || record.blockSize !== cfg.blockSize) {
+    await store.close(); await disk.close();
+    throw new TandemError('VOLUME_GEOMETRY', `${cfg.metadata} describes a ${record.volumeSize}-byte volume with ${record.blockSize}-byte blocks; the configuration says ${cfg.size} / ${cfg.blockSize}: resizing is not supported`);
+  }
+  const g = parseGenerations(record.generations);
+  if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
+  let diskState = diskAtOpen(record.diskState, cfg.fencing);
+  // An image made now under old metadata holds none of the data the metadata describes.
+  if (img.image.created && !g.generations.fresh) {
+    log.warn(`${cfg.name}: ${cfg.device} was missing and is created empty; its metadata describes data: disk marked Inconsistent`);
+    diskState = 'Inconsistent';
+  }
+  for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
+  for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
+  // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").
+  if (crashedWhilePrimary(record)) {
+    const bits = markActivityLogOutOfSync(record);
+    log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${record.activityLog.extents().length} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
+  }
+  // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
+  record.activityLog = new ActivityLog(cfg.alExtents);
+  record.lastRole = 'Secondary';
+  record.cleanShutdown = true;
+  return { disk, store, record, generations: g.generations, diskState };
+}
+
+function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
+  return {
+    volumeSize: cfg.size,
+    blockSize: cfg.blockSize,
+    generations: JSON.parse(encodeGenerations(onNewVolume())) as unknown,
+    bitmaps: new Map(cfg.peers.map((p) => [p.name, new Bitmap(cfg.size, cfg.blockSize)])),
+    activityLog: new ActivityLog(cfg.alExtents),
+    lastRole: 'Secondary',
+    diskState: 'Inconsistent',
+    cleanShutdown: true,
+  };
+}
