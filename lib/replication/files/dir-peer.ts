@@ -177,7 +177,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (this.replication === 'SyncTarget') {
       await this.host.resyncFinished(this.name, true, this.peerState.generations, this.peerState.disk);
       this.replication = 'Established';
-      this.host.log.info(`${this.host.cfg.name}: resync from ${this.name} finished: UpToDate`);
+      this.host.log.info(`${this.host.cfg.name}: resync from ${this.name} finished: ${this.host.diskState}`);
       this.sendState();
     }
   }
