@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, type Lab, type LabHost } from './lab.js';
-import { DIRECTORY_PORT, LAB_SECRET, replicationAddress } from './replication-config.js';
+import { DIRECTORY_PORT, fencingLines, LAB_SECRET, replicationAddress } from './replication-config.js';
 import { controlSocket, tandemConfig } from './tandem-config.js';
 
 export const VIP = '192.0.2.100';
@@ -71,7 +71,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     '      timeout: 3',
     '      ping_interval: 0.5',
     '      ping_timeout: 2',
-    ...(o.fencePeer ? ['      fencing: resource-only', `      fence_peer: ${JSON.stringify(o.fencePeer)}`] : []),
+    ...fencingLines(o.fencePeer),
     'services:',
     '  - name: store',
     `    command: ${JSON.stringify(store)}`,

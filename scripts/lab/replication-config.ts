@@ -42,6 +42,10 @@ export interface VolumeOptions {
 
 export const LAB_SECRET = 'tandem lab replication secret, 32+ bytes long';
 
+// A volume's fencing keys: resource-only with `fencePeer`, else none (dont-care).
+export const fencingLines = (fencePeer: string | undefined): string[] =>
+  fencePeer === undefined ? [] : ['      fencing: resource-only', `      fence_peer: ${JSON.stringify(fencePeer)}`];
+
 // fence_peer for lab hosts: scripts/fence-peer reaching the peer's daemon through its
 // control socket, a path a partition of the lab's links does not cut (ssh in production).
 export function labFencePeer(lab: Lab): string {
@@ -119,7 +123,7 @@ export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): 
     `      timeout: ${o.timeout ?? 2}`,
     '      ping_interval: 0.5',
     `      ping_timeout: ${o.pingTimeout ?? 2}`,
-    ...(o.fencePeer ? ['      fencing: resource-only', `      fence_peer: ${JSON.stringify(o.fencePeer)}`] : []),
+    ...fencingLines(o.fencePeer),
     ...(o.extraVrrp ? [o.extraVrrp] : []),
     '',
   ].join('\n');

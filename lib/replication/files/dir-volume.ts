@@ -137,12 +137,11 @@ export class DirectoryVolume implements DirHost {
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
     const fencingSelf = { disk: () => this.meta.disk, setDisk: (d: DiskState) => this.setDisk(d) };
-    await this.fencing.beforePromote(this.peers.values(), fencingSelf, force);
     let before: Pick<DirMeta, 'generations' | 'disk' | 'lastRole'> | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
       isPrimary: () => this.role === 'Primary',
-      fenceSilent: (silent) => this.fencing.beforePromote(this.peers.values(), fencingSelf, force, silent),
+      fence: (silent) => this.fencing.beforePromote(this.peers.values(), fencingSelf, force, silent),
       check: () => promotion(this.cfg.name, this.meta.disk, force, this.meta.generations, this.peers.values()),
       commit: async (p) => {
         before = { generations: this.meta.generations, disk: this.meta.disk, lastRole: this.meta.lastRole };

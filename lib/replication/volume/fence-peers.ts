@@ -9,7 +9,7 @@ import { fenceOnPeerLoss, fenceOutcome, type FenceOutcome, type FencingPolicy, t
 import { canPromote, type DiskState, type Role } from '../states.js';
 import type { VolumeLog } from './host.js';
 
-export const FENCE_TIMEOUT_MS = 60_000;
+const FENCE_TIMEOUT_MS = 60_000;
 
 // Runs `command` with `env` added to the daemon's environment; `signal` ends it early.
 export type HandlerRunner = (command: string, env: Record<string, string>, timeoutMs: number, signal: AbortSignal) => Promise<HandlerExit & { output: string }>;

@@ -52,20 +52,22 @@ export interface VolumePromotion<T> {
   peers: Iterable<PromotePeer>;
   timeoutMs: number;
   isPrimary(): boolean;
+  // Fencing (fence-peers.ts), throwing to refuse: first with [] for the peers
+  // absent from the start, then with the peers dropped while we asked.
+  fence(silent: string[]): Promise<void>;
   check(): T; // throws PROMOTE_REFUSED
-  // Peers dropped while we asked are absent now: fencing must deal with them before we commit (throws to refuse).
-  fenceSilent?(peers: string[]): Promise<void>;
   commit(verdict: T): Promise<void>; // becomes Primary and saves it
   undo(): void; // the commit failed: as it was before commit()
 }
 
 // The check's verdict once Primary; null when a concurrent promotion finished while we asked.
 export async function promoteAgreed<T>(o: VolumePromotion<T>): Promise<T | null> {
+  await o.fence([]); // before the check: fencing may make a Consistent disk UpToDate, or ours Outdated
   o.check(); // refused here: nobody is asked
   const agreed = await agreePromotion(o.volume, o.arbiter, o.peers, o.timeoutMs);
   if (o.isPrimary()) return null;
   try {
-    if (agreed.silent.length > 0) await o.fenceSilent?.(agreed.silent);
+    if (agreed.silent.length > 0) await o.fence(agreed.silent);
     const verdict = o.check();
     await o.commit(verdict);
     return verdict;

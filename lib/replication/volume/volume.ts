@@ -134,12 +134,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
     const fencingSelf = { disk: () => this.diskState, setDisk: (d: DiskState) => this.setDisk(d) };
-    await this.fencing.beforePromote(this.peers.values(), fencingSelf, force);
     let before: { generations: Generations; diskState: DiskState; lastRole: 'Primary' | 'Secondary'; cleanShutdown: boolean } | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
       isPrimary: () => this.role === 'Primary',
-      fenceSilent: (silent) => this.fencing.beforePromote(this.peers.values(), fencingSelf, force, silent),
+      fence: (silent) => this.fencing.beforePromote(this.peers.values(), fencingSelf, force, silent),
       check: () => promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()),
       commit: async (p) => {
         before = { generations: this.generations, diskState: this.diskState, lastRole: this.record.lastRole, cleanShutdown: this.record.cleanShutdown };

@@ -73,7 +73,10 @@ describe('replicated volume: promotion agreement', () => {
         volume: 'db', arbiter: new PromoteArbiter('node-a', 1000), peers, timeoutMs: 500,
         isPrimary: () => o.primary === true,
         check: () => { log.push('check'); return (checks[n++] as () => string)(); },
-        fenceSilent: async (silent) => { log.push(`fence ${silent.join(',')}`); if (o.fenceFails) throw new TandemError('PROMOTE_REFUSED', 'db: fencing node-b failed'); },
+        fence: async (silent) => {
+          log.push(silent.length === 0 ? 'fence absent' : `fence ${silent.join(',')}`);
+          if (o.fenceFails === true && silent.length > 0) throw new TandemError('PROMOTE_REFUSED', 'db: fencing node-b failed');
+        },
         commit: async (v) => { log.push(`commit ${v}`); if (o.commitFails) throw new Error('EIO'); },
         undo: () => { log.push('undo'); },
       });
@@ -83,8 +86,23 @@ describe('replicated volume: promotion agreement', () => {
     it('checks, asks, checks again and commits', async () => {
       const r = run({});
       expect(await r.result).to.equal('ok');
-      expect(r.log).to.deep.equal(['check', 'check', 'commit ok']);
+      expect(r.log).to.deep.equal(['fence absent', 'check', 'check', 'commit ok']);
       expect(r.peers[0]?.asked).to.have.length(1);
+    });
+
+    it('fencing comes first (it may change the disk the check reads); its refusal asks nobody', async () => {
+      const log: string[] = [];
+      const peers = [new Peer('node-b', true, { grant: true })];
+      const result = promoteAgreed({
+        volume: 'db', arbiter: new PromoteArbiter('node-a', 1000), peers, timeoutMs: 500, isPrimary: () => false,
+        fence: async () => { log.push('fence'); throw new TandemError('PROMOTE_REFUSED', 'db: node-b is Primary (exit 6)'); },
+        check: () => { log.push('check'); return 'ok'; },
+        commit: async () => { log.push('commit'); },
+        undo: () => { log.push('undo'); },
+      });
+      expect((await refusal(result)).message).to.equal('db: node-b is Primary (exit 6)');
+      expect(log).to.deep.equal(['fence']);
+      expect(peers[0]?.asked).to.have.length(0);
     });
 
     it('a refusal at the first check asks nobody', async () => {
@@ -96,30 +114,30 @@ describe('replicated volume: promotion agreement', () => {
     it('a promotion that finished meanwhile is not done twice', async () => {
       const r = run({ primary: true });
       expect(await r.result).to.equal(null);
-      expect(r.log).to.deep.equal(['check']);
+      expect(r.log).to.deep.equal(['fence absent', 'check']);
     });
 
     it('peers dropped while asked are fenced before the commit; a fencing refusal frees the granting peers', async () => {
       const r = run({ peers: [new Peer('node-b', true, null), new Peer('node-c', true, { grant: true })] });
       expect(await r.result).to.equal('ok');
-      expect(r.log).to.deep.equal(['check', 'fence node-b', 'check', 'commit ok']);
+      expect(r.log).to.deep.equal(['fence absent', 'check', 'fence node-b', 'check', 'commit ok']);
       const refused = run({ peers: [new Peer('node-b', true, null), new Peer('node-c', true, { grant: true })], fenceFails: true });
       expect((await refusal(refused.result)).message).to.equal('db: fencing node-b failed');
-      expect(refused.log).to.deep.equal(['check', 'fence node-b', 'undo']);
+      expect(refused.log).to.deep.equal(['fence absent', 'check', 'fence node-b', 'undo']);
       expect(refused.peers[1]?.aborted).to.have.length(1);
       const none = run({});
       await none.result;
-      expect(none.log, 'no silent peer, no fencing').to.deep.equal(['check', 'check', 'commit ok']);
+      expect(none.log, 'no silent peer: fencing only before asking').to.deep.equal(['fence absent', 'check', 'check', 'commit ok']);
     });
 
     it('a failed commit, or a refusal at the second check, is undone and the granting peers are freed', async () => {
       const failed = run({ commitFails: true });
       expect(await failed.result.then(() => 'done', (e: Error) => e.message)).to.equal('EIO');
-      expect(failed.log).to.deep.equal(['check', 'check', 'commit ok', 'undo']);
+      expect(failed.log).to.deep.equal(['fence absent', 'check', 'check', 'commit ok', 'undo']);
       expect(failed.peers[0]?.aborted).to.have.length(1);
       const second = run({ checks: [() => 'ok', () => { throw new TandemError('PROMOTE_REFUSED', 'db: node-b is Primary'); }] });
       expect((await refusal(second.result)).message).to.equal('db: node-b is Primary');
-      expect(second.log).to.deep.equal(['check', 'check', 'undo']);
+      expect(second.log).to.deep.equal(['fence absent', 'check', 'check', 'undo']);
       expect(second.peers[0]?.aborted).to.have.length(1);
     });
   });
