@@ -1,6 +1,7 @@
 // The normalized configuration: what the validator hands to the daemon once
 // every key has been checked and every default filled in. Field names follow
 // keepalived's keywords (snake_case in YAML, camelCase here).
+import type { FencingPolicy } from '../replication/fencing.js';
 import type { RestartPolicy } from '../services/restart-policy.js';
 
 export type Family = 4 | 6;
@@ -108,7 +109,7 @@ export type ReplicationProtocol = 'A' | 'B' | 'C';
 
 // DRBD's fencing policy (lib/replication/fencing.ts) and its fence-peer handler.
 export interface FencingConfig {
-  fencing: 'dont-care' | 'resource-only'; // default dont-care
+  fencing: FencingPolicy; // default dont-care
   fencePeer?: string; // a shell command; required with resource-only
 }
 
