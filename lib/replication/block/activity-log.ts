@@ -32,6 +32,17 @@ export type TouchResult =
   // all-busy: every extent has writes in flight, wait for a release.
   | { ok: false; reason: 'too-many-extents' | 'all-busy'; detail: string };
 
+// Byte ranges of extents, ascending, clipped to the volume.
+export function extentRanges(extentSize: number, extents: Iterable<number>, volumeSize: number): Array<{ offset: number; length: number }> {
+  const out: Array<{ offset: number; length: number }> = [];
+  for (const e of [...extents].sort((a, b) => a - b)) {
+    const offset = e * extentSize;
+    if (offset >= volumeSize) continue;
+    out.push({ offset, length: Math.min(extentSize, volumeSize - offset) });
+  }
+  return out;
+}
+
 function geometryProblem(extentSize: number, capacity: number): string | null {
   if (!Number.isSafeInteger(extentSize) || extentSize < 4096 || extentSize > 2 ** 30 || (extentSize & (extentSize - 1)) !== 0) {
     return `extent size ${extentSize} is not a power of two in 4 KiB..1 GiB`;
@@ -130,13 +141,7 @@ export class ActivityLog {
 
   // Byte ranges to resync after a Primary crash, clipped to the volume.
   ranges(volumeSize: number): Array<{ offset: number; length: number }> {
-    const out: Array<{ offset: number; length: number }> = [];
-    for (const e of [...this.lru.keys()].sort((a, b) => a - b)) {
-      const offset = e * this.extentSize;
-      if (offset >= volumeSize) continue;
-      out.push({ offset, length: Math.min(this.extentSize, volumeSize - offset) });
-    }
-    return out;
+    return extentRanges(this.extentSize, this.lru.keys(), volumeSize);
   }
 
   // Layout (little-endian): magic "TNDMACTL" | u16 version | u16 0 |

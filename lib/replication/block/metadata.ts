@@ -9,7 +9,8 @@
 // scalar fields, the opaque `generations` value and, for each bitmap and the
 // activity log, {at, length} of its blob (offsets from the payload start).
 // Bitmaps and the log carry their own magic and crc32 (bitmap.ts, activity-log.ts).
-import { ActivityLog } from './activity-log.js';
+import { ActivityLog, extentRanges } from './activity-log.js';
+import type { LoggedExtents } from './activity-log-store.js';
 import { Bitmap, geometryProblem } from './bitmap.js';
 
 export const ROLES = ['Primary', 'Secondary'] as const;
@@ -182,11 +183,15 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
 // After a Primary crash (cleanShutdown false with lastRole Primary) writes in
 // the logged extents may be on one disk and not another: mark them out of
 // sync towards every peer (replication.md "Resync and verify": "after a
-// primary crash all hot extents are resynced"). Returns the bits newly set.
-export function markActivityLogOutOfSync(record: MetadataRecord): number {
+// primary crash all hot extents are resynced"). `logged` is the activity
+// log's own file (activity-log-store.ts), newer than the record's copy; both
+// count. Returns the bits newly set.
+export function markActivityLogOutOfSync(record: MetadataRecord, logged: LoggedExtents | null = null): number {
+  const ranges = record.activityLog.ranges(record.volumeSize);
+  if (logged !== null) ranges.push(...extentRanges(logged.extentSize, logged.extents, record.volumeSize));
   let changed = 0;
   for (const bm of record.bitmaps.values()) {
-    for (const { offset, length } of record.activityLog.ranges(record.volumeSize)) changed += bm.setRange(offset, length);
+    for (const { offset, length } of ranges) changed += bm.setRange(offset, length);
   }
   return changed;
 }

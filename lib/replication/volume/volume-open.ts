@@ -6,7 +6,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import { TandemError } from '../../errors.js';
-import { ActivityLog } from '../block/activity-log.js';
+import { ActivityLog, DEFAULT_EXTENT_SIZE } from '../block/activity-log.js';
+import { ActivityLogStore, activityLogPath } from '../block/activity-log-store.js';
 import { Bitmap } from '../block/bitmap.js';
 import { openImage } from '../block/image.js';
 import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
@@ -21,6 +22,7 @@ import type { VolumeLog } from './host.js';
 export interface VolumeFiles {
   disk: FileBackend;
   store: MetadataStore;
+  alStore: ActivityLogStore;
   record: MetadataRecord;
   generations: Generations;
   diskState: DiskState;
@@ -57,16 +59,19 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   }
   for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
   for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
+  const al = await ActivityLogStore.open(activityLogPath(cfg.metadata), DEFAULT_EXTENT_SIZE);
+  if (!al.ok) { await store.close(); await disk.close(); throw al.error; }
   // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").
   if (crashedWhilePrimary(record)) {
-    const bits = markActivityLogOutOfSync(record);
-    log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${record.activityLog.extents().length} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
+    const bits = markActivityLogOutOfSync(record, al.logged);
+    const extents = new Set([...record.activityLog.extents(), ...(al.logged?.extents ?? [])]).size;
+    log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
   }
   // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
   record.activityLog = new ActivityLog(cfg.alExtents);
   record.lastRole = 'Secondary';
   record.cleanShutdown = true;
-  return { disk, store, record, generations: g.generations, diskState };
+  return { disk, store, alStore: al.store, record, generations: g.generations, diskState };
 }
 
 function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {

@@ -8,6 +8,7 @@ import { TandemError } from '../../errors.js';
 import { formatHostPort } from '../../config/names.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import type { ActivityLog } from '../block/activity-log.js';
+import type { ActivityLogStore } from '../block/activity-log-store.js';
 import type { Bitmap } from '../block/bitmap.js';
 import type { MetadataRecord } from '../block/metadata.js';
 import type { MetadataStore } from '../block/metadata-store.js';
@@ -31,6 +32,7 @@ import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
 import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
+import { UnsavedBits } from './unsaved-bits.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
 import { openVolumeFiles } from './volume-open.js';
@@ -55,17 +57,21 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private readonly links: VolumeLinks;
   private readonly writes = new WritePath(this);
   private discardMine = false;
+  private readonly unsavedBits: UnsavedBits;
+  private savingBits = false;
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
     readonly disk: FileBackend,
     private readonly store: MetadataStore,
+    private readonly alStore: ActivityLogStore,
     private readonly record: MetadataRecord,
     public generations: Generations,
     public diskState: DiskState,
     private readonly deps: VolumeDeps,
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
+    this.unsavedBits = new UnsavedBits(record.activityLog.extentSize);
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit });
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
@@ -96,8 +102,9 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // Inconsistent until a forced promote or the initial sync.
   static async open(cfg: BlockVolumeConfig, deps: VolumeDeps): Promise<ReplicatedVolume> {
     const o = await openVolumeFiles(cfg, deps.log);
-    const v = new ReplicatedVolume(cfg, o.disk, o.store, o.record, o.generations, o.diskState, deps);
-    await v.save();
+    const v = new ReplicatedVolume(cfg, o.disk, o.store, o.alStore, o.record, o.generations, o.diskState, deps);
+    await v.save(); // the crash's extents are in the bitmaps now, so the log may start empty
+    await v.logActivity();
     return v;
   }
 
@@ -126,6 +133,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.record.cleanShutdown = true;
     await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
     await this.store.close();
+    await this.alStore.close();
     await this.disk.close();
   }
 
@@ -252,6 +260,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async markOutOfSync(peer: string, offset: number, length: number): Promise<void> {
     this.bitmapFor(peer).setRange(offset, length);
+    this.unsavedBits.note(offset, length);
+    this.saveBitsSoon();
     // The first change a peer misses starts a new generation; its bitmap UUID is where the peer stands.
     if (this.role === 'Primary' && !this.generations.fresh && bitmapEntry(this.generations, peer) === undefined) {
       this.generations = onFirstWriteWhileDisconnected(this.generations, peer);
@@ -297,6 +307,24 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.save();
   }
 
+  // The activity log gained an extent (write-path.ts). Its file lists the
+  // log's extents and those with bits the saved record lacks: an evicted
+  // extent's bits reach the disk in a record saved later, not at eviction,
+  // so a new extent costs a few KiB here instead of every bitmap.
+  logActivity(): Promise<void> {
+    const al = this.activityLog;
+    return this.alStore.save(() => ({ extentSize: al.extentSize, extents: [...al.extents(), ...this.unsavedBits.extents()] }));
+  }
+
+  // Bounds what a crash resyncs beyond the log, and the log file's size: about one record save per al_extents extents written.
+  private saveBitsSoon(): void {
+    if (this.unsavedBits.size <= this.cfg.alExtents || this.savingBits) return;
+    this.savingBits = true;
+    this.save()
+      .catch((e: unknown) => this.log.error(`${this.cfg.name}: saving the bitmaps: ${(e as Error).message}`))
+      .finally(() => (this.savingBits = false));
+  }
+
   standAlone(peer: string): void {
     void this.links.stopDialing(peer);
   }
@@ -312,7 +340,10 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private save(): Promise<void> {
     this.record.generations = JSON.parse(encodeGenerations(this.generations)) as unknown;
     this.record.diskState = this.diskState === 'UpToDate' || this.diskState === 'Outdated' || this.diskState === 'Consistent' ? this.diskState : 'Inconsistent';
-    return this.store.save(this.record);
+    const token = this.unsavedBits.saving();
+    const saved = this.store.save(this.record); // encodes now
+    saved.then(() => this.unsavedBits.saved(token), () => {});
+    return saved;
   }
 
   // ---- Application I/O (the NBD backend) ----

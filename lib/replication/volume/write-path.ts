@@ -30,7 +30,7 @@ export interface WritePathHost {
   peerSessions(): Iterable<WritePeer>;
   markOutOfSync(peer: string, offset: number, length: number): Promise<void>;
   // The activity log gained an extent: it must be on disk before data goes there.
-  persist(): Promise<void>;
+  logActivity(): Promise<void>;
 }
 
 type Queue = 'gate' | 'loop' | 'al' | 'idle';
@@ -164,7 +164,7 @@ export class WritePath {
   // before data goes to it. Null when the extents were hot already.
   private alBegin(offset: number, length: number): Promise<void> | null {
     const r = this.host.activityLog.touch(offset, length);
-    if (r.ok) return r.changed ? this.host.persist() : null;
+    if (r.ok) return r.changed ? this.host.logActivity() : null;
     if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.host.cfg.alExtents}) extents`);
     return this.alWait(offset, length);
   }

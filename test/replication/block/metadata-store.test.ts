@@ -189,7 +189,7 @@ describe('replication/block metadata store', () => {
     const c = await MetadataStore.create(path, marked(1));
     if (!c.ok) return expect.fail(c.error.message);
     // Pull the descriptor away underneath: the next pwrite fails with EBADF.
-    await (c.store as unknown as { fd: import('node:fs/promises').FileHandle }).fd.close();
+    await (c.store as unknown as { file: { fd: import('node:fs/promises').FileHandle } }).file.fd.close();
     let first: unknown;
     await c.store.save(marked(2)).catch((e: unknown) => (first = e));
     expect((first as { code?: string }).code).to.equal('METADATA_IO');

@@ -57,7 +57,7 @@ function setup(protocol: 'A' | 'B' | 'C' = 'C'): { path: WritePath; host: WriteP
     activityLog: al,
     peerSessions: () => peers,
     markOutOfSync: async (peer: string, o: number, l: number) => { log.push(`bitmap ${peer} ${o}+${l}`); },
-    persist: async () => { log.push(`al saved [${al.extents().join(',')}]`); },
+    logActivity: async () => { log.push(`al saved [${al.extents().join(',')}]`); },
   };
   return { path: new WritePath(host), host, log, peers, al };
 }
