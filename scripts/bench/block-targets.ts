@@ -40,6 +40,7 @@ export interface Prepared {
 export interface TargetOptions {
   sizeBytes: number;
   size: string; // as the config writes it, e.g. 1GiB
+  alExtents?: number; // tandem's al_extents; its default when absent
   syncTimeoutS: number;
   progress: (s: string) => void;
 }
@@ -125,7 +126,7 @@ async function tandem(lab: Lab, key: 'solo' | 'A' | 'C', o: TargetOptions): Prom
   const watched: Watched[] = [];
   for (const h of running) {
     await prewrite(imagePath(h), o.sizeBytes);
-    const p = lab.startTandem(h, replicationConfig(lab, h, { size: o.size, protocol }));
+    const p = lab.startTandem(h, replicationConfig(lab, h, { size: o.size, protocol, ...(o.alExtents === undefined ? {} : { alExtents: o.alExtents }) }));
     watched.push({ label: h === a ? 'primary' : 'secondary', pid: pidOf(p, `tandem on ${h.name}`) });
   }
   for (const h of running) await until(`tandem on ${h.name} answering on its control socket`, () => answers(h), 20_000, 100);

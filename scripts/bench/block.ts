@@ -36,6 +36,7 @@ function options() {
       ramp: { type: 'string', default: '2' },
       targets: { type: 'string', default: TARGET_KEYS.join(',') },
       size: { type: 'string', default: '1GiB' },
+      'al-extents': { type: 'string' },
       'sync-timeout': { type: 'string', default: '600' },
       retries: { type: 'string', default: '3' },
       'quiet-wait': { type: 'string', default: '120' },
@@ -53,6 +54,10 @@ function options() {
   if (!(seconds >= 1) || !(ramp >= 0)) throw new Error('--seconds must be at least 1 and --ramp at least 0');
   const cache = values.cache as 'warm' | 'cold';
   if (cache !== 'warm' && cache !== 'cold') throw new Error(`--cache: warm (images stay in the page cache as written) or cold (their pages dropped before each job), not ${cache}`);
+  const alExtents = values['al-extents'] === undefined ? undefined : Number(values['al-extents']);
+  if (alExtents !== undefined && !(Number.isInteger(alExtents) && alExtents >= 7 && alExtents <= 65534)) {
+    throw new Error(`--al-extents: an integer 7..65534 (tandem's al_extents), not ${values['al-extents']}`);
+  }
   const jobKeys = values.jobs.split(',');
   const jobs = FIO_JOBS.filter((j) => jobKeys.includes(j.key));
   if (jobs.length !== jobKeys.length) throw new Error(`--jobs: a list of ${FIO_JOBS.map((j) => j.key).join(', ')}, not ${values.jobs}`);
@@ -63,6 +68,7 @@ function options() {
     ramp,
     targets,
     size: values.size,
+    alExtents,
     sizeBytes: Number(m[1]) * (UNITS[m[2] as string] as number),
     syncTimeoutS: Number(values['sync-timeout']),
     retries: Number(values.retries),
@@ -131,7 +137,7 @@ async function dropCachedImages(lab: Lab): Promise<void> {
 
 async function runTarget(key: TargetKey, o: ReturnType<typeof options>): Promise<TargetResult> {
   const res: TargetResult = { key, jobs: {}, notes: [] };
-  const topts: TargetOptions = { sizeBytes: o.sizeBytes, size: o.size, syncTimeoutS: o.syncTimeoutS, progress };
+  const topts: TargetOptions = { sizeBytes: o.sizeBytes, size: o.size, syncTimeoutS: o.syncTimeoutS, progress, ...(o.alExtents === undefined ? {} : { alExtents: o.alExtents }) };
   const lab = await Lab.create(nodesFor(key));
   try {
     progress(`${TARGET_LABELS[key]}: starting (lab ${lab.prefix})`);
@@ -182,7 +188,7 @@ async function main(): Promise<void> {
   if (busy.length > 0) progress(`WARNING: other processes used more than ${OTHER_LOAD_LIMIT} % of a core during ${busy.join(', ')}: those numbers are suspect`);
   const notes = results.flatMap((r) => [...r.notes.map((n) => `- ${TARGET_LABELS[r.key]}: ${n}`), ...(r.error ? [`- ${TARGET_LABELS[r.key]}: FAILED: ${r.error}`] : [])]);
   const out = [
-    `### Block writes over NBD: fio nbd engine, iodepth 16, ${o.seconds} s per job after a ${o.ramp} s ramp, ${o.size} volume, ${o.cache} page cache`,
+    `### Block writes over NBD: fio nbd engine, iodepth 16, ${o.seconds} s per job after a ${o.ramp} s ramp, ${o.size} volume, ${o.cache} page cache${o.alExtents === undefined ? '' : `, tandem al_extents ${o.alExtents}`}`,
     '',
     resultTable(results),
     '',

@@ -27,6 +27,7 @@ export function imagePath(h: LabHost, volume = 'db'): string {
 
 export interface VolumeOptions {
   size?: string; // default 64MiB
+  alExtents?: number; // default: the daemon's (1237)
   protocol?: 'A' | 'B' | 'C';
   peers?: LabHost[]; // default: every other lab host
   nbdTcp?: string; // e.g. 127.0.0.1:10809 (the namespace's own loopback)
@@ -112,6 +113,7 @@ export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): 
     '    - name: db',
     `      device: ${o.device ?? imagePath(h)}`,
     `      size: ${o.size ?? '64MiB'}`,
+    ...(o.alExtents === undefined ? [] : [`      al_extents: ${o.alExtents}`]),
     `      protocol: ${o.protocol ?? 'C'}`,
     `      listen: "${replicationAddress(lab, h)}:${REPLICATION_PORT}"`,
     '      peers:',

@@ -2,6 +2,7 @@
 // directory: files/dir-harness.ts): N nodes named node-a, node-b ... each
 // with its own directory and a free loopback port, volumes opened with a log
 // and an event list the tests read, and one teardown for all of it.
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,14 +12,30 @@ import type { VolumeDeps } from '../../lib/replication/volume/volume.js';
 
 export const SECRET = Buffer.from('test secret for the pair harness');
 
+const handedOut = new Set<number>();
+
+// A free loopback port below the ephemeral range: a node that restarts
+// listens on its port again, and a port in that range may meanwhile have
+// become a connection's source port (a peer dialling the stopped node can
+// even connect to itself: a TCP self-connect), so the listen would fail with EADDRINUSE.
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const floor = 10000;
+  if (!(low > floor + 1000)) throw new Error(`the ephemeral port range starts at ${low}: no room below it for test ports`);
+  for (let i = 0; i < 200; i++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free loopback port in ${floor}..${low - 1} after 200 tries`);
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
 }
 
