@@ -93,11 +93,12 @@ export class ActivityLogStore {
   }
 
   // Resolves once the list `current` gives when the write starts (the
-  // newest; it never lacks an extent a waiting write pinned) is on stable storage.
-  save(current: () => LoggedExtents): Promise<void> {
+  // newest; it never lacks an extent a waiting write pinned) is on stable
+  // storage; its `written` runs first.
+  save(current: () => LoggedExtents & { written?: () => void }): Promise<void> {
     return this.file.save(() => {
       const c = current();
-      return encodeLogged(c.extentSize, c.extents);
+      return { bytes: encodeLogged(c.extentSize, c.extents), ...(c.written ? { written: c.written } : {}) };
     });
   }
 

@@ -69,8 +69,9 @@ async function writeFresh(path: string, payload: Buffer, sequence: number): Prom
 }
 
 // The bytes, or a function that makes them when the write starts: state
-// that only grows newer, saved at a high rate, is then encoded once per write.
-export type Payload = Buffer | (() => Buffer);
+// that only grows newer, saved at a high rate, is then encoded once per
+// write; its `written` runs once they are on disk, before any waiter resumes.
+export type Payload = Buffer | (() => { bytes: Buffer; written?: () => void });
 
 interface Waiter {
   resolve: () => void;
@@ -180,7 +181,9 @@ export class SlotFile {
       this.pending = null;
       try {
         if (this.failed !== null) throw this.failed;
-        await this.write(typeof job.payload === 'function' ? job.payload() : job.payload);
+        const made = typeof job.payload === 'function' ? job.payload() : { bytes: job.payload };
+        await this.write(made.bytes);
+        made.written?.();
         for (const w of job.waiters) w.resolve();
       } catch (e) {
         this.failed ??= e instanceof TandemError ? e : new TandemError('METADATA_IO', `saving ${this.path} failed: ${(e as Error).message}`, { cause: e });

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import { TandemError } from '../../errors.js';
-import { ActivityLog, DEFAULT_EXTENT_SIZE } from '../block/activity-log.js';
+import { ActivityLog, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD } from '../block/activity-log.js';
 import { ActivityLogStore, activityLogPath } from '../block/activity-log-store.js';
 import { Bitmap } from '../block/bitmap.js';
 import { openImage } from '../block/image.js';
@@ -68,7 +68,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
     log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
   }
   // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
-  record.activityLog = new ActivityLog(cfg.alExtents);
+  record.activityLog = new ActivityLog(cfg.alExtents, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD);
   record.lastRole = 'Secondary';
   record.cleanShutdown = true;
   return { disk, store, alStore: al.store, record, generations: g.generations, diskState };

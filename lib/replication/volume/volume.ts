@@ -59,6 +59,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private discardMine = false;
   private readonly unsavedBits: UnsavedBits;
   private savingBits = false;
+  private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -104,7 +105,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     const o = await openVolumeFiles(cfg, deps.log);
     const v = new ReplicatedVolume(cfg, o.disk, o.store, o.alStore, o.record, o.generations, o.diskState, deps);
     await v.save(); // the crash's extents are in the bitmaps now, so the log may start empty
-    await v.logActivity();
+    await v.logActivity(0);
     return v;
   }
 
@@ -311,9 +312,16 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // log's extents and those with bits the saved record lacks: an evicted
   // extent's bits reach the disk in a record saved later, not at eviction,
   // so a new extent costs a few KiB here instead of every bitmap.
-  logActivity(): Promise<void> {
+  logActivity(need: number): Promise<void> {
+    const w = this.alWriting;
+    if (w !== null && w.upTo >= need) return w.done; // the save being written holds it
     const al = this.activityLog;
-    return this.alStore.save(() => ({ extentSize: al.extentSize, extents: [...al.extents(), ...this.unsavedBits.extents()] }));
+    const done: Promise<void> = this.alStore.save(() => {
+      const snap = al.snapshot();
+      this.alWriting = { upTo: snap.upTo, done };
+      return { extentSize: al.extentSize, extents: [...snap.extents, ...this.unsavedBits.extents()], written: () => al.saved(snap.upTo) };
+    });
+    return done;
   }
 
   // Bounds what a crash resyncs beyond the log, and the log file's size: about one record save per al_extents extents written.

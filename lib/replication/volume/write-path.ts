@@ -29,8 +29,8 @@ export interface WritePathHost {
   readonly activityLog: ActivityLog;
   peerSessions(): Iterable<WritePeer>;
   markOutOfSync(peer: string, offset: number, length: number): Promise<void>;
-  // The activity log gained an extent: it must be on disk before data goes there.
-  logActivity(): Promise<void>;
+  // An extent of the activity log is not on disk yet (its epoch `need`): resolves once it is.
+  logActivity(need: number): Promise<void>;
 }
 
 type Queue = 'gate' | 'loop' | 'al' | 'idle';
@@ -164,7 +164,11 @@ export class WritePath {
   // before data goes to it. Null when the extents were hot already.
   private alBegin(offset: number, length: number): Promise<void> | null {
     const r = this.host.activityLog.touch(offset, length);
-    if (r.ok) return r.changed ? this.host.logActivity() : null;
+    if (r.ok) {
+      // New extents, or ones a save still being written holds: data waits for the disk to have them.
+      const need = this.host.activityLog.freshest(offset, length);
+      return need < 0 ? null : this.host.logActivity(need);
+    }
     if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.host.cfg.alExtents}) extents`);
     return this.alWait(offset, length);
   }

@@ -2,7 +2,7 @@
 // never throws, and the write-ahead rule as a property over random workloads.
 import { expect } from 'chai';
 import { crc32 } from 'node:zlib';
-import { ActivityLog, DEFAULT_AL_EXTENTS, DEFAULT_EXTENT_SIZE } from '../../../lib/replication/block/activity-log.js';
+import { ActivityLog, DEFAULT_AL_EXTENTS, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD } from '../../../lib/replication/block/activity-log.js';
 import { rng } from '../../helpers/random.js';
 
 const MiB = 1 << 20;
@@ -16,10 +16,12 @@ describe('replication/block activity log', () => {
     expect(() => new ActivityLog(7, 3 * MiB)).to.throw(RangeError);
   });
 
-  it('hot() says whether touch() would change nothing, and changes nothing itself', () => {
+  it('hot() says whether touch() would change nothing and the extents are on disk, and changes nothing itself', () => {
     const al = new ActivityLog(7);
     expect(al.hot(0, 4096), 'an empty log').to.equal(false);
     al.touch(0, 4096);
+    expect(al.hot(0, 4096), 'logged, not saved yet').to.equal(false);
+    al.saved(al.snapshot().upTo);
     expect(al.hot(0, 4096)).to.equal(true);
     expect(al.hot(4 * MiB - 4096, 4096), 'the end of extent 0').to.equal(true);
     expect(al.hot(4 * MiB - 512, 1024), 'across into extent 1').to.equal(false);
@@ -29,7 +31,36 @@ describe('replication/block activity log', () => {
     for (const [offset, length] of [[0, 4096], [4 * MiB - 512, 1024], [9 * MiB, 8192]] as const) {
       const before = al.hot(offset, length);
       expect(al.touch(offset, length)).to.include({ ok: true, changed: !before });
+      al.saved(al.snapshot().upTo);
     }
+  });
+
+  it('an extent is on disk only once a snapshot taken after it was added is saved; freshest() says which epoch to wait for', () => {
+    const al = new ActivityLog(7);
+    al.touch(0, 4096); // extent 0, epoch 0
+    expect(al.freshest(0, 4096)).to.equal(0);
+    const first = al.snapshot(); // holds extent 0: upTo 0
+    al.touch(4 * MiB, 4096); // extent 1, added after the snapshot: epoch 1
+    expect(first).to.deep.equal({ extents: [0, 1].slice(0, 1), upTo: 0 });
+    expect(al.freshest(0, 8 * MiB), 'the range waits for the newer epoch').to.equal(1);
+    al.saved(first.upTo);
+    expect(al.hot(0, 4096)).to.equal(true);
+    expect(al.hot(4 * MiB, 4096), 'added after the snapshot that was saved').to.equal(false);
+    expect(al.freshest(0, 4096)).to.equal(-1);
+    const second = al.snapshot();
+    al.saved(second.upTo);
+    expect(al.freshest(0, 8 * MiB)).to.equal(-1);
+    // An extent evicted and added again is fresh again.
+    al.release(0, 4096);
+    al.release(4 * MiB, 4096);
+    for (let e = 2; e < 8; e++) {
+      al.touch(e * 4 * MiB, 1);
+      al.release(e * 4 * MiB, 1);
+    }
+    expect(al.has(0), 'the oldest, evicted').to.equal(false);
+    al.touch(0, 1);
+    expect(al.hot(0, 1)).to.equal(false);
+    expect(al.freshest(0, 1)).to.equal(2);
   });
 
   it('touch reports new extents as a change, a hot extent as none, and evicts the least recently used idle one', () => {
@@ -95,6 +126,38 @@ describe('replication/block activity log', () => {
     expect(back.log.inFlight(2)).to.equal(0);
   });
 
+  it('a stream that runs on from the extent written last logs the next extents with the new one: one save per 64 MiB', () => {
+    expect(SEQUENTIAL_AHEAD).to.equal(15);
+    const al = new ActivityLog(80, 4 * MiB, SEQUENTIAL_AHEAD);
+    expect(() => new ActivityLog(7, 4 * MiB, -1)).to.throw(RangeError, /ahead -1 is not a whole number/);
+    expect(al.touch(0, MiB)).to.deep.include({ changed: true, added: [0] }); // nothing written before: no stream yet
+    const saves: number[] = [];
+    for (let at = MiB; at < 160 * MiB; at += MiB) {
+      const t = al.touch(at, MiB);
+      if (!t.ok) return expect.fail(t.detail);
+      if (t.changed) saves.push(at / (4 * MiB));
+      al.release(at, MiB);
+    }
+    expect(saves).to.deep.equal([1, 17, 33]); // 1 brings 2..16, 17 brings 18..32, 33 brings 34..48 (past 160 MiB)
+    expect(al.extents()).to.include.members([46, 47, 48]);
+    // A write that spans into the next extent counts as running on too; a small log logs a quarter of itself ahead.
+    const b = new ActivityLog(12, 4 * MiB, SEQUENTIAL_AHEAD);
+    b.touch(0, MiB);
+    expect(b.touch(4 * MiB - 4096, 8192)).to.deep.include({ added: [1, 2, 3, 4] });
+  });
+
+  it('random writes log nothing ahead, and logging ahead never fails or blocks a write', () => {
+    const al = new ActivityLog(7, 4 * MiB, 3); // a quarter of 7: one ahead
+    for (const e of [9, 2, 30, 4, 17]) expect(al.touch(e * 4 * MiB, 1)).to.deep.include({ added: [e] });
+    // Five extents pinned, two slots free: extent 18 runs on from 17 and gets one ahead, 19.
+    expect(al.touch(18 * 4 * MiB, 1)).to.deep.include({ ok: true, added: [18, 19], evicted: [] });
+    // Full, and every extent but 19 is pinned: 20 runs on from... 18 (the last touch), not 19: no stream; 19 is evicted.
+    expect(al.touch(20 * 4 * MiB, 1)).to.deep.include({ ok: true, added: [20], evicted: [19] });
+    // A stream whose ahead extent finds no idle room still gets its own extent.
+    al.release(20 * 4 * MiB, 1);
+    expect(al.touch(21 * 4 * MiB, 1)).to.deep.include({ ok: true, added: [21], evicted: [20] });
+  });
+
   it('deserialize names the fault and never throws on truncations, bit flips or random bytes', () => {
     const al = new ActivityLog(9);
     for (const e of [5, 1, 7]) al.touch(e * 4 * MiB, 1);
@@ -141,26 +204,32 @@ describe('replication/block activity log', () => {
       const capacity = 7 + Math.floor(r() * 10);
       const extentSize = 64 * 1024;
       const volume = extentSize * (capacity * 3 + Math.floor(r() * 20));
-      const al = new ActivityLog(capacity, extentSize);
+      const al = new ActivityLog(capacity, extentSize, run % 2 === 0 ? 0 : 1 + Math.floor(r() * 3)); // at most a quarter of the log ahead
+      let stream = -1; // the next offset of a sequential run, or -1
       let persisted = new Set<number>(); // what a crash right now would find on disk
       const inFlight: Array<{ offset: number; length: number }> = [];
       const persist = (): void => {
-        const d = ActivityLog.deserialize(al.serialize());
-        if (!d.ok) return expect.fail(d.detail);
-        persisted = new Set(d.log.extents());
+        const snap = al.snapshot();
+        persisted = new Set(snap.extents);
+        al.saved(snap.upTo);
       };
       for (let step = 0; step < 400; step++) {
         if (inFlight.length > 0 && (r() < 0.45 || inFlight.length > capacity)) {
           const w = inFlight.splice(Math.floor(r() * inFlight.length), 1)[0];
           if (w !== undefined) al.release(w.offset, w.length);
         } else {
-          const offset = Math.floor(r() * (volume - 1));
+          // Random writes, and now and then a sequential run (the logging-ahead path).
+          if (stream < 0 && r() < 0.05) stream = Math.floor(r() * (volume / 2));
+          const offset = stream >= 0 && stream < volume - extentSize ? stream : Math.floor(r() * (volume - 1));
           const length = 1 + Math.floor(r() * Math.min(volume - offset - 1, extentSize * (r() < 0.2 ? 3 : 0.5)));
+          stream = stream >= 0 && r() < 0.95 ? offset + length : -1;
           const t = al.touch(offset, length);
           if (!t.ok) continue; // caller waits for a release; nothing is written
-          // Write-ahead: persist before the data may move whenever the log changed.
-          if (t.changed) persist();
-          else for (const e of al.extentsOf(offset, length)) expect(persisted.has(e), `unchanged but ${e} not on disk`).to.equal(true);
+          // Write-ahead: persist before the data may move whenever an extent is not on disk.
+          const fresh = al.freshest(offset, length) >= 0;
+          if (t.changed) expect(fresh, 'a change is never on disk already').to.equal(true);
+          if (fresh) persist();
+          else for (const e of al.extentsOf(offset, length)) expect(persisted.has(e), `said on disk but ${e} is not`).to.equal(true);
           inFlight.push({ offset, length });
         }
         // Crash here: every in-flight write lies in a persisted extent.

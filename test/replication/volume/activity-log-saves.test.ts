@@ -44,9 +44,12 @@ describe('replicated volume: activity-log saves', function () {
     const meta = a.cfg.metadata;
     const [meta0, al0] = [await sequence(meta), await sequence(activityLogPath(meta))];
     const io = a.io();
-    // Twice over every extent: the second round evicts from a full log.
+    // Twice over every extent, out of order (no stream to log ahead of): the second round evicts from a full log.
     for (let round = 0; round < 2; round++) {
-      for (let e = 0; e < extents; e++) await io.write(e * EXTENT + round * 4096, Buffer.alloc(4096, e + 1), false);
+      for (let i = 0; i < extents; i++) {
+        const e = (i * 37) % extents;
+        await io.write(e * EXTENT + round * 4096, Buffer.alloc(4096, e + 1), false);
+      }
     }
     expect(await sequence(meta)).to.equal(meta0);
     // A scan over more extents than the log holds finds each one cold (LRU): one log save per write.

@@ -57,7 +57,11 @@ function setup(protocol: 'A' | 'B' | 'C' = 'C'): { path: WritePath; host: WriteP
     activityLog: al,
     peerSessions: () => peers,
     markOutOfSync: async (peer: string, o: number, l: number) => { log.push(`bitmap ${peer} ${o}+${l}`); },
-    logActivity: async () => { log.push(`al saved [${al.extents().join(',')}]`); },
+    logActivity: async (_need: number) => {
+      const snap = al.snapshot();
+      log.push(`al saved [${snap.extents.join(',')}]`);
+      al.saved(snap.upTo);
+    },
   };
   return { path: new WritePath(host), host, log, peers, al };
 }
@@ -72,10 +76,41 @@ describe('replicated volume: write path (in memory)', () => {
     await w;
   });
 
+  it('a second write to an extent whose log save is still being written waits for that save, by either path', async () => {
+    const { path, host, log, peers, al } = setup();
+    let finish = (): void => {};
+    const held = new Promise<void>((r) => (finish = r));
+    const needs: number[] = [];
+    host.logActivity = (need: number) => {
+      needs.push(need);
+      const snap = al.snapshot();
+      return held.then(() => {
+        al.saved(snap.upTo);
+        log.push('al on disk');
+      });
+    };
+    const first = path.submit(EXTENT * 2, Buffer.alloc(4096), 4096, false);
+    await settle();
+    expect(al.has(2) && !al.hot(EXTENT * 2, 4096), 'logged, not on disk').to.equal(true);
+    expect(path.submitNow(EXTENT * 2 + 4096, Buffer.alloc(4096), false, () => {}), 'submitNow').to.equal(false);
+    const second = path.submit(EXTENT * 2 + 4096, Buffer.alloc(4096), 4096, false);
+    await settle();
+    expect(log, 'nothing written before the log is on disk').to.deep.equal([]);
+    expect(needs).to.deep.equal([0, 0]); // both wait for the epoch extent 2 was added in
+    finish();
+    await settle();
+    expect(log.slice(0, 2)).to.deep.equal(['al on disk', 'al on disk']);
+    expect(log.filter((l) => l.startsWith('disk'))).to.deep.equal([`disk ${EXTENT * 2}+4096`, `disk ${EXTENT * 2 + 4096}+4096`]);
+    for (const p of peers) p.ackAll();
+    await Promise.all([first, second]);
+    expect(al.hot(EXTENT * 2, 4096)).to.equal(true);
+  });
+
   it('a small write to a hot extent takes the path without waiting (submitNow) and saves nothing', async () => {
     const { path, log, peers, al } = setup();
     al.touch(0, 4096);
     al.release(0, 4096);
+    al.saved(al.snapshot().upTo); // extent 0 is hot: logged and on disk
     let answered: unknown = 'not yet';
     expect(path.submitNow(8192, Buffer.alloc(4096), false, (err) => (answered = err))).to.equal(true);
     expect(log).to.deep.equal(['disk 8192+4096', 'node-b 8192+4096', 'node-c 8192+4096']);
@@ -91,6 +126,7 @@ describe('replicated volume: write path (in memory)', () => {
     const { path, host, peers, al } = setup();
     al.touch(0, 4096);
     al.release(0, 4096);
+    al.saved(al.snapshot().upTo); // extent 0 is hot: logged and on disk
     const tryNow = (o: number, len: number, fua = false): boolean => path.submitNow(o, Buffer.alloc(len), fua, () => {});
     expect(tryNow(EXTENT, 4096), 'cold extent').to.equal(false);
     expect(tryNow(0, 4096, true), 'FUA').to.equal(false);
