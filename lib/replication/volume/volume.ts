@@ -308,10 +308,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.save();
   }
 
-  // The activity log gained an extent (write-path.ts). Its file lists the
-  // log's extents and those with bits the saved record lacks: an evicted
-  // extent's bits reach the disk in a record saved later, not at eviction,
-  // so a new extent costs a few KiB here instead of every bitmap.
+  // Resolves once the activity log's extents added up to epoch `need` are
+  // on disk (write-path.ts). Its file lists the log's extents and those with
+  // bits the saved record lacks: an evicted extent's bits reach the disk in a
+  // record saved later, not at eviction, so a new extent costs a few KiB
+  // here instead of every bitmap.
   logActivity(need: number): Promise<void> {
     const w = this.alWriting;
     if (w !== null && w.upTo >= need) return w.done; // the save being written holds it
