@@ -85,7 +85,8 @@ export class WritePath {
     const release = host.lock.tryAcquire(offset, length);
     if (release === null) return false;
     this.inLoop++;
-    host.activityLog.touch(offset, length); // hot: pins the extents, nothing to save
+    const t = host.activityLog.touch(offset, length); // hot: pins the extents
+    if (t.ok && t.changed) this.logAhead(t.added);
     let completion: WriteCompletion | null = null;
     try {
       // Local first: a failed local write (ENOSPC) is never replicated.
@@ -167,10 +168,19 @@ export class WritePath {
     if (r.ok) {
       // New extents, or ones a save still being written holds: data waits for the disk to have them.
       const need = this.host.activityLog.freshest(offset, length);
-      return need < 0 ? null : this.host.logActivity(need);
+      if (need >= 0) return this.host.logActivity(need);
+      if (r.changed) this.logAhead(r.added);
+      return null;
     }
     if (r.reason === 'too-many-extents') throw errno('EINVAL', `a ${length}-byte request spans more than al_extents (${this.host.cfg.alExtents}) extents`);
     return this.alWait(offset, length);
+  }
+
+  // Extents logged ahead of a stream: saved now, waited for by no write
+  // (one that reaches them before the save is done waits then, by freshest()).
+  private logAhead(extents: number[]): void {
+    // A failed save fails the store: the next write that needs a save gets the error.
+    this.host.logActivity(this.host.activityLog.freshestOf(extents)).catch(() => {});
   }
 
   // Every extent is pinned by a write in flight: wait for one to finish, then try again.

@@ -194,7 +194,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
     if (writeNow === undefined) return expect.fail('the volume offers no writeNow');
     const noop = (): void => {};
     expect(writeNow(0, pattern(1, 4096), false, noop), 'extent 0 is cold before any write').to.equal(false);
-    await io.write(0, pattern(2, 4096), false); // write() makes it hot
+    await io.write(65536, pattern(2, 4096), false); // write() makes it hot (and the next write does not follow on: no stream)
     const data = pattern(3, 8192);
     let answered: unknown = 'not yet';
     expect(writeNow(4096, data, false, (err) => (answered = err))).to.equal(true);
