@@ -73,8 +73,9 @@ export class ActivityLog {
   private readonly fresh = new Map<number, number>(); // extent -> epoch it was added in, until a snapshot that holds it is saved
   private epoch = 0;
 
-  // `ahead`: extents logged ahead of a sequential stream (SEQUENTIAL_AHEAD; 0: none).
-  constructor(capacity: number = DEFAULT_AL_EXTENTS, extentSize: number = DEFAULT_EXTENT_SIZE, ahead = 0) {
+  // `ahead`: extents logged ahead of a sequential stream (SEQUENTIAL_AHEAD; 0: none),
+  // never past `lastExtent`, the volume's last (extents past it would only take room).
+  constructor(capacity: number = DEFAULT_AL_EXTENTS, extentSize: number = DEFAULT_EXTENT_SIZE, ahead = 0, private readonly lastExtent = 0xffffffff) {
     const problem = geometryProblem(extentSize, capacity);
     if (problem !== null) throw new RangeError(problem);
     if (!Number.isInteger(ahead) || ahead < 0) throw new RangeError(`ahead ${ahead} is not a whole number`);
@@ -141,7 +142,7 @@ export class ActivityLog {
   // The extents after `end` a sequential stream will want next, not logged yet.
   private aheadOf(end: number): number[] {
     const out: number[] = [];
-    for (let e = end + 1; e <= end + this.ahead && e <= 0xffffffff; e++) if (!this.lru.has(e)) out.push(e);
+    for (let e = end + 1; e <= end + this.ahead && e <= this.lastExtent; e++) if (!this.lru.has(e)) out.push(e);
     return out;
   }
 

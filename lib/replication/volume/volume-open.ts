@@ -68,7 +68,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
     log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
   }
   // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
-  record.activityLog = new ActivityLog(cfg.alExtents, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD);
+  record.activityLog = new ActivityLog(cfg.alExtents, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD, Math.ceil(cfg.size / DEFAULT_EXTENT_SIZE) - 1);
   record.lastRole = 'Secondary';
   record.cleanShutdown = true;
   return { disk, store, alStore: al.store, record, generations: g.generations, diskState };

@@ -151,6 +151,11 @@ describe('replication/block activity log', () => {
     c.touch(8192, 4096);
     expect(c.touch(0, 4096)).to.deep.include({ changed: false, added: [] });
     expect(c.touch(MiB, 4096)).to.deep.include({ changed: false, added: [] });
+    // Nothing is logged past the volume's last extent.
+    const d = new ActivityLog(80, 4 * MiB, SEQUENTIAL_AHEAD, 9);
+    d.touch(0, 4 * MiB);
+    expect(d.touch(4 * MiB, 4 * MiB)).to.deep.include({ added: [1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    expect(d.touch(36 * MiB, 4 * MiB)).to.deep.include({ changed: false, added: [] });
   });
 
   it('random writes log nothing ahead, and logging ahead never fails or blocks a write', () => {
