@@ -107,8 +107,9 @@ export class ActivityLog {
     }
     const added = wanted.filter((e) => !this.lru.has(e));
     const end = wanted[wanted.length - 1] ?? -1;
-    const stream = offset === this.lastEnd;
-    const missing = stream ? this.aheadOf(end) : [];
+    // Checked as a stream enters an extent: within one, nothing ahead of it changes.
+    const entering = end !== Math.floor((this.lastEnd - 1) / this.extentSize);
+    const missing = offset === this.lastEnd && entering ? this.aheadOf(end) : [];
     const ahead = added.length > 0 || missing.length > this.ahead / 2 ? missing : [];
     const overflow = this.lru.size + added.length - this.capacity;
     const evicted: number[] = [];

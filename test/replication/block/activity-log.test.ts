@@ -139,10 +139,10 @@ describe('replication/block activity log', () => {
       al.release(at, MiB);
     }
     const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-    // The second write starts the stream (1..20 ahead of extent 0); then 11 of the 20 ahead are missing at 11, 22, 33.
-    expect(changes).to.deep.equal([[0, range(1, 20)], [11, range(21, 31)], [22, range(32, 42)], [33, range(43, 53)]]);
-    expect(al.hot(39 * 4 * MiB, 4 * MiB), 'written extents are logged before the stream gets there').to.equal(false); // logged, not saved here
-    expect(al.has(53)).to.equal(true);
+    // Checked as the stream enters an extent: at 1 it logs 2..21 with it; then 11 of the 20 ahead are missing at 12, 23, 34.
+    expect(changes).to.deep.equal([[1, range(1, 21)], [12, range(22, 32)], [23, range(33, 43)], [34, range(44, 54)]]);
+    expect(al.has(54) && !al.hot(54 * 4 * MiB, 1), 'logged ahead, and on disk only once a snapshot is saved').to.equal(true);
+    expect(al.has(55)).to.equal(false);
     // A small log keeps a quarter of itself ahead; writes that do not follow on are no stream, even in one extent.
     const b = new ActivityLog(12, 4 * MiB, SEQUENTIAL_AHEAD);
     b.touch(0, 4 * MiB - 4096);
