@@ -27,8 +27,8 @@ export const MIN_AL_EXTENTS = 7; // DRBD's lower limit
 export const MAX_AL_EXTENTS = 65534; // DRBD's upper limit (about 256 GiB resync after a crash)
 // A write stream (each write starting where the last one ended) keeps this many
 // extents logged ahead of it (1 GiB; at most a quarter of the log), topped up
-// once half of them are used: with 1237 extents, one save per 620 MiB instead
-// of one per 4 MiB, made while the stream still has 620 MiB logged. Each save
+// once half of them are used: one save per 512 MiB instead of one per 4 MiB,
+// made while the stream still has 512 MiB logged. Each save
 // is an fdatasync, which waits behind the device's whole queue (hundreds of
 // ms while writeback is busy), so a stream that reached its last logged
 // extent would stop for that long.
