@@ -8,6 +8,7 @@
 //
 // Payload (little-endian): u32 extent size | u32 count | count x u32 extent
 // number, ascending. The slot's crc32 covers it. Pure codec, thin store.
+import { extentSizeProblem } from './activity-log.js';
 import { SlotFile, type StoreFailure, storeFailure } from './slot-file.js';
 
 export interface LoggedExtents {
@@ -23,10 +24,6 @@ export type AlStoreOpen =
 
 export function activityLogPath(metadataPath: string): string {
   return `${metadataPath}.al`;
-}
-
-function extentSizeProblem(n: number): string | null {
-  return Number.isSafeInteger(n) && n >= 4096 && n <= 2 ** 30 && (n & (n - 1)) === 0 ? null : `extent size ${n} is not a power of two in 4 KiB..1 GiB`;
 }
 
 export function encodeLogged(extentSize: number, extents: Iterable<number>): Buffer {
@@ -67,10 +64,6 @@ export function decodeLogged(buf: Buffer): LoggedDecode {
 
 export class ActivityLogStore {
   private constructor(private readonly file: SlotFile) {}
-
-  get path(): string {
-    return this.file.path;
-  }
 
   get sequence(): number {
     return this.file.sequence;

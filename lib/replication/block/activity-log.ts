@@ -54,10 +54,15 @@ export function extentRanges(extentSize: number, extents: Iterable<number>, volu
   return out;
 }
 
+// Why an extent size is unusable, or null; the log's own file checks it too (activity-log-store.ts).
+export function extentSizeProblem(extentSize: number): string | null {
+  if (Number.isSafeInteger(extentSize) && extentSize >= 4096 && extentSize <= 2 ** 30 && (extentSize & (extentSize - 1)) === 0) return null;
+  return `extent size ${extentSize} is not a power of two in 4 KiB..1 GiB`;
+}
+
 function geometryProblem(extentSize: number, capacity: number): string | null {
-  if (!Number.isSafeInteger(extentSize) || extentSize < 4096 || extentSize > 2 ** 30 || (extentSize & (extentSize - 1)) !== 0) {
-    return `extent size ${extentSize} is not a power of two in 4 KiB..1 GiB`;
-  }
+  const size = extentSizeProblem(extentSize);
+  if (size !== null) return size;
   if (!Number.isInteger(capacity) || capacity < MIN_AL_EXTENTS || capacity > MAX_AL_EXTENTS) {
     return `al-extents ${capacity} is not in ${MIN_AL_EXTENTS}..${MAX_AL_EXTENTS}`;
   }
