@@ -2,7 +2,8 @@
 // ha-policies.md "Cisco ESC HA"). One line per component, then PASSED or
 // FAILED. Health means "this node does what its role requires": a MASTER
 // runs its services and holds its volumes Primary; a BACKUP has them stopped
-// and Secondary, and passes. Pure: the caller maps the daemon's status in.
+// and Secondary, and keeps a copy it could take over with (UpToDate and
+// connected), and passes. Pure: the caller maps the daemon's status in.
 
 export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAITING' | 'STARTING' | 'STOPPING';
 
@@ -10,7 +11,8 @@ export interface HealthInput {
   role: HealthRole; // the node's HA state (WAITING: booted, the peer not heard yet; STARTING / STOPPING: the daemon is)
   replication: 'block' | 'directory' | 'both' | 'none'; // what the header names
   services: Array<{ name: string; running: boolean; pgid: number | null }>;
-  volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean }>;
+  // resync: percent done while this node's disk is being synced, else null
+  volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean; resync: number | null }>;
 }
 
 export interface HealthReport {
@@ -36,10 +38,14 @@ export function healthReport(h: HealthInput): HealthReport {
   }
   for (const v of h.volumes) {
     const role = v.role === 'Primary' ? 'primary' : 'secondary';
-    lines.push(`${v.name} is ${role}, disk ${v.disk}, peer ${v.connected ? 'connected' : 'disconnected'}`);
+    const disk = v.resync === null ? v.disk : `${v.disk} (resync ${v.resync.toFixed(1)}% done)`;
+    lines.push(`${v.name} is ${role}, disk ${disk}, peer ${v.connected ? 'connected' : 'disconnected'}`);
     if (master && v.role !== 'Primary') problems.push(`${v.name} should be primary on the MASTER`);
     if (!master && v.role === 'Primary') problems.push(`${v.name} should be secondary on a ${h.role}`);
     if (master && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${v.disk}, not UpToDate`);
+    // A standby that could not take over, or whose copy falls behind, fails the role it is there for.
+    if (h.role === 'BACKUP' && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${disk}, not UpToDate: this BACKUP cannot take over with it`);
+    if (h.role === 'BACKUP' && !v.connected) problems.push(`${v.name} is connected to no peer: this BACKUP's copy is not kept current`);
   }
   // A node that is neither MASTER nor BACKUP is not doing a role's work, whatever runs.
   if (!master && h.role !== 'BACKUP') problems.push(`the node is ${h.role}`);

@@ -25,7 +25,11 @@ export function healthInputOf(s: NodeStatus): HealthInput {
     role,
     replication,
     services: (s.ha?.services ?? []).map((x) => ({ name: x.name, running: running(x.state), pgid: x.pgid })),
-    volumes: s.volumes.map((v) => ({ name: v.name, role: v.role, disk: v.disk, connected: v.peers.some((p) => p.connection === 'Connected') })),
+    volumes: s.volumes.map((v) => ({
+      name: v.name, role: v.role, disk: v.disk,
+      connected: v.peers.some((p) => p.connection === 'Connected'),
+      resync: v.peers.find((p) => p.replication === 'SyncTarget' && p.sync_percent !== null)?.sync_percent ?? null,
+    })),
   };
 }
 

@@ -4,7 +4,7 @@ import { healthReport, type HealthInput } from '../../lib/cli/format-health.js';
 const master: HealthInput = {
   role: 'MASTER', replication: 'block',
   services: [{ name: 'pgsql', running: true, pgid: 4167 }, { name: 'app', running: true, pgid: 4190 }],
-  volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: true }],
+  volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: true, resync: null }],
 };
 
 describe('cli/format-health (health.sh for tandem)', () => {
@@ -25,7 +25,7 @@ describe('cli/format-health (health.sh for tandem)', () => {
     const r = healthReport({
       role: 'BACKUP', replication: 'directory',
       services: [{ name: 'pgsql', running: false, pgid: null }, { name: 'portal', running: false, pgid: null }],
-      volumes: [{ name: 'conf', role: 'Secondary', disk: 'UpToDate', connected: true }],
+      volumes: [{ name: 'conf', role: 'Secondary', disk: 'UpToDate', connected: true, resync: null }],
     });
     expect(r.passed).to.equal(true);
     expect(r.lines).to.deep.equal([
@@ -38,7 +38,7 @@ describe('cli/format-health (health.sh for tandem)', () => {
   });
 
   it('fails, naming each problem: a stopped service or a secondary volume on the MASTER, a running service on a BACKUP, FAULT / WAITING nodes', () => {
-    const bad = healthReport({ ...master, services: [{ name: 'app', running: false, pgid: null }], volumes: [{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: false }] });
+    const bad = healthReport({ ...master, services: [{ name: 'app', running: false, pgid: null }], volumes: [{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: false, resync: null }] });
     expect(bad.passed).to.equal(false);
     expect(bad.lines.filter((l) => l.startsWith('problem:'))).to.deep.equal([
       'problem: app should be running on the MASTER', 'problem: db should be primary on the MASTER', 'problem: db\'s disk is Inconsistent, not UpToDate',
@@ -53,5 +53,27 @@ describe('cli/format-health (health.sh for tandem)', () => {
       expect(r.passed, role).to.equal(false);
       expect(r.lines).to.deep.equal([`============== TANDEM HA (${role}) without replication ==============`, `problem: the node is ${role}`, 'TANDEM HEALTH FAILED']);
     }
+  });
+
+  it('a BACKUP whose copy could not take over fails: a disk not UpToDate (with the resync progress), or no peer connected', () => {
+    const backup = (v: Partial<HealthInput['volumes'][number]>): HealthInput => ({
+      role: 'BACKUP', replication: 'block', services: [],
+      volumes: [{ name: 'db', role: 'Secondary', disk: 'UpToDate', connected: true, resync: null, ...v }],
+    });
+    const problems = (h: HealthInput): string[] => healthReport(h).lines.filter((l) => l.startsWith('problem:'));
+    expect(healthReport(backup({})).passed).to.equal(true);
+    const syncing = healthReport(backup({ disk: 'Inconsistent', resync: 42.5 }));
+    expect(syncing.passed).to.equal(false);
+    expect(syncing.lines).to.include('db is secondary, disk Inconsistent (resync 42.5% done), peer connected');
+    expect(problems(backup({ disk: 'Inconsistent', resync: 42.5 }))).to.deep.equal([
+      'problem: db\'s disk is Inconsistent (resync 42.5% done), not UpToDate: this BACKUP cannot take over with it',
+    ]);
+    for (const disk of ['Outdated', 'Consistent', 'Inconsistent', 'DUnknown']) {
+      expect(problems(backup({ disk })), disk).to.deep.equal([`problem: db's disk is ${disk}, not UpToDate: this BACKUP cannot take over with it`]);
+    }
+    expect(problems(backup({ connected: false }))).to.deep.equal(['problem: db is connected to no peer: this BACKUP\'s copy is not kept current']);
+    expect(problems(backup({ disk: 'Outdated', connected: false }))).to.have.length(2);
+    // A MASTER whose peer is away still does its own role: the line says so, health passes.
+    expect(healthReport({ ...master, volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: false, resync: null }] }).passed).to.equal(true);
   });
 });

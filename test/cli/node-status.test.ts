@@ -31,4 +31,16 @@ describe('cli status and health during start and stop', () => {
     // Running, no instance and no group: INIT, as before.
     expect(healthReport(healthInputOf(status('running'))).lines).to.include('problem: the node is INIT');
   });
+
+  it('health takes the resync progress from the peer this node syncs from, and connected from any peer', () => {
+    const peer = (name: string, connection: string, replication: string, sync_percent: number | null) => ({ name, connection, replication, role: 'Unknown', disk: 'DUnknown', sync_percent });
+    const s = status('running');
+    s.volumes = [{ name: 'db', type: 'block', role: 'Secondary', disk: 'Inconsistent', peers: [peer('c', 'Connecting', 'Off', null), peer('b', 'Connected', 'SyncTarget', 12.5)] }];
+    expect(healthInputOf(s).volumes).to.deep.equal([{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: true, resync: 12.5 }]);
+    // Syncing a peer from here is that peer's progress, not ours.
+    s.volumes = [{ name: 'db', type: 'block', role: 'Primary', disk: 'UpToDate', peers: [peer('b', 'Connected', 'SyncSource', 12.5)] }];
+    expect(healthInputOf(s).volumes[0]?.resync).to.equal(null);
+    s.volumes[0]!.peers = [];
+    expect(healthInputOf(s).volumes[0]?.connected).to.equal(false);
+  });
 });
