@@ -2,6 +2,7 @@
 // listener, NBD endpoints, device and metadata file, and no peer address is
 // one of this node's own listeners or serves two volumes.
 import { posix } from 'node:path';
+import { activityLogPath } from '../replication/block/activity-log.js';
 import type { Issues } from './issues.js';
 import { formatHostPort } from './names.js';
 import { renderPath, type KeyPath } from './path.js';
@@ -20,13 +21,18 @@ export const volumeLabel = (d: VolumeDraft): string => (d.name === undefined ? r
 
 // The files a volume writes itself, named as messages name them. A metadata
 // file that is not written is left out, or with `stateDir` given, resolved
-// to its default <state_dir>/<name>.meta.
+// to its default <state_dir>/<name>.meta. A block volume also writes its
+// activity log beside the metadata file, as <metadata>.al.
 export function volumeFiles(d: VolumeDraft, stateDir?: string): { path: string; what: string }[] {
   const label = volumeLabel(d);
   const out: { path: string; what: string }[] = [];
   if (d.device !== undefined) out.push({ path: d.device, what: `the device of ${label} (${renderPath([...d.at, 'device'])})` });
-  if (d.metadata !== undefined) out.push({ path: d.metadata, what: `the metadata file of ${label} (${renderPath([...d.at, 'metadata'])})` });
-  else if (stateDir !== undefined && d.name !== undefined) out.push({ path: defaultMetadata(stateDir, d.name), what: `the metadata file of ${label} (node.state_dir/NAME.meta)` });
+  const metadata = d.metadata !== undefined
+    ? { path: d.metadata, how: renderPath([...d.at, 'metadata']) }
+    : stateDir !== undefined && d.name !== undefined ? { path: defaultMetadata(stateDir, d.name), how: 'node.state_dir/NAME.meta' } : undefined;
+  if (metadata === undefined) return out;
+  out.push({ path: metadata.path, what: `the metadata file of ${label} (${metadata.how})` });
+  if (d.type === 'block') out.push({ path: activityLogPath(metadata.path), what: `the activity log of ${label} (${metadata.how} + .al)` });
   return out;
 }
 
@@ -43,10 +49,12 @@ export function checkAcrossVolumes(drafts: readonly VolumeDraft[], issues: Issue
   const endpoints: (Claim & { hp: HostPort })[] = [];
   const files = new Map<string, Claim>();
   const sockets = new Map<string, Claim>();
-  const claimFile = (map: Map<string, Claim>, file: string, claim: Claim, written: unknown, rule: string): void => {
+  // Whether the file was free (a clash is reported).
+  const claimFile = (map: Map<string, Claim>, file: string, claim: Claim, written: unknown, rule: string): boolean => {
     const first = map.get(samePathKey(file));
     if (first === undefined) map.set(samePathKey(file), claim);
     else issues.error(claim.at, written, `${file} is also ${first.what} (${renderPath(first.at)}): ${rule}`);
+    return first === undefined;
   };
   const claimEndpoint = (hp: HostPort, claim: Claim): void => {
     const first = endpoints.find((e) => endpointsClash(e.hp, hp));
@@ -63,7 +71,12 @@ export function checkAcrossVolumes(drafts: readonly VolumeDraft[], issues: Issue
     if (d.nbd?.config.tcp !== undefined && d.nbd.tcpAt !== undefined) claimEndpoint(d.nbd.config.tcp, { at: d.nbd.tcpAt, what: `the nbd.listen of ${label}` });
     const ownFile = 'every volume needs its own device and its own metadata file';
     if (d.device !== undefined) claimFile(files, d.device, { at: [...d.at, 'device'], what: `the device of ${label}` }, d.device, ownFile);
-    if (d.metadata !== undefined) claimFile(files, d.metadata, { at: [...d.at, 'metadata'], what: `the metadata file of ${label}` }, d.metadata, ownFile);
+    const metadataFree = d.metadata !== undefined && claimFile(files, d.metadata, { at: [...d.at, 'metadata'], what: `the metadata file of ${label}` }, d.metadata, ownFile);
+    // One clash per metadata key: a metadata file taken twice takes its .al twice too.
+    if (metadataFree && d.metadata !== undefined && d.type === 'block') {
+      const al = activityLogPath(d.metadata);
+      claimFile(files, al, { at: [...d.at, 'metadata'], what: `the activity log of ${label} (metadata + .al)` }, d.metadata, `a block volume also writes ${al}, its activity log: choose a metadata path whose .al file is free`);
+    }
     const nbd = d.nbd;
     const socket = nbd?.config.socket;
     // A duplicate name is reported once, not again through its default socket.

@@ -55,7 +55,7 @@ export function readDirectoryVolume(obj: Record<string, unknown>, at: KeyPath, i
   const link = readLink(f, name);
   const settleMs = f.withDefault('settle', settle, DEFAULT_SETTLE_MS);
 
-  const draft = linkDraft(at, link);
+  const draft = linkDraft(at, 'directory', link);
   if (path !== undefined) draft.path = path;
   if (issues.count > before || name === undefined || path === undefined || exclude === undefined || link.listen === undefined) return draft;
   const config: DirectoryVolumeConfig = {

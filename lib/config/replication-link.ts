@@ -54,6 +54,7 @@ export const defaultMetadata = (stateDir: string, name: string): string => posix
 // What the checks across volumes and sections need, even from a broken volume.
 export interface VolumeDraft {
   at: KeyPath;
+  type: VolumeType;
   name?: string;
   device?: string; // block volumes
   path?: string; // directory volumes: the replicated tree
@@ -93,8 +94,8 @@ export function readLink(f: Fields, name: string | undefined): LinkRead {
 }
 
 // The draft of a volume of either type, without its config.
-export function linkDraft(at: KeyPath, link: LinkRead): VolumeDraft {
-  const draft: VolumeDraft = { at, peers: link.peers, afterSb: link.afterSb };
+export function linkDraft(at: KeyPath, type: VolumeType, link: LinkRead): VolumeDraft {
+  const draft: VolumeDraft = { at, type, peers: link.peers, afterSb: link.afterSb };
   if (link.name !== undefined) draft.name = link.name;
   if (link.metadata !== undefined) draft.metadata = link.metadata;
   if (link.listen !== undefined) draft.listen = link.listen;

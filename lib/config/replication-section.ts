@@ -4,6 +4,7 @@
 // also fills the default metadata path <state_dir>/<name>.meta and checks
 // where directory volumes' trees lie.
 import { afterSbPolicyIssue } from '../replication/after-sb-policies.js';
+import { activityLogPath } from '../replication/block/activity-log.js';
 import { Fields, mapping } from './checks.js';
 import type { Issues } from './issues.js';
 import { absolutePath } from './names.js';
@@ -83,17 +84,19 @@ function readTls(raw: unknown, at: KeyPath, issues: Issues): ReplicationTlsConfi
   return cert === undefined || key === undefined || ca === undefined ? undefined : { cert, key, ca };
 }
 
-// Volumes without a metadata key get <state_dir>/<name>.meta, which must not
-// be the device or metadata file of another volume.
+// Volumes without a metadata key get <state_dir>/<name>.meta (and a block
+// volume <name>.meta.al beside it), which must not be a file another volume
+// writes.
 function fillMetadata(drafts: readonly VolumeDraft[], stateDir: string, issues: Issues): void {
   const written = new Map(drafts.flatMap((d) => volumeFiles(d)).map((f) => [samePathKey(f.path), f.what]));
   for (const d of drafts) {
     if (d.metadata !== undefined || d.name === undefined) continue;
     const path = defaultMetadata(stateDir, d.name);
     if (d.config !== undefined) d.config.metadata = path;
-    const taken = written.get(samePathKey(path));
-    if (taken !== undefined) {
-      issues.error([...d.at, 'metadata'], undefined, `defaults to ${path} (node.state_dir/NAME.meta), which is also ${taken}: set metadata to a path of its own`);
+    const own = d.type === 'block' ? [path, activityLogPath(path)] : [path];
+    const clash = own.map((p) => ({ p, taken: written.get(samePathKey(p)) })).find((c) => c.taken !== undefined);
+    if (clash !== undefined) {
+      issues.error([...d.at, 'metadata'], undefined, `defaults to ${path} (node.state_dir/NAME.meta)${clash.p === path ? '' : ` with its activity log ${clash.p}`}, which is also ${clash.taken}: set metadata to a path of its own`);
     }
   }
 }

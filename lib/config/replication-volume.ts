@@ -76,7 +76,7 @@ function readBlockVolume(obj: Record<string, unknown>, at: KeyPath, issues: Issu
   const alExtents = f.withDefault('al_extents', integer(7, 65534), DEFAULT_AL_EXTENTS);
   const csumsResync = f.withDefault('csums_resync', bool, false);
 
-  const draft: VolumeDraft = { ...linkDraft(at, link), nbd };
+  const draft: VolumeDraft = { ...linkDraft(at, 'block', link), nbd };
   if (device !== undefined) draft.device = device;
   if (issues.count > before || name === undefined || device === undefined || size === undefined || link.listen === undefined) return draft;
   draft.config = {

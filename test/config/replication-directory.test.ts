@@ -220,6 +220,12 @@ describe('config/replication: directory volumes', () => {
       expectOnly(conf([block(), dir({ metadata: '/var/lib/tandem/db.img' })]), `${v1}.metadata`, 'is also the device of volume db (replication.volumes[0].device)');
       expectOnly(conf([block({ metadata: '/m/x' }), dir({ metadata: '/m//x' })]), `${v1}.metadata`, 'is also the metadata file of volume db');
       expectOnly(conf([block({ device: '/var/lib/tandem/conf.meta' }), dir()]), `${v1}.metadata`, 'defaults to /var/lib/tandem/conf.meta (node.state_dir/NAME.meta), which is also the device of volume db');
+      // A block volume's activity log is claimed; a directory volume writes none.
+      expectOnly(conf([block({ metadata: '/m/x' }), dir({ metadata: '/m/x.al' })]), `${v1}.metadata`, 'is also the activity log of volume db');
+      expect(valid(conf([dir({ metadata: '/m/x' }), block({ metadata: '/m/x.al.y', device: '/m/x.al' })])).replication.volumes).to.have.length(2);
+    });
+    it("a path that holds a block volume's activity log", () => {
+      expectOnly(conf([block({ metadata: '/var/lib/app/db.meta' }), dir({ path: '/var/lib/app/db.meta.al' })]), `${v1}.path`, 'is the activity log of volume db (replication.volumes[0].metadata + .al)');
     });
     it('two directory volumes whose paths are equal or nested', () => {
       const rule = 'the trees of two directory volumes may not overlap; give each a directory of its own, neither inside the other';

@@ -298,10 +298,20 @@ describe('config/replication', () => {
       expectOnly(conf([vol({ metadata: '/m/x' }), second({ device: '/m/x' })]), `${v1}.device`, 'is also the metadata file of volume db');
       expectOnly(conf([vol({ metadata: '/var/lib/tandem/db.img' })]), 'replication.volumes[0].metadata', 'is also the device of volume db');
     });
+    it("a device or metadata file that is a block volume's activity log (<metadata>.al)", () => {
+      expectOnly(conf([vol({ metadata: '/m/x' }), second({ device: '/m/x.al' })]), `${v1}.device`, '/m/x.al is also the activity log of volume db (metadata + .al) (replication.volumes[0].metadata)');
+      expectOnly(conf([vol({ metadata: '/m/x' }), second({ metadata: '/m/./x.al' })]), `${v1}.metadata`, 'is also the activity log of volume db');
+      // Claimed in the other order, the .al file is reported on the metadata key that makes it.
+      expectOnly(conf([vol({ device: '/m/x.al' }), second({ metadata: '/m/x' })]), `${v1}.metadata`, '/m/x.al is also the device of volume db', 'a block volume also writes /m/x.al, its activity log: choose a metadata path whose .al file is free');
+      expectOnly(conf([vol({ metadata: '/var/lib/tandem/db.img.x' }), second({ metadata: '/var/lib/tandem/db.img.x.al' })]), `${v1}.metadata`, 'is also the activity log of volume db');
+    });
     it('a default metadata path that is another volume\'s file', () => {
       const issue = expectOnly(conf([vol(), second({ device: '/srv/db.meta' })], {}, { name: 'node-a', state_dir: '/srv' }), 'replication.volumes[0].metadata',
         'defaults to /srv/db.meta (node.state_dir/NAME.meta), which is also the device of volume web (replication.volumes[1].device)');
       expect(issue.value).to.equal(undefined);
+      expectOnly(conf([vol(), second({ device: '/srv/db.meta.al' })], {}, { name: 'node-a', state_dir: '/srv' }), 'replication.volumes[0].metadata',
+        'defaults to /srv/db.meta (node.state_dir/NAME.meta) with its activity log /srv/db.meta.al, which is also the device of volume web (replication.volumes[1].device)');
+      expectOnly(conf([vol(), second({ metadata: '/srv/db.meta.al' })], {}, { name: 'node-a', state_dir: '/srv' }), 'replication.volumes[0].metadata', 'with its activity log /srv/db.meta.al, which is also the metadata file of volume web');
     });
     it("a peer address that is one of this node's listeners, or serves two volumes", () => {
       expectOnly(conf([vol(), second({ peers: [{ name: 'node-b', address: '198.51.100.11:7789' }] })]), `${v1}.peers[0].address`, 'is the listen address of volume db on this node');

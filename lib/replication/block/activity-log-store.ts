@@ -22,10 +22,6 @@ export type AlStoreOpen =
   | { ok: true; store: ActivityLogStore; logged: LoggedExtents | null }
   | StoreFailure;
 
-export function activityLogPath(metadataPath: string): string {
-  return `${metadataPath}.al`;
-}
-
 export function encodeLogged(extentSize: number, extents: Iterable<number>): Buffer {
   const problem = extentSizeProblem(extentSize);
   if (problem !== null) throw new RangeError(problem);

@@ -19,6 +19,11 @@ import { crc32 } from 'node:zlib';
 export const AL_MAGIC = Buffer.from('TNDMACTL', 'latin1');
 export const AL_VERSION = 1;
 export const AL_HEADER_LEN = 32;
+// The log's own file lies beside the metadata record (block/activity-log-store.ts); the config checks claim it too.
+export function activityLogPath(metadataPath: string): string {
+  return `${metadataPath}.al`;
+}
+
 export const DEFAULT_EXTENT_SIZE = 4 << 20; // DRBD's 4 MiB extents
 // drbdsetup(8) --al-extents: default 1237 (about 4.8 GiB hot; a crash resyncs
 // at most that). Fewer extents thrash metadata writes on random I/O.

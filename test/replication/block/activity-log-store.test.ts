@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ActivityLogStore, type AlStoreOpen, activityLogPath, decodeLogged, encodeLogged } from '../../../lib/replication/block/activity-log-store.js';
+import { activityLogPath } from '../../../lib/replication/block/activity-log.js';
+import { ActivityLogStore, type AlStoreOpen, decodeLogged, encodeLogged } from '../../../lib/replication/block/activity-log-store.js';
 import { encodeSlot, readSlots } from '../../../lib/replication/block/metadata-slot.js';
 
 const EXTENT = 4 << 20;

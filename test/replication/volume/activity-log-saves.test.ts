@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { activityLogPath } from '../../../lib/replication/block/activity-log-store.js';
+import { activityLogPath } from '../../../lib/replication/block/activity-log.js';
 import { DEFAULT_EXTENT_SIZE } from '../../../lib/replication/block/activity-log.js';
 import { markActivityLogOutOfSync } from '../../../lib/replication/block/metadata.js';
 import { readSlots } from '../../../lib/replication/block/metadata-slot.js';
