@@ -7,17 +7,16 @@
 // acknowledged as failures and reported; a path that would lead through a
 // symlink drops the link. Never a crash, never a partial file left behind.
 import { createHash, type Hash } from 'node:crypto';
-import { constants as C } from 'node:fs';
-import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { TandemError } from '../../errors.js';
 import type { Frame } from '../link/frame.js';
 import { FLAG_ABORT, FLAG_LAST } from '../link/frame-types.js';
 import type { PeerLink } from '../link/peer-link.js';
-import { AtomicFile, mkdirEntry, removeEntry, setMeta, symlinkAtomic } from './apply.js';
+import { AtomicFile } from './apply.js';
 import { blockSignatures, DEFAULT_BLOCK_SIZE } from './delta.js';
 import { buildManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { PathScheduler } from './apply-order.js';
-import { resolveInside } from './paths.js';
+import { applyDirOp, observed, openBase } from './local-tree.js';
 import {
   decodeData, decodeEnd, decodeFile, decodeOp, encodeAck, encodeSigs, manifestBatches, type AckMsg, type DirOp, type EndMsg,
 } from './wire.js';
@@ -326,72 +325,6 @@ export class DirReceiver {
     await a.base?.close().catch(() => undefined);
     a.base = null;
   }
-}
-
-// mkdir / symlink / remove / meta on the local tree.
-async function applyDirOp(root: string, op: DirOp): Promise<void> {
-  const here = await entryType(root, op.path);
-  switch (op.kind) {
-    case 'remove':
-      await removeEntry(root, op.path, { recursive: true });
-      return;
-    case 'mkdir':
-      if (here !== null && here !== 'dir') await removeEntry(root, op.path);
-      await mkdirEntry(root, op.path, op.mode);
-      return setMeta(root, op.path, { mtimeMs: op.mtimeMs });
-    case 'symlink':
-      if (here === 'dir') await removeEntry(root, op.path, { recursive: true });
-      return symlinkAtomic(root, op.path, op.target, { mtimeMs: op.mtimeMs });
-    case 'meta':
-      await setMeta(root, op.path, { mode: op.mode, mtimeMs: op.mtimeMs });
-      return syncInode(`${root}/${op.path}`);
-  }
-}
-
-// A mode or mtime change is on stable storage once its inode is fsynced (a symlink's cannot be opened: skipped).
-async function syncInode(abs: string): Promise<void> {
-  let fh: FileHandle;
-  try {
-    fh = await open(abs, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return;
-    throw e;
-  }
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-// What the path holds now, as the divergence check will see it (times as the disk keeps them).
-async function observed(root: string, rel: string): Promise<ManifestEntry | null> {
-  const abs = `${root}/${rel}`;
-  const st = await lstat(abs).catch(() => null);
-  if (st === null) return null;
-  const base = { size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
-  if (st.isDirectory()) return { type: 'dir', ...base, size: 0 };
-  if (st.isSymbolicLink()) return { type: 'symlink', ...base, target: await readlink(abs) };
-  return { type: 'file', ...base };
-}
-
-async function entryType(root: string, rel: string): Promise<'dir' | 'other' | null> {
-  const r = await resolveInside(root, rel);
-  if (!r.ok) throw new TandemError('FILE_PATH_REFUSED', `refused path from peer: ${r.reason}`);
-  const st = await lstat(r.abs).catch(() => null);
-  return st === null ? null : st.isDirectory() ? 'dir' : 'other';
-}
-
-// Our copy of a file, the base of a delta; null when there is none (or it is not a regular file).
-async function openBase(root: string, rel: string): Promise<FileHandle | null> {
-  const r = await resolveInside(root, rel);
-  if (!r.ok) throw new TandemError('FILE_PATH_REFUSED', `refused path from peer: ${r.reason}`);
-  try {
-    const fh = await open(r.abs, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
-    if ((await fh.stat()).isFile()) return fh;
-    await fh.close();
-  } catch { /* none: the whole file comes */ }
-  return null;
 }
 
 function asError(e: unknown): TandemError {
