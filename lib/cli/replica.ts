@@ -2,7 +2,7 @@
 // Each one is a single control-socket request (status-types.ts ReplicaCommand);
 // the volume name is checked here first, so a typo never reaches the daemon.
 import { InvalidArgumentError, type Command } from 'commander';
-import { isObjectName, objectName } from '../config/names.js';
+import { isNodeName, nodeName } from '../config/names.js';
 import type { AnyVolumeStatus, ReplicaCommand, ReplicaStatus } from '../replication/volume/status-types.js';
 import { formatReplicaStatus, formatVolumeSummary } from './format-replica.js';
 
@@ -15,9 +15,9 @@ export interface SocketOptions {
 // the daemon refuses it or cannot be reached.
 export type Ask = (opts: SocketOptions, command: string, args?: Record<string, unknown>) => Promise<unknown>;
 
-// The same rule as every object name in the configuration (config/names.ts).
+// The configuration's rule for node and volume names (config/names.ts).
 const nameArgument = (what: string) => (value: string): string => {
-  if (!isObjectName(value)) throw new InvalidArgumentError(`a ${what} name must be ${objectName.allowed}`);
+  if (!isNodeName(value)) throw new InvalidArgumentError(`a ${what} name must be ${nodeName.allowed}`);
   return value;
 };
 export const parseVolumeName = nameArgument('volume');

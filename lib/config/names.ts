@@ -9,6 +9,13 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const isObjectName = (s: string): boolean => NAME.test(s);
 export const objectName: Check<string> = text('1..64 characters from A-Z a-z 0-9 _ . -', isObjectName);
 
+// Node and volume names: the same characters, at most 63, because both travel
+// in the replication link's HELLO (link/messages.ts MAX_NAME_LEN) and key the
+// per-peer parts of a volume's metadata.
+const NODE_NAME = /^[A-Za-z0-9_.-]{1,63}$/;
+export const isNodeName = (s: string): boolean => NODE_NAME.test(s);
+export const nodeName: Check<string> = text('1..63 characters from A-Z a-z 0-9 _ . -', isNodeName);
+
 // Linux dev_valid_name(): shorter than IFNAMSIZ (16), not "." or "..", and no
 // "/", ":" or whitespace (":" is only valid in address labels).
 export function isInterfaceName(s: string): boolean {

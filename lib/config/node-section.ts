@@ -1,7 +1,7 @@
 // `node`: who this machine is and where the daemon keeps its state and its
 // control socket. Every key has a default, so the whole section may be absent.
 import { Fields, mapping } from './checks.js';
-import { absolutePath, isObjectName, objectName, socketPath } from './names.js';
+import { absolutePath, isNodeName, nodeName, socketPath } from './names.js';
 import type { Section } from './section.js';
 import { checkKeys } from './suggest.js';
 import type { NodeConfig } from './types.js';
@@ -17,12 +17,12 @@ export const nodeSection: Section<'node'> = {
     if (obj === undefined) return undefined;
     checkKeys(obj, NODE_KEYS, at, issues);
     const f = new Fields(obj, at, issues);
-    let name = f.optional('name', objectName);
+    let name = f.optional('name', nodeName);
     if (!f.has('name')) {
       name = options.hostname;
       // The default comes from the host, so say so rather than blame the file.
-      if (!isObjectName(name)) {
-        issues.error(f.path('name'), name, `defaults to the host name, which is not usable: set node.name to ${objectName.allowed}`);
+      if (!isNodeName(name)) {
+        issues.error(f.path('name'), name, `defaults to the host name, which is not usable: set node.name to ${nodeName.allowed}`);
       }
     }
     const out: NodeConfig = {

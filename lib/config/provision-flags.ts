@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { byteSize, integer, oneOf, type Check } from './checks.js';
 import { parseKadVip } from './ha-set.js';
 import { Issues } from './issues.js';
-import { absolutePath, interfaceName, objectName } from './names.js';
+import { absolutePath, interfaceName, nodeName } from './names.js';
 import { parseRoute, type Route } from './provision-routes.js';
 import { MAX_VOLUME_BYTES, SIZE_ALIGN } from './replication-volume.js';
 import { witnessAddress } from './startup-section.js';
@@ -71,7 +71,7 @@ function flag<T>(check: Check<T>, name: string, value: unknown, errors: string[]
 // Every flag on its own, all problems at once; or the checked values.
 export function checkFlags(f: ProvisionFlags): CheckedFlags | string[] {
   const errors: string[] = [];
-  const name = flag(objectName, 'NAME', f.name, errors);
+  const name = flag(nodeName, 'NAME', f.name, errors);
   const mode = f.haMode === 'cinder' ? undefined : flag(haMode, '--ha_mode', f.haMode, errors);
   if (f.haMode === 'cinder') errors.push(`--ha_mode cinder: ${CINDER_HINT}`);
   flag(interfaceName, '--kad_vif', f.kadVif, errors);
@@ -138,7 +138,7 @@ function checkVolume(f: ProvisionFlags, mode: HaMode, name: string, errors: stri
   const out: Pick<CheckedFlags, 'device' | 'peerName'> = {};
   if (f.peerName === undefined) errors.push(`--peer_name is required with --ha_mode ${mode}: the peer's NAME, which the replication handshake checks`);
   else {
-    const peer = flag(objectName, '--peer_name', f.peerName, errors);
+    const peer = flag(nodeName, '--peer_name', f.peerName, errors);
     if (peer === name) errors.push(`--peer_name ${JSON.stringify(peer)} is NAME: give the other node's name`);
     else if (peer !== undefined) out.peerName = peer;
   }

@@ -5,7 +5,7 @@
 import { compileExclude, MAX_EXCLUDE_PATTERNS } from '../replication/files/exclude.js';
 import { Fields, oneOf, seconds, type Check } from './checks.js';
 import type { Issues } from './issues.js';
-import { absolutePath, objectName } from './names.js';
+import { absolutePath, nodeName } from './names.js';
 import { DEFAULT_STATE_DIR } from './node-section.js';
 import type { KeyPath } from './path.js';
 import { samePathKey } from './replication-across.js';
@@ -48,7 +48,7 @@ export function readDirectoryVolume(obj: Record<string, unknown>, at: KeyPath, i
   const before = issues.count;
   checkKeys(obj, DIRECTORY_KEYS, at, issues, DIRECTORY_HINTS);
   const f = new Fields(obj, at, issues);
-  const name = f.required('name', objectName);
+  const name = f.required('name', nodeName);
   const path = f.required('path', treePath);
   const exclude = readExclude(f);
   const proto = readProtocol(f);

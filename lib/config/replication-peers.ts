@@ -2,7 +2,7 @@
 // address of its replication listener for this volume.
 import { Fields, mapping } from './checks.js';
 import type { Issues } from './issues.js';
-import { formatHostPort, hostPort, objectName } from './names.js';
+import { formatHostPort, hostPort, nodeName } from './names.js';
 import { renderPath, type KeyPath } from './path.js';
 import { checkKeys } from './suggest.js';
 import type { HostPort } from './types.js';
@@ -39,7 +39,7 @@ export function readPeers(f: Fields, listen: HostPort | undefined, issues: Issue
     checkKeys(obj, PEER_KEYS, here, issues);
     const pf = new Fields(obj, here, issues);
     const peer: PeerDraft = { at: here };
-    const name = pf.required('name', objectName);
+    const name = pf.required('name', nodeName);
     const address = pf.required('address', peerAddress);
     const twin = out.find((p) => name !== undefined && p.name === name);
     if (name !== undefined && twin !== undefined) {

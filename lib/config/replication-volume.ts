@@ -4,7 +4,7 @@
 // span volumes, or need the node section, are in replication-section.ts.
 import { bool, byteSize, check, Fields, integer, mapping, oneOf } from './checks.js';
 import type { Issues } from './issues.js';
-import { absolutePath, objectName } from './names.js';
+import { absolutePath, nodeName } from './names.js';
 import { DEFAULT_STATE_DIR } from './node-section.js';
 import type { KeyPath } from './path.js';
 import { readDirectoryVolume } from './replication-directory.js';
@@ -62,7 +62,7 @@ function readBlockVolume(obj: Record<string, unknown>, at: KeyPath, issues: Issu
   const before = issues.count;
   checkKeys(obj, VOLUME_KEYS, at, issues, VOLUME_HINTS);
   const f = new Fields(obj, at, issues);
-  const name = f.required('name', objectName);
+  const name = f.required('name', nodeName);
   const device = f.required('device', absolutePath);
   const blockBytes = f.withDefault('block_size', blockSize, DEFAULT_BLOCK_SIZE);
   const size = readSize(f, blockBytes);

@@ -4,7 +4,7 @@
 // conductor drives them from the election.
 import { readFile, stat } from 'node:fs/promises';
 import type { ReplicationConfig } from '../config/types.js';
-import { isObjectName, objectName } from '../config/names.js';
+import { isNodeName, nodeName } from '../config/names.js';
 import { EX_CONFIG, TandemError } from '../errors.js';
 import type { LinkTls } from '../replication/link/transport.js';
 import type { HandlerRunner } from '../replication/volume/fence-peers.js';
@@ -54,7 +54,7 @@ type Volume = ReplicatedVolume | DirectoryVolume;
 // `replica.outdate`'s optional "by": the node name of the Primary asking.
 function outdateBy(by: unknown): string | null {
   if (by === undefined) return null;
-  if (typeof by !== 'string' || !isObjectName(by)) throw new TandemError('BAD_REQUEST', `"by" must be a node name (${objectName.allowed}), got ${JSON.stringify(by)}`);
+  if (typeof by !== 'string' || !isNodeName(by)) throw new TandemError('BAD_REQUEST', `"by" must be a node name (${nodeName.allowed}), got ${JSON.stringify(by)}`);
   return by;
 }
 

@@ -1,6 +1,7 @@
 // Which after-sb policy names are legal for each number of primaries
 // (drbd.conf(5) net section; replication.md "Generation identifiers"), for the
 // config validator: an issue message naming the allowed values, or null.
+import { isNodeName, nodeName } from '../config/names.js';
 import type { AfterSb0pri, AfterSb1pri, AfterSb2pri } from './after-sb.js';
 
 export type Primaries = 0 | 1 | 2;
@@ -16,7 +17,6 @@ const UNSUPPORTED: Record<string, string> = {
   'call-pri-lost-after-sb': 'it calls DRBD\'s pri-lost-after-sb handler, and tandem runs no DRBD handlers',
 };
 
-const NODE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const DISCARD_NODE = 'discard-node-';
 
 export const afterSbKey = (n: Primaries): string => `after_sb_${n}pri`;
@@ -32,7 +32,7 @@ function choices(items: readonly string[]): string {
 
 export function isAfterSb0pri(v: unknown): v is AfterSb0pri {
   if (typeof v !== 'string') return false;
-  if (v.startsWith(DISCARD_NODE)) return NODE_NAME.test(v.slice(DISCARD_NODE.length));
+  if (v.startsWith(DISCARD_NODE)) return isNodeName(v.slice(DISCARD_NODE.length));
   return AFTER_SB_0PRI.includes(v);
 }
 export const isAfterSb1pri = (v: unknown): v is AfterSb1pri => (AFTER_SB_1PRI as readonly unknown[]).includes(v);
@@ -45,7 +45,7 @@ export function afterSbPolicyIssue(primaries: Primaries, value: unknown, nodeNam
   if (typeof value !== 'string') return `${legal}; got a ${value === null ? 'null' : typeof value}`;
   if (primaries === 0 && value.startsWith(DISCARD_NODE)) {
     const name = value.slice(DISCARD_NODE.length);
-    if (!NODE_NAME.test(name)) return `${key}: ${JSON.stringify(value)} must end in a node name (1..64 characters from A-Z a-z 0-9 _ . -)`;
+    if (!isNodeName(name)) return `${key}: ${JSON.stringify(value)} must end in a node name (${nodeName.allowed})`;
     if (nodeNames !== undefined && !nodeNames.includes(name)) {
       return `${key}: ${JSON.stringify(value)} names no node of this volume (${nodeNames.length === 0 ? 'none defined' : `nodes: ${choices(nodeNames)}`})`;
     }

@@ -2,6 +2,7 @@
 // exit code means (drbd.conf "fence-peer"; DRBD 8.4 conn_try_outdate_peer),
 // and who may mark a disk Outdated (`drbdadm outdate`). The handler itself is
 // run by the node (fence-peers.ts gets a runner), never from here.
+import { isNodeName } from '../config/names.js';
 import type { DiskState, Role } from './states.js';
 
 export const FENCING_POLICIES = ['dont-care', 'resource-only'] as const;
@@ -76,11 +77,37 @@ export function outdateVerdict(role: Role, disk: DiskState, connectedToPrimary: 
 // UpToDate disk opens Consistent: while away, a peer may have been promoted,
 // so it is UpToDate again only once a connect shows it, or once fencing the
 // absent peers succeeds at promotion (DRBD attach: D_CONSISTENT unless
-// fencing is dont-care).
-export function diskAtOpen(recorded: DiskState, policy: FencingPolicy): DiskState {
-  if (policy === 'resource-only' && recorded === 'UpToDate') return 'Consistent';
+// fencing is dont-care). When every peer is known fenced (saved, so from
+// before the restart) none can have been promoted on its data: UpToDate, as
+// DRBD's attach makes a Consistent disk whose peer is marked outdated.
+export function diskAtOpen(recorded: DiskState, policy: FencingPolicy, everyPeerFenced = false): DiskState {
+  if (policy === 'resource-only' && (recorded === 'UpToDate' || recorded === 'Consistent')) return everyPeerFenced ? 'UpToDate' : 'Consistent';
   if (policy === 'dont-care' && recorded === 'Consistent') return 'UpToDate';
   return recorded;
+}
+
+// What fencing made of each absent peer, kept in the volume's metadata (DRBD's
+// MDF_PEER_OUTDATED) until that peer connects again: peer name -> its disk.
+export type FencedDisk = 'Outdated' | 'Inconsistent';
+export type FencedPeers = Map<string, FencedDisk>;
+const MAX_FENCED_PEERS = 31; // the most peers a volume has (block/metadata.ts MAX_PEERS)
+
+// For a metadata record's JSON.
+export const fencedPeersJson = (m: FencedPeers): Record<string, FencedDisk> => Object.fromEntries(m);
+
+// From a metadata record's JSON; absent (a record saved before fencing was saved) is none.
+export function decodeFencedPeers(x: unknown): { ok: true; value: FencedPeers } | { ok: false; detail: string } {
+  if (x === undefined) return { ok: true, value: new Map() };
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return { ok: false, detail: 'fencedPeers is not an object' };
+  const entries = Object.entries(x);
+  if (entries.length > MAX_FENCED_PEERS) return { ok: false, detail: `fencedPeers names ${entries.length} peers, at most ${MAX_FENCED_PEERS}` };
+  const value: FencedPeers = new Map();
+  for (const [peer, disk] of entries) {
+    if (!isNodeName(peer)) return { ok: false, detail: `fencedPeers names ${JSON.stringify(peer.slice(0, 80))}, not a node name` };
+    if (disk !== 'Outdated' && disk !== 'Inconsistent') return { ok: false, detail: `fencedPeers.${peer} is ${JSON.stringify(disk)}, not Outdated or Inconsistent` };
+    value.set(peer, disk);
+  }
+  return { ok: true, value };
 }
 
 // A disk state after a connect that found nothing to sync: a copy equal to an

@@ -282,7 +282,7 @@ describe('cli replica (the executable against a control server)', () => {
     expect(requests).to.deep.equal([{ command: 'replica.outdate', volume: 'db', by: 'node-b' }]);
     const bad = await tandem(['replica', 'outdate', 'db', '--by', 'no/de', '-s', sock]);
     expect(bad.exitCode).to.equal(64);
-    expect(bad.stderr).to.include('a node name must be 1..64 characters');
+    expect(bad.stderr).to.include('a node name must be 1..63 characters');
     expect(requests).to.have.length(1);
   });
 
@@ -302,7 +302,7 @@ describe('cli replica (the executable against a control server)', () => {
     for (const args of [['primary', 'bad/name'], ['status', 'x'.repeat(65)], ['connect', 'a b'], ['verify', '']]) {
       const r = await tandem(['replica', ...args, '-s', sock]);
       expect(r.exitCode, args.join(' ')).to.equal(64);
-      expect(r.stderr).to.include('a volume name must be 1..64 characters from A-Z a-z 0-9 _ . -');
+      expect(r.stderr).to.include('a volume name must be 1..63 characters from A-Z a-z 0-9 _ . -');
     }
     expect(requests).to.deep.equal([]);
   });

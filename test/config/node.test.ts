@@ -3,6 +3,7 @@ import { nodeSection } from '../../lib/config/node-section.js';
 import { validateWithSections } from '../../lib/config/load.js';
 import type { TandemConfig } from '../../lib/config/types.js';
 import { expectOnly, expectOnlyAs, validOf } from './helpers.js';
+import { MAX_NAME_LEN } from '../../lib/replication/link/messages.js';
 
 const valid = (raw: unknown, hostname?: string): TandemConfig => validOf(raw, hostname).config;
 
@@ -16,9 +17,12 @@ describe('config/node and the top level', () => {
     expect(valid({ vrrp: {} }).vrrp.instances).to.deep.equal([]);
   });
   it('node.name follows the name rule', () => {
-    expectOnly({ node: { name: 'node a' } }, 'node.name', '1..64 characters');
-    expectOnly({ node: { name: 'n'.repeat(65) } }, 'node.name', '1..64 characters');
-    expectOnly({ node: { name: 3 } }, 'node.name', '1..64 characters');
+    expectOnly({ node: { name: 'node a' } }, 'node.name', '1..63 characters');
+    expectOnly({ node: { name: 'n'.repeat(64) } }, 'node.name', '1..63 characters');
+    expectOnly({ node: { name: 3 } }, 'node.name', '1..63 characters');
+    // At most 63: the name travels in the replication link's HELLO (link/messages.ts MAX_NAME_LEN).
+    expect(MAX_NAME_LEN).to.equal(63);
+    for (const name of ['n'.repeat(63), '_b', '.b', '-b']) expect(valid({ node: { name } }).node.name, name).to.equal(name);
   });
   it('an unusable host name as default says where the name came from', () => {
     const issue = expectOnlyAs('bad host name', {}, 'node.name', 'defaults to the host name');

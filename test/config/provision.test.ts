@@ -162,7 +162,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
 
   it('every bad flag value is refused with the flag, what was wrong and what is allowed; all of them at once', () => {
     const cases: Array<[Partial<ProvisionFlags>, string]> = [
-      [{ name: 'esc ha' }, 'NAME "esc ha": must be 1..64 characters from A-Z a-z 0-9 _ . -'],
+      [{ name: 'esc ha' }, 'NAME "esc ha": must be 1..63 characters from A-Z a-z 0-9 _ . -'],
       [{ haMode: 'ha' }, '--ha_mode "ha": must be one of "no_ha", "drbd" or "drbd_on_cinder"'],
       [{ haMode: 'cinder' }, '--ha_mode cinder: ESC\'s cinder mode (one shared volume moved to the MASTER) is not supported'],
       [{ haNodeList: '192.0.2.11 host-b' }, '--ha_node_list "192.0.2.11 host-b": "host-b" is not an IPv4 address; allowed: two or more IPv4 addresses'],
@@ -178,7 +178,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
       [{ kadUnicastSrcIp: 'x', kadUnicastPeer: '198.51.100.12' }, '--kad_unicast_src_ip "x": must be an IPv4 or IPv6 address without /prefix'],
       [{ peerName: undefined }, '--peer_name is required with --ha_mode drbd: the peer\'s NAME'],
       [{ peerName: 'esc-ha-0' }, '--peer_name "esc-ha-0" is NAME: give the other node\'s name'],
-      [{ peerName: 'a b' }, '--peer_name "a b": must be 1..64 characters'],
+      [{ peerName: 'a b' }, '--peer_name "a b": must be 1..63 characters'],
       [{ dbVolumeId: 'db.img' }, '--db_volume_id "db.img": must be an absolute path (an image file, or a device such as /dev/vdb) or a cinder volume id'],
       [{ dbSize: '10GB' }, '--db_size "10GB": must be a whole number of bytes, or a string such as "10GiB"'],
       [{ dbSize: '1000' }, '--db_size "1000": 1000 bytes is not a multiple of 4096'],

@@ -157,7 +157,7 @@ describe('config/replication: directory volumes', () => {
       expectOnly(conf([dir({ peers: [{ name: 'node-a', address: '198.51.100.12:7790' }] })]), `${v0}.peers[0].name`, "node-a is this node's own name");
       expectOnly(conf([dir({ peers: [{ name: 'node-b', address: '198.51.100.11:7790' }] })]), `${v0}.peers[0].address`, "this volume's own listen address");
       expectOnly(conf([dir({ metadata: 'conf.meta' })]), `${v0}.metadata`, 'an absolute path');
-      expectOnly(conf([dir({ name: 'my conf' })]), `${v0}.name`, '1..64 characters');
+      expectOnly(conf([dir({ name: 'my conf' })]), `${v0}.name`, '1..63 characters');
     });
     it('after_sb_* policies: the same checks as block volumes, discard-node-NAME included', () => {
       expectOnly(conf([dir({ after_sb_0pri: 'consensus' })]), `${v0}.after_sb_0pri`, 'only valid for after_sb_1pri');

@@ -190,7 +190,7 @@ describe('config/replication', () => {
       expectOnly(conf(['db']), `${v0}`, 'must be a mapping');
     });
     it('name follows the name rule and is unique', () => {
-      expectOnly(conf([vol({ name: 'my db' })]), `${v0}.name`, '1..64 characters');
+      expectOnly(conf([vol({ name: 'my db' })]), `${v0}.name`, '1..63 characters');
       const two = conf([vol(), vol({ device: '/d2', listen: '198.51.100.11:7790', peers: [{ name: 'node-b', address: '198.51.100.12:7790' }] })]);
       expectOnly(two, 'replication.volumes[1].name', 'volume names must be unique', 'replication.volumes[0] is also named db');
     });

@@ -114,8 +114,8 @@ describe('replication/after-sb policy names', () => {
     [1, 'Disconnect', 'after_sb_1pri must be one of "disconnect", "consensus", "discard-secondary" or "violently-as0p"; got "Disconnect"'],
     [1, 3, 'after_sb_1pri must be one of "disconnect", "consensus", "discard-secondary" or "violently-as0p"; got a number'],
     [2, null, 'after_sb_2pri must be one of "disconnect" or "violently-as0p"; got a null'],
-    [0, 'discard-node-', 'after_sb_0pri: "discard-node-" must end in a node name (1..64 characters from A-Z a-z 0-9 _ . -)'],
-    [0, 'discard-node-a b', 'after_sb_0pri: "discard-node-a b" must end in a node name (1..64 characters from A-Z a-z 0-9 _ . -)'],
+    [0, 'discard-node-', 'after_sb_0pri: "discard-node-" must end in a node name (1..63 characters from A-Z a-z 0-9 _ . -)'],
+    [0, 'discard-node-a b', 'after_sb_0pri: "discard-node-a b" must end in a node name (1..63 characters from A-Z a-z 0-9 _ . -)'],
     [1, 'discard-node-a', 'after_sb_1pri must be one of "disconnect", "consensus", "discard-secondary" or "violently-as0p"; "discard-node-a" is only valid for after_sb_0pri'],
     [1, 'toString', 'after_sb_1pri must be one of "disconnect", "consensus", "discard-secondary" or "violently-as0p"; got "toString"'],
   ];

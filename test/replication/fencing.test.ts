@@ -2,7 +2,7 @@
 // the disk state at open, after an in-sync connect and after a resync.
 import { expect } from 'chai';
 import {
-  diskAfterResync, diskAtOpen, diskWhenInSync, FENCE_EXIT, fenceOnPeerLoss, fenceOutcome, outdateVerdict, type HandlerExit,
+  decodeFencedPeers, diskAfterResync, diskAtOpen, diskWhenInSync, FENCE_EXIT, fenceOnPeerLoss, fenceOutcome, outdateVerdict, type HandlerExit,
 } from '../../lib/replication/fencing.js';
 import { DISK_STATES, ROLES, type DiskState } from '../../lib/replication/states.js';
 
@@ -77,11 +77,35 @@ describe('replication/fencing', () => {
     });
   });
 
+  describe('saved fencing (decodeFencedPeers)', () => {
+    it('absent is none; each entry a node name and Outdated or Inconsistent; at most 31', () => {
+      expect(decodeFencedPeers(undefined)).to.deep.equal({ ok: true, value: new Map() });
+      expect(decodeFencedPeers({ 'node-b': 'Outdated', 'node-c': 'Inconsistent' })).to.deep.equal({ ok: true, value: new Map([['node-b', 'Outdated'], ['node-c', 'Inconsistent']]) });
+      const many = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`n${i}`, 'Outdated']));
+      const bad: Array<[unknown, string]> = [
+        [null, 'not an object'], [[], 'not an object'], ['x', 'not an object'], [many, '32 peers, at most 31'],
+        [{ 'node-b': 'UpToDate' }, 'fencedPeers.node-b is "UpToDate", not Outdated or Inconsistent'],
+        [{ 'node b': 'Outdated' }, 'not a node name'], [{ ['x'.repeat(64)]: 'Outdated' }, 'not a node name'],
+      ];
+      for (const [x, why] of bad) expect(decodeFencedPeers(x), why).to.have.property('detail').that.includes(why);
+      // A key JSON.parse made an own property cannot reach a prototype.
+      const proto = decodeFencedPeers(JSON.parse('{"__proto__": "Outdated"}'));
+      expect(proto.ok && proto.value.get('__proto__')).to.equal('Outdated');
+      expect(({} as Record<string, unknown>)['Outdated']).to.equal(undefined);
+    });
+  });
+
   describe('disk states', () => {
     it('at open: resource-only opens UpToDate as Consistent; dont-care opens Consistent as UpToDate', () => {
       for (const d of DISK_STATES) {
         expect(diskAtOpen(d, 'resource-only'), d).to.equal(d === 'UpToDate' ? 'Consistent' : d);
         expect(diskAtOpen(d, 'dont-care'), d).to.equal(d === 'Consistent' ? 'UpToDate' : d);
+      }
+    });
+    it('at open with every peer known fenced (saved before the restart): good data opens UpToDate under resource-only', () => {
+      for (const d of DISK_STATES) {
+        expect(diskAtOpen(d, 'resource-only', true), d).to.equal(d === 'UpToDate' || d === 'Consistent' ? 'UpToDate' : d);
+        expect(diskAtOpen(d, 'dont-care', true), d).to.equal(diskAtOpen(d, 'dont-care'));
       }
     });
     it('an in-sync connect: Outdated next to UpToDate, Consistent next to UpToDate or Consistent, become UpToDate', () => {

@@ -11,6 +11,8 @@
 // Bitmaps and the log carry their own magic and crc32 (bitmap.ts, activity-log.ts).
 import { ActivityLog, extentRanges } from './activity-log.js';
 import type { LoggedExtents } from './activity-log-store.js';
+import { isNodeName } from '../../config/names.js';
+import { decodeFencedPeers, fencedPeersJson, type FencedPeers } from '../fencing.js';
 import { Bitmap, geometryProblem } from './bitmap.js';
 
 export const ROLES = ['Primary', 'Secondary'] as const;
@@ -21,7 +23,6 @@ export type DiskState = (typeof DISK_STATES)[number];
 
 export const MAX_JSON_BYTES = 1 << 20;
 export const MAX_PEERS = 31; // DRBD 9's limit of peers per resource
-const PEER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export interface MetadataRecord {
   volumeSize: number;
@@ -32,6 +33,7 @@ export interface MetadataRecord {
   lastRole: Role;
   diskState: DiskState;
   cleanShutdown: boolean; // false while a Primary runs: on open, resync the AL extents
+  fencedPeers: FencedPeers; // what fencing made of absent peers (fencing.ts)
 }
 
 // A reason to refuse `generations`, or null to accept it.
@@ -54,6 +56,7 @@ interface RecordJson {
   generations: unknown;
   bitmaps: Array<{ peer: string } & BlobRef>;
   activityLog: BlobRef;
+  fencedPeers: Record<string, string>; // absent in records from before it was saved
 }
 
 // Why a record may not be saved, or null. Programmer errors, found before any byte is written.
@@ -65,11 +68,13 @@ export function recordProblem(r: MetadataRecord): string | null {
   if (typeof r.cleanShutdown !== 'boolean') return 'cleanShutdown is not a boolean';
   if (r.bitmaps.size > MAX_PEERS) return `${r.bitmaps.size} peers, at most ${MAX_PEERS}`;
   for (const [peer, bm] of r.bitmaps) {
-    if (!PEER_NAME.test(peer)) return `peer name ${JSON.stringify(peer)}`;
+    if (!isNodeName(peer)) return `peer name ${JSON.stringify(peer)}`;
     if (bm.volumeSize !== r.volumeSize || bm.granularity !== r.blockSize) {
       return `bitmap for ${peer} is ${bm.volumeSize}/${bm.granularity}, the volume ${r.volumeSize}/${r.blockSize}`;
     }
   }
+  const fenced = decodeFencedPeers(fencedPeersJson(r.fencedPeers));
+  if (!fenced.ok) return fenced.detail;
   return null;
 }
 
@@ -95,6 +100,7 @@ export function encodeRecord(r: MetadataRecord): Buffer {
     generations: r.generations,
     bitmaps,
     activityLog,
+    fencedPeers: fencedPeersJson(r.fencedPeers),
   };
   // Offsets count from the payload start; the JSON length depends on them, so
   // pad them to a fixed width by shifting once with a generous upper bound.
@@ -134,16 +140,18 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
     return { ok: false, reason: 'json', detail: (e as Error).message };
   }
   if (!isObject(doc)) return { ok: false, reason: 'json', detail: 'not an object' };
-  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog } = doc;
+  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog, fencedPeers } = doc;
   if (typeof volumeSize !== 'number' || typeof blockSize !== 'number') return { ok: false, reason: 'field', detail: 'volumeSize / blockSize' };
   if (typeof lastRole !== 'string' || !(ROLES as readonly string[]).includes(lastRole)) return { ok: false, reason: 'field', detail: `lastRole ${String(lastRole)}` };
   if (typeof diskState !== 'string' || !(DISK_STATES as readonly string[]).includes(diskState)) return { ok: false, reason: 'field', detail: `diskState ${String(diskState)}` };
   if (typeof cleanShutdown !== 'boolean') return { ok: false, reason: 'field', detail: 'cleanShutdown' };
   if (!Array.isArray(bitmaps) || bitmaps.length > MAX_PEERS) return { ok: false, reason: 'field', detail: 'bitmaps' };
+  const fenced = decodeFencedPeers(fencedPeers);
+  if (!fenced.ok) return { ok: false, reason: 'field', detail: fenced.detail };
   const maps = new Map<string, Bitmap>();
   for (const entry of bitmaps as unknown[]) {
     const peer = isObject(entry) ? entry.peer : undefined;
-    if (typeof peer !== 'string' || !PEER_NAME.test(peer) || maps.has(peer)) return { ok: false, reason: 'field', detail: `bitmap peer ${String(peer)}` };
+    if (typeof peer !== 'string' || !isNodeName(peer) || maps.has(peer)) return { ok: false, reason: 'field', detail: `bitmap peer ${String(peer)}` };
     const bytes = blob(payload, entry);
     if (bytes === null) return { ok: false, reason: 'bitmap', detail: `blob of ${peer} is out of bounds` };
     const bm = Bitmap.deserialize(bytes);
@@ -175,6 +183,7 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
     lastRole: lastRole as Role,
     diskState: diskState as DiskState,
     cleanShutdown,
+    fencedPeers: fenced.value,
   };
   const problem = recordProblem(record);
   return problem === null ? { ok: true, record } : { ok: false, reason: 'field', detail: problem };

@@ -30,5 +30,7 @@ export interface DirHost extends SessionHost {
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   followPeerGeneration(peer: string, current: string): Promise<void>;
   discardMyDataUsed(): void;
+  // Save the metadata now (what fencing knows of the peers included).
+  persist(): Promise<void>;
   standAlone(peer: string): void;
 }

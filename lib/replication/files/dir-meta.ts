@@ -1,6 +1,7 @@
 // The metadata of a directory volume: its generation identifiers, disk state,
 // last role and, per peer, how many paths changed while the peer was away
-// (what discard-least-changes and discard-zero-changes weigh). Small, so it
+// (what discard-least-changes and discard-zero-changes weigh) and what fencing
+// made of it while it is away. Small, so it
 // is rewritten whole: new file, fsync, rename, fsync the directory; a crash
 // leaves the old record or the new one (issue 3 "Metadata updates never leave
 // it half-written").
@@ -9,6 +10,7 @@ import { TandemError } from '../../errors.js';
 import { syncDir } from '../block/fs-sync.js';
 import { encodeGenerations, parseGenerations } from '../generations-json.js';
 import { onNewVolume, type Generations } from '../generations.js';
+import { decodeFencedPeers, fencedPeersJson, type FencedPeers } from '../fencing.js';
 import { isDiskState, type DiskState } from '../states.js';
 
 const FORMAT = 'tandem-directory-volume/1';
@@ -19,12 +21,13 @@ export interface DirMeta {
   disk: DiskState; // UpToDate, Inconsistent (new, or a resync target that has not finished), Outdated, Consistent (fencing.ts)
   lastRole: 'Primary' | 'Secondary';
   changed: Record<string, number>; // per peer: paths changed since it was last in sync
+  fenced: FencedPeers; // what fencing made of absent peers (fencing.ts)
 }
 
-export const freshDirMeta = (): DirMeta => ({ generations: onNewVolume(), disk: 'Inconsistent', lastRole: 'Secondary', changed: {} });
+export const freshDirMeta = (): DirMeta => ({ generations: onNewVolume(), disk: 'Inconsistent', lastRole: 'Secondary', changed: {}, fenced: new Map() });
 
 export function encodeDirMeta(m: DirMeta): string {
-  return JSON.stringify({ format: FORMAT, generations: JSON.parse(encodeGenerations(m.generations)) as unknown, disk: m.disk, lastRole: m.lastRole, changed: m.changed });
+  return JSON.stringify({ format: FORMAT, generations: JSON.parse(encodeGenerations(m.generations)) as unknown, disk: m.disk, lastRole: m.lastRole, changed: m.changed, fencedPeers: fencedPeersJson(m.fenced) });
 }
 
 export function decodeDirMeta(text: string): { ok: true; meta: DirMeta } | { ok: false; reason: string } {
@@ -45,7 +48,9 @@ export function decodeDirMeta(text: string): { ok: true; meta: DirMeta } | { ok:
     if (!Number.isSafeInteger(v) || (v as number) < 0) return { ok: false, reason: `changed.${k} is not a count` };
     changed[k] = v as number;
   }
-  return { ok: true, meta: { generations: g.generations, disk: o.disk, lastRole: o.lastRole, changed } };
+  const fenced = decodeFencedPeers(o.fencedPeers);
+  if (!fenced.ok) return { ok: false, reason: fenced.detail };
+  return { ok: true, meta: { generations: g.generations, disk: o.disk, lastRole: o.lastRole, changed, fenced: fenced.value } };
 }
 
 export async function loadDirMeta(path: string): Promise<DirMeta | null> {

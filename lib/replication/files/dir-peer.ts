@@ -42,11 +42,18 @@ export class DirPeerSession extends PeerSessionBase {
     if (!this.claim(link)) return false;
     this.background(link.closed.then((info) => this.onClosed(link, info)), 'winding up the link');
     this.handshakeTimer = setTimeout(() => link.fail(`no STATE within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    // Our STATE may make the peer UpToDate: no saved record may call it fenced after that.
+    if (this.forgotFencing) this.background(this.host.persist().then(() => this.hello(link)), 'saving that the peer is no longer fenced', link);
+    else this.hello(link);
+    return true;
+  }
+
+  private hello(link: PeerLink): void {
+    if (this.link !== link || link.state !== 'established') return;
     this.sent = this.host.stateFor(this.name);
     link.send({ type: 'STATE', payload: encodeState(this.sent) });
     // Ours is sent before the peer's queued STATE is looked at: the decision needs both.
     link.deliver((f) => this.onLinkFrame(link, f));
-    return true;
   }
 
   // Frames are handled as they are decoded, so those before a close (the peer's STATE before its split-brain ERROR) come first.

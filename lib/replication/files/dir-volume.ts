@@ -16,7 +16,7 @@ import {
 } from '../generations.js';
 import { diskAfterResync, diskAtOpen, diskWhenInSync } from '../fencing.js';
 import type { DiskState } from '../states.js';
-import { PeerFencing } from '../volume/fence-peers.js';
+import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
 import { outdateVolume } from '../volume/outdate.js';
@@ -63,9 +63,10 @@ export class DirectoryVolume implements DirHost {
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
-    this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit });
+    this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new DirPeerSession(p.name, formatHostPort(p.address), this, policies));
+    for (const [name, disk] of meta.fenced) this.peers.get(name)?.rememberFenced(disk);
     this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
     this.watcher = new TreeWatcher({
       root: cfg.path, exclude: this.exclude,
@@ -95,8 +96,9 @@ export class DirectoryVolume implements DirHost {
     if (stale.length > 0) deps.log.warn(`${cfg.name}: removed ${stale.length} temporary file(s) left by an interrupted apply`);
     const meta = (await loadDirMeta(cfg.metadata)) ?? freshDirMeta();
     meta.lastRole = 'Secondary';
-    meta.disk = diskAtOpen(meta.disk, cfg.fencing);
     for (const k of Object.keys(meta.changed)) if (!cfg.peers.some((p) => p.name === k)) delete meta.changed[k];
+    for (const k of [...meta.fenced.keys()]) if (!cfg.peers.some((p) => p.name === k)) meta.fenced.delete(k);
+    meta.disk = diskAtOpen(meta.disk, cfg.fencing, cfg.peers.every((p) => meta.fenced.has(p.name)));
     const v = new DirectoryVolume(cfg, meta, deps);
     await v.save();
     return v;
@@ -336,6 +338,10 @@ export class DirectoryVolume implements DirHost {
     void this.links.stopDialing(peer);
   }
 
+  persist(): Promise<void> {
+    return this.save();
+  }
+
   peerLost(peer: DirPeerSession, lastDisk: DiskState | null): void {
     this.fencing.peerLost(peer, this.role, lastDisk, this.meta.disk);
   }
@@ -350,7 +356,10 @@ export class DirectoryVolume implements DirHost {
 
   // One save at a time, in call order: each writes the record as it is when its turn comes.
   private save(): Promise<void> {
-    const next = this.saving.catch(() => undefined).then(() => saveDirMeta(this.cfg.metadata, this.meta));
+    const next = this.saving.catch(() => undefined).then(() => {
+      this.meta.fenced = fencedPeersOf(this.peers.values());
+      return saveDirMeta(this.cfg.metadata, this.meta);
+    });
     this.saving = next;
     return next;
   }

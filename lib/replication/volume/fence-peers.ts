@@ -2,10 +2,10 @@
 // resource-only` with a fence-peer handler): a Primary that loses a peer with
 // good data fences it, and a promotion first fences every absent peer not
 // known fenced. The handler runs through the node's runner (services/exec),
-// one run per peer at a time; what it learns is kept on the session until
-// the peer connects again.
+// one run per peer at a time; what it learns is kept on the session, and in
+// the volume's metadata, until the peer connects again.
 import { TandemError } from '../../errors.js';
-import { fenceOnPeerLoss, fenceOutcome, type FenceOutcome, type FencingPolicy, type HandlerExit } from '../fencing.js';
+import { fenceOnPeerLoss, fenceOutcome, type FencedPeers, type FenceOutcome, type FencingPolicy, type HandlerExit } from '../fencing.js';
 import { canPromote, type DiskState, type Role } from '../states.js';
 import type { VolumeLog } from './host.js';
 
@@ -32,12 +32,20 @@ export interface FencingOptions {
   run: HandlerRunner | undefined;
   log: VolumeLog;
   emit(type: string, fields: Record<string, unknown>): void;
+  save(): Promise<void>; // the volume's metadata, which holds each peer's fencedDisk
 }
 
 // What a promotion may change on its own volume.
 export interface FencingSelf {
   disk(): DiskState; // now, not when the promotion began
   setDisk(disk: 'Outdated' | 'UpToDate'): Promise<void>; // saved before it returns
+}
+
+// What the metadata keeps of the sessions' fencing.
+export function fencedPeersOf(peers: Iterable<FencedPeer>): FencedPeers {
+  const out: FencedPeers = new Map();
+  for (const p of peers) if (p.fencedDisk !== null) out.set(p.name, p.fencedDisk);
+  return out;
 }
 
 export class PeerFencing {
@@ -63,7 +71,11 @@ export class PeerFencing {
     const r = await o.run(o.command, env, FENCE_TIMEOUT_MS, this.controller.signal);
     const out = fenceOutcome(r, ownDisk);
     // The peer came back while the handler ran: its live state counts, not the handler's word.
-    if (out.kind === 'peer-fenced' && !peer.connected) peer.fencedDisk = out.peerDisk;
+    if (out.kind === 'peer-fenced' && !peer.connected) {
+      peer.fencedDisk = out.peerDisk;
+      // Saved before anyone acts on it: after a restart this node still knows the peer cannot be promoted on its data.
+      await o.save().catch((e: unknown) => o.log.error(`${o.volume}: saving that ${peer.name} is fenced failed: ${(e as Error).message}; after a restart it is fenced again`));
+    }
     const line = `${o.volume}: fence-peer for ${peer.name}: ${out.detail}${r.output ? ` (${r.output.trim().slice(-200)})` : ''}`;
     if (out.kind === 'failed') o.log.error(line);
     else o.log.warn(line);

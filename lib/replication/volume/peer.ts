@@ -73,6 +73,8 @@ export class PeerSession extends PeerSessionBase {
 
   // Freeze writes so the snapshot we send is exactly what the decision uses.
   private async sendHello(link: PeerLink): Promise<void> {
+    // Our STATE may make the peer UpToDate: no saved record may call it fenced after that.
+    if (this.forgotFencing) await this.host.persist();
     const release = await this.host.freezeWrites();
     if (this.link !== link || link.state !== 'established') return release();
     this.release = release;

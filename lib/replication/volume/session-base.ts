@@ -46,6 +46,8 @@ export abstract class PeerSessionBase {
   peerState: PeerState | null = null;
   splitBrain = false;
   fencedDisk: 'Outdated' | 'Inconsistent' | null = null; // what fencing made of the peer while it is away
+  // The current link cleared a fencedDisk: the metadata must lose it before our STATE can make the peer UpToDate again.
+  protected forgotFencing = false;
   protected wantConnected = false;
   protected link: PeerLink | null = null;
   protected phase: Phase = 'idle';
@@ -66,6 +68,11 @@ export abstract class PeerSessionBase {
   get peerDisk(): DiskState {
     if (this.phase === 'running' && this.peerState) return this.peerState.disk;
     return this.link === null ? this.fencedDisk ?? 'DUnknown' : 'DUnknown';
+  }
+
+  // What the volume's metadata kept from fencing before a restart.
+  rememberFenced(disk: 'Outdated' | 'Inconsistent'): void {
+    if (this.link === null) this.fencedDisk = disk;
   }
 
   // `tandem replica connect`: leave StandAlone; the link layer dials or waits.
@@ -163,6 +170,7 @@ export abstract class PeerSessionBase {
     this.connection = 'Connected';
     this.replication = 'Off';
     this.peerState = null;
+    this.forgotFencing = this.fencedDisk !== null;
     this.fencedDisk = null; // the peer tells its state itself now
     this.counters.adopted(link);
     return true;

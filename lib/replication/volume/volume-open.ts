@@ -51,7 +51,9 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   }
   const g = parseGenerations(record.generations);
   if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
-  let diskState = diskAtOpen(record.diskState, cfg.fencing);
+  // What fencing learned about a peer no longer configured is moot.
+  for (const name of [...record.fencedPeers.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.fencedPeers.delete(name);
+  let diskState = diskAtOpen(record.diskState, cfg.fencing, cfg.peers.every((p) => record.fencedPeers.has(p.name)));
   // An image made now under old metadata holds none of the data the metadata describes.
   if (img.image.created && !g.generations.fresh) {
     log.warn(`${cfg.name}: ${cfg.device} was missing and is created empty; its metadata describes data: disk marked Inconsistent`);
@@ -84,5 +86,6 @@ function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
     lastRole: 'Secondary',
     diskState: 'Inconsistent',
     cleanShutdown: true,
+    fencedPeers: new Map(),
   };
 }

@@ -23,7 +23,7 @@ import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
 import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
-import { PeerFencing, type HandlerRunner } from './fence-peers.js';
+import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
 import { outdateVolume } from './outdate.js';
@@ -74,8 +74,9 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     this.unsavedBits = new UnsavedBits(record.activityLog.extentSize);
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
-    this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit });
+    this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
+    for (const [name, disk] of record.fencedPeers) this.peers.get(name)?.rememberFenced(disk);
     this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
   }
 
@@ -349,6 +350,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private save(): Promise<void> {
     this.record.generations = JSON.parse(encodeGenerations(this.generations)) as unknown;
     this.record.diskState = this.diskState === 'UpToDate' || this.diskState === 'Outdated' || this.diskState === 'Consistent' ? this.diskState : 'Inconsistent';
+    this.record.fencedPeers = fencedPeersOf(this.peers.values());
     const token = this.unsavedBits.saving();
     const saved = this.store.save(this.record); // encodes now
     saved.then(() => this.unsavedBits.saved(token), () => {});

@@ -37,6 +37,7 @@ function recordFor(n: number, BitmapC: typeof Bitmap, AlC: typeof ActivityLog): 
     lastRole: n % 2 === 0 ? 'Primary' : 'Secondary',
     diskState: n % 3 === 0 ? 'UpToDate' : 'Consistent',
     cleanShutdown: n % 5 === 0,
+    fencedPeers: new Map(),
   };
 }
 

@@ -27,6 +27,7 @@ export function sampleRecord(volumeSize = 64 * 4096 + 512, peers = ['node-b', 'n
     lastRole: 'Primary',
     diskState: 'UpToDate',
     cleanShutdown: false,
+    fencedPeers: new Map(),
   };
 }
 
@@ -41,6 +42,7 @@ export function sameRecord(a: MetadataRecord, b: MetadataRecord): void {
   for (const [peer, bm] of a.bitmaps) expect(bm.equals(b.bitmaps.get(peer) as Bitmap), peer).to.equal(true);
   expect(a.activityLog.extents()).to.deep.equal(b.activityLog.extents());
   expect(a.activityLog.capacity).to.equal(b.activityLog.capacity);
+  expect([...a.fencedPeers]).to.deep.equal([...b.fencedPeers]);
 }
 
 describe('replication/block metadata codec', () => {
@@ -53,6 +55,31 @@ describe('replication/block metadata codec', () => {
     if (!none.ok) return expect.fail(none.detail);
     expect(none.record.bitmaps.size).to.equal(0);
     expect(none.record.diskState).to.equal('Outdated');
+  });
+
+  it('what fencing made of absent peers round-trips; a record from before it was saved has none; a bad entry is refused', () => {
+    const rec = { ...sampleRecord(), fencedPeers: new Map([['node-b', 'Outdated'], ['node_c', 'Inconsistent']] as const) };
+    const back = decodeRecord(encodeRecord(rec));
+    if (!back.ok) return expect.fail(back.detail);
+    expect([...back.record.fencedPeers]).to.deep.equal([['node-b', 'Outdated'], ['node_c', 'Inconsistent']]);
+    // Rewrite the JSON part, never longer: without the key (an older record), and with bad entries.
+    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => {
+      const bytes = encodeRecord(rec);
+      const len = bytes.readUInt32LE(0);
+      const doc = JSON.parse(bytes.subarray(4, 4 + len).toString('utf8')) as Record<string, unknown>;
+      edit(doc);
+      const json = Buffer.from(JSON.stringify(doc).padEnd(len, ' '));
+      expect(json.length, 'the edit keeps the blob offsets').to.equal(len);
+      return Buffer.concat([bytes.subarray(0, 4), json, bytes.subarray(4 + len)]);
+    };
+    const old = decodeRecord(withJson((d) => { delete d['fencedPeers']; }));
+    expect(old.ok && old.record.fencedPeers.size).to.equal(0);
+    for (const [bad, why] of [[{ 'node-b': 'UpToDate' }, 'not Outdated or Inconsistent'], [{ 'no/de': 'Outdated' }, 'not a node name'], [['node-b'], 'not an object']] as const) {
+      const r = decodeRecord(withJson((d) => { d['fencedPeers'] = bad; }));
+      expect(r.ok, why).to.equal(false);
+      expect(r.ok ? '' : `${r.reason}: ${r.detail}`).to.include('field').and.include(why);
+    }
+    expect(() => encodeRecord({ ...rec, fencedPeers: new Map([['node-b', 'UpToDate' as 'Outdated']]) })).to.throw(RangeError);
   });
 
   it('generations pass through the owner\'s check; a refusal or a throwing check is a rejection', () => {
@@ -73,6 +100,11 @@ describe('replication/block metadata codec', () => {
     expect(() => encodeRecord({ ...r, bitmaps: new Map([['node-b', new Bitmap(8192)]]) })).to.throw(RangeError);
     expect(() => encodeRecord({ ...r, bitmaps: new Map([['bad name!', new Bitmap(r.volumeSize)]]) })).to.throw(RangeError);
     expect(() => encodeRecord({ ...r, blockSize: 1000 })).to.throw(RangeError);
+    // Every peer name the configuration takes is a name the record takes (config/names.ts nodeName).
+    for (const peer of ['_b', '.b', '-b', 'n'.repeat(63)]) {
+      const back = decodeRecord(encodeRecord({ ...r, bitmaps: new Map([[peer, new Bitmap(r.volumeSize, r.blockSize)]]), fencedPeers: new Map([[peer, 'Outdated']]) }));
+      expect(back.ok && [...back.record.bitmaps.keys()], peer).to.deep.equal([peer]);
+    }
   });
 
   it('decodeRecord never throws: truncations, flips, random JSON', () => {

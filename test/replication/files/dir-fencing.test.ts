@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandlerExit } from '../../../lib/replication/fencing.js';
+import { loadDirMeta } from '../../../lib/replication/files/dir-meta.js';
+import { waitFor } from '../../helpers/env.js';
 import { DirCluster } from './dir-harness.js';
 
 const message = (p: Promise<unknown>): Promise<string> => p.then(() => 'fulfilled', (e: Error) => e.message);
@@ -44,5 +46,31 @@ describe('replication/files: Outdated and fencing (in process, loopback)', funct
     expect(await message(b.promote(false))).to.include('node-a is Primary').and.include('this disk is now Outdated');
     expect([b.role, b.status().disk]).to.deep.equal(['Secondary', 'Outdated']);
     expect(calls).to.deep.equal([{ TANDEM_VOLUME: 'conf', TANDEM_NODE: 'node-b', TANDEM_PEER: 'node-a', TANDEM_PEER_ADDRESS: b.status().peers[0]?.address }]);
+  });
+
+  it('resource-only: what fencing learned is saved; a Primary that fenced its lost peer restarts alone UpToDate and promotes without the handler', async () => {
+    c = await DirCluster.create({ fencing: 'resource-only' });
+    const calls: string[] = [];
+    let code = 7;
+    c.fenceRunners.set('node-a', (_cmd, env) => {
+      calls.push(env['TANDEM_PEER'] as string);
+      const r: HandlerExit & { output: string } = { exitCode: code, signal: null, timedOut: false, startError: null, output: '' };
+      return Promise.resolve(r);
+    });
+    const a = await c.pair();
+    await c.stop('node-b');
+    await waitFor('fenced', async () => a.status().peers[0]?.disk === 'Outdated', 5000);
+    expect([...(await loadDirMeta(a.cfg.metadata))?.fenced ?? []]).to.deep.equal([['node-b', 'Outdated']]);
+    await c.stop('node-a');
+    code = 1; // a handler run now would fail, and refuse the promotion
+    const runs = calls.length; // the first promotion's and the peer loss's
+    const a2 = await c.start('node-a');
+    expect(a2.status().disk).to.equal('UpToDate');
+    await a2.promote(false);
+    expect([a2.role, calls.length], 'no run after the restart').to.deep.equal(['Primary', runs]);
+    const b2 = await c.start('node-b');
+    await c.established('node-a', 'node-b');
+    expect([...(await loadDirMeta(a2.cfg.metadata))?.fenced ?? []], 'cleared once the peer is back').to.deep.equal([]);
+    expect(b2.status().disk).to.equal('UpToDate');
   });
 });

@@ -12,8 +12,14 @@ describe('replication/files/dir-meta', () => {
     m.disk = 'UpToDate';
     m.lastRole = 'Primary';
     m.changed = { 'node-b': 42 };
+    m.fenced = new Map([['node-b', 'Outdated']]);
     const d = decodeDirMeta(encodeDirMeta(m));
     expect(d.ok && d.meta).to.deep.equal(m);
+    // A record from before fencing was saved: no peer fenced.
+    const old = JSON.parse(encodeDirMeta(m)) as Record<string, unknown>;
+    delete old['fencedPeers'];
+    const o = decodeDirMeta(JSON.stringify(old));
+    expect(o.ok && o.meta.fenced.size).to.equal(0);
   });
 
   it('refuses what is not its record, with the reason', () => {
@@ -24,6 +30,7 @@ describe('replication/files/dir-meta', () => {
       [{ ...good, disk: 'Shiny' }, 'disk or lastRole'],
       [{ ...good, changed: { 'node-b': -1 } }, 'changed.node-b is not a count'],
       [{ ...good, generations: { current: 'x' } }, 'generations:'],
+      [{ ...good, fencedPeers: { 'node-b': 'DUnknown' } }, 'fencedPeers.node-b is "DUnknown", not Outdated or Inconsistent'],
     ];
     for (const [raw, why] of cases) {
       const d = decodeDirMeta(typeof raw === 'string' ? raw : JSON.stringify(raw));

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { TandemError } from '../../../lib/errors.js';
 import type { FencingPolicy, HandlerExit } from '../../../lib/replication/fencing.js';
-import { PeerFencing, type FencedPeer, type HandlerRunner } from '../../../lib/replication/volume/fence-peers.js';
+import { fencedPeersOf, PeerFencing, type FencedPeer, type HandlerRunner } from '../../../lib/replication/volume/fence-peers.js';
 import type { DiskState } from '../../../lib/replication/states.js';
 
 class Peer implements FencedPeer {
@@ -26,7 +26,7 @@ class Self {
 
 interface Run { command: string; env: Record<string, string> }
 
-function setup(codes: Record<string, number | 'hang'>, policy: FencingPolicy = 'resource-only'): { f: PeerFencing; runs: Run[]; logs: string[]; events: Record<string, unknown>[]; release: () => void } {
+function setup(codes: Record<string, number | 'hang'>, policy: FencingPolicy = 'resource-only', save: () => Promise<void> = () => Promise.resolve()): { f: PeerFencing; runs: Run[]; logs: string[]; events: Record<string, unknown>[]; release: () => void } {
   const runs: Run[] = [];
   const logs: string[] = [];
   const events: Record<string, unknown>[] = [];
@@ -42,6 +42,7 @@ function setup(codes: Record<string, number | 'hang'>, policy: FencingPolicy = '
     volume: 'db', node: 'node-a', policy, command: '/etc/tandem/fence-peer', run,
     log: { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`), error: (m) => logs.push(`error ${m}`) },
     emit: (_type, fields) => events.push(fields),
+    save,
   });
   return { f, runs, logs, events, release: () => release() };
 }
@@ -183,7 +184,7 @@ describe('replicated volume: fencing (fence-peers.ts)', () => {
   it('stop() ends a handler still running', async () => {
     let seen: AbortSignal | null = null;
     const f = new PeerFencing({
-      volume: 'db', node: 'node-a', policy: 'resource-only', command: '/f', log: { info: () => undefined, warn: () => undefined, error: () => undefined }, emit: () => undefined,
+      volume: 'db', node: 'node-a', policy: 'resource-only', command: '/f', log: { info: () => undefined, warn: () => undefined, error: () => undefined }, emit: () => undefined, save: () => Promise.resolve(),
       run: (_c, _e, _t, signal) => new Promise((res) => {
         seen = signal;
         signal.addEventListener('abort', () => res({ exitCode: null, signal: 'SIGTERM', timedOut: false, startError: null, output: '' }));
@@ -196,7 +197,46 @@ describe('replicated volume: fencing (fence-peers.ts)', () => {
   });
 
   it('without a runner, fencing fails and says so', async () => {
-    const f = new PeerFencing({ volume: 'db', node: 'node-a', policy: 'resource-only', command: '/f', run: undefined, log: { info: () => undefined, warn: () => undefined, error: () => undefined }, emit: () => undefined });
+    const f = new PeerFencing({ volume: 'db', node: 'node-a', policy: 'resource-only', command: '/f', run: undefined, log: { info: () => undefined, warn: () => undefined, error: () => undefined }, emit: () => undefined, save: () => Promise.resolve() });
     expect(await f.fence(new Peer('node-b', false), 'UpToDate', 'test')).to.deep.equal({ kind: 'failed', detail: 'no fence_peer handler is configured' });
+  });
+
+  describe('saved in the metadata', () => {
+    it('a fenced peer is saved before fence() or the promotion goes on; a peer back meanwhile is not', async () => {
+      const peers = [new Peer('node-b', false), new Peer('node-c', false), new Peer('node-d', true, 'UpToDate')];
+      const saved: Array<Array<[string, string]>> = [];
+      const { f } = setup({ 'node-b': 4, 'node-c': 3 }, 'resource-only', () => {
+        saved.push([...fencedPeersOf(peers)]);
+        return Promise.resolve();
+      });
+      await f.beforePromote(peers, new Self('UpToDate'), false);
+      // One save per fenced peer, each holding what was known then; the connected peer never.
+      expect(saved.at(-1)).to.deep.equal([['node-b', 'Outdated'], ['node-c', 'Inconsistent']]);
+      expect(saved).to.have.length(2);
+      const back = new Peer('node-e', false);
+      const { f: g, release } = setup({ 'node-e': 'hang' }, 'resource-only', () => {
+        saved.push([...fencedPeersOf([back])]);
+        return Promise.resolve();
+      });
+      const out = g.fence(back, 'UpToDate', 'test');
+      back.connected = true;
+      release();
+      await out;
+      expect(saved).to.have.length(2);
+    });
+
+    it('a save that fails is logged; the outcome stands (the peer is fenced again after a restart)', async () => {
+      const { f, logs } = setup({ 'node-b': 7 }, 'resource-only', () => Promise.reject(new Error('EIO')));
+      const b = new Peer('node-b', false);
+      expect((await f.fence(b, 'UpToDate', 'test')).kind).to.equal('peer-fenced');
+      expect(b.fencedDisk).to.equal('Outdated');
+      expect(logs).to.include('error db: saving that node-b is fenced failed: EIO; after a restart it is fenced again');
+    });
+
+    it('fencedPeersOf lists only the peers fencing made something of', () => {
+      const [b, c] = [new Peer('node-b', false), new Peer('node-c', false)];
+      c.fencedDisk = 'Inconsistent';
+      expect([...fencedPeersOf([b, c])]).to.deep.equal([['node-c', 'Inconsistent']]);
+    });
   });
 });

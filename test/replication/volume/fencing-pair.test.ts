@@ -3,6 +3,9 @@
 // promotion, the Consistent disk a restart opens with, and how each state
 // becomes UpToDate again.
 import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
+import { decodeRecord } from '../../../lib/replication/block/metadata.js';
+import { readSlots } from '../../../lib/replication/block/metadata-slot.js';
 import { waitFor } from '../../helpers/env.js';
 import type { HandlerExit } from '../../../lib/replication/fencing.js';
 import type { HandlerRunner } from '../../../lib/replication/volume/fence-peers.js';
@@ -21,6 +24,16 @@ class FakeHandler {
 }
 
 const message = (p: Promise<unknown>): Promise<string> => p.then(() => 'fulfilled', (e: Error) => e.message);
+
+// What the newest saved metadata record says fencing made of each peer.
+async function savedFenced(metadata: string): Promise<Array<[string, string]>> {
+  const v = readSlots(await readFile(metadata));
+  const slot = v.newest === null ? null : v.slots[v.newest];
+  if (slot === null || !slot.ok) return expect.fail(`${metadata} has no valid slot`);
+  const r = decodeRecord(slot.payload);
+  if (!r.ok) return expect.fail(r.detail);
+  return [...r.record.fencedPeers];
+}
 
 describe('replicated volume: Outdated, Consistent and fencing (in-process pair)', function () {
   this.timeout(60000);
@@ -156,5 +169,30 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
     await a2.promote(false);
     expect([a2.role, a2.diskState]).to.deep.equal(['Primary', 'UpToDate']);
     expect(a2.peers.get('node-b')?.status().disk).to.equal('Outdated');
+  });
+
+  it('resource-only: a Primary that fenced its lost peer restarts alone UpToDate and promotes without the handler; the peer\'s return clears that, saved before our STATE', async () => {
+    const ha = new FakeHandler(4);
+    const { a } = await pair({ fencing: 'resource-only' }, { 'node-a': ha });
+    await c.stop('node-b');
+    await waitFor('fenced', async () => a.peers.get('node-b')?.status().disk === 'Outdated', 5000);
+    expect(await savedFenced(a.cfg.metadata)).to.deep.equal([['node-b', 'Outdated']]);
+    await c.stop('node-a');
+    ha.code = 1; // a handler run now would fail, and refuse the promotion
+    const a2 = await c.start('node-a');
+    expect(a2.diskState, 'every peer known fenced: no other copy can have been promoted').to.equal('UpToDate');
+    expect(a2.peers.get('node-b')?.status().disk).to.equal('Outdated');
+    await a2.promote(false);
+    expect(a2.role).to.equal('Primary');
+    expect(ha.calls, 'no second run').to.deep.equal(['node-b']);
+
+    const b2 = await c.start('node-b');
+    await waitFor('b heard a', async () => b2.peers.get('node-a')?.connected === true, 10000);
+    expect(await savedFenced(a2.cfg.metadata), 'cleared on disk once b has our STATE').to.deep.equal([]);
+    await inSync(a2, b2);
+    await a2.demote();
+    await c.stop('node-a');
+    const a3 = await c.start('node-a');
+    expect(a3.diskState, 'b may be promoted now: a restart is Consistent again').to.equal('Consistent');
   });
 });
