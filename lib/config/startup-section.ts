@@ -3,13 +3,13 @@
 // standalone_after seconds pass (with its volumes UpToDate) or the witness,
 // a third machine such as the gateway, answers ping. Absent: wait for the
 // peer forever. crossCheck refuses a witness that is this pair's own address.
-import { canonicalIp, formatIp, parseIp } from '../net/ip-address.js';
+import { formatIp, parseIp } from '../net/ip-address.js';
 import { Fields, mapping, seconds, type Check } from './checks.js';
 import { unusableEndpoint } from './names.js';
-import { renderPath, type KeyPath } from './path.js';
+import { ownAddresses, type OwnedKind } from './own-addresses.js';
 import type { Section } from './section.js';
 import { checkKeys } from './suggest.js';
-import type { StartupConfig, TandemConfig } from './types.js';
+import type { StartupConfig } from './types.js';
 
 export const STARTUP_KEYS = ['standalone_after', 'witness', 'fault_hold'] as const;
 const STARTUP_HINTS: Readonly<Record<string, string>> = {
@@ -43,8 +43,15 @@ export const startupSection: Section<'startup'> = {
     const witness = config.startup?.witness;
     if (witness === undefined) return;
     const owner = ownAddresses(config).find((a) => a.address === witness);
-    if (owner !== undefined) issues.error(['startup', 'witness'], witness, `${witness} is ${owner.what}: ${owner.why}; the witness must be a third machine, such as the gateway`);
+    if (owner !== undefined) issues.error(['startup', 'witness'], witness, `${witness} is ${owner.what}: ${WITNESS_USELESS[owner.kind]}; the witness must be a third machine, such as the gateway`);
   },
+};
+
+// Why an address of the pair itself tells nothing about the peer.
+const WITNESS_USELESS: Record<OwnedKind, string> = {
+  vip: 'whichever node holds it answers',
+  self: 'this node always answers itself',
+  peer: 'a peer that answers is alive, and the witness is asked when the peer is silent',
 };
 
 const WITNESS_ALLOWED = 'an IPv4 or IPv6 address, without port or prefix, of a third machine that answers ping (such as the gateway)';
@@ -72,32 +79,4 @@ function readWitness(text: string): string | { why: string } {
   if (bad !== undefined) return { why: bad };
   const loopback = ip.family === 4 ? ip.bytes[0] === 127 : formatIp(ip.bytes) === '::1';
   return loopback ? { why: `${text} is a loopback address, which always answers` } : formatIp(ip.bytes);
-}
-
-interface Owned {
-  address: string;
-  what: string;
-  why: string;
-}
-
-// The addresses of this pair that the config knows, canonical.
-function ownAddresses(config: Partial<TandemConfig>): Owned[] {
-  const out: Owned[] = [];
-  const add = (address: string, at: KeyPath, what: string, why: string): void => {
-    out.push({ address: canonicalIp(address) ?? address, what: `${what} (${renderPath(at)})`, why });
-  };
-  const SELF = 'this node always answers itself';
-  const PEER = 'a peer that answers is alive, and the witness is asked when the peer is silent';
-  config.vrrp?.instances.forEach((inst, i) => {
-    const at = ['vrrp', 'instances', i];
-    inst.virtualIpaddress.forEach((v, j) => add(v.address, [...at, 'virtual_ipaddress', j], `a virtual address of ${inst.name}`, 'whichever node holds it answers'));
-    if (inst.unicastSrcIp !== undefined) add(inst.unicastSrcIp, [...at, 'unicast_src_ip'], `this node's address in ${inst.name}`, SELF);
-    inst.unicastPeer.forEach((p, j) => add(p, [...at, 'unicast_peer', j], `a peer of ${inst.name}`, PEER));
-  });
-  config.replication?.volumes.forEach((v, i) => {
-    const at = ['replication', 'volumes', i];
-    add(v.listen.host, [...at, 'listen'], `this node's replication address for ${v.name}`, SELF);
-    v.peers.forEach((p, j) => add(p.address.host, [...at, 'peers', j, 'address'], `the address of peer ${p.name}`, PEER));
-  });
-  return out;
 }

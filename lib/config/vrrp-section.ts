@@ -1,9 +1,11 @@
 // `vrrp`: instances, tracking scripts and sync groups, and the rules that
-// span instances. Absent means no VRRP at all (a replication-only node).
+// span instances; crossCheck refuses a VIP that is a node's own address.
+// Absent means no VRRP at all (a replication-only node).
 import { isMapping, mapping } from './checks.js';
 import type { Issues } from './issues.js';
 import { renderPath, type KeyPath } from './path.js';
 import type { Section } from './section.js';
+import { ownAddresses } from './own-addresses.js';
 import { checkKeys } from './suggest.js';
 import type { InstanceConfig, ScriptConfig, SyncGroupConfig, VrrpConfig } from './types.js';
 import { readInstance, type InstanceDraft } from './vrrp-instance.js';
@@ -38,6 +40,16 @@ export const vrrpSection: Section<'vrrp'> = {
     const instances = drafts.flatMap((d): InstanceConfig[] => (d.config === undefined ? [] : [d.config]));
     warnGroupWeights(syncGroups, instances, scripts, [...at, 'sync_groups'], issues);
     return { instances, scripts, syncGroups };
+  },
+  crossCheck(config, { issues }) {
+    const owned = ownAddresses(config);
+    for (const vip of owned.filter((o) => o.kind === 'vip')) {
+      const node = owned.find((o) => o.kind !== 'vip' && o.address === vip.address);
+      // A VIP leaves every node that is not MASTER (and is cleared at start): a node's own address would go with it.
+      if (node !== undefined) {
+        issues.error(vip.at, vip.address, `${vip.address} is also ${node.what}: a VIP moves between the nodes and is removed from each one that is not MASTER, and at start, so it must be an address of its own, not a node's (an address owner, priority 255 with the interface's own address, is not supported)`);
+      }
+    }
   },
 };
 

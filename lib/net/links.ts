@@ -59,6 +59,14 @@ export async function getLink(dev: string, options: IpRunOptions = {}): Promise<
   return parseLinkJson(row);
 }
 
+// Whether `address` is the link's only global address of its family: then
+// it is the node's own address, whatever the configuration calls it, and
+// removing it as a leftover VIP would cut the node off.
+export function isOnlyGlobalAddress(link: LinkInfo, address: string): boolean {
+  const own = link.addresses.find((a) => a.address === address);
+  return own !== undefined && link.addresses.filter((a) => a.family === own.family && a.scope === 'global').length === 1;
+}
+
 // The address VRRP adverts come from (RFC 5798 5.1.1.1 / 5.1.2.1): IPv4 the
 // interface's primary address that is not one of our VIPs; IPv6 its
 // link-local address.

@@ -7,7 +7,7 @@
 import type { InstanceConfig, SyncGroupConfig, VirtualAddress } from '../config/types.js';
 import type { VrrpState } from '../vrrp/fsm/types.js';
 import type { Announcer } from '../net/announce.js';
-import { getLink, type LinkInfo } from '../net/links.js';
+import { getLink, isOnlyGlobalAddress, type LinkInfo } from '../net/links.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addVip, deleteVip, vipText } from '../net/vip.js';
 import type { TransitionEvent } from '../vrrp/engine/engine.js';
@@ -201,16 +201,22 @@ export class Conductor {
 
   // At start-up, VIPs of this configuration found on their links are
   // leftovers of a crash: nothing is MASTER yet, so they go (keepalived does too).
+  // Not the link's only address of its family: that is the node's own.
   async removeLeftovers(instances: InstanceConfig[]): Promise<void> {
     for (const c of instances) {
       for (const dev of new Set(c.virtualIpaddress.map((v) => v.dev))) {
-        let present: Map<string, number>;
+        let link: LinkInfo;
         try {
-          present = new Map((await getLink(dev)).addresses.map((a) => [a.address, a.prefix]));
+          link = await getLink(dev);
         } catch {
           continue;
         }
+        const present = new Map(link.addresses.map((a) => [a.address, a.prefix]));
         for (const v of c.virtualIpaddress.filter((x) => x.dev === dev && present.has(x.address))) {
+          if (isOnlyGlobalAddress(link, v.address)) {
+            this.log.error(`${c.name}: VIP ${v.address} is the only IPv${v.family} address of ${dev}, so it is this node's own address, not one a crash left: not removed; give the VIP an address of its own`);
+            continue;
+          }
           // Whatever prefix it was left with (an older configuration may have had another).
           const found = { ...v, prefix: present.get(v.address) ?? v.prefix };
           this.log.warn(`${c.name}: removing leftover VIP ${vipText(found)} from ${dev}`);

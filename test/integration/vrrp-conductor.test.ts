@@ -137,6 +137,20 @@ describe('VRRP node behaviour in network namespaces', function () {
     }
   });
 
+  it("a VIP that is the link's only address is the node's own: kept at start, with an error, the instance FAULT", async () => {
+    const lab = labs.adopt(await Lab.create(1));
+    const [a] = lab.hosts as [LabHost];
+    // Multicast: the configuration cannot know a's address; the link tells.
+    const p = start(lab, a, { priority: 100, advertInt: 0.3, vips: [`${a.ipv4}/24`] });
+    const i = await waitState(a, 'FAULT', 10_000);
+    expect(i.fault_reasons.join(' ')).to.include(`no IPv4 source address on ${a.dev}`);
+    await sleep(1000);
+    expect(await lab.addresses(a)).to.include(a.ipv4);
+    await lab.stop(p);
+    expect(await lab.addresses(a), 'still there after the daemon stopped').to.include(a.ipv4);
+    expect(readFileSync(p.logFile, 'utf8')).to.include(`VIP ${a.ipv4} is the only IPv4 address of ${a.dev}, so it is this node's own address`);
+  });
+
   it('the new MASTER updates neighbours: ARP cache (IPv4) and neighbour cache (IPv6)', async () => {
     const lab = labs.adopt(await Lab.create(2));
     const [a, b] = lab.hosts as [LabHost, LabHost];

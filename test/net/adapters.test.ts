@@ -2,7 +2,7 @@
 // arguments.
 import { expect } from 'chai';
 import { parseAddressLine, parseMonitorLine } from '../../lib/net/link-monitor.js';
-import { parseLinkJson, pickSourceAddress } from '../../lib/net/links.js';
+import { isOnlyGlobalAddress, parseLinkJson, pickSourceAddress } from '../../lib/net/links.js';
 import { addArgs, isAbsentAddressError } from '../../lib/net/vip.js';
 
 describe('net/link-monitor parseMonitorLine', () => {
@@ -46,6 +46,14 @@ describe('net/links', () => {
     expect(pickSourceAddress(link, 4, new Set())).to.equal('192.0.2.100');
     expect(pickSourceAddress(link, 6, new Set())).to.equal('fe80::1');
     expect(pickSourceAddress({ ...link, addresses: [] }, 4, new Set())).to.equal(null);
+  });
+
+  it('an address is the only global one of its family, or not (a leftover VIP beside the node\'s own address)', () => {
+    expect(isOnlyGlobalAddress(link, '192.0.2.100')).to.equal(false);
+    expect(isOnlyGlobalAddress(link, '2001:db8:1::b')).to.equal(true);
+    expect(isOnlyGlobalAddress(link, '192.0.2.99')).to.equal(false);
+    const alone = { ...link, addresses: link.addresses.filter((a) => a.address !== '192.0.2.11') };
+    expect(isOnlyGlobalAddress(alone, '192.0.2.100')).to.equal(true);
   });
 
   it('a link without carrier is down', () => {
