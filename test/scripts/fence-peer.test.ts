@@ -3,7 +3,7 @@
 // contract names, and the request carries --by (the node asking).
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer } from '../../lib/node/control-server.js';
@@ -71,6 +71,32 @@ describe('scripts/fence-peer (the shipped fence_peer handler)', function () {
     const r = await run(join(dir, 'none.sock'));
     expect(r.exitCode).to.equal(5);
     expect(r.stderr).to.include('not reached').and.include('cannot reach the daemon');
+  });
+
+  // A stand-in for ssh: prints `message` and exits `code`, as ssh does when it cannot log in or connect.
+  const runner = (code: number, message: string) => {
+    const stub = join(dir, 'ssh-stub');
+    writeFileSync(stub, `#!/bin/sh\necho ${JSON.stringify(message)} >&2\nexit ${code}\n`, { mode: 0o755 });
+    return execa('sh', [SCRIPT, stub], { reject: false, timeout: 20_000, env: { TANDEM_VOLUME: 'db', TANDEM_NODE: 'node-a', TANDEM_PEER: 'node-b' } });
+  };
+
+  it('the peer host unreachable (ssh exit 255 on connect): exit 5', async () => {
+    for (const m of ['ssh: connect to host node-b port 22: Connection refused', 'ssh: connect to host node-b port 22: No route to host', 'ssh: Could not resolve hostname node-b']) {
+      const r = await runner(255, m);
+      expect(r.exitCode, m).to.equal(5);
+      expect(r.stderr).to.include('node-b not reached');
+    }
+  });
+
+  it('a broken handler fences nothing (exit 1), so it never lets an UpToDate node take a live peer for dead', async () => {
+    for (const [code, m] of [[255, 'root@node-b: Permission denied (publickey).'], [255, 'Host key verification failed.'], [127, 'sh: 1: tandem: not found'], [64, "error: unknown command 'outdate'"], [1, 'anything else']] as const) {
+      const r = await runner(code, m);
+      expect(r.exitCode, m).to.equal(1);
+      expect(r.stderr).to.include(`the handler failed (exit ${code}), nothing fenced`);
+    }
+    // The runner itself missing: the shell's 127.
+    const r = await execa('sh', [SCRIPT, join(dir, 'no-such-runner')], { reject: false, env: { TANDEM_VOLUME: 'db', TANDEM_NODE: 'node-a', TANDEM_PEER: 'node-b' } });
+    expect(r.exitCode).to.equal(1);
   });
 
   it('an answer it cannot read: exit 1 (nothing fenced)', async () => {
