@@ -48,9 +48,12 @@ export function request(path: string, body: Record<string, unknown>, timeoutMs =
 export function streamEvents(path: string, history: boolean, onEvent: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
+    const lines = createInterface({ input: sock });
     sock.on('connect', () => sock.write(`${JSON.stringify({ command: 'events', history })}\n`));
     sock.on('error', (err) => reject(connectError(path, err)));
-    createInterface({ input: sock }).on('line', onEvent);
+    // readline passes its input's errors on: the socket's handler above reports them.
+    lines.on('error', () => undefined);
+    lines.on('line', onEvent);
     sock.on('close', () => resolve());
   });
 }

@@ -82,6 +82,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`tandem events | head`) ends the output quietly, not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`tandem: writing the output: ${e.message}\n`);
+    process.exit(e.code === 'EPIPE' ? (process.exitCode ?? 0) : 1);
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -5,6 +5,9 @@ import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ControlServer } from '../../lib/node/control-server.js';
+import { EventBus } from '../../lib/node/events.js';
+import { createLogger } from '../../lib/node/log.js';
 import { TANDEM_BIN } from '../../scripts/lab/lab.js';
 
 const tandem = (args: string[]) => execa(process.execPath, [TANDEM_BIN, ...args], { reject: false, timeout: 20_000 });
@@ -50,6 +53,31 @@ describe('cli', () => {
     const r = await tandem(['status', '--socket', join(dir, 'none.sock')]);
     expect(r.exitCode).to.equal(69);
     expect(r.stderr).to.include('no tandem daemon is running');
+  });
+
+  it('events without a daemon says so and exits 69, as status does', async () => {
+    const r = await tandem(['events', '--socket', join(dir, 'none.sock')]);
+    expect(r.exitCode).to.equal(69);
+    expect(r.stderr).to.equal(`tandem: cannot reach the daemon at ${join(dir, 'none.sock')}: no tandem daemon is running there (start it with \`tandem daemon --config FILE\`)`);
+  });
+
+  it('events into a pipe its reader closes (tandem events | head -1) ends quietly', async () => {
+    const sock = join(dir, 'c.sock');
+    const bus = new EventBus();
+    const server = new ControlServer(sock, bus, createLogger('test', () => {}));
+    await server.start();
+    const flood = setInterval(() => { for (let i = 0; i < 200; i++) bus.emit('test.tick', { i, pad: 'x'.repeat(200) }); }, 5);
+    try {
+      // pipefail: the pipeline's status is tandem's.
+      const cmd = `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(TANDEM_BIN)} events --socket ${JSON.stringify(sock)} | head -1`;
+      const r = await execa('bash', ['-c', cmd], { reject: false, timeout: 20_000 });
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout.split('\n')[0]).to.include('test.tick');
+      expect(r.stderr, 'no stack trace').to.equal('');
+    } finally {
+      clearInterval(flood);
+      await server.stop();
+    }
   });
 
   it('an unknown command or option is a usage error, exit 64', async () => {
