@@ -2,13 +2,14 @@
 // in place (comments kept, config/ha-set.ts), validates the result with the
 // daemon's own validator and writes it atomically only if it is valid;
 // prints what changed. The running daemon picks it up at its next restart.
-import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { applyHaSet } from '../config/ha-set.js';
 import { formatIssues, parseConfigText } from '../config/load.js';
-import { EX_CONFIG, TandemError } from '../errors.js';
+import { EX_CONFIG, EX_OSERR, TandemError } from '../errors.js';
 import { runIpJson } from '../net/ip-command.js';
 import { DEFAULT_CONFIG } from './socket-path.js';
+import { writeAtomic } from './write-atomic.js';
 
 interface HaSetOpts {
   config: string;
@@ -30,6 +31,14 @@ function vri(value: string): number {
 async function localAddresses(): Promise<string[]> {
   const rows = await runIpJson<Array<{ addr_info?: Array<{ local: string }> }>>(['addr', 'show']);
   return rows.flatMap((r) => (r.addr_info ?? []).map((a) => a.local));
+}
+
+// What a running daemon needs to take the change: reload applies VIP lists live, the rest needs a restart.
+export function howToApply(changes: readonly string[]): string {
+  const keys = changes.map((c) => /^vrrp\.instances\[\d+\](?:\.(\w+))?:/.exec(c)?.[1] ?? 'instance');
+  const others = [...new Set(keys.filter((k) => k !== 'virtual_ipaddress'))];
+  if (others.length === 0) return 'run `tandem reload` to apply it (VIPs change live)';
+  return `restart the daemon to apply it (systemctl restart tandem): ${others.join(', ')} changed, which reload does not apply`;
 }
 
 export function addHaCommands(program: Command, local: () => Promise<string[]> = localAddresses): Command {
@@ -59,11 +68,10 @@ export function addHaCommands(program: Command, local: () => Promise<string[]> =
       if (r.changes.length === 0) process.stdout.write(`${o.config}: nothing to change\n`);
       if (o.dryRun === true || r.changes.length === 0) return;
       const mode = (await stat(o.config)).mode & 0o777;
-      const tmp = `${o.config}.tandem-new`;
-      await writeFile(tmp, r.text, { mode });
-      await chmod(tmp, mode);
-      await rename(tmp, o.config);
-      process.stdout.write(`${o.config} written; restart the daemon to apply (tandem restart is not there yet)\n`);
+      await writeAtomic(o.config, r.text, mode).catch((e: NodeJS.ErrnoException) => {
+        throw new TandemError('HA_SET_WRITE_FAILED', `cannot write ${o.config}: ${e.code ?? e.message}; it is unchanged`, { exitCode: EX_OSERR, cause: e });
+      });
+      process.stdout.write(`${o.config} written; ${howToApply(r.changes)}\n`);
     });
   return ha;
 }

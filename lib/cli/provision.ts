@@ -4,15 +4,16 @@
 // atomically; an existing one that differs is replaced only with --force.
 // Prints every path with what was written; --dry-run writes nothing.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatWarnings } from '../config/load.js';
 import { checkFlags, provision, type DeviceFacts, type ProvisionFlags, type Provisioned } from '../config/provision.js';
 import { EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
 import { blockDeviceSize } from '../replication/block/image.js';
+import { writeAtomic as writeFileAtomic } from './write-atomic.js';
 
 interface ProvisionOpts {
   ha_mode: string;
@@ -139,24 +140,10 @@ async function secret(out: Provisioned, dry: boolean): Promise<void> {
   process.stdout.write(`==> ${path}: created: ${SECRET_BYTES} random bytes, base64, mode 0600 <==\nNow ${copy}\n`);
 }
 
-// Temp file, fsync, rename: a reader sees the old file or the new one. `keep`: link instead, so an existing file wins.
+// Atomic, following a symbolic link (write-atomic.ts). `keep`: an existing file wins.
 async function writeAtomic(path: string, text: string, mode: number, keep = false): Promise<void> {
-  const tmp = `${path}.tandem-new`;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'w', mode);
-    try {
-      await fh.writeFile(text);
-      await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (keep) await link(tmp, path).finally(() => unlink(tmp));
-    else await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+  await writeFileAtomic(path, text, mode, keep).catch((e: unknown) => {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new TandemError('PROVISION_WRITE_FAILED', `cannot write ${path}: ${code}`, { exitCode: EX_OSERR, cause: e });
-  }
+  });
 }

@@ -63,18 +63,19 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   if (mine.length !== 1) {
     return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)}: ${mine.length === 0 ? 'none' : 'more than one'} of these addresses is on this host (its addresses: ${localAddresses.join(', ') || 'none'}); exactly one must be this node's`);
   }
-  const vri = f.kadVri ?? (vip.family === 4 ? Number(vip.address.split('.')[3]) : (parseIp(vip.address)?.bytes.at(-1) ?? 0));
-  if (!Number.isInteger(vri) || vri < 1 || vri > 255) return fail(`--kad_vri: ${f.kadVri === undefined ? `the VIP's last byte is ${vri}, not a virtual router id; give --kad_vri` : `${f.kadVri} is not allowed`}: allowed 1..255`);
-
   const doc = parseDocument(source, { keepSourceTokens: false });
   if (doc.errors.length > 0) return fail(`the configuration is not valid YAML: ${doc.errors[0]?.message ?? '?'}; fix it first`);
   const changes: string[] = [];
   const at = instanceIndex(doc, f.instance);
   if (typeof at === 'string') return fail(at);
   const base = ['vrrp', 'instances', at.index];
+  // An instance's VRID stays unless --kad_vri says otherwise: both nodes must agree on it, and reload cannot change it.
+  const kept = at.created ? undefined : doc.getIn([...base, 'virtual_router_id']);
+  const vri = f.kadVri ?? (typeof kept === 'number' ? kept : vip.family === 4 ? Number(vip.address.split('.')[3]) : (parseIp(vip.address)?.bytes.at(-1) ?? 0));
+  if (!Number.isInteger(vri) || vri < 1 || vri > 255) return fail(`--kad_vri: ${f.kadVri === undefined ? `the VIP's last byte is ${vri}, not a virtual router id; give --kad_vri` : `${f.kadVri} is not allowed`}: allowed 1..255`);
   if (at.created) {
-    doc.addIn(['vrrp', 'instances'], doc.createNode({ name: f.instance ?? 'VI_1', interface: f.kadVif, virtual_router_id: vri, priority: 100, virtual_ipaddress: [] }));
-    changes.push(`vrrp.instances[${at.index}]: new instance ${f.instance ?? 'VI_1'}`);
+    doc.addIn(['vrrp', 'instances'], doc.createNode({ name: f.instance ?? 'VI_1', priority: 100 }));
+    changes.push(`vrrp.instances[${at.index}]: new instance ${f.instance ?? 'VI_1'}`, `vrrp.instances[${at.index}].priority: (none) -> 100`);
   }
   const set = (key: string, value: unknown): void => {
     const before = doc.getIn([...base, key]) as unknown;
@@ -89,7 +90,8 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   set('virtual_ipaddress', [vip.dev === null || vip.dev === f.kadVif ? text : { address: text, dev: vip.dev }]);
   set('unicast_src_ip', mine[0]);
   set('unicast_peer', (canon as string[]).filter((a) => a !== mine[0]));
-  return { ok: true, text: doc.toString(), changes };
+  // [a, b] as people write it, not the library's [ a, b ], also in the parts left alone.
+  return { ok: true, text: doc.toString({ flowCollectionPadding: false }), changes };
 }
 
 // The instance to edit: by name, else the only / first one; created (at the end) when there is none.

@@ -3,7 +3,7 @@
 // with 192.0.2.21), so the node's own address is known.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TANDEM_BIN } from '../../scripts/lab/lab.js';
@@ -41,14 +41,32 @@ describe('cli ha set (the executable)', function () {
     const r = await run(...args);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout.split('\n')).to.include.members([
-      'vrrp.instances[0].virtual_router_id: 51 -> 99',
       'vrrp.instances[0].unicast_src_ip: "192.0.2.11" -> "192.0.2.21"',
       'vrrp.instances[0].unicast_peer: ["192.0.2.12"] -> ["192.0.2.250"]',
+      `${file} written; restart the daemon to apply it (systemctl restart tandem): unicast_src_ip, unicast_peer changed, which reload does not apply`,
     ]);
     const text = readFileSync(file, 'utf8');
     expect(text).to.include('# node-b has 100: node-a wins when both are healthy');
-    expect(text).to.include('virtual_router_id: 99');
+    expect(text, 'the instance keeps its VRID without --kad_vri').to.include('virtual_router_id: 51');
     expect(statSync(file).mode & 0o777).to.equal(0o640);
+    // A VIP-only change is one reload applies.
+    const vip = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.98/24', '--kad_vif', 'eth0');
+    expect(vip.stdout.trim().split('\n')).to.deep.equal([
+      'vrrp.instances[0].virtual_ipaddress: ["192.0.2.99/24"] -> ["192.0.2.98/24"]',
+      `${file} written; run \`tandem reload\` to apply it (VIPs change live)`,
+    ]);
+  });
+
+  it('a configuration reached through a symbolic link: the file it names is replaced, the link stays', async () => {
+    const real = join(dir, 'real.yaml');
+    renameSync(file, real);
+    symlinkSync('real.yaml', file);
+    const r = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99/24', '--kad_vif', 'eth0');
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(lstatSync(file).isSymbolicLink()).to.equal(true);
+    expect(readFileSync(real, 'utf8')).to.include('192.0.2.99/24');
+    expect(statSync(real).mode & 0o777).to.equal(0o640);
+    expect(readdirSync(dir).sort()).to.deep.equal(['real.yaml', 'tandem.yaml']);
   });
 
   it('a refused edit exits 64 with the reason and leaves the file alone; a bad --kad_vri is a usage error', async () => {

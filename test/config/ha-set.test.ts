@@ -22,7 +22,6 @@ describe('config/ha-set (escadm ha set)', () => {
     if (!r.ok) throw new Error(r.error);
     expect(r.changes).to.deep.equal([
       'vrrp.instances[0].interface: "eth0" -> "ens3"',
-      'vrrp.instances[0].virtual_router_id: 51 -> 200',
       'vrrp.instances[0].virtual_ipaddress: ["192.0.2.100/24",{"address":"192.0.2.101/24","label":"eth0:web"}] -> ["192.0.2.200/24"]',
       'vrrp.instances[0].unicast_src_ip: "192.0.2.11" -> "192.0.2.21"',
       'vrrp.instances[0].unicast_peer: ["192.0.2.12"] -> ["192.0.2.22"]',
@@ -31,7 +30,11 @@ describe('config/ha-set (escadm ha set)', () => {
     const v = parseConfigText(r.text);
     if (!v.ok) throw new Error(JSON.stringify(v.issues));
     const i = v.config.vrrp.instances[0];
-    expect([i?.interface, i?.virtualRouterId, i?.priority, i?.unicastSrcIp, i?.unicastPeer]).to.deep.equal(['ens3', 200, 150, '192.0.2.21', ['192.0.2.22']]);
+    expect([i?.interface, i?.virtualRouterId, i?.priority, i?.unicastSrcIp, i?.unicastPeer], 'the VRID kept').to.deep.equal(['ens3', 51, 150, '192.0.2.21', ['192.0.2.22']]);
+    // Lists the edit did not touch keep their [a, b] form.
+    expect(r.text).to.include('unicast_peer: [198.51.100.12]');
+    const vri = applyHaSet(NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.200/24', kadVif: 'ens3', kadVri: 200 }, ['192.0.2.21']);
+    expect(vri.ok && vri.changes).to.include('vrrp.instances[0].virtual_router_id: 51 -> 200');
     expect(v.config.vrrp.instances[1]?.name).to.equal('VI_PRIVATE');
   });
 
@@ -39,6 +42,11 @@ describe('config/ha-set (escadm ha set)', () => {
     const r = applyHaSet(MINIMAL, { haNodeList: '10.0.0.1,10.0.0.2', kadVip: '10.0.0.77:eth9', kadVif: 'eth0' }, ['10.0.0.2']);
     if (!r.ok) throw new Error(r.error);
     expect(r.text).to.include('# keep me');
+    expect(r.changes).to.deep.equal([
+      'vrrp.instances[0]: new instance VI_1', 'vrrp.instances[0].priority: (none) -> 100', 'vrrp.instances[0].interface: (none) -> "eth0"',
+      'vrrp.instances[0].virtual_router_id: (none) -> 77', 'vrrp.instances[0].virtual_ipaddress: (none) -> [{"address":"10.0.0.77/32","dev":"eth9"}]',
+      'vrrp.instances[0].unicast_src_ip: (none) -> "10.0.0.2"', 'vrrp.instances[0].unicast_peer: (none) -> ["10.0.0.1"]',
+    ]);
     const v = parseConfigText(r.text);
     if (!v.ok) throw new Error(JSON.stringify(v.issues));
     const i = v.config.vrrp.instances[0];
@@ -60,7 +68,7 @@ describe('config/ha-set (escadm ha set)', () => {
       [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21', '192.0.2.22'], 'more than one of these addresses'],
       [NODE_A, { haNodeList: '192.0.2.21 2001:db8::2', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], '"2001:db8::2" is not an IPv4 address'],
       [NODE_A, { haNodeList: '192.0.2.21', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], 'fewer than two nodes'],
-      [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.0/24', kadVif: 'eth0' }, ['192.0.2.21'], 'the VIP\'s last byte is 0'],
+      [MINIMAL, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.0/24', kadVif: 'eth0' }, ['192.0.2.21'], 'the VIP\'s last byte is 0'], // a new instance
       ['vrrp: [unclosed', { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], 'not valid YAML'],
     ];
     for (const [src, flags, local, want] of cases) {
