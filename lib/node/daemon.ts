@@ -103,7 +103,7 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
     if (haInstance !== null) {
       ha = new HaNode(cfg, new VrrpElection(engine, haInstance), conductor, replication, log, (type, fields) => events.emit(type, fields), (l) => events.subscribe(l));
       ha.register(control);
-    }
+    } else HaNode.registerAbsent(control, cfg);
     await conductor.removeLeftovers(cfg.vrrp.instances);
     const node = ha;
     await engine.start(node === null ? undefined : () => node.beforeElection());

@@ -41,6 +41,14 @@ export function haInstanceOf(cfg: TandemConfig): string | null {
   return cfg.vrrp.instances[0]?.name ?? null;
 }
 
+// Why a node has no resource group, for the commands that act on one.
+export function noGroupReason(cfg: TandemConfig): string {
+  const n = cfg.vrrp.instances.length;
+  if (n === 0) return 'it runs no VRRP instance';
+  if (n > 1) return `it has ${n} VRRP instances, and a group has exactly one (active/active is not built)`;
+  return 'it has no services and no replicated volumes: its instance only moves VIPs, as keepalived does (to hand the VIPs over, stop the daemon here: its priority 0 advert makes the peer MASTER at once)';
+}
+
 export class HaNode {
   readonly services: ServiceSet;
   readonly group: HaGroup;
@@ -186,7 +194,8 @@ export class HaNode {
       throw new TandemError('NOT_MASTER', `nothing to restart: ${this.election.group} is ${this.election.role()} here, and services run only on the serving MASTER`);
     }
     const list = only === undefined ? this.cfg.services : this.cfg.services.filter((x) => x.name === only);
-    if (list.length === 0) throw new TandemError('NO_SERVICE', `no service ${JSON.stringify(only)}; configured: ${this.cfg.services.map((x) => x.name).join(', ') || 'none'}`);
+    if (this.cfg.services.length === 0) throw new TandemError('NO_SERVICE', 'nothing to restart: no services are configured (the services section is empty)');
+    if (list.length === 0) throw new TandemError('NO_SERVICE', `no service ${JSON.stringify(only)}; configured: ${this.cfg.services.map((x) => x.name).join(', ')}`);
     const t0 = Date.now();
     for (const svc of [...list].reverse()) await this.services.get(svc.name).stop();
     for (const svc of list) {
@@ -198,6 +207,15 @@ export class HaNode {
       }
     }
     return { restarted: list.map((x) => x.name), ms: Date.now() - t0 };
+  }
+
+  // A node without a group answers its commands with why, not "unknown command".
+  static registerAbsent(control: ControlServer, cfg: TandemConfig): void {
+    for (const command of ['ha.restart', 'ha.switchover', 'ha.maintenance']) {
+      control.handle(command, () => {
+        throw new TandemError('NO_RESOURCE_GROUP', `${command.slice(3)} acts on the node's resource group (one VRRP instance with the services and volumes that follow it), and this node has none: ${noGroupReason(cfg)}`);
+      });
+    }
   }
 
   register(control: ControlServer): void {
