@@ -18,6 +18,10 @@ export interface ConfigChanges {
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+// The key as the file spells it: initialState is `state`, advertIntCs `advert_int`, camelCase snake_case.
+const FILE_KEYS: Readonly<Record<string, string>> = { initialState: 'state', family: 'virtual_ipaddress (its address family)', syncGroups: 'sync_groups' };
+export const fileKey = (k: string): string => FILE_KEYS[k] ?? k.replace(/(Ms|Cs)$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const vipKey = (v: VirtualAddress): string => JSON.stringify([v.address, v.prefix, v.dev, v.label ?? null]);
 
 export function diffConfig(cur: TandemConfig, next: TandemConfig): ConfigChanges {
@@ -27,7 +31,7 @@ export function diffConfig(cur: TandemConfig, next: TandemConfig): ConfigChanges
   const { instances: ci, ...cvrrp } = cur.vrrp;
   const { instances: ni, ...nvrrp } = next.vrrp;
   for (const k of Object.keys({ ...cvrrp, ...nvrrp }) as (keyof typeof cvrrp)[]) {
-    if (!same(cvrrp[k], nvrrp[k])) restartOnly.push(`vrrp.${k}`);
+    if (!same(cvrrp[k], nvrrp[k])) restartOnly.push(`vrrp.${fileKey(k)}`);
   }
   const vips: VipChange[] = [];
   if (!same(ci.map((i) => i.name), ni.map((i) => i.name))) restartOnly.push('vrrp.instances (names or order)');
@@ -38,7 +42,7 @@ export function diffConfig(cur: TandemConfig, next: TandemConfig): ConfigChanges
       const { virtualIpaddress: cv, ...crest } = c;
       const { virtualIpaddress: nv, ...nrest } = n;
       for (const k of Object.keys({ ...crest, ...nrest }) as (keyof typeof crest)[]) {
-        if (!same(crest[k], nrest[k])) restartOnly.push(`vrrp.instances.${c.name}.${k}`);
+        if (!same(crest[k], nrest[k])) restartOnly.push(`vrrp.instances[${idx}].${fileKey(k)} (${c.name})`);
       }
       const have = new Set(cv.map(vipKey));
       const want = new Set(nv.map(vipKey));

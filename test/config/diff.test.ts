@@ -1,7 +1,7 @@
 // What `tandem reload` may apply live: VIPs, services and startup; every
 // other change is named by path and refused.
 import { expect } from 'chai';
-import { describeChanges, diffConfig } from '../../lib/config/diff.js';
+import { describeChanges, diffConfig, fileKey } from '../../lib/config/diff.js';
 import { blockVolume, replicationDoc, validOf } from './helpers.js';
 
 const VI = { name: 'VI_1', interface: 'eth0', virtual_router_id: 51, priority: 100, virtual_ipaddress: ['192.0.2.100/24'] };
@@ -46,7 +46,13 @@ describe('config/diff (tandem reload)', () => {
   });
 
   it('everything else needs a restart, and is named', () => {
-    expect(diffConfig(doc(), doc({ vi: { priority: 200 } })).restartOnly).to.deep.equal(['vrrp.instances.VI_1.priority']);
+    expect(diffConfig(doc(), doc({ vi: { priority: 200 } })).restartOnly).to.deep.equal(['vrrp.instances[0].priority (VI_1)']);
+    // Paths as the file spells them.
+    expect(diffConfig(doc(), doc({ vi: { virtual_router_id: 52, advert_int: 2, preempt_delay: 3 } })).restartOnly)
+      .to.deep.equal(['vrrp.instances[0].virtual_router_id (VI_1)', 'vrrp.instances[0].advert_int (VI_1)', 'vrrp.instances[0].preempt_delay (VI_1)']);
+    for (const [k, f] of [['initialState', 'state'], ['garpMasterRefreshMs', 'garp_master_refresh'], ['unicastSrcIp', 'unicast_src_ip'], ['notifyMaster', 'notify_master'], ['v3ChecksumAsV2', 'v3_checksum_as_v2'], ['syncGroups', 'sync_groups']]) {
+      expect(fileKey(k as string), k).to.equal(f);
+    }
     expect(diffConfig(doc(), doc({ vi: { name: 'VI_2' } })).restartOnly).to.deep.equal(['vrrp.instances (names or order)']);
     expect(diffConfig(doc(), doc({ volume: { protocol: 'A' } })).restartOnly).to.deep.equal(['replication']);
     expect(diffConfig(doc(), doc({ node: 'other' })).restartOnly).to.include('node');

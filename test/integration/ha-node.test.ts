@@ -231,7 +231,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     writeFileSync(configPath(a), haConfig(lab, a, { extraVips: ['192.0.2.101/24'], storeEnv: { STORE_NOTE: 'reloaded' }, priority: 200 }));
     const refused = await cli(lab, a, ['reload']);
     expect(refused.exitCode).to.equal(1);
-    expect(refused.stderr).to.match(/reload refused, nothing changed: vrrp.instances.VI_1.priority cannot change while the daemon runs/);
+    expect(refused.stderr).to.match(/reload refused, nothing changed: vrrp\.instances\[0\]\.priority \(VI_1\) cannot change while the daemon runs/);
     writeFileSync(configPath(a), 'vrrp: [');
     const bad = await cli(lab, a, ['reload']);
     expect(bad.exitCode).to.equal(1);
