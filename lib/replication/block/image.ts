@@ -84,7 +84,7 @@ export async function openImage(path: string, size: number, options: OpenImageOp
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       if (options.create === false) return fail('not-found', `${path} does not exist`, e);
       // 'wx+': if another process made it meanwhile, EEXIST lands in the catch below.
-      fd = await open(path, 'wx+');
+      fd = await open(path, 'wx+', 0o600);
       await fd.truncate(size); // sparse: no data blocks until written
       await fd.sync();
       await syncDir(path);

@@ -53,7 +53,7 @@ async function writeFresh(path: string, payload: Buffer, sequence: number): Prom
   const capacity = slotCapacityFor(payload.length);
   if (capacity > MAX_SLOT_CAPACITY) throw new RangeError(`a payload of ${payload.length} bytes exceeds the slot limit`);
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
-  const fd = await open(tmp, 'wx');
+  const fd = await open(tmp, 'wx', 0o600);
   try {
     const file = Buffer.alloc(2 * capacity);
     encodeSlot(sequence, capacity, payload).copy(file, 0);

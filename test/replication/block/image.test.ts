@@ -44,6 +44,7 @@ describe('replication/block image', () => {
     const st = await stat(path);
     expect(st.size).to.equal(256 * MiB);
     expect(st.blocks * 512).to.be.lessThan(MiB); // sparse: no data blocks yet
+    expect(st.mode & 0o777, 'the data is the application\'s: root only, whatever the umask').to.equal(0o600);
     const again = await ok(openImage(path, 256 * MiB));
     expect(again.created).to.equal(false);
     await again.fd.write(Buffer.from('data'), 0, 4, 256 * MiB - 4); // opened read-write

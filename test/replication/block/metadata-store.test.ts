@@ -54,6 +54,7 @@ describe('replication/block metadata store', () => {
     const none = await MetadataStore.open(join(dir, 'nope.meta'));
     expect(none.ok === false && none.error.code).to.equal('METADATA_NOT_FOUND');
     expect(await readdir(dir)).to.deep.equal(['db.img.meta']); // no temp file left
+    expect((await stat(path)).mode & 0o777, 'root only, whatever the umask').to.equal(0o600);
   });
 
   it('saves alternate slots with rising sequence numbers; open returns the newest', async () => {
