@@ -221,7 +221,7 @@ export class DirPeerSession extends PeerSessionBase {
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {
     if (this.link !== link) return;
-    this.released(link, info);
+    const onPurpose = this.released(link, info);
     const pending = this.sender?.pendingPaths() ?? [];
     this.files.sent += this.sender?.acked ?? 0;
     this.files.received += this.receiver?.applied ?? 0;
@@ -232,7 +232,9 @@ export class DirPeerSession extends PeerSessionBase {
     this.receiver = null;
     // What the peer may lack is counted against it: the first such change starts a new generation.
     if (pending.length > 0) this.background(this.host.markChanged(this.name, pending), 'recording unsent changes');
-    this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : ''}`);
+    const line = `${this.host.cfg.name}: connection to ${this.name} ${onPurpose ? 'closed' : 'lost'} (${info.reason}: ${info.detail})${pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : ''}`;
+    if (onPurpose) this.host.log.info(line);
+    else this.host.log.warn(line);
     this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
   }
 

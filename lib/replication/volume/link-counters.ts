@@ -26,13 +26,14 @@ export class LinkCounters {
     this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
   }
 
-  closed(link: PeerLink, info: LinkCloseInfo): void {
+  // `onPurpose`: closed here on the operator's word, which is no error.
+  closed(link: PeerLink, info: LinkCloseInfo, onPurpose = false): void {
     this.totals.bytesSent += link.stats.bytesSent - this.baseline.bytesSent;
     this.totals.bytesReceived += link.stats.bytesReceived - this.baseline.bytesReceived;
     this.totals.disconnects++;
     this.lastSentAt = link.stats.lastSentAt;
     this.lastReceivedAt = link.stats.lastReceivedAt;
-    this.noteError(info.reason, info.detail);
+    if (!onPurpose) this.noteError(info.reason, info.detail);
   }
 
   // A link that never got to us (authentication failed, refused) still explains why we are not connected.

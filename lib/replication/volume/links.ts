@@ -26,7 +26,7 @@ export interface LinkedSession {
   enable(): void;
   disable(detail: string): void;
   noteError(reason: string, detail: string): void;
-  stop(): Promise<void>;
+  stop(detail?: string): Promise<void>;
 }
 
 export interface VolumeLinksOptions {
@@ -77,8 +77,10 @@ export class VolumeLinks {
 
   // `tandem replica disconnect`: no more dialing, every session StandAlone once its link has closed.
   async disconnect(): Promise<void> {
+    // Sessions first, so each link closes with the operator's reason (a redial meanwhile finds them StandAlone).
+    const stopped = [...this.o.sessions.values()].map((s) => s.stop('disconnected by tandem replica disconnect'));
     await this.stopDialing();
-    await Promise.all([...this.o.sessions.values()].map((s) => s.stop()));
+    await Promise.all(stopped);
   }
 
   // Dial `peer` unless it is the side that dials us.

@@ -380,7 +380,7 @@ export class PeerSession extends PeerSessionBase {
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {
     if (this.link !== link) return;
-    this.released(link, info);
+    const onPurpose = this.released(link, info);
     this.unfreeze();
     this.receiver?.stop();
     this.receiver = null;
@@ -393,7 +393,9 @@ export class PeerSession extends PeerSessionBase {
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
       for (const w of lost) settleLost(w);
     }), 'marking unacknowledged writes out of sync');
-    this.host.log.warn(`${this.host.cfg.name}: connection to ${this.name} lost (${info.reason}: ${info.detail})${lost.length > 0 ? `; ${lost.length} unacknowledged write(s) marked out of sync` : ''}`);
+    const line = `${this.host.cfg.name}: connection to ${this.name} ${onPurpose ? 'closed' : 'lost'} (${info.reason}: ${info.detail})${lost.length > 0 ? `; ${lost.length} unacknowledged write(s) marked out of sync` : ''}`;
+    if (onPurpose) this.host.log.info(line);
+    else this.host.log.warn(line);
     this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
   }
 

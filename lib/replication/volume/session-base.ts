@@ -92,7 +92,15 @@ export abstract class PeerSessionBase {
 
   // Drop the link and connect again (a new connect handshake); the dialing side redials.
   reconnect(detail: string): void {
-    this.link?.close(detail);
+    this.closeOnPurpose(detail);
+  }
+
+  // A close the operator asked for (disconnect, invalidate, stop) is no error: not last_error, logged as info.
+  private onPurpose = false;
+  private closeOnPurpose(detail: string): void {
+    if (this.link === null) return;
+    this.onPurpose = true;
+    this.link.close(detail);
   }
 
   // A link that never got to us (authentication failed, refused) still explains why we are not connected.
@@ -153,9 +161,13 @@ export abstract class PeerSessionBase {
     if (role === 'Primary') this.sessionHost.promoteArbiter.release(this.name);
   }
 
-  async stop(): Promise<void> {
+  // `detail`: why, as the peer and our log see it.
+  async stop(detail = 'volume stopping'): Promise<void> {
     const link = this.link;
-    this.disable('volume stopping');
+    this.wantConnected = false;
+    this.connection = 'StandAlone';
+    this.closeOnPurpose(detail);
+    this.sessionHost.standAlone(this.name);
     if (link !== null) await link.closed;
   }
 
@@ -176,8 +188,11 @@ export abstract class PeerSessionBase {
     return true;
   }
 
-  // The current link ended: back to Connecting (or StandAlone), its counters added to the totals.
-  protected released(link: PeerLink, info: LinkCloseInfo): void {
+  // The current link ended: back to Connecting (or StandAlone), its counters
+  // added to the totals. Returns whether we closed it on the operator's word.
+  protected released(link: PeerLink, info: LinkCloseInfo): boolean {
+    const onPurpose = this.onPurpose && info.reason === 'local-close';
+    this.onPurpose = false;
     this.link = null;
     this.phase = 'idle';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
@@ -186,11 +201,12 @@ export abstract class PeerSessionBase {
     this.ackTimer = null;
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.counters.closed(link, info);
+    this.counters.closed(link, info, onPurpose);
     // The link is gone: our questions have no answer, and what it held is free.
     for (const settle of [...this.asks.values()]) settle(null);
     this.sessionHost.promoteArbiter.release(this.name);
     this.sessionHost.peerLost(this, this.peerState?.disk ?? null);
+    return onPurpose;
   }
 
   protected sessionFields(): SessionFields {

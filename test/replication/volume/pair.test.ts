@@ -236,8 +236,17 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await primaryPair();
     const a = c.get('node-a');
     await a.io().write(0, pattern(1, 4096), false);
+    c.logs.length = 0;
     await c.disconnect2();
     const b = c.get('node-b');
+    // The operator's disconnect is counted, and is no error.
+    const st = a.peers.get('node-b')?.status();
+    expect(st?.connection).to.equal('StandAlone');
+    expect(st?.last_error?.detail ?? '', JSON.stringify(st?.last_error)).not.to.include('disconnect');
+    const closes = c.logs.filter((l) => l.includes('connection to'));
+    expect(closes.length, c.logs.join('\n')).to.be.greaterThan(0);
+    // The side that closed says why; the other saw its peer close, which it cannot tell from a failure.
+    expect(closes.some((l) => l.includes(' info db: connection to') && l.includes('closed (local-close: disconnected by tandem replica disconnect)')), c.logs.join('\n')).to.equal(true);
     await b.promote(false);
     await a.io().write(4096, pattern(2, 4096), false);
     await b.io().write(8192, pattern(3, 4096), false);
@@ -249,6 +258,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await waitFor('split brain logged', async () => c.logs.some((l) => l.includes('Split-Brain detected, dropping connection!')), 10000);
     await waitFor('both StandAlone', async () => a.peers.get('node-b')?.connection === 'StandAlone' && b.peers.get('node-a')?.connection === 'StandAlone', 10000);
     expect(a.peers.get('node-b')?.status().split_brain).to.equal(true);
+    expect(a.peers.get('node-b')?.status().last_error?.detail, 'a refused connect is an error').to.include('Split-Brain');
     expect((await c.image('node-a')).equals(imgA)).to.equal(true);
     expect((await c.image('node-b')).equals(imgB)).to.equal(true);
     // Manual recovery (DRBD guide): the victim becomes Secondary and connects with --discard-my-data.
@@ -269,8 +279,12 @@ describe('replicated volume (in-process pair over loopback)', function () {
     let refused = '';
     await c.get('node-a').invalidate().catch((e: Error) => (refused = e.message));
     expect(refused).to.match(/Primary/);
+    c.logs.length = 0;
     await c.get('node-b').invalidate();
     await waitFor('full resync', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 15000);
+    // b dropped the link on purpose: no error, an info line; a saw its peer close it.
+    expect(c.get('node-b').peers.get('node-a')?.status().last_error).to.equal(null);
+    expect(c.logs).to.include('node-b info db: connection to node-a closed (local-close: invalidate: full resync from the peer)');
     const fin = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
     expect(fin?.fields.bytes).to.equal(8 * MiB);
     await established(c, 'node-a', 'node-b');
