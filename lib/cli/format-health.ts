@@ -12,7 +12,8 @@ export interface HealthInput {
   replication: 'block' | 'directory' | 'both' | 'none'; // what the header names
   services: Array<{ name: string; running: boolean; pgid: number | null }>;
   // resync: percent done while this node's disk is being synced, else null
-  volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean; resync: number | null }>;
+  // connection: a peer's state when none is Connected (Connecting, StandAlone), as replica status shows it; null with no peers
+  volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean; connection?: string | null; resync: number | null }>;
 }
 
 export interface HealthReport {
@@ -39,7 +40,8 @@ export function healthReport(h: HealthInput): HealthReport {
   for (const v of h.volumes) {
     const role = v.role === 'Primary' ? 'primary' : 'secondary';
     const disk = v.resync === null ? v.disk : `${v.disk} (resync ${v.resync.toFixed(1)}% done)`;
-    lines.push(`${v.name} is ${role}, disk ${disk}, peer ${v.connected ? 'connected' : 'disconnected'}`);
+    const away = v.connection === undefined || v.connection === null ? '' : ` (${v.connection})`;
+    lines.push(`${v.name} is ${role}, disk ${disk}, peer ${v.connected ? 'connected' : `disconnected${away}`}`);
     if (master && v.role !== 'Primary') problems.push(`${v.name} should be primary on the MASTER`);
     if (!master && v.role === 'Primary') problems.push(`${v.name} should be secondary on a ${h.role}`);
     if (master && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${v.disk}, not UpToDate`);

@@ -7,7 +7,7 @@ import { humanSize, lastAt, shortDuration, troubleLines } from './format-replica
 
 function peerLines(volume: string, p: DirPeerStatus, now: Date): string[] {
   const out = [
-    `  ${p.name} connection:${p.connection} replication:${p.replication} role:${p.role} disk:${p.disk} address:${p.address}`,
+    `  ${p.name} connection:${p.connection} replication:${p.replication} role:${p.role} peer-disk:${p.disk} address:${p.address}`,
     '    ' +
       [
         `sent:${humanSize(p.bytes_sent)}`,

@@ -57,7 +57,7 @@ export function lastAt(iso: string | null, now: Date): string {
 
 function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
   const out = [
-    `  ${p.name} connection:${p.connection} replication:${p.replication} role:${p.role} disk:${p.disk} address:${p.address}`,
+    `  ${p.name} connection:${p.connection} replication:${p.replication} role:${p.role} peer-disk:${p.disk} address:${p.address}`,
     '    ' +
       [
         `sent:${humanSize(p.bytes_sent)}`,

@@ -28,6 +28,7 @@ export function healthInputOf(s: NodeStatus): HealthInput {
     volumes: s.volumes.map((v) => ({
       name: v.name, role: v.role, disk: v.disk,
       connected: v.peers.some((p) => p.connection === 'Connected'),
+      connection: v.peers.some((p) => p.connection === 'Connected') ? null : (v.peers[0]?.connection ?? null),
       resync: v.peers.find((p) => p.replication === 'SyncTarget' && p.sync_percent !== null)?.sync_percent ?? null,
     })),
   };

@@ -36,11 +36,15 @@ describe('cli status and health during start and stop', () => {
     const peer = (name: string, connection: string, replication: string, sync_percent: number | null) => ({ name, connection, replication, role: 'Unknown', disk: 'DUnknown', sync_percent });
     const s = status('running');
     s.volumes = [{ name: 'db', type: 'block', role: 'Secondary', disk: 'Inconsistent', peers: [peer('c', 'Connecting', 'Off', null), peer('b', 'Connected', 'SyncTarget', 12.5)] }];
-    expect(healthInputOf(s).volumes).to.deep.equal([{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: true, resync: 12.5 }]);
+    expect(healthInputOf(s).volumes).to.deep.equal([{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: true, connection: null, resync: 12.5 }]);
     // Syncing a peer from here is that peer's progress, not ours.
     s.volumes = [{ name: 'db', type: 'block', role: 'Primary', disk: 'UpToDate', peers: [peer('b', 'Connected', 'SyncSource', 12.5)] }];
     expect(healthInputOf(s).volumes[0]?.resync).to.equal(null);
+    s.volumes[0]!.peers = [peer('b', 'Connecting', 'Off', null)];
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: false, connection: 'Connecting' });
+    // The words replica status uses.
+    expect(healthReport(healthInputOf(s)).lines).to.include('db is primary, disk UpToDate, peer disconnected (Connecting)');
     s.volumes[0]!.peers = [];
-    expect(healthInputOf(s).volumes[0]?.connected).to.equal(false);
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: false, connection: null });
   });
 });

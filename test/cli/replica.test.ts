@@ -119,10 +119,10 @@ describe('cli/format-replica', () => {
       'db role:Primary disk:UpToDate protocol:C size:10.0GiB',
       '  device:/dev/vg0/db',
       '  nbd tcp:127.0.0.1:10809 socket:/run/tandem/nbd-db.sock clients:1',
-      '  node-b connection:Connected replication:SyncSource role:Secondary disk:UpToDate address:10.0.0.2:7789',
+      '  node-b connection:Connected replication:SyncSource role:Secondary peer-disk:UpToDate address:10.0.0.2:7789',
       '    sent:1.5GiB received:3.0MiB writes-sent:1234 writes-received:0 out-of-sync:1.2GiB pending:3 unacked:3 disconnects:2 uptime:1h02m last-sent:2s-ago last-received:1s-ago',
       "    sync'ed: 42.1% (1.2GiB left) 95.3MiB/s eta 0:13",
-      '  node-c connection:StandAlone replication:Off role:Unknown disk:DUnknown address:10.0.0.3:7789',
+      '  node-c connection:StandAlone replication:Off role:Unknown peer-disk:DUnknown address:10.0.0.3:7789',
       '    sent:0B received:512B writes-sent:0 writes-received:0 out-of-sync:10.0GiB pending:0 unacked:0 disconnects:1 last-sent:never last-received:5h07m-ago',
       '    split-brain: both nodes changed the data while apart; on the node whose changes to drop run "tandem replica secondary db" then "tandem replica discard-my-data db"',
       `    last-error: split-brain: both sides wrote since generation 9F00 (3m05s ago, ${before(185)})`,
@@ -149,7 +149,7 @@ describe('cli/format-replica', () => {
     expect(first?.split('\n')).to.deep.equal([
       'web role:Secondary disk:UpToDate protocol:A size:512.0MiB',
       '  device:/dev/vg0/db',
-      '  node-a connection:Connected replication:Established role:Primary disk:UpToDate address:10.0.0.2:7789',
+      '  node-a connection:Connected replication:Established role:Primary peer-disk:UpToDate address:10.0.0.2:7789',
       '    sent:1.5GiB received:3.0MiB writes-sent:1234 writes-received:0 out-of-sync:0B pending:3 unacked:3 disconnects:2 uptime:1h02m last-sent:2s-ago last-received:1s-ago',
     ]);
     expect(second?.split('\n')[0]).to.equal('logs role:Primary disk:UpToDate protocol:C size:10.0GiB');
@@ -174,7 +174,7 @@ describe('cli/format-replica', () => {
       '  path:/var/lib/app/state watcher-events:12 watcher-errors:0',
       '  divergence: 2 local change(s) on this Secondary, e.g. "a", "b/c" (the Primary\'s copy replaces them at the next compare)',
       '  problems: 1, last: "big" ENOSPC: no space left',
-      '  node-a connection:Connected replication:Established role:Primary disk:UpToDate address:198.51.100.11:7790',
+      '  node-a connection:Connected replication:Established role:Primary peer-disk:UpToDate address:198.51.100.11:7790',
       '    sent:100B received:3.0MiB files-sent:0 files-received:4321 pending:3 pending-bytes:2.0KiB lag:1s disconnects:1 uptime:1m05s last-sent:1s-ago last-received:2s-ago',
     ]);
     expect(formatVolumeSummary(dir)).to.equal('conf: Secondary, disk UpToDate; peer node-a Connected Established 3 pending');
