@@ -69,7 +69,7 @@ export function addNodeCommands(program: Command, socketOpts: (c: Command) => Co
     });
 
   socketOpts(program.command('reload'))
-    .description('re-read the configuration file: VIPs and services change live (an unchanged VIP stays up); anything else is refused')
+    .description('re-read the configuration file: VIPs, services and the startup section change live (an unchanged VIP stays up); anything else is refused, naming what needs a daemon restart')
     .option('--json', 'print JSON')
     .action(async (o: SocketOpts & { json?: boolean }) => {
       const r = (await ask(o, 'reload')) as { changes: string; problems: string[] };
