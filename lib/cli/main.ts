@@ -35,7 +35,7 @@ export function buildProgram(): Command {
     .description('High-availability controller: VRRP election, virtual IPs, replication and managed services')
     .version('0.1.0')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError('(tandem COMMAND --help shows its usage)');
 
   program
     .command('daemon')

@@ -16,10 +16,10 @@ import { blockDeviceSize } from '../replication/block/image.js';
 import { writeAtomic as writeFileAtomic } from './write-atomic.js';
 
 interface ProvisionOpts {
-  ha_mode: string;
-  ha_node_list: string;
-  kad_vip: string;
-  kad_vif: string;
+  ha_mode?: string;
+  ha_node_list?: string;
+  kad_vip?: string;
+  kad_vif?: string;
   kad_vri?: string;
   kad_unicast_src_ip?: string;
   kad_unicast_peer?: string;
@@ -43,10 +43,10 @@ export function addProvisionCommand(program: Command): void {
   program.command('provision')
     .description('write this node\'s configuration and systemd units from bootvm.py-style flags (docs/provision.md)')
     .argument('<NAME>', 'this node\'s name (node.name); the other node\'s is its --peer_name')
-    .requiredOption('--ha_mode <mode>', 'no_ha (VIP failover only), drbd (volume on an image file) or drbd_on_cinder (on an attached device)')
-    .requiredOption('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (the same list on both nodes)')
-    .requiredOption('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6')
-    .requiredOption('--kad_vif <iface>', 'the interface VRRP runs on')
+    .option('--ha_mode <mode>', 'no_ha (VIP failover only), drbd (volume on an image file) or drbd_on_cinder (on an attached device)')
+    .option('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (the same list on both nodes)')
+    .option('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6')
+    .option('--kad_vif <iface>', 'the interface VRRP runs on')
     .option('--kad_vri <id>', 'virtual router id 1..255 (default: the VIP\'s last byte)')
     .option('--kad_unicast_src_ip <address>', 'VRRP source address, when adverts go over other addresses than --ha_node_list')
     .option('--kad_unicast_peer <addresses>', 'the peers\' VRRP addresses (with --kad_unicast_src_ip)')
@@ -99,8 +99,9 @@ async function run(name: string, o: ProvisionOpts): Promise<void> {
 }
 
 function flagsOf(name: string, o: ProvisionOpts): ProvisionFlags {
-  const f: ProvisionFlags = { name, haMode: o.ha_mode, haNodeList: o.ha_node_list, kadVip: o.kad_vip, kadVif: o.kad_vif, route: o.route, configDir: resolve(o.configDir) };
+  const f: ProvisionFlags = { name, route: o.route, configDir: resolve(o.configDir) };
   const optional: Array<[keyof ProvisionFlags, string | undefined]> = [
+    ['haMode', o.ha_mode], ['haNodeList', o.ha_node_list], ['kadVip', o.kad_vip], ['kadVif', o.kad_vif],
     ['kadVri', o.kad_vri], ['kadUnicastSrcIp', o.kad_unicast_src_ip], ['kadUnicastPeer', o.kad_unicast_peer], ['peerName', o.peer_name],
     ['dbVolumeId', o.db_volume_id], ['dbSize', o.db_size], ['ipaddr', o.ipaddr], ['gatewayIp', o.gateway_ip],
     ['secretFile', o.secret_file === undefined ? undefined : resolve(o.secret_file)],

@@ -21,10 +21,11 @@ export const DEFAULT_DB_SIZE = '10GiB';
 // As commander hands them over: text, absent when not given.
 export interface ProvisionFlags {
   name: string; // NAME: this node's node.name
-  haMode: string;
-  haNodeList: string;
-  kadVip: string;
-  kadVif: string;
+  // Required; absent ones are reported together with every other problem.
+  haMode?: string;
+  haNodeList?: string;
+  kadVip?: string;
+  kadVif?: string;
   kadVri?: string;
   kadUnicastSrcIp?: string;
   kadUnicastPeer?: string;
@@ -38,7 +39,7 @@ export interface ProvisionFlags {
   secretFile?: string; // absolute; default <configDir>/secret
 }
 
-export interface CheckedFlags extends Pick<ProvisionFlags, 'haNodeList' | 'kadVip' | 'kadVif' | 'configDir'> {
+export interface CheckedFlags extends Pick<Required<ProvisionFlags>, 'haNodeList' | 'kadVip' | 'kadVif' | 'configDir'> {
   name: string;
   mode: HaMode;
   kadVri?: number;
@@ -71,14 +72,16 @@ function flag<T>(check: Check<T>, name: string, value: unknown, errors: string[]
 // Every flag on its own, all problems at once; or the checked values.
 export function checkFlags(f: ProvisionFlags): CheckedFlags | string[] {
   const errors: string[] = [];
+  const required = { '--ha_mode': [f.haMode, `one of ${HA_MODES.join(', ')}`], '--ha_node_list': [f.haNodeList, "both nodes' addresses, e.g. '192.0.2.11 192.0.2.12'"], '--kad_vip': [f.kadVip, 'the VIP, e.g. 192.0.2.100/24'], '--kad_vif': [f.kadVif, 'the interface VRRP runs on, e.g. eth0'] } as const;
+  for (const [name, [value, what]] of Object.entries(required)) if (value === undefined) errors.push(`${name} is required: ${what}`);
   const name = flag(nodeName, 'NAME', f.name, errors);
-  const mode = f.haMode === 'cinder' ? undefined : flag(haMode, '--ha_mode', f.haMode, errors);
+  const mode = f.haMode === undefined ? undefined : f.haMode === 'cinder' ? undefined : flag(haMode, '--ha_mode', f.haMode, errors);
   if (f.haMode === 'cinder') errors.push(`--ha_mode cinder: ${CINDER_HINT}`);
-  flag(interfaceName, '--kad_vif', f.kadVif, errors);
+  if (f.kadVif !== undefined) flag(interfaceName, '--kad_vif', f.kadVif, errors);
   const kadVri = f.kadVri === undefined ? undefined : flag(vri, '--kad_vri', /^\d+$/.test(f.kadVri) ? Number(f.kadVri) : f.kadVri, errors);
-  const vip = parseKadVip(f.kadVip);
+  const vip = f.kadVip === undefined ? undefined : parseKadVip(f.kadVip);
   if (typeof vip === 'string') errors.push(vip);
-  const family = typeof vip === 'string' ? undefined : vip.family;
+  const family = vip === undefined || typeof vip === 'string' ? undefined : vip.family;
   const unicast = checkUnicast(f, family, errors);
   const ipaddr = f.ipaddr === undefined ? undefined : splitList(f.ipaddr).flatMap((a) => flag(hostAddress, '--ipaddr', a, errors)?.address ?? []);
   if (f.ipaddr !== undefined && splitList(f.ipaddr).length === 0) errors.push('--ipaddr "": give this node\'s address (one of --ha_node_list)');
@@ -94,8 +97,9 @@ export function checkFlags(f: ProvisionFlags): CheckedFlags | string[] {
   const secretFile = f.secretFile === undefined ? posix.join(f.configDir, 'secret') : flag(absolutePath, '--secret_file', f.secretFile, errors);
   const volume = mode === undefined || name === undefined ? undefined : checkVolume(f, mode, name, errors);
   const bytes = f.dbSize === undefined ? undefined : flag(dbSize, '--db_size', f.dbSize, errors);
-  if (errors.length > 0 || name === undefined || mode === undefined || secretFile === undefined) return errors;
   const { haNodeList, kadVip, kadVif, configDir } = f;
+  if (errors.length > 0 || name === undefined || mode === undefined || secretFile === undefined) return errors;
+  if (haNodeList === undefined || kadVip === undefined || kadVif === undefined) return errors; // reported above
   const out: CheckedFlags = { name, mode, haNodeList, kadVip, kadVif, configDir, routes, secretFile, ...volume };
   if (kadVri !== undefined) out.kadVri = kadVri;
   if (unicast !== undefined) out.unicast = unicast;

@@ -62,7 +62,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(out.configFile).to.equal('/etc/tandem/tandem.yaml');
     expect(out.config).to.include('# Node esc-ha-0 of an HA pair');
     // `tandem ha set` with the same flags afterwards finds nothing to change.
-    const again = applyHaSet(out.config, { haNodeList: A.haNodeList, kadVip: A.kadVip, kadVif: A.kadVif }, ['192.0.2.11']);
+    const again = applyHaSet(out.config, { haNodeList: A.haNodeList ?? '', kadVip: A.kadVip ?? '', kadVif: A.kadVif ?? '' }, ['192.0.2.11']);
     expect(again.ok && again.changes).to.deep.equal([]);
   });
 
@@ -177,6 +177,8 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
       [{ kadUnicastSrcIp: '198.51.100.11', kadUnicastPeer: '198.51.100.11' }, 'which is --kad_unicast_src_ip: a node is not its own peer'],
       [{ kadUnicastSrcIp: 'x', kadUnicastPeer: '198.51.100.12' }, '--kad_unicast_src_ip "x": must be an IPv4 or IPv6 address without /prefix'],
       [{ peerName: undefined }, '--peer_name is required with --ha_mode drbd: the peer\'s NAME'],
+      [{ haMode: undefined }, '--ha_mode is required: one of no_ha, drbd, drbd_on_cinder'],
+      [{ kadVip: undefined }, '--kad_vip is required: the VIP, e.g. 192.0.2.100/24'],
       [{ peerName: 'esc-ha-0' }, '--peer_name "esc-ha-0" is NAME: give the other node\'s name'],
       [{ peerName: 'a b' }, '--peer_name "a b": must be 1..63 characters'],
       [{ dbVolumeId: 'db.img' }, '--db_volume_id "db.img": must be an absolute path (an image file, or a device such as /dev/vdb) or a cinder volume id'],
@@ -196,6 +198,9 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(refused({ ...A, gatewayIp: '192.0.2.12' })).to.include('(from --gateway_ip)');
     const all = refused({ ...A, name: '', kadVri: '0', route: ['x'] }).split('\n');
     expect(all).to.have.length(3);
+    // Every missing required flag at once, not one per run.
+    const none = refused({ name: 'esc-ha-0', configDir: '/etc/tandem' }).split('\n');
+    expect(none.filter((l) => l.includes(' is required: '))).to.have.length(4);
   });
 
   it('--route forms: IPv4 via and dev, dev or via alone, IPv6 in brackets; bad ones say what is allowed', () => {
