@@ -7,7 +7,7 @@ import type { Frame } from '../link/frame.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import { decideConnect } from '../volume/handshake-decision.js';
 import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
-import { PROMOTE_FRAMES, PeerSessionBase } from '../volume/session-base.js';
+import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from '../volume/session-base.js';
 import type { DirHost } from './dir-host.js';
 import type { DirPeerStatus } from './dir-status.js';
 import { DirReceiver } from './receiver.js';
@@ -232,9 +232,8 @@ export class DirPeerSession extends PeerSessionBase {
     this.receiver = null;
     // What the peer may lack is counted against it: the first such change starts a new generation.
     if (pending.length > 0) this.background(this.host.markChanged(this.name, pending), 'recording unsent changes');
-    const line = `${this.host.cfg.name}: connection to ${this.name} ${onPurpose ? 'closed' : 'lost'} (${info.reason}: ${info.detail})${pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : ''}`;
-    if (onPurpose) this.host.log.info(line);
-    else this.host.log.warn(line);
+    const end = linkEndLine(this.host.cfg.name, this.name, info, onPurpose, pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : '');
+    this.host.log[end.level](end.line);
     this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
   }
 

@@ -14,7 +14,7 @@ import { settleLost } from './pending.js';
 import { ResyncMeter } from './resync-meter.js';
 import { serveResyncRequest } from './resync-source.js';
 import { ResyncTarget } from './resync-target.js';
-import { PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
+import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
 import { PeerVerify } from './peer-verify.js';
 import {
@@ -393,9 +393,8 @@ export class PeerSession extends PeerSessionBase {
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
       for (const w of lost) settleLost(w);
     }), 'marking unacknowledged writes out of sync');
-    const line = `${this.host.cfg.name}: connection to ${this.name} ${onPurpose ? 'closed' : 'lost'} (${info.reason}: ${info.detail})${lost.length > 0 ? `; ${lost.length} unacknowledged write(s) marked out of sync` : ''}`;
-    if (onPurpose) this.host.log.info(line);
-    else this.host.log.warn(line);
+    const end = linkEndLine(this.host.cfg.name, this.name, info, onPurpose, lost.length > 0 ? `; ${lost.length} unacknowledged write(s) marked out of sync` : '');
+    this.host.log[end.level](end.line);
     this.host.emit('replica.disconnected', { volume: this.host.cfg.name, peer: this.name, reason: info.reason, detail: info.detail });
   }
 

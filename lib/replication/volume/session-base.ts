@@ -23,6 +23,11 @@ export interface SessionHost {
   peerLost(peer: PeerSessionBase, lastDisk: DiskState | null): void;
 }
 
+// The log line a link's end leaves: info when the operator asked for it, warn when it was lost.
+export function linkEndLine(volume: string, peer: string, info: LinkCloseInfo, onPurpose: boolean, extra: string): { level: 'info' | 'warn'; line: string } {
+  return { level: onPurpose ? 'info' : 'warn', line: `${volume}: connection to ${peer} ${onPurpose ? 'closed' : 'lost'} (${info.reason}: ${info.detail})${extra}` };
+}
+
 export const PROMOTE_FRAMES: ReadonlySet<FrameType> = new Set<FrameType>(['PROMOTE_REQUEST', 'PROMOTE_REPLY', 'PROMOTE_ABORT']);
 
 export type Phase = 'idle' | 'handshake' | 'running';
@@ -48,6 +53,7 @@ export abstract class PeerSessionBase {
   fencedDisk: 'Outdated' | 'Inconsistent' | null = null; // what fencing made of the peer while it is away
   // The current link cleared a fencedDisk: the metadata must lose it before our STATE can make the peer UpToDate again.
   protected forgotFencing = false;
+  private onPurpose = false; // the current link is being closed on the operator's word
   protected wantConnected = false;
   protected link: PeerLink | null = null;
   protected phase: Phase = 'idle';
@@ -83,10 +89,12 @@ export abstract class PeerSessionBase {
   }
 
   // `tandem replica disconnect`, or a handshake that must not go on: StandAlone until enable().
-  disable(detail: string): void {
+  // `onPurpose`: the operator asked, so the close is no error.
+  disable(detail: string, onPurpose = false): void {
     this.wantConnected = false;
     this.connection = 'StandAlone';
-    this.link?.close(detail);
+    if (onPurpose) this.closeOnPurpose(detail);
+    else this.link?.close(detail);
     this.sessionHost.standAlone(this.name);
   }
 
@@ -96,7 +104,6 @@ export abstract class PeerSessionBase {
   }
 
   // A close the operator asked for (disconnect, invalidate, stop) is no error: not last_error, logged as info.
-  private onPurpose = false;
   private closeOnPurpose(detail: string): void {
     if (this.link === null) return;
     this.onPurpose = true;
@@ -164,10 +171,7 @@ export abstract class PeerSessionBase {
   // `detail`: why, as the peer and our log see it.
   async stop(detail = 'volume stopping'): Promise<void> {
     const link = this.link;
-    this.wantConnected = false;
-    this.connection = 'StandAlone';
-    this.closeOnPurpose(detail);
-    this.sessionHost.standAlone(this.name);
+    this.disable(detail, true);
     if (link !== null) await link.closed;
   }
 
