@@ -41,7 +41,7 @@ export interface PeerStatus {
   pending: number; // writes sent to this peer, not yet acknowledged
   unacked: number; // same as pending, kept for drbdsetup's column name (ua)
   disconnects: number;
-  last_error: { reason: string; detail: string; at: string } | null;
+  last_error: { reason: string; detail: string; at: string } | null; // the last close not asked for here (disconnect, invalidate, stop are not errors)
   resync: ResyncProgress | null;
   verify: VerifyProgress | null;
   split_brain: boolean; // the last connect attempt found a split brain (and it was not resolved)
