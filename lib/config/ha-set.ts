@@ -49,17 +49,26 @@ export function parseKadVip(text: string): Vip | string {
   return { address: canonicalIp(addr) as string, prefix, family: ip.family, dev };
 }
 
+// --ha_node_list: two or more addresses of one family (the VIP's, when known), canonical; or why not.
+export function parseNodeList(text: string, family: 4 | 6 | undefined): string[] | string {
+  const nodes = text.split(/[\s,]+/).filter((s) => s !== '');
+  const canon = nodes.map((n) => canonicalIp(n));
+  const want = family ?? parseIp(nodes[0] ?? '')?.family ?? 4;
+  const bad = nodes.find((_, i) => canon[i] === null || parseIp(nodes[i] as string)?.family !== want);
+  const whose = family === undefined ? 'one family' : "the VIP's family";
+  if (nodes.length < 2 || bad !== undefined) return `--ha_node_list ${JSON.stringify(text)}: ${bad !== undefined ? `${JSON.stringify(bad)} is not an IPv${want} address` : 'lists fewer than two nodes'}; allowed: two or more IPv${want} addresses (${whose}), separated by spaces`;
+  if (new Set(canon).size !== canon.length) return `--ha_node_list ${JSON.stringify(text)} lists an address twice`;
+  return canon as string[];
+}
+
 export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readonly string[]): HaSetResult {
   const vip = parseKadVip(f.kadVip);
   if (typeof vip === 'string') return fail(vip);
   if (!/^[^\s/:]{1,15}$/.test(f.kadVif)) return fail(`--kad_vif ${JSON.stringify(f.kadVif)} is not an interface name: 1..15 bytes, no "/", ":" or spaces`);
-  const nodes = f.haNodeList.split(/[\s,]+/).filter((s) => s !== '');
-  const canon = nodes.map((n) => canonicalIp(n));
-  const bad = nodes.find((_, i) => canon[i] === null || parseIp(nodes[i] as string)?.family !== vip.family);
-  if (nodes.length < 2 || bad !== undefined) return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)}: ${bad !== undefined ? `${JSON.stringify(bad)} is not an IPv${vip.family} address` : 'lists fewer than two nodes'}; allowed: two or more IPv${vip.family} addresses (the VIP's family), separated by spaces`);
-  if (new Set(canon).size !== canon.length) return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)} lists an address twice`);
+  const canon = parseNodeList(f.haNodeList, vip.family);
+  if (typeof canon === 'string') return fail(canon);
   const local = new Set(localAddresses.map((a) => canonicalIp(a)));
-  const mine = (canon as string[]).filter((a) => local.has(a));
+  const mine = canon.filter((a) => local.has(a));
   if (mine.length !== 1) {
     return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)}: ${mine.length === 0 ? 'none' : 'more than one'} of these addresses is on this host (its addresses: ${localAddresses.join(', ') || 'none'}); exactly one must be this node's`);
   }
@@ -89,7 +98,7 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   const text = `${vip.address}/${vip.prefix}`;
   set('virtual_ipaddress', [vip.dev === null || vip.dev === f.kadVif ? text : { address: text, dev: vip.dev }]);
   set('unicast_src_ip', mine[0]);
-  set('unicast_peer', (canon as string[]).filter((a) => a !== mine[0]));
+  set('unicast_peer', canon.filter((a) => a !== mine[0]));
   // [a, b] as people write it, not the library's [ a, b ], also in the parts left alone.
   return { ok: true, text: doc.toString({ flowCollectionPadding: false }), changes };
 }

@@ -5,7 +5,7 @@
 // provision.ts, which hands it to `ha set`'s applyHaSet.
 import { posix } from 'node:path';
 import { byteSize, integer, oneOf, type Check } from './checks.js';
-import { parseKadVip } from './ha-set.js';
+import { parseKadVip, parseNodeList } from './ha-set.js';
 import { Issues } from './issues.js';
 import { absolutePath, interfaceName, nodeName } from './names.js';
 import { parseRoute, type Route } from './provision-routes.js';
@@ -82,6 +82,9 @@ export function checkFlags(f: ProvisionFlags): CheckedFlags | string[] {
   const vip = f.kadVip === undefined ? undefined : parseKadVip(f.kadVip);
   if (typeof vip === 'string') errors.push(vip);
   const family = vip === undefined || typeof vip === 'string' ? undefined : vip.family;
+  // Checked here too, so a bad list is reported beside a bad VIP (provision.ts checks it against the host).
+  const nodeList = f.haNodeList === undefined ? undefined : parseNodeList(f.haNodeList, family);
+  if (typeof nodeList === 'string') errors.push(nodeList);
   const unicast = checkUnicast(f, family, errors);
   const ipaddr = f.ipaddr === undefined ? undefined : splitList(f.ipaddr).flatMap((a) => flag(hostAddress, '--ipaddr', a, errors)?.address ?? []);
   if (f.ipaddr !== undefined && splitList(f.ipaddr).length === 0) errors.push('--ipaddr "": give this node\'s address (one of --ha_node_list)');

@@ -198,6 +198,9 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(refused({ ...A, gatewayIp: '192.0.2.12' })).to.include('(from --gateway_ip)');
     const all = refused({ ...A, name: '', kadVri: '0', route: ['x'] }).split('\n');
     expect(all).to.have.length(3);
+    // A bad node list beside a bad VIP: both.
+    const both = refused({ ...A, kadVip: '1.2.3', haNodeList: 'x y' });
+    expect(both).to.include('--kad_vip "1.2.3"').and.include('--ha_node_list "x y": "x" is not an IPv4 address');
     // Every missing required flag at once, not one per run.
     const none = refused({ name: 'esc-ha-0', configDir: '/etc/tandem' }).split('\n');
     expect(none.filter((l) => l.includes(' is required: '))).to.have.length(4);
