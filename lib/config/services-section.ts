@@ -30,11 +30,12 @@ export const servicesSection: Section<'services'> = {
   },
   crossCheck(config, { issues }) {
     const count = config.vrrp?.instances.length;
-    const names = config.services?.map((x) => x.name).join(', ') ?? '';
+    const drafts = config.services === undefined ? undefined : DRAFTS.get(config.services);
+    // Every service written, also one with errors of its own, so this is reported beside them.
+    const names = (drafts?.flatMap((d) => (d.name === undefined ? [] : [d.name])) ?? config.services?.map((x) => x.name) ?? []).join(', ');
     const follows = 'services run on the MASTER of the one VRRP instance they follow (vrrp.instances)';
     if (names !== '' && count !== undefined && count > 1) issues.error(['services'], names, `${follows}: there are ${count}; several resource groups (active/active) are not supported yet`);
     if (names !== '' && count === 0) issues.warn(['services'], names, `${follows}: there is none, so nothing will start them`);
-    const drafts = config.services === undefined ? undefined : DRAFTS.get(config.services);
     if (drafts === undefined || config.replication === undefined) return;
     const volumes = writtenVolumeNames(config.replication);
     if (volumes !== undefined) checkRequires(drafts, volumes, issues);

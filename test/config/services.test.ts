@@ -27,6 +27,9 @@ describe('config/services', () => {
     it('with two instances: refused, active/active is not supported yet', () => {
       const two = { vrrp: { instances: [VI_1, { ...VI_1, name: 'VI_2', virtual_router_id: 52, virtual_ipaddress: ['192.0.2.101/24'] }] } };
       expectOnly({ ...doc([app()]), ...two }, 'services', 'there are 2; several resource groups (active/active) are not supported yet');
+      // Reported beside a service's own errors, not only once they are fixed.
+      const paths = issuesOf({ ...doc([app({ stop_timeout: -1 })]), ...two }).map((i) => i.path);
+      expect(paths).to.include('services').and.include('services[0].stop_timeout');
     });
   });
 
