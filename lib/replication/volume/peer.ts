@@ -240,6 +240,10 @@ export class PeerSession extends PeerSessionBase {
         if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
         // A forced promotion or an invalidate elsewhere: only a new connect handshake can sync us.
         const ours = this.host.generations;
+        // In step with a peer that is UpToDate now (a resync from its Consistent disk left ours Consistent): UpToDate too.
+        if (this.replication === 'Established' && s.value.disk === 'UpToDate' && g.current === ours.current && this.host.diskState !== 'UpToDate') {
+          await this.host.connectedInSync(this.name, 'UpToDate');
+        }
         if (this.replication === 'Established' && g.current !== ours.current && !(ours.fresh && g.fresh)) {
           this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
         }

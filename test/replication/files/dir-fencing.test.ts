@@ -73,4 +73,25 @@ describe('replication/files: Outdated and fencing (in process, loopback)', funct
     expect([...(await loadDirMeta(a2.cfg.metadata))?.fenced ?? []], 'cleared once the peer is back').to.deep.equal([]);
     expect(b2.status().disk).to.equal('UpToDate');
   });
+
+  it('resource-only: a copy compared against a Consistent source is Consistent, and UpToDate once that source is', async () => {
+    c = await DirCluster.create({ fencing: 'resource-only' });
+    c.fenceRunners.set('node-a', () => Promise.resolve({ exitCode: 1, signal: null, timedOut: false, startError: null, output: '' })); // fencing b fails
+    const a = await c.pair();
+    const b = c.get('node-b');
+    await b.disconnect();
+    await c.until('a lost b', () => a.status().peers[0]?.connection !== 'Connected');
+    await writeFile(join(c.tree('node-a'), 'g'), 'missed by b');
+    await c.until('a counted the change', () => (a.status().generations.bitmap['node-b'] ?? null) !== null);
+    await a.demote();
+    await c.stop('node-a');
+    const a2 = await c.start('node-a');
+    expect(a2.status().disk).to.equal('Consistent');
+    b.connect();
+    await c.until('Established', () => b.status().peers[0]?.replication === 'Established' && a2.status().peers[0]?.replication === 'Established');
+    expect(b.status().disk, 'a target is never better than its source').to.equal('Consistent');
+    await a2.promote(false);
+    expect(a2.status().disk).to.equal('UpToDate');
+    await c.until('b follows its UpToDate Primary', () => b.status().disk === 'UpToDate');
+  });
 });

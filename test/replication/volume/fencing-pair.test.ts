@@ -195,4 +195,24 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
     const a3 = await c.start('node-a');
     expect(a3.diskState, 'b may be promoted now: a restart is Consistent again').to.equal('Consistent');
   });
+
+  it('resource-only: a copy resynced from a Consistent source is Consistent, and UpToDate once that source is (it had stayed Consistent, unpromotable)', async () => {
+    const ha = new FakeHandler(1); // fencing b fails: a goes on, b is not known fenced
+    const { a, b } = await pair({ fencing: 'resource-only' }, { 'node-a': ha });
+    await b.disconnect();
+    await waitFor('a lost b', async () => a.peers.get('node-b')?.connected === false, 5000);
+    await a.io().write(0, Buffer.alloc(4096, 9), false); // b misses this
+    await a.demote();
+    await c.stop('node-a');
+    const a2 = await c.start('node-a');
+    expect(a2.diskState).to.equal('Consistent');
+    b.connect();
+    await waitFor('resynced from a', async () => c.events.some((e) => e.node === 'node-b' && e.type === 'replica.resync.finished'), 15000);
+    await waitFor('Established', async () => b.peers.get('node-a')?.replication === 'Established', 5000);
+    expect(b.diskState, 'a target is never better than its source').to.equal('Consistent');
+    await a2.promote(false); // no absent peer, none connected UpToDate: a is the newest copy
+    expect(a2.diskState).to.equal('UpToDate');
+    await waitFor('b follows its UpToDate Primary', async () => b.diskState === 'UpToDate', 5000);
+    expect(a2.peers.get('node-b')?.status().disk).to.equal('UpToDate');
+  });
 });
