@@ -81,11 +81,15 @@ export class PeerConnector {
       this.clear();
       if (!this.running) return void socket.destroy();
       const link = new PeerLink(socket, { ...this.opts.link, stats: this.stats, timers: this.timers });
+      const since = this.timers.now();
       this.current = link;
       this.opts.onLink?.(link);
       void link.closed.then(() => {
         if (this.current === link) this.current = null;
-        if (link.peer !== null) this.failures = 0; // it authenticated: start the backoff over
+        // It authenticated and lasted: start the backoff over. One the peer drops at once (StandAlone, a
+        // failing disk) is a failure, or we would redial ten times a second forever.
+        const backoff = this.opts.backoff ?? DEFAULT_BACKOFF;
+        if (link.peer !== null && this.timers.now() - since >= backoff.maxMs) this.failures = 0;
         this.retry(null);
       });
     });

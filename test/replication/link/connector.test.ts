@@ -98,4 +98,26 @@ describe('replication/link PeerConnector / PeerListener (loopback)', function ()
     await connector.stop();
     await listener.stop();
   });
+
+  it('a link the peer drops right after authenticating does not start the backoff over (no redial storm)', async () => {
+    const timers = recordingTimers();
+    const listener = new PeerListener({
+      host: '127.0.0.1', port: 0, link: { node: 'node-a', volume: 'db', secret: SECRET },
+      // A StandAlone peer: it authenticates, then refuses the link.
+      onLink: (l) => { void l.ready.then(() => l.close('volume is StandAlone'), () => undefined); },
+    });
+    const { port } = await listener.start();
+    let established = 0;
+    const connector = new PeerConnector({
+      host: '127.0.0.1', port, timers, random: () => 0, backoff: { initialMs: 10, maxMs: 5000, factor: 2, jitter: 0 },
+      link: { node: 'node-b', volume: 'db', secret: SECRET },
+      onLink: (l) => { void l.ready.then(() => established++, () => undefined); },
+    });
+    connector.start();
+    await until(() => established >= 4);
+    await connector.stop();
+    await listener.stop();
+    // Each retry waits twice as long as the one before, as for a refused connect.
+    expect(timers.delays.filter((d) => d < 1000).slice(0, 4), 'below the link\'s own 1 s and 5 s timers').to.deep.equal([10, 20, 40, 80]);
+  });
 });
