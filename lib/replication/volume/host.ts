@@ -45,6 +45,8 @@ export interface VolumeHost extends SessionHost {
   // Bits of a verify, or cleared discard-my-data flag: persist the record.
   persist(): Promise<void>;
   discardMyDataUsed(): void;
+  // Writing replicated data here failed (ENOSPC, EIO): status says so until `connect`.
+  localDiskFailed(detail: string): void;
   // The session went StandAlone: stop dialing it until `connect`.
   standAlone(peer: string): void;
 }

@@ -305,9 +305,16 @@ export class PeerSession extends PeerSessionBase {
     this.receiver?.barrier(f.seq, id.value);
   }
 
+  // DRBD's on-io-error detach, for the replication: StandAlone, so the peer does not resend (a full
+  // sync, maybe) into the same failing disk forever; `tandem replica connect` tries again.
   private applyFailed(err: unknown): void {
-    this.host.log.error(`${this.host.cfg.name}: writing data from ${this.name} failed: ${(err as Error).message}; dropping the link`);
-    this.dropCurrent(`the peer could not write: ${(err as Error).message}`);
+    const v = this.host.cfg.name;
+    const m = (err as Error).message;
+    this.host.log.error(`${v}: writing data from ${this.name} failed: ${m}; StandAlone until \`tandem replica connect ${v}\` (fix the disk first)`);
+    this.host.localDiskFailed(m);
+    this.host.emit('replica.disk-error', { volume: v, peer: this.name, detail: m });
+    this.dropCurrent(`the peer could not write: ${m}`); // nothing queued behind the failed write is handled
+    this.disable(`the peer could not write: ${m}`);
   }
 
   // ---- Resync ----

@@ -60,6 +60,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private readonly unsavedBits: UnsavedBits;
   private savingBits = false;
   private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
+  private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -120,7 +121,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   // `tandem replica connect` / `disconnect`.
   connect(): void {
+    this.diskError = null; // the operator says the disk is fixed: try again
     this.links.connect();
+  }
+
+  localDiskFailed(detail: string): void {
+    this.diskError = detail;
   }
 
   async disconnect(): Promise<void> {
@@ -395,7 +401,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       device: this.cfg.device,
       nbd: nbd === null ? null : { tcp: a?.tcp ? formatHostPort(a.tcp) : null, socket: a?.unix ?? null, clients: nbd.stats().connections.active },
       generations: generationsStatus(this.generations),
-      suspended: false,
+      suspended: this.diskError !== null,
       peers: [...this.peers.values()].map((s) => s.status()),
     };
   }

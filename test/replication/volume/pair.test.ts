@@ -210,6 +210,34 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('a Secondary whose disk fails a replicated write (ENOSPC) goes StandAlone, suspended, instead of taking the stream again and again; connect tries again', async () => {
+    await primaryPair();
+    const [a, b] = [c.get('node-a'), c.get('node-b')];
+    const disk = b.disk as unknown as { write: (...args: unknown[]) => Promise<void>; writeInline: (...args: unknown[]) => boolean };
+    const [write, inline] = [disk.write, disk.writeInline];
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    disk.write = () => Promise.reject(enospc);
+    disk.writeInline = () => { throw enospc; };
+    await a.io().write(0, pattern(5, 4096), false).catch(() => undefined);
+    await waitFor('b StandAlone', async () => b.peers.get('node-a')?.connection === 'StandAlone', 10000);
+    expect(b.status().suspended).to.equal(true);
+    expect(c.logs.some((l) => l.startsWith('node-b error db: writing data from node-a failed: ENOSPC') && l.includes('StandAlone until `tandem replica connect db`'))).to.equal(true);
+    expect(c.events.some((e) => e.node === 'node-b' && e.type === 'replica.disk-error')).to.equal(true);
+    // It stays so: a keeps trying, b keeps refusing (no resend loop into the full disk).
+    const drops = a.peers.get('node-b')?.status().disconnects ?? 0;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((a.peers.get('node-b')?.status().disconnects ?? 0) - drops, 'a refused link is dialed ever more slowly').to.be.lessThan(6);
+    expect(b.peers.get('node-a')?.connection).to.equal('StandAlone');
+    // The disk is fixed: connect, and the missed write is resynced.
+    disk.write = write;
+    disk.writeInline = inline;
+    b.connect();
+    expect(b.status().suspended).to.equal(false);
+    await established(c, 'node-a', 'node-b');
+    await waitFor('in sync', async () => b.diskState === 'UpToDate' && (a.peers.get('node-b')?.status().out_of_sync_bytes ?? 1) === 0, 10000);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('after a disconnect only the dirty blocks are resynced', async () => {
     await primaryPair({ size: 32 * MiB });
     await c.stop('node-b');
