@@ -238,6 +238,19 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('a request wider than the activity log (al_extents 7: 28 MiB) is written in parts, not refused: 40 MiB of data, 64 MiB of zeroes', async () => {
+    await primaryPair({ size: 96 * MiB, alExtents: 7 });
+    const a = c.get('node-a');
+    const data = pattern(7, 40 * MiB);
+    await a.io().write(3 * MiB + 4096, data, false); // unaligned to the extents
+    await a.io().writeZeroes(44 * MiB, 52 * MiB, true);
+    await a.flush();
+    const img = await c.image('node-a');
+    expect(img.subarray(3 * MiB + 4096, 43 * MiB + 4096).equals(data)).to.equal(true);
+    expect(img.subarray(44 * MiB, 96 * MiB).every((x) => x === 0)).to.equal(true);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('after a disconnect only the dirty blocks are resynced', async () => {
     await primaryPair({ size: 32 * MiB });
     await c.stop('node-b');
