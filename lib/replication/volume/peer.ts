@@ -435,14 +435,16 @@ export class PeerSession extends PeerSessionBase {
   }
 
   status(): PeerStatus {
+    const resync = this.resync?.status(Date.now()) ?? null;
     return {
       ...this.sessionFields(),
       writes_sent: this.sender.writesSent,
       writes_received: this.writesReceived,
-      out_of_sync_bytes: this.host.bitmapFor(this.name).outOfSyncBytes(),
+      // During a resync, what is left of it on either side (the bitmap is cleared when it ends), as DRBD counts.
+      out_of_sync_bytes: resync === null ? this.host.bitmapFor(this.name).outOfSyncBytes() : Math.max(0, resync.total_bytes - resync.done_bytes),
       pending: this.sender.count,
       unacked: this.sender.count,
-      resync: this.resync?.status(Date.now()) ?? null,
+      resync,
       verify: this.verifier.status(),
     };
   }

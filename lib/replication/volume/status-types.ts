@@ -37,7 +37,7 @@ export interface PeerStatus {
   writes_received: number; // application writes applied from this peer
   last_sent_at: string | null; // ISO 8601
   last_received_at: string | null;
-  out_of_sync_bytes: number; // blocks this peer lacks (our bitmap for it)
+  out_of_sync_bytes: number; // blocks this peer lacks (our bitmap for it); during a resync, what is left of it
   pending: number; // writes sent to this peer, not yet acknowledged
   unacked: number; // same as pending, kept for drbdsetup's column name (ua)
   disconnects: number;

@@ -103,9 +103,13 @@ describe('replicated volume (in-process pair over loopback)', function () {
     const b = await c.start('node-b');
     await waitFor('connected', async () => a.peers.get('node-b')?.connected === true, 10000);
     const seen: Array<NonNullable<ReturnType<typeof b.status>['peers'][0]>['resync']> = [];
+    const left: boolean[] = [];
     const sampler = setInterval(() => {
-      const r = b.status().peers[0]?.resync;
+      const p = b.status().peers[0];
+      const r = p?.resync;
       if (r) seen.push(r);
+      // out-of-sync is what is left of the resync, as DRBD shows it (it read 0 during a full sync).
+      if (r) left.push(p?.out_of_sync_bytes === r.total_bytes - r.done_bytes);
     }, 2);
     try {
       await a.promote(true);
@@ -114,6 +118,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
       clearInterval(sampler);
     }
     expect(seen.length, 'the resync was seen running').to.be.greaterThan(0);
+    expect(left.every((x) => x)).to.equal(true);
     for (const r of seen) {
       expect(r?.direction).to.equal('SyncTarget');
       expect(r?.full).to.equal(true);
