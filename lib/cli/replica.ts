@@ -27,7 +27,6 @@ type VolumeCommand = Exclude<ReplicaCommand['command'], 'replica.status'>;
 
 // Sub-command, request, and what it does (for --help), in drbdadm's words.
 const ACTIONS: readonly [string, VolumeCommand, string][] = [
-  ['secondary', 'replica.secondary', 'demote the volume to Secondary (stops serving it)'],
   ['connect', 'replica.connect', 'connect the volume to its peers'],
   ['disconnect', 'replica.disconnect', 'disconnect the volume from its peers (StandAlone)'],
   ['verify', 'replica.verify', 'start an online verify against the connected peers'],
@@ -62,6 +61,16 @@ export function addReplicaCommands(program: Command, socketOpts: (c: Command) =>
     .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
       const args = o.force === true ? { volume: name, force: true } : { volume: name };
       printVolume((await ask(o, 'replica.primary', args)) as AnyVolumeStatus, o);
+    });
+
+  socketOpts(replica.command('secondary'))
+    .description('demote the volume to Secondary (stops serving it); refused while NBD clients are connected')
+    .argument('<name>', 'volume', parseVolumeName)
+    .option('--force', 'demote even with NBD clients connected: they are cut')
+    .option('--json', 'print the volume status as JSON')
+    .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
+      const args = o.force === true ? { volume: name, force: true } : { volume: name };
+      printVolume((await ask(o, 'replica.secondary', args)) as AnyVolumeStatus, o);
     });
 
   socketOpts(replica.command('outdate'))

@@ -118,7 +118,7 @@ export class Replication {
     };
     control.handle('replica.status', (req) => this.status(req.volume === undefined ? undefined : String(req.volume)));
     on('primary', (v, req) => v.promote(req.force === true));
-    on('secondary', (v) => v.demote());
+    on('secondary', (v, req) => v.demote(req.force === true));
     on('connect', (v) => v.connect());
     on('disconnect', (v) => v.disconnect());
     on('verify', (v) => v.verify());

@@ -276,6 +276,12 @@ describe('cli replica (the executable against a control server)', () => {
     expect(requests.every((q) => q.volume === 'db' && Object.keys(q).length === 2)).to.equal(true);
   });
 
+  it('secondary --force sends force (cut NBD clients)', async () => {
+    const r = await tandem(['replica', 'secondary', 'db', '--force', '-s', sock]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(requests).to.deep.equal([{ command: 'replica.secondary', volume: 'db', force: true }]);
+  });
+
   it('outdate --by NODE sends the asking Primary; a bad node name is a usage error', async () => {
     const r = await tandem(['replica', 'outdate', 'db', '--by', 'node-b', '-s', sock]);
     expect(r.exitCode, r.stderr).to.equal(0);

@@ -169,7 +169,8 @@ export class DirectoryVolume implements DirHost {
   }
 
   // Changes already made go out first (bounded by the peer timeout), then we take none of our own.
-  async demote(): Promise<void> {
+  // `_force`: as for block volumes; a tree has no clients to cut.
+  async demote(_force = true): Promise<void> {
     if (this.role === 'Secondary') return;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;

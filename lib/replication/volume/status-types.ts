@@ -74,7 +74,7 @@ export interface ReplicaStatus {
 export type ReplicaCommand =
   | { command: 'replica.status'; volume?: string } // result: ReplicaStatus
   | { command: 'replica.primary'; volume: string; force?: boolean }
-  | { command: 'replica.secondary'; volume: string }
+  | { command: 'replica.secondary'; volume: string; force?: boolean }
   | { command: 'replica.connect'; volume: string }
   | { command: 'replica.disconnect'; volume: string }
   | { command: 'replica.verify'; volume: string } // starts verify; result as above, verify progress in peers

@@ -190,8 +190,16 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.emit('replica.role', { volume: this.cfg.name, role: 'Primary', forced: v.forced });
   }
 
-  async demote(): Promise<void> {
+  // `force`: also with NBD clients connected, which are cut. The HA
+  // conductor and a stopping daemon force; `tandem replica secondary` does
+  // not, as DRBD refuses to demote a device held open.
+  async demote(force = true): Promise<void> {
     if (this.role === 'Secondary') return;
+    const clients = this.nbd?.stats().connections.active ?? 0;
+    if (clients > 0 && !force) {
+      throw new TandemError('DEMOTE_REFUSED', `${this.cfg.name}: ${clients} NBD client(s) connected, so the volume is in use; stop them first, or --force cuts them`);
+    }
+    if (clients > 0) this.log.warn(`${this.cfg.name}: becoming Secondary with ${clients} NBD client(s) connected: they are cut`);
     const nbd = this.nbd;
     this.nbd = null;
     await nbd?.stop(); // clients go first: nothing new arrives

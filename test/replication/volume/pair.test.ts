@@ -1,6 +1,7 @@
 // The volume layer end to end in one process: two (and three) volumes over
 // loopback TCP with real image files.
 import { expect } from 'chai';
+import { createConnection } from 'node:net';
 import { open } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
@@ -254,6 +255,24 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(img.subarray(3 * MiB + 4096, 43 * MiB + 4096).equals(data)).to.equal(true);
     expect(img.subarray(44 * MiB, 96 * MiB).every((x) => x === 0)).to.equal(true);
     await sameImages(c, 'node-a', 'node-b');
+  });
+
+  it('secondary is refused while an NBD client is connected (the device is in use); forced, it cuts the client', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    const client = createConnection(c.config('node-a').nbd.socket as string);
+    const closed = new Promise<void>((res) => client.on('close', () => res()));
+    client.on('error', () => undefined);
+    client.resume(); // read the greeting, so the end is seen
+    await waitFor('client seen', async () => a.status().nbd?.clients === 1, 5000);
+    const refused = await a.demote(false).then(() => null, (e: Error & { code?: string }) => e);
+    expect(refused?.code).to.equal('DEMOTE_REFUSED');
+    expect(refused?.message).to.equal('db: 1 NBD client(s) connected, so the volume is in use; stop them first, or --force cuts them');
+    expect(a.role).to.equal('Primary');
+    await a.demote(true);
+    expect(a.role).to.equal('Secondary');
+    await closed;
+    expect(c.logs).to.include('node-a warn db: becoming Secondary with 1 NBD client(s) connected: they are cut');
   });
 
   it('after a disconnect only the dirty blocks are resynced', async () => {
