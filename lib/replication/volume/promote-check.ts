@@ -17,13 +17,15 @@ export interface PeerView {
 
 // Throws PROMOTE_REFUSED with the reason; returns the generations to hold as Primary.
 export function promotion(volume: string, disk: DiskState, force: boolean, generations: Generations, peers: Iterable<PeerView>): { forced: boolean; generations: Generations } {
+  const list = [...peers];
+  // A resync into this disk says why it is Inconsistent better than the disk state does, and --force would not help.
+  const source = list.find((s) => s.replication === 'SyncTarget');
+  if (source !== undefined) throw new TandemError('PROMOTE_REFUSED', `${volume}: a resync from ${source.name} is running; promote once it has finished`, { transient: true });
   const v = canPromote(disk, force);
   if (!v.ok) throw new TandemError('PROMOTE_REFUSED', `${volume}: ${v.message}`);
-  const list = [...peers];
   for (const s of list) {
     // Both may clear on their own (a peer handing over demotes, a resync ends): transient.
     if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${volume}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`, { transient: true });
-    if (s.replication === 'SyncTarget') throw new TandemError('PROMOTE_REFUSED', `${volume}: a resync from ${s.name} is running`, { transient: true });
   }
   const absent = list.filter((s) => !s.connected).map((s) => s.name);
   const next = absent.length > 0 || generations.fresh || v.forced ? onPromoteWhileDisconnected(generations, absent) : generations;

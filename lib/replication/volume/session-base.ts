@@ -15,6 +15,8 @@ import { decodeU64, encodeU64, type PeerState } from './wire.js';
 
 // What every session needs of its volume, whatever the kind.
 export interface SessionHost {
+  readonly node: string;
+  readonly cfg: { readonly name: string };
   readonly role: 'Primary' | 'Secondary';
   readonly promoteArbiter: PromoteArbiter;
   // The session went StandAlone: stop dialing it until `connect`.
@@ -178,7 +180,9 @@ export abstract class PeerSessionBase {
   // Takes a new authenticated link into the handshake phase; false (and the link closed) when refused.
   protected claim(link: PeerLink): boolean {
     if (!this.wantConnected || this.link !== null) {
-      link.close(this.link !== null ? 'already connected to this peer' : 'volume is StandAlone (tandem replica connect NAME)');
+      // Read on the other node: say where `connect` helps.
+      const h = this.sessionHost;
+      link.close(this.link !== null ? 'already connected to this peer' : `${h.cfg.name} is StandAlone on ${h.node} (\`tandem replica connect ${h.cfg.name}\` there)`);
       return false;
     }
     this.link = link;
