@@ -62,7 +62,13 @@ export class VolumeLinks {
         const s = o.sessions.get(id.node);
         if (s === undefined) return link.fail(`${id.node} is not a configured peer of ${o.cfg.name}`);
         s.adopt(link);
-      }, () => undefined),
+      }, (e: Error & { code?: string }) => {
+        // A failed authentication from a peer's address shows on that peer's status here too, not only where it dialed.
+        if (e.code !== 'auth-failed') return;
+        const host = link.remote.slice(0, link.remote.lastIndexOf(':')).replace(/^::ffff:/, '');
+        const p = o.cfg.peers.find((x) => x.address.host === host);
+        if (p !== undefined) o.sessions.get(p.name)?.noteError('auth-failed', `${e.message} (a link from ${link.remote})`);
+      }),
     });
     await this.listener.start();
   }

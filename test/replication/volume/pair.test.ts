@@ -401,6 +401,9 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await waitFor('StandAlone', async () => a.peers.get('node-b')?.connection === 'StandAlone', 10000);
     expect(a.peers.get('node-b')?.connected).to.equal(false);
     expect(c.get('node-b').peers.get('node-a')?.connected).to.equal(false);
+    // The accepting side (b: node-a dials) shows it too.
+    await waitFor('b shows the failure', async () => c.get('node-b').peers.get('node-a')?.status().last_error?.reason === 'auth-failed', 5000);
+    expect(c.get('node-b').peers.get('node-a')?.status().last_error?.detail).to.match(/^auth-failed: .* \(a link from 127\.0\.0\.1:\d+\)$/);
   });
 
   it('online verify finds blocks changed behind the volume and marks them out of sync', async () => {
