@@ -53,25 +53,24 @@ export function addReplicaCommands(program: Command, socketOpts: (c: Command) =>
       process.stdout.write(o.json === true ? `${JSON.stringify(s, null, 2)}\n` : `${formatReplicaStatus(s, new Date())}\n`);
     });
 
-  socketOpts(replica.command('primary'))
-    .description('promote the volume to Primary and serve it over NBD')
-    .argument('<name>', 'volume', parseVolumeName)
-    .option('--force', 'promote a disk that is not UpToDate (the first Primary of a new volume, or an Outdated copy whose newer peer is lost), or despite a failed fence-peer handler')
-    .option('--json', 'print the volume status as JSON')
-    .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
-      const args = o.force === true ? { volume: name, force: true } : { volume: name };
-      printVolume((await ask(o, 'replica.primary', args)) as AnyVolumeStatus, o);
-    });
-
-  socketOpts(replica.command('secondary'))
-    .description('demote the volume to Secondary (stops serving it); refused while NBD clients are connected')
-    .argument('<name>', 'volume', parseVolumeName)
-    .option('--force', 'demote even with NBD clients connected: they are cut')
-    .option('--json', 'print the volume status as JSON')
-    .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
-      const args = o.force === true ? { volume: name, force: true } : { volume: name };
-      printVolume((await ask(o, 'replica.secondary', args)) as AnyVolumeStatus, o);
-    });
+  // The two role changes, each with a --force that overrides a refusal.
+  const roles: Array<[string, 'replica.primary' | 'replica.secondary', string, string]> = [
+    ['primary', 'replica.primary', 'promote the volume to Primary and serve it over NBD',
+      'promote a disk that is not UpToDate (the first Primary of a new volume, or an Outdated copy whose newer peer is lost), or despite a failed fence-peer handler'],
+    ['secondary', 'replica.secondary', 'demote the volume to Secondary (stops serving it); refused while NBD clients are connected',
+      'demote even with NBD clients connected: they are cut'],
+  ];
+  for (const [sub, command, description, force] of roles) {
+    socketOpts(replica.command(sub))
+      .description(description)
+      .argument('<name>', 'volume', parseVolumeName)
+      .option('--force', force)
+      .option('--json', 'print the volume status as JSON')
+      .action(async (name: string, o: JsonOpt & { force?: boolean }) => {
+        const args = o.force === true ? { volume: name, force: true } : { volume: name };
+        printVolume((await ask(o, command, args)) as AnyVolumeStatus, o);
+      });
+  }
 
   socketOpts(replica.command('outdate'))
     .description('mark this Secondary\'s data Outdated (what a fence-peer handler runs): it cannot be promoted until it resyncs, or with --force')
