@@ -25,12 +25,14 @@ export function healthInputOf(s: NodeStatus): HealthInput {
     role,
     replication,
     services: (s.ha?.services ?? []).map((x) => ({ name: x.name, running: running(x.state), pgid: x.pgid })),
-    volumes: s.volumes.map((v) => ({
-      name: v.name, role: v.role, disk: v.disk,
-      connected: v.peers.some((p) => p.connection === 'Connected'),
-      connection: v.peers.some((p) => p.connection === 'Connected') ? null : (v.peers[0]?.connection ?? null),
-      resync: v.peers.find((p) => p.replication === 'SyncTarget' && p.sync_percent !== null)?.sync_percent ?? null,
-    })),
+    volumes: s.volumes.map((v) => {
+      const connected = v.peers.some((p) => p.connection === 'Connected');
+      return {
+        name: v.name, role: v.role, disk: v.disk, connected,
+        connection: connected ? null : (v.peers[0]?.connection ?? null),
+        resync: v.peers.find((p) => p.replication === 'SyncTarget' && p.sync_percent !== null)?.sync_percent ?? null,
+      };
+    }),
   };
 }
 

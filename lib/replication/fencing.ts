@@ -92,6 +92,13 @@ export type FencedDisk = 'Outdated' | 'Inconsistent';
 export type FencedPeers = Map<string, FencedDisk>;
 const MAX_FENCED_PEERS = 31; // the most peers a volume has (block/metadata.ts MAX_PEERS)
 
+// At open: what was saved of the configured peers only (a peer no longer configured is moot), and
+// whether every peer is known fenced (diskAtOpen's third argument).
+export function fencedAtOpen(saved: FencedPeers, peers: readonly string[]): { fenced: FencedPeers; every: boolean } {
+  const fenced: FencedPeers = new Map([...saved].filter(([name]) => peers.includes(name)));
+  return { fenced, every: peers.every((p) => fenced.has(p)) };
+}
+
 // For a metadata record's JSON.
 export const fencedPeersJson = (m: FencedPeers): Record<string, FencedDisk> => Object.fromEntries(m);
 

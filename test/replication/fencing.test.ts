@@ -2,7 +2,7 @@
 // the disk state at open, after an in-sync connect and after a resync.
 import { expect } from 'chai';
 import {
-  decodeFencedPeers, diskAfterResync, diskAtOpen, diskWhenInSync, FENCE_EXIT, fenceOnPeerLoss, fenceOutcome, outdateVerdict, type HandlerExit,
+  decodeFencedPeers, diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen, FENCE_EXIT, fenceOnPeerLoss, fenceOutcome, outdateVerdict, type HandlerExit,
 } from '../../lib/replication/fencing.js';
 import { DISK_STATES, ROLES, type DiskState } from '../../lib/replication/states.js';
 
@@ -92,6 +92,11 @@ describe('replication/fencing', () => {
       const proto = decodeFencedPeers(JSON.parse('{"__proto__": "Outdated"}'));
       expect(proto.ok && proto.value.get('__proto__')).to.equal('Outdated');
       expect(({} as Record<string, unknown>)['Outdated']).to.equal(undefined);
+    });
+    it('at open: only configured peers count, and every one of them must be fenced', () => {
+      const saved = new Map([['node-b', 'Outdated'], ['gone', 'Inconsistent']] as const);
+      expect(fencedAtOpen(saved, ['node-b'])).to.deep.equal({ fenced: new Map([['node-b', 'Outdated']]), every: true });
+      expect(fencedAtOpen(saved, ['node-b', 'node-c']).every).to.equal(false);
     });
   });
 

@@ -14,7 +14,7 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import {
   bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, type Generations,
 } from '../generations.js';
-import { diskAfterResync, diskAtOpen, diskWhenInSync } from '../fencing.js';
+import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fencing.js';
 import type { DiskState } from '../states.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
 import type { VolumeLog } from '../volume/host.js';
@@ -97,8 +97,9 @@ export class DirectoryVolume implements DirHost {
     const meta = (await loadDirMeta(cfg.metadata)) ?? freshDirMeta();
     meta.lastRole = 'Secondary';
     for (const k of Object.keys(meta.changed)) if (!cfg.peers.some((p) => p.name === k)) delete meta.changed[k];
-    for (const k of [...meta.fenced.keys()]) if (!cfg.peers.some((p) => p.name === k)) meta.fenced.delete(k);
-    meta.disk = diskAtOpen(meta.disk, cfg.fencing, cfg.peers.every((p) => meta.fenced.has(p.name)));
+    const known = fencedAtOpen(meta.fenced, cfg.peers.map((p) => p.name));
+    meta.fenced = known.fenced;
+    meta.disk = diskAtOpen(meta.disk, cfg.fencing, known.every);
     const v = new DirectoryVolume(cfg, meta, deps);
     await v.save();
     return v;

@@ -13,7 +13,7 @@ import { openImage } from '../block/image.js';
 import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import { MetadataStore } from '../block/metadata-store.js';
 import { FileBackend } from '../block/nbd/file-backend.js';
-import { diskAtOpen } from '../fencing.js';
+import { diskAtOpen, fencedAtOpen } from '../fencing.js';
 import { encodeGenerations, parseGenerations } from '../generations-json.js';
 import { onNewVolume, type Generations } from '../generations.js';
 import type { DiskState } from '../states.js';
@@ -51,9 +51,9 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   }
   const g = parseGenerations(record.generations);
   if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
-  // What fencing learned about a peer no longer configured is moot.
-  for (const name of [...record.fencedPeers.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.fencedPeers.delete(name);
-  let diskState = diskAtOpen(record.diskState, cfg.fencing, cfg.peers.every((p) => record.fencedPeers.has(p.name)));
+  const known = fencedAtOpen(record.fencedPeers, cfg.peers.map((p) => p.name));
+  record.fencedPeers = known.fenced;
+  let diskState = diskAtOpen(record.diskState, cfg.fencing, known.every);
   // An image made now under old metadata holds none of the data the metadata describes.
   if (img.image.created && !g.generations.fresh) {
     log.warn(`${cfg.name}: ${cfg.device} was missing and is created empty; its metadata describes data: disk marked Inconsistent`);
