@@ -74,13 +74,20 @@ function mintNew(g: Generations | null, mint: Mint): Uuid {
 
 const pushHistory = (history: readonly Uuid[], u: Uuid): Uuid[] => [u, ...history.filter((h) => h !== u)].slice(0, HISTORY_LENGTH);
 
+// Our next change is the first `peer` misses: no bitmap UUID yet, or one that
+// names our current (set when a resync towards the peer began, onResyncStarted).
+export function splitsNow(g: Generations, peer: string): boolean {
+  const e = bitmapEntry(g, peer);
+  return !g.fresh && (e === undefined || e.uuid === g.current);
+}
+
 // A new data generation begins (DRBD 9 guide "Generation identifiers > start
 // of a new data generation"): the old current becomes an ancestor, and each
 // absent peer that was in sync now lags at the old current.
 function newGeneration(g: Generations, current: Uuid, absentPeers: readonly string[], primaryAtSplit: boolean): Generations {
   if (g.fresh) return freeze({ current, fresh: false, bitmap: {}, history: [] }); // the fresh UUID names no data
   // A peer already lagging keeps its older split point: the bitmap holds all changes since.
-  const lagging = absentPeers.filter((peer) => bitmapEntry(g, peer) === undefined).map((peer) => [peer, { uuid: g.current, primaryAtSplit }]);
+  const lagging = absentPeers.filter((peer) => splitsNow(g, peer)).map((peer) => [peer, { uuid: g.current, primaryAtSplit }]);
   // fromEntries defines own keys, so a peer named "__proto__" stays a name.
   const bitmap: Record<string, BitmapEntry> = Object.fromEntries([...Object.entries(g.bitmap), ...lagging]);
   return freeze({ current, fresh: false, bitmap, history: pushHistory(g.history, g.current) });
@@ -118,6 +125,18 @@ export function onPeerStartedGeneration(g: Generations, current: Uuid, absentPee
 export function onConnectedAndSynced(g: Generations, peer: string): Generations {
   if (bitmapEntry(g, peer) === undefined) return g;
   const bitmap = Object.fromEntries(Object.entries(g.bitmap).filter(([p]) => p !== peer));
+  return freeze({ ...g, bitmap });
+}
+
+// A resync towards `peer` starts with us as SyncSource (DRBD's P_SYNC_UUID
+// does the same job): our bitmap UUID for the peer names the peer's current,
+// and our bitmap then holds every block it lacks, so a link lost mid-resync
+// finds the resume rule at the next connect instead of starting over.
+export function onResyncStarted(g: Generations, peer: string, peerCurrent: Uuid): Generations {
+  if (g.fresh || !isUuid(peerCurrent) || peerCurrent === ZERO_UUID) return g; // a fresh record is never a source
+  const had = bitmapEntry(g, peer);
+  if (had?.uuid === peerCurrent) return g;
+  const bitmap: Record<string, BitmapEntry> = Object.fromEntries([...Object.entries(g.bitmap).filter(([p]) => p !== peer), [peer, { uuid: peerCurrent, primaryAtSplit: had?.primaryAtSplit ?? false }]]);
   return freeze({ ...g, bitmap });
 }
 

@@ -6,6 +6,8 @@
 //
 //  #  rule                     condition (first match wins; each is checked in both directions)  decision
 //  1  no-disk                  a disk is Diskless, Attaching or DUnknown                          no-sync
+// 1a  resync-resumes           one disk Inconsistent, the other's bitmap UUID for it names its     sync from the other, bitmap
+//                              current (set when a resync towards it began: onResyncStarted)
 //  2  both-fresh               both records fresh (new volumes)                                   no-sync
 //  3  one-fresh                one record fresh                                                   sync from the other, full
 //  4  same-current             current UUIDs equal                                                no-sync
@@ -34,7 +36,7 @@ export interface Side {
 }
 
 export type SyncRule =
-  | 'no-disk' | 'both-fresh' | 'one-fresh' | 'same-current' | 'bitmaps-cross' | 'bitmap-is-peer-current'
+  | 'no-disk' | 'resync-resumes' | 'both-fresh' | 'one-fresh' | 'same-current' | 'bitmaps-cross' | 'bitmap-is-peer-current'
   | 'currents-in-histories' | 'current-in-history' | 'same-bitmap' | 'shared-ancestor' | 'nothing-shared'
   | 'both-inconsistent' | 'one-inconsistent' | 'primary-would-be-target';
 
@@ -90,8 +92,23 @@ function generationVerdict(local: Side, peer: Side): Decision {
 // DUnknown is a peer seen from afar; Attaching has no data yet; Diskless never has.
 const hasDisk = (d: DiskState): boolean => d !== 'Diskless' && d !== 'Attaching' && d !== 'DUnknown';
 
+// The source of a resync that was cut off: its bitmap (with the target's) still
+// holds every block the target lacks, so only those move (DRBD resumes too).
+function resumedSource(local: Side, peer: Side): 'local' | 'peer' | null {
+  const li = local.disk === 'Inconsistent';
+  const pi = peer.disk === 'Inconsistent';
+  if (li === pi) return null;
+  const [src, dst] = li ? [peer, local] : [local, peer];
+  return bitmapUuid(src.generations, dst.name) === dst.generations.current ? (li ? 'peer' : 'local') : null;
+}
+
 export function decideSync(local: Side, peer: Side): Decision {
   if (!hasDisk(local.disk) || !hasDisk(peer.disk)) return noSync('no-disk');
+  const resumed = resumedSource(local, peer);
+  if (resumed !== null) {
+    if ((resumed === 'local' ? peer : local).role === 'Primary') return { kind: 'refuse', rule: 'primary-would-be-target' };
+    return sync(resumed, false, 'resync-resumes');
+  }
   const verdict = generationVerdict(local, peer);
   if (verdict.kind === 'unrelated' || verdict.rule === 'both-fresh') return verdict;
   let d: Decision = verdict;
@@ -117,6 +134,7 @@ export function replicationStateAfter(d: Decision): ReplicationState | null {
 
 const RULE_TEXT: Record<SyncRule, string> = {
   'no-disk': 'a side has no usable disk',
+  'resync-resumes': 'an interrupted resync resumes: only the blocks it had not moved yet',
   'both-fresh': 'both volumes are new; promote one with --force to start the initial sync',
   'one-fresh': 'one volume is new: initial full sync',
   'same-current': 'same data generation',

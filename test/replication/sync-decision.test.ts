@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'chai';
 import {
-  onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPromoteWhileDisconnected, onResyncFinished,
-  type Generations, type Mint,
+  onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPromoteWhileDisconnected, onResyncFinished, onResyncStarted,
+  splitsNow, HISTORY_LENGTH, type Generations, type Mint,
 } from '../../lib/replication/generations.js';
 import { decideSync, describeDecision, replicationStateAfter, type Decision, type Side } from '../../lib/replication/sync-decision.js';
 import { resolveSplitBrain, type AfterSbPolicies } from '../../lib/replication/after-sb.js';
@@ -60,7 +60,13 @@ describe('replication/sync-decision table', () => {
     ['13 one-inconsistent: invalidated peer, same generation', A(gen(3)), B(gen(3), 'Inconsistent'), { kind: 'sync', source: 'local', full: true, rule: 'one-inconsistent' }],
     ['13 one-inconsistent: overrides a split brain', A(gen(2, { b: 1 }, [1]), 'Inconsistent'), B(gen(3, { a: 1 }, [1])), { kind: 'sync', source: 'peer', full: true, rule: 'one-inconsistent' }],
     ['13 one-inconsistent: never a source', A(gen(2, { b: 1 }), 'Inconsistent'), B(gen(1)), { kind: 'sync', source: 'peer', full: true, rule: 'one-inconsistent' }],
-    ['13 interrupted bitmap resync resumes', A(gen(2, { b: 1 })), B(gen(1), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'bitmap-is-peer-current' }],
+    ['1a resync-resumes: an interrupted bitmap resync', A(gen(2, { b: 1 })), B(gen(1), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
+    ['1a resync-resumes: an interrupted initial sync (the target is still fresh)', A(gen(5, { b: 2 }, [4])), B(gen(2, {}, [], true), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
+    ['1a resync-resumes: an interrupted same-generation resync', A(gen(3, { b: 3 })), B(gen(3), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
+    ['1a resync-resumes: an interrupted split-brain recovery', A(gen(7, { b: 6 }, [1])), B(gen(6, { a: 1 }, [1]), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
+    ['1a resync-resumes: never towards a Primary', A(gen(3, { b: 3 })), B(gen(3), 'Inconsistent', 'Primary'), { kind: 'refuse', rule: 'primary-would-be-target' }],
+    ['1a resync-resumes: not between two Inconsistent disks', A(gen(3, { b: 3 }), 'Inconsistent'), B(gen(3), 'Inconsistent'), { kind: 'no-sync', rule: 'both-inconsistent' }],
+    ['1a resync-resumes: not when the bitmap UUID names another generation', A(gen(3, { b: 2 }, [2, 1])), B(gen(1), 'Inconsistent'), { kind: 'sync', source: 'local', full: true, rule: 'current-in-history' }],
     ['13 a full sync towards it stays full', A(gen(3, {}, [1])), B(gen(1), 'Inconsistent'), { kind: 'sync', source: 'local', full: true, rule: 'current-in-history' }],
     ['14 primary-would-be-target', A(gen(2, { b: 1 })), B(gen(1), 'UpToDate', 'Primary'), { kind: 'refuse', rule: 'primary-would-be-target' }],
     ['14 primary-would-be-target (one-inconsistent)', A(gen(3), 'Inconsistent', 'Primary'), B(gen(3)), { kind: 'refuse', rule: 'primary-would-be-target' }],
@@ -99,6 +105,34 @@ describe('replication/sync-decision first Primary', () => {
   });
 });
 
+describe('replication/sync-decision resumable resync', () => {
+  const mint = ((n) => () => u(n++))(0x200) as Mint;
+
+  it('a same-generation resync cut off: the source\'s first write splits, so a target forced Primary meets a split brain', () => {
+    // After a Primary crash both are at generation 3 and the activity-log blocks resync from a to b.
+    const a0 = onResyncStarted(gen(3), 'b', u(3));
+    expect(a0.bitmap.b?.uuid, 'the bitmap UUID names the target\'s current, here our own').to.equal(u(3));
+    expect(decideSync(A(a0, 'UpToDate', 'Primary'), B(gen(3), 'Inconsistent')).rule).to.equal('resync-resumes');
+    // The link is cut; a, Primary, writes on: that is the first change b misses.
+    expect(splitsNow(a0, 'b')).to.equal(true);
+    const a1 = onFirstWriteWhileDisconnected(a0, 'b', mint);
+    expect(a1.bitmap.b?.uuid, 'b still stands at 3').to.equal(u(3));
+    expect(splitsNow(a1, 'b'), 'once per loss').to.equal(false);
+    expect(decideSync(A(a1, 'UpToDate', 'Primary'), B(gen(3), 'Inconsistent')).rule, 'still resumes').to.equal('resync-resumes');
+    // b is forced Primary instead: both changed data since 3, which is a split brain, not a sync that drops a's write.
+    const b1 = onPromoteWhileDisconnected(gen(3), ['a'], mint);
+    expect(decideSync(A(a1), B(b1))).to.deep.equal({ kind: 'split-brain', common: true, rule: 'same-bitmap' });
+  });
+
+  it('onResyncStarted leaves a fresh record alone and keeps who was Primary at the split', () => {
+    const fresh = gen(5, {}, [], true);
+    expect(onResyncStarted(fresh, 'b', u(2))).to.equal(fresh);
+    const split = { ...gen(7, {}, [6]), bitmap: { b: { uuid: u(6), primaryAtSplit: true } } };
+    expect(onResyncStarted(split, 'b', u(9)).bitmap.b).to.deep.equal({ uuid: u(9), primaryAtSplit: true });
+    expect(onResyncStarted(split, 'b', u(6)), 'already there').to.equal(split);
+  });
+});
+
 describe('replication/sync-decision properties', () => {
   it('random records: never throws, both sides see mirrored decisions, and rule implies kind', () => {
     const r = prng(7);
@@ -123,7 +157,7 @@ describe('replication/sync-decision properties', () => {
       if (d.kind === 'sync') expect((d.source === 'local' ? a : b).disk).to.not.equal('Inconsistent');
       if (d.kind === 'sync') expect((d.source === 'local' ? b : a).role).to.not.equal('Primary');
     }
-    expect(seen.size).to.equal(14); // every rule was reached
+    expect(seen.size).to.equal(15); // every rule was reached
   });
 });
 
@@ -137,7 +171,6 @@ describe('replication/sync-decision simulation', () => {
     disk: DiskState;
     data: Set<number>;
     bits: Set<number>; // writes made while the other was away (the block bitmap)
-    mintOnWrite: boolean;
   }
   const subset = (x: Set<number>, y: Set<number>): boolean => [...x].every((w) => y.has(w));
   const same = (x: Set<number>, y: Set<number>): boolean => subset(x, y) && subset(y, x);
@@ -148,19 +181,47 @@ describe('replication/sync-decision simulation', () => {
   ];
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    it(`seed ${seed}: no write is lost by a resync, bitmaps cover what a bitmap resync moves`, () => {
+    it(`seed ${seed}: no write is lost by a resync, also one cut off and resumed; bitmaps cover what a bitmap resync moves`, () => {
       const r = prng(seed);
       let next = 1;
       const mint: Mint = () => u(0x1000 + r(1 << 20));
-      const mk = (name: 'a' | 'b'): Node => ({ name, gen: onNewVolume(mint), role: 'Secondary', disk: 'Inconsistent', data: new Set(), bits: new Set(), mintOnWrite: false });
+      const mk = (name: 'a' | 'b'): Node => ({ name, gen: onNewVolume(mint), role: 'Secondary', disk: 'Inconsistent', data: new Set(), bits: new Set() });
       const nodes = [mk('a'), mk('b')] as const;
       let connected = false;
+      // Writes no rule protects: given up by a split-brain resolution, or made on an Inconsistent disk (a
+      // Primary victim of after-sb "violently" writes on while its resync is cut off).
+      const forfeit = new Set<number>();
+      let resumable: { src: string; dst: string } | null = null; // a resync cut off by the link
+      const cutHeld = new Map<string, Set<number>>(); // a cut-off target: the writes its resync was bringing
       const counts: Record<string, number> = {};
       const asSide = (n: Node): Side => side(n.name, n.gen, n.disk, n.role, n.bits.size);
 
       const resync = (src: Node, dst: Node, full: boolean): void => {
         // A bitmap resync copies only what either side marked since the split.
         if (!full) for (const w of new Set([...src.data, ...dst.data])) if (src.data.has(w) !== dst.data.has(w)) expect(src.bits.has(w) || dst.bits.has(w), `write ${w} unmarked`).to.equal(true);
+        // Both sides keep what the resync moves (a full one: everything) in their bitmaps, then clear it as it moves.
+        const moving = full ? new Set([...src.data, ...dst.data]) : new Set([...src.bits, ...dst.bits]);
+        src.gen = onResyncStarted(src.gen, dst.name, dst.gen.current);
+        for (const w of moving) { src.bits.add(w); dst.bits.add(w); }
+        dst.disk = 'Inconsistent';
+        const cut = r(3) === 0; // the link drops partway
+        for (const w of moving) {
+          // 0 not requested yet, 1 sent and lost with the link, 2 written but not yet on stable storage, 3 done
+          const fate = cut ? r(4) : 3;
+          if (fate === 0) continue;
+          src.bits.delete(w); // the source clears as it sends
+          if (fate === 1) continue;
+          if (src.data.has(w)) dst.data.add(w);
+          else dst.data.delete(w);
+          if (fate === 3) dst.bits.delete(w); // the target once the block is on stable storage
+        }
+        if (cut) {
+          counts.cut = (counts.cut ?? 0) + 1;
+          resumable = { src: src.name, dst: dst.name };
+          connected = false;
+          cutHeld.set(dst.name, new Set(src.data));
+          return;
+        }
         dst.data = new Set(src.data);
         dst.disk = 'UpToDate';
         dst.gen = onResyncFinished(dst.gen, src.name, { asTarget: true, source: src.gen });
@@ -170,7 +231,10 @@ describe('replication/sync-decision simulation', () => {
         connected = true;
       };
 
+      const apart = new Map<string, number>(); // generations each node minted since the pair was last connected
       for (let step = 0; step < 400; step++) {
+        const was = nodes.map((x) => x.gen.current);
+        if (connected) apart.clear();
         const n = nodes[r(2)]!;
         const o = n === nodes[0] ? nodes[1] : nodes[0];
         switch (r(6)) {
@@ -179,7 +243,15 @@ describe('replication/sync-decision simulation', () => {
             const d = decideSync(asSide(n), asSide(o));
             expect(decideSync(asSide(o), asSide(n))).to.deep.equal(mirror(d));
             counts[d.rule] = (counts[d.rule] ?? 0) + 1;
-            expect(d.kind, 'two nodes of one volume are never unrelated').to.not.equal('unrelated');
+            // A cut resync resumes, bitmap-based, at the next connect (unless its target is a Primary now).
+            const cutOff = resumable as { src: string; dst: string } | null; // set inside resync(), which TS does not follow
+            resumable = null;
+            if (cutOff !== null && nodes.find((x) => x.name === cutOff.dst)?.role !== 'Primary') {
+              expect(d.rule, 'a cut resync resumes').to.equal('resync-resumes');
+              expect(d.kind === 'sync' && (d.source === 'local' ? n : o).name).to.equal(cutOff.src);
+            }
+            // Unless one side minted more generations apart than its history keeps (DRBD's history is bounded too).
+            if (Math.max(...nodes.map((x) => apart.get(x.name) ?? 0)) < HISTORY_LENGTH) expect(d.kind, 'two nodes of one volume are never unrelated').to.not.equal('unrelated');
             if (d.kind === 'no-sync' && d.rule === 'same-current') {
               expect(same(n.data, o.data), 'same generation, same data').to.equal(true);
               n.gen = onConnectedAndSynced(n.gen, o.name);
@@ -189,14 +261,16 @@ describe('replication/sync-decision simulation', () => {
               connected = true;
             } else if (d.kind === 'sync') {
               const [src, dst] = d.source === 'local' ? [n, o] : [o, n];
-              expect(subset(dst.data, src.data), `resync ${src.name} -> ${dst.name} would drop writes`).to.equal(true);
+              // A target cut off mid-resync may still hold writes that were forfeit.
+              expect([...dst.data].every((w) => src.data.has(w) || forfeit.has(w)), `resync ${src.name} -> ${dst.name} would drop writes`).to.equal(true);
               resync(src, dst, d.full);
             } else if (d.kind === 'split-brain') {
               const res = resolveSplitBrain(policies[r(policies.length)]!, { ...asSide(n), discardMyData: r(3) === 0 }, asSide(o), d.common);
               if (res.kind === 'discard') {
                 const [victim, survivor] = res.victim === 'local' ? [n, o] : [o, n];
-                if (res.reason === 'zero-changes') expect(subset(victim.data, survivor.data)).to.equal(true);
+                if (res.reason === 'zero-changes') expect([...victim.data].every((w) => survivor.data.has(w) || forfeit.has(w))).to.equal(true);
                 if (res.reason === 'no-changes-either-side') expect(same(victim.data, survivor.data)).to.equal(true);
+                for (const w of victim.data) if (!survivor.data.has(w)) forfeit.add(w);
                 resync(survivor, victim, res.full);
               }
             }
@@ -205,34 +279,37 @@ describe('replication/sync-decision simulation', () => {
           case 1: // disconnect: a Primary mints on its next write
             if (!connected) break;
             connected = false;
-            for (const x of nodes) x.mintOnWrite = x.role === 'Primary';
             break;
-          case 2: { // promote (forced only for the very first Primary)
+          case 2: { // promote (forced for the pair's first Primary, and now and then for a cut-off resync target)
             if (n.role === 'Primary' || (connected && o.role === 'Primary')) break;
-            const forced = n.gen.fresh && o.gen.fresh; // the pair's first Primary
-            if (n.disk !== 'UpToDate' && !forced) break;
+            const first = n.gen.fresh && o.gen.fresh;
+            const cutOff = !connected && n.disk === 'Inconsistent' && !n.gen.fresh && r(4) === 0;
+            if (n.disk !== 'UpToDate' && !first && !cutOff) break;
+            // The operator gives up what the cut resync had not brought yet; what the other wrote since stays protected.
+            if (cutOff) for (const w of cutHeld.get(n.name) ?? []) if (!n.data.has(w)) forfeit.add(w);
+            if (cutOff && n.name === (resumable as { dst: string } | null)?.dst) resumable = null;
             if (!connected) n.gen = onPromoteWhileDisconnected(n.gen, [o.name], mint);
             n.role = 'Primary';
             n.disk = 'UpToDate';
-            n.mintOnWrite = false;
             break;
           }
           case 3: // demote
             n.role = 'Secondary';
-            n.mintOnWrite = false;
             break;
           default: { // write
             if (n.role !== 'Primary') break;
             const w = next++;
             n.data.add(w);
+            if (n.disk === 'Inconsistent') forfeit.add(w);
+            if (n.name === (resumable as { dst: string } | null)?.dst) resumable = null; // a cut-off target that writes (a Primary victim) minted a new generation
             if (connected) o.data.add(w);
             else {
-              if (n.mintOnWrite) n.gen = onFirstWriteWhileDisconnected(n.gen, o.name, mint);
-              n.mintOnWrite = false;
+              if (splitsNow(n.gen, o.name)) n.gen = onFirstWriteWhileDisconnected(n.gen, o.name, mint); // as volume.ts markOutOfSync
               n.bits.add(w);
             }
           }
         }
+        if (!connected) nodes.forEach((x, i) => { if (x.gen.current !== was[i]) apart.set(x.name, (apart.get(x.name) ?? 0) + 1); });
       }
       if (process.env.SIM_DEBUG) console.log(seed, counts);
       expect(Object.keys(counts).length, JSON.stringify(counts)).to.be.greaterThan(2);

@@ -9,7 +9,7 @@
 // | state        | event                         | next          | actions                            |
 // |--------------|-------------------------------|---------------|------------------------------------|
 // | Idle         | start                         | WaitHello     | send HELLO                         |
-// | WaitHello    | HELLO, other version          | Failed        | ERROR + fail version-mismatch      |
+// | WaitHello    | HELLO, no common version      | Failed        | ERROR + fail version-mismatch      |
 // | WaitHello    | HELLO, other volume           | Failed        | ERROR + fail unknown-volume        |
 // | WaitHello    | HELLO, not the expected peer  | Failed        | ERROR + fail unknown-peer          |
 // | WaitHello    | HELLO, our challenge or name  | Failed        | ERROR + fail auth-failed (reflect) |
@@ -24,7 +24,7 @@
 import { computeResponse, verifyResponse } from './auth.js';
 import type { FrameType } from './frame-types.js';
 import {
-  CHALLENGE_LEN, LINK_PROTOCOL_VERSION, decodeHello, decodeLinkError, encodeHello, encodeLinkError, nameProblem,
+  CHALLENGE_LEN, LINK_PROTOCOL_MIN, LINK_PROTOCOL_VERSION, decodeHello, decodeLinkError, encodeHello, encodeLinkError, nameProblem,
 } from './messages.js';
 
 export type HandshakeState = 'Idle' | 'WaitHello' | 'WaitResponse' | 'WaitAuthOk' | 'Authenticated' | 'Failed';
@@ -52,7 +52,7 @@ export interface HandshakeConfig {
 export interface PeerIdentity {
   node: string;
   volume: string;
-  version: number;
+  version: number; // the link protocol version both sides speak
 }
 
 export type HandshakeAction =
@@ -127,7 +127,11 @@ export class Handshake {
     const d = decodeHello(payload);
     if (!d.ok) return this.fail('protocol-error', `bad HELLO: ${d.detail}`);
     const h = d.value;
-    if (h.version !== this.version) return this.fail('version-mismatch', `peer speaks version ${h.version}, we speak ${this.version}`);
+    // The lower of the two newest versions is spoken; a peer newer than us knows whether it still speaks ours.
+    const agreed = Math.min(h.version, this.version);
+    if (agreed < LINK_PROTOCOL_MIN) {
+      return this.fail('version-mismatch', `peer speaks link protocol version ${h.version}, we speak ${LINK_PROTOCOL_MIN}..${this.version}: upgrade the older node`);
+    }
     if (h.volume !== this.cfg.volume) return this.fail('unknown-volume', `peer replicates ${JSON.stringify(h.volume)}, this link is ${JSON.stringify(this.cfg.volume)}`);
     if (this.cfg.expectedPeer !== undefined && h.node !== this.cfg.expectedPeer) {
       return this.fail('unknown-peer', `peer calls itself ${JSON.stringify(h.node)}, expected ${JSON.stringify(this.cfg.expectedPeer)}`);
@@ -136,7 +140,7 @@ export class Handshake {
     if (h.challenge.equals(this.challenge)) return this.fail('auth-failed', 'peer presented our own challenge (reflection)');
     // Both names are bound into the responses; equal names would make the two directions alike.
     if (h.node === this.cfg.node) return this.fail('auth-failed', `peer claims our own node name ${JSON.stringify(h.node)}`);
-    this.peer = { node: h.node, volume: h.volume, version: h.version };
+    this.peer = { node: h.node, volume: h.volume, version: agreed };
     this.peerChallenge = h.challenge;
     this.st = 'WaitResponse';
     const answer = computeResponse({

@@ -36,8 +36,12 @@ export interface VolumeHost extends SessionHost {
   freezeWrites(): Promise<() => void>;
   // The connect handshake found nothing to sync: the peer holds our current generation.
   connectedInSync(peer: string, peerDisk: DiskState): Promise<void>;
-  // This node becomes SyncTarget of `peer`: its disk is Inconsistent until done.
-  resyncTargetStarted(peer: string): Promise<void>;
+  // A resync with `peer` starts; `blocks` is what it moves, kept in our bitmap for `peer` (cleared as the
+  // blocks are sent, or once they are on stable storage here) so a cut link resumes. As SyncTarget our disk
+  // is Inconsistent until done; as SyncSource our bitmap UUID for `peer` names `peerCurrent`.
+  resyncStarted(peer: string, direction: 'SyncSource' | 'SyncTarget', blocks: Bitmap, peerCurrent: string): Promise<void>;
+  // As SyncTarget of `peer`: these resynced ranges are written; once they are on stable storage, clear them.
+  resyncProgress(peer: string, ranges: ReadonlyArray<{ offset: number; length: number }>): Promise<void>;
   // A resync with `peer` completed; as target, adopt the source's generations (and no better disk state than its).
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   // The connected Primary started a new generation (some other peer is absent).

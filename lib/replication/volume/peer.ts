@@ -13,7 +13,7 @@ import type { VolumeHost } from './host.js';
 import { settleLost } from './pending.js';
 import { ResyncMeter } from './resync-meter.js';
 import { serveResyncRequest } from './resync-source.js';
-import { ResyncTarget } from './resync-target.js';
+import { ResyncTarget, type SyncedRange } from './resync-target.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
 import { PeerVerify } from './peer-verify.js';
@@ -39,6 +39,7 @@ export class PeerSession extends PeerSessionBase {
   private resync: ResyncMeter | null = null;
   private target: ResyncTarget | null = null;
   private readonly verifier: PeerVerify;
+  private readonly checkpoints = new Set<Promise<void>>(); // resync progress being saved
 
   constructor(
     name: string,
@@ -75,6 +76,8 @@ export class PeerSession extends PeerSessionBase {
   private async sendHello(link: PeerLink): Promise<void> {
     // Our STATE may make the peer UpToDate: no saved record may call it fenced after that.
     if (this.forgotFencing) await this.host.persist();
+    // A cut resync's last progress is in the bitmap we send, so the resumed one skips it.
+    await Promise.allSettled([...this.checkpoints]);
     const release = await this.host.freezeWrites();
     if (this.link !== link || link.state !== 'established') return release();
     this.release = release;
@@ -163,29 +166,45 @@ export class PeerSession extends PeerSessionBase {
       this.unfreeze();
       if (out.inSync) this.background(this.host.connectedInSync(this.name, both.received.disk), 'recording the connect');
     } else {
-      this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, exchange.resyncSet(out.full));
+      this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, exchange.resyncSet(out.full), both.received.generations.current);
     }
     // A promotion during the handshake changed what we told the peer: tell it again, so it follows or reconnects.
     const now = this.host.stateFor(this.name);
     if (now.role !== sent.role || now.disk !== sent.disk || now.generations.current !== sent.generations.current) this.sendState();
   }
 
-  private startResync(link: PeerLink, direction: 'SyncSource' | 'SyncTarget', full: boolean, union: Bitmap): void {
+  private startResync(link: PeerLink, direction: 'SyncSource' | 'SyncTarget', full: boolean, union: Bitmap, peerCurrent: string): void {
     this.replication = direction;
     this.resync = new ResyncMeter(direction, full, union.outOfSyncBytes(), Date.now());
     this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction, full, bytes: this.resync.total });
-    if (direction === 'SyncSource') return this.unfreeze();
-    this.background(this.host.resyncTargetStarted(this.name).then(() => {
+    // Saved on both sides before a block moves, so a cut link or a crash resumes instead of starting over.
+    this.background(this.host.resyncStarted(this.name, direction, union, peerCurrent).then(() => {
       this.unfreeze();
-      if (this.link !== link) return;
+      if (this.link !== link || direction === 'SyncSource') return;
       this.target = new ResyncTarget({
         link, disk: this.host.disk, bitmap: union, csums: this.host.cfg.csumsResync,
         appBusy: () => this.receiver?.appBusy(Date.now()) === true,
         onProgress: (bytes) => this.resync?.add(bytes, Date.now()),
+        onCheckpoint: (ranges) => this.checkpoint(ranges),
         onDone: () => this.finishAsTarget(link),
       });
       this.target.start();
     }), 'starting the resync', link);
+  }
+
+  // Resynced blocks on stable storage leave the saved bitmap: a crash or a cut link moves them no more.
+  private checkpoint(ranges: SyncedRange[]): void {
+    if (ranges.length === 0) return;
+    const p = this.host.resyncProgress(this.name, ranges);
+    this.checkpoints.add(p);
+    p.catch((e: unknown) => this.host.log.error(`${this.host.cfg.name}: saving the resync progress with ${this.name} failed: ${(e as Error).message}`))
+      .finally(() => this.checkpoints.delete(p));
+  }
+
+  // The last checkpoint is saved before the volume closes its files.
+  override async stop(detail?: string): Promise<void> {
+    await super.stop(detail);
+    await Promise.allSettled([...this.checkpoints]);
   }
 
   private async finishAsTarget(link: PeerLink): Promise<void> {
@@ -325,7 +344,9 @@ export class PeerSession extends PeerSessionBase {
     if (!r.ok) return this.drop(link, r.detail);
     const { offset, length, hash } = r.value;
     if (offset + length > this.host.cfg.size) return this.drop(link, `RESYNC_REQUEST ${offset}+${length} ends past the volume`);
-    serveResyncRequest(link, this.host, offset, length, hash).then(
+    // Sent blocks leave our bitmap: until the target has them on stable storage, its own bitmap still holds them.
+    const sent = (): void => { this.host.bitmapFor(this.name).clearRange(offset, length); };
+    serveResyncRequest(link, this.host, offset, length, hash, sent).then(
       (sent) => { if (sent) this.resync?.add(length, Date.now()); },
       (e: unknown) => this.drop(link, `serving a resync request: ${(e as Error).message}`),
     );
@@ -396,6 +417,7 @@ export class PeerSession extends PeerSessionBase {
     this.receiver?.stop();
     this.receiver = null;
     this.target?.stop();
+    this.checkpoint(this.target?.takeSynced() ?? []);
     this.target = null;
     this.verifier.stop();
     this.resync = null;

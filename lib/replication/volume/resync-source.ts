@@ -8,8 +8,10 @@ import type { RangeLock } from './range-lock.js';
 import { encodeResyncDataHeader } from './wire.js';
 
 // Resolves true once the answer is sent, false when the link ended first.
+// `sent` runs at once after the send, still under the lock: a write to these
+// blocks that the link then loses marks them again after it, never before.
 export async function serveResyncRequest(
-  link: PeerLink, source: { disk: FileBackend; lock: RangeLock }, offset: number, length: number, hash: Buffer | null,
+  link: PeerLink, source: { disk: FileBackend; lock: RangeLock }, offset: number, length: number, hash: Buffer | null, sent: () => void,
 ): Promise<boolean> {
   // Read and send under the range lock: an application write to these blocks goes before or after, never between.
   const release = await source.lock.acquire(offset, length);
@@ -19,6 +21,7 @@ export async function serveResyncRequest(
     const same = hash !== null && createHash('sha256').update(data).digest().equals(hash);
     const head = encodeResyncDataHeader(offset, length, same);
     link.send({ type: 'RESYNC_DATA', payload: same ? head : [head, data] });
+    sent();
     return true;
   } finally {
     release();

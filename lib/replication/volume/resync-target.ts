@@ -11,6 +11,15 @@ import { encodeResyncRequest, MAX_REQUEST_LEN } from './wire.js';
 const WINDOW = 8; // requests in flight: 8 MiB, enough to fill a 10 Gbit/s link at 6 ms RTT
 const BUSY_WINDOW = 2; // while application writes flow, resync data queues ahead of them for at most 2 MiB
 const CHUNK = 1 << 20;
+// Progress is made durable (flush, then the bits cleared and saved) after this many bytes and at least this
+// long: what a crash here costs to move again, against one fdatasync and record save each time.
+const CHECKPOINT_BYTES = 16 * CHUNK;
+const CHECKPOINT_MS = 1000;
+
+export interface SyncedRange {
+  offset: number;
+  length: number;
+}
 
 export interface ResyncTargetOptions {
   link: PeerLink;
@@ -19,6 +28,8 @@ export interface ResyncTargetOptions {
   csums: boolean;
   appBusy: () => boolean; // application writes arrived lately: leave them the bandwidth
   onProgress: (bytes: number) => void;
+  // Written here, not yet known to be on stable storage: make them durable, then clear them in the saved bitmap.
+  onCheckpoint: (ranges: SyncedRange[]) => void;
   onDone: () => void;
 }
 
@@ -28,6 +39,9 @@ export class ResyncTarget {
   private stopped = false;
   private issuing = false;
   private finished = false;
+  private synced: SyncedRange[] = [];
+  private syncedBytes = 0;
+  private lastCheckpoint = Date.now();
 
   constructor(private readonly o: ResyncTargetOptions) {}
 
@@ -48,7 +62,19 @@ export class ResyncTarget {
     this.outstanding.delete(offset);
     this.o.bitmap.clearRange(offset, length);
     this.o.onProgress(length);
+    this.synced.push({ offset, length });
+    this.syncedBytes += length;
+    if (this.syncedBytes >= CHECKPOINT_BYTES && Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) this.o.onCheckpoint(this.takeSynced());
     void this.pump();
+  }
+
+  // What arrived since the last checkpoint (the link ends: the caller saves it once more).
+  takeSynced(): SyncedRange[] {
+    const r = this.synced;
+    this.synced = [];
+    this.syncedBytes = 0;
+    this.lastCheckpoint = Date.now();
+    return r;
   }
 
   private nextRun(): { offset: number; length: number } | null {

@@ -17,7 +17,7 @@ import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { encodeGenerations, generationsStatus } from '../generations-json.js';
 import {
-  bitmapEntry, onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, type Generations,
+  onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, onResyncStarted, splitsNow, type Generations,
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
@@ -218,6 +218,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async invalidate(): Promise<void> {
     if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
     this.diskState = 'Inconsistent';
+    // Every block counts as missing (DRBD sets the whole bitmap): a peer lagging behind us must not resync only its own bits.
+    for (const b of this.record.bitmaps.values()) b.setAll();
     await this.save();
     for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
   }
@@ -279,7 +281,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.unsavedBits.note(offset, length);
     this.saveBitsSoon();
     // The first change a peer misses starts a new generation; its bitmap UUID is where the peer stands.
-    if (this.role === 'Primary' && !this.generations.fresh && bitmapEntry(this.generations, peer) === undefined) {
+    if (this.role === 'Primary' && splitsNow(this.generations, peer)) {
       this.generations = onFirstWriteWhileDisconnected(this.generations, peer);
       this.log.info(`${this.cfg.name}: ${peer} misses writes: new generation ${this.generations.current}`);
       await this.save();
@@ -300,8 +302,19 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.save();
   }
 
-  async resyncTargetStarted(_peer: string): Promise<void> {
-    this.diskState = 'Inconsistent';
+  async resyncStarted(peer: string, direction: 'SyncSource' | 'SyncTarget', blocks: Bitmap, peerCurrent: string): Promise<void> {
+    this.bitmapFor(peer).merge(blocks);
+    if (direction === 'SyncTarget') this.diskState = 'Inconsistent';
+    else this.generations = onResyncStarted(this.generations, peer, peerCurrent);
+    await this.save();
+  }
+
+  async resyncProgress(peer: string, ranges: ReadonlyArray<{ offset: number; length: number }>): Promise<void> {
+    await this.disk.flush();
+    // Promoted (forced) meanwhile: these bits may track our own writes now, so they stay.
+    if (this.role === 'Primary') return;
+    const b = this.bitmapFor(peer);
+    for (const r of ranges) b.clearRange(r.offset, r.length);
     await this.save();
   }
 

@@ -7,7 +7,7 @@ import type { FrameType } from '../../../lib/replication/link/frame-types.js';
 import {
   Handshake, type HandshakeAction, type HandshakeConfig, type HandshakeStep,
 } from '../../../lib/replication/link/handshake.js';
-import { LINK_PROTOCOL_VERSION, decodeHello, decodeLinkError, encodeHello, encodeLinkError } from '../../../lib/replication/link/messages.js';
+import { LINK_PROTOCOL_MIN, LINK_PROTOCOL_VERSION, decodeHello, decodeLinkError, encodeHello, encodeLinkError } from '../../../lib/replication/link/messages.js';
 
 const SECRET = Buffer.from('correct horse battery staple');
 const fixed = (byte: number) => (n: number): Buffer => Buffer.alloc(n, byte);
@@ -73,6 +73,23 @@ describe('replication/link handshake', () => {
     expect(decodeHello(hello?.payload ?? Buffer.alloc(0))).to.deep.equal({
       ok: true, value: { version: LINK_PROTOCOL_VERSION, node: 'node-a', volume: 'db', challenge: Buffer.alloc(64, 0xa1) },
     });
+  });
+
+  it('a newer peer is met at our version: both sides settle on the lower of their newest', () => {
+    const a = new Handshake(cfg());
+    const b = new Handshake(cfgB({ version: LINK_PROTOCOL_VERSION + 1 }));
+    const r = converse(a, b);
+    expect(r.a).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-b', volume: 'db', version: LINK_PROTOCOL_VERSION } }]);
+    expect(r.b).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-a', volume: 'db', version: LINK_PROTOCOL_VERSION } }]);
+  });
+
+  it('an older peer below our oldest version is refused with both ranges named', () => {
+    const a = new Handshake(cfg());
+    const r = converse(a, new Handshake(cfgB({ version: LINK_PROTOCOL_MIN - 1 })));
+    const fail = r.a[0];
+    expect(fail?.kind).to.equal('fail');
+    if (fail?.kind !== 'fail') return;
+    expect(fail.detail).to.equal(`peer speaks link protocol version ${LINK_PROTOCOL_MIN - 1}, we speak ${LINK_PROTOCOL_MIN}..${LINK_PROTOCOL_VERSION}: upgrade the older node`);
   });
 
   const PAIRS: { name: string; a: Partial<HandshakeConfig>; b: Partial<HandshakeConfig>; ra: string; rb: string }[] = [

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'chai';
 import { DEFAULT_AFTER_SB, SPLIT_BRAIN_DISCONNECT_LOG, type AfterSb0pri, type AfterSbPolicies } from '../../../lib/replication/after-sb.js';
 import {
-  onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration, onPromoteWhileDisconnected, onResyncFinished,
+  onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume, onPeerStartedGeneration, onPromoteWhileDisconnected, onResyncFinished, splitsNow,
   type Generations, type Mint,
 } from '../../../lib/replication/generations.js';
 import type { DiskState } from '../../../lib/replication/states.js';
@@ -307,7 +307,7 @@ describe('replication/volume decideConnect mirror property', () => {
           case 2: // a write on the Primary
             if (me.role !== 'Primary') break;
             if (!connected) {
-              if (me.gen.bitmap[other.name] === undefined) me.gen = onFirstWriteWhileDisconnected(me.gen, other.name, mint);
+              if (splitsNow(me.gen, other.name)) me.gen = onFirstWriteWhileDisconnected(me.gen, other.name, mint); // as volume.ts markOutOfSync
               me.bits += 1 + n(5);
             }
             break;

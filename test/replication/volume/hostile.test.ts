@@ -16,21 +16,13 @@ import {
   encodeZeroes, type PeerState,
 } from '../../../lib/replication/volume/wire.js';
 import { sleep, waitFor } from '../../helpers/env.js';
-import { rng } from '../../helpers/random.js';
 import { decodePromoteReply, encodePromoteReply } from '../../../lib/replication/volume/promote-wire.js';
 import { Impostor } from './impostor.js';
+import { MiB, pattern } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
-const MiB = 1 << 20;
 const SIZE = 8 * MiB;
 const BS = 4096;
-
-function pattern(seed: number, length: number): Buffer {
-  const r = rng(seed);
-  const b = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) b[i] = Math.floor(r() * 256);
-  return b;
-}
 
 describe('replicated volume: a hostile authenticated peer', function () {
   this.timeout(60000);

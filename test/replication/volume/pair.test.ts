@@ -4,31 +4,9 @@ import { expect } from 'chai';
 import { createConnection } from 'node:net';
 import { open } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
-import { rng } from '../../helpers/random.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
+import { established, MiB, pattern, sameImages } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
-
-const MiB = 1 << 20;
-
-function pattern(seed: number, length: number): Buffer {
-  const r = rng(seed);
-  const b = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) b[i] = Math.floor(r() * 256);
-  return b;
-}
-
-async function established(c: Cluster, a: string, b: string, timeoutMs = 15000): Promise<void> {
-  await waitFor(`${a} and ${b} Established`, async () => {
-    const pa = c.get(a).peers.get(b);
-    const pb = c.get(b).peers.get(a);
-    return pa?.replication === 'Established' && pb?.replication === 'Established' && c.get(a).diskState === 'UpToDate' && c.get(b).diskState === 'UpToDate';
-  }, timeoutMs);
-}
-
-async function sameImages(c: Cluster, ...names: string[]): Promise<void> {
-  const first = await c.image(names[0] as string);
-  for (const n of names.slice(1)) expect((await c.image(n)).equals(first), `${n} equals ${names[0]}`).to.equal(true);
-}
 
 describe('replicated volume (in-process pair over loopback)', function () {
   this.timeout(60000);

@@ -4,20 +4,12 @@
 // after the ack timeout.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import type { PeerSession } from '../../../lib/replication/volume/peer.js';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
+import { established, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
 import { Cluster, type HarnessOptions } from './pair-harness.js';
 
-const MiB = 1 << 20;
 const BS = 4096;
-
-function pattern(seed: number, length: number): Buffer {
-  const r = rng(seed);
-  const b = Buffer.alloc(length);
-  for (let i = 0; i < length; i += 4) b.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
-  return b;
-}
 
 // Non-zero data in some places, zeroes in others: the same on both nodes of a new pair.
 function content(size: number): Buffer {
@@ -26,21 +18,7 @@ function content(size: number): Buffer {
   return img;
 }
 
-const peer = (c: Cluster, node: string, other: string): PeerSession => c.get(node).peers.get(other) as PeerSession;
-
-async function established(c: Cluster, a: string, b: string, timeoutMs = 30000): Promise<void> {
-  await waitFor(`${a} and ${b} Established and UpToDate`, async () =>
-    peer(c, a, b).replication === 'Established' && peer(c, b, a).replication === 'Established'
-    && c.get(a).diskState === 'UpToDate' && c.get(b).diskState === 'UpToDate', timeoutMs);
-}
-
-async function sameImages(c: Cluster, a: string, b: string): Promise<void> {
-  const [x, y] = [await c.image(a), await c.image(b)];
-  if (x.equals(y)) return;
-  let first = 0;
-  while (x[first] === y[first]) first++;
-  expect.fail(`${a} and ${b} differ, first at byte ${first} (block ${Math.floor(first / BS)})`);
-}
+const peer = peerOf;
 
 describe('replicated volume: resync (in-process pair over loopback)', function () {
   this.timeout(90000);

@@ -1,0 +1,38 @@
+// What the in-process volume tests check again and again: test data, a
+// node's session with a peer, both sides Established and UpToDate, and
+// identical images.
+import { expect } from 'chai';
+import type { PeerSession } from '../../../lib/replication/volume/peer.js';
+import { waitFor } from '../../helpers/env.js';
+import { rng } from '../../helpers/random.js';
+import type { Cluster } from './pair-harness.js';
+
+export const MiB = 1 << 20;
+
+// `length` bytes of seeded noise (a multiple of 4).
+export function pattern(seed: number, length: number): Buffer {
+  const r = rng(seed);
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i += 4) b.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
+  return b;
+}
+
+export const peerOf = (c: Cluster, node: string, other: string): PeerSession => c.get(node).peers.get(other) as PeerSession;
+
+export async function established(c: Cluster, a: string, b: string, timeoutMs = 30000): Promise<void> {
+  await waitFor(`${a} and ${b} Established and UpToDate`, async () =>
+    peerOf(c, a, b)?.replication === 'Established' && peerOf(c, b, a)?.replication === 'Established'
+    && c.get(a).diskState === 'UpToDate' && c.get(b).diskState === 'UpToDate', timeoutMs);
+}
+
+// Every image equals the first; a difference is named by its first byte and block.
+export async function sameImages(c: Cluster, ...names: string[]): Promise<void> {
+  const first = await c.image(names[0] as string);
+  for (const n of names.slice(1)) {
+    const other = await c.image(n);
+    if (other.equals(first)) continue;
+    let at = 0;
+    while (at < first.length && first[at] === other[at]) at++;
+    expect.fail(`${n} and ${names[0]} differ, first at byte ${at} (4 KiB block ${Math.floor(at / 4096)})`);
+  }
+}
