@@ -70,15 +70,16 @@ export class PeerFencing {
     const env = { TANDEM_VOLUME: o.volume, TANDEM_NODE: o.node, TANDEM_PEER: peer.name, TANDEM_PEER_ADDRESS: peer.address };
     const r = await o.run(o.command, env, FENCE_TIMEOUT_MS, this.controller.signal);
     const out = fenceOutcome(r, ownDisk);
+    // Logged first: the status may show the verdict while it is being saved.
+    const line = `${o.volume}: fence-peer for ${peer.name}: ${out.detail}${r.output ? ` (${r.output.trim().slice(-200)})` : ''}`;
+    if (out.kind === 'failed') o.log.error(line);
+    else o.log.warn(line);
     // The peer came back while the handler ran: its live state counts, not the handler's word.
     if (out.kind === 'peer-fenced' && !peer.connected) {
       peer.fencedDisk = out.peerDisk;
       // Saved before anyone acts on it: after a restart this node still knows the peer cannot be promoted on its data.
       await o.save().catch((e: unknown) => o.log.error(`${o.volume}: saving that ${peer.name} is fenced failed: ${(e as Error).message}; after a restart it is fenced again`));
     }
-    const line = `${o.volume}: fence-peer for ${peer.name}: ${out.detail}${r.output ? ` (${r.output.trim().slice(-200)})` : ''}`;
-    if (out.kind === 'failed') o.log.error(line);
-    else o.log.warn(line);
     o.emit('replica.fence', { volume: o.volume, peer: peer.name, outcome: out.kind, detail: out.detail, ...(out.kind === 'peer-fenced' ? { peer_disk: out.peerDisk } : {}) });
     return out;
   }

@@ -1,15 +1,15 @@
 // The SyncTarget's side of a resync: walks the out-of-sync bitmap in disk
 // order and pulls runs of dirty blocks from the SyncSource with a window of
-// requests in flight, so the resync runs at link speed (DRBD's
-// P_RS_DATA_REQUEST; with csums, P_CSUM_RS_REQUEST and "same" replies).
+// requests in flight, so the resync runs at link speed but queues little
+// ahead of application writes (resync-window.ts; DRBD's P_RS_DATA_REQUEST;
+// with csums, P_CSUM_RS_REQUEST and "same" replies).
 import { createHash } from 'node:crypto';
 import type { Bitmap } from '../block/bitmap.js';
 import type { FileBackend } from '../block/nbd/file-backend.js';
 import type { PeerLink } from '../link/peer-link.js';
+import { ArrivalRate, resyncWindow } from './resync-window.js';
 import { encodeResyncRequest, MAX_REQUEST_LEN } from './wire.js';
 
-const WINDOW = 8; // requests in flight: 8 MiB, enough to fill a 10 Gbit/s link at 6 ms RTT
-const BUSY_WINDOW = 2; // while application writes flow, resync data queues ahead of them for at most 2 MiB
 const CHUNK = 1 << 20;
 // Progress is made durable (flush, then the bits cleared and saved) after this many bytes and at least this
 // long: what a crash here costs to move again, against one fdatasync and record save each time.
@@ -36,6 +36,8 @@ export interface ResyncTargetOptions {
 export class ResyncTarget {
   private cursor = 0; // next block to look at
   private readonly outstanding = new Map<number, number>(); // offset -> length
+  private outstandingBytes = 0;
+  private readonly arrivals = new ArrivalRate(Date.now());
   private stopped = false;
   private issuing = false;
   private finished = false;
@@ -60,6 +62,8 @@ export class ResyncTarget {
   // Called once the data of a reply is written (in stream order).
   onData(offset: number, length: number): void {
     this.outstanding.delete(offset);
+    this.outstandingBytes -= length;
+    this.arrivals.add(length, Date.now());
     this.o.bitmap.clearRange(offset, length);
     this.o.onProgress(length);
     this.synced.push({ offset, length });
@@ -77,11 +81,11 @@ export class ResyncTarget {
     return r;
   }
 
-  private nextRun(): { offset: number; length: number } | null {
+  private nextRun(maxLength: number): { offset: number; length: number } | null {
     const bm = this.o.bitmap;
     const first = bm.nextSet(this.cursor);
     if (first === -1) return null;
-    const maxBlocks = Math.max(1, Math.floor(Math.min(CHUNK, MAX_REQUEST_LEN) / bm.granularity));
+    const maxBlocks = Math.max(1, Math.floor(Math.min(maxLength, MAX_REQUEST_LEN) / bm.granularity));
     const end = Math.min(bm.nextClear(first), first + maxBlocks);
     this.cursor = end;
     return bm.blockRange(first, end);
@@ -91,13 +95,18 @@ export class ResyncTarget {
     if (this.issuing) return;
     this.issuing = true;
     try {
-      while (!this.stopped && this.outstanding.size < (this.o.appBusy() ? BUSY_WINDOW : WINDOW)) {
-        const run = this.nextRun();
+      for (;;) {
+        const window = resyncWindow(this.arrivals.rate(Date.now()), this.o.appBusy());
+        // Whole requests only (no slivers to top the window up); one is always allowed.
+        const size = Math.min(CHUNK, window);
+        if (this.stopped || (this.outstandingBytes > 0 && this.outstandingBytes + size > window)) break;
+        const run = this.nextRun(size);
         if (run === null) break;
         let hash: Buffer | null = null;
         if (this.o.csums) hash = createHash('sha256').update(await this.o.disk.readUncached(run.offset, run.length)).digest();
         if (this.stopped || this.o.link.state !== 'established') return;
         this.outstanding.set(run.offset, run.length);
+        this.outstandingBytes += run.length;
         this.o.link.send({ type: 'RESYNC_REQUEST', payload: encodeResyncRequest(run.offset, run.length, hash) });
       }
     } catch (e) {

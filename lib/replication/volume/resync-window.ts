@@ -1,0 +1,46 @@
+// How much resync data a SyncTarget keeps requested (pure): enough to fill
+// the link, but never more than the link drains in a short time, because the
+// data travels in the same ordered stream as the Primary's application writes
+// and a write queued behind it waits for all of it. DRBD's dynamic resync
+// controller (c-plan-ahead, c-fill-target) bounds the same queue.
+export const MAX_WINDOW = 8 << 20; // fills a 10 Gbit/s link at 6 ms RTT
+export const MAX_BUSY_WINDOW = 2 << 20; // while application writes flow
+export const MIN_WINDOW = 256 << 10; // the resync never stops: DRBD's c-min-rate idea
+// What an application write may wait behind resync data: idle, then busy.
+export const DRAIN_MS = 100;
+export const BUSY_DRAIN_MS = 20;
+
+// `rate`: resync bytes per second arriving lately; null before there is a
+// measure (then a moderate start, which a fast link outgrows at once).
+export function resyncWindow(rate: number | null, appBusy: boolean): number {
+  const max = appBusy ? MAX_BUSY_WINDOW : MAX_WINDOW;
+  if (rate === null || !Number.isFinite(rate)) return MAX_BUSY_WINDOW;
+  const drains = Math.floor((Math.max(0, rate) * (appBusy ? BUSY_DRAIN_MS : DRAIN_MS)) / 1000);
+  return Math.min(max, Math.max(MIN_WINDOW, drains));
+}
+
+// Bytes per second over the last `spanMs`, from arrivals as they come; null
+// until a quarter of the span has passed since the start.
+export class ArrivalRate {
+  // samples[0] is the newest at or before the span's start (the base), once there is one.
+  private readonly samples: Array<{ at: number; total: number }> = [];
+  private total = 0;
+
+  constructor(private readonly startedAt: number, private readonly spanMs = 1000) {}
+
+  add(bytes: number, now: number): void {
+    this.total += bytes;
+    this.samples.push({ at: now, total: this.total });
+    while (this.samples.length > 1 && (this.samples[1] as { at: number }).at <= now - this.spanMs) this.samples.shift();
+  }
+
+  rate(now: number): number | null {
+    if (now - this.startedAt < this.spanMs / 4) return null;
+    const from = now - this.spanMs;
+    const first = this.samples[0];
+    // No sample at or before the span's start: nothing was trimmed, so nothing arrived before the first sample.
+    const base = first !== undefined && first.at <= from ? { at: from, total: first.total } : { at: Math.max(this.startedAt, from), total: 0 };
+    const secs = (now - base.at) / 1000;
+    return secs > 0 ? (this.total - base.total) / secs : null;
+  }
+}
