@@ -13,7 +13,9 @@ const PEER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export type GenerationsDecode = { ok: true; generations: Generations } | { ok: false; reason: string };
 
 export function encodeGenerations(g: Generations): string {
-  const bitmap = Object.fromEntries(Object.keys(g.bitmap).sort().map((p) => [p, { uuid: g.bitmap[p]?.uuid, primaryAtSplit: g.bitmap[p]?.primaryAtSplit }]));
+  // `resync` only when set: records without a resync under way read as before.
+  const entry = (e: BitmapEntry): Record<string, unknown> => ({ uuid: e.uuid, primaryAtSplit: e.primaryAtSplit, ...(e.resync === true ? { resync: true } : {}) });
+  const bitmap = Object.fromEntries(Object.keys(g.bitmap).sort().map((p) => [p, entry(g.bitmap[p] as BitmapEntry)]));
   return JSON.stringify({ format: GENERATIONS_FORMAT, current: g.current, fresh: g.fresh, bitmap, history: g.history });
 }
 
@@ -53,12 +55,13 @@ export function parseGenerations(raw: unknown): GenerationsDecode {
     if (!PEER_NAME.test(peer)) return fail(`bitmap peer name ${JSON.stringify(peer)} is not 1..64 characters from A-Z a-z 0-9 _ . -`);
     const e = bitmap[peer];
     if (!isPlainObject(e)) return fail(`bitmap.${peer} is not an object`);
-    const extraE = onlyKeys(e, ['uuid', 'primaryAtSplit'], `bitmap.${peer}`);
+    const extraE = onlyKeys(e, ['uuid', 'primaryAtSplit', 'resync'], `bitmap.${peer}`);
     if (extraE !== null) return fail(extraE);
     // A peer in sync is absent, never zero: one spelling per state.
     if (!isUuid(e.uuid) || e.uuid === ZERO_UUID) return fail(`bitmap.${peer}.uuid ${JSON.stringify(e.uuid)} is not a non-zero UUID`);
     if (typeof e.primaryAtSplit !== 'boolean') return fail(`bitmap.${peer}.primaryAtSplit is not a boolean`);
-    entries.push([peer, { uuid: e.uuid, primaryAtSplit: e.primaryAtSplit }]);
+    if (e.resync !== undefined && e.resync !== true) return fail(`bitmap.${peer}.resync is ${JSON.stringify(e.resync)}, only true (or absent)`);
+    entries.push([peer, { uuid: e.uuid, primaryAtSplit: e.primaryAtSplit, ...(e.resync === true ? { resync: true as const } : {}) }]);
   }
   if (!Array.isArray(history)) return fail('history is not an array');
   if (history.length > HISTORY_LENGTH) return fail(`history has ${history.length} entries, more than ${HISTORY_LENGTH}`);

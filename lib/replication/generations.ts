@@ -19,6 +19,9 @@ export interface BitmapEntry {
   // We were Primary when the split began (the older primary of a split brain):
   // what discard-younger/older-primary compare (drbd.conf(5) after-sb-0pri).
   readonly primaryAtSplit: boolean;
+  // Set by onResyncStarted while we are SyncSource: `uuid` is where the target
+  // stood when the resync began, and it may have finished since (its RESYNC_DONE lost).
+  readonly resync?: true;
 }
 
 export interface Generations {
@@ -50,7 +53,7 @@ export const bitmapUuid = (g: Generations, peer: string): Uuid => bitmapEntry(g,
 
 export function freeze(g: Generations): Generations {
   const bitmap: Record<string, BitmapEntry> = Object.fromEntries(
-    Object.entries(g.bitmap).map(([peer, e]) => [peer, Object.freeze({ uuid: e.uuid, primaryAtSplit: e.primaryAtSplit })]),
+    Object.entries(g.bitmap).map(([peer, e]) => [peer, Object.freeze({ uuid: e.uuid, primaryAtSplit: e.primaryAtSplit, ...(e.resync === true ? { resync: true as const } : {}) })]),
   );
   return Object.freeze({ current: g.current, fresh: g.fresh, bitmap: Object.freeze(bitmap), history: Object.freeze([...g.history]) });
 }
@@ -74,11 +77,13 @@ function mintNew(g: Generations | null, mint: Mint): Uuid {
 
 const pushHistory = (history: readonly Uuid[], u: Uuid): Uuid[] => [u, ...history.filter((h) => h !== u)].slice(0, HISTORY_LENGTH);
 
-// Our next change is the first `peer` misses: no bitmap UUID yet, or one that
-// names our current (set when a resync towards the peer began, onResyncStarted).
+// Our next change is the first `peer` misses: no bitmap UUID yet, or one a
+// resync towards the peer set (onResyncStarted): that resync may have ended on
+// the peer's side, which then holds our current, so only a new generation
+// keeps a split brain detectable.
 export function splitsNow(g: Generations, peer: string): boolean {
   const e = bitmapEntry(g, peer);
-  return !g.fresh && (e === undefined || e.uuid === g.current);
+  return !g.fresh && (e === undefined || e.resync === true);
 }
 
 // A new data generation begins (DRBD 9 guide "Generation identifiers > start
@@ -86,8 +91,9 @@ export function splitsNow(g: Generations, peer: string): boolean {
 // absent peer that was in sync now lags at the old current.
 function newGeneration(g: Generations, current: Uuid, absentPeers: readonly string[], primaryAtSplit: boolean): Generations {
   if (g.fresh) return freeze({ current, fresh: false, bitmap: {}, history: [] }); // the fresh UUID names no data
-  // A peer already lagging keeps its older split point: the bitmap holds all changes since.
-  const lagging = absentPeers.filter((peer) => splitsNow(g, peer)).map((peer) => [peer, { uuid: g.current, primaryAtSplit }]);
+  // A peer already lagging keeps its older split point: the bitmap holds all changes since. One cut off
+  // mid-resync keeps where the resync began (its bitmap holds the rest) and is a split now.
+  const lagging = absentPeers.filter((peer) => splitsNow(g, peer)).map((peer) => [peer, { uuid: bitmapEntry(g, peer)?.uuid ?? g.current, primaryAtSplit }]);
   // fromEntries defines own keys, so a peer named "__proto__" stays a name.
   const bitmap: Record<string, BitmapEntry> = Object.fromEntries([...Object.entries(g.bitmap), ...lagging]);
   return freeze({ current, fresh: false, bitmap, history: pushHistory(g.history, g.current) });
@@ -135,9 +141,18 @@ export function onConnectedAndSynced(g: Generations, peer: string): Generations 
 export function onResyncStarted(g: Generations, peer: string, peerCurrent: Uuid): Generations {
   if (g.fresh || !isUuid(peerCurrent) || peerCurrent === ZERO_UUID) return g; // a fresh record is never a source
   const had = bitmapEntry(g, peer);
-  if (had?.uuid === peerCurrent) return g;
-  const bitmap: Record<string, BitmapEntry> = Object.fromEntries([...Object.entries(g.bitmap).filter(([p]) => p !== peer), [peer, { uuid: peerCurrent, primaryAtSplit: had?.primaryAtSplit ?? false }]]);
+  if (had?.uuid === peerCurrent && had.resync === true) return g;
+  const bitmap: Record<string, BitmapEntry> = Object.fromEntries([...Object.entries(g.bitmap).filter(([p]) => p !== peer), [peer, { uuid: peerCurrent, primaryAtSplit: had?.primaryAtSplit ?? false, resync: true }]]);
   return freeze({ ...g, bitmap });
+}
+
+// Forget where `peers` stand: a Secondary following its Primary's new
+// generation does not mark the writes it receives for absent peers, so its
+// bitmaps no longer cover what they miss; a later connect finds them through
+// the history instead (a full sync).
+export function withoutBitmapEntries(g: Generations, peers: readonly string[]): Generations {
+  if (!peers.some((p) => bitmapEntry(g, p) !== undefined)) return g;
+  return freeze({ ...g, bitmap: Object.fromEntries(Object.entries(g.bitmap).filter(([p]) => !peers.includes(p))) });
 }
 
 export type ResyncOutcome = { asTarget: false } | { asTarget: true; source: Generations };

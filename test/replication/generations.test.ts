@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { TandemError } from '../../lib/errors.js';
 import {
   bitmapEntry, bitmapUuid, HISTORY_LENGTH, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume,
-  onPeerStartedGeneration, onPromoteWhileDisconnected, onResyncFinished, randomUuid, ZERO_UUID, type Generations, type Mint,
+  onPeerStartedGeneration, onPromoteWhileDisconnected, onResyncFinished, onResyncStarted, randomUuid, withoutBitmapEntries, ZERO_UUID, type Generations, type Mint,
 } from '../../lib/replication/generations.js';
 import { decodeGenerations, encodeGenerations, loadGenerations, MAX_JSON_BYTES } from '../../lib/replication/generations-json.js';
 
@@ -91,6 +91,14 @@ describe('replication/generations transitions', () => {
   });
 });
 
+describe('replication/generations withoutBitmapEntries', () => {
+  it('drops the named peers\' entries only; nothing to drop gives the same record', () => {
+    const g = gen(5, { b: [3, true], c: [4, false] }, [4, 3]);
+    expect(withoutBitmapEntries(g, ['c', 'x'])).to.deep.equal(gen(5, { b: [3, true] }, [4, 3]));
+    expect(withoutBitmapEntries(g, ['x'])).to.equal(g);
+  });
+});
+
 describe('replication/generations JSON', () => {
   const g = gen(0xabc, { b: [0x12, true], a: [0x34, false] }, [0x12, 0x34]);
 
@@ -103,6 +111,14 @@ describe('replication/generations JSON', () => {
     expect(decodeGenerations(json)).to.deep.equal({ ok: true, generations: g });
     const fresh = onNewVolume(seq(5));
     expect(loadGenerations(encodeGenerations(fresh))).to.deep.equal(fresh);
+  });
+
+  it('a resync under way marks its entry "resync": true, and only then; it round-trips', () => {
+    const r = onResyncStarted(g, 'a', u(0x77));
+    const json = encodeGenerations(r);
+    expect(json).to.include('"a":{"uuid":"0000000000000077","primaryAtSplit":false,"resync":true}');
+    expect(json).to.include('"b":{"uuid":"0000000000000012","primaryAtSplit":true}}');
+    expect(decodeGenerations(json)).to.deep.equal({ ok: true, generations: r });
   });
 
   const base = JSON.parse(encodeGenerations(g)) as Record<string, unknown>;
@@ -123,6 +139,7 @@ describe('replication/generations JSON', () => {
     ['zero bitmap uuid', withField('bitmap', { a: { uuid: ZERO_UUID, primaryAtSplit: false } }), /bitmap.a.uuid/],
     ['bitmap entry extra key', withField('bitmap', { a: { uuid: u(1), primaryAtSplit: false, x: 1 } }), /bitmap.a has unknown key "x"/],
     ['bitmap flag missing', withField('bitmap', { a: { uuid: u(1) } }), /primaryAtSplit is not a boolean/],
+    ['resync false', withField('bitmap', { a: { uuid: u(1), primaryAtSplit: false, resync: false } }), /bitmap.a.resync is false, only true \(or absent\)/],
     ['history not array', withField('history', 'x'), /history is not an array/],
     ['history too long', withField('history', [1, 2, 3, 4, 5].map(u)), /more than 4/],
     ['history zero', withField('history', [ZERO_UUID]), /history\[0\]/],

@@ -128,8 +128,23 @@ describe('replication/sync-decision resumable resync', () => {
     const fresh = gen(5, {}, [], true);
     expect(onResyncStarted(fresh, 'b', u(2))).to.equal(fresh);
     const split = { ...gen(7, {}, [6]), bitmap: { b: { uuid: u(6), primaryAtSplit: true } } };
-    expect(onResyncStarted(split, 'b', u(9)).bitmap.b).to.deep.equal({ uuid: u(9), primaryAtSplit: true });
-    expect(onResyncStarted(split, 'b', u(6)), 'already there').to.equal(split);
+    const started = onResyncStarted(split, 'b', u(9));
+    expect(started.bitmap.b).to.deep.equal({ uuid: u(9), primaryAtSplit: true, resync: true });
+    expect(onResyncStarted(started, 'b', u(9)), 'already there').to.equal(started);
+  });
+
+  it('a RESYNC_DONE lost on the way: the source\'s next write still splits, so a promoted target meets a split brain', () => {
+    // a (Primary, 5) syncs b (fresh) in full; b finishes and adopts 5, but a never hears it.
+    const a0 = onResyncStarted(gen(5, {}, [4]), 'b', u(2));
+    const b1 = onResyncFinished(gen(2, {}, [], true), 'a', { asTarget: true, source: a0 });
+    expect(splitsNow(a0, 'b'), 'the entry of a resync that may have ended').to.equal(true);
+    const a1 = onFirstWriteWhileDisconnected(a0, 'b', mint);
+    expect(a1.bitmap.b).to.deep.equal({ uuid: u(2), primaryAtSplit: true });
+    // Without the split, b promoted would be the bitmap source over a's write.
+    const b2 = onPromoteWhileDisconnected(b1, ['a'], mint);
+    expect(decideSync(A(a1), B(b2, 'UpToDate', 'Primary')).kind).to.equal('split-brain');
+    // b left Secondary: it is behind a, a full sync brings it (its bitmap UUID for a is gone).
+    expect(decideSync(A(a1, 'UpToDate', 'Primary'), B(b1))).to.deep.equal({ kind: 'sync', source: 'local', full: true, rule: 'current-in-history' });
   });
 });
 
@@ -214,6 +229,16 @@ describe('replication/sync-decision simulation', () => {
           if (src.data.has(w)) dst.data.add(w);
           else dst.data.delete(w);
           if (fate === 3) dst.bits.delete(w); // the target once the block is on stable storage
+        }
+        if (!cut && r(6) === 0) {
+          // RESYNC_DONE lost: the target ends UpToDate, the source never hears it and keeps its entry.
+          counts['done-lost'] = (counts['done-lost'] ?? 0) + 1;
+          dst.data = new Set(src.data);
+          dst.disk = 'UpToDate';
+          dst.gen = onResyncFinished(dst.gen, src.name, { asTarget: true, source: src.gen });
+          dst.bits.clear();
+          connected = false;
+          return;
         }
         if (cut) {
           counts.cut = (counts.cut ?? 0) + 1;

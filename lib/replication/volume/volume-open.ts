@@ -36,7 +36,8 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   const disk = FileBackend.fromHandle(img.image.fd, cfg.size);
   const check = (g: unknown): string | null => { const r = parseGenerations(g); return r.ok ? null : r.reason; };
   let opened = await MetadataStore.open(cfg.metadata, { checkGenerations: check });
-  if (!opened.ok && opened.reason === 'not-found') {
+  const newMetadata = !opened.ok && opened.reason === 'not-found';
+  if (newMetadata) {
     const fresh = freshRecord(cfg);
     const created = await MetadataStore.create(cfg.metadata, fresh);
     if (!created.ok) { await disk.close(); throw created.error; }
@@ -61,8 +62,9 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   }
   for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
   for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
-  // An empty image lacks every block, also towards a peer whose resync would otherwise move only its bitmap.
-  if (img.image.created && !g.generations.fresh) for (const b of record.bitmaps.values()) b.setAll();
+  // An empty image under metadata that outlived it lacks every block, also towards a peer whose resync would
+  // otherwise move only the bits (a cut initial sync's record is fresh and holds progress).
+  if (img.image.created && !newMetadata) for (const b of record.bitmaps.values()) b.setAll();
   const al = await ActivityLogStore.open(activityLogPath(cfg.metadata), DEFAULT_EXTENT_SIZE);
   if (!al.ok) { await store.close(); await disk.close(); throw al.error; }
   // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").

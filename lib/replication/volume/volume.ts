@@ -17,7 +17,7 @@ import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { encodeGenerations, generationsStatus } from '../generations-json.js';
 import {
-  onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, onResyncStarted, splitsNow, type Generations,
+  onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
@@ -326,9 +326,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState(peer);
   }
 
+  // No bitmap UUID for our absent peers, new or old: a Secondary does not mark the writes it receives in
+  // their bitmaps, so such an entry would make a later resync from us bitmap-based and miss them. Without
+  // it, a peer at an older generation finds it in our history: a full sync.
   async followPeerGeneration(peer: string, current: string): Promise<void> {
     const absent = [...this.peers.values()].filter((s) => !s.connected && s.name !== peer).map((s) => s.name);
-    this.generations = onPeerStartedGeneration(this.generations, current, absent);
+    this.generations = withoutBitmapEntries(onPeerStartedGeneration(this.generations, current, []), absent);
     await this.save();
   }
 

@@ -11,7 +11,8 @@ import { Cluster } from './pair-harness.js';
 describe('replicated volume (in-process pair over loopback)', function () {
   this.timeout(60000);
   let c: Cluster;
-  afterEach(async () => {
+  afterEach(async function () {
+    if (process.env.DUMP_LOGS && this.currentTest?.state === 'failed') console.log(c.logs.join('\n'));
     if (c) await c.destroy();
   });
 
@@ -411,5 +412,56 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await Promise.all(Array.from({ length: 32 }, (_, i) => io.write(i * 65536, pattern(i + 50, 65536), i % 3 === 0)));
     await io.flush();
     await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+
+  it('three nodes: a Secondary that missed writes while away catches up from the other Secondary in full (it tracked nothing for it)', async () => {
+    c = await Cluster.create({ nodes: 3 });
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await c.start('node-c');
+    await waitFor('mesh', async () => [...a.peers.values()].every((p) => p.connected), 10000);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    await c.stop('node-c');
+    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    // node-a starts a generation (node-c misses writes); node-b follows it and receives every write.
+    for (let i = 0; i < 8; i++) await a.io().write(i * MiB, pattern(i + 90, 64 * 1024), false);
+    await a.io().flush();
+    await c.stop('node-a');
+    c.events.length = 0;
+    await c.start('node-c');
+    await waitFor('node-c resynced from node-b', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
+    const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
+    expect(run?.fields).to.include({ direction: 'SyncTarget', full: true });
+    await established(c, 'node-b', 'node-c');
+    await sameImages(c, 'node-b', 'node-c');
+  });
+
+  it('three nodes: a former Primary that tracked an absent peer, then took a new Primary\'s writes, brings that peer all of them', async () => {
+    c = await Cluster.create({ nodes: 3 });
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await c.start('node-c');
+    await waitFor('mesh', async () => [...a.peers.values()].every((p) => p.connected), 10000);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    await c.stop('node-c');
+    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    await a.io().write(0, pattern(70, 64 * 1024), false); // tracked by node-a for node-c
+    await a.demote();
+    await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
+    await b.promote(false);
+    for (let i = 1; i < 8; i++) await b.io().write(i * MiB, pattern(i + 70, 64 * 1024), false); // node-a tracks none of these
+    await b.io().flush();
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+    await c.stop('node-b');
+    c.events.length = 0;
+    await c.start('node-c');
+    await waitFor('node-c resynced from node-a', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
+    await established(c, 'node-a', 'node-c');
+    await sameImages(c, 'node-a', 'node-c');
   });
 });

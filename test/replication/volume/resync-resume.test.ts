@@ -4,6 +4,7 @@
 // identical. invalidate still moves everything, also towards a peer that
 // lags behind by a bitmap.
 import { expect } from 'chai';
+import { rm } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { established, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
@@ -93,6 +94,18 @@ describe('replicated volume: a cut resync resumes (in-process pair over loopback
     expect(a2.role).to.equal('Secondary');
     await resumedAndEqual(await c.image('node-a'));
     expect((await c.image('node-b')).subarray(60 * MiB, 62 * MiB).equals(late)).to.equal(true);
+  });
+
+  it('the SyncTarget\'s image is lost mid-sync but its metadata kept: the resumed sync moves every block', async () => {
+    const { undo, img } = await initialSyncUnderWay();
+    await c.stop('node-b');
+    undo();
+    await rm(c.config('node-b').device);
+    await c.start('node-b');
+    await waitFor('the resumed resync finished', async () => finished('node-b'), 60000);
+    expect(started('node-b')[1]).to.include({ full: false, bytes: SIZE });
+    await established(c, 'node-a', 'node-b');
+    expect((await c.image('node-b')).equals(img)).to.equal(true);
   });
 
   it('invalidate of a Secondary that lags behind by a bitmap still moves the whole volume', async () => {
