@@ -17,6 +17,17 @@ import { labLifecycle } from './lab-hooks.js';
 const MiB = 1 << 20;
 const WRITER = join(process.cwd(), 'test/fixtures/nbd/acked-writer.py');
 
+// b away while `bytes` of random data are written on a, then a's link slowed to `rate` (a token bucket:
+// this kernel has no netem), so the resync b starts at its next connect takes a while.
+async function dirtyBehindSlowLink(lab: Lab, a: LabHost, b: LabHost, bytes: number, rate: string): Promise<void> {
+  await replica(b, 'disconnect');
+  await waitFor('a sees b gone', async () => !(await volume(a)).peers[0]?.connected, 10000);
+  const src = join(a.dir, 'random.bin');
+  await writeFile(src, randomBytes(bytes));
+  await lab.exec(a, ['nbdcopy', src, uri(a)], { timeoutMs: 60000 });
+  await lab.exec(a, ['tc', 'qdisc', 'add', 'dev', a.dev, 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '2s']);
+}
+
 describe('block replication in namespaces (tandem daemons, real NBD clients)', function () {
   this.timeout(180_000);
   const life = labLifecycle(['qemu-io', 'nbdcopy', 'nbdinfo']);
@@ -80,14 +91,8 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     const lab = life.adopt(await Lab.create(2));
     const procs = await cluster(lab);
     const [a, b] = lab.hosts as [LabHost, LabHost];
-    await replica(b, 'disconnect');
-    await waitFor('a sees b gone', async () => !(await volume(a)).peers[0]?.connected, 10000);
-    const src = join(a.dir, 'random.bin');
-    await writeFile(src, randomBytes(48 * MiB));
-    await lab.exec(a, ['nbdcopy', src, uri(a)], { timeoutMs: 60000 });
+    await dirtyBehindSlowLink(lab, a, b, 48 * MiB, '40mbit'); // the resync takes about 10 s
     expect((await volume(a)).peers[0]?.out_of_sync_bytes).to.equal(48 * MiB);
-    // 40 Mbit/s from a (a token bucket: this kernel has no netem), so the resync takes about 10 s.
-    await lab.exec(a, ['tc', 'qdisc', 'add', 'dev', a.dev, 'root', 'tbf', 'rate', '40mbit', 'burst', '64kb', 'latency', '500ms']);
     await replica(b, 'connect');
     await waitFor('b resynced 36 MiB', async () => ((await volume(b)).peers[0]?.resync?.done_bytes ?? 0) >= 36 * MiB, 60000);
     await lab.stop(procs.get(b) as LabProcess, 'SIGKILL');
@@ -106,12 +111,7 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     const lab = life.adopt(await Lab.create(2));
     await cluster(lab);
     const [a, b] = lab.hosts as [LabHost, LabHost];
-    await replica(b, 'disconnect');
-    await waitFor('a sees b gone', async () => !(await volume(a)).peers[0]?.connected, 10000);
-    const src = join(a.dir, 'random.bin');
-    await writeFile(src, randomBytes(40 * MiB));
-    await lab.exec(a, ['nbdcopy', src, uri(a)], { timeoutMs: 60000 });
-    await lab.exec(a, ['tc', 'qdisc', 'add', 'dev', a.dev, 'root', 'tbf', 'rate', '50mbit', 'burst', '64kb', 'latency', '2s']);
+    await dirtyBehindSlowLink(lab, a, b, 40 * MiB, '50mbit');
     await replica(b, 'connect');
     await waitFor('b resyncing', async () => ((await volume(b)).peers[0]?.resync?.done_bytes ?? 0) >= 4 * MiB, 30000);
     // Protocol C: each write waits for b's ack, which travels behind the resync data queued ahead of it (8 MiB took 1.3 s).

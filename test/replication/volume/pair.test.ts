@@ -16,6 +16,17 @@ describe('replicated volume (in-process pair over loopback)', function () {
     if (c) await c.destroy();
   });
 
+  // Three nodes in a mesh, node-a Primary, both others in sync.
+  async function threeNodes(): Promise<[ReplicatedVolume, ReplicatedVolume, ReplicatedVolume]> {
+    c = await Cluster.create({ nodes: 3 });
+    const v: [ReplicatedVolume, ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b'), await c.start('node-c')];
+    await waitFor('mesh', async () => [...v[0].peers.values()].every((p) => p.connected), 10000);
+    await v[0].promote(true);
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    return v;
+  }
+
   async function primaryPair(o: Parameters<typeof Cluster.create>[0] = {}): Promise<void> {
     c = await Cluster.create(o);
     await c.start('node-a');
@@ -400,14 +411,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
   });
 
   it('three nodes: writes reach both Secondaries', async () => {
-    c = await Cluster.create({ nodes: 3 });
-    const a = await c.start('node-a');
-    await c.start('node-b');
-    await c.start('node-c');
-    await waitFor('mesh', async () => [...a.peers.values()].every((p) => p.connected), 10000);
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
-    await established(c, 'node-a', 'node-c');
+    const [a] = await threeNodes();
     const io = a.io();
     await Promise.all(Array.from({ length: 32 }, (_, i) => io.write(i * 65536, pattern(i + 50, 65536), i % 3 === 0)));
     await io.flush();
@@ -415,14 +419,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
   });
 
   it('three nodes: a Secondary that missed writes while away catches up from the other Secondary in full (it tracked nothing for it)', async () => {
-    c = await Cluster.create({ nodes: 3 });
-    const a = await c.start('node-a');
-    await c.start('node-b');
-    await c.start('node-c');
-    await waitFor('mesh', async () => [...a.peers.values()].every((p) => p.connected), 10000);
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
-    await established(c, 'node-a', 'node-c');
+    const [a] = await threeNodes();
     await c.stop('node-c');
     await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
     // node-a starts a generation (node-c misses writes); node-b follows it and receives every write.
@@ -439,14 +436,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
   });
 
   it('three nodes: a former Primary that tracked an absent peer, then took a new Primary\'s writes, brings that peer all of them', async () => {
-    c = await Cluster.create({ nodes: 3 });
-    const a = await c.start('node-a');
-    const b = await c.start('node-b');
-    await c.start('node-c');
-    await waitFor('mesh', async () => [...a.peers.values()].every((p) => p.connected), 10000);
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
-    await established(c, 'node-a', 'node-c');
+    const [a, b] = await threeNodes();
     await c.stop('node-c');
     await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
     await a.io().write(0, pattern(70, 64 * 1024), false); // tracked by node-a for node-c
