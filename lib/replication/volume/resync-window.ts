@@ -22,7 +22,7 @@ export function resyncWindow(rate: number | null, appBusy: boolean): number {
 // Bytes per second over the last `spanMs`, from arrivals as they come; null
 // until a quarter of the span has passed since the start.
 export class ArrivalRate {
-  // samples[0] is the newest at or before the span's start (the base), once there is one.
+  // Trimmed at each arrival down to the newest one at or before the span's start (the base).
   private readonly samples: Array<{ at: number; total: number }> = [];
   private total = 0;
 
@@ -37,7 +37,10 @@ export class ArrivalRate {
   rate(now: number): number | null {
     if (now - this.startedAt < this.spanMs / 4) return null;
     const from = now - this.spanMs;
-    const first = this.samples[0];
+    // The newest sample at or before `from` (arrivals may have stopped since the last trim).
+    let i = 0;
+    while (i + 1 < this.samples.length && (this.samples[i + 1] as { at: number }).at <= from) i++;
+    const first = this.samples[i];
     // No sample at or before the span's start: nothing was trimmed, so nothing arrived before the first sample.
     const base = first !== undefined && first.at <= from ? { at: from, total: first.total } : { at: Math.max(this.startedAt, from), total: 0 };
     const secs = (now - base.at) / 1000;

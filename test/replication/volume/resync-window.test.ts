@@ -63,6 +63,11 @@ describe('replication/volume resync arrival rate', () => {
     expect(r.rate(1050)).to.equal(1_000_000); // span 50..1050 holds the arrival at 100
     expect(r.rate(1100)).to.equal(0); // span (100, 1100]: the arrival at 100 is its base, before it
     expect(r.rate(5000)).to.equal(0);
+    const s = new ArrivalRate(0, 1000);
+    s.add(1_000_000, 100);
+    s.add(1_000_000, 500);
+    expect(s.rate(1400), 'span 400..1400 holds only the arrival at 500').to.equal(1_000_000);
+    expect(s.rate(2000)).to.equal(0);
   });
 
   it('a steady stream: the rate it carries, whatever the sample count', () => {
