@@ -7,6 +7,7 @@ import type { Generations } from '../generations.js';
 import type { DiskState } from '../states.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import type { RangeLock } from './range-lock.js';
+import type { SyncedRange } from './resync-target.js';
 import type { SessionHost } from './session-base.js';
 import type { PeerState } from './wire.js';
 
@@ -41,7 +42,7 @@ export interface VolumeHost extends SessionHost {
   // is Inconsistent until done; as SyncSource our bitmap UUID for `peer` names `peerCurrent`.
   resyncStarted(peer: string, direction: 'SyncSource' | 'SyncTarget', blocks: Bitmap, peerCurrent: string): Promise<void>;
   // As SyncTarget of `peer`: these resynced ranges are written; once they are on stable storage, clear them.
-  resyncProgress(peer: string, ranges: ReadonlyArray<{ offset: number; length: number }>): Promise<void>;
+  resyncProgress(peer: string, ranges: readonly SyncedRange[]): Promise<void>;
   // A resync with `peer` completed; as target, adopt the source's generations (and no better disk state than its).
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   // The connected Primary started a new generation (some other peer is absent).

@@ -345,8 +345,8 @@ export class PeerSession extends PeerSessionBase {
     const { offset, length, hash } = r.value;
     if (offset + length > this.host.cfg.size) return this.drop(link, `RESYNC_REQUEST ${offset}+${length} ends past the volume`);
     // Sent blocks leave our bitmap: until the target has them on stable storage, its own bitmap still holds them.
-    const sent = (): void => { this.host.bitmapFor(this.name).clearRange(offset, length); };
-    serveResyncRequest(link, this.host, offset, length, hash, sent).then(
+    const clearSent = (): void => { this.host.bitmapFor(this.name).clearRange(offset, length); };
+    serveResyncRequest(link, this.host, offset, length, hash, clearSent).then(
       (sent) => { if (sent) this.resync?.add(length, Date.now()); },
       (e: unknown) => this.drop(link, `serving a resync request: ${(e as Error).message}`),
     );

@@ -32,6 +32,7 @@ import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
 import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
+import type { SyncedRange } from './resync-target.js';
 import { UnsavedBits } from './unsaved-bits.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
@@ -309,7 +310,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.save();
   }
 
-  async resyncProgress(peer: string, ranges: ReadonlyArray<{ offset: number; length: number }>): Promise<void> {
+  async resyncProgress(peer: string, ranges: readonly SyncedRange[]): Promise<void> {
     await this.disk.flush();
     // Promoted (forced) meanwhile: these bits may track our own writes now, so they stay.
     if (this.role === 'Primary') return;
