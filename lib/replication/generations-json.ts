@@ -2,7 +2,7 @@
 // throws: bad input is a typed rejection with a reason (style.md habit 1);
 // `loadGenerations` turns that into a TandemError for the metadata loader.
 import { TandemError } from '../errors.js';
-import { freeze, HISTORY_LENGTH, isUuid, ZERO_UUID, type BitmapEntry, type Generations } from './generations.js';
+import { entryOf, freeze, HISTORY_LENGTH, isUuid, ZERO_UUID, type BitmapEntry, type Generations } from './generations.js';
 
 export const GENERATIONS_FORMAT = 1;
 export const MAX_JSON_BYTES = 64 * 1024;
@@ -13,9 +13,7 @@ const PEER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export type GenerationsDecode = { ok: true; generations: Generations } | { ok: false; reason: string };
 
 export function encodeGenerations(g: Generations): string {
-  // `resync` only when set: records without a resync under way read as before.
-  const entry = (e: BitmapEntry): Record<string, unknown> => ({ uuid: e.uuid, primaryAtSplit: e.primaryAtSplit, ...(e.resync === true ? { resync: true } : {}) });
-  const bitmap = Object.fromEntries(Object.keys(g.bitmap).sort().map((p) => [p, entry(g.bitmap[p] as BitmapEntry)]));
+  const bitmap = Object.fromEntries(Object.keys(g.bitmap).sort().map((p) => [p, entryOf(g.bitmap[p] as BitmapEntry)]));
   return JSON.stringify({ format: GENERATIONS_FORMAT, current: g.current, fresh: g.fresh, bitmap, history: g.history });
 }
 

@@ -51,10 +51,11 @@ export function bitmapEntry(g: Generations, peer: string): BitmapEntry | undefin
 // DRBD's per-peer bitmap UUID: ZERO_UUID while in sync with that peer.
 export const bitmapUuid = (g: Generations, peer: string): Uuid => bitmapEntry(g, peer)?.uuid ?? ZERO_UUID;
 
+// A plain copy of an entry; `resync` only when set, so records without a resync under way read and encode as before.
+export const entryOf = (e: BitmapEntry): BitmapEntry => ({ uuid: e.uuid, primaryAtSplit: e.primaryAtSplit, ...(e.resync === true ? { resync: true as const } : {}) });
+
 export function freeze(g: Generations): Generations {
-  const bitmap: Record<string, BitmapEntry> = Object.fromEntries(
-    Object.entries(g.bitmap).map(([peer, e]) => [peer, Object.freeze({ uuid: e.uuid, primaryAtSplit: e.primaryAtSplit, ...(e.resync === true ? { resync: true as const } : {}) })]),
-  );
+  const bitmap: Record<string, BitmapEntry> = Object.fromEntries(Object.entries(g.bitmap).map(([peer, e]) => [peer, Object.freeze(entryOf(e))]));
   return Object.freeze({ current: g.current, fresh: g.fresh, bitmap: Object.freeze(bitmap), history: Object.freeze([...g.history]) });
 }
 

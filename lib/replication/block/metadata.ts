@@ -208,3 +208,8 @@ export function markActivityLogOutOfSync(record: MetadataRecord, logged: LoggedE
 export function crashedWhilePrimary(record: MetadataRecord): boolean {
   return !record.cleanShutdown && record.lastRole === 'Primary';
 }
+
+// Every block out of sync towards every peer (DRBD sets the whole bitmap): the local data is not to be trusted.
+export function markAllOutOfSync(record: MetadataRecord): void {
+  for (const bm of record.bitmaps.values()) bm.setAll();
+}

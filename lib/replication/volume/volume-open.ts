@@ -10,7 +10,7 @@ import { ActivityLog, activityLogPath, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD } f
 import { ActivityLogStore } from '../block/activity-log-store.js';
 import { Bitmap } from '../block/bitmap.js';
 import { openImage } from '../block/image.js';
-import { crashedWhilePrimary, markActivityLogOutOfSync, type MetadataRecord } from '../block/metadata.js';
+import { crashedWhilePrimary, markActivityLogOutOfSync, markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import { MetadataStore } from '../block/metadata-store.js';
 import { FileBackend } from '../block/nbd/file-backend.js';
 import { diskAtOpen, fencedAtOpen } from '../fencing.js';
@@ -64,7 +64,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
   // An empty image under metadata that outlived it lacks every block, also towards a peer whose resync would
   // otherwise move only the bits (a cut initial sync's record is fresh and holds progress).
-  if (img.image.created && !newMetadata) for (const b of record.bitmaps.values()) b.setAll();
+  if (img.image.created && !newMetadata) markAllOutOfSync(record);
   const al = await ActivityLogStore.open(activityLogPath(cfg.metadata), DEFAULT_EXTENT_SIZE);
   if (!al.ok) { await store.close(); await disk.close(); throw al.error; }
   // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").

@@ -10,7 +10,7 @@ import type { BlockVolumeConfig } from '../../config/types.js';
 import type { ActivityLog } from '../block/activity-log.js';
 import type { ActivityLogStore } from '../block/activity-log-store.js';
 import type { Bitmap } from '../block/bitmap.js';
-import type { MetadataRecord } from '../block/metadata.js';
+import { markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import type { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
 import type { FileBackend } from '../block/nbd/file-backend.js';
@@ -219,8 +219,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async invalidate(): Promise<void> {
     if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
     this.diskState = 'Inconsistent';
-    // Every block counts as missing (DRBD sets the whole bitmap): a peer lagging behind us must not resync only its own bits.
-    for (const b of this.record.bitmaps.values()) b.setAll();
+    // Every block counts as missing: a peer lagging behind us must not resync only its own bits.
+    markAllOutOfSync(this.record);
     await this.save();
     for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
   }
