@@ -111,6 +111,8 @@ export class DirPeerSession extends PeerSessionBase {
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
       return this.disable(out.log);
     }
+    // Unreachable while directory STATEs carry no feeds (wire.ts): only block volumes wait paused.
+    if (out.kind === 'paused') return this.reconnect(`${out.log}; directory volumes do not wait paused`);
     this.phase = 'running';
     this.lastAckAt = Date.now();
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);

@@ -4,13 +4,16 @@
 // drbd_sync_handshake).
 import { resolveSplitBrain, describeResolution, type AfterSbPolicies, type SbSide } from '../after-sb.js';
 import { decideSync, describeDecision } from '../sync-decision.js';
+import { pauseReason } from './one-source.js';
 import type { PeerState } from './wire.js';
 
 export type ConnectOutcome =
   | { kind: 'established'; inSync: boolean; log: string }
   | { kind: 'sync-source'; full: boolean; log: string }
   | { kind: 'sync-target'; full: boolean; log: string }
-  | { kind: 'standalone'; splitBrain: boolean; log: string };
+  | { kind: 'standalone'; splitBrain: boolean; log: string }
+  // Data would flow, but one side already has a source (one-source.ts): nothing moves until that ends.
+  | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; log: string };
 
 export function decideConnect(
   policies: AfterSbPolicies,
@@ -19,6 +22,12 @@ export function decideConnect(
   peerName: string,
   peer: PeerState,
 ): ConnectOutcome {
+  const out = decideAlone(policies, localName, local, peerName, peer);
+  return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer);
+}
+
+// The outcome as if this pair were alone.
+function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
   if (local.size !== peer.size || local.blockSize !== peer.blockSize) {
     return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: its volume is ${peer.size} bytes / ${peer.blockSize}-byte blocks, ours ${local.size} / ${local.blockSize}` };
   }
@@ -67,4 +76,19 @@ function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): Conne
     return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}` };
   }
   return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; neither side is Primary: run verify, or invalidate the stale side)` };
+}
+
+// Data flows from a SyncSource to its SyncTarget, and from a Primary to an
+// Established Secondary. Either waits while one side has another source.
+function oneSource(out: ConnectOutcome, localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
+  let weSend: boolean;
+  if (out.kind === 'sync-source' || out.kind === 'sync-target') weSend = out.kind === 'sync-source';
+  else if (out.kind === 'established' && (local.role === 'Primary' || peer.role === 'Primary')) weSend = local.role === 'Primary';
+  else return out;
+  const why = weSend
+    ? pauseReason(peerName, peer.feeds ?? [], localName, local.feeds ?? [])
+    : pauseReason(localName, local.feeds ?? [], peerName, peer.feeds ?? []);
+  if (why === null) return out;
+  const what = out.kind === 'established' ? `${weSend ? localName : peerName}'s writes to ${weSend ? peerName : localName}` : `the resync (${out.log})`;
+  return { kind: 'paused', replication: weSend ? 'PausedSyncS' : 'PausedSyncT', log: `${what} waits: ${why} (one source at a time)` };
 }

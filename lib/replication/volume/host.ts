@@ -45,6 +45,8 @@ export interface VolumeHost extends SessionHost {
   resyncProgress(peer: string, ranges: readonly SyncedRange[]): Promise<void>;
   // A resync with `peer` completed; as target, adopt the source's generations (and no better disk state than its).
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
+  // `peer`'s session started or stopped moving data (one-source.ts): the other peers hear our new feeds.
+  feedsChanged(peer: string): void;
   // The connected Primary started a new generation (some other peer is absent).
   followPeerGeneration(peer: string, current: string): Promise<void>;
   // Bits of a verify, or cleared discard-my-data flag: persist the record.

@@ -16,10 +16,11 @@ import { serveResyncRequest } from './resync-source.js';
 import { ResyncTarget, type SyncedRange } from './resync-target.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
+import { pauseReason, sameFeeds } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
   decodeResyncData, decodeResyncRequest, decodeState, decodeU64, decodeVerifyReply, decodeVerifyRequest, decodeWrite,
-  encodeState,
+  encodeState, type PeerState,
 } from './wire.js';
 import type { WriteCompletion } from './write-completion.js';
 import { WriteReceiver } from './write-receiver.js';
@@ -54,8 +55,17 @@ export class PeerSession extends PeerSessionBase {
 
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
   get receivesWrites(): boolean {
-    // A link already closed but not yet wound up (its last frames still being read) takes no writes: they go to the bitmap.
-    return this.phase === 'running' && this.replication !== 'Off' && this.link?.state === 'established';
+    return this.receivesData && this.replication !== 'Off' && !this.paused;
+  }
+
+  // Running, the link up: a link already closed but not yet wound up (its last frames still being read) moves nothing more.
+  get receivesData(): boolean {
+    return this.phase === 'running' && this.link?.state === 'established';
+  }
+
+  // One side has another source (one-source.ts): no resync, no write stream, the Primary tracks in the bitmap.
+  get paused(): boolean {
+    return this.replication === 'PausedSyncS' || this.replication === 'PausedSyncT';
   }
 
   // A new authenticated link to this peer. Returns false when it is refused.
@@ -151,6 +161,12 @@ export class PeerSession extends PeerSessionBase {
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
+    // Another link's handshake decided since our STATE left: the peer decided from feeds we no longer have.
+    const feeds = this.host.stateFor(this.name).feeds;
+    if (!sameFeeds(feeds, sent.feeds)) {
+      const again = decideConnect(this.policies, this.host.node, { ...sent, ...(feeds === undefined ? {} : { feeds }) }, this.name, both.received);
+      if (again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
+    }
     if (sent.discardMyData) this.host.discardMyDataUsed();
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
@@ -165,12 +181,33 @@ export class PeerSession extends PeerSessionBase {
       this.replication = 'Established';
       this.unfreeze();
       if (out.inSync) this.background(this.host.connectedInSync(this.name, both.received.disk), 'recording the connect');
+    } else if (out.kind === 'paused') {
+      this.replication = out.replication;
+      this.unfreeze();
     } else {
       this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, exchange.resyncSet(out.full), both.received.generations.current);
     }
-    // A promotion during the handshake changed what we told the peer: tell it again, so it follows or reconnects.
+    this.host.feedsChanged(this.name);
+    // A promotion during the handshake changed what we told the peer: tell it again, so it follows or reconnects
+    // (a paused link decides again).
     const now = this.host.stateFor(this.name);
     if (now.role !== sent.role || now.disk !== sent.disk || now.generations.current !== sent.generations.current) this.sendState();
+  }
+
+  // A paused link decides again (a new handshake) once a side's role, disk, generation or feeds changed.
+  private pausedStale(): boolean {
+    const e = this.exchange?.complete() ?? null;
+    if (!this.paused || e === null || this.peerState === null) return false;
+    return changedForPause(e.sent, this.host.stateFor(this.name)) || changedForPause(e.received, this.peerState);
+  }
+
+  // A new connect handshake; nothing this link still has queued is applied.
+  private decideAgain(link: PeerLink, detail: string): void {
+    this.dropped.add(link);
+    if (this.link === link) this.receiver?.stop();
+    this.unfreeze();
+    this.host.log.info(`${this.host.cfg.name}: ${detail}: connecting to ${this.name} again`);
+    this.reconnect(detail);
   }
 
   private startResync(link: PeerLink, direction: 'SyncSource' | 'SyncTarget', full: boolean, union: Bitmap, peerCurrent: string): void {
@@ -228,6 +265,7 @@ export class PeerSession extends PeerSessionBase {
     this.target = null;
     if (this.link !== link) return;
     this.replication = 'Established';
+    this.host.feedsChanged(this.name);
     const secs = r === null ? 0 : (Date.now() - r.startedAt) / 1000;
     this.host.log.info(`${this.host.cfg.name}: resync with ${this.name} finished (${r?.direction ?? '?'}, ${r?.total ?? 0} bytes in ${secs.toFixed(1)} s)`);
     this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, direction: r?.direction, bytes: r?.total, seconds: secs });
@@ -237,6 +275,7 @@ export class PeerSession extends PeerSessionBase {
   // Tell the peer our role / disk / generations changed.
   sendState(): void {
     if (this.phase !== 'running' || this.link?.state !== 'established') return;
+    if (this.pausedStale()) return this.decideAgain(this.link, `${this.host.node} changed since the paused connect`);
     this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
   }
 
@@ -251,6 +290,12 @@ export class PeerSession extends PeerSessionBase {
       seq: f.seq, range: null, run: async () => {
         const before = this.peerState;
         this.peerState = s.value;
+        if (this.pausedStale()) return this.decideAgain(link, `${this.name} changed since the paused connect`);
+        // It became Primary, so its writes would start flowing here: they wait while we have another source.
+        const busy = s.value.role === 'Primary' && before?.role !== 'Primary' && this.replication === 'Established' && s.value.feeds !== undefined
+          ? pauseReason(this.host.node, this.host.stateFor(this.name).feeds ?? [], this.name, []) : null;
+        if (busy !== null) return this.decideAgain(link, `${this.name} became Primary while ${busy}`);
+        if (s.value.role !== before?.role) this.host.feedsChanged(this.name);
         const g = s.value.generations;
         if (before !== null && g.current !== before.generations.current && s.value.role === 'Primary' && this.replication === 'Established'
           && this.host.generations.current === before.generations.current) {
@@ -309,6 +354,7 @@ export class PeerSession extends PeerSessionBase {
   private onWrite(link: PeerLink, f: Frame): void {
     // The newest STATE counts, even while it waits its turn in the apply queue.
     if (this.peerRoleSent !== 'Primary') return this.drop(link, 'WRITE from a peer that is not Primary');
+    if (this.paused) return this.drop(link, `WRITE while ${this.replication}: the write stream waits for the other source`);
     if (this.host.role === 'Primary') return this.drop(link, 'WRITE to a Primary: one Primary per volume');
     const w = decodeWrite(f.payload, (f.flags & FLAG_ZEROES) !== 0);
     if (!w.ok) return this.drop(link, w.detail);
@@ -421,6 +467,7 @@ export class PeerSession extends PeerSessionBase {
     this.target = null;
     this.verifier.stop();
     this.resync = null;
+    this.host.feedsChanged(this.name);
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.sender.lost();
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
@@ -470,4 +517,9 @@ export class PeerSession extends PeerSessionBase {
       verify: this.verifier.status(),
     };
   }
+}
+
+// What a paused connect decided from: when one of these changes, it decides again.
+function changedForPause(then: PeerState, now: PeerState): boolean {
+  return then.role !== now.role || then.disk !== now.disk || then.generations.current !== now.generations.current || !sameFeeds(then.feeds, now.feeds);
 }

@@ -27,7 +27,8 @@ export function promotion(volume: string, disk: DiskState, force: boolean, gener
     // Both may clear on their own (a peer handing over demotes, a resync ends): transient.
     if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${volume}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`, { transient: true });
   }
-  const absent = list.filter((s) => !s.connected).map((s) => s.name);
+  // A paused peer takes none of our writes (one-source.ts): it counts as absent.
+  const absent = list.filter((s) => !s.connected || s.replication === 'PausedSyncS' || s.replication === 'PausedSyncT').map((s) => s.name);
   const next = absent.length > 0 || generations.fresh || v.forced ? onPromoteWhileDisconnected(generations, absent) : generations;
   return { forced: v.forced, generations: next };
 }

@@ -26,6 +26,7 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
+import { feedsOf } from './one-source.js';
 import { outdateVolume } from './outdate.js';
 import { PeerSession } from './peer.js';
 import { promoteAgreed } from './promote-agreement.js';
@@ -62,6 +63,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private savingBits = false;
   private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
+  private feedsTold = '[]'; // our feeds as the peers last heard them (one-source.ts)
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -268,7 +270,15 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
       protocol: this.cfg.protocol, changedBlocks: this.bitmapFor(peer).countSet(), discardMyData: this.discardMine,
+      feeds: feedsOf(this.peers.values(), peer),
     };
+  }
+
+  feedsChanged(peer: string): void {
+    const now = JSON.stringify(feedsOf(this.peers.values(), ''));
+    if (now === this.feedsTold) return;
+    this.feedsTold = now;
+    this.broadcastState(peer);
   }
 
   bitmapFor(peer: string): Bitmap {

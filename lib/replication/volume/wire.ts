@@ -17,6 +17,8 @@
 import { encodeGenerations, parseGenerations } from '../generations-json.js';
 import type { Generations } from '../generations.js';
 import { isDiskState, type DiskState } from '../states.js';
+import { MAX_NAME_LEN } from '../link/messages.js';
+import type { Feed } from './one-source.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; detail: string };
 
@@ -86,7 +88,13 @@ export interface PeerState {
   protocol: 'A' | 'B' | 'C';
   changedBlocks: number; // bits set in the sender's bitmap for the receiver
   discardMyData: boolean;
+  // The sender's other links that move data (one-source.ts). Absent from a
+  // peer older than link protocol 4, and from directory volumes: such a peer
+  // neither reports nor applies the one-source rule, so neither side does.
+  feeds?: Feed[];
 }
+
+const MAX_FEEDS = 64;
 
 const MAX_STATE_JSON = 64 * 1024;
 
@@ -113,14 +121,31 @@ export function decodeState(buf: Buffer): Decoded<PeerState> {
   if (typeof o.discardMyData !== 'boolean') return fail('STATE discardMyData is not a boolean');
   const g = parseGenerations(o.generations);
   if (!g.ok) return fail(`STATE generations: ${g.reason}`);
+  const feeds = o.feeds === undefined ? undefined : parseFeeds(o.feeds);
+  if (typeof feeds === 'string') return fail(`STATE feeds: ${feeds}`);
   return {
     ok: true,
     value: {
       role: o.role, disk: o.disk, protocol: o.protocol, generations: g.generations,
       size: o.size as number, blockSize: o.blockSize as number, changedBlocks: o.changedBlocks as number,
-      discardMyData: o.discardMyData,
+      discardMyData: o.discardMyData, ...(feeds === undefined ? {} : { feeds }),
     },
   };
+}
+
+// A list of { peer, replication }: the feeds, or what is wrong with it.
+function parseFeeds(v: unknown): Feed[] | string {
+  if (!Array.isArray(v) || v.length > MAX_FEEDS) return `not a list of at most ${MAX_FEEDS} entries`;
+  const out: Feed[] = [];
+  for (const e of v as unknown[]) {
+    const f = e as Record<string, unknown> | null;
+    if (typeof f !== 'object' || f === null || typeof f.peer !== 'string' || f.peer.length === 0 || f.peer.length > MAX_NAME_LEN) return `an entry has no peer name of 1..${MAX_NAME_LEN} characters`;
+    if (f.replication !== 'SyncSource' && f.replication !== 'SyncTarget' && f.replication !== 'Established') {
+      return `replication ${JSON.stringify(f.replication)} is not SyncSource, SyncTarget or Established`;
+    }
+    out.push({ peer: f.peer, replication: f.replication });
+  }
+  return out;
 }
 
 export interface RangeMsg {

@@ -83,6 +83,12 @@ describe('replication/link handshake', () => {
     expect(r.b).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-a', volume: 'db', version: LINK_PROTOCOL_VERSION } }]);
   });
 
+  it('an older peer within our range is met at its version', () => {
+    const r = converse(new Handshake(cfg()), new Handshake(cfgB({ version: LINK_PROTOCOL_MIN })));
+    expect(r.a).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-b', volume: 'db', version: LINK_PROTOCOL_MIN } }]);
+    expect(r.b).to.deep.equal([{ kind: 'authenticated', peer: { node: 'node-a', volume: 'db', version: LINK_PROTOCOL_MIN } }]);
+  });
+
   it('an older peer below our oldest version is refused with both ranges named', () => {
     const a = new Handshake(cfg());
     const r = converse(a, new Handshake(cfgB({ version: LINK_PROTOCOL_MIN - 1 })));
@@ -95,7 +101,7 @@ describe('replication/link handshake', () => {
   const PAIRS: { name: string; a: Partial<HandshakeConfig>; b: Partial<HandshakeConfig>; ra: string; rb: string }[] = [
     { name: 'a wrong secret', a: {}, b: { secret: Buffer.from('wrong') }, ra: 'auth-failed', rb: 'auth-failed' },
     { name: 'a secret that differs in one byte', a: {}, b: { secret: Buffer.from('correct horse battery staplE') }, ra: 'auth-failed', rb: 'auth-failed' },
-    { name: 'another protocol version (the one before)', a: {}, b: { version: LINK_PROTOCOL_VERSION - 1 }, ra: 'version-mismatch', rb: 'version-mismatch' },
+    { name: 'a protocol version below our oldest', a: {}, b: { version: LINK_PROTOCOL_MIN - 1 }, ra: 'version-mismatch', rb: 'version-mismatch' },
     { name: 'another volume', a: {}, b: { volume: 'logs' }, ra: 'unknown-volume', rb: 'unknown-volume' },
     { name: 'an unexpected peer name', a: { expectedPeer: 'node-c' }, b: {}, ra: 'unknown-peer', rb: 'unknown-peer' },
     { name: 'both sides with one node name', a: {}, b: { node: 'node-a' }, ra: 'auth-failed', rb: 'auth-failed' },

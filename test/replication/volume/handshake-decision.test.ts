@@ -11,6 +11,7 @@ import {
 import type { DiskState } from '../../../lib/replication/states.js';
 import { UNRELATED_DATA_LOG } from '../../../lib/replication/sync-decision.js';
 import { decideConnect, type ConnectOutcome } from '../../../lib/replication/volume/handshake-decision.js';
+import type { Feed } from '../../../lib/replication/volume/one-source.js';
 import type { PeerState } from '../../../lib/replication/volume/wire.js';
 import { rng } from '../../helpers/random.js';
 
@@ -43,7 +44,8 @@ function expectMirrored(x: ConnectOutcome, y: ConnectOutcome, what: () => string
     (x.kind === 'established' && y.kind === 'established' && x.inSync === y.inSync) ||
     (x.kind === 'standalone' && y.kind === 'standalone' && x.splitBrain === y.splitBrain) ||
     (x.kind === 'sync-source' && y.kind === 'sync-target' && x.full === y.full) ||
-    (x.kind === 'sync-target' && y.kind === 'sync-source' && x.full === y.full);
+    (x.kind === 'sync-target' && y.kind === 'sync-source' && x.full === y.full) ||
+    (x.kind === 'paused' && y.kind === 'paused' && x.replication !== y.replication);
   if (!ok) expect.fail(`not mirrored: ${JSON.stringify(x)} vs ${JSON.stringify(y)} for ${what()}`);
 }
 
@@ -238,6 +240,50 @@ describe('replication/volume decideConnect table', () => {
     expect(decide(c, st(sbA(), { role: 'Primary', changedBlocks: 1 }), st(sbB(), { changedBlocks: 50 }))).to.deep.include({ kind: 'standalone', splitBrain: true });
   });
 
+  describe('one source at a time (one-source.ts): a connect that would add a second source waits', () => {
+    const behind = st(gen(4, {}, [3]));
+    const ahead = st(gen(5, { 'node-b': [4, false] }, [4, 3]));
+    const fed = (...f: Feed[]): Partial<PeerState> => ({ feeds: f });
+    const rows: Array<{ row: string; a: PeerState; b: PeerState; want: string }> = [
+      { row: 'target SyncTarget of another', a: { ...ahead, feeds: [] }, b: { ...behind, ...fed({ peer: 'node-c', replication: 'SyncTarget' }) }, want: 'PausedSyncS' },
+      { row: "target takes another Primary's writes", a: { ...ahead, feeds: [] }, b: { ...behind, ...fed({ peer: 'node-c', replication: 'Established' }) }, want: 'PausedSyncS' },
+      { row: 'target SyncSource of another', a: { ...ahead, feeds: [] }, b: { ...behind, ...fed({ peer: 'node-c', replication: 'SyncSource' }) }, want: 'PausedSyncS' },
+      { row: 'source SyncTarget of another', a: { ...ahead, ...fed({ peer: 'node-c', replication: 'SyncTarget' }) }, b: { ...behind, feeds: [] }, want: 'PausedSyncS' },
+      { row: "source takes another Primary's writes", a: { ...ahead, ...fed({ peer: 'node-c', replication: 'Established' }) }, b: { ...behind, feeds: [] }, want: 'PausedSyncS' },
+      { row: 'source SyncSource of others', a: { ...ahead, ...fed({ peer: 'node-c', replication: 'SyncSource' }, { peer: 'node-d', replication: 'SyncSource' }) }, b: { ...behind, feeds: [] }, want: 'sync-source' },
+      { row: 'both free', a: { ...ahead, feeds: [] }, b: { ...behind, feeds: [] }, want: 'sync-source' },
+      { row: 'a peer older than link protocol 4 (no feeds)', a: { ...ahead, feeds: [] }, b: { ...behind, ...fed({ peer: 'node-c', replication: 'SyncTarget' }), feeds: undefined }, want: 'sync-source' },
+      { row: 'our side reports none while the peer does', a: { ...ahead }, b: { ...behind, ...fed({ peer: 'node-c', replication: 'SyncTarget' }) }, want: 'sync-source' },
+    ];
+    for (const r of rows) {
+      it(`${r.row} -> ${r.want}`, () => {
+        const out = decide(pol(), r.a, r.b);
+        expect(out.kind === 'paused' ? out.replication : out.kind).to.equal(r.want);
+        if (out.kind === 'paused') expect(out.log).to.match(/^the resync \(node-a is SyncSource, node-b is SyncTarget .*\) waits: node-[ab] .* \(one source at a time\)$/);
+      });
+    }
+
+    it("a Primary's write stream waits while the Secondary has another source; it flows when the Secondary is free", () => {
+      const p = st(gen(5), { role: 'Primary', feeds: [{ peer: 'node-d', replication: 'SyncSource' }] });
+      const busy = st(gen(5), { feeds: [{ peer: 'node-c', replication: 'SyncTarget' }] });
+      const out = decide(pol(), p, busy);
+      expect(out).to.deep.equal({ kind: 'paused', replication: 'PausedSyncS', log: 'node-a\'s writes to node-b waits: node-b is SyncTarget of node-c (one source at a time)' });
+      expect(decide(pol(), p, { ...busy, feeds: [] })).to.include({ kind: 'established', inSync: true });
+    });
+
+    it('two Secondaries in step move nothing, whatever their feeds: no pause', () => {
+      const x = st(gen(5), { feeds: [{ peer: 'node-c', replication: 'Established' }] });
+      expect(decide(pol(), x, { ...x })).to.include({ kind: 'established', inSync: true });
+    });
+
+    it('a split brain resolved towards one side waits like any resync', () => {
+      const a = st(gen(7, { 'node-b': [5, false] }, [5]), { changedBlocks: 3, feeds: [] });
+      const b = st(gen(6, { 'node-a': [5, false] }, [5]), { changedBlocks: 0, feeds: [{ peer: 'node-c', replication: 'SyncTarget' }] });
+      expect(decide(pol('discard-zero-changes'), a, { ...b, feeds: [] })).to.include({ kind: 'sync-source' });
+      expect(decide(pol('discard-zero-changes'), a, b)).to.include({ kind: 'paused', replication: 'PausedSyncS' });
+    });
+  });
+
   it('two Primaries on one connection are refused', () => {
     const out = decide(pol(), st(G, { role: 'Primary' }), st(G, { role: 'Primary' }));
     expect(out.kind).to.equal('standalone');
@@ -259,7 +305,7 @@ describe('replication/volume decideConnect mirror property', () => {
   // Outcomes the simulations reached, over all seeds (checked after them).
   const reached = new Set<string>();
   const label = (o: ConnectOutcome): string =>
-    o.kind === 'established' ? `established inSync=${o.inSync}` : o.kind === 'standalone' ? `standalone splitBrain=${o.splitBrain}` : `${o.kind} full=${o.full}`;
+    o.kind === 'established' ? `established inSync=${o.inSync}` : o.kind === 'standalone' ? `standalone splitBrain=${o.splitBrain}` : o.kind === 'paused' ? `paused ${o.replication}` : `${o.kind} full=${o.full}`;
 
   interface Sim {
     name: 'node-a' | 'node-b';
@@ -404,6 +450,7 @@ describe('replication/volume decideConnect mirror property', () => {
         role: n(3) === 0 ? 'Primary' : 'Secondary', disk: [...disks, 'Diskless' as const][n(5)] as DiskState,
         changedBlocks: n(3) === 0 ? 0 : n(4), discardMyData: n(6) === 0,
         protocol: n(50) === 0 ? 'A' : 'C', size: n(50) === 0 ? 4 * MiB : 8 * MiB,
+        ...(n(4) === 0 ? {} : { feeds: Array.from({ length: n(3) === 0 ? n(3) : 0 }, (_, k) => ({ peer: `node-${'cde'[k]}`, replication: (['SyncSource', 'SyncTarget', 'Established'] as const)[n(3)] as Feed['replication'] })) }),
       });
       const a = mk('node-b');
       const b = mk('node-a');
@@ -412,9 +459,17 @@ describe('replication/volume decideConnect mirror property', () => {
       expectMirrored(x, y, () => JSON.stringify({ a, b, policies }));
       expect(x.log).to.be.a('string').and.not.equal('');
       kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
+      // Paused exactly where the pair alone would move data and a side has another source.
+      const alone = decideConnect(policies, 'node-a', { ...a, feeds: undefined }, 'node-b', { ...b, feeds: undefined });
+      const flows = alone.kind === 'sync-source' || alone.kind === 'sync-target' || (alone.kind === 'established' && (a.role === 'Primary' || b.role === 'Primary'));
+      const aSends = alone.kind === 'sync-source' || (alone.kind === 'established' && a.role === 'Primary');
+      const [target, source] = aSends ? [b, a] : [a, b];
+      const busy = a.feeds !== undefined && b.feeds !== undefined && ((target.feeds ?? []).length > 0 || (source.feeds ?? []).some((f) => f.replication !== 'SyncSource'));
+      if (flows && busy) expect(x).to.include({ kind: 'paused', replication: aSends ? 'PausedSyncS' : 'PausedSyncT' });
+      else expect(x).to.deep.equal(alone);
       // Same inputs, same answer: the decision is a pure function.
       if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b), x)) expect.fail('not deterministic');
     }
-    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'standalone', 'sync-source', 'sync-target']);
+    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'paused', 'standalone', 'sync-source', 'sync-target']);
   });
 });

@@ -1,5 +1,5 @@
-// The volume layer end to end in one process: two (and three) volumes over
-// loopback TCP with real image files.
+// The volume layer end to end in one process: two volumes over loopback TCP
+// with real image files (three nodes: three-nodes.test.ts).
 import { expect } from 'chai';
 import { createConnection } from 'node:net';
 import { open } from 'node:fs/promises';
@@ -15,17 +15,6 @@ describe('replicated volume (in-process pair over loopback)', function () {
     if (process.env.DUMP_LOGS && this.currentTest?.state === 'failed') console.log(c.logs.join('\n'));
     if (c) await c.destroy();
   });
-
-  // Three nodes in a mesh, node-a Primary, both others in sync.
-  async function threeNodes(): Promise<[ReplicatedVolume, ReplicatedVolume, ReplicatedVolume]> {
-    c = await Cluster.create({ nodes: 3 });
-    const v: [ReplicatedVolume, ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b'), await c.start('node-c')];
-    await waitFor('mesh', async () => [...v[0].peers.values()].every((p) => p.connected), 10000);
-    await v[0].promote(true);
-    await established(c, 'node-a', 'node-b');
-    await established(c, 'node-a', 'node-c');
-    return v;
-  }
 
   async function primaryPair(o: Parameters<typeof Cluster.create>[0] = {}): Promise<void> {
     c = await Cluster.create(o);
@@ -408,50 +397,5 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(ev?.fields.mismatched_bytes).to.equal(2 * 4096);
     expect(c.get('node-a').peers.get('node-b')?.status().out_of_sync_bytes).to.equal(2 * 4096);
     expect(c.logs.some((l) => l.includes('Online verify with node-b done: 8192 bytes out of sync'))).to.equal(true);
-  });
-
-  it('three nodes: writes reach both Secondaries', async () => {
-    const [a] = await threeNodes();
-    const io = a.io();
-    await Promise.all(Array.from({ length: 32 }, (_, i) => io.write(i * 65536, pattern(i + 50, 65536), i % 3 === 0)));
-    await io.flush();
-    await sameImages(c, 'node-a', 'node-b', 'node-c');
-  });
-
-  it('three nodes: a Secondary that missed writes while away catches up from the other Secondary in full (it tracked nothing for it)', async () => {
-    const [a] = await threeNodes();
-    await c.stop('node-c');
-    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
-    // node-a starts a generation (node-c misses writes); node-b follows it and receives every write.
-    for (let i = 0; i < 8; i++) await a.io().write(i * MiB, pattern(i + 90, 64 * 1024), false);
-    await a.io().flush();
-    await c.stop('node-a');
-    c.events.length = 0;
-    await c.start('node-c');
-    await waitFor('node-c resynced from node-b', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
-    const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
-    expect(run?.fields).to.include({ direction: 'SyncTarget', full: true });
-    await established(c, 'node-b', 'node-c');
-    await sameImages(c, 'node-b', 'node-c');
-  });
-
-  it('three nodes: a former Primary that tracked an absent peer, then took a new Primary\'s writes, brings that peer all of them', async () => {
-    const [a, b] = await threeNodes();
-    await c.stop('node-c');
-    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
-    await a.io().write(0, pattern(70, 64 * 1024), false); // tracked by node-a for node-c
-    await a.demote();
-    await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
-    await b.promote(false);
-    for (let i = 1; i < 8; i++) await b.io().write(i * MiB, pattern(i + 70, 64 * 1024), false); // node-a tracks none of these
-    await b.io().flush();
-    await established(c, 'node-a', 'node-b');
-    await sameImages(c, 'node-a', 'node-b');
-    await c.stop('node-b');
-    c.events.length = 0;
-    await c.start('node-c');
-    await waitFor('node-c resynced from node-a', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
-    await established(c, 'node-a', 'node-c');
-    await sameImages(c, 'node-a', 'node-c');
   });
 });

@@ -137,6 +137,12 @@ describe('replication/volume wire: round trips', () => {
     expect(value(decodeState(encodeState(big)))).to.deep.equal(big);
   });
 
+  it('STATE feeds (link protocol 4): none, some, or absent as from a peer speaking 3', () => {
+    const some = state({ feeds: [{ peer: 'node-c', replication: 'SyncTarget' }, { peer: 'node-d', replication: 'Established' }, { peer: 'x'.repeat(63), replication: 'SyncSource' }] });
+    for (const s of [state({ feeds: [] }), some, state()]) expect(value(decodeState(encodeState(s)))).to.deep.equal(s);
+    expect(JSON.parse(encodeState(state()).toString('utf8'))).to.not.have.property('feeds');
+  });
+
   it('RESYNC_REQUEST with and without a hash', () => {
     const h = bytes(rng(1), HASH_LEN);
     expect(value(decodeResyncRequest(encodeResyncRequest(TWO_53 - 1, MAX_REQUEST_LEN, h)))).to.deep.equal({ offset: TWO_53 - 1, length: MAX_REQUEST_LEN, hash: h });
@@ -274,6 +280,15 @@ describe('replication/volume wire: decodeState rejects what a peer must not clai
     }
     // JSON has no NaN or Infinity: they arrive as the text of a number too large or as garbage.
     expectRejected(decodeState(Buffer.from(encodeState(state()).toString().replace('"size":8388608', '"size":1e999'))), /size/);
+  });
+
+  it('feeds must be a short list of { peer, replication } with a data-moving replication state', () => {
+    const bad: unknown[] = [
+      null, 'SyncTarget', {}, [null], [{}], [{ peer: 'node-c' }], [{ peer: '', replication: 'SyncTarget' }], [{ peer: 'x'.repeat(64), replication: 'SyncTarget' }],
+      [{ peer: 'node-c', replication: 'PausedSyncT' }], [{ peer: 'node-c', replication: 'Off' }], [{ peer: 7, replication: 'SyncTarget' }],
+      Array.from({ length: 65 }, () => ({ peer: 'node-c', replication: 'SyncSource' })),
+    ];
+    for (const v of bad) expectRejected(decodeState(withField('feeds', v)), /feeds/);
   });
 
   it('discardMyData must be a boolean', () => {

@@ -1,0 +1,113 @@
+// Three replicated volumes in one process over loopback TCP: writes reach
+// every Secondary, a node that was away catches up from whichever peer it
+// meets, and a node takes data from one source at a time.
+import { expect } from 'chai';
+import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
+import { waitFor } from '../../helpers/env.js';
+import { rng } from '../../helpers/random.js';
+import { established, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
+import { Cluster } from './pair-harness.js';
+
+describe('replicated volume, three nodes (in process over loopback)', function () {
+  this.timeout(90000);
+  let c: Cluster;
+  afterEach(async function () {
+    if (process.env.DUMP_LOGS && this.currentTest?.state === 'failed') console.log(c.logs.join('\n'));
+    if (c) await c.destroy();
+  });
+
+  // Three nodes in a mesh, node-a Primary, both others in sync.
+  async function threeNodes(size?: number): Promise<[ReplicatedVolume, ReplicatedVolume, ReplicatedVolume]> {
+    c = await Cluster.create({ nodes: 3, ...(size === undefined ? {} : { size }) });
+    const v: [ReplicatedVolume, ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b'), await c.start('node-c')];
+    await waitFor('mesh', async () => [...v[0].peers.values()].every((p) => p.connected), 10000);
+    await v[0].promote(true);
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    return v;
+  }
+
+
+  it('writes reach both Secondaries', async () => {
+    const [a] = await threeNodes();
+    const io = a.io();
+    await Promise.all(Array.from({ length: 32 }, (_, i) => io.write(i * 65536, pattern(i + 50, 65536), i % 3 === 0)));
+    await io.flush();
+    await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+
+  it('a Secondary that missed writes while away catches up from the other Secondary in full (it tracked nothing for it)', async () => {
+    const [a] = await threeNodes();
+    await c.stop('node-c');
+    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    // node-a starts a generation (node-c misses writes); node-b follows it and receives every write.
+    for (let i = 0; i < 8; i++) await a.io().write(i * MiB, pattern(i + 90, 64 * 1024), false);
+    await a.io().flush();
+    await c.stop('node-a');
+    c.events.length = 0;
+    await c.start('node-c');
+    await waitFor('node-c resynced from node-b', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
+    const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
+    expect(run?.fields).to.include({ direction: 'SyncTarget', full: true });
+    await established(c, 'node-b', 'node-c');
+    await sameImages(c, 'node-b', 'node-c');
+  });
+
+  it('a former Primary that tracked an absent peer, then took a new Primary\'s writes, brings that peer all of them', async () => {
+    const [a, b] = await threeNodes();
+    await c.stop('node-c');
+    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    await a.io().write(0, pattern(70, 64 * 1024), false); // tracked by node-a for node-c
+    await a.demote();
+    await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
+    await b.promote(false);
+    for (let i = 1; i < 8; i++) await b.io().write(i * MiB, pattern(i + 70, 64 * 1024), false); // node-a tracks none of these
+    await b.io().flush();
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+    await c.stop('node-b');
+    c.events.length = 0;
+    await c.start('node-c');
+    await waitFor('node-c resynced from node-a', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
+    await established(c, 'node-a', 'node-c');
+    await sameImages(c, 'node-a', 'node-c');
+  });
+
+  // The defect this guards against: node-c, SyncTarget of the Primary, also took a resync from node-b,
+  // which lagged behind; blocks from node-b landed after newer ones from node-a, and node-c ended
+  // UpToDate with stale data. One source at a time: the second waits (PausedSyncT) and decides again.
+  it('a node resyncing from the Primary takes no second resync from a lagging Secondary meanwhile: all images end equal', async () => {
+    const [a, b] = await threeNodes(32 * MiB);
+    await c.stop('node-c');
+    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    for (let i = 0; i < 32; i++) await a.io().write(i * MiB, pattern(i + 10, 256 * 1024), false);
+    await b.disconnect(); // node-b lags behind too
+    await waitFor('node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    let writing = true;
+    let n = 0;
+    const r = rng(7);
+    const load = (async () => {
+      while (writing) {
+        await a.io().write(Math.floor(r() * (32 * MiB / 4096)) * 4096, pattern(1000 + n++, 4096), false);
+        await new Promise((res) => setImmediate(res)); // with no peer connected a write completes in microtasks
+      }
+    })();
+    try {
+      c.events.length = 0;
+      await c.start('node-c');
+      await waitFor('node-c SyncTarget of node-a', async () => c.events.some((e) => e.type === 'replica.resync.started' && e.node === 'node-c' && e.fields.peer === 'node-a'), 20000);
+      b.connect();
+      await waitFor('node-c UpToDate and Established with both', async () => c.get('node-c').diskState === 'UpToDate'
+        && peerOf(c, 'node-c', 'node-a')?.replication === 'Established' && peerOf(c, 'node-c', 'node-b')?.replication === 'Established', 60000);
+    } finally {
+      writing = false;
+      await load;
+    }
+    await a.io().flush();
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    await established(c, 'node-b', 'node-c');
+    await sameImages(c, 'node-a', 'node-b', 'node-c');
+    expect(n).to.be.above(0);
+  });
+});
