@@ -291,16 +291,17 @@ export class PeerSession extends PeerSessionBase {
         const before = this.peerState;
         this.peerState = s.value;
         if (this.pausedStale()) return this.decideAgain(link, `${this.name} changed since the paused connect`);
-        // It became Primary, so its writes would start flowing here: they wait while we have another source.
-        const busy = s.value.role === 'Primary' && before?.role !== 'Primary' && this.replication === 'Established' && s.value.feeds !== undefined
-          ? pauseReason(this.host.node, this.host.stateFor(this.name).feeds ?? [], this.name, []) : null;
-        if (busy !== null) return this.decideAgain(link, `${this.name} became Primary while ${busy}`);
-        if (s.value.role !== before?.role) this.host.feedsChanged(this.name);
         const g = s.value.generations;
         if (before !== null && g.current !== before.generations.current && s.value.role === 'Primary' && this.replication === 'Established'
           && this.host.generations.current === before.generations.current) {
           await this.host.followPeerGeneration(this.name, g.current);
         }
+        // It became Primary, so its writes would start flowing here: they wait while we have another source
+        // (in step with its new generation, followed above, so what it then tracks for us is a bitmap resync).
+        const busy = s.value.role === 'Primary' && before?.role !== 'Primary' && this.replication === 'Established' && s.value.feeds !== undefined
+          ? pauseReason(this.host.node, this.host.stateFor(this.name).feeds ?? [], this.name, []) : null;
+        if (busy !== null) return this.decideAgain(link, `${this.name} became Primary while ${busy}`);
+        if (s.value.role !== before?.role) this.host.feedsChanged(this.name);
         if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
         // A forced promotion or an invalidate elsewhere: only a new connect handshake can sync us.
         const ours = this.host.generations;

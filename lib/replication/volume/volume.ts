@@ -344,6 +344,9 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     const absent = [...this.peers.values()].filter((s) => !s.connected && s.name !== peer).map((s) => s.name);
     this.generations = withoutBitmapEntries(onPeerStartedGeneration(this.generations, current, []), absent);
     await this.save();
+    // Every peer, the Primary too, sees us at its generation: when one of them is promoted next, we are
+    // in step with it (onStateUpdate's rule), so we follow again instead of needing a full sync.
+    this.broadcastState();
   }
 
   async persist(): Promise<void> {

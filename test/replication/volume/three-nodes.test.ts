@@ -110,4 +110,44 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     await sameImages(c, 'node-a', 'node-b', 'node-c');
     expect(n).to.be.above(0);
   });
+  it('a Secondary that takes the Primary\'s writes sources no resync: a node back from away gets only what it missed, from the Primary', async () => {
+    const [a] = await threeNodes();
+    await c.stop('node-b');
+    await waitFor('node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    for (let i = 0; i < 8; i++) await a.io().write(i * MiB, pattern(i + 30, 64 * 1024), false);
+    await a.io().flush();
+    c.events.length = 0;
+    await c.start('node-b');
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-b', 'node-c');
+    // Before one-source.ts node-c, which tracked nothing for node-b, also sent it the whole volume.
+    const runs = c.events.filter((e) => e.type === 'replica.resync.started' && e.node === 'node-b').map((e) => e.fields);
+    expect(runs).to.deep.equal([{ volume: 'db', peer: 'node-a', direction: 'SyncTarget', full: false, bytes: 8 * 64 * 1024 }]);
+    await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+
+  it('a Secondary promoted while its peer is SyncSource of a third node: that peer takes the new Primary\'s writes after the resync (paused until then), by bitmap', async () => {
+    const [a, , node3] = await threeNodes(64 * MiB);
+    await c.stop('node-b');
+    await waitFor('node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    for (let i = 0; i < 64; i++) await a.io().write(i * MiB, pattern(i + 500, 512 * 1024), false);
+    await a.io().flush();
+    await a.demote();
+    await waitFor('node-c sees node-a Secondary', async () => node3.peers.get('node-a')?.peerRole === 'Secondary', 10000);
+    node3.peers.get('node-b')?.disable('test: node-c keeps away from node-b'); // node-b resyncs from node-a alone
+    c.events.length = 0;
+    await c.start('node-b');
+    await waitFor('node-b SyncTarget of node-a', async () => c.events.some((e) => e.type === 'replica.resync.started' && e.node === 'node-b'), 20000, 1);
+    await node3.promote(false);
+    for (let i = 0; i < 16; i++) await node3.io().write(i * MiB + 768 * 1024, pattern(i + 900, 64 * 1024), false);
+    await node3.io().flush();
+    expect(c.logs).to.include('node-a info db: node-c became Primary while node-a is SyncSource of node-b: connecting to node-c again');
+    await established(c, 'node-a', 'node-b');
+    await established(c, 'node-a', 'node-c');
+    const caughtUp = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a' && e.fields.peer === 'node-c');
+    expect(caughtUp?.fields).to.include({ direction: 'SyncTarget', full: false });
+    node3.connect();
+    await established(c, 'node-b', 'node-c');
+    await sameImages(c, 'node-c', 'node-a', 'node-b');
+  });
 });
