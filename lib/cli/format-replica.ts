@@ -79,6 +79,7 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
     const eta = r.eta_s === null ? '?' : clock(r.eta_s);
     out.push(`    sync'ed: ${r.percent.toFixed(1)}% (${left} left) ${humanSize(r.rate_bytes_per_s)}/s eta ${eta}${r.full ? ' full-sync' : ''}`);
   }
+  if (p.resync_suspended !== null) out.push(`    resync-suspended: ${p.resync_suspended} (one source at a time)`);
   const v = p.verify;
   if (v !== null) {
     const left = humanSize(Math.max(0, v.total_bytes - v.done_bytes));

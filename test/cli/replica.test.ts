@@ -40,6 +40,7 @@ function peer(over: Partial<PeerStatus>): PeerStatus {
     disconnects: 2,
     last_error: null,
     resync: null,
+    resync_suspended: null,
     verify: null,
     split_brain: false,
     ...over,
@@ -141,6 +142,14 @@ describe('cli/format-replica', () => {
     expect(text.split('\n')[0]).to.equal('db role:Primary disk:UpToDate protocol:C size:10.0GiB suspended:disk-error');
     expect(text).to.include("    sync'ed: 0.0% (4.0GiB left) 0B/s eta ? full-sync\n");
     expect(text).to.include('    verified: 25.0% (7.5GiB left) mismatched:8.0KiB');
+  });
+
+  it('a paused resync says which other source it waits for', () => {
+    const v = volume({ peers: [peer({ name: 'node-c', replication: 'PausedSyncS', resync_suspended: 'node-c is SyncTarget of node-b' })] });
+    const lines = formatReplicaStatus({ node: 'node-a', volumes: [v] }, NOW).split('\n');
+    expect(lines.find((l) => l.startsWith('  node-c'))).to.include('replication:PausedSyncS');
+    expect(lines).to.include('    resync-suspended: node-c is SyncTarget of node-b (one source at a time)');
+    expect(formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('resync-suspended');
   });
 
   it('a Secondary has no nbd line; volumes are separated by a blank line', () => {

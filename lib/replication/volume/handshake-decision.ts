@@ -13,7 +13,7 @@ export type ConnectOutcome =
   | { kind: 'sync-target'; full: boolean; log: string }
   | { kind: 'standalone'; splitBrain: boolean; log: string }
   // Data would flow, but one side already has a source (one-source.ts): nothing moves until that ends.
-  | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; log: string };
+  | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string };
 
 export function decideConnect(
   policies: AfterSbPolicies,
@@ -90,5 +90,5 @@ function oneSource(out: ConnectOutcome, localName: string, local: PeerState, pee
     : pauseReason(localName, local.feeds ?? [], peerName, peer.feeds ?? []);
   if (why === null) return out;
   const what = out.kind === 'established' ? `${weSend ? localName : peerName}'s writes to ${weSend ? peerName : localName}` : `the resync (${out.log})`;
-  return { kind: 'paused', replication: weSend ? 'PausedSyncS' : 'PausedSyncT', log: `${what} waits: ${why} (one source at a time)` };
+  return { kind: 'paused', replication: weSend ? 'PausedSyncS' : 'PausedSyncT', why, log: `${what} waits: ${why} (one source at a time)` };
 }

@@ -41,6 +41,7 @@ export class PeerSession extends PeerSessionBase {
   private target: ResyncTarget | null = null;
   private readonly verifier: PeerVerify;
   private readonly checkpoints = new Set<Promise<void>>(); // resync progress being saved
+  private suspendedBy = ''; // while paused: the other source we wait for
 
   constructor(
     name: string,
@@ -183,6 +184,7 @@ export class PeerSession extends PeerSessionBase {
       if (out.inSync) this.background(this.host.connectedInSync(this.name, both.received.disk), 'recording the connect');
     } else if (out.kind === 'paused') {
       this.replication = out.replication;
+      this.suspendedBy = out.why;
       this.unfreeze();
     } else {
       this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, exchange.resyncSet(out.full), both.received.generations.current);
@@ -515,6 +517,7 @@ export class PeerSession extends PeerSessionBase {
       pending: this.sender.count,
       unacked: this.sender.count,
       resync,
+      resync_suspended: this.paused ? this.suspendedBy : null,
       verify: this.verifier.status(),
     };
   }

@@ -267,7 +267,7 @@ describe('replication/volume decideConnect table', () => {
       const p = st(gen(5), { role: 'Primary', feeds: [{ peer: 'node-d', replication: 'SyncSource' }] });
       const busy = st(gen(5), { feeds: [{ peer: 'node-c', replication: 'SyncTarget' }] });
       const out = decide(pol(), p, busy);
-      expect(out).to.deep.equal({ kind: 'paused', replication: 'PausedSyncS', log: 'node-a\'s writes to node-b waits: node-b is SyncTarget of node-c (one source at a time)' });
+      expect(out).to.deep.equal({ kind: 'paused', replication: 'PausedSyncS', why: 'node-b is SyncTarget of node-c', log: 'node-a\'s writes to node-b waits: node-b is SyncTarget of node-c (one source at a time)' });
       expect(decide(pol(), p, { ...busy, feeds: [] })).to.include({ kind: 'established', inSync: true });
     });
 
