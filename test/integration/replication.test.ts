@@ -312,4 +312,36 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     await inSync(lab, a);
     await sameImages(lab);
   });
+
+  // Before one-source.ts node c could be SyncTarget of a and of b at once (b lagging too) and end UpToDate with stale blocks.
+  it('three nodes under a write load: a Secondary killed and restarted while the other lags too takes one source at a time; every image ends identical', async () => {
+    const lab = life.adopt(await Lab.create(3));
+    const procs = await cluster(lab);
+    const [a, b, c] = lab.hosts as [LabHost, LabHost, LabHost];
+    await lab.stop(procs.get(c) as LabProcess, 'SIGKILL');
+    await waitFor('a sees c gone', async () => (await volume(a)).peers.find((p) => p.name === 'c')?.connected === false, 10000);
+    await qemuIo(lab, a, 'write -P 0x31 0 8M', 'flush');
+    await replica(b, 'disconnect');
+    await waitFor('a sees b gone', async () => (await volume(a)).peers.find((p) => p.name === 'b')?.connected === false, 10000);
+    const writer = lab.spawn(a, ['env', 'PATH=/usr/bin:/bin', 'python3', WRITER, uri(a), String((64 * MiB) / 4096)], 'writer.log');
+    await waitFor('the writer is writing', async () => (await readFile(writer.logFile, 'utf8').catch(() => '')).split('\n').length > 200, 15000);
+    // Slow links (token buckets, this kernel has no netem), so the resyncs overlap: a's to c, then b's.
+    for (const [h, rate] of [[a, '80mbit'], [b, '40mbit']] as const) await lab.exec(h, ['tc', 'qdisc', 'add', 'dev', h.dev, 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '2s']);
+    const c2 = lab.startTandem(c, replicationConfig(lab, c), 'tandem-again');
+    await daemonUp(c);
+    await waitFor('c SyncTarget of a', async () => (await volume(c)).peers.find((p) => p.name === 'a')?.replication === 'SyncTarget', 20000);
+    await replica(b, 'connect');
+    await waitFor('b and c UpToDate and Established with every peer', async () => {
+      const [vb, vc] = [await volume(b), await volume(c)];
+      return [vb, vc].every((v) => v.disk === 'UpToDate' && v.peers.every((p) => p.replication === 'Established'));
+    }, 60000);
+    await lab.stop(writer);
+    for (const h of [a, b]) await lab.exec(h, ['tc', 'qdisc', 'del', 'dev', h.dev, 'root']);
+    const acked = (await readFile(writer.logFile, 'utf8')).split('\n').filter((l) => /^\d+$/.test(l)).length;
+    expect(acked, 'writes acknowledged during the test').to.be.greaterThan(200);
+    await qemuIo(lab, a, 'flush');
+    await inSync(lab, a);
+    await sameImages(lab);
+    await lab.stop(c2);
+  });
 });
