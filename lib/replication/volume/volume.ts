@@ -64,6 +64,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private feedsTold = '[]'; // our feeds as the peers last heard them (one-source.ts)
+  private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -221,6 +222,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async invalidate(): Promise<void> {
     if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
     this.diskState = 'Inconsistent';
+    this.invalidations++;
     // Every block counts as missing: a peer lagging behind us must not resync only its own bits.
     markAllOutOfSync(this.record);
     await this.save();
@@ -321,9 +323,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   async resyncProgress(peer: string, ranges: readonly SyncedRange[]): Promise<void> {
+    const invalidations = this.invalidations;
     await this.disk.flush();
     // Promoted (forced) meanwhile: these bits may track our own writes now, so they stay.
     if (this.role === 'Primary') return;
+    // Invalidated meanwhile: every block must move again, also those this checkpoint covered.
+    if (this.invalidations !== invalidations) return;
     const b = this.bitmapFor(peer);
     for (const r of ranges) b.clearRange(r.offset, r.length);
     await this.save();

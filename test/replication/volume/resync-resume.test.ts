@@ -108,6 +108,15 @@ describe('replicated volume: a cut resync resumes (in-process pair over loopback
     expect((await c.image('node-b')).equals(img)).to.equal(true);
   });
 
+  it('invalidate while a resync checkpoint waits for its flush: the checkpoint clears nothing, every block stays out of sync', async () => {
+    c = await Cluster.create({ size: 8 * MiB });
+    const b = await c.start('node-b');
+    const checkpoint = b.resyncProgress('node-a', [{ offset: 0, length: MiB }]);
+    await b.invalidate();
+    await checkpoint;
+    expect(b.bitmapFor('node-a').outOfSyncBytes()).to.equal(8 * MiB);
+  });
+
   it('invalidate of a Secondary that lags behind by a bitmap still moves the whole volume', async () => {
     c = await Cluster.create({ size: 8 * MiB });
     const a = await c.start('node-a');
