@@ -21,6 +21,9 @@ export const REPLICATION_STATES: readonly ReplicationState[] = [
   'Off', 'Established', 'SyncSource', 'SyncTarget', 'PausedSyncS', 'PausedSyncT', 'VerifyS', 'VerifyT', 'Ahead', 'Behind',
 ];
 
+// A resync or write stream that waits for another source to finish (one-source.ts): the peer takes none of our writes.
+export const isPausedSync = (r: ReplicationState): boolean => r === 'PausedSyncS' || r === 'PausedSyncT';
+
 export const isRole = (v: unknown): v is Role => (ROLES as readonly unknown[]).includes(v);
 export const isDiskState = (v: unknown): v is DiskState => (DISK_STATES as readonly unknown[]).includes(v);
 

@@ -61,20 +61,18 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 }
 
 // Same current generation: normally in sync. Bits at the same generation come
-// from a Primary that crashed (its activity log, marked at restart) or from an
-// online verify. One side with bits is ahead; both with bits: the Primary's
-// copy wins, and with no Primary nothing moves (DRBD: "No resync, but N bits in bitmap!").
+// from a Primary that crashed (its activity log, marked at restart), from
+// Secondaries that lost their Primary (the extents its stream touched last,
+// which may differ between them), or from an online verify. With a Primary,
+// its copy wins: it is what the application reads. Without one, the side with
+// bits is ahead; both with bits: nothing moves (DRBD: "No resync, but N bits in bitmap!").
 function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): ConnectOutcome {
   if (rule !== 'same-current' || (l.changedBlocks === 0 && p.changedBlocks === 0)) return { kind: 'established', inSync: rule === 'same-current', log: line };
   const why = `same generation, ${l.changedBlocks} block(s) out of sync here and ${p.changedBlocks} on ${p.name}`;
-  if (p.changedBlocks === 0 || (l.changedBlocks > 0 && l.role === 'Primary' && p.role !== 'Primary')) {
-    if (p.role === 'Primary') return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; ${p.name} is Primary)` };
-    return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${why}` };
-  }
-  if (l.changedBlocks === 0 || (p.role === 'Primary' && l.role !== 'Primary')) {
-    if (l.role === 'Primary') return { kind: 'established', inSync: false, log: `No resync, but ${p.changedBlocks} bits in ${p.name}'s bitmap! (${why}; we are Primary)` };
-    return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}` };
-  }
+  if (l.role === 'Primary') return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${why}; ${l.name} is Primary, its copy wins` };
+  if (p.role === 'Primary') return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}; ${p.name} is Primary, its copy wins` };
+  if (p.changedBlocks === 0) return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${why}` };
+  if (l.changedBlocks === 0) return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}` };
   return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; neither side is Primary: run verify, or invalidate the stale side)` };
 }
 

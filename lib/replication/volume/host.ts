@@ -9,6 +9,7 @@ import type { BlockVolumeConfig } from '../../config/types.js';
 import type { RangeLock } from './range-lock.js';
 import type { SyncedRange } from './resync-target.js';
 import type { SessionHost } from './session-base.js';
+import type { Feed } from './one-source.js';
 import type { PeerState } from './wire.js';
 
 export interface VolumeLog {
@@ -45,6 +46,10 @@ export interface VolumeHost extends SessionHost {
   resyncProgress(peer: string, ranges: readonly SyncedRange[]): Promise<void>;
   // A resync with `peer` completed; as target, adopt the source's generations (and no better disk state than its).
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
+  // Our links other than `peer`'s that move data into us or from us (one-source.ts).
+  feedsFor(peer: string): Feed[];
+  // Another peer than `peer` is a Primary whose stream we apply.
+  followsPrimary(peer: string): boolean;
   // `peer`'s session started or stopped moving data (one-source.ts): the other peers hear our new feeds.
   feedsChanged(peer: string): void;
   // The connected Primary started a new generation (some other peer is absent).

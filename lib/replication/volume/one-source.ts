@@ -29,14 +29,14 @@ export interface FeedView {
   name: string;
   replication: string;
   peerRole: string;
-  receivesData: boolean; // running, link up (a link being wound up moves nothing more)
+  linkUp: boolean; // running, link up (a link being wound up moves nothing more)
 }
 
 // The feeds a node reports to `recipient`: its other links that move data.
 export function feedsOf(sessions: Iterable<FeedView>, recipient: string): Feed[] {
   const out: Feed[] = [];
   for (const s of sessions) {
-    if (s.name === recipient || !s.receivesData) continue;
+    if (s.name === recipient || !s.linkUp) continue;
     if (s.replication === 'SyncSource' || s.replication === 'SyncTarget') out.push({ peer: s.name, replication: s.replication });
     else if (s.replication === 'Established' || s.replication === 'VerifyS' || s.replication === 'VerifyT') {
       if (s.peerRole === 'Primary') out.push({ peer: s.name, replication: 'Established' });

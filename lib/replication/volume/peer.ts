@@ -16,6 +16,7 @@ import { serveResyncRequest } from './resync-source.js';
 import { ResyncTarget, type SyncedRange } from './resync-target.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
+import { isPausedSync } from '../states.js';
 import { pauseReason, sameFeeds } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
@@ -56,17 +57,22 @@ export class PeerSession extends PeerSessionBase {
 
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
   get receivesWrites(): boolean {
-    return this.receivesData && this.replication !== 'Off' && !this.paused;
+    return this.linkUp && this.replication !== 'Off' && !this.paused;
   }
 
   // Running, the link up: a link already closed but not yet wound up (its last frames still being read) moves nothing more.
-  get receivesData(): boolean {
+  get linkUp(): boolean {
     return this.phase === 'running' && this.link?.state === 'established';
   }
 
   // One side has another source (one-source.ts): no resync, no write stream, the Primary tracks in the bitmap.
   get paused(): boolean {
-    return this.replication === 'PausedSyncS' || this.replication === 'PausedSyncT';
+    return isPausedSync(this.replication);
+  }
+
+  // The write stream flows and no resync runs (a verify only compares): we hold what the peer holds.
+  private get inStep(): boolean {
+    return this.replication === 'Established' || this.replication === 'VerifyS' || this.replication === 'VerifyT';
   }
 
   // A new authenticated link to this peer. Returns false when it is refused.
@@ -163,7 +169,7 @@ export class PeerSession extends PeerSessionBase {
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
     // Another link's handshake decided since our STATE left: the peer decided from feeds we no longer have.
-    const feeds = this.host.stateFor(this.name).feeds;
+    const feeds = this.host.feedsFor(this.name);
     if (!sameFeeds(feeds, sent.feeds)) {
       const again = decideConnect(this.policies, this.host.node, { ...sent, ...(feeds === undefined ? {} : { feeds }) }, this.name, both.received);
       if (again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
@@ -294,24 +300,26 @@ export class PeerSession extends PeerSessionBase {
         this.peerState = s.value;
         if (this.pausedStale()) return this.decideAgain(link, `${this.name} changed since the paused connect`);
         const g = s.value.generations;
-        if (before !== null && g.current !== before.generations.current && s.value.role === 'Primary' && this.replication === 'Established'
-          && this.host.generations.current === before.generations.current) {
+        // Its new generation was minted from our current: we hold all it wrote before, so we follow.
+        if (g.current !== this.host.generations.current && s.value.role === 'Primary' && this.inStep && g.history[0] === this.host.generations.current) {
           await this.host.followPeerGeneration(this.name, g.current);
         }
         // It became Primary, so its writes would start flowing here: they wait while we have another source
         // (in step with its new generation, followed above, so what it then tracks for us is a bitmap resync).
-        const busy = s.value.role === 'Primary' && before?.role !== 'Primary' && this.replication === 'Established' && s.value.feeds !== undefined
-          ? pauseReason(this.host.node, this.host.stateFor(this.name).feeds ?? [], this.name, []) : null;
+        const busy = s.value.role === 'Primary' && before?.role !== 'Primary' && this.inStep && s.value.feeds !== undefined
+          ? pauseReason(this.host.node, this.host.feedsFor(this.name), this.name, []) : null;
         if (busy !== null) return this.decideAgain(link, `${this.name} became Primary while ${busy}`);
         if (s.value.role !== before?.role) this.host.feedsChanged(this.name);
         if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
         // A forced promotion or an invalidate elsewhere: only a new connect handshake can sync us.
         const ours = this.host.generations;
         // In step with a peer that is UpToDate now (a resync from its Consistent disk left ours Consistent): UpToDate too.
-        if (this.replication === 'Established' && s.value.disk === 'UpToDate' && g.current === ours.current && this.host.diskState !== 'UpToDate') {
+        if (this.inStep && s.value.disk === 'UpToDate' && g.current === ours.current && this.host.diskState !== 'UpToDate') {
           await this.host.connectedInSync(this.name, 'UpToDate');
         }
-        if (this.replication === 'Established' && g.current !== ours.current && !(ours.fresh && g.fresh)) {
+        // A Secondary that followed our common Primary first: we follow it too, in that Primary's stream order.
+        const sameFeed = s.value.role !== 'Primary' && this.host.followsPrimary(this.name);
+        if (this.inStep && g.current !== ours.current && !(ours.fresh && g.fresh) && !sameFeed) {
           this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
         }
       },

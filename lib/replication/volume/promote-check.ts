@@ -6,13 +6,18 @@
 import { TandemError } from '../../errors.js';
 import type { Generations } from '../generations.js';
 import { onPromoteWhileDisconnected } from '../generations.js';
-import { canPromote, type DiskState, type ReplicationState, type Role } from '../states.js';
+import { canPromote, isPausedSync, type DiskState, type ReplicationState, type Role } from '../states.js';
 
 export interface PeerView {
   readonly name: string;
   readonly peerRole: Role;
   readonly replication: ReplicationState;
   readonly connected: boolean;
+}
+
+// A peer that will take none of the Primary's writes: not connected, or paused (one-source.ts).
+export function missesWrites(s: { readonly connected: boolean; readonly replication: ReplicationState }): boolean {
+  return !s.connected || isPausedSync(s.replication);
 }
 
 // Throws PROMOTE_REFUSED with the reason; returns the generations to hold as Primary.
@@ -27,8 +32,7 @@ export function promotion(volume: string, disk: DiskState, force: boolean, gener
     // Both may clear on their own (a peer handing over demotes, a resync ends): transient.
     if (s.peerRole === 'Primary') throw new TandemError('PROMOTE_REFUSED', `${volume}: ${s.name} is Primary; make it Secondary first (one Primary per volume)`, { transient: true });
   }
-  // A paused peer takes none of our writes (one-source.ts): it counts as absent.
-  const absent = list.filter((s) => !s.connected || s.replication === 'PausedSyncS' || s.replication === 'PausedSyncT').map((s) => s.name);
+  const absent = list.filter(missesWrites).map((s) => s.name);
   const next = absent.length > 0 || generations.fresh || v.forced ? onPromoteWhileDisconnected(generations, absent) : generations;
   return { forced: v.forced, generations: next };
 }

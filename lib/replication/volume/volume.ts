@@ -26,12 +26,12 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
-import { feedsOf } from './one-source.js';
+import { feedsOf, sameFeeds, type Feed } from './one-source.js';
 import { outdateVolume } from './outdate.js';
 import { PeerSession } from './peer.js';
 import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
-import { promotion } from './promote-check.js';
+import { missesWrites, promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import type { SyncedRange } from './resync-target.js';
 import { UnsavedBits } from './unsaved-bits.js';
@@ -63,7 +63,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private savingBits = false;
   private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
-  private feedsTold = '[]'; // our feeds as the peers last heard them (one-source.ts)
+  private feedsTold: Feed[] = []; // our feeds as the peers last heard them (one-source.ts)
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
 
   private constructor(
@@ -272,13 +272,17 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
       protocol: this.cfg.protocol, changedBlocks: this.bitmapFor(peer).countSet(), discardMyData: this.discardMine,
-      feeds: feedsOf(this.peers.values(), peer),
+      feeds: this.feedsFor(peer),
     };
   }
 
+  feedsFor(peer: string): Feed[] {
+    return feedsOf(this.peers.values(), peer);
+  }
+
   feedsChanged(peer: string): void {
-    const now = JSON.stringify(feedsOf(this.peers.values(), ''));
-    if (now === this.feedsTold) return;
+    const now = feedsOf(this.peers.values(), '');
+    if (sameFeeds(now, this.feedsTold)) return;
     this.feedsTold = now;
     this.broadcastState(peer);
   }
@@ -346,12 +350,16 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // their bitmaps, so such an entry would make a later resync from us bitmap-based and miss them. Without
   // it, a peer at an older generation finds it in our history: a full sync.
   async followPeerGeneration(peer: string, current: string): Promise<void> {
-    const absent = [...this.peers.values()].filter((s) => !s.connected && s.name !== peer).map((s) => s.name);
+    const absent = [...this.peers.values()].filter((s) => missesWrites(s) && s.name !== peer).map((s) => s.name);
     this.generations = withoutBitmapEntries(onPeerStartedGeneration(this.generations, current, []), absent);
     await this.save();
-    // Every peer, the Primary too, sees us at its generation: when one of them is promoted next, we are
-    // in step with it (onStateUpdate's rule), so we follow again instead of needing a full sync.
+    // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
     this.broadcastState();
+  }
+
+  // Another peer than `peer` is a Primary whose stream we apply: we follow its generations ourselves.
+  followsPrimary(peer: string): boolean {
+    return this.feedsFor(peer).some((f) => f.replication === 'Established');
   }
 
   async persist(): Promise<void> {

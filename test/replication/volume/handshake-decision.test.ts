@@ -106,10 +106,9 @@ describe('replication/volume decideConnect table', () => {
     expect(back).to.deep.equal({ kind: 'sync-target', full: false, log: 'node-a is SyncSource (bitmap-based): same generation, 0 block(s) out of sync here and 12 on node-a' });
   });
 
-  it('same current, bits on one side while the other side is Primary -> established, "No resync, but"', () => {
+  it('same current, bits on the Secondary only -> the Primary is the source all the same: its copy is what the application reads', () => {
     const out = decide(pol(), st(G, { changedBlocks: 3 }), st(G, { role: 'Primary' }));
-    expect(out).to.deep.include({ kind: 'established', inSync: false });
-    expect(out.log).to.match(/^No resync, but 3 bits in bitmap!.*node-b is Primary/);
+    expect(out).to.deep.equal({ kind: 'sync-target', full: false, log: 'node-b is SyncSource (bitmap-based): same generation, 3 block(s) out of sync here and 0 on node-b; node-b is Primary, its copy wins' });
   });
 
   it('same current, bits on both sides with one Primary -> the Primary is the source', () => {

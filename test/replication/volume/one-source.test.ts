@@ -9,12 +9,12 @@ describe('replication/volume one source at a time', () => {
   it('feedsOf lists the running links that move data, never the recipient\'s own', () => {
     for (const replication of REPLICATION_STATES) {
       for (const peerRole of ['Primary', 'Secondary', 'Unknown']) {
-        for (const receivesData of [true, false]) {
-          const view: FeedView = { name: 'node-c', replication, peerRole, receivesData };
+        for (const linkUp of [true, false]) {
+          const view: FeedView = { name: 'node-c', replication, peerRole, linkUp };
           const got = feedsOf([view], 'node-b');
           let want: Feed[] = [];
-          if (receivesData && (replication === 'SyncSource' || replication === 'SyncTarget')) want = [{ peer: 'node-c', replication }];
-          else if (receivesData && peerRole === 'Primary' && ['Established', 'VerifyS', 'VerifyT'].includes(replication)) want = [{ peer: 'node-c', replication: 'Established' }];
+          if (linkUp && (replication === 'SyncSource' || replication === 'SyncTarget')) want = [{ peer: 'node-c', replication }];
+          else if (linkUp && peerRole === 'Primary' && ['Established', 'VerifyS', 'VerifyT'].includes(replication)) want = [{ peer: 'node-c', replication: 'Established' }];
           expect(got, JSON.stringify(view)).to.deep.equal(want);
           expect(feedsOf([view], 'node-c'), 'the recipient itself').to.deep.equal([]);
         }

@@ -1,8 +1,9 @@
 // What the in-process volume tests check again and again: test data, a
-// node's session with a peer, both sides Established and UpToDate, and
-// identical images.
+// node's session with a peer, both sides Established and UpToDate, identical
+// images, and a resync slowed down so something can happen during it.
 import { expect } from 'chai';
 import type { PeerSession } from '../../../lib/replication/volume/peer.js';
+import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
 import type { Cluster } from './pair-harness.js';
@@ -35,4 +36,17 @@ export async function sameImages(c: Cluster, ...names: string[]): Promise<void> 
     while (at < first.length && first[at] === other[at]) at++;
     expect.fail(`${n} and ${names[0]} differ, first at byte ${at} (4 KiB block ${Math.floor(at / 4096)})`);
   }
+}
+
+type Disk = { writeUncached: (o: number, d: Buffer) => Promise<void> };
+
+// Resync data reaches the target's disk slowly (`ms` per request), so something can happen mid-resync; returns the undo.
+export function slowResyncWrites(v: ReplicatedVolume, ms: number): () => void {
+  const disk = v.disk as unknown as Disk;
+  const real = disk.writeUncached.bind(v.disk);
+  disk.writeUncached = async (o, d) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return real(o, d);
+  };
+  return () => { disk.writeUncached = real; };
 }

@@ -7,25 +7,12 @@ import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
-import { established, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
+import { established, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 const SIZE = 64 * MiB;
 const CUT_AT = 24 * MiB; // the first resync is cut once the target holds this much
 const WINDOW = 8 * MiB; // requests in flight when the link drops are sent again (resync-target.ts)
-
-type Disk = { writeUncached: (o: number, d: Buffer) => Promise<void> };
-
-// Resync data reaches the target's disk slowly, so a cut lands mid-resync; returns the undo.
-function slowResyncWrites(v: ReplicatedVolume, ms: number): () => void {
-  const disk = v.disk as unknown as Disk;
-  const real = disk.writeUncached.bind(v.disk);
-  disk.writeUncached = async (o, d) => {
-    await new Promise((r) => setTimeout(r, ms));
-    return real(o, d);
-  };
-  return () => { disk.writeUncached = real; };
-}
 
 describe('replicated volume: a cut resync resumes (in-process pair over loopback)', function () {
   this.timeout(90000);

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
-import { established, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
+import { established, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume, three nodes (in process over loopback)', function () {
@@ -94,9 +94,12 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     })();
     try {
       c.events.length = 0;
-      await c.start('node-c');
+      const undo = slowResyncWrites(await c.start('node-c'), 200); // still SyncTarget of node-a when node-b connects
       await waitFor('node-c SyncTarget of node-a', async () => c.events.some((e) => e.type === 'replica.resync.started' && e.node === 'node-c' && e.fields.peer === 'node-a'), 20000);
       b.connect();
+      await waitFor('the resync from node-b waits', async () => c.logs.some((l) => l.startsWith('node-c info db: the resync (node-b is SyncSource')
+        && l.endsWith('waits: node-c is SyncTarget of node-a (one source at a time)')), 20000);
+      undo();
       await waitFor('node-c UpToDate and Established with both', async () => c.get('node-c').diskState === 'UpToDate'
         && peerOf(c, 'node-c', 'node-a')?.replication === 'Established' && peerOf(c, 'node-c', 'node-b')?.replication === 'Established', 60000);
     } finally {
@@ -136,18 +139,22 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     await waitFor('node-c sees node-a Secondary', async () => node3.peers.get('node-a')?.peerRole === 'Secondary', 10000);
     node3.peers.get('node-b')?.disable('test: node-c keeps away from node-b'); // node-b resyncs from node-a alone
     c.events.length = 0;
-    await c.start('node-b');
-    await waitFor('node-b SyncTarget of node-a', async () => c.events.some((e) => e.type === 'replica.resync.started' && e.node === 'node-b'), 20000, 1);
+    const undo = slowResyncWrites(await c.start('node-b'), 200); // the resync outlasts the promotion
+    await waitFor('node-b SyncTarget of node-a', async () => c.events.some((e) => e.type === 'replica.resync.started' && e.node === 'node-b'), 20000);
     await node3.promote(false);
     for (let i = 0; i < 16; i++) await node3.io().write(i * MiB + 768 * 1024, pattern(i + 900, 64 * 1024), false);
     await node3.io().flush();
     expect(c.logs).to.include('node-a info db: node-c became Primary while node-a is SyncSource of node-b: connecting to node-c again');
+    undo();
     await established(c, 'node-a', 'node-b');
     await established(c, 'node-a', 'node-c');
     const caughtUp = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a' && e.fields.peer === 'node-c');
     expect(caughtUp?.fields).to.include({ direction: 'SyncTarget', full: false });
     node3.connect();
     await established(c, 'node-b', 'node-c');
+    // node-b took node-a's generation, which node-c's bitmap entry for node-b (the one before) does not name: a full sync, safe.
+    const fromPrimary = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-b' && e.fields.peer === 'node-c');
+    expect(fromPrimary?.fields).to.include({ direction: 'SyncTarget', full: true });
     await sameImages(c, 'node-c', 'node-a', 'node-b');
   });
 });
