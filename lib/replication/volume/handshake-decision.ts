@@ -4,7 +4,7 @@
 // drbd_sync_handshake).
 import { resolveSplitBrain, describeResolution, type AfterSbPolicies, type SbSide } from '../after-sb.js';
 import { decideSync, describeDecision } from '../sync-decision.js';
-import { pauseReason } from './one-source.js';
+import { pauseReason, type Feed } from './one-source.js';
 import type { PeerState } from './wire.js';
 
 export type ConnectOutcome =
@@ -23,7 +23,18 @@ export function decideConnect(
   peer: PeerState,
 ): ConnectOutcome {
   const out = decideAlone(policies, localName, local, peerName, peer);
-  return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer);
+  if (local.feeds === undefined || peer.feeds === undefined) return out;
+  const primary = commonPrimary(local.feeds, peer.feeds);
+  // Both apply the same Primary's stream at one generation: they hold what it holds. Bits between them
+  // are stale (a lost Primary's last extents, since resynced from it), so they are dropped, not synced.
+  if (primary !== null && local.generations.current === peer.generations.current && out.kind !== 'standalone') {
+    return { kind: 'established', inSync: true, log: `no resync with ${peerName}: both take ${primary}'s writes at one generation (${local.changedBlocks} + ${peer.changedBlocks} stale bit(s) dropped)` };
+  }
+  return oneSource(out, localName, local, peerName, peer);
+}
+
+function commonPrimary(a: readonly Feed[], b: readonly Feed[]): string | null {
+  return a.find((f) => f.replication === 'Established' && b.some((g) => g.replication === 'Established' && g.peer === f.peer))?.peer ?? null;
 }
 
 // The outcome as if this pair were alone.

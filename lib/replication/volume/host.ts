@@ -48,6 +48,12 @@ export interface VolumeHost extends SessionHost {
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   // Our links other than `peer`'s that move data into us or from us (one-source.ts).
   feedsFor(peer: string): Feed[];
+  // As a new Primary: resync what is out of sync with `peer`, now at our generation (a lost Primary's last extents).
+  reconcile(peer: string): void;
+  // As Secondary: a write of the Primary's stream (its extent is remembered).
+  receivedWrite(offset: number, length: number): void;
+  // Our Primary `peer`'s link ended while it was Primary: its last extents go out of sync towards the others.
+  primaryLost(peer: string): Promise<void>;
   // Another peer than `peer` is a Primary whose stream we apply.
   followsPrimary(peer: string): boolean;
   // `peer`'s session started or stopped moving data (one-source.ts): the other peers hear our new feeds.

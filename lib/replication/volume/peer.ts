@@ -313,6 +313,8 @@ export class PeerSession extends PeerSessionBase {
         if (s.value.role === 'Primary' && this.host.role === 'Primary') return this.drop(link, 'both sides are Primary: refusing two Primaries on one volume');
         // A forced promotion or an invalidate elsewhere: only a new connect handshake can sync us.
         const ours = this.host.generations;
+        // It followed our new generation as we became Primary: what a lost Primary left different resyncs now.
+        if (before !== null && before.generations.current !== g.current && g.current === ours.current) this.host.reconcile(this.name);
         // In step with a peer that is UpToDate now (a resync from its Consistent disk left ours Consistent): UpToDate too.
         if (this.inStep && s.value.disk === 'UpToDate' && g.current === ours.current && this.host.diskState !== 'UpToDate') {
           await this.host.connectedInSync(this.name, 'UpToDate');
@@ -372,6 +374,7 @@ export class PeerSession extends PeerSessionBase {
     const { offset, length, data } = w.value;
     if (offset + length > this.host.cfg.size) return this.drop(link, `WRITE ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
     this.writesReceived++;
+    this.host.receivedWrite(offset, length);
     this.receiver?.write(f.seq, offset, length, data, (f.flags & FLAG_FUA) !== 0, Date.now());
   }
 
@@ -469,6 +472,8 @@ export class PeerSession extends PeerSessionBase {
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {
     if (this.link !== link) return;
+    // Its stream flowed to us and it never said it stopped being Primary.
+    const lostPrimary = this.peerState?.role === 'Primary' && this.replication !== 'Off' && !this.paused;
     const onPurpose = this.released(link, info);
     this.unfreeze();
     this.receiver?.stop();
@@ -479,6 +484,7 @@ export class PeerSession extends PeerSessionBase {
     this.verifier.stop();
     this.resync = null;
     this.host.feedsChanged(this.name);
+    if (lostPrimary) this.background(this.host.primaryLost(this.name), 'marking the lost Primary\'s last extents');
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.sender.lost();
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {

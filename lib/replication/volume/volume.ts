@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
 import { formatHostPort } from '../../config/names.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
-import type { ActivityLog } from '../block/activity-log.js';
+import { extentRanges, type ActivityLog } from '../block/activity-log.js';
 import type { ActivityLogStore } from '../block/activity-log-store.js';
 import type { Bitmap } from '../block/bitmap.js';
 import { markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
@@ -33,6 +33,7 @@ import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
 import { missesWrites, promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
+import { RecentExtents } from './recent-extents.js';
 import type { SyncedRange } from './resync-target.js';
 import { UnsavedBits } from './unsaved-bits.js';
 import type { VolumeStatus } from './status-types.js';
@@ -65,6 +66,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private feedsTold: Feed[] = []; // our feeds as the peers last heard them (one-source.ts)
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
+  private readonly recent: RecentExtents; // as Secondary: the extents our Primary's stream touched last
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -78,6 +80,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     this.unsavedBits = new UnsavedBits(record.activityLog.extentSize);
+    this.recent = new RecentExtents(record.activityLog.extentSize, cfg.alExtents);
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
@@ -180,6 +183,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     });
     if (v === null) return;
     this.broadcastState();
+    // Peers at our generation now; those that follow a new one reconcile once they say so (peer.ts).
+    for (const s of this.peers.values()) if (s.peerState?.generations.current === this.generations.current) this.reconcile(s.name);
     const nbd = new NbdServer({ exportName: this.cfg.name, backend: this.io(), log: (m) => this.log.info(`${this.cfg.name}: ${m}`) });
     if (this.cfg.nbd.socket) await mkdir(dirname(this.cfg.nbd.socket), { recursive: true, mode: 0o755 });
     try {
@@ -216,6 +221,15 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState();
     this.log.info(`${this.cfg.name}: Secondary`);
     this.emit('replica.role', { volume: this.cfg.name, role: 'Secondary' });
+  }
+
+  // As a new Primary: a peer in step with us but with blocks out of sync either way (a lost Primary's
+  // last extents, primaryLost) reconnects, and the handshake resyncs them from us: our copy wins.
+  reconcile(peer: string): void {
+    const s = this.peers.get(peer);
+    if (this.role !== 'Primary' || s === undefined || s.replication !== 'Established') return;
+    const bits = this.bitmapFor(peer).countSet() + (s.peerState?.changedBlocks ?? 0);
+    if (bits > 0) s.reconnect(`reconciling ${bits} block(s) out of sync with ${peer}: the new Primary's copy wins`);
   }
 
   // `invalidate`: our data is replaced by a full sync from a peer.
@@ -313,7 +327,9 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {
     const g = onConnectedAndSynced(this.generations, peer);
     const disk = diskWhenInSync(this.diskState, peerDisk);
-    if (g === this.generations && disk === this.diskState) return;
+    const stale = this.bitmapFor(peer).countSet() > 0;
+    if (stale) this.bitmapFor(peer).clearAll(); // in sync: stale bits (handshake-decision.ts) go
+    if (g === this.generations && disk === this.diskState && !stale) return;
     this.generations = g;
     if (disk !== this.diskState) return this.setDisk(disk);
     await this.save();
@@ -355,6 +371,25 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.save();
     // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
     this.broadcastState();
+  }
+
+  // A write of our Primary's stream (we are Secondary).
+  receivedWrite(offset: number, length: number): void {
+    this.recent.touch(offset, length);
+  }
+
+  // Our Primary `peer` is gone without demoting (a crash, a cut link): writes it had in flight may have
+  // reached some of its Secondaries and not others. Those lie in the extents its stream touched last,
+  // so they count as out of sync towards every other peer until a resync (reconcile, at the next promotion).
+  async primaryLost(peer: string): Promise<void> {
+    const ranges = extentRanges(this.activityLog.extentSize, this.recent.extents(), this.cfg.size);
+    this.recent.clear();
+    const others = [...this.peers.values()].filter((s) => s.name !== peer);
+    if (ranges.length === 0 || others.length === 0) return;
+    for (const s of others) for (const r of ranges) this.bitmapFor(s.name).setRange(r.offset, r.length);
+    this.log.info(`${this.cfg.name}: Primary ${peer} lost: the ${ranges.length} extent(s) its writes touched last count as out of sync towards ${others.map((s) => s.name).join(', ')} (a write in flight may have reached only some of us)`);
+    await this.save();
+    this.broadcastState(peer);
   }
 
   // Another peer than `peer` is a Primary whose stream we apply: we follow its generations ourselves.

@@ -2,6 +2,7 @@
 // every Secondary, a node that was away catches up from whichever peer it
 // meets, and a node takes data from one source at a time.
 import { expect } from 'chai';
+import { open } from 'node:fs/promises';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
@@ -156,5 +157,25 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     const fromPrimary = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-b' && e.fields.peer === 'node-c');
     expect(fromPrimary?.fields).to.include({ direction: 'SyncTarget', full: true });
     await sameImages(c, 'node-c', 'node-a', 'node-b');
+  });
+  // Protocol C answers a write once every peer has it, but a write in flight when the Primary dies can reach one
+  // Secondary and not the other. Both stay UpToDate at one generation: nothing else would ever resync that block.
+  it('Secondaries that lose their Primary resync its last extents from the next Primary: a block that differs between them does not stay', async () => {
+    const [a, b] = await threeNodes(32 * MiB);
+    for (let i = 0; i < 4; i++) await a.io().write(i * MiB, pattern(i + 60, 64 * 1024), false);
+    await a.io().flush();
+    const fh = await open(c.config('node-c').device, 'r+'); // node-c applied a write node-b never got
+    await fh.write(Buffer.alloc(4096, 0xc3), 0, 4096, 2 * MiB);
+    await fh.close();
+    c.events.length = 0;
+    await a.disconnect(); // the Secondaries lose their Primary without a word
+    await waitFor('both marked its last extent', async () => c.logs.filter((l) => l.includes('db: Primary node-a lost: the 1 extent(s)')).length === 2, 10000);
+    await c.stop('node-a');
+    await b.promote(false);
+    await waitFor('node-c resynced from node-b', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
+    await established(c, 'node-b', 'node-c');
+    await sameImages(c, 'node-b', 'node-c');
+    const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
+    expect(run?.fields).to.include({ peer: 'node-b', direction: 'SyncTarget', full: false, bytes: 4 * MiB }); // one extent, not the volume
   });
 });
