@@ -171,7 +171,7 @@ export class PeerSession extends PeerSessionBase {
     // Another link's handshake decided since our STATE left: the peer decided from feeds we no longer have.
     const feeds = this.host.feedsFor(this.name);
     if (!sameFeeds(feeds, sent.feeds)) {
-      const again = decideConnect(this.policies, this.host.node, { ...sent, ...(feeds === undefined ? {} : { feeds }) }, this.name, both.received);
+      const again = decideConnect(this.policies, this.host.node, { ...sent, feeds }, this.name, both.received);
       if (again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
     }
     if (sent.discardMyData) this.host.discardMyDataUsed();
@@ -484,7 +484,7 @@ export class PeerSession extends PeerSessionBase {
     this.verifier.stop();
     this.resync = null;
     this.host.feedsChanged(this.name);
-    if (lostPrimary) this.background(this.host.primaryLost(this.name), 'marking the lost Primary\'s last extents');
+    if (lostPrimary && !onPurpose) this.background(this.host.primaryLost(this.name), 'marking the lost Primary\'s last extents');
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.sender.lost();
     this.background(Promise.all(lost.map((w) => this.host.markOutOfSync(this.name, w.offset, w.length))).finally(() => {
