@@ -4,7 +4,7 @@
 // drbd_sync_handshake).
 import { resolveSplitBrain, describeResolution, type AfterSbPolicies, type SbSide } from '../after-sb.js';
 import { decideSync, describeDecision } from '../sync-decision.js';
-import { pauseReason, type Feed } from './one-source.js';
+import { pauseReason } from './one-source.js';
 import type { PeerState } from './wire.js';
 
 export type ConnectOutcome =
@@ -23,18 +23,7 @@ export function decideConnect(
   peer: PeerState,
 ): ConnectOutcome {
   const out = decideAlone(policies, localName, local, peerName, peer);
-  if (local.feeds === undefined || peer.feeds === undefined) return out;
-  const primary = commonPrimary(local.feeds, peer.feeds);
-  // Both apply the same Primary's stream at one generation: they hold what it holds. Bits between them
-  // are stale (a lost Primary's last extents, since resynced from it), so they are dropped, not synced.
-  if (primary !== null && local.generations.current === peer.generations.current && out.kind !== 'standalone') {
-    return { kind: 'established', inSync: true, log: `no resync with ${peerName}: both take ${primary}'s writes at one generation (${local.changedBlocks} + ${peer.changedBlocks} stale bit(s) dropped)` };
-  }
-  return oneSource(out, localName, local, peerName, peer);
-}
-
-function commonPrimary(a: readonly Feed[], b: readonly Feed[]): string | null {
-  return a.find((f) => f.replication === 'Established' && b.some((g) => g.replication === 'Established' && g.peer === f.peer))?.peer ?? null;
+  return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer);
 }
 
 // The outcome as if this pair were alone.
@@ -74,7 +63,7 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 // Same current generation: normally in sync. Bits at the same generation come
 // from a Primary that crashed (its activity log, marked at restart), from
 // Secondaries that lost their Primary (the extents its stream touched last,
-// which may differ between them), or from an online verify. With a Primary,
+// which may differ between them; volume.ts primaryLost), or from an online verify. With a Primary,
 // its copy wins: it is what the application reads. Without one, the side with
 // bits is ahead; both with bits: nothing moves (DRBD: "No resync, but N bits in bitmap!").
 function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): ConnectOutcome {

@@ -54,8 +54,6 @@ export interface VolumeHost extends SessionHost {
   receivedWrite(offset: number, length: number): void;
   // Our Primary `peer`'s link ended while it was Primary: its last extents go out of sync towards the others.
   primaryLost(peer: string): Promise<void>;
-  // Another peer than `peer` is a Primary whose stream we apply.
-  followsPrimary(peer: string): boolean;
   // `peer`'s session started or stopped moving data (one-source.ts): the other peers hear our new feeds.
   feedsChanged(peer: string): void;
   // The connected Primary started a new generation (some other peer is absent).

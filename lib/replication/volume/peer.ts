@@ -300,8 +300,9 @@ export class PeerSession extends PeerSessionBase {
         this.peerState = s.value;
         if (this.pausedStale()) return this.decideAgain(link, `${this.name} changed since the paused connect`);
         const g = s.value.generations;
-        // Its new generation was minted from our current: we hold all it wrote before, so we follow.
-        if (g.current !== this.host.generations.current && s.value.role === 'Primary' && this.inStep && g.history[0] === this.host.generations.current) {
+        // We were at the generation it last told us, and in step: we hold all it wrote before, so we follow.
+        if (before !== null && g.current !== before.generations.current && s.value.role === 'Primary' && this.inStep
+          && this.host.generations.current === before.generations.current) {
           await this.host.followPeerGeneration(this.name, g.current);
         }
         // It became Primary, so its writes would start flowing here: they wait while we have another source
@@ -319,9 +320,7 @@ export class PeerSession extends PeerSessionBase {
         if (this.inStep && s.value.disk === 'UpToDate' && g.current === ours.current && this.host.diskState !== 'UpToDate') {
           await this.host.connectedInSync(this.name, 'UpToDate');
         }
-        // A Secondary that followed our common Primary first: we follow it too, in that Primary's stream order.
-        const sameFeed = s.value.role !== 'Primary' && this.host.followsPrimary(this.name);
-        if (this.inStep && g.current !== ours.current && !(ours.fresh && g.fresh) && !sameFeed) {
+        if (this.inStep && g.current !== ours.current && !(ours.fresh && g.fresh)) {
           this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
         }
       },
@@ -472,8 +471,8 @@ export class PeerSession extends PeerSessionBase {
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {
     if (this.link !== link) return;
-    // Its stream flowed to us and it never said it stopped being Primary.
-    const lostPrimary = this.peerState?.role === 'Primary' && this.replication !== 'Off' && !this.paused;
+    // Its stream flowed to us and it never said it stopped being Primary (the newest STATE, applied or not).
+    const lostPrimary = this.peerRoleSent === 'Primary' && this.replication !== 'Off' && !this.paused;
     const onPurpose = this.released(link, info);
     this.unfreeze();
     this.receiver?.stop();
@@ -484,6 +483,7 @@ export class PeerSession extends PeerSessionBase {
     this.verifier.stop();
     this.resync = null;
     this.host.feedsChanged(this.name);
+    // Not when we closed it (a stop, a reconnect of ours): marks for a Primary that lives on would stay until the next failover.
     if (lostPrimary && !onPurpose) this.background(this.host.primaryLost(this.name), 'marking the lost Primary\'s last extents');
     // Unacknowledged writes may be missing on the peer: into the bitmap, then complete them.
     const lost = this.sender.lost();

@@ -227,7 +227,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // last extents, primaryLost) reconnects, and the handshake resyncs them from us: our copy wins.
   reconcile(peer: string): void {
     const s = this.peers.get(peer);
-    if (this.role !== 'Primary' || s === undefined || s.replication !== 'Established') return;
+    if (this.role !== 'Primary' || s === undefined || !(s.replication === 'Established' || s.replication === 'VerifyS' || s.replication === 'VerifyT')) return;
     const bits = this.bitmapFor(peer).countSet() + (s.peerState?.changedBlocks ?? 0);
     if (bits > 0) s.reconnect(`reconciling ${bits} block(s) out of sync with ${peer}: the new Primary's copy wins`);
   }
@@ -327,9 +327,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {
     const g = onConnectedAndSynced(this.generations, peer);
     const disk = diskWhenInSync(this.diskState, peerDisk);
-    const stale = this.bitmapFor(peer).countSet() > 0;
-    if (stale) this.bitmapFor(peer).clearAll(); // in sync: stale bits (handshake-decision.ts) go
-    if (g === this.generations && disk === this.diskState && !stale) return;
+    if (g === this.generations && disk === this.diskState) return;
     this.generations = g;
     if (disk !== this.diskState) return this.setDisk(disk);
     await this.save();
@@ -392,10 +390,6 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState(peer);
   }
 
-  // Another peer than `peer` is a Primary whose stream we apply: we follow its generations ourselves.
-  followsPrimary(peer: string): boolean {
-    return this.feedsFor(peer).some((f) => f.replication === 'Established');
-  }
 
   async persist(): Promise<void> {
     await this.save();

@@ -178,4 +178,25 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
     expect(run?.fields).to.include({ peer: 'node-b', direction: 'SyncTarget', full: false, bytes: 4 * MiB }); // one extent, not the volume
   });
+  it('after a lost Primary, marks on the other Secondary alone suffice: the next Primary, with none, is still the source', async () => {
+    const [a] = await threeNodes(32 * MiB);
+    for (let i = 0; i < 4; i++) await a.io().write(i * MiB, pattern(i + 80, 64 * 1024), false);
+    await a.io().flush();
+    await c.stop('node-b'); // node-b restarts: it remembers no extent of node-a's
+    const b = await c.start('node-b');
+    await established(c, 'node-a', 'node-b');
+    const fh = await open(c.config('node-c').device, 'r+'); // node-c applied a write node-b never got
+    await fh.write(Buffer.alloc(4096, 0xc4), 0, 4096, MiB);
+    await fh.close();
+    c.events.length = 0;
+    await a.disconnect();
+    await waitFor('node-c marked the extent', async () => c.logs.some((l) => l.startsWith('node-c info db: Primary node-a lost: the 1 extent(s)')), 10000);
+    expect(c.logs.some((l) => l.startsWith('node-b info db: Primary node-a lost'))).to.equal(false);
+    await c.stop('node-a');
+    await b.promote(false);
+    await waitFor('node-c resynced from node-b', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
+    await established(c, 'node-b', 'node-c');
+    await sameImages(c, 'node-b', 'node-c');
+    expect(c.logs.some((l) => l.includes('node-b is Primary, its copy wins'))).to.equal(true);
+  });
 });
