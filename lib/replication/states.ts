@@ -21,6 +21,9 @@ export const REPLICATION_STATES: readonly ReplicationState[] = [
   'Off', 'Established', 'SyncSource', 'SyncTarget', 'PausedSyncS', 'PausedSyncT', 'VerifyS', 'VerifyT', 'Ahead', 'Behind',
 ];
 
+// The write stream flows and no resync runs (a verify only compares): the two sides hold the same data.
+export const isInStep = (r: ReplicationState): boolean => r === 'Established' || r === 'VerifyS' || r === 'VerifyT';
+
 // A resync or write stream that waits for another source to finish (one-source.ts): the peer takes none of our writes.
 export const isPausedSync = (r: ReplicationState): boolean => r === 'PausedSyncS' || r === 'PausedSyncT';
 

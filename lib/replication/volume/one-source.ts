@@ -17,6 +17,8 @@
 // |                                 | (it forwards none of them)        |         |
 // | free                            | free, or SyncSource of others     | goes on |
 
+import { isInStep, type ReplicationState } from '../states.js';
+
 // One of a node's other links, as it tells a peer. `Established` only for a
 // Primary peer: the node applies that Primary's writes.
 export interface Feed {
@@ -27,7 +29,7 @@ export interface Feed {
 // What a session tells feedsOf about itself.
 export interface FeedView {
   name: string;
-  replication: string;
+  replication: ReplicationState;
   peerRole: string;
   linkUp: boolean; // running, link up (a link being wound up moves nothing more)
 }
@@ -38,9 +40,7 @@ export function feedsOf(sessions: Iterable<FeedView>, recipient: string): Feed[]
   for (const s of sessions) {
     if (s.name === recipient || !s.linkUp) continue;
     if (s.replication === 'SyncSource' || s.replication === 'SyncTarget') out.push({ peer: s.name, replication: s.replication });
-    else if (s.replication === 'Established' || s.replication === 'VerifyS' || s.replication === 'VerifyT') {
-      if (s.peerRole === 'Primary') out.push({ peer: s.name, replication: 'Established' });
-    }
+    else if (isInStep(s.replication) && s.peerRole === 'Primary') out.push({ peer: s.name, replication: 'Established' });
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { serveResyncRequest } from './resync-source.js';
 import { ResyncTarget, type SyncedRange } from './resync-target.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
-import { isPausedSync } from '../states.js';
+import { isInStep, isPausedSync } from '../states.js';
 import { pauseReason, sameFeeds } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
@@ -70,9 +70,8 @@ export class PeerSession extends PeerSessionBase {
     return isPausedSync(this.replication);
   }
 
-  // The write stream flows and no resync runs (a verify only compares): we hold what the peer holds.
   private get inStep(): boolean {
-    return this.replication === 'Established' || this.replication === 'VerifyS' || this.replication === 'VerifyT';
+    return isInStep(this.replication);
   }
 
   // A new authenticated link to this peer. Returns false when it is refused.

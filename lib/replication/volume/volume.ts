@@ -21,7 +21,7 @@ import {
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
-import type { DiskState } from '../states.js';
+import { isInStep, type DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
@@ -227,7 +227,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // last extents, primaryLost) reconnects, and the handshake resyncs them from us: our copy wins.
   reconcile(peer: string): void {
     const s = this.peers.get(peer);
-    if (this.role !== 'Primary' || s === undefined || !(s.replication === 'Established' || s.replication === 'VerifyS' || s.replication === 'VerifyT')) return;
+    if (this.role !== 'Primary' || s === undefined || !isInStep(s.replication)) return;
     const bits = this.bitmapFor(peer).countSet() + (s.peerState?.changedBlocks ?? 0);
     if (bits > 0) s.reconnect(`reconciling ${bits} block(s) out of sync with ${peer}: the new Primary's copy wins`);
   }
