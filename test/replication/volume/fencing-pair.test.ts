@@ -213,6 +213,7 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
     await a2.promote(false); // no absent peer, none connected UpToDate: a is the newest copy
     expect(a2.diskState).to.equal('UpToDate');
     await waitFor('b follows its UpToDate Primary', async () => b.diskState === 'UpToDate', 5000);
-    expect(a2.peers.get('node-b')?.status().disk).to.equal('UpToDate');
+    // b saves its record before its STATE says so: a's view follows a moment later.
+    await waitFor('a sees b UpToDate', async () => a2.peers.get('node-b')?.status().disk === 'UpToDate', 5000);
   });
 });
