@@ -28,6 +28,12 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     return v;
   }
 
+  // `name` stops, and node-a has seen it go.
+  async function away(name: string): Promise<void> {
+    await c.stop(name);
+    await waitFor(`${name} gone`, async () => !c.get('node-a').peers.get(name)?.connected, 10000);
+  }
+
 
   it('writes reach both Secondaries', async () => {
     const [a] = await threeNodes();
@@ -39,8 +45,7 @@ describe('replicated volume, three nodes (in process over loopback)', function (
 
   it('a Secondary that missed writes while away catches up from the other Secondary in full (it tracked nothing for it)', async () => {
     const [a] = await threeNodes();
-    await c.stop('node-c');
-    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    await away('node-c');
     // node-a starts a generation (node-c misses writes); node-b follows it and receives every write.
     for (let i = 0; i < 8; i++) await a.io().write(i * MiB, pattern(i + 90, 64 * 1024), false);
     await a.io().flush();
@@ -56,8 +61,7 @@ describe('replicated volume, three nodes (in process over loopback)', function (
 
   it('a former Primary that tracked an absent peer, then took a new Primary\'s writes, brings that peer all of them', async () => {
     const [a, b] = await threeNodes();
-    await c.stop('node-c');
-    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    await away('node-c');
     await a.io().write(0, pattern(70, 64 * 1024), false); // tracked by node-a for node-c
     await a.demote();
     await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
@@ -79,8 +83,7 @@ describe('replicated volume, three nodes (in process over loopback)', function (
   // UpToDate with stale data. One source at a time: the second waits (PausedSyncT) and decides again.
   it('a node resyncing from the Primary takes no second resync from a lagging Secondary meanwhile: all images end equal', async () => {
     const [a, b] = await threeNodes(32 * MiB);
-    await c.stop('node-c');
-    await waitFor('node-c gone', async () => !a.peers.get('node-c')?.connected, 10000);
+    await away('node-c');
     for (let i = 0; i < 32; i++) await a.io().write(i * MiB, pattern(i + 10, 256 * 1024), false);
     await b.disconnect(); // node-b lags behind too
     await waitFor('node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
@@ -114,10 +117,10 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     await sameImages(c, 'node-a', 'node-b', 'node-c');
     expect(n).to.be.above(0);
   });
+
   it('a Secondary that takes the Primary\'s writes sources no resync: a node back from away gets only what it missed, from the Primary', async () => {
     const [a] = await threeNodes();
-    await c.stop('node-b');
-    await waitFor('node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    await away('node-b');
     for (let i = 0; i < 8; i++) await a.io().write(i * MiB, pattern(i + 30, 64 * 1024), false);
     await a.io().flush();
     c.events.length = 0;
@@ -132,8 +135,7 @@ describe('replicated volume, three nodes (in process over loopback)', function (
 
   it('a Secondary promoted while its peer is SyncSource of a third node: that peer takes the new Primary\'s writes after the resync (paused until then), by bitmap', async () => {
     const [a, , node3] = await threeNodes(64 * MiB);
-    await c.stop('node-b');
-    await waitFor('node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    await away('node-b');
     for (let i = 0; i < 64; i++) await a.io().write(i * MiB, pattern(i + 500, 512 * 1024), false);
     await a.io().flush();
     await a.demote();
