@@ -63,7 +63,7 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 // Same current generation: normally in sync. Bits at the same generation come
 // from a Primary that crashed (its activity log, marked at restart), from
 // Secondaries that lost their Primary (the extents its stream touched last,
-// which may differ between them; volume.ts primaryLost), or from an online verify. With a Primary,
+// which may differ between them; reconcile.ts primaryLost), or from an online verify. With a Primary,
 // its copy wins: it is what the application reads. Without one, the side with
 // bits is ahead; both with bits: nothing moves (DRBD: "No resync, but N bits in bitmap!").
 function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): ConnectOutcome {

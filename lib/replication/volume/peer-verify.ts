@@ -2,20 +2,20 @@
 // VerifySource over the link; as VerifyT it hashes its own blocks for each
 // VERIFY_REQUEST (in stream order, so both sides hash the same generation)
 // and answers which differ. Both sides mark the differing blocks out of sync
-// towards the peer. The peer session owns the link and the replication state.
-import type { FileBackend } from '../block/nbd/file-backend.js';
+// towards the peer. The peer session owns the link; the verify moves its
+// replication state between Established and VerifyS / VerifyT.
+import type { Frame } from '../link/frame.js';
 import type { PeerLink } from '../link/peer-link.js';
-import type { RangeLock } from './range-lock.js';
+import type { ReplicationState } from '../states.js';
+import type { PeerPart } from './peer-part.js';
 import type { VerifyProgress } from './status-types.js';
 import { VerifySource, blockRanges, differingBlocks, hashBlocks } from './verify.js';
-import { encodeVerifyReply } from './wire.js';
+import { decodeVerifyReply, decodeVerifyRequest, encodeVerifyReply } from './wire.js';
 
-export interface PeerVerifyOptions {
-  disk: FileBackend;
-  lock: RangeLock;
-  size: number;
-  blockSize: number;
-  markOutOfSync: (offset: number, length: number) => void;
+// What the verify needs from its peer session, beyond any part's.
+export interface VerifySession extends PeerPart {
+  replication(): ReplicationState;
+  setReplication(r: ReplicationState): void;
 }
 
 interface Tally {
@@ -28,50 +28,56 @@ export class PeerVerify {
   private source: VerifySource | null = null;
   private target: Tally | null = null;
 
-  constructor(private readonly o: PeerVerifyOptions) {}
+  constructor(private readonly s: VerifySession) {}
 
-  // VerifyS: hash and send every range; `onDone` gets the bytes found out of sync.
-  startSource(link: PeerLink, onDone: (mismatched: number) => void): void {
-    const { disk, lock, size, blockSize, markOutOfSync } = this.o;
+  // `tandem replica verify`, on an Established link (the session checked): VerifyS hashes and sends every range.
+  startSource(link: PeerLink): void {
+    const { host } = this.s;
+    const { size, blockSize } = host.cfg;
+    this.s.setReplication('VerifyS');
     this.source = new VerifySource({
-      link, disk, lock, size, blockSize, onMismatch: markOutOfSync,
+      link, disk: host.disk, lock: host.lock, size, blockSize, onMismatch: (o, l) => this.markOutOfSync(o, l),
       onDone: (mismatched) => {
         this.source = null;
-        onDone(mismatched);
+        if (!this.s.isCurrent(link)) return;
+        this.s.setReplication('Established');
+        if (link.state === 'established') link.send({ type: 'VERIFY_DONE', payload: Buffer.of(1) });
+        this.finished(mismatched);
       },
     });
     this.source.start();
   }
 
-  // VERIFY_REPLY: null when accepted, else why the link must drop.
-  onReply(r: { offset: number; length: number; mismatched: number[] }): string | null {
-    if (this.source === null) return 'VERIFY_REPLY without a verify running';
-    return this.source.onReply(r) ? null : `VERIFY_REPLY ${r.offset}+${r.length} was not requested`;
+  // VERIFY_REPLY: VerifyS learns which blocks of a range differ.
+  onReply(link: PeerLink, f: Frame): void {
+    const r = decodeVerifyReply(f.payload, this.s.host.cfg.blockSize);
+    if (!r.ok) return this.s.drop(link, r.detail);
+    if (this.source === null) return this.s.drop(link, 'VERIFY_REPLY without a verify running');
+    if (!this.source.onReply(r.value)) this.s.drop(link, `VERIFY_REPLY ${r.value.offset}+${r.value.length} was not requested`);
   }
 
-  // VerifyT begins with the first VERIFY_REQUEST.
-  startTarget(): void {
-    this.target = { total: this.o.size, done: 0, mismatched: 0 };
-  }
-
-  // One VERIFY_REQUEST, run in stream order: our hashes against theirs, and the answer.
-  async answer(link: PeerLink, offset: number, length: number, theirs: Buffer, uncached: boolean): Promise<void> {
-    const { disk, blockSize } = this.o;
-    const data = await (uncached ? disk.readUncached(offset, length) : disk.read(offset, length));
-    const bad = differingBlocks(hashBlocks(data, blockSize), theirs);
-    for (const m of blockRanges(offset, length, blockSize, bad)) {
-      this.o.markOutOfSync(m.offset, m.length);
-      if (this.target) this.target.mismatched += m.length;
+  // VERIFY_REQUEST: VerifyT begins with the first one, and answers each in stream order.
+  onRequest(link: PeerLink, f: Frame): void {
+    const { host } = this.s;
+    const r = decodeVerifyRequest(f.payload, host.cfg.blockSize);
+    if (!r.ok) return this.s.drop(link, r.detail);
+    const { offset, length, hashes } = r.value;
+    if (offset + length > host.cfg.size) return this.s.drop(link, `VERIFY_REQUEST ${offset}+${length} ends past the volume`);
+    if (this.s.replication() === 'Established') {
+      this.s.setReplication('VerifyT');
+      this.target = { total: host.cfg.size, done: 0, mismatched: 0 };
     }
-    if (this.target) this.target.done += length;
-    if (link.state === 'established') link.send({ type: 'VERIFY_REPLY', payload: encodeVerifyReply(offset, length, bad) });
+    // A Secondary's pages serve no reader; a Primary's do, so it reads through its cache.
+    this.s.receiver()?.inOrder({ seq: f.seq, range: null, run: () => this.answer(link, offset, length, hashes, host.role !== 'Primary') });
   }
 
-  // VERIFY_DONE: the bytes VerifyT found out of sync, or null when this side was not VerifyT.
-  endTarget(): number | null {
+  // VERIFY_DONE: VerifyT is over.
+  onDone(): void {
+    if (this.s.replication() !== 'VerifyT') return;
+    this.s.setReplication('Established');
     const t = this.target;
     this.target = null;
-    return t === null ? null : t.mismatched;
+    this.finished(t?.mismatched ?? 0);
   }
 
   // The link ended: whatever ran is over.
@@ -88,5 +94,30 @@ export class PeerVerify {
       direction: this.source !== null ? 'VerifyS' : 'VerifyT', total_bytes: v.total, done_bytes: v.done,
       percent: v.total === 0 ? 100 : Math.floor((1000 * v.done) / v.total) / 10, mismatched_bytes: v.mismatched,
     };
+  }
+
+  // One VERIFY_REQUEST, run in stream order: our hashes against theirs, and the answer.
+  private async answer(link: PeerLink, offset: number, length: number, theirs: Buffer, uncached: boolean): Promise<void> {
+    const { disk, cfg } = this.s.host;
+    const data = await (uncached ? disk.readUncached(offset, length) : disk.read(offset, length));
+    const bad = differingBlocks(hashBlocks(data, cfg.blockSize), theirs);
+    for (const m of blockRanges(offset, length, cfg.blockSize, bad)) {
+      this.markOutOfSync(m.offset, m.length);
+      if (this.target) this.target.mismatched += m.length;
+    }
+    if (this.target) this.target.done += length;
+    if (link.state === 'established') link.send({ type: 'VERIFY_REPLY', payload: encodeVerifyReply(offset, length, bad) });
+  }
+
+  private markOutOfSync(offset: number, length: number): void {
+    this.s.host.bitmapFor(this.s.peer).setRange(offset, length);
+  }
+
+  private finished(mismatched: number): void {
+    const { host, peer } = this.s;
+    const v = host.cfg.name;
+    host.log.info(`${v}: Online verify with ${peer} done: ${mismatched} bytes out of sync${mismatched > 0 ? ' (marked in the bitmap; they resync at the next connect)' : ''}`);
+    host.emit('replica.verify.finished', { volume: v, peer, mismatched_bytes: mismatched });
+    this.s.background(host.persist(), 'saving the verify result');
   }
 }

@@ -11,16 +11,14 @@ import { ConnectExchange } from './connect-exchange.js';
 import { decideConnect } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
 import { settleLost } from './pending.js';
-import { ResyncMeter } from './resync-meter.js';
-import { serveResyncRequest } from './resync-source.js';
-import { ResyncTarget, type SyncedRange } from './resync-target.js';
+import { PeerResync, type ResyncDirection } from './peer-resync.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
 import { isInStep, isPausedSync } from '../states.js';
 import { pauseReason, sameFeeds } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
-  decodeResyncData, decodeResyncRequest, decodeState, decodeU64, decodeVerifyReply, decodeVerifyRequest, decodeWrite,
+  decodeState, decodeU64, decodeWrite,
   encodeState, type PeerState,
 } from './wire.js';
 import type { WriteCompletion } from './write-completion.js';
@@ -38,10 +36,8 @@ export class PeerSession extends PeerSessionBase {
   private receiver: WriteReceiver | null = null; // Secondary: the peer's stream, this link's
   private readonly dropped = new WeakSet<PeerLink>();
   private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
-  private resync: ResyncMeter | null = null;
-  private target: ResyncTarget | null = null;
+  private readonly resync: PeerResync;
   private readonly verifier: PeerVerify;
-  private readonly checkpoints = new Set<Promise<void>>(); // resync progress being saved
   private suspendedBy = ''; // while paused: the other source we wait for
 
   constructor(
@@ -51,8 +47,24 @@ export class PeerSession extends PeerSessionBase {
     private readonly policies: AfterSbPolicies,
   ) {
     super(name, address, host);
-    const { size, blockSize } = host.cfg;
-    this.verifier = new PeerVerify({ disk: host.disk, lock: host.lock, size, blockSize, markOutOfSync: (o, l) => host.bitmapFor(name).setRange(o, l) });
+    const part = {
+      host, peer: name,
+      isCurrent: (link: PeerLink) => this.link === link,
+      receiver: () => this.receiver,
+      drop: (link: PeerLink, detail: string) => this.drop(link, detail),
+      background: (p: Promise<unknown>, what: string, link?: PeerLink) => this.background(p, what, link),
+    };
+    this.verifier = new PeerVerify({
+      ...part,
+      replication: () => this.replication,
+      setReplication: (r) => { this.replication = r; },
+    });
+    this.resync = new PeerResync({
+      ...part,
+      peerState: () => this.peerState,
+      unfreeze: () => this.unfreeze(),
+      finished: () => this.endResync(),
+    });
   }
 
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
@@ -93,7 +105,7 @@ export class PeerSession extends PeerSessionBase {
     // Our STATE may make the peer UpToDate: no saved record may call it fenced after that.
     if (this.forgotFencing) await this.host.persist();
     // A cut resync's last progress is in the bitmap we send, so the resumed one skips it.
-    await Promise.allSettled([...this.checkpoints]);
+    await this.resync.settled();
     const release = await this.host.freezeWrites();
     if (this.link !== link || link.state !== 'established') return release();
     this.release = release;
@@ -129,16 +141,14 @@ export class PeerSession extends PeerSessionBase {
         return this.sender.onBarrierAck(id.value);
       }
       case 'STATE': return this.onStateUpdate(link, f);
-      case 'RESYNC_REQUEST': return this.onResyncRequest(link, f);
-      case 'RESYNC_DATA': return this.onResyncData(link, f);
-      case 'RESYNC_DONE': return this.onResyncDone(link);
-      case 'VERIFY_REQUEST': return this.onVerifyRequest(link, f);
-      case 'VERIFY_REPLY': {
-        const r = decodeVerifyReply(f.payload, this.host.cfg.blockSize);
-        const error = r.ok ? this.verifier.onReply(r.value) : r.detail;
-        return error === null ? undefined : this.drop(link, error);
-      }
-      case 'VERIFY_DONE': return this.onVerifyDone();
+      case 'RESYNC_REQUEST':
+        if (this.replication !== 'SyncSource') return this.drop(link, 'RESYNC_REQUEST while not SyncSource');
+        return this.resync.onRequest(link, f);
+      case 'RESYNC_DATA': return this.resync.onData(link, f);
+      case 'RESYNC_DONE': return this.resync.onDone(link);
+      case 'VERIFY_REQUEST': return this.verifier.onRequest(link, f);
+      case 'VERIFY_REPLY': return this.verifier.onReply(link, f);
+      case 'VERIFY_DONE': return this.verifier.onDone();
       default:
         return this.drop(link, `${f.type} is not expected after the connect handshake`);
     }
@@ -217,65 +227,20 @@ export class PeerSession extends PeerSessionBase {
     this.reconnect(detail);
   }
 
-  private startResync(link: PeerLink, direction: 'SyncSource' | 'SyncTarget', full: boolean, union: Bitmap, peerCurrent: string): void {
+  private startResync(link: PeerLink, direction: ResyncDirection, full: boolean, union: Bitmap, peerCurrent: string): void {
     this.replication = direction;
-    this.resync = new ResyncMeter(direction, full, union.outOfSyncBytes(), Date.now());
-    this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction, full, bytes: this.resync.total });
-    // Saved on both sides before a block moves, so a cut link or a crash resumes instead of starting over.
-    this.background(this.host.resyncStarted(this.name, direction, union, peerCurrent).then(() => {
-      this.unfreeze();
-      if (this.link !== link || direction === 'SyncSource') return;
-      this.target = new ResyncTarget({
-        link, disk: this.host.disk, bitmap: union, csums: this.host.cfg.csumsResync,
-        appBusy: () => this.receiver?.appBusy(Date.now()) === true,
-        onProgress: (bytes) => this.resync?.add(bytes, Date.now()),
-        onCheckpoint: (ranges) => this.checkpoint(ranges),
-        onDone: () => this.finishAsTarget(link),
-      });
-      this.target.start();
-    }), 'starting the resync', link);
-  }
-
-  // Resynced blocks on stable storage leave the saved bitmap: a crash or a cut link moves them no more.
-  private checkpoint(ranges: SyncedRange[]): void {
-    if (ranges.length === 0) return;
-    const p = this.host.resyncProgress(this.name, ranges);
-    this.checkpoints.add(p);
-    p.catch((e: unknown) => this.host.log.error(`${this.host.cfg.name}: saving the resync progress with ${this.name} failed: ${(e as Error).message}`))
-      .finally(() => this.checkpoints.delete(p));
+    this.resync.start(link, direction, full, union, peerCurrent);
   }
 
   // The last checkpoint is saved before the volume closes its files.
   override async stop(detail?: string): Promise<void> {
     await super.stop(detail);
-    await Promise.allSettled([...this.checkpoints]);
+    await this.resync.settled();
   }
 
-  private async finishAsTarget(link: PeerLink): Promise<void> {
-    await this.receiver?.idle();
-    if (this.link !== link || this.peerState === null) return;
-    await this.host.disk.flush(); // UpToDate only once the synced blocks are on stable storage
-    if (link.state !== 'established') return;
-    link.send({ type: 'RESYNC_DONE' });
-    await this.host.resyncFinished(this.name, true, this.peerState.generations, this.peerState.disk);
-    this.endResync(link);
-  }
-
-  private onResyncDone(link: PeerLink): void {
-    if (this.resync?.direction !== 'SyncSource') return this.drop(link, 'RESYNC_DONE while not SyncSource');
-    this.background(this.host.resyncFinished(this.name, false, this.host.generations, this.host.diskState).then(() => this.endResync(link)), 'finishing the resync', link);
-  }
-
-  private endResync(link: PeerLink): void {
-    const r = this.resync;
-    this.resync = null;
-    this.target = null;
-    if (this.link !== link) return;
+  private endResync(): void {
     this.replication = 'Established';
     this.host.feedsChanged(this.name);
-    const secs = r === null ? 0 : (Date.now() - r.startedAt) / 1000;
-    this.host.log.info(`${this.host.cfg.name}: resync with ${this.name} finished (${r?.direction ?? '?'}, ${r?.total ?? 0} bytes in ${secs.toFixed(1)} s)`);
-    this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, direction: r?.direction, bytes: r?.total, seconds: secs });
     this.sendState();
   }
 
@@ -394,76 +359,12 @@ export class PeerSession extends PeerSessionBase {
     this.disable(`the peer could not write: ${m}`);
   }
 
-  // ---- Resync ----
-
-  private onResyncRequest(link: PeerLink, f: Frame): void {
-    if (this.replication !== 'SyncSource') return this.drop(link, 'RESYNC_REQUEST while not SyncSource');
-    const r = decodeResyncRequest(f.payload);
-    if (!r.ok) return this.drop(link, r.detail);
-    const { offset, length, hash } = r.value;
-    if (offset + length > this.host.cfg.size) return this.drop(link, `RESYNC_REQUEST ${offset}+${length} ends past the volume`);
-    // Sent blocks leave our bitmap: until the target has them on stable storage, its own bitmap still holds them.
-    const clearSent = (): void => { this.host.bitmapFor(this.name).clearRange(offset, length); };
-    serveResyncRequest(link, this.host, offset, length, hash, clearSent).then(
-      (sent) => { if (sent) this.resync?.add(length, Date.now()); },
-      (e: unknown) => this.drop(link, `serving a resync request: ${(e as Error).message}`),
-    );
-  }
-
-  private onResyncData(link: PeerLink, f: Frame): void {
-    const target = this.target;
-    if (target === null) return this.drop(link, 'RESYNC_DATA while not SyncTarget');
-    const r = decodeResyncData(f.payload);
-    if (!r.ok) return this.drop(link, r.detail);
-    const { offset, length, data } = r.value;
-    if (!target.expects(offset, length)) return this.drop(link, `RESYNC_DATA ${offset}+${length} was not requested`);
-    this.receiver?.inOrder({
-      seq: f.seq, range: { offset, length },
-      run: async () => {
-        if (data !== null) await this.host.disk.writeUncached(offset, data); // a replica's pages serve no reader
-        target.onData(offset, length);
-      },
-    });
-  }
-
   // ---- Verify ----
 
   verify(): void {
     const link = this.link;
     if (link === null || this.replication !== 'Established') throw new Error(`${this.name} is ${this.connection}/${this.replication}, verify needs Connected/Established`);
-    this.replication = 'VerifyS';
-    this.verifier.startSource(link, (mismatched) => {
-      if (this.link !== link) return;
-      this.replication = 'Established';
-      if (link.state === 'established') link.send({ type: 'VERIFY_DONE', payload: Buffer.of(1) });
-      this.verifyFinished(mismatched);
-    });
-  }
-
-  private verifyFinished(mismatched: number): void {
-    const v = this.host.cfg.name;
-    this.host.log.info(`${v}: Online verify with ${this.name} done: ${mismatched} bytes out of sync${mismatched > 0 ? ' (marked in the bitmap; they resync at the next connect)' : ''}`);
-    this.host.emit('replica.verify.finished', { volume: v, peer: this.name, mismatched_bytes: mismatched });
-    this.background(this.host.persist(), 'saving the verify result');
-  }
-
-  private onVerifyRequest(link: PeerLink, f: Frame): void {
-    const r = decodeVerifyRequest(f.payload, this.host.cfg.blockSize);
-    if (!r.ok) return this.drop(link, r.detail);
-    const { offset, length, hashes } = r.value;
-    if (offset + length > this.host.cfg.size) return this.drop(link, `VERIFY_REQUEST ${offset}+${length} ends past the volume`);
-    if (this.replication === 'Established') {
-      this.replication = 'VerifyT';
-      this.verifier.startTarget();
-    }
-    // A Secondary's pages serve no reader; a Primary's do, so it reads through its cache.
-    this.receiver?.inOrder({ seq: f.seq, range: null, run: () => this.verifier.answer(link, offset, length, hashes, this.host.role !== 'Primary') });
-  }
-
-  private onVerifyDone(): void {
-    if (this.replication !== 'VerifyT') return;
-    this.replication = 'Established';
-    this.verifyFinished(this.verifier.endTarget() ?? 0);
+    this.verifier.startSource(link);
   }
 
   // ---- Link end ----
@@ -476,11 +377,8 @@ export class PeerSession extends PeerSessionBase {
     this.unfreeze();
     this.receiver?.stop();
     this.receiver = null;
-    this.target?.stop();
-    this.checkpoint(this.target?.takeSynced() ?? []);
-    this.target = null;
+    this.resync.cut();
     this.verifier.stop();
-    this.resync = null;
     this.host.feedsChanged(this.name);
     // Not when we closed it (a stop, a reconnect of ours): marks for a Primary that lives on would stay until the next failover.
     if (lostPrimary && !onPurpose) this.background(this.host.primaryLost(this.name), 'marking the lost Primary\'s last extents');
@@ -520,7 +418,7 @@ export class PeerSession extends PeerSessionBase {
   }
 
   status(): PeerStatus {
-    const resync = this.resync?.status(Date.now()) ?? null;
+    const resync = this.resync.status(Date.now());
     return {
       ...this.sessionFields(),
       writes_sent: this.sender.writesSent,

@@ -1,7 +1,7 @@
 // The extents in which out-of-sync bits were set since the metadata record
 // holding them was saved. The activity log's file keeps them listed until
 // that record is on disk, so the record (every bitmap) need not be written
-// when such an extent leaves the log (volume.ts logActivity). Pure.
+// when such an extent leaves the log (volume-record.ts logActivity). Pure.
 export class UnsavedBits {
   private readonly stamps = new Map<number, number>(); // extent -> save epoch its last bit was set in
   private epoch = 0;

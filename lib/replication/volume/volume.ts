@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
 import { formatHostPort } from '../../config/names.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
-import { extentRanges, type ActivityLog } from '../block/activity-log.js';
+import type { ActivityLog } from '../block/activity-log.js';
 import type { ActivityLogStore } from '../block/activity-log-store.js';
 import type { Bitmap } from '../block/bitmap.js';
 import { markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
@@ -15,13 +15,13 @@ import type { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
 import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
-import { encodeGenerations, generationsStatus } from '../generations-json.js';
+import { generationsStatus } from '../generations-json.js';
 import {
   onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
-import { isInStep, type DiskState } from '../states.js';
+import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
@@ -33,12 +33,12 @@ import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
 import { missesWrites, promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
-import { RecentExtents } from './recent-extents.js';
+import { Reconciliation } from './reconcile.js';
 import type { SyncedRange } from './resync-target.js';
-import { UnsavedBits } from './unsaved-bits.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
 import { openVolumeFiles } from './volume-open.js';
+import { VolumeRecord } from './volume-record.js';
 import { WritePath, type WritePathHost } from './write-path.js';
 
 export interface VolumeDeps {
@@ -60,27 +60,35 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private readonly links: VolumeLinks;
   private readonly writes = new WritePath(this);
   private discardMine = false;
-  private readonly unsavedBits: UnsavedBits;
-  private savingBits = false;
-  private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
+  private readonly kept: VolumeRecord;
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private feedsTold: Feed[] = []; // our feeds as the peers last heard them (one-source.ts)
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
-  private readonly recent: RecentExtents; // as Secondary: the extents our Primary's stream touched last
+  private readonly reconciliation: Reconciliation;
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
     readonly disk: FileBackend,
-    private readonly store: MetadataStore,
-    private readonly alStore: ActivityLogStore,
+    store: MetadataStore,
+    alStore: ActivityLogStore,
     private readonly record: MetadataRecord,
     public generations: Generations,
     public diskState: DiskState,
     private readonly deps: VolumeDeps,
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
-    this.unsavedBits = new UnsavedBits(record.activityLog.extentSize);
-    this.recent = new RecentExtents(record.activityLog.extentSize, cfg.alExtents);
+    this.kept = new VolumeRecord(record, store, alStore, {
+      volume: cfg.name, alExtents: cfg.alExtents, log: deps.log,
+      values: () => ({ generations: this.generations, diskState: this.diskState, fencedPeers: fencedPeersOf(this.peers.values()) }),
+    });
+    this.reconciliation = new Reconciliation({
+      volume: cfg.name, size: cfg.size, extentSize: record.activityLog.extentSize, alExtents: cfg.alExtents, log: deps.log,
+      role: () => this.role, peers: () => this.peers.values(), bitmapFor: (peer) => this.bitmapFor(peer),
+      marked: async (except) => {
+        await this.save();
+        this.broadcastState(except);
+      },
+    });
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
@@ -147,8 +155,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.fencing.stop();
     this.record.cleanShutdown = true;
     await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
-    await this.store.close();
-    await this.alStore.close();
+    await this.kept.close();
     await this.disk.close();
   }
 
@@ -223,13 +230,9 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.emit('replica.role', { volume: this.cfg.name, role: 'Secondary' });
   }
 
-  // As a new Primary: a peer in step with us but with blocks out of sync either way (a lost Primary's
-  // last extents, primaryLost) reconnects, and the handshake resyncs them from us: our copy wins.
+  // As a new Primary: a lost Primary's last extents resync from us (reconcile.ts).
   reconcile(peer: string): void {
-    const s = this.peers.get(peer);
-    if (this.role !== 'Primary' || s === undefined || !isInStep(s.replication)) return;
-    const bits = this.bitmapFor(peer).countSet() + (s.peerState?.changedBlocks ?? 0);
-    if (bits > 0) s.reconnect(`reconciling ${bits} block(s) out of sync with ${peer}: the new Primary's copy wins`);
+    this.reconciliation.reconcile(peer);
   }
 
   // `invalidate`: our data is replaced by a full sync from a peer.
@@ -302,15 +305,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   bitmapFor(peer: string): Bitmap {
-    const b = this.record.bitmaps.get(peer);
-    if (b === undefined) throw new Error(`no bitmap for ${peer}`);
-    return b;
+    return this.kept.bitmapFor(peer);
   }
 
   async markOutOfSync(peer: string, offset: number, length: number): Promise<void> {
     this.bitmapFor(peer).setRange(offset, length);
-    this.unsavedBits.note(offset, length);
-    this.saveBitsSoon();
+    this.kept.bitsSet(offset, length);
     // The first change a peer misses starts a new generation; its bitmap UUID is where the peer stands.
     if (this.role === 'Primary' && splitsNow(this.generations, peer)) {
       this.generations = onFirstWriteWhileDisconnected(this.generations, peer);
@@ -371,54 +371,21 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState();
   }
 
-  // A write of our Primary's stream (we are Secondary).
   receivedWrite(offset: number, length: number): void {
-    this.recent.touch(offset, length);
+    this.reconciliation.receivedWrite(offset, length);
   }
 
-  // Our Primary `peer` is gone without demoting (a crash, a cut link): writes it had in flight may have
-  // reached some of its Secondaries and not others. Those lie in the extents its stream touched last,
-  // so they count as out of sync towards every other peer until a resync (reconcile, at the next promotion).
-  async primaryLost(peer: string): Promise<void> {
-    const ranges = extentRanges(this.activityLog.extentSize, this.recent.extents(), this.cfg.size);
-    this.recent.clear();
-    const others = [...this.peers.values()].filter((s) => s.name !== peer);
-    if (ranges.length === 0 || others.length === 0) return;
-    for (const s of others) for (const r of ranges) this.bitmapFor(s.name).setRange(r.offset, r.length);
-    this.log.info(`${this.cfg.name}: Primary ${peer} lost: the ${ranges.length} extent(s) its writes touched last count as out of sync towards ${others.map((s) => s.name).join(', ')} (a write in flight may have reached only some of us)`);
-    await this.save();
-    this.broadcastState(peer);
+  primaryLost(peer: string): Promise<void> {
+    return this.reconciliation.primaryLost(peer);
   }
-
 
   async persist(): Promise<void> {
     await this.save();
   }
 
-  // Resolves once the activity log's extents added up to epoch `need` are
-  // on disk (write-path.ts). Its file lists the log's extents and those with
-  // bits the saved record lacks: an evicted extent's bits reach the disk in a
-  // record saved later, not at eviction, so a new extent costs a few KiB
-  // here instead of every bitmap.
+  // The activity log's extents up to epoch `need` are on disk (volume-record.ts).
   logActivity(need: number): Promise<void> {
-    const w = this.alWriting;
-    if (w !== null && w.upTo >= need) return w.done; // the save being written holds it
-    const al = this.activityLog;
-    const done: Promise<void> = this.alStore.save(() => {
-      const snap = al.snapshot();
-      this.alWriting = { upTo: snap.upTo, done };
-      return { extentSize: al.extentSize, extents: [...snap.extents, ...this.unsavedBits.extents()], written: () => al.saved(snap.upTo) };
-    });
-    return done;
-  }
-
-  // Bounds what a crash resyncs beyond the log, and the log file's size: about one record save per al_extents extents written.
-  private saveBitsSoon(): void {
-    if (this.unsavedBits.size <= this.cfg.alExtents || this.savingBits) return;
-    this.savingBits = true;
-    this.save()
-      .catch((e: unknown) => this.log.error(`${this.cfg.name}: saving the bitmaps: ${(e as Error).message}`))
-      .finally(() => (this.savingBits = false));
+    return this.kept.logActivity(need);
   }
 
   standAlone(peer: string): void {
@@ -434,13 +401,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   private save(): Promise<void> {
-    this.record.generations = JSON.parse(encodeGenerations(this.generations)) as unknown;
-    this.record.diskState = this.diskState === 'UpToDate' || this.diskState === 'Outdated' || this.diskState === 'Consistent' ? this.diskState : 'Inconsistent';
-    this.record.fencedPeers = fencedPeersOf(this.peers.values());
-    const token = this.unsavedBits.saving();
-    const saved = this.store.save(this.record); // encodes now
-    saved.then(() => this.unsavedBits.saved(token), () => {});
-    return saved;
+    return this.kept.save();
   }
 
   // ---- Application I/O (the NBD backend) ----

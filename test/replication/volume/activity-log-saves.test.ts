@@ -74,7 +74,7 @@ describe('replicated volume: activity-log saves', function () {
     };
     await write(0); // the first write the peer misses starts a generation: a record save it waits for
     // A slow metadata disk: record saves wait until the snapshot is taken. Writes go on meanwhile.
-    const store = (a as unknown as { store: { save(r: unknown): Promise<void> } }).store;
+    const store = (a as unknown as { kept: { store: { save(r: unknown): Promise<void> } } }).kept.store;
     const realSave = store.save.bind(store);
     let release = (): void => {};
     const gate = new Promise<void>((r) => (release = r));

@@ -158,7 +158,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
   it('a promotion whose metadata cannot be written leaves the node Secondary and frees the peer that granted it', async () => {
     const { a, b } = await twoSecondaries();
     const generation = b.generations.current;
-    const store = (b as unknown as { store: { save: (r: unknown) => Promise<void> } }).store;
+    const store = (b as unknown as { kept: { store: { save: (r: unknown) => Promise<void> } } }).kept.store;
     const save = store.save.bind(store);
     store.save = () => Promise.reject(new Error('EIO: the metadata write failed'));
     const why = await b.promote(false).then(() => null, (e: Error) => e.message);

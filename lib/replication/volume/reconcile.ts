@@ -1,0 +1,66 @@
+// Reconciliation after a lost Primary (three or more nodes): a write in
+// flight when the Primary died may have reached some Secondaries and not
+// others. Each Secondary remembers the extents its Primary's stream touched
+// last; when that link ends without a demote, those extents count as out of
+// sync towards its other peers, and the next Primary resyncs them from its
+// own copy (docs/replication.md "A lost Primary's last writes").
+import { extentRanges } from '../block/activity-log.js';
+import type { Bitmap } from '../block/bitmap.js';
+import { isInStep, type ReplicationState } from '../states.js';
+import type { VolumeLog } from './host.js';
+import { RecentExtents } from './recent-extents.js';
+
+interface ReconcilePeer {
+  readonly name: string;
+  readonly replication: ReplicationState;
+  readonly peerState: { changedBlocks: number } | null;
+  reconnect(detail: string): void;
+}
+
+export interface ReconcileHost {
+  readonly volume: string;
+  readonly size: number;
+  readonly extentSize: number;
+  readonly alExtents: number;
+  readonly log: VolumeLog;
+  role(): 'Primary' | 'Secondary';
+  peers(): Iterable<ReconcilePeer>;
+  bitmapFor(peer: string): Bitmap;
+  // The marks are saved and told to every peer but `except`.
+  marked(except: string): Promise<void>;
+}
+
+export class Reconciliation {
+  private readonly recent: RecentExtents; // as Secondary: the extents our Primary's stream touched last
+
+  constructor(private readonly h: ReconcileHost) {
+    this.recent = new RecentExtents(h.extentSize, h.alExtents);
+  }
+
+  // A write of our Primary's stream (we are Secondary).
+  receivedWrite(offset: number, length: number): void {
+    this.recent.touch(offset, length);
+  }
+
+  // Our Primary `peer` is gone without demoting (a crash, a cut link): the writes it had in flight lie in
+  // the extents its stream touched last, so they count as out of sync towards every other peer.
+  async primaryLost(peer: string): Promise<void> {
+    const { h } = this;
+    const ranges = extentRanges(h.extentSize, this.recent.extents(), h.size);
+    this.recent.clear();
+    const others = [...h.peers()].filter((s) => s.name !== peer);
+    if (ranges.length === 0 || others.length === 0) return;
+    for (const s of others) for (const r of ranges) h.bitmapFor(s.name).setRange(r.offset, r.length);
+    h.log.info(`${h.volume}: Primary ${peer} lost: the ${ranges.length} extent(s) its writes touched last count as out of sync towards ${others.map((s) => s.name).join(', ')} (a write in flight may have reached only some of us)`);
+    await h.marked(peer);
+  }
+
+  // As a new Primary: a peer in step with us but with blocks out of sync either way (a lost Primary's
+  // last extents) reconnects, and the handshake resyncs them from us: our copy wins.
+  reconcile(peer: string): void {
+    const s = [...this.h.peers()].find((p) => p.name === peer);
+    if (this.h.role() !== 'Primary' || s === undefined || !isInStep(s.replication)) return;
+    const bits = this.h.bitmapFor(peer).countSet() + (s.peerState?.changedBlocks ?? 0);
+    if (bits > 0) s.reconnect(`reconciling ${bits} block(s) out of sync with ${peer}: the new Primary's copy wins`);
+  }
+}
