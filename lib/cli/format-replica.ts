@@ -77,7 +77,8 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
   if (r !== null) {
     const left = humanSize(Math.max(0, r.total_bytes - r.done_bytes));
     const eta = r.eta_s === null ? '?' : clock(r.eta_s);
-    out.push(`    sync'ed: ${r.percent.toFixed(1)}% (${left} left) ${humanSize(r.rate_bytes_per_s)}/s eta ${eta}${r.full ? ' full-sync' : ''}`);
+    const cap = r.max_rate_bytes_per_s === null ? '' : ` (max ${humanSize(r.max_rate_bytes_per_s)}/s)`;
+    out.push(`    sync'ed: ${r.percent.toFixed(1)}% (${left} left) ${humanSize(r.rate_bytes_per_s)}/s${cap} eta ${eta}${r.full ? ' full-sync' : ''}`);
   }
   if (p.resync_suspended !== null) out.push(`    resync-suspended: ${p.resync_suspended} (one source at a time)`);
   const v = p.verify;

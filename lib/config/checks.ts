@@ -170,6 +170,25 @@ export function byteSize(unit: number, max: number): Check<number> {
   };
 }
 
+// Bytes per second: a size as byteSize reads it, "/s" optional ("100MiB/s").
+export function byteRate(min: { bytes: number; text: string }, max: { bytes: number; text: string }): Check<number> {
+  const allowed = `bytes per second: a whole number, or a string such as "100MiB/s" (units ${BYTE_UNIT_NAMES.join(', ')}; K, M, G, T mean KiB..TiB; ` +
+    `"/s" may be left out), ${min.text}..${max.text}`;
+  return {
+    allowed,
+    read(value, at, issues) {
+      const bytes = parseBytes(typeof value === 'string' ? value.trim().replace(/\s*\/\s*s$/, '') : value);
+      if (typeof bytes === 'string') {
+        issues.error(at, value, `must be ${allowed}${bytes === '' ? '' : ` (${bytes})`}`);
+        return undefined;
+      }
+      if (bytes >= min.bytes && bytes <= max.bytes) return bytes;
+      issues.error(at, value, `${bytes} bytes per second is ${bytes < min.bytes ? `less than ${min.text}` : `more than ${max.text}`}: must be ${allowed}`);
+      return undefined;
+    },
+  };
+}
+
 // Bytes, or a hint (possibly '') saying why the value is not a size.
 function parseBytes(value: unknown): number | string {
   if (typeof value === 'number') return Number.isInteger(value) ? value : 'a number of bytes is a whole number';

@@ -20,7 +20,7 @@ export const listenAddress = hostPort(false);
 
 // The keys only one volume type takes: written on the other, they are
 // refused with a message naming their type.
-export const BLOCK_ONLY_KEYS = ['device', 'size', 'nbd', 'block_size', 'al_extents', 'csums_resync'] as const;
+export const BLOCK_ONLY_KEYS = ['device', 'size', 'nbd', 'block_size', 'al_extents', 'csums_resync', 'resync_max_rate'] as const;
 export const DIRECTORY_ONLY_KEYS = ['path', 'exclude', 'settle'] as const;
 export const VOLUME_TYPES = ['block', 'directory'] as const;
 export type VolumeType = (typeof VOLUME_TYPES)[number];

@@ -2,7 +2,7 @@
 // replicated DRBD-style to 1..31 peers and served to local users over NBD
 // (read here), or a directory tree (replication-directory.ts). Checks that
 // span volumes, or need the node section, are in replication-section.ts.
-import { bool, byteSize, check, Fields, integer, mapping, oneOf } from './checks.js';
+import { bool, byteRate, byteSize, check, Fields, integer, mapping, oneOf } from './checks.js';
 import type { Issues } from './issues.js';
 import { absolutePath, nodeName } from './names.js';
 import { DEFAULT_STATE_DIR } from './node-section.js';
@@ -18,7 +18,7 @@ import { checkKeys } from './suggest.js';
 export const VOLUME_KEYS = [
   'name', 'type', 'device', 'size', 'metadata', 'protocol', 'listen', 'peers', 'nbd',
   'after_sb_0pri', 'after_sb_1pri', 'after_sb_2pri', 'block_size', 'al_extents',
-  'timeout', 'ping_interval', 'ping_timeout', 'csums_resync', 'fencing', 'fence_peer',
+  'timeout', 'ping_interval', 'ping_timeout', 'csums_resync', 'resync_max_rate', 'fencing', 'fence_peer',
 ] as const;
 
 // DRBD keywords a migrating user may bring along, with what to write instead,
@@ -29,6 +29,10 @@ const VOLUME_HINTS: Readonly<Record<string, string>> = {
   disk: 'DRBD\'s disk (the backing device or image file) is written device here',
   'csums-alg': 'tandem chooses the checksum itself: write csums_resync: true',
   csums_alg: 'tandem chooses the checksum itself: write csums_resync: true',
+  'c-max-rate': 'DRBD\'s c-max-rate is written resync_max_rate, e.g. 100MiB/s',
+  c_max_rate: 'DRBD\'s c-max-rate is written resync_max_rate, e.g. 100MiB/s',
+  'resync-rate': 'tandem has no fixed resync rate (it follows the link and the application); a cap is written resync_max_rate, e.g. 100MiB/s',
+  resync_rate: 'tandem has no fixed resync rate (it follows the link and the application); a cap is written resync_max_rate, e.g. 100MiB/s',
 };
 
 export const DEFAULT_PROTOCOL = 'C';
@@ -43,6 +47,7 @@ const blockSize = check('a power of two 512..1048576 (bytes)', (v) =>
 const protocol = oneOf(['A', 'B', 'C'] as const);
 const volumeSize = byteSize(SIZE_ALIGN, MAX_VOLUME_BYTES);
 const volumeType = oneOf(VOLUME_TYPES);
+const resyncRate = byteRate({ bytes: 64 << 10, text: '64KiB/s' }, { bytes: 2 ** 40, text: '1TiB/s' });
 
 export function readVolume(raw: unknown, at: KeyPath, issues: Issues): VolumeDraft | undefined {
   const obj = mapping(raw, at, issues, `a volume with keys such as ${VOLUME_KEYS.slice(0, 7).join(', ')}`);
@@ -75,6 +80,7 @@ function readBlockVolume(obj: Record<string, unknown>, at: KeyPath, issues: Issu
   const nbd = readNbd(f, name, issues);
   const alExtents = f.withDefault('al_extents', integer(7, 65534), DEFAULT_AL_EXTENTS);
   const csumsResync = f.withDefault('csums_resync', bool, false);
+  const resyncMaxRate = f.optional('resync_max_rate', resyncRate) ?? null;
 
   const draft: VolumeDraft = { ...linkDraft(at, 'block', link), nbd };
   if (device !== undefined) draft.device = device;
@@ -84,7 +90,7 @@ function readBlockVolume(obj: Record<string, unknown>, at: KeyPath, issues: Issu
     metadata: link.metadata ?? defaultMetadata(DEFAULT_STATE_DIR, name),
     protocol: proto, listen: link.listen, peers: peerConfigs(link.peers),
     nbd: nbd.config, afterSb: link.afterSb, blockSize: blockBytes, alExtents,
-    timeoutMs: link.timeoutMs, pingIntervalMs: link.pingIntervalMs, pingTimeoutMs: link.pingTimeoutMs, csumsResync, ...link.fencing,
+    timeoutMs: link.timeoutMs, pingIntervalMs: link.pingIntervalMs, pingTimeoutMs: link.pingTimeoutMs, csumsResync, resyncMaxRate, ...link.fencing,
   };
   return draft;
 }

@@ -136,6 +136,7 @@ export interface BlockVolumeConfig extends FencingConfig {
   pingIntervalMs: number; // default 1000
   pingTimeoutMs: number; // default 5000: silent this long -> link dropped
   csumsResync: boolean; // checksum-based resync (default false)
+  resyncMaxRate: number | null; // bytes per second a resync into this node asks for at most; null: no limit (default)
 }
 
 // A watched directory kept identical on every peer (issue 4).

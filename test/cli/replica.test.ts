@@ -67,7 +67,7 @@ function volume(over: Partial<VolumeStatus>): VolumeStatus {
 const syncing = peer({
   replication: 'SyncSource',
   out_of_sync_bytes: 1.2 * GiB,
-  resync: { direction: 'SyncSource', full: false, total_bytes: 2 * GiB, done_bytes: 0.8 * GiB, percent: 42.1, rate_bytes_per_s: 95.3 * MiB, eta_s: 13 },
+  resync: { direction: 'SyncSource', full: false, total_bytes: 2 * GiB, done_bytes: 0.8 * GiB, percent: 42.1, rate_bytes_per_s: 95.3 * MiB, eta_s: 13, max_rate_bytes_per_s: null },
 });
 const broken = peer({
   name: 'node-c',
@@ -130,17 +130,19 @@ describe('cli/format-replica', () => {
     ]);
   });
 
-  it('an unknown rate shows "eta ?"; a full sync and a verify say so; a suspended volume too', () => {
+  it('an unknown rate shows "eta ?"; a full sync, a rate cap and a verify say so; a suspended volume too', () => {
     const v = volume({
       suspended: true,
       peers: [
-        peer({ resync: { direction: 'SyncTarget', full: true, total_bytes: 4 * GiB, done_bytes: 0, percent: 0, rate_bytes_per_s: 0, eta_s: null } }),
+        peer({ resync: { direction: 'SyncTarget', full: true, total_bytes: 4 * GiB, done_bytes: 0, percent: 0, rate_bytes_per_s: 0, eta_s: null, max_rate_bytes_per_s: null } }),
+        peer({ name: 'node-d', resync: { direction: 'SyncTarget', full: false, total_bytes: GiB, done_bytes: 0.5 * GiB, percent: 50, rate_bytes_per_s: 100 * MiB, eta_s: 6, max_rate_bytes_per_s: 100 * MiB } }),
         peer({ name: 'node-c', replication: 'VerifyS', verify: { direction: 'VerifyS', total_bytes: 10 * GiB, done_bytes: 2.5 * GiB, percent: 25, mismatched_bytes: 8192 } }),
       ],
     });
     const text = formatReplicaStatus({ node: 'node-a', volumes: [v] }, NOW);
     expect(text.split('\n')[0]).to.equal('db role:Primary disk:UpToDate protocol:C size:10.0GiB suspended:disk-error');
     expect(text).to.include("    sync'ed: 0.0% (4.0GiB left) 0B/s eta ? full-sync\n");
+    expect(text).to.include("    sync'ed: 50.0% (512.0MiB left) 100.0MiB/s (max 100.0MiB/s) eta 0:06\n");
     expect(text).to.include('    verified: 25.0% (7.5GiB left) mismatched:8.0KiB');
   });
 

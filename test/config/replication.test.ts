@@ -38,7 +38,7 @@ describe('config/replication', () => {
         peers: [{ name: 'node-b', address: { host: '198.51.100.12', port: 7789 } }],
         nbd: { socket: '/run/tandem/db.nbd' },
         afterSb: { after_sb_0pri: 'disconnect', after_sb_1pri: 'disconnect', after_sb_2pri: 'disconnect' },
-        blockSize: 4096, alExtents: 1237, timeoutMs: 6000, pingIntervalMs: 1000, pingTimeoutMs: 5000, csumsResync: false, fencing: 'dont-care',
+        blockSize: 4096, alExtents: 1237, timeoutMs: 6000, pingIntervalMs: 1000, pingTimeoutMs: 5000, csumsResync: false, resyncMaxRate: null, fencing: 'dont-care',
       });
     });
     it('the default metadata file is in node.state_dir', () => {
@@ -64,7 +64,7 @@ describe('config/replication', () => {
       peers: [{ name: 'node-b', address: '[2001:db8::12]:7789' }, { name: 'node-c', address: '[2001:db8::13]:7790' }],
       nbd: { listen: '127.0.0.1:10809', socket: '/run/tandem/db.nbd' },
       after_sb_0pri: 'discard-node-node-a', after_sb_1pri: 'consensus', after_sb_2pri: 'violently-as0p',
-      block_size: 65536, al_extents: 7, timeout: 0.5, ping_interval: 0.25, ping_timeout: 2.5, csums_resync: true,
+      block_size: 65536, al_extents: 7, timeout: 0.5, ping_interval: 0.25, ping_timeout: 2.5, csums_resync: true, resync_max_rate: '100MiB/s',
       fencing: 'resource-only', fence_peer: '/usr/local/sbin/fence-peer --via ssh',
     })], { tls: { cert: '/etc/tandem/node.crt', key: '/etc/tandem/node.key', ca: '/etc/tandem/ca.crt' } });
     const r = valid(raw).replication;
@@ -76,7 +76,7 @@ describe('config/replication', () => {
       peers: [{ name: 'node-b', address: { host: '2001:db8::12', port: 7789 } }, { name: 'node-c', address: { host: '2001:db8::13', port: 7790 } }],
       nbd: { tcp: { host: '127.0.0.1', port: 10809 }, socket: '/run/tandem/db.nbd' },
       afterSb: { after_sb_0pri: 'discard-node-node-a', after_sb_1pri: 'consensus', after_sb_2pri: 'violently-as0p' },
-      blockSize: 65536, alExtents: 7, timeoutMs: 500, pingIntervalMs: 250, pingTimeoutMs: 2500, csumsResync: true,
+      blockSize: 65536, alExtents: 7, timeoutMs: 500, pingIntervalMs: 250, pingTimeoutMs: 2500, csumsResync: true, resyncMaxRate: 100 * 2 ** 20,
       fencing: 'resource-only', fencePeer: '/usr/local/sbin/fence-peer --via ssh',
     });
   });
@@ -116,6 +116,29 @@ describe('config/replication', () => {
       expect(byteSize(512, 2 ** 20).read('1KiB', ['x'], issues)).to.equal(1024);
       expect(byteSize(512, 2 ** 20).read('2MiB', ['x'], issues)).to.equal(undefined);
       expect(issues.errors[0]?.message).to.include('is more than 1048576');
+    });
+  });
+
+  describe('resync_max_rate', () => {
+    const table: [unknown, number][] = [
+      [65536, 65536], ['64KiB', 65536], ['64KiB/s', 65536], ['100M', 100 * 2 ** 20], ['100MiB/s', 100 * 2 ** 20], ['1.5 GiB / s', 1.5 * 2 ** 30], ['1TiB/s', 2 ** 40],
+    ];
+    for (const [written, bytes] of table) {
+      it(`${JSON.stringify(written)} is ${bytes} bytes per second`, () => expect(volumeOf(conf([vol({ resync_max_rate: written })])).resyncMaxRate).to.equal(bytes));
+    }
+    const bad: [unknown, string][] = [
+      [65535, 'less than 64KiB/s'], ['63KiB/s', 'less than 64KiB/s'], ['2TiB/s', 'more than 1TiB/s'], ['100MB/s', 'MB is ambiguous: write MiB'],
+      ['100MiB/h', 'bytes per second'], ['fast', 'bytes per second'], [true, 'bytes per second'], [0, 'less than 64KiB/s'],
+    ];
+    for (const [written, fragment] of bad) {
+      it(`${JSON.stringify(written)} is refused: ${fragment}`, () => {
+        const issue = expectOnly(conf([vol({ resync_max_rate: written })]), 'replication.volumes[0].resync_max_rate', fragment, '"100MiB/s"');
+        expect(issue.value).to.equal(written);
+      });
+    }
+    it('DRBD\'s c-max-rate and resync-rate point to it', () => {
+      expectOnly(conf([vol({ 'c-max-rate': '100M' })]), 'replication.volumes[0]["c-max-rate"]', 'resync_max_rate');
+      expectOnly(conf([vol({ 'resync-rate': '100M' })]), 'replication.volumes[0]["resync-rate"]', 'resync_max_rate');
     });
   });
 

@@ -39,7 +39,7 @@ export class PeerResync {
       this.s.unfreeze();
       if (!this.s.isCurrent(link) || direction === 'SyncSource') return;
       this.target = new ResyncTarget({
-        link, disk: host.disk, bitmap: union, csums: host.cfg.csumsResync,
+        link, disk: host.disk, bitmap: union, csums: host.cfg.csumsResync, maxRate: host.cfg.resyncMaxRate,
         appBusy: () => this.s.receiver()?.appBusy(Date.now()) === true,
         onProgress: (bytes) => this.meter?.add(bytes, Date.now()),
         onCheckpoint: (ranges) => this.checkpoint(ranges),
@@ -101,7 +101,10 @@ export class PeerResync {
   }
 
   status(now: number): ResyncProgress | null {
-    return this.meter?.status(now) ?? null;
+    const m = this.meter;
+    if (m === null) return null;
+    // The target asks for the blocks, so only its own cap applies.
+    return { ...m.status(now), max_rate_bytes_per_s: m.direction === 'SyncTarget' ? this.s.host.cfg.resyncMaxRate : null };
   }
 
   // Resynced blocks on stable storage leave the saved bitmap: a crash or a cut link moves them no more.

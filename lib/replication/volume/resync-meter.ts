@@ -29,7 +29,7 @@ export class ResyncMeter {
     }
   }
 
-  status(now: number): ResyncProgress {
+  status(now: number): Omit<ResyncProgress, 'max_rate_bytes_per_s'> {
     const first = this.samples[0] as { at: number; done: number };
     const secs = (now - first.at) / 1000;
     const rate = secs > 0.5 ? (this.done - first.done) / secs : 0;

@@ -2,11 +2,13 @@
 // order and pulls runs of dirty blocks from the SyncSource with a window of
 // requests in flight, so the resync runs at link speed but queues little
 // ahead of application writes (resync-window.ts; DRBD's P_RS_DATA_REQUEST;
-// with csums, P_CSUM_RS_REQUEST and "same" replies).
+// with csums, P_CSUM_RS_REQUEST and "same" replies), and no faster than a
+// configured rate when there is one (resync-limit.ts).
 import { createHash } from 'node:crypto';
 import type { Bitmap } from '../block/bitmap.js';
 import type { FileBackend } from '../block/nbd/file-backend.js';
 import type { PeerLink } from '../link/peer-link.js';
+import { ResyncLimit } from './resync-limit.js';
 import { ArrivalRate, resyncWindow } from './resync-window.js';
 import { encodeResyncRequest, MAX_REQUEST_LEN } from './wire.js';
 
@@ -26,6 +28,7 @@ export interface ResyncTargetOptions {
   disk: FileBackend;
   bitmap: Bitmap; // blocks to fetch; cleared as they arrive
   csums: boolean;
+  maxRate: number | null; // bytes per second asked for at most (resync_max_rate), or no limit
   appBusy: () => boolean; // application writes arrived lately: leave them the bandwidth
   onProgress: (bytes: number) => void;
   // Written here, not yet known to be on stable storage: make them durable, then clear them in the saved bitmap.
@@ -44,8 +47,12 @@ export class ResyncTarget {
   private synced: SyncedRange[] = [];
   private syncedBytes = 0;
   private lastCheckpoint = Date.now();
+  private readonly limit: ResyncLimit | null;
+  private limitTimer: NodeJS.Timeout | null = null; // asks again once the rate limit allows
 
-  constructor(private readonly o: ResyncTargetOptions) {}
+  constructor(private readonly o: ResyncTargetOptions) {
+    this.limit = o.maxRate === null ? null : new ResyncLimit(o.maxRate, Date.now());
+  }
 
   start(): void {
     void this.pump();
@@ -53,6 +60,8 @@ export class ResyncTarget {
 
   stop(): void {
     this.stopped = true;
+    if (this.limitTimer !== null) clearTimeout(this.limitTimer);
+    this.limitTimer = null;
   }
 
   expects(offset: number, length: number): boolean {
@@ -81,6 +90,17 @@ export class ResyncTarget {
     return r;
   }
 
+  // Over the rate limit: true, and the pump runs again once the limit allows.
+  private limited(): boolean {
+    const wait = this.limit?.wait(Date.now()) ?? 0;
+    if (wait === 0) return false;
+    this.limitTimer ??= setTimeout(() => {
+      this.limitTimer = null;
+      void this.pump();
+    }, wait);
+    return true;
+  }
+
   private nextRun(maxLength: number): { offset: number; length: number } | null {
     const bm = this.o.bitmap;
     const first = bm.nextSet(this.cursor);
@@ -98,10 +118,12 @@ export class ResyncTarget {
       for (;;) {
         const window = resyncWindow(this.arrivals.rate(Date.now()), this.o.appBusy());
         // Whole requests only (no slivers to top the window up); one is always allowed.
-        const size = Math.min(CHUNK, window);
+        const size = Math.min(CHUNK, window, this.limit?.burst ?? CHUNK);
         if (this.stopped || (this.outstandingBytes > 0 && this.outstandingBytes + size > window)) break;
+        if (this.o.bitmap.nextSet(this.cursor) !== -1 && this.limited()) break;
         const run = this.nextRun(size);
         if (run === null) break;
+        this.limit?.take(run.length, Date.now());
         let hash: Buffer | null = null;
         if (this.o.csums) hash = createHash('sha256').update(await this.o.disk.readUncached(run.offset, run.length)).digest();
         if (this.stopped || this.o.link.state !== 'established') return;

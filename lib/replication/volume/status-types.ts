@@ -12,6 +12,7 @@ export interface ResyncProgress {
   percent: number; // 0..100, one decimal
   rate_bytes_per_s: number; // over the last few seconds
   eta_s: number | null; // null while the rate is still unknown
+  max_rate_bytes_per_s: number | null; // as SyncTarget, its resync_max_rate; null: no cap here
 }
 
 export interface VerifyProgress {

@@ -18,6 +18,7 @@ export interface HarnessOptions {
   csums?: boolean;
   fencing?: BlockVolumeConfig['fencing']; // resource-only runs the cluster's fenceRunners
   alExtents?: number; // default 61
+  resyncMaxRate?: number | null; // bytes per second; default no limit
 }
 
 type Settled = Required<Omit<HarnessOptions, 'afterSb'>> & { afterSb: BlockVolumeConfig['afterSb'] };
@@ -31,7 +32,7 @@ export class Cluster extends LoopbackCluster<ReplicatedVolume> {
     const n = o.nodes ?? 2;
     const { root, specs } = await LoopbackCluster.layout('tandem-vol-', n);
     return new Cluster(root, specs, {
-      nodes: n, size: o.size ?? 8 << 20, protocol: o.protocol ?? 'C', timeoutMs: o.timeoutMs ?? 6000, csums: o.csums ?? false, fencing: o.fencing ?? 'dont-care', alExtents: o.alExtents ?? 61,
+      nodes: n, size: o.size ?? 8 << 20, protocol: o.protocol ?? 'C', timeoutMs: o.timeoutMs ?? 6000, csums: o.csums ?? false, fencing: o.fencing ?? 'dont-care', alExtents: o.alExtents ?? 61, resyncMaxRate: o.resyncMaxRate ?? null,
       afterSb: { after_sb_0pri: 'disconnect', after_sb_1pri: 'disconnect', after_sb_2pri: 'disconnect', ...o.afterSb },
     });
   }
@@ -42,7 +43,7 @@ export class Cluster extends LoopbackCluster<ReplicatedVolume> {
       name: 'db', type: 'block', device: join(me.dir, 'db.img'), size: this.opts.size, metadata: join(me.dir, 'db.meta'),
       protocol: this.opts.protocol, listen: { host: '127.0.0.1', port: me.port }, peers: this.peersOf(me),
       nbd: { socket: join(me.dir, 'db.nbd') }, afterSb: this.opts.afterSb, blockSize: 4096, alExtents: this.opts.alExtents,
-      timeoutMs: this.opts.timeoutMs, pingIntervalMs: 200, pingTimeoutMs: 2000, csumsResync: this.opts.csums,
+      timeoutMs: this.opts.timeoutMs, pingIntervalMs: 200, pingTimeoutMs: 2000, csumsResync: this.opts.csums, resyncMaxRate: this.opts.resyncMaxRate,
       fencing: this.opts.fencing, ...(this.opts.fencing === 'resource-only' ? { fencePeer: 'fence-peer-test' } : {}),
     };
   }

@@ -1,7 +1,7 @@
 // Resync end to end in one process (pair-harness): checksum-based resync moves
 // only what differs, application writes during a running resync end up
-// identical on both sides, and a peer that stops acknowledging is dropped
-// after the ack timeout.
+// identical on both sides, a resync keeps to resync_max_rate, and a peer
+// that stops acknowledging is dropped after the ack timeout.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { waitFor } from '../../helpers/env.js';
@@ -118,6 +118,33 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
       expect(c.logs.filter((l) => / warn .*(protocol-error|lost)/.test(l) && !l.includes('moved to generation'))).to.deep.equal([]);
     });
   }
+
+  it('resync_max_rate: a full sync asks for no more than the cap per second, and ends identical', async () => {
+    const size = 8 * MiB;
+    const rate = 2 * MiB;
+    c = await Cluster.create({ size, resyncMaxRate: rate });
+    await c.writeImage('node-a', content(size));
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
+    await a.promote(true);
+    await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+    expect(peer(c, 'node-b', 'node-a').status().resync?.max_rate_bytes_per_s).to.equal(rate);
+    expect(peer(c, 'node-a', 'node-b').status().resync?.max_rate_bytes_per_s, 'the source does not know the target\'s cap').to.equal(null);
+    let fastest = 0;
+    await waitFor('initial sync finished', async () => {
+      fastest = Math.max(fastest, peer(c, 'node-b', 'node-a').status().resync?.rate_bytes_per_s ?? 0);
+      return c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
+    }, 60000);
+    const fin = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
+    expect(fin?.fields.bytes).to.equal(size);
+    // Asked at most a burst (a tenth of a second's budget) plus one request ahead of the rate: no faster than this.
+    const least = (size - 2 * (rate / 10)) / rate;
+    expect(fin?.fields.seconds, `${String(fin?.fields.seconds)} s for ${size} bytes at ${rate} B/s`).to.be.at.least(least - 0.1);
+    expect(fastest, 'the rate status showed').to.be.at.most(1.5 * rate);
+    await established(c, 'node-a', 'node-b');
+    await sameImages(c, 'node-a', 'node-b');
+  });
 
   // No clean hook stalls a peer in-process, so the Secondary's disk writes are made to hang by
   // replacing write() on its FileBackend instance (a test double; lib/ is untouched).
