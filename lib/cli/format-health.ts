@@ -13,7 +13,11 @@ export interface HealthInput {
   services: Array<{ name: string; running: boolean; pgid: number | null }>;
   // resync: percent done while this node's disk is being synced, else null
   // connection: a peer's state when none is Connected (Connecting, StandAlone), as replica status shows it; null with no peers
-  volumes: Array<{ name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean; connection?: string | null; resync: number | null }>;
+  // suspended: every Connected peer's link waits for another source (PausedSyncS / PausedSyncT): why, as replica status says
+  volumes: Array<{
+    name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean; connection?: string | null; resync: number | null;
+    suspended?: string | null;
+  }>;
 }
 
 export interface HealthReport {
@@ -41,13 +45,16 @@ export function healthReport(h: HealthInput): HealthReport {
     const role = v.role === 'Primary' ? 'primary' : 'secondary';
     const disk = v.resync === null ? v.disk : `${v.disk} (resync ${v.resync.toFixed(1)}% done)`;
     const away = v.connection === undefined || v.connection === null ? '' : ` (${v.connection})`;
-    lines.push(`${v.name} is ${role}, disk ${disk}, peer ${v.connected ? 'connected' : `disconnected${away}`}`);
+    const waits = v.suspended === undefined || v.suspended === null ? '' : `, resync suspended (${v.suspended})`;
+    lines.push(`${v.name} is ${role}, disk ${disk}, peer ${v.connected ? 'connected' : `disconnected${away}`}${waits}`);
     if (master && v.role !== 'Primary') problems.push(`${v.name} should be primary on the MASTER`);
     if (!master && v.role === 'Primary') problems.push(`${v.name} should be secondary on a ${h.role}`);
     if (master && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${v.disk}, not UpToDate`);
     // A standby that could not take over, or whose copy falls behind, fails the role it is there for.
     if (h.role === 'BACKUP' && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${disk}, not UpToDate: this BACKUP cannot take over with it`);
     if (h.role === 'BACKUP' && !v.connected) problems.push(`${v.name} is connected to no peer: this BACKUP's copy is not kept current`);
+    // Connected, but every link waits for another source (a partial mesh: the Primary out of reach): nothing arrives.
+    else if (h.role === 'BACKUP' && waits !== '') problems.push(`${v.name} takes data from no peer (resync suspended: ${v.suspended}): this BACKUP's copy is not kept current`);
   }
   // A node that is neither MASTER nor BACKUP is not doing a role's work, whatever runs.
   if (!master && h.role !== 'BACKUP') problems.push(`the node is ${h.role}`);

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { SwitchoverResult } from '../node/ha-handover.js';
 import type { NodeStatus } from '../node/status.js';
 import { EX_USAGE, TandemError } from '../errors.js';
+import { isPausedSync, type ReplicationState } from '../replication/states.js';
 import { healthReport, type HealthInput, type HealthRole } from './format-health.js';
 
 type SocketOpts = { socket?: string; config?: string };
@@ -26,11 +27,14 @@ export function healthInputOf(s: NodeStatus): HealthInput {
     replication,
     services: (s.ha?.services ?? []).map((x) => ({ name: x.name, running: running(x.state), pgid: x.pgid })),
     volumes: s.volumes.map((v) => {
-      const connected = v.peers.some((p) => p.connection === 'Connected');
+      const linked = v.peers.filter((p) => p.connection === 'Connected');
+      const connected = linked.length > 0;
+      const waiting = linked.every((p) => isPausedSync(p.replication as ReplicationState)) ? linked[0] : undefined;
       return {
         name: v.name, role: v.role, disk: v.disk, connected,
         connection: connected ? null : (v.peers[0]?.connection ?? null),
         resync: v.peers.find((p) => p.replication === 'SyncTarget' && p.sync_percent !== null)?.sync_percent ?? null,
+        suspended: waiting === undefined ? null : (waiting.resync_suspended ?? waiting.replication),
       };
     }),
   };

@@ -11,7 +11,8 @@ export interface VolumeSummary {
   type: 'block' | 'directory';
   role: 'Primary' | 'Secondary';
   disk: string;
-  peers: Array<{ name: string; connection: string; replication: string; role: string; disk: string; sync_percent: number | null }>;
+  // resync_suspended: while PausedSyncS / PausedSyncT, the other source the link waits for
+  peers: Array<{ name: string; connection: string; replication: string; role: string; disk: string; sync_percent: number | null; resync_suspended: string | null }>;
 }
 
 export function summarize(v: AnyVolumeStatus): VolumeSummary {
@@ -27,6 +28,7 @@ export function summarize(v: AnyVolumeStatus): VolumeSummary {
       role: p.role,
       disk: p.disk,
       sync_percent: 'resync' in p && p.resync !== null ? p.resync.percent : null,
+      resync_suspended: 'resync_suspended' in p ? p.resync_suspended : null,
     })),
   };
 }

@@ -55,7 +55,7 @@ describe('cli/format-health (health.sh for tandem)', () => {
     }
   });
 
-  it('a BACKUP whose copy could not take over fails: a disk not UpToDate (with the resync progress), or no peer connected', () => {
+  it('a BACKUP whose copy could not take over fails: a disk not UpToDate (with the resync progress), no peer connected, or every link suspended', () => {
     const backup = (v: Partial<HealthInput['volumes'][number]>): HealthInput => ({
       role: 'BACKUP', replication: 'block', services: [],
       volumes: [{ name: 'db', role: 'Secondary', disk: 'UpToDate', connected: true, resync: null, ...v }],
@@ -73,6 +73,16 @@ describe('cli/format-health (health.sh for tandem)', () => {
     }
     expect(problems(backup({ connected: false }))).to.deep.equal(['problem: db is connected to no peer: this BACKUP\'s copy is not kept current']);
     expect(problems(backup({ disk: 'Outdated', connected: false }))).to.have.length(2);
+    // Connected, but every link waits for another source: nothing arrives (a partial mesh).
+    const why = 'node-b is Established with Primary node-a';
+    const waiting = healthReport(backup({ suspended: why }));
+    expect(waiting.passed).to.equal(false);
+    expect(waiting.lines).to.include(`db is secondary, disk UpToDate, peer connected, resync suspended (${why})`);
+    expect(problems(backup({ suspended: why }))).to.deep.equal([`problem: db takes data from no peer (resync suspended: ${why}): this BACKUP's copy is not kept current`]);
+    // A MASTER tracks its writes for such a peer in the bitmap: the line says so, health passes.
+    const primaryWaits = healthReport({ ...master, volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: true, resync: null, suspended: why }] });
+    expect(primaryWaits.passed).to.equal(true);
+    expect(primaryWaits.lines).to.include(`db is primary, disk UpToDate, peer connected, resync suspended (${why})`);
     // A MASTER whose peer is away still does its own role: the line says so, health passes.
     expect(healthReport({ ...master, volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: false, resync: null }] }).passed).to.equal(true);
   });

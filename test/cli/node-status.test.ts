@@ -33,10 +33,11 @@ describe('cli status and health during start and stop', () => {
   });
 
   it('health takes the resync progress from the peer this node syncs from, and connected from any peer', () => {
-    const peer = (name: string, connection: string, replication: string, sync_percent: number | null) => ({ name, connection, replication, role: 'Unknown', disk: 'DUnknown', sync_percent });
+    const peer = (name: string, connection: string, replication: string, sync_percent: number | null, resync_suspended: string | null = null) =>
+      ({ name, connection, replication, role: 'Unknown', disk: 'DUnknown', sync_percent, resync_suspended });
     const s = status('running');
     s.volumes = [{ name: 'db', type: 'block', role: 'Secondary', disk: 'Inconsistent', peers: [peer('c', 'Connecting', 'Off', null), peer('b', 'Connected', 'SyncTarget', 12.5)] }];
-    expect(healthInputOf(s).volumes).to.deep.equal([{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: true, connection: null, resync: 12.5 }]);
+    expect(healthInputOf(s).volumes).to.deep.equal([{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: true, connection: null, resync: 12.5, suspended: null }]);
     // Syncing a peer from here is that peer's progress, not ours.
     s.volumes = [{ name: 'db', type: 'block', role: 'Primary', disk: 'UpToDate', peers: [peer('b', 'Connected', 'SyncSource', 12.5)] }];
     expect(healthInputOf(s).volumes[0]?.resync).to.equal(null);
@@ -45,6 +46,24 @@ describe('cli status and health during start and stop', () => {
     // The words replica status uses.
     expect(healthReport(healthInputOf(s)).lines).to.include('db is primary, disk UpToDate, peer disconnected (Connecting)');
     s.volumes[0]!.peers = [];
-    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: false, connection: null });
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: false, connection: null, suspended: null });
+  });
+
+  it('health calls a volume suspended only when every connected peer\'s link waits for another source', () => {
+    const peer = (name: string, connection: string, replication: string, resync_suspended: string | null = null) =>
+      ({ name, connection, replication, role: 'Secondary', disk: 'UpToDate', sync_percent: null, resync_suspended });
+    const s = status('running');
+    const why = 'node-b is Established with Primary node-a';
+    // A partial mesh: node-a (the Primary) out of reach, the link to node-b waits.
+    s.volumes = [{ name: 'db', type: 'block', role: 'Secondary', disk: 'UpToDate', peers: [peer('node-a', 'Connecting', 'Off'), peer('node-b', 'Connected', 'PausedSyncT', why)] }];
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: true, suspended: why });
+    // Three nodes in full mesh: one link waits, the other feeds this node.
+    s.volumes[0]!.peers = [peer('node-a', 'Connected', 'SyncTarget'), peer('node-b', 'Connected', 'PausedSyncT', why)];
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: true, suspended: null });
+    s.volumes[0]!.peers = [peer('node-a', 'Connected', 'Established'), peer('node-b', 'Connected', 'PausedSyncS', why)];
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ suspended: null });
+    // No link at all is "disconnected", not suspended.
+    s.volumes[0]!.peers = [peer('node-a', 'Connecting', 'Off')];
+    expect(healthInputOf(s).volumes[0]).to.deep.include({ connected: false, suspended: null });
   });
 });
