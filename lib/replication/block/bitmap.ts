@@ -157,6 +157,32 @@ export class Bitmap {
     return true;
   }
 
+  // Words [first, first + count) as they are kept (bit i of word w is block 32w + i): a copy.
+  wordsAt(first: number, count: number): Uint32Array {
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > this.words.length) {
+      throw new RangeError(`words [${first}, ${first + count}) are outside 0..${this.words.length}`);
+    }
+    return this.words.slice(first, first + count);
+  }
+
+  // OR words in from `first` on (a bitmap arriving in pieces); bits past the last block must be clear.
+  orWords(first: number, words: Uint32Array): void {
+    const end = first + words.length;
+    if (!Number.isSafeInteger(first) || first < 0 || end > this.words.length) {
+      throw new RangeError(`words [${first}, ${end}) are outside 0..${this.words.length}`);
+    }
+    const spare = this.words.length * 32 - this.bits;
+    if (end === this.words.length && spare > 0 && (words[words.length - 1] ?? 0) >>> (32 - spare) !== 0) {
+      throw new RangeError('bits past the last block are set');
+    }
+    for (let i = 0; i < words.length; i++) {
+      const old = this.words[first + i] ?? 0;
+      const next = (old | (words[i] ?? 0)) >>> 0;
+      this.words[first + i] = next;
+      this.set += popcount32(next) - popcount32(old);
+    }
+  }
+
   // Layout (all little-endian): magic "TNDMBMAP" | u16 version | u16 0 |
   // u32 granularity | u64 volume size | u32 crc32 | u32 0 | words as u32.
   // The crc covers the whole buffer with its own field taken as zero.

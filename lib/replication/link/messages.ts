@@ -10,7 +10,9 @@ import { decodeUtf8, utf8Prefix } from '../../net/utf8.js';
 // sends, the SyncTarget once the blocks are durable (a cut resync resumes).
 // 4: STATE carries the sender's feeds (one source at a time, one-source.ts); a
 // peer speaking 3 sends none, and then neither side applies that rule.
-export const LINK_PROTOCOL_VERSION = 4; // the newest we speak, sent in HELLO
+// 5: the connect BITMAP travels in pieces, coded as words or runs
+// (volume/bitmap-chunks.ts): no volume size limit from the frame size.
+export const LINK_PROTOCOL_VERSION = 5; // the newest we speak, sent in HELLO
 export const LINK_PROTOCOL_MIN = 3; // the oldest we still speak; two nodes use the lower of their newest
 export const CHALLENGE_LEN = 64; // DRBD sends 64 random bytes (replication.md "Peer authentication")
 export const RESPONSE_LEN = 32; // SHA-256 output

@@ -2,24 +2,35 @@
 // (DRBD's P_SYNC_PARAM / P_UUIDS / P_BITMAP exchange): each sends its STATE,
 // then its out-of-sync BITMAP for the other, from a snapshot taken with
 // writes frozen. Once ours is out and theirs is in, decideConnect() decides.
-// Anything else in this phase, or twice, is a protocol error.
+// Anything else in this phase, or twice, is a protocol error. From link
+// protocol 5 the bitmap travels as BITMAP pieces (bitmap-chunks.ts); a link
+// at 3 or 4 carries it whole in one BITMAP (volumes up to about 256 GiB at
+// 4 KiB blocks, the frame limit).
 import { Bitmap } from '../block/bitmap.js';
 import type { Frame } from '../link/frame.js';
+import { BitmapAssembly, encodeBitmapPieces } from './bitmap-chunks.js';
 import { decodeState, encodeState, type PeerState } from './wire.js';
+
+export const PIECES_SINCE = 5; // the link protocol version that sends the bitmap in pieces
 
 export class ConnectExchange {
   sent: PeerState | null = null;
   sentBitmap: Bitmap | null = null;
   received: PeerState | null = null;
   receivedBitmap: Bitmap | null = null;
+  private readonly pieces: BitmapAssembly | null; // the peer's bitmap as its pieces arrive (protocol 5 on)
 
-  constructor(private readonly size: number, private readonly blockSize: number) {}
+  // `version`: the link protocol version both sides speak.
+  constructor(private readonly size: number, private readonly blockSize: number, version: number) {
+    this.pieces = version >= PIECES_SINCE ? new BitmapAssembly(size, blockSize) : null;
+  }
 
-  // Our snapshot: the two frames to send, in order.
+  // Our snapshot: the frames to send, in order.
   ours(state: PeerState, bitmap: Bitmap): Array<{ type: 'STATE' | 'BITMAP'; payload: Buffer }> {
     this.sent = state;
     this.sentBitmap = bitmap;
-    return [{ type: 'STATE', payload: encodeState(state) }, { type: 'BITMAP', payload: bitmap.serialize() }];
+    const bitmaps = this.pieces === null ? [bitmap.serialize()] : encodeBitmapPieces(bitmap);
+    return [{ type: 'STATE', payload: encodeState(state) }, ...bitmaps.map((payload) => ({ type: 'BITMAP' as const, payload }))];
   }
 
   // One of the peer's frames: null when accepted, else why the link must drop.
@@ -28,6 +39,12 @@ export class ConnectExchange {
       const s = decodeState(f.payload);
       if (!s.ok) return s.detail;
       this.received = s.value;
+      return null;
+    }
+    if (f.type === 'BITMAP' && this.received !== null && this.receivedBitmap === null && this.pieces !== null) {
+      const error = this.pieces.add(f.payload);
+      if (error !== null) return `BITMAP: ${error}`;
+      if (this.pieces.complete) this.receivedBitmap = this.pieces.bitmap;
       return null;
     }
     if (f.type === 'BITMAP' && this.received !== null && this.receivedBitmap === null) {

@@ -7,6 +7,7 @@ import type { Frame } from '../link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
+import { LINK_PROTOCOL_VERSION } from '../link/messages.js';
 import { ConnectExchange } from './connect-exchange.js';
 import { decideConnect } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
@@ -90,7 +91,7 @@ export class PeerSession extends PeerSessionBase {
   adopt(link: PeerLink): boolean {
     if (!this.claim(link)) return false;
     // Ours from an earlier link must not meet the peer's new STATE: maybeDecide waits for sendHello.
-    this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize);
+    this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, link.peer?.version ?? LINK_PROTOCOL_VERSION);
     this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (err) => this.applyFailed(err));
     // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
     link.deliver((f) => this.onLinkFrame(link, f));

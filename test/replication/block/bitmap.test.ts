@@ -163,6 +163,23 @@ describe('replication/block bitmap', () => {
     expect(bm.nextClear(0)).to.equal(2621440);
   });
 
+  it('words out and in: wordsAt copies, orWords ORs and counts, refuses bits past the last block', () => {
+    const bm = new Bitmap(40 * 4096, 4096); // 40 blocks: two words, 24 spare bits in the second
+    bm.setBlocks(1, 3);
+    const w = bm.wordsAt(0, 2);
+    expect([...w]).to.deep.equal([0b110, 0]);
+    w[0] = 0xffffffff;
+    expect(bm.countSet(), 'a copy, not a view').to.equal(2);
+    bm.orWords(0, Uint32Array.of(0b1001, 0x80));
+    expect(bm.countSet()).to.equal(5); // blocks 0..3 and 39
+    expect(bm.isSet(0) && bm.isSet(3) && bm.isSet(39)).to.equal(true);
+    expect(bm.countSet()).to.equal(bm.wordsAt(0, 2).reduce((n, x) => n + x.toString(2).split('1').length - 1, 0));
+    expect(() => bm.orWords(1, Uint32Array.of(0x100))).to.throw(RangeError, /past the last block/);
+    expect(() => bm.orWords(2, Uint32Array.of(1))).to.throw(RangeError, /outside/);
+    expect(() => bm.wordsAt(1, 2)).to.throw(RangeError, /outside/);
+    expect(bm.countSet(), 'a refused orWords changes nothing').to.equal(5);
+  });
+
   it('refuses bad geometry and merging a different geometry', () => {
     expect(() => new Bitmap(0)).to.throw(RangeError);
     expect(() => new Bitmap(4096, 3000)).to.throw(RangeError);

@@ -11,6 +11,7 @@ import { onFirstWriteWhileDisconnected, type Generations } from '../../../lib/re
 import type { PeerSession } from '../../../lib/replication/volume/peer.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { hashBlocks } from '../../../lib/replication/volume/verify.js';
+import { encodeBitmapPieces } from '../../../lib/replication/volume/bitmap-chunks.js';
 import {
   encodeResyncDataHeader, encodeResyncRequest, encodeState, encodeU64, encodeVerifyReply, encodeVerifyRequest, encodeWriteHeader,
   encodeZeroes, type PeerState,
@@ -180,31 +181,43 @@ describe('replicated volume: a hostile authenticated peer', function () {
     await expectUntouchedAndWorking(before);
   });
 
-  it('a BITMAP with the wrong geometry, a corrupt one, or one before STATE', async () => {
+  it('a BITMAP with the wrong geometry, a corrupt or whole one, pieces out of order, or one before STATE', async () => {
     const before = await c.image('node-b');
     for (const [bm, why] of [
-      [new Bitmap(2 * SIZE, BS), 'BITMAP geometry 16777216/4096 is not the volume\'s 8388608/4096'],
-      [new Bitmap(SIZE, 512), 'BITMAP geometry 8388608/512'],
+      [new Bitmap(2 * SIZE, BS), 'BITMAP: bitmap piece geometry 16777216/4096 is not the volume\'s 8388608/4096'],
+      [new Bitmap(SIZE, 512), 'BITMAP: bitmap piece geometry 8388608/512'],
     ] as const) {
       const i = await connect();
       await i.frame('BITMAP');
       i.send('STATE', encodeState(inSync({ role: 'Primary' })));
-      i.send('BITMAP', bm.serialize());
+      for (const piece of encodeBitmapPieces(bm)) i.send('BITMAP', piece);
       await expectDropped(i, why);
     }
-    const bad = new Bitmap(SIZE, BS).serialize();
+    const [good] = encodeBitmapPieces(new Bitmap(SIZE, BS));
+    const bad = Buffer.from(good as Buffer);
     bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 1, bad.length - 1); // the crc no longer matches
     const j = await connect();
     j.send('STATE', encodeState(inSync()));
     j.send('BITMAP', bad);
-    await expectDropped(j, /BITMAP: (checksum|padding)/);
+    await expectDropped(j, 'BITMAP: bitmap piece: crc32 mismatch');
     const k = await connect();
-    k.send('BITMAP', new Bitmap(SIZE, BS).serialize());
+    k.send('BITMAP', good as Buffer);
     await expectDropped(k, 'BITMAP during the connect handshake');
     const l = await connect();
     l.send('STATE', encodeState(inSync()));
     l.send('BITMAP', Buffer.from('TNDMBMAP'));
-    await expectDropped(l, 'BITMAP: truncated');
+    await expectDropped(l, 'BITMAP: bitmap piece of 8 bytes');
+    // A whole bitmap of link protocol 4 on a link that speaks 5.
+    const m = await connect();
+    m.send('STATE', encodeState(inSync()));
+    m.send('BITMAP', new Bitmap(SIZE, BS).serialize());
+    await expectDropped(m, 'BITMAP: bitmap piece coding');
+    // Pieces of 32 blocks each: the second sent first.
+    const pieces = encodeBitmapPieces(new Bitmap(SIZE, BS), 32);
+    const n = await connect();
+    n.send('STATE', encodeState(inSync()));
+    n.send('BITMAP', pieces[1] as Buffer);
+    await expectDropped(n, 'BITMAP: bitmap piece starts at block 32, want 0');
     await expectUntouchedAndWorking(before);
   });
 

@@ -6,6 +6,7 @@ import { Bitmap } from '../../../lib/replication/block/bitmap.js';
 import type { Frame } from '../../../lib/replication/link/frame.js';
 import type { FrameType } from '../../../lib/replication/link/frame-types.js';
 import { PeerLink } from '../../../lib/replication/link/peer-link.js';
+import { encodeBitmapPieces } from '../../../lib/replication/volume/bitmap-chunks.js';
 import { encodeState, type PeerState } from '../../../lib/replication/volume/wire.js';
 import { waitFor } from '../../helpers/env.js';
 import { SECRET } from './pair-harness.js';
@@ -45,12 +46,12 @@ export class Impostor {
   }
 
   // The connect handshake as a peer would run it: wait for the victim's STATE and
-  // BITMAP, then send ours (an empty bitmap unless given).
+  // BITMAP, then send ours (an empty bitmap unless given), in pieces as link protocol 5 does.
   async hello(state: PeerState, bitmap?: Bitmap): Promise<void> {
     await this.frame('STATE');
     await this.frame('BITMAP');
     this.send('STATE', encodeState(state));
-    this.send('BITMAP', (bitmap ?? new Bitmap(state.size, state.blockSize)).serialize());
+    for (const piece of encodeBitmapPieces(bitmap ?? new Bitmap(state.size, state.blockSize))) this.send('BITMAP', piece);
   }
 
   async close(): Promise<void> {

@@ -51,6 +51,20 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('a 1 TiB volume at 4 KiB blocks connects (its 32 MiB bitmap crosses in pieces), and its full sync starts over the whole volume', async () => {
+    const size = 2 ** 40; // the image files are sparse
+    c = await Cluster.create({ size });
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await waitFor('connected', async () => a.peers.get('node-b')?.replication === 'Established', 20000);
+    // A connect before link protocol 5 sent the bitmap whole: above the 8 MiB frame limit, every connect failed.
+    expect(c.logs.filter((l) => /handshake failed|payload above/.test(l))).to.deep.equal([]);
+    expect(b.peers.get('node-a')?.status().bytes_received, 'mostly clear pieces are small').to.be.below(64 << 10);
+    await a.promote(true);
+    await waitFor('node-b SyncTarget', async () => b.peers.get('node-a')?.replication === 'SyncTarget', 20000);
+    expect(b.peers.get('node-a')?.status().resync).to.deep.include({ direction: 'SyncTarget', full: true, total_bytes: size });
+  });
+
   it('a forced promotion during the connect handshake still leads to the initial sync', async () => {
     c = await Cluster.create();
     const a = await c.start('node-a');
