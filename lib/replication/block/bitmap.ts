@@ -114,15 +114,35 @@ export class Bitmap {
     return this.set * this.granularity - (this.isSet(this.bits - 1) ? this.granularity - tail : 0);
   }
 
-  // First set block at or after `from`, or -1: resync walks in disk order and resumes here.
-  nextSet(from = 0): number {
-    return this.scan(from, 0);
+  // First set block at or after `from` and before `end`, or -1: resync walks in disk order and resumes here.
+  nextSet(from = 0, end = this.bits): number {
+    return this.scan(from, 0, end);
   }
 
-  // First clear block at or after `from` (or `bits`): the end of a dirty run.
-  nextClear(from = 0): number {
-    const r = this.scan(from, 0xffffffff);
-    return r === -1 ? this.bits : r;
+  // First clear block at or after `from` (or `end`, `bits` unless given): the end of a dirty run.
+  nextClear(from = 0, end = this.bits): number {
+    const r = this.scan(from, 0xffffffff, end);
+    return r === -1 ? Math.min(end, this.bits) : r;
+  }
+
+  // Blocks in (first, end) whose bit differs from the one before: a range holds this + 1 runs.
+  transitions(first: number, end: number): number {
+    this.checkBlocks(first, end);
+    const lo = first + 1; // positions compared with their predecessor: [lo, end)
+    if (lo >= end) return 0;
+    let count = 0;
+    let w = lo >>> 5;
+    let carry = w > 0 ? (this.words[w - 1] ?? 0) >>> 31 : 0;
+    for (; w * 32 < end; w++) {
+      const word = this.words[w] ?? 0;
+      let d = (word ^ ((word << 1) | carry)) >>> 0; // bit j: block 32w + j differs from the block before it
+      carry = word >>> 31;
+      const base = w * 32;
+      if (lo > base) d = (d & (0xffffffff << (lo - base))) >>> 0;
+      if (end - base < 32) d = (d & ((1 << (end - base)) - 1)) >>> 0;
+      count += popcount32(d);
+    }
+    return count;
   }
 
   // Byte range of blocks [first, end), clipped at the volume end.
@@ -160,27 +180,27 @@ export class Bitmap {
     return true;
   }
 
-  // Words [first, first + count) as they are kept (bit i of word w is block 32w + i): a copy.
-  wordsAt(first: number, count: number): Uint32Array {
-    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > this.words.length) {
-      throw new RangeError(`words [${first}, ${first + count}) are outside 0..${this.words.length}`);
-    }
-    return this.words.slice(first, first + count);
+  // Words [first, first + count) as little-endian u32 bytes (bit i of word w is block 32w + i): a copy.
+  wordBytes(first: number, count: number): Buffer {
+    this.checkWords(first, count);
+    if (NATIVE_LE) return Buffer.from(this.words.slice(first, first + count).buffer);
+    const out = Buffer.allocUnsafe(4 * count);
+    for (let i = 0; i < count; i++) out.writeUInt32LE(this.words[first + i] ?? 0, 4 * i);
+    return out;
   }
 
-  // OR words in from `first` on (a bitmap arriving in pieces); bits past the last block must be clear.
-  orWords(first: number, words: Uint32Array): void {
-    const end = first + words.length;
-    if (!Number.isSafeInteger(first) || first < 0 || end > this.words.length) {
-      throw new RangeError(`words [${first}, ${end}) are outside 0..${this.words.length}`);
-    }
+  // OR in little-endian u32 words from word `first` on (a bitmap arriving in pieces); bits past the last block must be clear.
+  orWordBytes(first: number, bytes: Buffer): void {
+    if (bytes.length % 4 !== 0) throw new RangeError(`${bytes.length} bytes are not whole words`);
+    const count = bytes.length / 4;
+    this.checkWords(first, count);
     const spare = this.words.length * 32 - this.bits;
-    if (end === this.words.length && spare > 0 && (words[words.length - 1] ?? 0) >>> (32 - spare) !== 0) {
+    if (count > 0 && first + count === this.words.length && spare > 0 && bytes.readUInt32LE(bytes.length - 4) >>> (32 - spare) !== 0) {
       throw new RangeError('bits past the last block are set');
     }
-    for (let i = 0; i < words.length; i++) {
+    for (let i = 0; i < count; i++) {
       const old = this.words[first + i] ?? 0;
-      const next = (old | (words[i] ?? 0)) >>> 0;
+      const next = (old | bytes.readUInt32LE(4 * i)) >>> 0;
       this.words[first + i] = next;
       this.set += popcount32(next) - popcount32(old);
     }
@@ -239,6 +259,12 @@ export class Bitmap {
     }
   }
 
+  private checkWords(first: number, count: number): void {
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > this.words.length) {
+      throw new RangeError(`words [${first}, ${first + count}) are outside 0..${this.words.length}`);
+    }
+  }
+
   private checkBlocks(first: number, end: number): void {
     if (!Number.isSafeInteger(first) || !Number.isSafeInteger(end) || first < 0 || end < first || end > this.bits) {
       throw new RangeError(`blocks [${first}, ${end}) are outside 0..${this.bits}`);
@@ -266,18 +292,20 @@ export class Bitmap {
     return changed;
   }
 
-  // First block >= from whose bit differs from `skip` (0: find set, ~0: find clear).
-  private scan(from: number, skip: number): number {
+  // First block in [from, end) whose bit differs from `skip` (0: find set, ~0: find clear), or -1.
+  private scan(from: number, skip: number, end: number): number {
     if (!Number.isInteger(from) || from < 0) from = 0;
-    if (from >= this.bits) return -1;
+    const stop = Math.min(end, this.bits);
+    if (from >= stop) return -1;
+    const lastWord = (stop - 1) >>> 5; // words past the end are not looked at
     let w = from >>> 5;
     let word = ((this.words[w] ?? 0) ^ skip) & (0xffffffff << (from & 31));
     while (word === 0) {
       w++;
-      if (w >= this.words.length) return -1;
+      if (w > lastWord) return -1;
       word = (this.words[w] ?? 0) ^ skip;
     }
     const found = w * 32 + ctz32(word);
-    return found < this.bits ? found : -1;
+    return found < stop ? found : -1;
   }
 }

@@ -7,7 +7,6 @@ import type { Frame } from '../link/frame.js';
 import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
-import { LINK_PROTOCOL_VERSION } from '../link/messages.js';
 import { ConnectExchange } from './connect-exchange.js';
 import { decideConnect } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
@@ -91,12 +90,17 @@ export class PeerSession extends PeerSessionBase {
   adopt(link: PeerLink): boolean {
     if (!this.claim(link)) return false;
     // Ours from an earlier link must not meet the peer's new STATE: maybeDecide waits for sendHello.
-    this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, link.peer?.version ?? LINK_PROTOCOL_VERSION);
+    const version = link.peer?.version; // set before the link is ready, and adopt runs after
+    if (version === undefined) {
+      link.fail('a link without an identity: the link handshake did not finish');
+      return false;
+    }
+    this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, version);
     this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (err) => this.applyFailed(err));
     // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
     link.deliver((f) => this.onLinkFrame(link, f));
     this.background(link.closed.then((info) => this.onClosed(link, info)), 'winding up the link');
-    this.handshakeTimer = setTimeout(() => this.drop(link, `no STATE and BITMAP within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
+    this.armHandshakeTimer(link);
     this.background(this.sendHello(link), 'the connect handshake', link);
     return true;
   }
@@ -155,9 +159,16 @@ export class PeerSession extends PeerSessionBase {
     }
   }
 
+  // The peer's STATE and BITMAP pieces must keep coming: each one gives the next the whole time again.
+  private armHandshakeTimer(link: PeerLink): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = setTimeout(() => this.drop(link, `the connect handshake sent nothing for ${HANDSHAKE_TIMEOUT_MS} ms (want STATE, then BITMAP)`), HANDSHAKE_TIMEOUT_MS);
+  }
+
   private onHandshakeFrame(link: PeerLink, f: Frame): void {
     const error = this.exchange === null ? 'no connect handshake on this link' : this.exchange.receive(f);
     if (error !== null) return this.drop(link, error);
+    this.armHandshakeTimer(link);
     if (f.type === 'STATE') {
       this.peerState = this.exchange?.received ?? null;
       this.peerRoleSent = this.peerState?.role ?? null;

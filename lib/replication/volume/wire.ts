@@ -7,7 +7,7 @@
 //   WRITE_ACK       u64 seq: every WRITE / RESYNC_DATA up to this sequence number is done
 //   BARRIER(_ACK)   u64 id
 //   STATE           UTF-8 JSON, see PeerState
-//   BITMAP          a serialized Bitmap (bitmap.ts, own magic and crc32)
+//   BITMAP          link protocol 5: one piece of the bitmap (bitmap-chunks.ts); 3..4: a whole serialized Bitmap (bitmap.ts)
 //   RESYNC_REQUEST  u64 offset | u32 length | u8 hash length (0 or 32) | SHA-256 of the target's range
 //   RESYNC_DATA     u64 offset | u32 length | u8 kind (0 data follows, 1 same as your hash)
 //   RESYNC_DONE     empty

@@ -163,21 +163,46 @@ describe('replication/block bitmap', () => {
     expect(bm.nextClear(0)).to.equal(2621440);
   });
 
-  it('words out and in: wordsAt copies, orWords ORs and counts, refuses bits past the last block', () => {
+  it('words out and in: wordBytes copies little-endian words, orWordBytes ORs and counts, refuses bits past the last block', () => {
     const bm = new Bitmap(40 * 4096, 4096); // 40 blocks: two words, 24 spare bits in the second
     bm.setBlocks(1, 3);
-    const w = bm.wordsAt(0, 2);
-    expect([...w]).to.deep.equal([0b110, 0]);
-    w[0] = 0xffffffff;
+    const w = bm.wordBytes(0, 2);
+    expect(w.toString('hex')).to.equal('06000000' + '00000000');
+    w[0] = 0xff;
     expect(bm.countSet(), 'a copy, not a view').to.equal(2);
-    bm.orWords(0, Uint32Array.of(0b1001, 0x80));
+    bm.orWordBytes(0, Buffer.from('09000000' + '80000000', 'hex'));
     expect(bm.countSet()).to.equal(5); // blocks 0..3 and 39
     expect(bm.isSet(0) && bm.isSet(3) && bm.isSet(39)).to.equal(true);
-    expect(bm.countSet()).to.equal(bm.wordsAt(0, 2).reduce((n, x) => n + x.toString(2).split('1').length - 1, 0));
-    expect(() => bm.orWords(1, Uint32Array.of(0x100))).to.throw(RangeError, /past the last block/);
-    expect(() => bm.orWords(2, Uint32Array.of(1))).to.throw(RangeError, /outside/);
-    expect(() => bm.wordsAt(1, 2)).to.throw(RangeError, /outside/);
-    expect(bm.countSet(), 'a refused orWords changes nothing').to.equal(5);
+    expect(() => bm.orWordBytes(1, Buffer.from('00010000', 'hex'))).to.throw(RangeError, /past the last block/);
+    expect(() => bm.orWordBytes(2, Buffer.from('01000000', 'hex'))).to.throw(RangeError, /outside/);
+    expect(() => bm.orWordBytes(0, Buffer.from('010000', 'hex'))).to.throw(RangeError, /whole words/);
+    expect(() => bm.wordBytes(1, 2)).to.throw(RangeError, /outside/);
+    expect(bm.countSet(), 'a refused orWordBytes changes nothing').to.equal(5);
+  });
+
+  it('transitions and bounded scans agree with the bool-array model on every range', () => {
+    const r = rng(5);
+    for (let n = 0; n < 40; n++) {
+      const bits = 1 + Math.floor(r() * 200);
+      const bm = new Bitmap(bits * 4096, 4096);
+      const m: boolean[] = [];
+      const density = r();
+      for (let b = 0; b < bits; b++) {
+        m.push(r() < density);
+        if (m[b]) bm.setBlocks(b, b + 1);
+      }
+      for (let first = 0; first <= bits; first += 1 + Math.floor(r() * 5)) {
+        for (let end = first; end <= bits; end += 1 + Math.floor(r() * 7)) {
+          let t = 0;
+          for (let b = first + 1; b < end; b++) if (m[b] !== m[b - 1]) t++;
+          expect(bm.transitions(first, end), `${bits} blocks, [${first}, ${end})`).to.equal(t);
+          const set = m.findIndex((x, b) => b >= first && b < end && x);
+          expect(bm.nextSet(first, end)).to.equal(set);
+          const clear = m.findIndex((x, b) => b >= first && b < end && !x);
+          expect(bm.nextClear(first, end)).to.equal(clear === -1 ? end : clear);
+        }
+      }
+    }
   });
 
   it('refuses bad geometry and merging a different geometry', () => {

@@ -93,8 +93,7 @@ describe('replicated volume: bitmap pieces at connect (link protocol 5)', () => 
 
   it('worst case (alternating bits over 1 TiB): plain pieces, none above 4 MiB and its header', () => {
     const bm = new Bitmap(TiB, BS);
-    const words = new Uint32Array(CHUNK_BITS / 32).fill(0x55555555);
-    bm.orWords(0, words); // the first piece alternates, the rest are clear
+    bm.orWordBytes(0, Buffer.alloc(CHUNK_BITS / 8, 0x55)); // the first piece alternates, the rest are clear
     const pieces = encodeBitmapPieces(bm);
     expect(pieces[0]?.[0]).to.equal(1); // plain
     for (const p of pieces) expect(p.length).to.be.at.most(PIECE_HEADER_LEN + CHUNK_BITS / 8);
@@ -163,6 +162,7 @@ describe('replicated volume: bitmap pieces at connect (link protocol 5)', () => 
       ['runs: an empty run after the first', runs(0, 64, [0, 10, 0, 54]), 'run 3 is empty'],
       ['runs: a length cut off', runs(0, 64, [0x80]), 'cut off'],
       ['runs: a length of six bytes', runs(0, 64, [0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), 'longer than 5 bytes'],
+      ['runs: a length not in its shortest form', runs(0, 64, [0x80, 0x00, 64]), 'shortest form'],
     ];
     for (const [name, piece, fragment] of more) {
       it(name, () => {
@@ -179,6 +179,28 @@ describe('replicated volume: bitmap pieces at connect (link protocol 5)', () => 
       expect(a.complete).to.equal(true);
       expect(a.bitmap.countSet()).to.equal(12);
     });
+  });
+
+  it('refuses a piece wider than CHUNK_BITS, and the encoder will not make one', () => {
+    const g = 512;
+    const size = (CHUNK_BITS + 32) * g; // 16 GiB + 16 KiB at 512 bytes per block
+    const b = Buffer.alloc(PIECE_HEADER_LEN + 5);
+    b[0] = 2;
+    b[1] = 1;
+    b.writeUInt32LE(g, 4);
+    b.writeBigUInt64LE(BigInt(size), 8);
+    b.writeBigUInt64LE(BigInt(CHUNK_BITS + 32), 24);
+    let v = CHUNK_BITS + 32; // one clear run over the whole volume
+    let at = PIECE_HEADER_LEN;
+    while (v >= 0x80) { b[at++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
+    b[at++] = v;
+    const piece = mutate(b.subarray(0, at), () => {});
+    const a = new BitmapAssembly(size, g);
+    expect(a.add(piece)).to.equal(`bitmap piece covers ${CHUNK_BITS + 32} blocks, at most ${CHUNK_BITS}`);
+    expect(() => encodeBitmapPieces(new Bitmap(size, g), 2 * CHUNK_BITS)).to.throw(RangeError, /multiple of 32 in 32\.\./);
+    const pieces = encodeBitmapPieces(new Bitmap(size, g));
+    expect(pieces).to.have.length(2);
+    expect(assemble(pieces, size, g).countSet()).to.equal(0);
   });
 
   it('fuzz: random corruption of valid pieces is refused or taken, never thrown', () => {
