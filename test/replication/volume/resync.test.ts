@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
 import { established, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
+import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { Cluster, type HarnessOptions } from './pair-harness.js';
 
 const BS = 4096;
@@ -47,6 +48,19 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     return peer(c, 'node-b', 'node-a').status().bytes_received - before;
   }
 
+  // A new pair, node-a holding `content` and forced Primary: returns node-a once node-b is its SyncTarget.
+  async function syncing(o: HarnessOptions & { size: number }): Promise<ReplicatedVolume> {
+    c = await Cluster.create(o);
+    // Some data on node-a already, so the resync has something to carry besides zeroes.
+    await c.writeImage('node-a', content(o.size));
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
+    await a.promote(true);
+    await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+    return a;
+  }
+
   describe('checksum-based (csums)', () => {
     const size = 32 * MiB;
 
@@ -83,14 +97,7 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
   for (const csums of [false, true]) {
     it(`application writes during a running full resync end up on both sides (csums ${csums})`, async () => {
       const size = 64 * MiB;
-      c = await Cluster.create({ size, csums });
-      // Some data on node-a already, so the resync has something to carry besides zeroes.
-      await c.writeImage('node-a', content(size));
-      const a = await c.start('node-a');
-      await c.start('node-b');
-      await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
-      await a.promote(true);
-      await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+      const a = await syncing({ size, csums });
       const io = a.io();
       const r = rng(csums ? 2 : 1);
       let duringResync = 0;
@@ -122,13 +129,7 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
   it('resync_max_rate: a full sync asks for no more than the cap per second, and ends identical', async () => {
     const size = 8 * MiB;
     const rate = 2 * MiB;
-    c = await Cluster.create({ size, resyncMaxRate: rate });
-    await c.writeImage('node-a', content(size));
-    const a = await c.start('node-a');
-    await c.start('node-b');
-    await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
-    await a.promote(true);
-    await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+    await syncing({ size, resyncMaxRate: rate });
     expect(peer(c, 'node-b', 'node-a').status().resync?.max_rate_bytes_per_s).to.equal(rate);
     expect(peer(c, 'node-a', 'node-b').status().resync?.max_rate_bytes_per_s, 'the source does not know the target\'s cap').to.equal(null);
     let fastest = 0;
