@@ -6,6 +6,7 @@ import type { DiskState } from '../states.js';
 import type { VolumeLog } from '../volume/host.js';
 import type { SessionHost } from '../volume/session-base.js';
 import type { PeerState } from '../volume/wire.js';
+import type { Feed } from '../volume/one-source.js';
 import type { ExcludeMatcher } from './exclude.js';
 import type { ReceiverEvents } from './receiver.js';
 import type { SenderEvents } from './sender.js';
@@ -29,6 +30,8 @@ export interface DirHost extends SessionHost {
   resyncTargetStarted(peer: string): Promise<void>;
   resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void>;
   followPeerGeneration(peer: string, current: string): Promise<void>;
+  // Our links other than `peer`'s that move changes into us or from us (one source at a time).
+  feedsFor(peer: string): Feed[];
   discardMyDataUsed(): void;
   // Save the metadata now (what fencing knows of the peers included).
   persist(): Promise<void>;

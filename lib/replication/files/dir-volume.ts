@@ -17,6 +17,7 @@ import {
 import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fencing.js';
 import type { DiskState } from '../states.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
+import { feedsOf, type Feed } from '../volume/one-source.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
 import { outdateVolume } from '../volume/outdate.js';
@@ -301,7 +302,12 @@ export class DirectoryVolume implements DirHost {
     return {
       role: this.role, disk: this.meta.disk, generations: this.meta.generations, size: 0, blockSize: 0,
       protocol: this.cfg.protocol, changedBlocks: this.changedCount(peer), discardMyData: this.discardMine,
+      feeds: this.feedsFor(peer),
     };
+  }
+
+  feedsFor(peer: string): Feed[] {
+    return feedsOf(this.peers.values(), peer);
   }
 
   async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {

@@ -72,11 +72,6 @@ export class PeerSession extends PeerSessionBase {
     return this.linkUp && this.replication !== 'Off' && !this.paused;
   }
 
-  // Running, the link up: a link already closed but not yet wound up (its last frames still being read) moves nothing more.
-  get linkUp(): boolean {
-    return this.phase === 'running' && this.link?.state === 'established';
-  }
-
   // One side has another source (one-source.ts): no resync, no write stream, the Primary tracks in the bitmap.
   get paused(): boolean {
     return isPausedSync(this.replication);

@@ -69,6 +69,11 @@ export abstract class PeerSessionBase {
     return this.phase === 'running';
   }
 
+  // Running, the link up: a link already closed but not yet wound up (its last frames still being read) moves nothing more.
+  get linkUp(): boolean {
+    return this.phase === 'running' && this.link?.state === 'established';
+  }
+
   get peerRole(): Role {
     return this.phase === 'running' && this.peerState ? this.peerState.role : 'Unknown';
   }
