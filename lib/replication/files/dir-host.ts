@@ -32,6 +32,8 @@ export interface DirHost extends SessionHost {
   followPeerGeneration(peer: string, current: string): Promise<void>;
   // Our links other than `peer`'s that move changes into us or from us (one source at a time).
   feedsFor(peer: string): Feed[];
+  // Settles once every change the other links' receivers hold now is applied.
+  othersApplying(peer: string): Promise<void>;
   discardMyDataUsed(): void;
   // Save the metadata now (what fencing knows of the peers included).
   persist(): Promise<void>;

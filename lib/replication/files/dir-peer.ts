@@ -33,6 +33,11 @@ export class DirPeerSession extends PeerSessionBase {
     super(name, address, host);
   }
 
+  // Our applying of this peer's changes: what is queued and running now (a closed link's too) is done.
+  applying(): Promise<void> {
+    return this.receiver?.idle() ?? this.lastReceiver;
+  }
+
   // Changes made now reach this peer through the stream.
   get live(): boolean {
     return this.sender !== null && this.link?.state === 'established';
@@ -106,7 +111,7 @@ export class DirPeerSession extends PeerSessionBase {
     const out = decideConnect(this.policies, this.host.node, sent, this.name, peer);
     (out.kind === 'standalone' ? this.host.log.warn : this.host.log.info).call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
-    if (sent.discardMyData) this.host.discardMyDataUsed();
+    if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
@@ -119,7 +124,9 @@ export class DirPeerSession extends PeerSessionBase {
     this.phase = 'running';
     this.lastAckAt = Date.now();
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
-    this.receiver = new DirReceiver(link, this.host.cfg.path, this.host.cfg.exclude, this.host.receiverEvents(this.name, () => this.onSynced(link)), this.lastReceiver);
+    // After every change already taken from any link: a closed link's last change must not land after a newer one from here.
+    const after = Promise.all([this.lastReceiver, this.host.othersApplying(this.name)]).then(() => undefined);
+    this.receiver = new DirReceiver(link, this.host.cfg.path, this.host.cfg.exclude, this.host.receiverEvents(this.name, () => this.onSynced(link)), after);
     this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
     this.resyncStarted = Date.now();
     if (out.kind === 'sync-target') {
@@ -229,6 +236,8 @@ export class DirPeerSession extends PeerSessionBase {
       this.reconnect(`${this.name} became Primary while ${busy}: one source at a time, connecting again later`);
       return null;
     }
+    // Its changes wait for what other links queued before (a demoted Primary's last ones, applied after its STATE said so).
+    if (s.value.role === 'Primary' && before?.role !== 'Primary') this.receiver?.after(this.host.othersApplying(this.name));
     if (before !== null && g.current !== before.generations.current && this.replication === 'Established') {
       // The Primary began a generation because another peer is absent: we follow, we have its data.
       if (s.value.role === 'Primary' && ours.current === before.generations.current) this.background(this.host.followPeerGeneration(this.name, g.current), 'following the generation');

@@ -163,6 +163,8 @@ export class DirectoryVolume implements DirHost {
       },
     });
     if (v === null) return;
+    // A demoted Primary's last changes still being applied here land before ours (and before the compare reads the tree).
+    await this.othersApplying('');
     this.divergence.pause();
     for (const s of this.peers.values()) s.roleChanged();
     this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.log.warn(`${this.cfg.name}: sweep: ${(e as Error).message}`)), SWEEP_MS);
@@ -308,6 +310,10 @@ export class DirectoryVolume implements DirHost {
 
   feedsFor(peer: string): Feed[] {
     return feedsOf(this.peers.values(), peer);
+  }
+
+  othersApplying(peer: string): Promise<void> {
+    return Promise.all([...this.peers.values()].filter((s) => s.name !== peer).map((s) => s.applying())).then(() => undefined);
   }
 
   async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {

@@ -88,6 +88,11 @@ export class DirReceiver {
     return this.order.idle();
   }
 
+  // Nothing queued from now on runs before `p` settles (another link's changes still being applied).
+  after(p: Promise<void>): void {
+    this.order.add(null, () => p.catch(() => undefined));
+  }
+
   // Checks one frame and queues its work. Returns why the link must drop, or null.
   handle(f: Frame): string | null {
     switch (f.type) {

@@ -190,7 +190,7 @@ export class PeerSession extends PeerSessionBase {
       const again = decideConnect(this.policies, this.host.node, { ...sent, feeds }, this.name, both.received);
       if (again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
     }
-    if (sent.discardMyData) this.host.discardMyDataUsed();
+    if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
