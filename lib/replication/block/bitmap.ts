@@ -183,9 +183,8 @@ export class Bitmap {
   // Words [first, first + count) as little-endian u32 bytes (bit i of word w is block 32w + i): a copy.
   wordBytes(first: number, count: number): Buffer {
     this.checkWords(first, count);
-    if (NATIVE_LE) return Buffer.from(this.words.slice(first, first + count).buffer);
     const out = Buffer.allocUnsafe(4 * count);
-    for (let i = 0; i < count; i++) out.writeUInt32LE(this.words[first + i] ?? 0, 4 * i);
+    this.copyWordsLE(out, 0, first, count);
     return out;
   }
 
@@ -216,8 +215,7 @@ export class Bitmap {
     buf.writeUInt16LE(BITMAP_VERSION, 8);
     buf.writeUInt32LE(this.granularity, 12);
     buf.writeBigUInt64LE(BigInt(this.volumeSize), 16);
-    if (NATIVE_LE) Buffer.from(this.words.buffer, this.words.byteOffset, this.words.byteLength).copy(buf, BITMAP_HEADER_LEN);
-    else for (let i = 0; i < this.words.length; i++) buf.writeUInt32LE(this.words[i] ?? 0, BITMAP_HEADER_LEN + i * 4);
+    this.copyWordsLE(buf, BITMAP_HEADER_LEN, 0, this.words.length);
     buf.writeUInt32LE(crc32(buf), 24);
     return buf;
   }
@@ -257,6 +255,12 @@ export class Bitmap {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.volumeSize) {
       throw new RangeError(`range ${offset}+${length} is outside the ${this.volumeSize}-byte volume`);
     }
+  }
+
+  // Words [first, first + count) into `out` at byte `at`, little-endian.
+  private copyWordsLE(out: Buffer, at: number, first: number, count: number): void {
+    if (NATIVE_LE) Buffer.from(this.words.buffer, this.words.byteOffset + 4 * first, 4 * count).copy(out, at);
+    else for (let i = 0; i < count; i++) out.writeUInt32LE(this.words[first + i] ?? 0, at + 4 * i);
   }
 
   private checkWords(first: number, count: number): void {

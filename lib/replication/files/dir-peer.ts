@@ -5,8 +5,8 @@
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { Frame } from '../link/frame.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
-import { decideConnect } from '../volume/handshake-decision.js';
-import { describeFeed, pauseReason } from '../volume/one-source.js';
+import { decideConnect, decideWithFeedsNow } from '../volume/handshake-decision.js';
+import { pauseReason } from '../volume/one-source.js';
 import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from '../volume/session-base.js';
 import type { DirHost } from './dir-host.js';
@@ -117,10 +117,11 @@ export class DirPeerSession extends PeerSessionBase {
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
       return this.disable(out.log);
     }
-    // A second source (one-source.ts): no link stays up waiting, as a block volume's does; the dialer tries again with backoff.
+    // A second source (one-source.ts: two sources interleave, and an older copy of a file from one could land after the
+    // newer one from the other): no link stays up waiting, as a block volume's does; the dialer tries again with backoff.
     if (out.kind === 'paused') return this.reconnect(`${out.log}; a directory volume connects again later`);
-    const busy = this.secondSource(out.kind, peer.role);
-    if (busy !== null) return this.reconnect(`one source at a time: ${busy}; connecting to ${this.name} again later`);
+    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, peer, this.host.feedsFor(this.name));
+    if (again !== null && again.kind !== out.kind) return this.reconnect(`our other links changed during the handshake (now: ${again.log}); connecting to ${this.name} again later`);
     this.phase = 'running';
     this.lastAckAt = Date.now();
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
@@ -144,20 +145,6 @@ export class DirPeerSession extends PeerSessionBase {
     if (this.replication !== 'Established') this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction: this.replication, full: true, bytes: null });
     const now = this.host.stateFor(this.name);
     if (now.role !== sent.role || now.generations.current !== sent.generations.current) this.sendState();
-  }
-
-  // One source at a time (three or more nodes; one-source.ts): two sources interleave their changes, and an
-  // older copy of a file from one can land after the newer one from the other. The STATEs carry the feeds,
-  // so decideConnect pauses a second source on both sides; this checks ours as they are now, since another
-  // link may have decided while our STATE was on its way: a target with another source, or a source that
-  // takes changes elsewhere (it forwards none of them), drops the link, and the dialer tries again.
-  private secondSource(kind: 'sync-source' | 'sync-target' | 'established', peerRole: string): string | null {
-    const feeds = this.host.feedsFor(this.name);
-    const node = this.host.node;
-    if (kind === 'sync-target' || (kind === 'established' && peerRole === 'Primary')) return pauseReason(node, feeds, this.name, []);
-    const taking = feeds.find((f) => f.replication !== 'SyncSource');
-    if (kind === 'sync-source' && taking !== undefined) return `${describeFeed(node, taking)} and forwards none of it`;
-    return null;
   }
 
   // `tandem replica verify`: compare the trees by content hash again; what differs is sent.
@@ -231,7 +218,7 @@ export class DirPeerSession extends PeerSessionBase {
     const ours = this.host.generations;
     // It became Primary, so its compare and changes would flow here beside another source: connect again, then decide.
     const busy = s.value.role === 'Primary' && before?.role !== 'Primary' && this.replication === 'Established'
-      ? this.secondSource('established', 'Primary') : null;
+      ? pauseReason(this.host.node, this.host.feedsFor(this.name), this.name, []) : null;
     if (busy !== null) {
       this.reconnect(`${this.name} became Primary while ${busy}: one source at a time, connecting again later`);
       return null;

@@ -4,7 +4,7 @@
 // drbd_sync_handshake).
 import { resolveSplitBrain, describeResolution, type AfterSbPolicies, type SbSide } from '../after-sb.js';
 import { decideSync, describeDecision } from '../sync-decision.js';
-import { pauseReason } from './one-source.js';
+import { pauseReason, sameFeeds, type Feed } from './one-source.js';
 import type { PeerState } from './wire.js';
 
 export type ConnectOutcome =
@@ -24,6 +24,14 @@ export function decideConnect(
 ): ConnectOutcome {
   const out = decideAlone(policies, localName, local, peerName, peer);
   return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer);
+}
+
+// Another link's handshake may have decided since our STATE left, so the peer decided from feeds we no
+// longer have: the outcome with our feeds as they are now, or null when they are what that STATE said.
+export function decideWithFeedsNow(
+  policies: AfterSbPolicies, localName: string, sent: PeerState, peerName: string, peer: PeerState, feeds: Feed[],
+): ConnectOutcome | null {
+  return sameFeeds(feeds, sent.feeds) ? null : decideConnect(policies, localName, { ...sent, feeds }, peerName, peer);
 }
 
 // The outcome as if this pair were alone.

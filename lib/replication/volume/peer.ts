@@ -8,7 +8,7 @@ import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { ConnectExchange } from './connect-exchange.js';
-import { decideConnect } from './handshake-decision.js';
+import { decideConnect, decideWithFeedsNow } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
 import { settleLost } from './pending.js';
 import { PeerResync, type ResyncDirection } from './peer-resync.js';
@@ -184,12 +184,8 @@ export class PeerSession extends PeerSessionBase {
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
-    // Another link's handshake decided since our STATE left: the peer decided from feeds we no longer have.
-    const feeds = this.host.feedsFor(this.name);
-    if (!sameFeeds(feeds, sent.feeds)) {
-      const again = decideConnect(this.policies, this.host.node, { ...sent, feeds }, this.name, both.received);
-      if (again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
-    }
+    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name));
+    if (again !== null && again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
     if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;

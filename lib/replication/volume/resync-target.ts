@@ -120,7 +120,7 @@ export class ResyncTarget {
         // Whole requests only (no slivers to top the window up); one is always allowed.
         const size = Math.min(CHUNK, window, this.limit?.burst ?? CHUNK);
         if (this.stopped || (this.outstandingBytes > 0 && this.outstandingBytes + size > window)) break;
-        if (this.o.bitmap.nextSet(this.cursor) !== -1 && this.limited()) break;
+        if (this.limit !== null && this.o.bitmap.nextSet(this.cursor) !== -1 && this.limited()) break;
         const run = this.nextRun(size);
         if (run === null) break;
         this.limit?.take(run.length, Date.now());

@@ -125,8 +125,9 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
     const { a } = await pair({ fencing: 'resource-only' }, { 'node-a': ha });
     await c.stop('node-b');
     await waitFor('fenced', async () => a.peers.get('node-b')?.status().disk === 'Outdated', 5000);
+    // The event follows the save of the verdict, which the status shows already.
+    await waitFor('the fence event', async () => c.events.some((e) => e.node === 'node-a' && e.type === 'replica.fence' && e.fields.outcome === 'peer-fenced'), 5000);
     expect(ha.calls).to.deep.equal(['node-b']);
-    expect(c.events.some((e) => e.node === 'node-a' && e.type === 'replica.fence' && e.fields.outcome === 'peer-fenced')).to.equal(true);
     const b2 = await c.start('node-b');
     expect(b2.diskState, 'UpToDate when stopped, Consistent when opened under resource-only').to.equal('Consistent');
     await inSync(a, b2);
