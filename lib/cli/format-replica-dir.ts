@@ -3,7 +3,7 @@
 // files sent / received, pending files and bytes, and the lag (the age of
 // the oldest change not yet replicated). Pure: `now` is an argument.
 import type { DirectoryVolumeStatus, DirPeerStatus } from '../replication/files/dir-status.js';
-import { humanSize, lastAt, shortDuration, troubleLines } from './format-replica.js';
+import { humanSize, lastAt, shortDuration, suspendedLines, troubleLines } from './format-replica.js';
 
 function peerLines(volume: string, p: DirPeerStatus, now: Date): string[] {
   const out = [
@@ -24,7 +24,7 @@ function peerLines(volume: string, p: DirPeerStatus, now: Date): string[] {
         `last-received:${lastAt(p.last_received_at, now)}`,
       ].join(' '),
   ];
-  out.push(...troubleLines(volume, p, now));
+  out.push(...suspendedLines(p), ...troubleLines(volume, p, now));
   return out;
 }
 

@@ -80,7 +80,7 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
     const cap = r.max_rate_bytes_per_s === null ? '' : ` (max ${humanSize(r.max_rate_bytes_per_s)}/s)`;
     out.push(`    sync'ed: ${r.percent.toFixed(1)}% (${left} left) ${humanSize(r.rate_bytes_per_s)}/s${cap} eta ${eta}${r.full ? ' full-sync' : ''}`);
   }
-  if (p.resync_suspended !== null) out.push(`    resync-suspended: ${p.resync_suspended} (one source at a time)`);
+  out.push(...suspendedLines(p));
   const v = p.verify;
   if (v !== null) {
     const left = humanSize(Math.max(0, v.total_bytes - v.done_bytes));
@@ -88,6 +88,11 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
   }
   out.push(...troubleLines(volume, p, now));
   return out;
+}
+
+// A link that waits for another source, for either kind of volume (PausedSyncS / PausedSyncT).
+export function suspendedLines(p: { resync_suspended: string | null }): string[] {
+  return p.resync_suspended === null ? [] : [`    resync-suspended: ${p.resync_suspended} (one source at a time)`];
 }
 
 // What is wrong with a peer, for either kind of volume: a split brain (and how to resolve it), the last error.

@@ -28,7 +28,7 @@ export function summarize(v: AnyVolumeStatus): VolumeSummary {
       role: p.role,
       disk: p.disk,
       sync_percent: 'resync' in p && p.resync !== null ? p.resync.percent : null,
-      resync_suspended: 'resync_suspended' in p ? p.resync_suspended : null,
+      resync_suspended: p.resync_suspended,
     })),
   };
 }

@@ -177,7 +177,12 @@ describe('cli/format-replica', () => {
         name: 'node-a', address: '198.51.100.11:7790', connection: 'Connected', replication: 'Established', role: 'Primary', disk: 'UpToDate',
         connected: true, uptime_s: 65, bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
         last_sent_at: before(1), last_received_at: before(2), pending_files: 3, pending_bytes: 2048, oldest_pending_s: 1.5,
-        disconnects: 1, last_error: null, split_brain: false,
+        disconnects: 1, last_error: null, split_brain: false, resync_suspended: null,
+      }, {
+        name: 'node-c', address: '198.51.100.13:7790', connection: 'Connected', replication: 'PausedSyncS', role: 'Secondary', disk: 'Inconsistent',
+        connected: true, uptime_s: 3, bytes_sent: 10, bytes_received: 20, files_sent: 0, files_received: 0,
+        last_sent_at: before(1), last_received_at: before(1), pending_files: 0, pending_bytes: 0, oldest_pending_s: null,
+        disconnects: 0, last_error: null, split_brain: false, resync_suspended: 'node-b takes node-a\'s writes (Primary)',
       }],
     };
     expect(formatReplicaStatus({ node: 'node-b', volumes: [dir] }, NOW).split('\n')).to.deep.equal([
@@ -187,8 +192,11 @@ describe('cli/format-replica', () => {
       '  problems: 1, last: "big" ENOSPC: no space left',
       '  node-a connection:Connected replication:Established role:Primary peer-disk:UpToDate address:198.51.100.11:7790',
       '    sent:100B received:3.0MiB files-sent:0 files-received:4321 pending:3 pending-bytes:2.0KiB lag:1s disconnects:1 uptime:1m05s last-sent:1s-ago last-received:2s-ago',
+      '  node-c connection:Connected replication:PausedSyncS role:Secondary peer-disk:Inconsistent address:198.51.100.13:7790',
+      '    sent:10B received:20B files-sent:0 files-received:0 pending:0 pending-bytes:0B lag:0s disconnects:0 uptime:3s last-sent:1s-ago last-received:1s-ago',
+      "    resync-suspended: node-b takes node-a's writes (Primary) (one source at a time)",
     ]);
-    expect(formatVolumeSummary(dir)).to.equal('conf: Secondary, disk UpToDate; peer node-a Connected Established 3 pending');
+    expect(formatVolumeSummary(dir)).to.equal('conf: Secondary, disk UpToDate; peer node-a Connected Established 3 pending; peer node-c Connected PausedSyncS');
   });
 
   it('no volumes says so', () => {

@@ -32,6 +32,8 @@ export interface DirHost extends SessionHost {
   followPeerGeneration(peer: string, current: string): Promise<void>;
   // Our links other than `peer`'s that move changes into us or from us (one source at a time).
   feedsFor(peer: string): Feed[];
+  // This session's part of the feeds may have changed: the other peers hear it (a paused link decides again).
+  feedsChanged(peer: string): void;
   // Settles once every change the other links' receivers hold now is applied.
   othersApplying(peer: string): Promise<void>;
   discardMyDataUsed(): void;

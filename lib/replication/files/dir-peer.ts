@@ -5,7 +5,7 @@
 import type { AfterSbPolicies } from '../after-sb.js';
 import type { Frame } from '../link/frame.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
-import { decideConnect, decideWithFeedsNow } from '../volume/handshake-decision.js';
+import { changedForPause, decideConnect, decideWithFeedsNow, type ConnectOutcome } from '../volume/handshake-decision.js';
 import { pauseReason } from '../volume/one-source.js';
 import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from '../volume/session-base.js';
@@ -23,6 +23,7 @@ const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
 export class DirPeerSession extends PeerSessionBase {
   private readonly files = { sent: 0, received: 0 }; // totals of closed links
   private sent: PeerState | null = null;
+  private decidedOn: PeerState | null = null; // the peer's STATE the connect decision used
   sender: DirSender | null = null;
   private receiver: DirReceiver | null = null;
   private lastReceiver: Promise<void> = Promise.resolve();
@@ -89,6 +90,7 @@ export class DirPeerSession extends PeerSessionBase {
       return null;
     }
     if (f.type === 'STATE') return this.onStateUpdate(f);
+    if (this.paused && (SOURCE_FRAMES.has(f.type) || TARGET_FRAMES.has(f.type))) return `${f.type} while ${this.replication}: changes wait for the other source (one source at a time)`;
     if (SOURCE_FRAMES.has(f.type)) {
       // issue 4 "Safety": changes flow from the source only; a Primary takes none.
       if (this.sender !== null || this.host.role === 'Primary') return `${f.type}: this node is the source of ${this.host.cfg.name} and takes no changes`;
@@ -111,24 +113,36 @@ export class DirPeerSession extends PeerSessionBase {
     const out = decideConnect(this.policies, this.host.node, sent, this.name, peer);
     (out.kind === 'standalone' ? this.host.log.warn : this.host.log.info).call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
+    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, peer, this.host.feedsFor(this.name));
+    if (again !== null && again.kind !== out.kind) return this.reconnect(`our other links changed during the handshake (now: ${again.log}); connecting to ${this.name} again`);
     if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
       return this.disable(out.log);
     }
-    // A second source (one-source.ts: two sources interleave, and an older copy of a file from one could land after the
-    // newer one from the other): no link stays up waiting, as a block volume's does; the dialer tries again with backoff.
-    if (out.kind === 'paused') return this.reconnect(`${out.log}; a directory volume connects again later`);
-    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, peer, this.host.feedsFor(this.name));
-    if (again !== null && again.kind !== out.kind) return this.reconnect(`our other links changed during the handshake (now: ${again.log}); connecting to ${this.name} again later`);
     this.phase = 'running';
+    this.decidedOn = peer;
+    this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
+    if (out.kind === 'paused') {
+      // A second source (one-source.ts: an older copy of a file from one could land after the newer one from the
+      // other): as for block volumes, the link stays up and moves nothing until a side changes (pausedStale).
+      this.replication = out.replication;
+      this.suspendedBy = out.why;
+    } else {
+      this.startStream(link, out, peer);
+    }
+    this.host.feedsChanged(this.name);
+    // A promotion during the handshake changed what we told the peer: tell it again (a paused link decides again).
+    if (changedForPause(sent, this.host.stateFor(this.name))) this.sendState();
+  }
+
+  private startStream(link: PeerLink, out: Exclude<ConnectOutcome, { kind: 'standalone' | 'paused' }>, peer: PeerState): void {
     this.lastAckAt = Date.now();
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
     // After every change already taken from any link: a closed link's last change must not land after a newer one from here.
     const after = Promise.all([this.lastReceiver, this.host.othersApplying(this.name)]).then(() => undefined);
     this.receiver = new DirReceiver(link, this.host.cfg.path, this.host.cfg.exclude, this.host.receiverEvents(this.name, () => this.onSynced(link)), after);
-    this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
     this.resyncStarted = Date.now();
     if (out.kind === 'sync-target') {
       this.replication = 'SyncTarget';
@@ -143,8 +157,12 @@ export class DirPeerSession extends PeerSessionBase {
       if (this.host.role === 'Primary') this.startSender(link);
     }
     if (this.replication !== 'Established') this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction: this.replication, full: true, bytes: null });
-    const now = this.host.stateFor(this.name);
-    if (now.role !== sent.role || now.generations.current !== sent.generations.current) this.sendState();
+  }
+
+  // A paused link decides again (a new connect handshake) once a side's role, disk, generation or feeds changed.
+  private pausedStale(): boolean {
+    if (!this.paused || this.sent === null || this.decidedOn === null || this.peerState === null) return false;
+    return changedForPause(this.sent, this.host.stateFor(this.name)) || changedForPause(this.decidedOn, this.peerState);
   }
 
   // `tandem replica verify`: compare the trees by content hash again; what differs is sent.
@@ -159,6 +177,7 @@ export class DirPeerSession extends PeerSessionBase {
     const link = this.link;
     if (link === null || this.phase !== 'running') return;
     this.sendState();
+    if (this.paused) return; // our role is part of what the pause decided from: sendState connected again
     if (this.host.role === 'Primary' && this.sender === null) this.startSender(link);
     else if (this.host.role === 'Secondary' && this.sender !== null && this.replication !== 'SyncSource') {
       this.sender.stop();
@@ -183,6 +202,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (this.replication === 'SyncSource') {
       await this.host.resyncFinished(this.name, false, this.host.generations, this.host.diskState);
       this.replication = 'Established';
+      this.host.feedsChanged(this.name);
       if (this.host.role !== 'Primary') { this.sender?.stop(); this.sender = null; }
       this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
     } else {
@@ -197,6 +217,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (this.replication === 'SyncTarget') {
       await this.host.resyncFinished(this.name, true, this.peerState.generations, this.peerState.disk);
       this.replication = 'Established';
+      this.host.feedsChanged(this.name);
       this.host.log.info(`${this.host.cfg.name}: resync from ${this.name} finished: ${this.host.diskState}`);
       this.sendState();
     }
@@ -204,6 +225,7 @@ export class DirPeerSession extends PeerSessionBase {
 
   sendState(): void {
     if (this.phase !== 'running' || this.link?.state !== 'established') return;
+    if (this.pausedStale()) return this.reconnect(`${this.host.node} changed since the paused connect: connecting to ${this.name} again`);
     this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
   }
 
@@ -214,6 +236,10 @@ export class DirPeerSession extends PeerSessionBase {
     this.peerRoleArrived(s.value.role);
     const before = this.peerState;
     this.peerState = s.value;
+    if (this.paused) {
+      if (this.pausedStale()) this.reconnect(`${this.name} changed since the paused connect: connecting again`);
+      return null;
+    }
     const g = s.value.generations;
     const ours = this.host.generations;
     // It became Primary, so its compare and changes would flow here beside another source: connect again, then decide.
@@ -223,6 +249,7 @@ export class DirPeerSession extends PeerSessionBase {
       this.reconnect(`${this.name} became Primary while ${busy}: one source at a time, connecting again later`);
       return null;
     }
+    if (s.value.role !== before?.role) this.host.feedsChanged(this.name); // a Primary's stream is a feed
     // Its changes wait for what other links queued before (a demoted Primary's last ones, applied after its STATE said so).
     if (s.value.role === 'Primary' && before?.role !== 'Primary') this.receiver?.after(this.host.othersApplying(this.name));
     if (before !== null && g.current !== before.generations.current && this.replication === 'Established') {
@@ -256,6 +283,7 @@ export class DirPeerSession extends PeerSessionBase {
     this.receiver?.stop();
     this.lastReceiver = this.receiver?.idle() ?? this.lastReceiver;
     this.receiver = null;
+    this.host.feedsChanged(this.name);
     // What the peer may lack is counted against it: the first such change starts a new generation.
     if (pending.length > 0) this.background(this.host.markChanged(this.name, pending), 'recording unsent changes');
     const end = linkEndLine(this.host.cfg.name, this.name, info, onPurpose, pending.length > 0 ? `; ${pending.length} change(s) not acknowledged` : '');

@@ -17,13 +17,13 @@ import {
 import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fencing.js';
 import type { DiskState } from '../states.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
-import { feedsOf, type Feed } from '../volume/one-source.js';
+import { feedsOf, sameFeeds, type Feed } from '../volume/one-source.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
 import { outdateVolume } from '../volume/outdate.js';
 import { promoteAgreed } from '../volume/promote-agreement.js';
 import { PromoteArbiter } from '../volume/promote-arbiter.js';
-import { promotion } from '../volume/promote-check.js';
+import { missesWrites, promotion } from '../volume/promote-check.js';
 import type { VolumeDeps } from '../volume/volume.js';
 import type { PeerState } from '../volume/wire.js';
 import { cleanTemps } from './apply.js';
@@ -60,6 +60,7 @@ export class DirectoryVolume implements DirHost {
   private watching = false;
   private saving: Promise<void> = Promise.resolve();
   private walkProblems = new Set<string>();
+  private feedsTold: Feed[] = [];
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
@@ -262,7 +263,8 @@ export class DirectoryVolume implements DirHost {
       this.meta.generations = onFirstWriteWhileDisconnected(this.meta.generations, peer);
       this.log.info(`${this.cfg.name}: ${peer} misses changes: new generation ${this.meta.generations.current}`);
       await this.save();
-      for (const s of this.peers.values()) if (s.name !== peer) s.sendState();
+      // `peer` too, when its link is paused: that link decides again (a close, so fencing hears the peer lags), as for block volumes.
+      for (const s of this.peers.values()) s.sendState();
       return;
     }
     this.saveSoon();
@@ -312,6 +314,13 @@ export class DirectoryVolume implements DirHost {
     return feedsOf(this.peers.values(), peer);
   }
 
+  feedsChanged(peer: string): void {
+    const now = feedsOf(this.peers.values(), '');
+    if (sameFeeds(now, this.feedsTold)) return;
+    this.feedsTold = now;
+    for (const s of this.peers.values()) if (s.name !== peer) s.sendState();
+  }
+
   othersApplying(peer: string): Promise<void> {
     return Promise.all([...this.peers.values()].filter((s) => s.name !== peer).map((s) => s.applying())).then(() => undefined);
   }
@@ -339,7 +348,7 @@ export class DirectoryVolume implements DirHost {
   }
 
   async followPeerGeneration(peer: string, current: string): Promise<void> {
-    const absent = [...this.peers.values()].filter((s) => !s.connected && s.name !== peer).map((s) => s.name);
+    const absent = [...this.peers.values()].filter((s) => missesWrites(s) && s.name !== peer).map((s) => s.name);
     this.meta.generations = onPeerStartedGeneration(this.meta.generations, current, absent);
     await this.save();
   }

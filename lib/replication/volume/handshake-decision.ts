@@ -34,6 +34,11 @@ export function decideWithFeedsNow(
   return sameFeeds(feeds, sent.feeds) ? null : decideConnect(policies, localName, { ...sent, feeds }, peerName, peer);
 }
 
+// What a paused connect decided from: when one of these changes (either side's), it must decide again.
+export function changedForPause(then: PeerState, now: PeerState): boolean {
+  return then.role !== now.role || then.disk !== now.disk || then.generations.current !== now.generations.current || !sameFeeds(then.feeds, now.feeds);
+}
+
 // The outcome as if this pair were alone.
 function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
   if (local.size !== peer.size || local.blockSize !== peer.blockSize) {

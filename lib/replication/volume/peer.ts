@@ -8,18 +8,18 @@ import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { ConnectExchange } from './connect-exchange.js';
-import { decideConnect, decideWithFeedsNow } from './handshake-decision.js';
+import { changedForPause, decideConnect, decideWithFeedsNow } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
 import { settleLost } from './pending.js';
 import { PeerResync, type ResyncDirection } from './peer-resync.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
-import { isInStep, isPausedSync } from '../states.js';
-import { pauseReason, sameFeeds } from './one-source.js';
+import { isInStep } from '../states.js';
+import { pauseReason } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
   decodeState, decodeU64, decodeWrite,
-  encodeState, type PeerState,
+  encodeState,
 } from './wire.js';
 import type { WriteCompletion } from './write-completion.js';
 import { WriteReceiver } from './write-receiver.js';
@@ -38,7 +38,6 @@ export class PeerSession extends PeerSessionBase {
   private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
   private readonly resync: PeerResync;
   private readonly verifier: PeerVerify;
-  private suspendedBy = ''; // while paused: the other source we wait for
 
   constructor(
     name: string,
@@ -70,11 +69,6 @@ export class PeerSession extends PeerSessionBase {
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
   get receivesWrites(): boolean {
     return this.linkUp && this.replication !== 'Off' && !this.paused;
-  }
-
-  // One side has another source (one-source.ts): no resync, no write stream, the Primary tracks in the bitmap.
-  get paused(): boolean {
-    return isPausedSync(this.replication);
   }
 
   private get inStep(): boolean {
@@ -431,13 +425,7 @@ export class PeerSession extends PeerSessionBase {
       pending: this.sender.count,
       unacked: this.sender.count,
       resync,
-      resync_suspended: this.paused ? this.suspendedBy : null,
       verify: this.verifier.status(),
     };
   }
-}
-
-// What a paused connect decided from: when one of these changes, it decides again.
-function changedForPause(then: PeerState, now: PeerState): boolean {
-  return then.role !== now.role || then.disk !== now.disk || then.generations.current !== now.generations.current || !sameFeeds(then.feeds, now.feeds);
 }

@@ -7,7 +7,7 @@
 import type { Frame } from '../link/frame.js';
 import type { FrameType } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
-import type { ConnectionState, DiskState, ReplicationState, Role } from '../states.js';
+import { isPausedSync, type ConnectionState, type DiskState, type ReplicationState, type Role } from '../states.js';
 import { LinkCounters, type LinkCounterFields } from './link-counters.js';
 import type { PromoteArbiter, PromoteVerdict } from './promote-arbiter.js';
 import { decodePromoteReply, encodePromoteReply } from './promote-wire.js';
@@ -44,6 +44,7 @@ export interface SessionFields extends LinkCounterFields {
   disk: DiskState;
   connected: boolean;
   split_brain: boolean;
+  resync_suspended: string | null; // PausedSyncS / PausedSyncT: the other source it waits for (one source at a time)
 }
 
 export abstract class PeerSessionBase {
@@ -62,11 +63,17 @@ export abstract class PeerSessionBase {
   protected handshakeTimer: NodeJS.Timeout | null = null; // the peer's STATE (and BITMAP) must come in time
   protected ackTimer: NodeJS.Timeout | null = null; // checks that the peer keeps acknowledging
   private readonly asks = new Map<bigint, (v: PromoteVerdict | null) => void>(); // our promotion's requests to this peer
+  protected suspendedBy = ''; // while paused: the other source we wait for
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
   get connected(): boolean {
     return this.phase === 'running';
+  }
+
+  // One side has another source (one-source.ts): the link stays up and moves no data; the Primary tracks what the peer misses.
+  get paused(): boolean {
+    return isPausedSync(this.replication);
   }
 
   // Running, the link up: a link already closed but not yet wound up (its last frames still being read) moves nothing more.
@@ -234,6 +241,7 @@ export abstract class PeerSessionBase {
       disk: this.peerDisk,
       connected: running,
       split_brain: this.splitBrain,
+      resync_suspended: this.paused ? this.suspendedBy : null,
       ...this.counters.fields(this.link, running),
     };
   }

@@ -4,7 +4,9 @@
 import { expect } from 'chai';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DirPeerStatus } from '../../../lib/replication/files/dir-status.js';
 import { DirReceiver } from '../../../lib/replication/files/receiver.js';
+import type { HandlerExit } from '../../../lib/replication/fencing.js';
 import { DirCluster, rsyncDiff } from './dir-harness.js';
 
 const read = (p: string): Promise<string> => readFile(p, 'utf8').catch(() => '<none>');
@@ -54,6 +56,13 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
     await c.start('node-c');
     await c.until('node-b refused to be a second source', () =>
       c.logs.some((l) => l.startsWith('node-c ') && l.includes('waits: node-b takes node-a\'s writes (Primary) and forwards none of it (one source at a time)')));
+    // The link stays up and says why it waits, on both sides, as a block volume's does (no close and redial).
+    const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
+    await c.until('paused on both sides', () => link('node-c', 'node-b')?.replication === 'PausedSyncT' && link('node-b', 'node-c')?.replication === 'PausedSyncS');
+    const drops = link('node-c', 'node-b')?.disconnects;
+    await new Promise((r) => setTimeout(r, 2000)); // a closed link would have been dialed again several times (backoff from 100 ms)
+    expect(link('node-c', 'node-b')).to.include({ connection: 'Connected', replication: 'PausedSyncT', disconnects: drops })
+      .and.to.have.property('resync_suspended').that.includes('node-b takes node-a\'s writes (Primary)');
     a.connect();
     await c.established('node-a', 'node-c');
     await c.established('node-b', 'node-c');
@@ -105,4 +114,44 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
       expect(await rsyncDiff(c.tree('node-b'), treeC)).to.equal('');
     });
   }
+  it('resource-only: a Primary paused beside a resync between Secondaries runs no fence handler while it waits, then syncs its peer', async () => {
+    c = await DirCluster.create({ nodes: 3, fencing: 'resource-only' });
+    const fenced: string[] = [];
+    // Exit 4 ("outdated") without outdating anything: a handler that fails to outdate would be run at every close.
+    c.fenceRunners.set('node-a', (_cmd, env) => {
+      fenced.push(env['TANDEM_PEER'] as string);
+      const r: HandlerExit & { output: string } = { exitCode: 4, signal: null, timedOut: false, startError: null, output: '' };
+      return Promise.resolve(r);
+    });
+    const a = await c.pair('node-a', 'node-b');
+    await c.start('node-c');
+    await c.established('node-a', 'node-c');
+    await c.established('node-b', 'node-c');
+    // node-b falls behind; then node-a loses node-c too, and node-c (UpToDate) becomes node-b's SyncSource.
+    await c.stop('node-b');
+    await fill(c.tree('node-a'), 200, 'v1');
+    await a.flush();
+    a.peers.get('node-c')?.disable('test: node-c out of reach', true);
+    await c.until('node-a lost node-c', () => a.status().peers.find((p) => p.name === 'node-c')?.connection === 'StandAlone');
+    let release!: () => void;
+    restore = holdApplies('whole', c.tree('node-b'), 'node-c', new Promise<void>((r) => { release = r; }));
+    await c.start('node-b');
+    const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
+    await c.until('node-c is SyncSource of node-b', () => link('node-c', 'node-b')?.replication === 'SyncSource');
+    a.connect();
+    await c.until('node-a waits for node-c', () => link('node-a', 'node-c')?.replication === 'PausedSyncS');
+    const before = fenced.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(link('node-a', 'node-c')).to.include({ connection: 'Connected', replication: 'PausedSyncS' })
+      .and.to.have.property('resync_suspended').that.includes('node-c is SyncSource of node-b');
+    expect(fenced.length - before, 'fence handler runs while paused').to.equal(0);
+    release();
+    restore();
+    restore = null;
+    await c.established('node-a', 'node-c');
+    await c.established('node-a', 'node-b');
+    await fill(c.tree('node-a'), 50, 'v2');
+    await a.flush();
+    for (const n of ['node-b', 'node-c']) expect(await rsyncDiff(c.tree('node-a'), c.tree(n)), n).to.equal('');
+  });
 });
