@@ -13,10 +13,11 @@ const read = (p: string): Promise<string> => readFile(p, 'utf8').catch(() => '<n
 // A slow disk on one node for one peer's changes, in process: the receiver's apply step waits for `gate` (a test double; lib/ is untouched).
 type Apply = (...a: unknown[]) => Promise<void>;
 const proto = DirReceiver.prototype as unknown as Record<'whole' | 'applyOp', Apply>;
-function holdApplies(step: 'whole' | 'applyOp', root: string, from: string, gate: Promise<void>): () => void {
+function holdApplies(step: 'whole' | 'applyOp', root: string, from: string | readonly string[], gate: Promise<void>): () => void {
   const orig = proto[step];
+  const sources = typeof from === 'string' ? [from] : from;
   proto[step] = async function (this: { root: string; link: { peer: { node: string } | null } }, ...args: unknown[]) {
-    if (this.root === root && this.link.peer?.node === from) await gate;
+    if (this.root === root && sources.includes(this.link.peer?.node ?? '')) await gate;
     return orig.apply(this, args);
   };
   return () => { proto[step] = orig; };
@@ -153,5 +154,39 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
     await fill(c.tree('node-a'), 50, 'v2');
     await a.flush();
     for (const n of ['node-b', 'node-c']) expect(await rsyncDiff(c.tree('node-a'), c.tree(n)), n).to.equal('');
+  });
+  it('a peer promoted while this node is SyncSource of a third waits paused until that resync ends, then the three end identical', async () => {
+    c = await DirCluster.create({ nodes: 3 });
+    const a = await c.pair('node-a', 'node-b');
+    await c.start('node-c');
+    await c.established('node-a', 'node-c');
+    await c.established('node-b', 'node-c');
+    // node-b falls behind; node-c follows node-a's new generation; then no Primary.
+    await c.stop('node-b');
+    await fill(c.tree('node-a'), 200, 'v1');
+    await a.flush();
+    await a.demote();
+    let release!: () => void;
+    // node-b's resync, from whichever of node-a and node-c decides first, is held until released.
+    restore = holdApplies('whole', c.tree('node-b'), ['node-a', 'node-c'], new Promise<void>((r) => { release = r; }));
+    await c.start('node-b');
+    const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
+    let source = '';
+    await c.until('node-b is SyncTarget of one of them', () => {
+      source = ['node-a', 'node-c'].find((n) => link(n, 'node-b')?.replication === 'SyncSource') ?? '';
+      return source !== '';
+    });
+    const other = source === 'node-a' ? 'node-c' : 'node-a';
+    expect(link(source, other)?.replication, `${source} and ${other} in step`).to.equal('Established');
+    // The one that is not busy becomes Primary: the busy one must not take its changes beside the resync it feeds.
+    await c.get(other).promote(false);
+    await c.until(`${source} waits for node-b`, () => link(source, other)?.replication === 'PausedSyncT');
+    expect(c.logs.some((l) => l.startsWith(`${source} `) && l.includes(`${other} became Primary while ${source} is SyncSource of node-b`))).to.equal(true);
+    await writeFile(join(c.tree(other), 'late'), 'from the new Primary');
+    release();
+    await c.established(other, source);
+    await c.established(other, 'node-b');
+    await c.get(other).flush();
+    for (const n of [source, 'node-b']) expect(await rsyncDiff(c.tree(other), c.tree(n)), n).to.equal('');
   });
 });
