@@ -201,6 +201,7 @@ export class DirPeerSession extends PeerSessionBase {
     this.host.log.info(`${this.host.cfg.name}: trees compared with ${this.name}: ${changes} change(s) sent in ${secs.toFixed(1)} s`);
     if (this.replication === 'SyncSource') {
       await this.host.resyncFinished(this.name, false, this.host.generations, this.host.diskState);
+      if (this.link !== link) return; // a new link was decided meanwhile: its state stands
       this.replication = 'Established';
       this.host.feedsChanged(this.name);
       if (this.host.role !== 'Primary') { this.sender?.stop(); this.sender = null; }
@@ -216,6 +217,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (this.link !== link || this.peerState === null) return;
     if (this.replication === 'SyncTarget') {
       await this.host.resyncFinished(this.name, true, this.peerState.generations, this.peerState.disk);
+      if (this.link !== link) return; // a new link was decided meanwhile: its state stands
       this.replication = 'Established';
       this.host.feedsChanged(this.name);
       this.host.log.info(`${this.host.cfg.name}: resync from ${this.name} finished: ${this.host.diskState}`);

@@ -351,6 +351,8 @@ export class DirectoryVolume implements DirHost {
     const absent = [...this.peers.values()].filter((s) => missesWrites(s) && s.name !== peer).map((s) => s.name);
     this.meta.generations = onPeerStartedGeneration(this.meta.generations, current, absent);
     await this.save();
+    // Our peers see where we stand (a paused link decides again), as block volumes do.
+    for (const s of this.peers.values()) s.sendState();
   }
 
   discardMyDataUsed(): void {

@@ -16,6 +16,7 @@ export interface OutdateHost {
 export interface OutdatePeer {
   readonly name: string;
   readonly peerRole: Role;
+  readonly paused: boolean;
   reconnect(detail: string): void;
 }
 
@@ -23,7 +24,8 @@ export interface OutdatePeer {
 // change. `by`: the Primary asking through its fence-peer handler; a link to
 // it that we still think alive is dropped, so the next connect resyncs us.
 export async function outdateVolume(volume: string, host: OutdateHost, peers: Iterable<OutdatePeer>, by: string | null, setDisk: () => Promise<void>): Promise<void> {
-  const primary = [...peers].find((p) => p.peerRole === 'Primary') ?? null;
+  // A paused link to the Primary (one-source.ts) takes none of its writes: it does not keep this disk up to date.
+  const primary = [...peers].find((p) => p.peerRole === 'Primary' && !p.paused) ?? null;
   const v = outdateVerdict(host.role, host.diskState, primary?.name ?? null, by);
   if (!v.ok) throw new TandemError('OUTDATE_REFUSED', `${volume}: ${v.message}`);
   const was = host.diskState;

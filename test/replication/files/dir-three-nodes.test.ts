@@ -115,7 +115,7 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
       expect(await rsyncDiff(c.tree('node-b'), treeC)).to.equal('');
     });
   }
-  it('resource-only: a Primary paused beside a resync between Secondaries runs no fence handler while it waits, then syncs its peer', async () => {
+  it('resource-only: a Primary paused beside a resync between Secondaries runs no fence handler while it waits, one at the first change its peer misses, then syncs it', async () => {
     c = await DirCluster.create({ nodes: 3, fencing: 'resource-only' });
     const fenced: string[] = [];
     // Exit 4 ("outdated") without outdating anything: a handler that fails to outdate would be run at every close.
@@ -146,6 +146,13 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
     expect(link('node-a', 'node-c')).to.include({ connection: 'Connected', replication: 'PausedSyncS' })
       .and.to.have.property('resync_suspended').that.includes('node-c is SyncSource of node-b');
     expect(fenced.length - before, 'fence handler runs while paused').to.equal(0);
+    // The first change node-c misses starts a generation: that link decides again (a close), so node-c is fenced, once.
+    await writeFile(join(c.tree('node-a'), 'during-1'), 'missed by node-c');
+    await c.until('node-c fenced', () => fenced.length > before);
+    await c.until('paused again', () => link('node-a', 'node-c')?.replication === 'PausedSyncS');
+    await writeFile(join(c.tree('node-a'), 'during-2'), 'missed too');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(fenced.slice(before)).to.deep.equal(['node-c']);
     release();
     restore();
     restore = null;
