@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DirPeerStatus } from '../../../lib/replication/files/dir-status.js';
+import type { DirectoryVolume } from '../../../lib/replication/files/dir-volume.js';
 import { DirReceiver } from '../../../lib/replication/files/receiver.js';
 import type { HandlerExit } from '../../../lib/replication/fencing.js';
 import { DirCluster, rsyncDiff } from './dir-harness.js';
@@ -40,6 +41,21 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
     for (let i = 0; i < n; i++) await writeFile(join(root, 'd', `f${i}`), `${tag} ${i}\n`.repeat(50));
   }
 
+  // What node `n` shows of its peer `p`.
+  const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
+
+  // Three in step with node-a Primary; then node-b is away while node-a changes 200 files (node-c follows).
+  async function bBehind(): Promise<DirectoryVolume> {
+    const a = await c.pair('node-a', 'node-b');
+    await c.start('node-c');
+    await c.established('node-a', 'node-c');
+    await c.established('node-b', 'node-c');
+    await c.stop('node-b');
+    await fill(c.tree('node-a'), 200, 'v1');
+    await a.flush();
+    return a;
+  }
+
   it('a Secondary back from away syncs from the Primary alone: the other Secondary, which takes the Primary\'s changes, is not a second source', async () => {
     c = await DirCluster.create({ nodes: 3 });
     const a = await c.pair('node-a', 'node-b');
@@ -58,7 +74,6 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
     await c.until('node-b refused to be a second source', () =>
       c.logs.some((l) => l.startsWith('node-c ') && l.includes('waits: node-b takes node-a\'s writes (Primary) and forwards none of it (one source at a time)')));
     // The link stays up and says why it waits, on both sides, as a block volume's does (no close and redial).
-    const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
     await c.until('paused on both sides', () => link('node-c', 'node-b')?.replication === 'PausedSyncT' && link('node-b', 'node-c')?.replication === 'PausedSyncS');
     const drops = link('node-c', 'node-b')?.disconnects;
     await new Promise((r) => setTimeout(r, 2000)); // a closed link would have been dialed again several times (backoff from 100 ms)
@@ -124,20 +139,13 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
       const r: HandlerExit & { output: string } = { exitCode: 4, signal: null, timedOut: false, startError: null, output: '' };
       return Promise.resolve(r);
     });
-    const a = await c.pair('node-a', 'node-b');
-    await c.start('node-c');
-    await c.established('node-a', 'node-c');
-    await c.established('node-b', 'node-c');
     // node-b falls behind; then node-a loses node-c too, and node-c (UpToDate) becomes node-b's SyncSource.
-    await c.stop('node-b');
-    await fill(c.tree('node-a'), 200, 'v1');
-    await a.flush();
+    const a = await bBehind();
     a.peers.get('node-c')?.disable('test: node-c out of reach', true);
     await c.until('node-a lost node-c', () => a.status().peers.find((p) => p.name === 'node-c')?.connection === 'StandAlone');
     let release!: () => void;
     restore = holdApplies('whole', c.tree('node-b'), 'node-c', new Promise<void>((r) => { release = r; }));
     await c.start('node-b');
-    const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
     await c.until('node-c is SyncSource of node-b', () => link('node-c', 'node-b')?.replication === 'SyncSource');
     a.connect();
     await c.until('node-a waits for node-c', () => link('node-a', 'node-c')?.replication === 'PausedSyncS');
@@ -162,22 +170,16 @@ describe('replication/files: three directory volumes (in process, loopback)', fu
     await a.flush();
     for (const n of ['node-b', 'node-c']) expect(await rsyncDiff(c.tree('node-a'), c.tree(n)), n).to.equal('');
   });
+
   it('a peer promoted while this node is SyncSource of a third waits paused until that resync ends, then the three end identical', async () => {
     c = await DirCluster.create({ nodes: 3 });
-    const a = await c.pair('node-a', 'node-b');
-    await c.start('node-c');
-    await c.established('node-a', 'node-c');
-    await c.established('node-b', 'node-c');
     // node-b falls behind; node-c follows node-a's new generation; then no Primary.
-    await c.stop('node-b');
-    await fill(c.tree('node-a'), 200, 'v1');
-    await a.flush();
+    const a = await bBehind();
     await a.demote();
     let release!: () => void;
     // node-b's resync, from whichever of node-a and node-c decides first, is held until released.
     restore = holdApplies('whole', c.tree('node-b'), ['node-a', 'node-c'], new Promise<void>((r) => { release = r; }));
     await c.start('node-b');
-    const link = (n: string, p: string): DirPeerStatus | undefined => c.get(n).status().peers.find((x) => x.name === p);
     let source = '';
     await c.until('node-b is SyncTarget of one of them', () => {
       source = ['node-a', 'node-c'].find((n) => link(n, 'node-b')?.replication === 'SyncSource') ?? '';
