@@ -31,20 +31,36 @@ export function slotCapacityFor(payloadLength: number): number {
   return Math.ceil(want / SLOT_ALIGN) * SLOT_ALIGN;
 }
 
-export function encodeSlot(sequence: number, capacity: number, payload: Buffer): Buffer {
+// A payload whole, or in parts that are written one after the other.
+export type SlotBytes = Buffer | readonly Buffer[];
+
+export function slotBytesLength(b: SlotBytes): number {
+  return Buffer.isBuffer(b) ? b.length : b.reduce((n, p) => n + p.length, 0);
+}
+
+// The slot as its header followed by the payload's parts, which are not
+// copied: a 1 TiB volume's record holds 32 MiB per peer bitmap, and each
+// copy of it is event-loop time at every save.
+export function encodeSlotParts(sequence: number, capacity: number, payload: SlotBytes): Buffer[] {
+  const parts = Buffer.isBuffer(payload) ? [payload] : [...payload];
+  const length = slotBytesLength(parts);
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw new RangeError(`sequence ${sequence}`);
-  if (capacity % SLOT_ALIGN !== 0 || capacity > MAX_SLOT_CAPACITY || SLOT_HEADER_LEN + payload.length > capacity) {
-    throw new RangeError(`${payload.length}-byte payload in a ${capacity}-byte slot`);
+  if (capacity % SLOT_ALIGN !== 0 || capacity > MAX_SLOT_CAPACITY || SLOT_HEADER_LEN + length > capacity) {
+    throw new RangeError(`${length}-byte payload in a ${capacity}-byte slot`);
   }
-  const buf = Buffer.alloc(SLOT_HEADER_LEN + payload.length);
-  META_MAGIC.copy(buf, 0);
-  buf.writeUInt16LE(META_VERSION, 8);
-  buf.writeUInt32LE(capacity, 12);
-  buf.writeBigUInt64LE(BigInt(sequence), 16);
-  buf.writeUInt32LE(payload.length, 24);
-  payload.copy(buf, SLOT_HEADER_LEN);
-  buf.writeUInt32LE(crc32(buf), 28);
-  return buf;
+  const head = Buffer.alloc(SLOT_HEADER_LEN);
+  META_MAGIC.copy(head, 0);
+  head.writeUInt16LE(META_VERSION, 8);
+  head.writeUInt32LE(capacity, 12);
+  head.writeBigUInt64LE(BigInt(sequence), 16);
+  head.writeUInt32LE(length, 24);
+  // The crc of header (crc field 0) + payload, carried from part to part.
+  head.writeUInt32LE(parts.reduce((crc, p) => crc32(p, crc), crc32(head)), 28);
+  return [head, ...parts];
+}
+
+export function encodeSlot(sequence: number, capacity: number, payload: SlotBytes): Buffer {
+  return Buffer.concat(encodeSlotParts(sequence, capacity, payload));
 }
 
 // `bytes` starts at the slot and may run past it (or stop short, when torn).
@@ -68,9 +84,11 @@ export function decodeSlot(bytes: Buffer, expectCapacity?: number): SlotVerdict 
   if (bytes.length < SLOT_HEADER_LEN + length) {
     return { ok: false, reason: 'truncated', detail: `${bytes.length - SLOT_HEADER_LEN} of ${length} payload bytes` };
   }
-  const whole = Buffer.from(bytes.subarray(0, SLOT_HEADER_LEN + length));
-  whole.writeUInt32LE(0, 28);
-  if (crc32(whole) !== head.readUInt32LE(28)) return { ok: false, reason: 'checksum', detail: 'crc32 mismatch: torn or corrupt' };
+  const zeroed = Buffer.from(head);
+  zeroed.writeUInt32LE(0, 28);
+  if (crc32(bytes.subarray(SLOT_HEADER_LEN, SLOT_HEADER_LEN + length), crc32(zeroed)) !== head.readUInt32LE(28)) {
+    return { ok: false, reason: 'checksum', detail: 'crc32 mismatch: torn or corrupt' };
+  }
   return { ok: true, sequence: Number(seq), capacity, payload: Buffer.from(bytes.subarray(SLOT_HEADER_LEN, SLOT_HEADER_LEN + length)) };
 }
 

@@ -1,7 +1,7 @@
 // Crash-safe persistence of a volume's metadata record in `<device>.meta`:
 // the record (metadata.ts) in a two-slot file (slot-file.ts: checksummed A/B
 // slots, saves serialized and coalesced, refused after an I/O error).
-import { type GenerationsCheck, type MetadataRecord, decodeRecord, encodeRecord } from './metadata.js';
+import { type GenerationsCheck, type MetadataRecord, decodeRecord, encodeRecordParts } from './metadata.js';
 import type { SlotVerdict } from './metadata-slot.js';
 import { SlotFile, type StoreFailure, storeFailure } from './slot-file.js';
 
@@ -29,7 +29,7 @@ export class MetadataStore {
 
   // A new file; refuses to replace an existing one.
   static async create(path: string, initial: MetadataRecord): Promise<CreateResult> {
-    const c = await SlotFile.create(path, encodeRecord(initial));
+    const c = await SlotFile.create(path, encodeRecordParts(initial));
     return c.ok ? { ok: true, store: new MetadataStore(c.file) } : c;
   }
 
@@ -48,7 +48,7 @@ export class MetadataStore {
   // storage. The record is encoded now, so later changes to it do not leak in.
   // Throws RangeError for a record that breaks its own rules (a programmer error).
   save(record: MetadataRecord): Promise<void> {
-    return this.file.save(encodeRecord(record));
+    return this.file.save(encodeRecordParts(record));
   }
 
   close(): Promise<void> {

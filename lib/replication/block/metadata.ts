@@ -79,6 +79,11 @@ export function recordProblem(r: MetadataRecord): string | null {
 }
 
 export function encodeRecord(r: MetadataRecord): Buffer {
+  return Buffer.concat(encodeRecordParts(r));
+}
+
+// The payload in parts (the JSON head, then each bitmap and the log as serialized, not copied again).
+export function encodeRecordParts(r: MetadataRecord): Buffer[] {
   const problem = recordProblem(r);
   if (problem !== null) throw new RangeError(`metadata record: ${problem}`);
   const blobs: Buffer[] = [];
@@ -112,7 +117,7 @@ export function encodeRecord(r: MetadataRecord): Buffer {
   const head = Buffer.alloc(base);
   head.writeUInt32LE(json.length, 0);
   json.copy(head, 4);
-  return Buffer.concat([head, ...blobs]);
+  return [head, ...blobs];
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -11,7 +11,9 @@
 import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises';
 import { TandemError } from '../../errors.js';
 import { syncDir } from './fs-sync.js';
-import { MAX_SLOT_CAPACITY, SLOT_HEADER_LEN, type SlotVerdict, encodeSlot, readSlots, slotCapacityFor } from './metadata-slot.js';
+import {
+  MAX_SLOT_CAPACITY, SLOT_HEADER_LEN, type SlotBytes, type SlotVerdict, encodeSlotParts, readSlots, slotBytesLength, slotCapacityFor,
+} from './metadata-slot.js';
 
 export type MetadataFailure = 'not-found' | 'exists' | 'io' | 'no-valid-copy' | 'invalid-record';
 export type StoreFailure = { ok: false; reason: MetadataFailure; error: TandemError };
@@ -37,11 +39,15 @@ function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
 }
 
-async function writeAll(fd: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await fd.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
+async function writeAll(fd: FileHandle, parts: readonly Buffer[], position: number): Promise<void> {
+  let at = position;
+  for (const bytes of parts) {
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await fd.write(bytes, done, bytes.length - done, at + done);
+      done += bytesWritten;
+    }
+    at += bytes.length;
   }
 }
 
@@ -49,15 +55,15 @@ let tmpCounter = 0;
 
 // A whole new file: the payload in slot A, slot B zeroed (written, not
 // sparse, so later saves overwrite allocated blocks). fsynced before it is linked in.
-async function writeFresh(path: string, payload: Buffer, sequence: number): Promise<{ tmp: string; capacity: number }> {
-  const capacity = slotCapacityFor(payload.length);
-  if (capacity > MAX_SLOT_CAPACITY) throw new RangeError(`a payload of ${payload.length} bytes exceeds the slot limit`);
+async function writeFresh(path: string, payload: SlotBytes, sequence: number): Promise<{ tmp: string; capacity: number }> {
+  const length = slotBytesLength(payload);
+  const capacity = slotCapacityFor(length);
+  if (capacity > MAX_SLOT_CAPACITY) throw new RangeError(`a payload of ${length} bytes exceeds the slot limit`);
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
   const fd = await open(tmp, 'wx', 0o600);
   try {
-    const file = Buffer.alloc(2 * capacity);
-    encodeSlot(sequence, capacity, payload).copy(file, 0);
-    await writeAll(fd, file, 0);
+    const slot = encodeSlotParts(sequence, capacity, payload);
+    await writeAll(fd, [...slot, Buffer.alloc(2 * capacity - slotBytesLength(slot))], 0);
     await fd.sync();
   } catch (e) {
     await fd.close().catch(() => undefined);
@@ -71,7 +77,7 @@ async function writeFresh(path: string, payload: Buffer, sequence: number): Prom
 // The bytes, or a function that makes them when the write starts: state
 // that only grows newer, saved at a high rate, is then encoded once per
 // write; its `written` runs once they are on disk, before any waiter resumes.
-export type Payload = Buffer | (() => { bytes: Buffer; written?: () => void });
+export type Payload = SlotBytes | (() => { bytes: SlotBytes; written?: () => void });
 
 interface Waiter {
   resolve: () => void;
@@ -102,7 +108,7 @@ export class SlotFile {
   }
 
   // A new file; refuses to replace an existing one (link(2) fails with EEXIST).
-  static async create(path: string, payload: Buffer): Promise<SlotFileCreate> {
+  static async create(path: string, payload: SlotBytes): Promise<SlotFileCreate> {
     let tmp: string | undefined;
     try {
       const fresh = await writeFresh(path, payload, 1);
@@ -193,11 +199,11 @@ export class SlotFile {
     this.writing = null;
   }
 
-  private async write(payload: Buffer): Promise<void> {
+  private async write(payload: SlotBytes): Promise<void> {
     const seq = this.seq + 1;
-    if (SLOT_HEADER_LEN + payload.length > this.capacity) return this.relayout(payload, seq);
+    if (SLOT_HEADER_LEN + slotBytesLength(payload) > this.capacity) return this.relayout(payload, seq);
     const target = this.newest === 0 ? 1 : 0;
-    await writeAll(this.fd, encodeSlot(seq, this.capacity, payload), target * this.capacity);
+    await writeAll(this.fd, encodeSlotParts(seq, this.capacity, payload), target * this.capacity);
     await this.fd.datasync();
     this.newest = target;
     this.seq = seq;
@@ -206,7 +212,7 @@ export class SlotFile {
   // The payload outgrew its slot (a peer added, longer history, a bigger
   // log): a new file with bigger slots replaces the old one by rename(2),
   // atomic either way.
-  private async relayout(payload: Buffer, seq: number): Promise<void> {
+  private async relayout(payload: SlotBytes, seq: number): Promise<void> {
     const { tmp, capacity } = await writeFresh(this.path, payload, seq);
     try {
       await rename(tmp, this.path);

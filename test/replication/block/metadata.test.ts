@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import { crc32 } from 'node:zlib';
 import { ActivityLog } from '../../../lib/replication/block/activity-log.js';
 import { Bitmap } from '../../../lib/replication/block/bitmap.js';
-import { type MetadataRecord, crashedWhilePrimary, decodeRecord, encodeRecord, markActivityLogOutOfSync } from '../../../lib/replication/block/metadata.js';
-import { SLOT_ALIGN, decodeSlot, encodeSlot, readSlots, slotCapacityFor } from '../../../lib/replication/block/metadata-slot.js';
+import { type MetadataRecord, crashedWhilePrimary, decodeRecord, encodeRecord, encodeRecordParts, markActivityLogOutOfSync } from '../../../lib/replication/block/metadata.js';
+import { SLOT_ALIGN, SLOT_HEADER_LEN, decodeSlot, encodeSlot, encodeSlotParts, readSlots, slotCapacityFor } from '../../../lib/replication/block/metadata-slot.js';
 import { rng } from '../../helpers/random.js';
 
 export function sampleRecord(volumeSize = 64 * 4096 + 512, peers = ['node-b', 'node-c']): MetadataRecord {
@@ -154,6 +154,29 @@ describe('replication/block metadata slots', () => {
     expect(decodeSlot(slot)).to.deep.equal({ ok: true, sequence: 258, capacity: 4096, payload: Buffer.from('abc') });
     expect(slotCapacityFor(100) % SLOT_ALIGN).to.equal(0);
     expect(() => encodeSlot(1, 4096, Buffer.alloc(4096))).to.throw(RangeError);
+  });
+
+  it('a payload in parts: the same bytes as whole, the parts themselves not copied, and a change to any part is caught', () => {
+    const parts = [Buffer.from('head'), Buffer.alloc(5000, 1), Buffer.alloc(0), Buffer.from('tail')];
+    const whole = Buffer.concat(parts);
+    const slot = encodeSlotParts(9, 16384, parts);
+    expect(slot.slice(1), 'the payload parts follow the header as they are').to.deep.equal(parts);
+    expect(slot[1]).to.equal(parts[0]);
+    expect(Buffer.concat(slot).equals(encodeSlot(9, 16384, whole))).to.equal(true);
+    expect(decodeSlot(Buffer.concat(slot))).to.deep.equal({ ok: true, sequence: 9, capacity: 16384, payload: whole });
+    for (const at of [10, whole.length - 1]) { // in the second part, in the last
+      const torn = Buffer.concat(slot);
+      torn.writeUInt8((torn.readUInt8(SLOT_HEADER_LEN + at) ^ 1), SLOT_HEADER_LEN + at);
+      expect(decodeSlot(torn)).to.include({ ok: false, reason: 'checksum' });
+    }
+    expect(() => encodeSlotParts(1, 4096, [Buffer.alloc(2000), Buffer.alloc(2100)])).to.throw(RangeError, '4100-byte payload in a 4096-byte slot');
+  });
+
+  it('a record in parts is the record whole, bitmaps included', () => {
+    const rec = sampleRecord(4096 * 40, ['p', 'q']);
+    const parts = encodeRecordParts(rec);
+    expect(parts.length).to.equal(4); // the JSON head, two bitmaps, the log
+    expect(Buffer.concat(parts).equals(encodeRecord(rec))).to.equal(true);
   });
 
   it('decodeSlot names the fault: empty, truncated, magic, version, geometry, checksum', () => {
