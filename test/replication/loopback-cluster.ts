@@ -55,6 +55,7 @@ export abstract class LoopbackCluster<V extends Volume> {
   readonly events: Array<{ node: string; type: string; fields: Record<string, unknown> }> = [];
   readonly volumes = new Map<string, V>();
   readonly fenceRunners = new Map<string, HandlerRunner>(); // each node's fence_peer runner, set before start
+  readonly routes = new Map<string, number>(); // 'node-a>node-b': the port node-a dials for node-b instead (a proxy), set before start
 
   protected constructor(readonly root: string, readonly specs: NodeSpec[]) {}
 
@@ -77,7 +78,7 @@ export abstract class LoopbackCluster<V extends Volume> {
 
   // The other nodes, as a volume's `peers:` lists them.
   protected peersOf(me: NodeSpec): Array<{ name: string; address: { host: string; port: number } }> {
-    return this.specs.filter((s) => s !== me).map((s) => ({ name: s.name, address: { host: '127.0.0.1', port: s.port } }));
+    return this.specs.filter((s) => s !== me).map((s) => ({ name: s.name, address: { host: '127.0.0.1', port: this.routes.get(`${me.name}>${s.name}`) ?? s.port } }));
   }
 
   async start(name: string, secret: Buffer = SECRET): Promise<V> {

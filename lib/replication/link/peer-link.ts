@@ -51,6 +51,7 @@ export interface PeerLinkOptions {
 const INTERNAL: ReadonlySet<FrameType> = new Set<FrameType>([...HANDSHAKE_TYPES, 'PING', 'PONG', 'ERROR']);
 const QUEUE_HIGH = 256; // frames queued before deliver() at which we stop reading the socket
 const CLOSE_GRACE_MS = 1000; // time for a final ERROR frame to leave before destroy
+const MAX_RTT_MS = 60_000; // a round-trip sample above this (or below 0) is not believed
 
 export class PeerLink {
   readonly stats: LinkStats;
@@ -68,6 +69,8 @@ export class PeerLink {
   private sendSeq = 0n;
   private readonly cork: TickCork;
   private recvSeq = 0n;
+  private helloAt: number | null = null; // when our HELLO left: the peer's RESPONSE answers it
+  private rtt: number | null = null;
   private readonly queue: Frame[] = []; // received before deliver()
   private queuePaused = false; // reading stopped because that queue is full
   private held = false; // reading stopped by pauseUntil()
@@ -104,6 +107,11 @@ export class PeerLink {
   /** The authenticated peer, once established. */
   get peer(): PeerIdentity | null {
     return this.peerId;
+  }
+
+  /** The shortest round trip seen on this link (our HELLO to the peer's RESPONSE, a PING to its PONG), or null. */
+  get roundTripMs(): number | null {
+    return this.rtt;
   }
 
   get remote(): string {
@@ -216,13 +224,18 @@ export class PeerLink {
     // Sequence numbers are per direction from 0; TCP keeps order, so a gap is a broken or forged stream.
     if (f.seq !== this.recvSeq) return this.shutdown('protocol-error', `sequence ${f.seq}, expected ${this.recvSeq}`, true);
     this.recvSeq++;
-    if (this.st === 'handshaking') return this.run(this.handshake.receive(f, now));
+    if (this.st === 'handshaking') {
+      if (f.type === 'RESPONSE' && this.helloAt !== null) this.sampleRtt(now - this.helloAt);
+      return this.run(this.handshake.receive(f, now));
+    }
     this.heartbeat?.received(now);
     switch (f.type) {
       case 'PING':
         this.write('PONG', f.payload, 0);
         return;
       case 'PONG':
+        // Our PINGs carry their send time, which the peer echoes (any other payload is not ours).
+        if (f.payload.length === 8) this.sampleRtt(now - f.payload.readDoubleLE(0));
         return;
       case 'ERROR': {
         const d = decodeLinkError(f.payload);
@@ -245,6 +258,7 @@ export class PeerLink {
 
   private run(step: { actions: HandshakeAction[]; deadline: number | null }): void {
     for (const a of step.actions) {
+      if (a.kind === 'send' && a.type === 'HELLO') this.helloAt = this.timers.now();
       if (a.kind === 'send') this.write(a.type, a.payload, 0);
       else if (a.kind === 'fail') return this.shutdown(a.reason, a.detail, false);
       else return this.established(a.peer);
@@ -272,12 +286,22 @@ export class PeerLink {
       // not silent; and it must hear from us while we do not read its PINGs.
       this.heartbeat.received(now);
       const interval = this.opts.heartbeat?.intervalMs ?? 1000;
-      if (now - (this.stats.lastSentAt ?? 0) >= interval) this.write('PING', Buffer.alloc(0), 0);
+      if (now - (this.stats.lastSentAt ?? 0) >= interval) this.ping(now);
     }
     const v = this.heartbeat.tick(now);
     if (v.action === 'timeout') return this.shutdown('ping-timeout', `peer silent for ${this.opts.heartbeat?.timeoutMs ?? 5000} ms`, true);
-    if (v.action === 'ping') this.write('PING', Buffer.alloc(0), 0);
+    if (v.action === 'ping') this.ping(now);
     this.schedule(v.deadline, () => this.beat());
+  }
+
+  private ping(now: number): void {
+    const stamp = Buffer.alloc(8);
+    stamp.writeDoubleLE(now, 0);
+    this.write('PING', stamp, 0);
+  }
+
+  private sampleRtt(ms: number): void {
+    if (Number.isFinite(ms) && ms >= 0 && ms <= MAX_RTT_MS) this.rtt = Math.min(this.rtt ?? Infinity, ms);
   }
 
   private schedule(at: number, fn: () => void): void {

@@ -116,7 +116,7 @@ export class ResyncTarget {
     this.issuing = true;
     try {
       for (;;) {
-        const window = resyncWindow(this.arrivals.rate(Date.now()), this.o.appBusy());
+        const window = resyncWindow(this.arrivals.rate(Date.now()), this.o.appBusy(), this.o.link.roundTripMs ?? 0);
         // Whole requests only (no slivers to top the window up); one is always allowed.
         const size = Math.min(CHUNK, window, this.limit?.burst ?? CHUNK);
         if (this.stopped || (this.outstandingBytes > 0 && this.outstandingBytes + size > window)) break;

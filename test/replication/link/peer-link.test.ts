@@ -12,6 +12,7 @@ import { PeerLink } from '../../../lib/replication/link/peer-link.js';
 import { TandemError } from '../../../lib/errors.js';
 import { rng } from '../../helpers/random.js';
 import { LogLines, Proxy, SECRET, linkPair } from './harness.test.js';
+import { DelayProxy } from '../delay-proxy.js';
 
 // The first n frames the link delivers (or fewer, if it closes first).
 function collect(link: PeerLink, n: number): Promise<Frame[]> {
@@ -156,6 +157,24 @@ describe('replication/link PeerLink (loopback)', function () {
     expect(cb.reason).to.equal('ping-timeout');
     expect(Date.now() - t0).to.be.within(150, 1500);
     expect(p.a.stats.disconnects).to.equal(1);
+    await p.close();
+    await proxy?.stop();
+  });
+
+  it('measures the round trip at authentication and with each PING, as the shortest seen', async () => {
+    let proxy: DelayProxy | undefined;
+    const hb = { intervalMs: 50, timeoutMs: 2000 };
+    const p = await linkPair({ heartbeat: hb }, { heartbeat: hb }, async (port) => {
+      proxy = new DelayProxy(port, 40); // 80 ms there and back
+      return proxy.start();
+    });
+    expect(p.a.roundTripMs, 'before authentication').to.equal(null);
+    await Promise.all([p.a.ready, p.b.ready]);
+    for (const side of [p.a, p.b]) expect(side.roundTripMs).to.be.within(80, 1000);
+    const framesBefore = p.a.stats.framesReceived;
+    await new Promise((res) => setTimeout(res, 400)); // idle: PINGs and PONGs
+    expect(p.a.stats.framesReceived).to.be.greaterThan(framesBefore);
+    for (const side of [p.a, p.b]) expect(side.roundTripMs).to.be.within(80, 1000);
     await p.close();
     await proxy?.stop();
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  ArrivalRate, BUSY_DRAIN_MS, DRAIN_MS, MAX_BUSY_WINDOW, MAX_WINDOW, MIN_WINDOW, resyncWindow,
+  ArrivalRate, BUSY_DRAIN_MS, DRAIN_MS, MAX_BUSY_WINDOW, MAX_PIPE, MAX_WINDOW, MIN_WINDOW, resyncWindow,
 } from '../../../lib/replication/volume/resync-window.js';
 
 const MB = 1e6;
@@ -39,6 +39,49 @@ describe('replication/volume resync window', () => {
         if (drains > MIN_WINDOW && drains < (busy ? MAX_BUSY_WINDOW : MAX_WINDOW)) expect(w).to.equal(drains);
       }
       expect(resyncWindow(rate, true)).to.be.at.most(resyncWindow(rate, false));
+    }
+  });
+});
+
+describe('replication/volume resync window over a long round trip', () => {
+  // [rate in bytes/s, app busy, round trip ms, window]
+  const rows: Array<[number, boolean, number, number]> = [
+    [25 * MB, false, 200, 2.5 * MB + 5 * MB], // what drains in 100 ms, plus what is on the way
+    [25 * MB, true, 200, 0.5 * MB + 5 * MB], // the queue shrinks while writes flow, the path stays full
+    [1200 * MB, false, 100, MAX_WINDOW + MAX_PIPE], // both parts capped
+    [1 * MB, false, 50, MIN_WINDOW], // the floor still holds
+    [10 * MB, false, 0, 1 * MB], // no round trip known: as before
+    [10 * MB, false, -3, 1 * MB],
+    [10 * MB, false, Number.NaN, 1 * MB],
+  ];
+  for (const [rate, busy, rtt, want] of rows) {
+    it(`${rate / MB} MB/s${busy ? ', application writes flowing' : ''}, ${rtt} ms round trip: ${want} bytes`, () => {
+      expect(resyncWindow(rate, busy, rtt)).to.equal(want);
+    });
+  }
+
+  it('a window that fills the path grows with the rate it gets; one that misses it shrank before (the rate it got is window / round trip)', () => {
+    for (const rtt of [150, 300]) {
+      let window = MIN_WINDOW;
+      let before = MIN_WINDOW;
+      for (let step = 0; step < 20; step++) {
+        window = resyncWindow(window / (rtt / 1000), false, rtt);
+        before = resyncWindow(before / (rtt / 1000), false);
+      }
+      expect(window, `${rtt} ms: grows to the caps`).to.equal(MAX_WINDOW + MAX_PIPE);
+      expect(before, `${rtt} ms without the round trip: stuck at the floor`).to.equal(MIN_WINDOW);
+    }
+  });
+
+  it('any rate and round trip: never below the window without it, the queue part never above its cap', () => {
+    for (let rate = 0; rate <= 2000 * MB; rate += 7.3 * MB) {
+      for (const busy of [false, true]) {
+        for (const rtt of [0, 1, 20, 99, 250, 1000]) {
+          const w = resyncWindow(rate, busy, rtt);
+          expect(w).to.be.at.least(resyncWindow(rate, busy));
+          expect(w - Math.min(MAX_PIPE, Math.floor((rate * rtt) / 1000))).to.be.at.most(Math.max(MIN_WINDOW, busy ? MAX_BUSY_WINDOW : MAX_WINDOW) + 1);
+        }
+      }
     }
   });
 });
