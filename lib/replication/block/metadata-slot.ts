@@ -54,8 +54,9 @@ export function encodeSlotParts(sequence: number, capacity: number, payload: Slo
   head.writeUInt32LE(capacity, 12);
   head.writeBigUInt64LE(BigInt(sequence), 16);
   head.writeUInt32LE(length, 24);
-  // The crc of header (crc field 0) + payload, carried from part to part.
-  head.writeUInt32LE(parts.reduce((crc, p) => crc32(p, crc), crc32(head)), 28);
+  // The crc of header (crc field 0) + payload, carried from part to part; an empty part is skipped, as
+  // zlib.crc32 answers 0 for an empty buffer without a backing store instead of the value carried in.
+  head.writeUInt32LE(parts.reduce((crc, p) => (p.length === 0 ? crc : crc32(p, crc)), crc32(head)), 28);
   return [head, ...parts];
 }
 

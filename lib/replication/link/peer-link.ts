@@ -52,6 +52,9 @@ const INTERNAL: ReadonlySet<FrameType> = new Set<FrameType>([...HANDSHAKE_TYPES,
 const QUEUE_HIGH = 256; // frames queued before deliver() at which we stop reading the socket
 const CLOSE_GRACE_MS = 1000; // time for a final ERROR frame to leave before destroy
 const MAX_RTT_MS = 60_000; // a round-trip sample above this (or below 0) is not believed
+// A PING this often whatever the traffic: a first sample a stall inflated (ours or the peer's event loop
+// between our HELLO and its RESPONSE) gives way to the next shorter one; a busy link's are only longer.
+const RTT_PROBE_MS = 5000;
 
 export class PeerLink {
   readonly stats: LinkStats;
@@ -69,8 +72,9 @@ export class PeerLink {
   private sendSeq = 0n;
   private readonly cork: TickCork;
   private recvSeq = 0n;
-  private helloAt: number | null = null; // when our HELLO left: the peer's RESPONSE answers it
+  private helloAt: number | null = null; // when our HELLO left (performance.now): the peer's RESPONSE answers it
   private rtt: number | null = null;
+  private probedAt = 0; // our last PING (link clock)
   private readonly queue: Frame[] = []; // received before deliver()
   private queuePaused = false; // reading stopped because that queue is full
   private held = false; // reading stopped by pauseUntil()
@@ -225,7 +229,7 @@ export class PeerLink {
     if (f.seq !== this.recvSeq) return this.shutdown('protocol-error', `sequence ${f.seq}, expected ${this.recvSeq}`, true);
     this.recvSeq++;
     if (this.st === 'handshaking') {
-      if (f.type === 'RESPONSE' && this.helloAt !== null) this.sampleRtt(now - this.helloAt);
+      if (f.type === 'RESPONSE' && this.helloAt !== null) this.sampleRtt(performance.now() - this.helloAt);
       return this.run(this.handshake.receive(f, now));
     }
     this.heartbeat?.received(now);
@@ -235,7 +239,7 @@ export class PeerLink {
         return;
       case 'PONG':
         // Our PINGs carry their send time, which the peer echoes (any other payload is not ours).
-        if (f.payload.length === 8) this.sampleRtt(now - f.payload.readDoubleLE(0));
+        if (f.payload.length === 8) this.sampleRtt(performance.now() - f.payload.readDoubleLE(0));
         return;
       case 'ERROR': {
         const d = decodeLinkError(f.payload);
@@ -258,7 +262,7 @@ export class PeerLink {
 
   private run(step: { actions: HandshakeAction[]; deadline: number | null }): void {
     for (const a of step.actions) {
-      if (a.kind === 'send' && a.type === 'HELLO') this.helloAt = this.timers.now();
+      if (a.kind === 'send' && a.type === 'HELLO') this.helloAt = performance.now();
       if (a.kind === 'send') this.write(a.type, a.payload, 0);
       else if (a.kind === 'fail') return this.shutdown(a.reason, a.detail, false);
       else return this.established(a.peer);
@@ -275,6 +279,7 @@ export class PeerLink {
     this.heartbeat = new Heartbeat(this.opts.heartbeat ?? { intervalMs: 1000, timeoutMs: 5000 }, now);
     this.log('info', `link to ${peer.node} (${this.remote}) established for volume ${peer.volume}`);
     this.resolveReady(peer);
+    this.ping(now); // a second round-trip sample while the link is still idle
     this.beat();
   }
 
@@ -290,13 +295,15 @@ export class PeerLink {
     }
     const v = this.heartbeat.tick(now);
     if (v.action === 'timeout') return this.shutdown('ping-timeout', `peer silent for ${this.opts.heartbeat?.timeoutMs ?? 5000} ms`, true);
-    if (v.action === 'ping') this.ping(now);
+    if (v.action === 'ping' || now - this.probedAt >= RTT_PROBE_MS) this.ping(now);
     this.schedule(v.deadline, () => this.beat());
   }
 
+  // Carries its send time on a monotonic clock, which the peer echoes in its PONG.
   private ping(now: number): void {
+    this.probedAt = now;
     const stamp = Buffer.alloc(8);
-    stamp.writeDoubleLE(now, 0);
+    stamp.writeDoubleLE(performance.now(), 0);
     this.write('PING', stamp, 0);
   }
 

@@ -157,13 +157,14 @@ describe('replication/block metadata slots', () => {
   });
 
   it('a payload in parts: the same bytes as whole, the parts themselves not copied, and a change to any part is caught', () => {
-    const parts = [Buffer.from('head'), Buffer.alloc(5000, 1), Buffer.alloc(0), Buffer.from('tail')];
+    const parts = [Buffer.from('head'), Buffer.alloc(5000, 1), Buffer.alloc(0), Buffer.from(new ArrayBuffer(0)), Buffer.from('tail')];
     const whole = Buffer.concat(parts);
     const slot = encodeSlotParts(9, 16384, parts);
     expect(slot.slice(1), 'the payload parts follow the header as they are').to.deep.equal(parts);
     expect(slot[1]).to.equal(parts[0]);
     expect(Buffer.concat(slot).equals(encodeSlot(9, 16384, whole))).to.equal(true);
     expect(decodeSlot(Buffer.concat(slot))).to.deep.equal({ ok: true, sequence: 9, capacity: 16384, payload: whole });
+    expect(decodeSlot(encodeSlot(2, 4096, Buffer.from(new ArrayBuffer(0))))).to.include({ ok: true }); // empty, no backing store
     for (const at of [10, whole.length - 1]) { // in the second part, in the last
       const torn = Buffer.concat(slot);
       torn.writeUInt8((torn.readUInt8(SLOT_HEADER_LEN + at) ^ 1), SLOT_HEADER_LEN + at);

@@ -151,8 +151,6 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     await sameImages(c, 'node-a', 'node-b');
   });
 
-  // No clean hook stalls a peer in-process, so the Secondary's disk writes are made to hang by
-  // replacing write() on its FileBackend instance (a test double; lib/ is untouched).
   it('over a 200 ms round trip a full sync fills the path: far fewer round trips than a window stuck at its 256 KiB floor', async () => {
     const size = 32 * MiB;
     c = await Cluster.create({ size });
@@ -175,6 +173,8 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  // No clean hook stalls a peer in-process, so the Secondary's disk writes are made to hang by
+  // replacing write() on its FileBackend instance (a test double; lib/ is untouched).
   it('a Secondary that stops acknowledging is dropped after the ack timeout; the write completes and resyncs later', async () => {
     c = await Cluster.create({ timeoutMs: 1000 });
     const a = await c.start('node-a');
