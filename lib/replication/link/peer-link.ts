@@ -74,7 +74,7 @@ export class PeerLink {
   private recvSeq = 0n;
   private helloAt: number | null = null; // when our HELLO left (performance.now): the peer's RESPONSE answers it
   private rtt: number | null = null;
-  private probedAt = 0; // our last PING (link clock)
+  private probedAt = -Infinity; // our last PING (link clock): the first beat, as the link is established, sends one
   private readonly queue: Frame[] = []; // received before deliver()
   private queuePaused = false; // reading stopped because that queue is full
   private held = false; // reading stopped by pauseUntil()
@@ -279,7 +279,6 @@ export class PeerLink {
     this.heartbeat = new Heartbeat(this.opts.heartbeat ?? { intervalMs: 1000, timeoutMs: 5000 }, now);
     this.log('info', `link to ${peer.node} (${this.remote}) established for volume ${peer.volume}`);
     this.resolveReady(peer);
-    this.ping(now); // a second round-trip sample while the link is still idle
     this.beat();
   }
 
