@@ -17,7 +17,7 @@ import {
 import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fencing.js';
 import type { DiskState } from '../states.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
-import { feedsOf, sameFeeds, type Feed } from '../volume/one-source.js';
+import { feedsOf, FeedsTold, type Feed } from '../volume/one-source.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
 import { outdateVolume } from '../volume/outdate.js';
@@ -60,7 +60,7 @@ export class DirectoryVolume implements DirHost {
   private watching = false;
   private saving: Promise<void> = Promise.resolve();
   private walkProblems = new Set<string>();
-  private feedsTold: Feed[] = [];
+  private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
@@ -315,9 +315,7 @@ export class DirectoryVolume implements DirHost {
   }
 
   feedsChanged(peer: string): void {
-    const now = feedsOf(this.peers.values(), '');
-    if (sameFeeds(now, this.feedsTold)) return;
-    this.feedsTold = now;
+    if (!this.feedsTold.changed(this.peers.values())) return;
     for (const s of this.peers.values()) if (s.name !== peer) s.sendState();
   }
 

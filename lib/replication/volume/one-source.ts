@@ -58,6 +58,19 @@ export function pauseReason(target: string, targetFeeds: readonly Feed[], source
   return s === undefined ? null : `${describeFeed(source, s)} and forwards none of it`;
 }
 
+// What a volume last told its peers of its feeds (all of them, whoever the recipient).
+export class FeedsTold {
+  private told: Feed[] = [];
+
+  // True when the feeds are not those last told; they count as told from now.
+  changed(sessions: Iterable<FeedView>): boolean {
+    const now = feedsOf(sessions, '');
+    if (sameFeeds(now, this.told)) return false;
+    this.told = now;
+    return true;
+  }
+}
+
 export function sameFeeds(a: readonly Feed[] | undefined, b: readonly Feed[] | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.length === b.length && a.every((f, i) => f.peer === b[i]?.peer && f.replication === b[i]?.replication);

@@ -26,7 +26,7 @@ import type { AfterSbPolicies } from '../after-sb.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
-import { feedsOf, sameFeeds, type Feed } from './one-source.js';
+import { feedsOf, FeedsTold, type Feed } from './one-source.js';
 import { outdateVolume } from './outdate.js';
 import { PeerSession } from './peer.js';
 import { promoteAgreed } from './promote-agreement.js';
@@ -62,7 +62,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private discardMine = false;
   private readonly kept: VolumeRecord;
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
-  private feedsTold: Feed[] = []; // our feeds as the peers last heard them (one-source.ts)
+  private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
   private readonly reconciliation: Reconciliation;
 
@@ -298,10 +298,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   feedsChanged(peer: string): void {
-    const now = feedsOf(this.peers.values(), '');
-    if (sameFeeds(now, this.feedsTold)) return;
-    this.feedsTold = now;
-    this.broadcastState(peer);
+    if (this.feedsTold.changed(this.peers.values())) this.broadcastState(peer);
   }
 
   bitmapFor(peer: string): Bitmap {

@@ -2,7 +2,7 @@
 // when a new source must wait. The decision's rows are in
 // handshake-decision.test.ts; here the pieces, exhaustively.
 import { expect } from 'chai';
-import { describeFeed, feedsOf, pauseReason, sameFeeds, type Feed, type FeedView } from '../../../lib/replication/volume/one-source.js';
+import { describeFeed, feedsOf, FeedsTold, pauseReason, sameFeeds, type Feed, type FeedView } from '../../../lib/replication/volume/one-source.js';
 import { REPLICATION_STATES } from '../../../lib/replication/states.js';
 
 describe('replication/volume one source at a time', () => {
@@ -45,5 +45,16 @@ describe('replication/volume one source at a time', () => {
     expect(sameFeeds([f], [])).to.equal(false);
     expect(sameFeeds(undefined, [])).to.equal(false);
     expect(sameFeeds(undefined, undefined)).to.equal(true);
+  });
+
+  it('FeedsTold: changed only when the feeds differ from those last told', () => {
+    const told = new FeedsTold();
+    const s = (replication: FeedView['replication'], peerRole = 'Secondary'): FeedView => ({ name: 'node-b', replication, peerRole, linkUp: true });
+    expect(told.changed([]), 'none, as at the start').to.equal(false);
+    expect(told.changed([s('SyncSource')])).to.equal(true);
+    expect(told.changed([s('SyncSource')]), 'told already').to.equal(false);
+    expect(told.changed([s('PausedSyncS')]), 'a paused link is no feed').to.equal(true);
+    expect(told.changed([s('Established', 'Primary')])).to.equal(true);
+    expect(told.changed([s('Established', 'Primary')])).to.equal(false);
   });
 });
