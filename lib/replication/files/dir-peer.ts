@@ -23,7 +23,6 @@ const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
 export class DirPeerSession extends PeerSessionBase {
   private readonly files = { sent: 0, received: 0 }; // totals of closed links
   private sent: PeerState | null = null;
-  private decidedOn: PeerState | null = null; // the peer's STATE the connect decision used
   sender: DirSender | null = null;
   private receiver: DirReceiver | null = null;
   private lastReceiver: Promise<void> = Promise.resolve();
@@ -122,13 +121,11 @@ export class DirPeerSession extends PeerSessionBase {
       return this.disable(out.log);
     }
     this.phase = 'running';
-    this.decidedOn = peer;
     this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
     if (out.kind === 'paused') {
       // A second source (one-source.ts: an older copy of a file from one could land after the newer one from the
       // other): as for block volumes, the link stays up and moves nothing until a side changes (pausedStale).
-      this.replication = out.replication;
-      this.suspendedBy = out.why;
+      this.pause(out, sent, peer);
     } else {
       this.startStream(link, out, peer);
     }
@@ -157,12 +154,6 @@ export class DirPeerSession extends PeerSessionBase {
       if (this.host.role === 'Primary') this.startSender(link);
     }
     if (this.replication !== 'Established') this.host.emit('replica.resync.started', { volume: this.host.cfg.name, peer: this.name, direction: this.replication, full: true, bytes: null });
-  }
-
-  // A paused link decides again (a new connect handshake) once a side's role, disk, generation or feeds changed.
-  private pausedStale(): boolean {
-    if (!this.paused || this.sent === null || this.decidedOn === null || this.peerState === null) return false;
-    return changedForPause(this.sent, this.host.stateFor(this.name)) || changedForPause(this.decidedOn, this.peerState);
   }
 
   // `tandem replica verify`: compare the trees by content hash again; what differs is sent.
@@ -227,7 +218,7 @@ export class DirPeerSession extends PeerSessionBase {
 
   sendState(): void {
     if (this.phase !== 'running' || this.link?.state !== 'established') return;
-    if (this.pausedStale()) return this.reconnect(`${this.host.node} changed since the paused connect: connecting to ${this.name} again`);
+    if (this.pausedStale(this.host.stateFor(this.name))) return this.reconnect(`${this.host.node} changed since the paused connect: connecting to ${this.name} again`);
     this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
   }
 
@@ -239,7 +230,7 @@ export class DirPeerSession extends PeerSessionBase {
     const before = this.peerState;
     this.peerState = s.value;
     if (this.paused) {
-      if (this.pausedStale()) this.reconnect(`${this.name} changed since the paused connect: connecting again`);
+      if (this.pausedStale(this.host.stateFor(this.name))) this.reconnect(`${this.name} changed since the paused connect: connecting again`);
       return null;
     }
     const g = s.value.generations;

@@ -226,7 +226,7 @@ export class DirectoryVolume implements DirHost {
   private async setDisk(disk: DiskState): Promise<void> {
     this.meta.disk = disk;
     await this.save();
-    for (const s of this.peers.values()) s.sendState();
+    this.broadcastState();
   }
 
   discardMyData(): void {
@@ -264,7 +264,7 @@ export class DirectoryVolume implements DirHost {
       this.log.info(`${this.cfg.name}: ${peer} misses changes: new generation ${this.meta.generations.current}`);
       await this.save();
       // `peer` too, when its link is paused: that link decides again (a close, so fencing hears the peer lags), as for block volumes.
-      for (const s of this.peers.values()) s.sendState();
+      this.broadcastState();
       return;
     }
     this.saveSoon();
@@ -316,7 +316,7 @@ export class DirectoryVolume implements DirHost {
 
   feedsChanged(peer: string): void {
     if (!this.feedsTold.changed(this.peers.values())) return;
-    for (const s of this.peers.values()) if (s.name !== peer) s.sendState();
+    this.broadcastState(peer);
   }
 
   othersApplying(peer: string): Promise<void> {
@@ -350,7 +350,7 @@ export class DirectoryVolume implements DirHost {
     this.meta.generations = onPeerStartedGeneration(this.meta.generations, current, absent);
     await this.save();
     // Our peers see where we stand (a paused link decides again), as block volumes do.
-    for (const s of this.peers.values()) s.sendState();
+    this.broadcastState();
   }
 
   discardMyDataUsed(): void {
@@ -367,6 +367,11 @@ export class DirectoryVolume implements DirHost {
 
   peerLost(peer: DirPeerSession, lastDisk: DiskState | null): void {
     this.fencing.peerLost(peer, this.role, lastDisk, this.meta.disk);
+  }
+
+  // Our STATE to every running link (a paused one decides again when we changed).
+  private broadcastState(except?: string): void {
+    for (const s of this.peers.values()) if (s.name !== except) s.sendState();
   }
 
   private saveSoon(): void {

@@ -8,7 +8,7 @@ import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { ConnectExchange } from './connect-exchange.js';
-import { changedForPause, decideConnect, decideWithFeedsNow } from './handshake-decision.js';
+import { decideConnect, decideWithFeedsNow } from './handshake-decision.js';
 import type { VolumeHost } from './host.js';
 import { settleLost } from './pending.js';
 import { PeerResync, type ResyncDirection } from './peer-resync.js';
@@ -195,8 +195,7 @@ export class PeerSession extends PeerSessionBase {
       this.unfreeze();
       if (out.inSync) this.background(this.host.connectedInSync(this.name, both.received.disk), 'recording the connect');
     } else if (out.kind === 'paused') {
-      this.replication = out.replication;
-      this.suspendedBy = out.why;
+      this.pause(out, sent, both.received);
       this.unfreeze();
     } else {
       this.startResync(link, out.kind === 'sync-source' ? 'SyncSource' : 'SyncTarget', out.full, exchange.resyncSet(out.full), both.received.generations.current);
@@ -206,13 +205,6 @@ export class PeerSession extends PeerSessionBase {
     // (a paused link decides again).
     const now = this.host.stateFor(this.name);
     if (now.role !== sent.role || now.disk !== sent.disk || now.generations.current !== sent.generations.current) this.sendState();
-  }
-
-  // A paused link decides again (a new handshake) once a side's role, disk, generation or feeds changed.
-  private pausedStale(): boolean {
-    const e = this.exchange?.complete() ?? null;
-    if (!this.paused || e === null || this.peerState === null) return false;
-    return changedForPause(e.sent, this.host.stateFor(this.name)) || changedForPause(e.received, this.peerState);
   }
 
   // A new connect handshake; nothing this link still has queued is applied.
@@ -244,7 +236,7 @@ export class PeerSession extends PeerSessionBase {
   // Tell the peer our role / disk / generations changed.
   sendState(): void {
     if (this.phase !== 'running' || this.link?.state !== 'established') return;
-    if (this.pausedStale()) return this.decideAgain(this.link, `${this.host.node} changed since the paused connect`);
+    if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(this.link, `${this.host.node} changed since the paused connect`);
     this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
   }
 
@@ -259,7 +251,7 @@ export class PeerSession extends PeerSessionBase {
       seq: f.seq, range: null, run: async () => {
         const before = this.peerState;
         this.peerState = s.value;
-        if (this.pausedStale()) return this.decideAgain(link, `${this.name} changed since the paused connect`);
+        if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(link, `${this.name} changed since the paused connect`);
         const g = s.value.generations;
         // We were at the generation it last told us, and in step: we hold all it wrote before, so we follow.
         if (before !== null && g.current !== before.generations.current && s.value.role === 'Primary' && this.inStep

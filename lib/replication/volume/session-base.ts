@@ -8,6 +8,7 @@ import type { Frame } from '../link/frame.js';
 import type { FrameType } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import { isPausedSync, type ConnectionState, type DiskState, type ReplicationState, type Role } from '../states.js';
+import { changedForPause } from './handshake-decision.js';
 import { LinkCounters, type LinkCounterFields } from './link-counters.js';
 import type { PromoteArbiter, PromoteVerdict } from './promote-arbiter.js';
 import { decodePromoteReply, encodePromoteReply } from './promote-wire.js';
@@ -63,7 +64,8 @@ export abstract class PeerSessionBase {
   protected handshakeTimer: NodeJS.Timeout | null = null; // the peer's STATE (and BITMAP) must come in time
   protected ackTimer: NodeJS.Timeout | null = null; // checks that the peer keeps acknowledging
   private readonly asks = new Map<bigint, (v: PromoteVerdict | null) => void>(); // our promotion's requests to this peer
-  protected suspendedBy = ''; // while paused: the other source we wait for
+  private suspendedBy = ''; // while paused: the other source we wait for
+  private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused connect decided from
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
@@ -74,6 +76,20 @@ export abstract class PeerSessionBase {
   // One side has another source (one-source.ts): the link stays up and moves no data; the Primary tracks what the peer misses.
   get paused(): boolean {
     return isPausedSync(this.replication);
+  }
+
+  // The connect decided to wait (one-source.ts): the link stays up and moves nothing until a side changes.
+  protected pause(out: { replication: 'PausedSyncS' | 'PausedSyncT'; why: string }, sent: PeerState, peer: PeerState): void {
+    this.replication = out.replication;
+    this.suspendedBy = out.why;
+    this.pausedOn = { sent, peer };
+  }
+
+  // A paused link decides again (a new connect handshake) once a side's role, disk, generation or feeds changed.
+  protected pausedStale(ours: PeerState): boolean {
+    const d = this.pausedOn;
+    if (!this.paused || d === null || this.peerState === null) return false;
+    return changedForPause(d.sent, ours) || changedForPause(d.peer, this.peerState);
   }
 
   // Running, the link up: a link already closed but not yet wound up (its last frames still being read) moves nothing more.
