@@ -147,10 +147,54 @@ export function onResyncStarted(g: Generations, peer: string, peerCurrent: Uuid)
   return freeze({ ...g, bitmap });
 }
 
-// Forget where `peers` stand: a Secondary following its Primary's new
-// generation does not mark the writes it receives for absent peers, so its
-// bitmaps no longer cover what they miss; a later connect finds them through
-// the history instead (a full sync).
+export interface FollowedPrimary {
+  readonly generations: Generations;
+  // Peers whose entry we dropped because the Primary holds none: they hold its data now.
+  readonly resolved: readonly string[];
+}
+
+// A Secondary in step with Primary `primary` (at the generation it last told
+// us) takes the Primary's generations `pg` and mirrors its entries for third
+// peers. The Primary forwards every range such a peer misses
+// (PEER_OUT_OF_SYNC, the job DRBD 9's peer-acks do), so from the split on our
+// bitmap for that peer holds what it lacks, provided we held the generation
+// it split at: then the entry is ours too, and after a failover that peer
+// resyncs from us by bitmap. Any other entry is dropped: we cannot vouch for
+// its bits, and the peer is matched through the history (a full sync).
+// `forwarded`: this Primary forwards misses (link protocol 6).
+export function followPrimary(g: Generations, self: string, primary: string, pg: Generations, forwarded: boolean): FollowedPrimary {
+  const moved = pg.current !== g.current;
+  if (moved && (!isUuid(pg.current) || pg.current === ZERO_UUID)) throw new TandemError('GENERATION_INVALID', `a peer's new current UUID ${JSON.stringify(pg.current)} is not a non-zero UUID`);
+  const kept: [string, BitmapEntry][] = [];
+  const resolved: string[] = [];
+  for (const p of new Set([...Object.keys(g.bitmap), ...Object.keys(pg.bitmap)])) {
+    const mine = bitmapEntry(g, p);
+    // Where the Primary itself stands is ours to say; its entry for us is its own business.
+    if (p === primary || p === self) {
+      if (mine !== undefined) kept.push([p, mine]);
+      continue;
+    }
+    const theirs = bitmapEntry(pg, p);
+    if (theirs === undefined) {
+      if (mine !== undefined) resolved.push(p);
+    } else if (!forwarded) {
+      continue;
+    } else if (mine !== undefined && mine.resync !== true && mine.uuid === theirs.uuid) {
+      kept.push([p, mine]); // tracked since that split
+    } else if (moved && !g.fresh && theirs.uuid === g.current) {
+      kept.push([p, { uuid: theirs.uuid, primaryAtSplit: false }]); // it split at the generation we held
+    }
+  }
+  const same = !moved && kept.length === Object.keys(g.bitmap).length && kept.every(([p, e]) => bitmapEntry(g, p) === e);
+  if (same) return { generations: g, resolved };
+  const bitmap: Record<string, BitmapEntry> = Object.fromEntries(kept);
+  if (!moved) return { generations: freeze({ ...g, bitmap }), resolved };
+  return { generations: freeze({ current: pg.current, fresh: false, bitmap, history: g.fresh ? [] : pushHistory(g.history, g.current) }), resolved };
+}
+
+// Forget where `peers` stand (a record whose bitmaps may miss marks: a
+// Secondary that tracked third peers and did not shut down cleanly); a later
+// connect finds them through the history instead (a full sync).
 export function withoutBitmapEntries(g: Generations, peers: readonly string[]): Generations {
   if (!peers.some((p) => bitmapEntry(g, p) !== undefined)) return g;
   return freeze({ ...g, bitmap: Object.fromEntries(Object.entries(g.bitmap).filter(([p]) => !peers.includes(p))) });

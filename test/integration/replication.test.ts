@@ -313,6 +313,33 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     await sameImages(lab);
   });
 
+  it('three nodes: the Primary is killed while a Secondary was away; that Secondary resyncs from the promoted one by bitmap, and has every write', async () => {
+    const lab = life.adopt(await Lab.create(3));
+    const procs = await cluster(lab);
+    const [a, b, c] = lab.hosts as [LabHost, LabHost, LabHost];
+    await lab.stop(procs.get(c) as LabProcess, 'SIGKILL');
+    await waitFor('a sees c gone', async () => (await volume(a)).peers.find((p) => p.name === 'c')?.connected === false, 10000);
+    await qemuIo(lab, a, 'write -P 0x41 10M 2M', 'write -P 0x42 50M 4k', 'flush');
+    // a told b what c missed (PEER_OUT_OF_SYNC): b's bitmap for c holds exactly those writes.
+    await waitFor('b tracks what c missed', async () => (await volume(b)).peers.find((p) => p.name === 'c')?.out_of_sync_bytes === 2 * MiB + 4096, 10000);
+    await lab.stop(procs.get(a) as LabProcess, 'SIGKILL');
+    await waitFor('b sees a gone', async () => (await volume(b)).peers.find((p) => p.name === 'a')?.connected === false, 10000);
+    await replica(b, 'primary');
+    const c2 = lab.startTandem(c, replicationConfig(lab, c), 'tandem-again');
+    await daemonUp(c);
+    await waitFor('c UpToDate and Established with b', async () => {
+      const v = await volume(c);
+      return v.disk === 'UpToDate' && v.peers.find((p) => p.name === 'b')?.replication === 'Established';
+    }, 30000);
+    const text = await log(c2);
+    expect(text).to.match(/b is SyncSource, c is SyncTarget \(bitmap-based\)/);
+    // a's last two 4 MiB extents, which b also marks when a is lost, and which hold the writes c missed. Before b
+    // tracked them this was the whole 64 MiB volume.
+    expect(text.match(/resync with b finished \(SyncTarget, (\d+) bytes/)?.[1]).to.equal(String(8 * MiB));
+    expect(await sha(c)).to.equal(await sha(b));
+    await lab.stop(c2);
+  });
+
   // Before one-source.ts node c could be SyncTarget of a and of b at once (b lagging too) and end UpToDate with stale blocks.
   it('three nodes under a write load: a Secondary killed and restarted while the other lags too takes one source at a time; every image ends identical', async () => {
     const lab = life.adopt(await Lab.create(3));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { TandemError } from '../../lib/errors.js';
 import {
-  bitmapEntry, bitmapUuid, HISTORY_LENGTH, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume,
+  bitmapEntry, bitmapUuid, followPrimary, HISTORY_LENGTH, onConnectedAndSynced, onFirstWriteWhileDisconnected, onNewVolume,
   onPeerStartedGeneration, onPromoteWhileDisconnected, onResyncFinished, onResyncStarted, randomUuid, withoutBitmapEntries, ZERO_UUID, type Generations, type Mint,
 } from '../../lib/replication/generations.js';
 import { decodeGenerations, encodeGenerations, loadGenerations, MAX_JSON_BYTES } from '../../lib/replication/generations-json.js';
@@ -88,6 +88,53 @@ describe('replication/generations transitions', () => {
     expect(Object.keys(h.bitmap).sort()).to.deep.equal(['__proto__', 'constructor']);
     expect(bitmapUuid(h, '__proto__')).to.equal(u(1));
     expect(Object.getPrototypeOf(h.bitmap)).to.equal(Object.prototype);
+  });
+});
+
+// Node b, a Secondary in step with Primary a; c is the third peer.
+describe('replication/generations followPrimary', () => {
+  it('adopts the Primary\'s entry for a peer that split at the generation we held, only when misses are forwarded', () => {
+    const ours = gen(1, {}, [7]);
+    const theirs = gen(2, { c: [1, true], b: [9, false] }, [1, 7]);
+    expect(followPrimary(ours, 'b', 'a', theirs, true)).to.deep.equal({ generations: gen(2, { c: [1, false] }, [1, 7]), resolved: [] });
+    expect(followPrimary(ours, 'b', 'a', theirs, false)).to.deep.equal({ generations: gen(2, {}, [1, 7]), resolved: [] });
+  });
+
+  it('does not adopt a split older than the generation we held: we did not see its first misses', () => {
+    expect(followPrimary(gen(2, {}, [1]), 'b', 'a', gen(3, { c: [1, true] }, [2, 1]), true).generations).to.deep.equal(gen(3, {}, [2, 1]));
+  });
+
+  it('keeps an entry it tracked since the same split, across generations and as it was (primaryAtSplit too)', () => {
+    const ours = gen(2, { c: [1, true] }, [1]);
+    expect(followPrimary(ours, 'b', 'a', gen(3, { c: [1, false] }, [2, 1]), true).generations).to.deep.equal(gen(3, { c: [1, true] }, [2, 1]));
+    const r = followPrimary(ours, 'b', 'a', gen(2, { c: [1, false] }, [1]), true);
+    expect(r.generations).to.equal(ours);
+    expect(r.resolved).to.deep.equal([]);
+  });
+
+  it('drops an entry that names another split, or one a resync of ours set, or any entry when misses are not forwarded', () => {
+    expect(followPrimary(gen(2, { c: [5, false] }, [1]), 'b', 'a', gen(3, { c: [1, false] }, [2, 1]), true).generations).to.deep.equal(gen(3, {}, [2, 1]));
+    const resyncing: Generations = { ...gen(2, {}, [1]), bitmap: { c: { uuid: u(1), primaryAtSplit: false, resync: true } } };
+    expect(followPrimary(resyncing, 'b', 'a', gen(2, { c: [1, false] }, [1]), true).generations).to.deep.equal(gen(2, {}, [1]));
+    expect(followPrimary(gen(2, { c: [1, false] }, [1]), 'b', 'a', gen(2, { c: [1, false] }, [1]), false).generations).to.deep.equal(gen(2, {}, [1]));
+  });
+
+  it('drops the entry of a peer the Primary holds none for, and names it resolved', () => {
+    const r = followPrimary(gen(2, { c: [1, false], d: [1, false] }, [1]), 'b', 'a', gen(2, { d: [1, false] }, [1]), true);
+    expect(r.generations).to.deep.equal(gen(2, { d: [1, false] }, [1]));
+    expect(r.resolved).to.deep.equal(['c']);
+  });
+
+  it('keeps our own entry for the Primary and ignores the Primary\'s entry for us', () => {
+    const ours = gen(1, { a: [4, true] });
+    expect(followPrimary(ours, 'b', 'a', gen(2, { b: [1, true] }, [1]), true).generations).to.deep.equal(gen(2, { a: [4, true] }, [1]));
+    expect(followPrimary(ours, 'b', 'a', gen(1, { b: [1, true] }), true).generations).to.equal(ours);
+  });
+
+  it('a fresh record takes the Primary\'s current with no history and adopts nothing; a zero current is refused', () => {
+    const fresh: Generations = { current: u(1), fresh: true, bitmap: {}, history: [] };
+    expect(followPrimary(fresh, 'b', 'a', gen(2, { c: [1, false] }, [1]), true).generations).to.deep.equal(gen(2));
+    expect(() => followPrimary(gen(1), 'b', 'a', { ...gen(1), current: ZERO_UUID }, true)).to.throw(TandemError);
   });
 });
 

@@ -32,7 +32,7 @@ export interface MetadataRecord {
   activityLog: ActivityLog;
   lastRole: Role;
   diskState: DiskState;
-  cleanShutdown: boolean; // false while a Primary runs: on open, resync the AL extents
+  cleanShutdown: boolean; // false while a Primary runs (on open, resync the AL extents) or a Secondary tracks third peers (on open, forget those entries)
   fencedPeers: FencedPeers; // what fencing made of absent peers (fencing.ts)
 }
 
@@ -212,6 +212,11 @@ export function markActivityLogOutOfSync(record: MetadataRecord, logged: LoggedE
 
 export function crashedWhilePrimary(record: MetadataRecord): boolean {
   return !record.cleanShutdown && record.lastRole === 'Primary';
+}
+
+// A Secondary saves cleanShutdown false while it tracks third peers' misses (volume.ts followPrimary).
+export function crashedWhileTracking(record: MetadataRecord): boolean {
+  return !record.cleanShutdown && record.lastRole === 'Secondary';
 }
 
 // Every block out of sync towards every peer (DRBD sets the whole bitmap): the local data is not to be trusted.

@@ -14,6 +14,7 @@ export const FRAME_TYPES = {
   WRITE_ACK: 0x11, // ack of a WRITE by sequence: flag ON_DISK = on stable storage (C), absent = received (B)
   BARRIER: 0x12, // epoch boundary: the peer flushes everything before it (DRBD P_BARRIER)
   BARRIER_ACK: 0x13, // the epoch before the BARRIER is on the peer's stable storage
+  PEER_OUT_OF_SYNC: 0x14, // Primary: a third peer missed this range; the Secondary marks it too (link protocol 6; DRBD 9's peer-acks do this job)
   // Liveness and state
   PING: 0x20, // heartbeat; answered by PONG with the same payload (DRBD ping-int)
   PONG: 0x21, // heartbeat answer; any received frame also counts as liveness
@@ -62,7 +63,7 @@ export const FLAG_ABORT = 0x0001; // DIR_END: discard the file (it changed on th
 // peer's flag is never silently ignored.
 export const ALLOWED_FLAGS: Readonly<Record<FrameType, number>> = {
   HELLO: 0, RESPONSE: 0, AUTH_OK: 0, ERROR: 0,
-  WRITE: FLAG_FUA | FLAG_ZEROES, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0,
+  WRITE: FLAG_FUA | FLAG_ZEROES, WRITE_ACK: FLAG_ON_DISK, BARRIER: 0, BARRIER_ACK: 0, PEER_OUT_OF_SYNC: 0,
   PING: 0, PONG: 0, STATE: 0, PROMOTE_REQUEST: 0, PROMOTE_REPLY: 0, PROMOTE_ABORT: 0, RESYNC_REQUEST: 0, RESYNC_DATA: 0,
   BITMAP: 0, RESYNC_DONE: 0, VERIFY_REQUEST: 0, VERIFY_REPLY: 0, VERIFY_DONE: 0,
   DIR_SCAN: 0, DIR_MANIFEST: FLAG_LAST, DIR_OP: 0, DIR_FILE: 0, DIR_SIGS: 0, DIR_DATA: 0, DIR_END: FLAG_ABORT, DIR_ACK: 0, DIR_SYNCED: 0,

@@ -15,23 +15,29 @@ export type ConnectOutcome =
   // Data would flow, but one side already has a source (one-source.ts): nothing moves until that ends.
   | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string };
 
+export interface DecideOptions {
+  // Block volumes: a new Primary resyncs what is out of sync at its generation with each peer (reconcile.ts).
+  reconciles?: boolean;
+}
+
 export function decideConnect(
   policies: AfterSbPolicies,
   localName: string,
   local: PeerState,
   peerName: string,
   peer: PeerState,
+  opts: DecideOptions = {},
 ): ConnectOutcome {
   const out = decideAlone(policies, localName, local, peerName, peer);
-  return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer);
+  return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer, opts);
 }
 
 // Another link's handshake may have decided since our STATE left, so the peer decided from feeds we no
 // longer have: the outcome with our feeds as they are now, or null when they are what that STATE said.
 export function decideWithFeedsNow(
-  policies: AfterSbPolicies, localName: string, sent: PeerState, peerName: string, peer: PeerState, feeds: Feed[],
+  policies: AfterSbPolicies, localName: string, sent: PeerState, peerName: string, peer: PeerState, feeds: Feed[], opts: DecideOptions = {},
 ): ConnectOutcome | null {
-  return sameFeeds(feeds, sent.feeds) ? null : decideConnect(policies, localName, { ...sent, feeds }, peerName, peer);
+  return sameFeeds(feeds, sent.feeds) ? null : decideConnect(policies, localName, { ...sent, feeds }, peerName, peer, opts);
 }
 
 // What a paused connect decided from: when one of these changes (either side's), it must decide again.
@@ -89,9 +95,22 @@ function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): Conne
   return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; neither side is Primary: run verify, or invalidate the stale side)` };
 }
 
+// Two Secondaries at one generation that both take the same Primary's writes: its stream keeps both
+// current, and what bits they hold for each other (a lost Primary's extents, misses a Primary told of,
+// or stale ones) the next Primary resyncs from its copy (opts.reconciles). Nothing moves between them, nothing waits.
+function sharedPrimary(local: PeerState, peer: PeerState): string | null {
+  if (local.role !== 'Secondary' || peer.role !== 'Secondary' || local.generations.current !== peer.generations.current) return null;
+  const theirs = new Set((peer.feeds ?? []).filter((f) => f.replication === 'Established').map((f) => f.peer));
+  return (local.feeds ?? []).find((f) => f.replication === 'Established' && theirs.has(f.peer))?.peer ?? null;
+}
+
 // Data flows from a SyncSource to its SyncTarget, and from a Primary to an
 // Established Secondary. Either waits while one side has another source.
-function oneSource(out: ConnectOutcome, localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
+function oneSource(out: ConnectOutcome, localName: string, local: PeerState, peerName: string, peer: PeerState, opts: DecideOptions): ConnectOutcome {
+  const primary = opts.reconciles === true ? sharedPrimary(local, peer) : null;
+  if (primary !== null && (out.kind === 'sync-source' || out.kind === 'sync-target')) {
+    return { kind: 'established', inSync: false, log: `no resync between ${localName} and ${peerName}: both take ${primary}'s writes at one generation; the ${local.changedBlocks + peer.changedBlocks} block(s) their bitmaps name are the next Primary's to reconcile` };
+  }
   let weSend: boolean;
   if (out.kind === 'sync-source' || out.kind === 'sync-target') weSend = out.kind === 'sync-source';
   else if (out.kind === 'established' && (local.role === 'Primary' || peer.role === 'Primary')) weSend = local.role === 'Primary';

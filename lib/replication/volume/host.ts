@@ -56,8 +56,11 @@ export interface VolumeHost extends SessionHost {
   primaryLost(peer: string): Promise<void>;
   // `peer`'s session started or stopped moving data (one-source.ts): the other peers hear our new feeds.
   feedsChanged(peer: string): void;
-  // The connected Primary started a new generation (some other peer is absent).
-  followPeerGeneration(peer: string, current: string): Promise<void>;
+  // In step with Primary `peer`, at the generation it last told us or at its new one: take its generation and
+  // mirror its entries for third peers (generations.ts followPrimary). `forwarded`: it sends PEER_OUT_OF_SYNC.
+  followPrimary(peer: string, state: PeerState, forwarded: boolean): Promise<void>;
+  // Our Primary `primary` says its peer `peer` missed this range (PEER_OUT_OF_SYNC): mark it here too.
+  thirdPeerMissed(primary: string, peer: string, offset: number, length: number): void;
   // Bits of a verify, or cleared discard-my-data flag: persist the record.
   persist(): Promise<void>;
   discardMyDataUsed(): void;

@@ -16,6 +16,10 @@
 // | free                            | taking another Primary's writes   | paused  |
 // |                                 | (it forwards none of them)        |         |
 // | free                            | free, or SyncSource of others     | goes on |
+//
+// Before the table, for block volumes (handshake-decision.ts sharedPrimary):
+// two Secondaries at one generation that take the same Primary's writes are
+// Established whatever bits they hold; the next Primary reconciles those.
 
 import { isInStep, type ReplicationState } from '../states.js';
 

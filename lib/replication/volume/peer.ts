@@ -14,12 +14,12 @@ import { settleLost } from './pending.js';
 import { PeerResync, type ResyncDirection } from './peer-resync.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js';
 import type { PeerStatus } from './status-types.js';
-import { isInStep } from '../states.js';
+import { isInStep, isPausedSync } from '../states.js';
 import { pauseReason } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
-  decodeState, decodeU64, decodeWrite,
-  encodeState,
+  decodePeerOutOfSync, decodeState, decodeU64, decodeWrite,
+  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE,
 } from './wire.js';
 import type { WriteCompletion } from './write-completion.js';
 import { WriteReceiver } from './write-receiver.js';
@@ -27,6 +27,7 @@ import { WriteSender } from './write-sender.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ACK_CHECK_MS = 250;
+const RECONCILES = { reconciles: true }; // a new Primary reconciles its peers (reconcile.ts)
 
 export class PeerSession extends PeerSessionBase {
   writesReceived = 0;
@@ -73,6 +74,16 @@ export class PeerSession extends PeerSessionBase {
 
   private get inStep(): boolean {
     return isInStep(this.replication);
+  }
+
+  // Neither a resync nor a verify runs on this link: its bitmap is ours alone to change.
+  get movesNoData(): boolean {
+    return this.replication === 'Off' || this.replication === 'Established' || isPausedSync(this.replication);
+  }
+
+  // Our link speaks PEER_OUT_OF_SYNC.
+  private get forwardsMisses(): boolean {
+    return (this.link?.peer?.version ?? 0) >= PEER_OUT_OF_SYNC_SINCE;
   }
 
   // A new authenticated link to this peer. Returns false when it is refused.
@@ -129,6 +140,7 @@ export class PeerSession extends PeerSessionBase {
       case 'WRITE': return this.onWrite(link, f);
       case 'WRITE_ACK': return this.onWriteAck(link, f);
       case 'BARRIER': return this.onBarrier(link, f);
+      case 'PEER_OUT_OF_SYNC': return this.onPeerOutOfSync(link, f);
       case 'BARRIER_ACK': {
         const id = decodeU64(f.payload, 'BARRIER_ACK');
         if (!id.ok) return this.drop(link, id.detail);
@@ -174,11 +186,11 @@ export class PeerSession extends PeerSessionBase {
     const { sent } = both;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
-    const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received);
+    const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received, RECONCILES);
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
-    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name));
+    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name), RECONCILES);
     if (again !== null && again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
     if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
@@ -253,10 +265,10 @@ export class PeerSession extends PeerSessionBase {
         this.peerState = s.value;
         if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(link, `${this.name} changed since the paused connect`);
         const g = s.value.generations;
-        // We were at the generation it last told us, and in step: we hold all it wrote before, so we follow.
-        if (before !== null && g.current !== before.generations.current && s.value.role === 'Primary' && this.inStep
-          && this.host.generations.current === before.generations.current) {
-          await this.host.followPeerGeneration(this.name, g.current);
+        // In step at its generation, or at the one it last told us (we hold all it wrote before): we follow.
+        const at = this.host.generations.current;
+        if (before !== null && s.value.role === 'Primary' && this.inStep && (at === g.current || at === before.generations.current)) {
+          await this.host.followPrimary(this.name, s.value, this.forwardsMisses);
         }
         // It became Primary, so its writes would start flowing here: they wait while we have another source
         // (in step with its new generation, followed above, so what it then tracks for us is a bitmap resync).
@@ -290,6 +302,12 @@ export class PeerSession extends PeerSessionBase {
 
   hasRoom(): boolean {
     return this.sender.hasRoom || !this.receivesWrites;
+  }
+
+  // As Primary: our peer `peer` missed this range. A Secondary in step marks it too (followPrimary).
+  tellMissed(peer: string, offset: number, length: number): void {
+    if (!this.receivesWrites || !this.inStep || !this.forwardsMisses) return;
+    this.link?.send({ type: 'PEER_OUT_OF_SYNC', payload: encodePeerOutOfSync({ offset, length, peer }) });
   }
 
   replicate(offset: number, data: Buffer | null, length: number, fua: boolean, waiter: WriteCompletion): void {
@@ -328,6 +346,16 @@ export class PeerSession extends PeerSessionBase {
     this.writesReceived++;
     this.host.receivedWrite(offset, length);
     this.receiver?.write(f.seq, offset, length, data, (f.flags & FLAG_FUA) !== 0, Date.now());
+  }
+
+  // In stream order, so a STATE that clears our bits for that peer (followPrimary) does not overtake it.
+  private onPeerOutOfSync(link: PeerLink, f: Frame): void {
+    if (this.peerRoleSent !== 'Primary') return this.drop(link, 'PEER_OUT_OF_SYNC from a peer that is not Primary');
+    const m = decodePeerOutOfSync(f.payload);
+    if (!m.ok) return this.drop(link, m.detail);
+    const { offset, length, peer } = m.value;
+    if (offset + length > this.host.cfg.size) return this.drop(link, `PEER_OUT_OF_SYNC ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
+    this.receiver?.inOrder({ seq: f.seq, range: { offset, length }, run: () => this.host.thirdPeerMissed(this.name, peer, offset, length) });
   }
 
   private onBarrier(link: PeerLink, f: Frame): void {

@@ -10,12 +10,12 @@ import { ActivityLog, activityLogPath, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD } f
 import { ActivityLogStore } from '../block/activity-log-store.js';
 import { Bitmap } from '../block/bitmap.js';
 import { openImage } from '../block/image.js';
-import { crashedWhilePrimary, markActivityLogOutOfSync, markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
+import { crashedWhilePrimary, crashedWhileTracking, markActivityLogOutOfSync, markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import { MetadataStore } from '../block/metadata-store.js';
 import { FileBackend } from '../block/nbd/file-backend.js';
 import { diskAtOpen, fencedAtOpen } from '../fencing.js';
 import { encodeGenerations, parseGenerations } from '../generations-json.js';
-import { onNewVolume, type Generations } from '../generations.js';
+import { onNewVolume, withoutBitmapEntries, type Generations } from '../generations.js';
 import type { DiskState } from '../states.js';
 import type { VolumeLog } from './host.js';
 
@@ -52,6 +52,14 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   }
   const g = parseGenerations(record.generations);
   if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
+  let generations = g.generations;
+  // A Secondary's bits for third peers have no activity log behind them (volume.ts followPrimary): after a crash they
+  // may miss the newest marks, so no resync may rely on them; those peers are matched through the history (a full sync).
+  const tracked = Object.keys(generations.bitmap);
+  if (crashedWhileTracking(record) && tracked.length > 0) {
+    generations = withoutBitmapEntries(generations, tracked);
+    log.warn(`${cfg.name}: the last run ended while Secondary without a clean shutdown: the bitmaps for ${tracked.join(', ')} may lack the newest marks, so they are not trusted (those peers resync in full)`);
+  }
   const known = fencedAtOpen(record.fencedPeers, cfg.peers.map((p) => p.name));
   record.fencedPeers = known.fenced;
   let diskState = diskAtOpen(record.diskState, cfg.fencing, known.every);
@@ -77,7 +85,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   record.activityLog = new ActivityLog(cfg.alExtents, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD, Math.ceil(cfg.size / DEFAULT_EXTENT_SIZE) - 1);
   record.lastRole = 'Secondary';
   record.cleanShutdown = true;
-  return { disk, store, alStore: al.store, record, generations: g.generations, diskState };
+  return { disk, store, alStore: al.store, record, generations, diskState };
 }
 
 function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {

@@ -17,7 +17,7 @@ import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { generationsStatus } from '../generations-json.js';
 import {
-  onConnectedAndSynced, onFirstWriteWhileDisconnected, onPeerStartedGeneration, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
+  followPrimary, onConnectedAndSynced, onFirstWriteWhileDisconnected, onResyncFinished, onResyncStarted, splitsNow, type Generations,
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
@@ -31,7 +31,7 @@ import { outdateVolume } from './outdate.js';
 import { PeerSession } from './peer.js';
 import { promoteAgreed } from './promote-agreement.js';
 import { PromoteArbiter } from './promote-arbiter.js';
-import { missesWrites, promotion } from './promote-check.js';
+import { promotion } from './promote-check.js';
 import { RangeLock } from './range-lock.js';
 import { Reconciliation } from './reconcile.js';
 import type { SyncedRange } from './resync-target.js';
@@ -65,6 +65,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
   private readonly reconciliation: Reconciliation;
+  private readonly untracked = new Set<string>(); // third peers a Primary told us of that are none of ours (warned once)
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -308,6 +309,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async markOutOfSync(peer: string, offset: number, length: number): Promise<void> {
     this.bitmapFor(peer).setRange(offset, length);
     this.kept.bitsSet(offset, length);
+    // Our Secondaries mark it too, so whichever of them is Primary next resyncs `peer` by bitmap (followPrimary).
+    if (this.role === 'Primary') for (const s of this.peers.values()) if (s.name !== peer) s.tellMissed(peer, offset, length);
     // The first change a peer misses starts a new generation; its bitmap UUID is where the peer stands.
     if (this.role === 'Primary' && splitsNow(this.generations, peer)) {
       this.generations = onFirstWriteWhileDisconnected(this.generations, peer);
@@ -357,15 +360,32 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState(peer);
   }
 
-  // No bitmap UUID for our absent peers, new or old: a Secondary does not mark the writes it receives in
-  // their bitmaps, so such an entry would make a later resync from us bitmap-based and miss them. Without
-  // it, a peer at an older generation finds it in our history: a full sync.
-  async followPeerGeneration(peer: string, current: string): Promise<void> {
-    const absent = [...this.peers.values()].filter((s) => missesWrites(s) && s.name !== peer).map((s) => s.name);
-    this.generations = withoutBitmapEntries(onPeerStartedGeneration(this.generations, current, []), absent);
+  async followPrimary(primary: string, state: PeerState, forwarded: boolean): Promise<void> {
+    const before = this.generations;
+    const f = followPrimary(before, this.node, primary, state.generations, forwarded);
+    // A peer the Primary stopped tracking holds its data; so do we when neither of us has bits for the
+    // other: our bits for that peer are stale, and would make our link to it resync for nothing.
+    const even = this.bitmapFor(primary).countSet() === 0 && state.changedBlocks === 0;
+    const cleared = even ? f.resolved.filter((p) => this.peers.get(p)?.movesNoData === true && this.bitmapFor(p).countSet() > 0) : [];
+    for (const p of cleared) this.bitmapFor(p).clearAll();
+    if (f.generations === before && cleared.length === 0) return;
+    this.generations = f.generations;
+    // Bits for third peers come with no activity log: a crash may lose the newest, so an unclean end drops those entries (volume-open.ts).
+    if (Object.keys(f.generations.bitmap).some((p) => p !== primary)) this.record.cleanShutdown = false;
     await this.save();
     // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
-    this.broadcastState();
+    if (f.generations.current !== before.current) this.broadcastState();
+    else for (const p of cleared) this.peers.get(p)?.sendState();
+  }
+
+  thirdPeerMissed(primary: string, peer: string, offset: number, length: number): void {
+    if (!this.peers.has(peer) || peer === primary) {
+      if (!this.untracked.has(peer)) this.log.warn(`${this.cfg.name}: ${primary} says ${peer} missed writes, but ${peer} is not another peer of ours: nothing is tracked for it here (do the configurations differ?)`);
+      this.untracked.add(peer);
+      return;
+    }
+    this.bitmapFor(peer).setRange(offset, length);
+    this.kept.bitsSet(offset, length);
   }
 
   receivedWrite(offset: number, length: number): void {

@@ -8,6 +8,7 @@
 //   BARRIER(_ACK)   u64 id
 //   STATE           UTF-8 JSON, see PeerState
 //   BITMAP          link protocol 5: one piece of the bitmap (bitmap-chunks.ts); 3..4: a whole serialized Bitmap (bitmap.ts)
+//   PEER_OUT_OF_SYNC link protocol 6: u64 offset | u32 length | UTF-8 name of the sender's peer that misses the range
 //   RESYNC_REQUEST  u64 offset | u32 length | u8 hash length (0 or 32) | SHA-256 of the target's range
 //   RESYNC_DATA     u64 offset | u32 length | u8 kind (0 data follows, 1 same as your hash)
 //   RESYNC_DONE     empty
@@ -17,7 +18,7 @@
 import { encodeGenerations, parseGenerations } from '../generations-json.js';
 import type { Generations } from '../generations.js';
 import { isDiskState, type DiskState } from '../states.js';
-import { MAX_NAME_LEN } from '../link/messages.js';
+import { MAX_NAME_LEN, nameProblem } from '../link/messages.js';
 import type { Feed } from './one-source.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; detail: string };
@@ -25,6 +26,7 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; detail: string };
 export const HASH_LEN = 32; // SHA-256 (csums-alg sha256)
 export const BLOCK_HASH_LEN = 16; // per-block verify digest: SHA-256 truncated, collisions still 2^-64
 export const MAX_REQUEST_LEN = 4 << 20; // one resync / verify request covers at most 4 MiB
+export const PEER_OUT_OF_SYNC_SINCE = 6; // the link protocol version that has PEER_OUT_OF_SYNC
 
 const fail = <T>(detail: string): Decoded<T> => ({ ok: false, detail });
 
@@ -239,4 +241,27 @@ export function decodeVerifyReply(buf: Buffer, blockSize: number): Decoded<Range
     mismatched.push(m);
   }
   return { ok: true, value: { ...r.value, mismatched } };
+}
+
+// A range the sending Primary's peer `peer` missed (generations.ts followPrimary).
+export interface PeerOutOfSyncMsg extends RangeMsg {
+  peer: string;
+}
+
+export function encodePeerOutOfSync(m: PeerOutOfSyncMsg): Buffer {
+  const problem = nameProblem(m.peer);
+  if (problem !== null) throw new RangeError(`${JSON.stringify(m.peer)}: ${problem}`);
+  return Buffer.concat([rangeHead(m.offset, m.length, 0), Buffer.from(m.peer, 'utf8')]);
+}
+
+export function decodePeerOutOfSync(buf: Buffer): Decoded<PeerOutOfSyncMsg> {
+  if (buf.length < 13) return fail(`PEER_OUT_OF_SYNC payload is ${buf.length} bytes, want 12 and a name`);
+  const offset = readOffset(buf, 0);
+  const length = buf.readUInt32BE(8);
+  if (offset === null || length === 0) return fail('PEER_OUT_OF_SYNC has an offset beyond 2^53 or length 0');
+  const peer = buf.toString('utf8', 12);
+  // A name that does not survive UTF-8 decoding, or that no configuration allows, names no peer.
+  const problem = Buffer.from(peer, 'utf8').equals(buf.subarray(12)) ? nameProblem(peer) : 'name is not UTF-8';
+  if (problem !== null) return fail(`PEER_OUT_OF_SYNC peer: ${problem}`);
+  return { ok: true, value: { offset, length, peer } };
 }

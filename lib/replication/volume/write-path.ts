@@ -155,7 +155,9 @@ export class WritePath {
         if (data === null) await host.disk.writeZeroes(offset, length, fua);
         else if (fua || !host.disk.writeInline(offset, data)) await host.disk.write(offset, data, fua);
         completion = this.completion(offset, length);
-        for (const s of host.peerSessions()) {
+        // Absent peers first: a Secondary hears what they miss (PEER_OUT_OF_SYNC) before it has the write.
+        const sessions = [...host.peerSessions()].sort((a, b) => Number(a.receivesWrites) - Number(b.receivesWrites));
+        for (const s of sessions) {
           if (s.receivesWrites) s.replicate(offset, data, length, fua, completion);
           else await host.markOutOfSync(s.name, offset, length);
         }

@@ -10,7 +10,7 @@ import {
 } from '../../../lib/replication/generations.js';
 import type { DiskState } from '../../../lib/replication/states.js';
 import { UNRELATED_DATA_LOG } from '../../../lib/replication/sync-decision.js';
-import { decideConnect, type ConnectOutcome } from '../../../lib/replication/volume/handshake-decision.js';
+import { decideConnect, type ConnectOutcome, type DecideOptions } from '../../../lib/replication/volume/handshake-decision.js';
 import type { Feed } from '../../../lib/replication/volume/one-source.js';
 import type { PeerState } from '../../../lib/replication/volume/wire.js';
 import { rng } from '../../helpers/random.js';
@@ -32,9 +32,9 @@ function st(generations: Generations, o: Partial<PeerState> = {}): PeerState {
 const pol = (after_sb_0pri: AfterSb0pri = 'disconnect', o: Partial<AfterSbPolicies> = {}): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, ...o });
 
 // What node-a decides connecting to node-b, checked against node-b's view too.
-function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState): ConnectOutcome {
-  const mine = decideConnect(policies, 'node-a', a, 'node-b', b);
-  const theirs = decideConnect(policies, 'node-b', b, 'node-a', a);
+function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { reconciles: true }): ConnectOutcome {
+  const mine = decideConnect(policies, 'node-a', a, 'node-b', b, opts);
+  const theirs = decideConnect(policies, 'node-b', b, 'node-a', a, opts);
   expectMirrored(mine, theirs, () => JSON.stringify({ a, b, policies }));
   return mine;
 }
@@ -275,6 +275,21 @@ describe('replication/volume decideConnect table', () => {
       expect(decide(pol(), x, { ...x })).to.include({ kind: 'established', inSync: true });
     });
 
+    it('two Secondaries at one generation with bits, both taking the same Primary\'s writes: Established, not in sync, no pause', () => {
+      const feeds = [{ peer: 'node-c', replication: 'Established' as const }];
+      const withBits = st(gen(5), { changedBlocks: 7, feeds });
+      const out = decide(pol(), withBits, st(gen(5), { feeds }));
+      expect(out).to.include({ kind: 'established', inSync: false });
+      expect(out.log).to.equal('no resync between node-a and node-b: both take node-c\'s writes at one generation; the 7 block(s) their bitmaps name are the next Primary\'s to reconcile');
+      // Only one takes that Primary's writes, or they take different ones: the resync waits as before.
+      expect(decide(pol(), withBits, st(gen(5), { feeds: [] }))).to.include({ kind: 'paused', replication: 'PausedSyncS' });
+      expect(decide(pol(), withBits, st(gen(5), { feeds: [{ peer: 'node-d', replication: 'Established' }] }))).to.include({ kind: 'paused' });
+      // A directory volume's Primary reconciles no bits at its generation: the resync waits as before.
+      expect(decide(pol(), withBits, st(gen(5), { feeds }), {})).to.include({ kind: 'paused', replication: 'PausedSyncS' });
+      // Different generations: a real resync, which waits.
+      expect(decide(pol(), st(gen(6, { 'node-b': [5, false] }, [5]), { feeds }), st(gen(5), { feeds }))).to.include({ kind: 'paused', replication: 'PausedSyncS' });
+    });
+
     it('a split brain resolved towards one side waits like any resync', () => {
       const a = st(gen(7, { 'node-b': [5, false] }, [5]), { changedBlocks: 3, feeds: [] });
       const b = st(gen(6, { 'node-a': [5, false] }, [5]), { changedBlocks: 0, feeds: [{ peer: 'node-c', replication: 'SyncTarget' }] });
@@ -453,8 +468,8 @@ describe('replication/volume decideConnect mirror property', () => {
       });
       const a = mk('node-b');
       const b = mk('node-a');
-      const x = decideConnect(policies, 'node-a', a, 'node-b', b);
-      const y = decideConnect(policies, 'node-b', b, 'node-a', a);
+      const x = decideConnect(policies, 'node-a', a, 'node-b', b, { reconciles: true });
+      const y = decideConnect(policies, 'node-b', b, 'node-a', a, { reconciles: true });
       expectMirrored(x, y, () => JSON.stringify({ a, b, policies }));
       expect(x.log).to.be.a('string').and.not.equal('');
       kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
@@ -464,10 +479,18 @@ describe('replication/volume decideConnect mirror property', () => {
       const aSends = alone.kind === 'sync-source' || (alone.kind === 'established' && a.role === 'Primary');
       const [target, source] = aSends ? [b, a] : [a, b];
       const busy = a.feeds !== undefined && b.feeds !== undefined && ((target.feeds ?? []).length > 0 || (source.feeds ?? []).some((f) => f.replication !== 'SyncSource'));
-      if (flows && busy) expect(x).to.include({ kind: 'paused', replication: aSends ? 'PausedSyncS' : 'PausedSyncT' });
+      // Two Secondaries at one generation taking one Primary's writes move nothing between them, and wait for nothing.
+      const both = (f: Feed): boolean => f.replication === 'Established' && (b.feeds ?? []).some((g) => g.replication === 'Established' && g.peer === f.peer);
+      const shared = a.role === 'Secondary' && b.role === 'Secondary' && a.generations.current === b.generations.current && (a.feeds ?? []).some(both);
+      if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(x).to.include({ kind: 'established', inSync: false });
+      else if (flows && busy) expect(x).to.include({ kind: 'paused', replication: aSends ? 'PausedSyncS' : 'PausedSyncT' });
       else expect(x).to.deep.equal(alone);
       // Same inputs, same answer: the decision is a pure function.
-      if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b), x)) expect.fail('not deterministic');
+      if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b, { reconciles: true }), x)) expect.fail('not deterministic');
+      // Without reconciles (directory volumes) the pair waits or moves as alone.
+      const plain = decideConnect(policies, 'node-a', a, 'node-b', b);
+      if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(plain.kind).to.equal(busy ? 'paused' : alone.kind);
+      else expect(plain).to.deep.equal(x);
     }
     expect([...kinds.keys()].sort()).to.deep.equal(['established', 'paused', 'standalone', 'sync-source', 'sync-target']);
   });

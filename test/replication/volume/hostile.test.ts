@@ -13,7 +13,7 @@ import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js
 import { hashBlocks } from '../../../lib/replication/volume/verify.js';
 import { encodeBitmapPieces } from '../../../lib/replication/volume/bitmap-chunks.js';
 import {
-  encodeResyncDataHeader, encodeResyncRequest, encodeState, encodeU64, encodeVerifyReply, encodeVerifyRequest, encodeWriteHeader,
+  encodePeerOutOfSync, encodeResyncDataHeader, encodeResyncRequest, encodeState, encodeU64, encodeVerifyReply, encodeVerifyRequest, encodeWriteHeader,
   encodeZeroes, type PeerState,
 } from '../../../lib/replication/volume/wire.js';
 import { sleep, waitFor } from '../../helpers/env.js';
@@ -136,6 +136,31 @@ describe('replicated volume: a hostile authenticated peer', function () {
       c.logs.length = 0;
     }
     await expectUntouchedAndWorking(before);
+  });
+
+  it('PEER_OUT_OF_SYNC from a peer that is not Primary, malformed, or past the end drops the link; one naming no other peer of ours is logged and ignored', async () => {
+    const before = await c.image('node-b');
+    const bad: Array<[Partial<PeerState>, Buffer, string | RegExp]> = [
+      [{ role: 'Secondary' }, encodePeerOutOfSync({ offset: 0, length: BS, peer: 'node-c' }), 'PEER_OUT_OF_SYNC from a peer that is not Primary'],
+      [{ role: 'Primary' }, Buffer.alloc(5), 'PEER_OUT_OF_SYNC payload is 5 bytes, want 12 and a name'],
+      [{ role: 'Primary' }, Buffer.concat([encodePeerOutOfSync({ offset: 0, length: BS, peer: 'x' }).subarray(0, 12), Buffer.from([0xff, 0xfe])]), 'PEER_OUT_OF_SYNC peer: name is not UTF-8'],
+      [{ role: 'Primary' }, encodePeerOutOfSync({ offset: SIZE - BS, length: 2 * BS, peer: 'node-c' }), /PEER_OUT_OF_SYNC \d+\+\d+ ends past the volume's 8388608 bytes/],
+    ];
+    for (const [state, payload, why] of bad) {
+      const i = await established(state);
+      i.send('PEER_OUT_OF_SYNC', payload);
+      await expectDropped(i, why);
+      c.logs.length = 0;
+    }
+    const i = await established({ role: 'Primary' });
+    for (const peer of ['node-c', 'node-a']) i.send('PEER_OUT_OF_SYNC', encodePeerOutOfSync({ offset: 0, length: 64 * 1024, peer }));
+    const seq = i.send('WRITE', Buffer.concat([encodeWriteHeader(0), Buffer.alloc(BS, 0x5a)]));
+    expect((await i.frame('WRITE_ACK')).payload.readBigUInt64BE(0)).to.equal(seq); // the link lives on
+    for (const peer of ['node-c', 'node-a']) expect(c.logs).to.include(`node-b warn db: node-a says ${peer} missed writes, but ${peer} is not another peer of ours: nothing is tracked for it here (do the configurations differ?)`);
+    expect(v.bitmapFor('node-a').countSet()).to.equal(0);
+    await i.close();
+    await waitFor('idle', async () => !session.connected, 5000);
+    expect((await c.image('node-b')).subarray(BS).equals(before.subarray(BS))).to.equal(true);
   });
 
   it('a WRITE offset beyond 2^53 is a decode error', async () => {

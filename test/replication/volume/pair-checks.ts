@@ -38,6 +38,22 @@ export async function sameImages(c: Cluster, ...names: string[]): Promise<void> 
   }
 }
 
+// Three nodes in a mesh, node-a Primary, both others in sync.
+export async function meshOfThree(c: Cluster): Promise<[ReplicatedVolume, ReplicatedVolume, ReplicatedVolume]> {
+  const v: [ReplicatedVolume, ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b'), await c.start('node-c')];
+  await waitFor('mesh', async () => [...v[0].peers.values()].every((p) => p.connected), 10000);
+  await v[0].promote(true);
+  await established(c, 'node-a', 'node-b');
+  await established(c, 'node-a', 'node-c');
+  return v;
+}
+
+// `name` stops, and node-a has seen it go.
+export async function away(c: Cluster, name: string): Promise<void> {
+  await c.stop(name);
+  await waitFor(`${name} gone`, async () => !c.get('node-a').peers.get(name)?.connected, 10000);
+}
+
 type Disk = { writeUncached: (o: number, d: Buffer) => Promise<void> };
 
 // Resync data reaches the target's disk slowly (`ms` per request), so something can happen mid-resync; returns the undo.

@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
 import { rng } from '../../helpers/random.js';
-import { established, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
+import { away as awayFrom, established, meshOfThree, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume, three nodes (in process over loopback)', function () {
@@ -17,23 +17,12 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     if (c) await c.destroy();
   });
 
-  // Three nodes in a mesh, node-a Primary, both others in sync.
   async function threeNodes(size?: number): Promise<[ReplicatedVolume, ReplicatedVolume, ReplicatedVolume]> {
     c = await Cluster.create({ nodes: 3, ...(size === undefined ? {} : { size }) });
-    const v: [ReplicatedVolume, ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b'), await c.start('node-c')];
-    await waitFor('mesh', async () => [...v[0].peers.values()].every((p) => p.connected), 10000);
-    await v[0].promote(true);
-    await established(c, 'node-a', 'node-b');
-    await established(c, 'node-a', 'node-c');
-    return v;
+    return meshOfThree(c);
   }
 
-  // `name` stops, and node-a has seen it go.
-  async function away(name: string): Promise<void> {
-    await c.stop(name);
-    await waitFor(`${name} gone`, async () => !c.get('node-a').peers.get(name)?.connected, 10000);
-  }
-
+  const away = (name: string): Promise<void> => awayFrom(c, name);
 
   it('writes reach both Secondaries', async () => {
     const [a] = await threeNodes();
@@ -43,7 +32,7 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     await sameImages(c, 'node-a', 'node-b', 'node-c');
   });
 
-  it('a Secondary that missed writes while away catches up from the other Secondary in full (it tracked nothing for it)', async () => {
+  it('a Secondary that missed writes while away catches up from the other Secondary by bitmap: that one tracked what it missed', async () => {
     const [a] = await threeNodes();
     await away('node-c');
     // node-a starts a generation (node-c misses writes); node-b follows it and receives every write.
@@ -54,7 +43,8 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     await c.start('node-c');
     await waitFor('node-c resynced from node-b', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-c'), 20000);
     const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
-    expect(run?.fields).to.include({ direction: 'SyncTarget', full: true });
+    // Before PEER_OUT_OF_SYNC node-b tracked nothing for node-c, and this was the whole volume.
+    expect(run?.fields).to.include({ direction: 'SyncTarget', full: false, bytes: 8 * 64 * 1024 });
     await established(c, 'node-b', 'node-c');
     await sameImages(c, 'node-b', 'node-c');
   });

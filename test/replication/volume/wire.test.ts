@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { onFirstWriteWhileDisconnected, onNewVolume, onPromoteWhileDisconnected, type Generations, type Mint } from '../../../lib/replication/generations.js';
 import { encodeGenerations } from '../../../lib/replication/generations-json.js';
 import {
-  BLOCK_HASH_LEN, decodeResyncData, decodeResyncRequest, decodeState, decodeU64, decodeVerifyReply, decodeVerifyRequest, decodeWrite,
-  encodeResyncDataHeader, encodeResyncRequest, encodeState, encodeU64, encodeVerifyReply, encodeVerifyRequest, encodeWriteHeader,
+  BLOCK_HASH_LEN, decodePeerOutOfSync, decodeResyncData, decodeResyncRequest, decodeState, decodeU64, decodeVerifyReply, decodeVerifyRequest, decodeWrite,
+  encodePeerOutOfSync, encodeResyncDataHeader, encodeResyncRequest, encodeState, encodeU64, encodeVerifyReply, encodeVerifyRequest, encodeWriteHeader,
   encodeZeroes, HASH_LEN, MAX_REQUEST_LEN, type Decoded, type PeerState,
 } from '../../../lib/replication/volume/wire.js';
 import { rng } from '../../helpers/random.js';
@@ -50,6 +50,7 @@ const DECODERS: Array<[string, (b: Buffer) => Decoded<unknown>]> = [
   ['decodeResyncData', (b) => decodeResyncData(b)],
   ['decodeVerifyRequest', (b) => decodeVerifyRequest(b, BS)],
   ['decodeVerifyReply', (b) => decodeVerifyReply(b, BS)],
+  ['decodePeerOutOfSync', (b) => decodePeerOutOfSync(b)],
 ];
 
 function expectRejected(d: Decoded<unknown>, match?: RegExp): void {
@@ -78,6 +79,10 @@ describe('replication/volume wire: hex fixtures', () => {
     expect(hex(encodeResyncRequest(1, 2, h))).to.equal('0000000000000001' + '00000002' + '20' + 'ab'.repeat(32));
     expect(hex(encodeResyncDataHeader(8192, 4096, false))).to.equal('0000000000002000' + '00001000' + '00');
     expect(hex(encodeResyncDataHeader(8192, 4096, true))).to.equal('0000000000002000' + '00001000' + '01');
+  });
+
+  it('PEER_OUT_OF_SYNC: offset, length, then the peer\'s name', () => {
+    expect(encodePeerOutOfSync({ offset: 0x12345000, length: 0x10000, peer: 'node-c' }).toString('hex')).to.equal('000000001234500000010000' + Buffer.from('node-c').toString('hex'));
   });
 
   it('VERIFY_REQUEST and VERIFY_REPLY', () => {
@@ -141,6 +146,13 @@ describe('replication/volume wire: round trips', () => {
     const some = state({ feeds: [{ peer: 'node-c', replication: 'SyncTarget' }, { peer: 'node-d', replication: 'Established' }, { peer: 'x'.repeat(63), replication: 'SyncSource' }] });
     for (const s of [state({ feeds: [] }), some, state()]) expect(value(decodeState(encodeState(s)))).to.deep.equal(s);
     expect(JSON.parse(encodeState(state()).toString('utf8'))).to.not.have.property('feeds');
+  });
+
+  it('PEER_OUT_OF_SYNC at offsets up to 2^53-1, lengths up to 2^32-1, names up to 63 bytes', () => {
+    for (const m of [{ offset: 0, length: 1, peer: 'n' }, { offset: 2 ** 53 - 1, length: 0xffffffff, peer: 'é'.repeat(31) + 'x' }, { offset: 4096, length: 65536, peer: 'node-c' }]) {
+      expect(decodePeerOutOfSync(encodePeerOutOfSync(m))).to.deep.equal({ ok: true, value: m });
+    }
+    expect(() => encodePeerOutOfSync({ offset: 0, length: 1, peer: '' })).to.throw(RangeError);
   });
 
   it('RESYNC_REQUEST with and without a hash', () => {
@@ -221,6 +233,16 @@ describe('replication/volume wire: bad payloads are rejected with a reason', () 
     k[12] = 2;
     expectRejected(decodeResyncData(k), /kind 2/);
     expectRejected(decodeResyncData(encodeResyncDataHeader(0, MAX_REQUEST_LEN + 1, true)), /length/);
+  });
+
+  it('PEER_OUT_OF_SYNC: truncated, length 0, offset beyond 2^53, a name too long, not UTF-8 or with a control character', () => {
+    const good = encodePeerOutOfSync({ offset: 0, length: BS, peer: 'node-c' });
+    for (let n = 0; n <= 12; n++) expectRejected(decodePeerOutOfSync(good.subarray(0, n)), new RegExp(`payload is ${n} bytes`));
+    expectRejected(decodePeerOutOfSync(Buffer.concat([u64(0n), u32(0), Buffer.from('c')])), /length 0/);
+    expectRejected(decodePeerOutOfSync(Buffer.concat([u64(2n ** 53n), u32(1), Buffer.from('c')])), /2\^53/);
+    expectRejected(decodePeerOutOfSync(Buffer.concat([u64(0n), u32(1), Buffer.alloc(64, 0x61)])), /name is 64 bytes/);
+    expectRejected(decodePeerOutOfSync(Buffer.concat([u64(0n), u32(1), Buffer.from([0x6e, 0xc3])])), /not UTF-8/);
+    expectRejected(decodePeerOutOfSync(Buffer.concat([u64(0n), u32(1), Buffer.from('a\nb')])), /control character/);
   });
 
   it('VERIFY_REQUEST: hash bytes that do not match the range', () => {
