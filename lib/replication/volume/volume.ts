@@ -17,7 +17,7 @@ import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { generationsStatus } from '../generations-json.js';
 import {
-  followPrimary, onConnectedAndSynced, onFirstWriteWhileDisconnected, onResyncFinished, onResyncStarted, splitsNow, type Generations,
+  followPrimary, onConnectedAndSynced, onFirstWriteWhileDisconnected, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
@@ -335,8 +335,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async resyncStarted(peer: string, direction: 'SyncSource' | 'SyncTarget', blocks: Bitmap, peerCurrent: string): Promise<void> {
     this.bitmapFor(peer).merge(blocks);
-    if (direction === 'SyncTarget') this.diskState = 'Inconsistent';
-    else this.generations = onResyncStarted(this.generations, peer, peerCurrent);
+    if (direction === 'SyncTarget') {
+      this.diskState = 'Inconsistent';
+      // Our data now changes in ways our bitmaps for third peers do not track: no resync may rely on them,
+      // also if this one is cut off and we are promoted by force (the end of the resync drops them too).
+      this.generations = withoutBitmapEntries(this.generations, [...this.peers.keys()].filter((p) => p !== peer));
+    } else this.generations = onResyncStarted(this.generations, peer, peerCurrent);
     await this.save();
   }
 

@@ -8,7 +8,7 @@ import { activityLogPath } from '../../../lib/replication/block/activity-log.js'
 import { bitmapEntry } from '../../../lib/replication/generations.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
-import { away, established, meshOfThree, MiB, pattern, peerOf, sameImages } from './pair-checks.js';
+import { away, established, meshOfThree, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume, three nodes: Secondaries track what a third peer misses', function () {
@@ -76,6 +76,22 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     await established(c, 'node-b', 'node-c');
     expect(c.events.some((e) => e.type === 'replica.resync.started' && e.fields.peer !== 'node-a' && e.node !== 'node-a')).to.equal(false);
     await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+
+  it('a Secondary that becomes SyncTarget drops its entries for third peers as the resync starts: its data changes untracked', async () => {
+    const [a, b] = await threeNodes();
+    await writesNodeCMisses(a);
+    await waitFor('node-b tracks node-c', async () => bitmapEntry(b.generations, 'node-c') !== undefined, 10000);
+    await b.disconnect();
+    await waitFor('node-a sees node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    for (let i = 0; i < 16; i++) await a.io().write(16 * MiB + i * MiB, pattern(i + 600, 256 * 1024), false); // node-b and node-c miss these
+    const undo = slowResyncWrites(b, 200);
+    b.connect();
+    await waitFor('node-b SyncTarget of node-a', async () => peerOf(c, 'node-b', 'node-a')?.replication === 'SyncTarget', 10000);
+    expect(bitmapEntry(b.generations, 'node-c')).to.equal(undefined);
+    undo();
+    await established(c, 'node-a', 'node-b');
+    expect(bitmapEntry(b.generations, 'node-c')).to.equal(undefined);
   });
 
   it('a Secondary that ended uncleanly while it tracked a node forgets the entry: that node resyncs in full from it, correctly', async () => {
