@@ -189,7 +189,9 @@ export function followPrimary(g: Generations, self: string, primary: string, pg:
   if (same) return { generations: g, resolved };
   const bitmap: Record<string, BitmapEntry> = Object.fromEntries(kept);
   if (!moved) return { generations: freeze({ ...g, bitmap }), resolved };
-  return { generations: freeze({ current: pg.current, fresh: false, bitmap, history: g.fresh ? [] : pushHistory(g.history, g.current) }), resolved };
+  // Two generations the Primary started between two STATEs (two peers split at once) are both ours: take its history.
+  const history = g.fresh ? [] : pg.history.includes(g.current) ? pg.history.slice(0, HISTORY_LENGTH) : pushHistory(g.history, g.current);
+  return { generations: freeze({ current: pg.current, fresh: false, bitmap, history }), resolved };
 }
 
 // Forget where `peers` stand (a record whose bitmaps may miss marks: a

@@ -8,7 +8,8 @@ import { pauseReason, sameFeeds, type Feed } from './one-source.js';
 import type { PeerState } from './wire.js';
 
 export type ConnectOutcome =
-  | { kind: 'established'; inSync: boolean; log: string }
+  // `sharedPrimary`: not in sync, and nothing moves only because both take that Primary's writes (decide again once that ends).
+  | { kind: 'established'; inSync: boolean; log: string; sharedPrimary?: string }
   | { kind: 'sync-source'; full: boolean; log: string }
   | { kind: 'sync-target'; full: boolean; log: string }
   | { kind: 'standalone'; splitBrain: boolean; log: string }
@@ -97,7 +98,8 @@ function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): Conne
 
 // Two Secondaries at one generation that both take the same Primary's writes: its stream keeps both
 // current, and what bits they hold for each other (a lost Primary's extents, misses a Primary told of,
-// or stale ones) the next Primary resyncs from its copy (opts.reconciles). Nothing moves between them, nothing waits.
+// or stale ones) are decided again once that ends, or the next Primary resyncs them from its copy
+// (opts.reconciles). Meanwhile nothing moves between them and nothing waits.
 function sharedPrimary(local: PeerState, peer: PeerState): string | null {
   if (local.role !== 'Secondary' || peer.role !== 'Secondary' || local.generations.current !== peer.generations.current) return null;
   const theirs = new Set((peer.feeds ?? []).filter((f) => f.replication === 'Established').map((f) => f.peer));
@@ -109,7 +111,10 @@ function sharedPrimary(local: PeerState, peer: PeerState): string | null {
 function oneSource(out: ConnectOutcome, localName: string, local: PeerState, peerName: string, peer: PeerState, opts: DecideOptions): ConnectOutcome {
   const primary = opts.reconciles === true ? sharedPrimary(local, peer) : null;
   if (primary !== null && (out.kind === 'sync-source' || out.kind === 'sync-target')) {
-    return { kind: 'established', inSync: false, log: `no resync between ${localName} and ${peerName}: both take ${primary}'s writes at one generation; the ${local.changedBlocks + peer.changedBlocks} block(s) their bitmaps name are the next Primary's to reconcile` };
+    return {
+      kind: 'established', inSync: false, sharedPrimary: primary,
+      log: `no resync between ${localName} and ${peerName} while both take ${primary}'s writes at one generation (${local.changedBlocks} bit(s) set here, ${peer.changedBlocks} on ${peerName}); they connect again once that ends`,
+    };
   }
   let weSend: boolean;
   if (out.kind === 'sync-source' || out.kind === 'sync-target') weSend = out.kind === 'sync-source';

@@ -60,7 +60,7 @@ export interface VolumeHost extends SessionHost {
   // mirror its entries for third peers (generations.ts followPrimary). `forwarded`: it sends PEER_OUT_OF_SYNC.
   followPrimary(peer: string, state: PeerState, forwarded: boolean): Promise<void>;
   // Our Primary `primary` says its peer `peer` missed this range (PEER_OUT_OF_SYNC): mark it here too.
-  thirdPeerMissed(primary: string, peer: string, offset: number, length: number): void;
+  thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void>;
   // Bits of a verify, or cleared discard-my-data flag: persist the record.
   persist(): Promise<void>;
   discardMyDataUsed(): void;

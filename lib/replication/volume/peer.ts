@@ -19,7 +19,7 @@ import { pauseReason } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
   decodePeerOutOfSync, decodeState, decodeU64, decodeWrite,
-  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE,
+  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE, type PeerOutOfSyncMsg,
 } from './wire.js';
 import type { WriteCompletion } from './write-completion.js';
 import { WriteReceiver } from './write-receiver.js';
@@ -27,7 +27,7 @@ import { WriteSender } from './write-sender.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ACK_CHECK_MS = 250;
-const RECONCILES = { reconciles: true }; // a new Primary reconciles its peers (reconcile.ts)
+const MAX_HELD_MISSES = 4096; // marks held during a handshake; beyond, the whole volume counts as missed
 
 export class PeerSession extends PeerSessionBase {
   writesReceived = 0;
@@ -39,6 +39,10 @@ export class PeerSession extends PeerSessionBase {
   private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
   private readonly resync: PeerResync;
   private readonly verifier: PeerVerify;
+  // As Primary, while this link's connect handshake runs: what our other peers missed meanwhile. The peer may
+  // follow a split made then once Established, so it gets these first (generations.ts followPrimary).
+  private heldMisses: PeerOutOfSyncMsg[] = [];
+  private heldWhole = new Set<string>(); // peers whose held marks overflowed: the whole volume
 
   constructor(
     name: string,
@@ -96,6 +100,8 @@ export class PeerSession extends PeerSessionBase {
       return false;
     }
     this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, version);
+    this.heldMisses = [];
+    this.heldWhole.clear();
     this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (err) => this.applyFailed(err));
     // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
     link.deliver((f) => this.onLinkFrame(link, f));
@@ -186,11 +192,13 @@ export class PeerSession extends PeerSessionBase {
     const { sent } = both;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
-    const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received, RECONCILES);
+    // Both ends speak the same link version, so both apply the shared-Primary rule or neither does.
+    const opts = { reconciles: this.forwardsMisses };
+    const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received, opts);
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
-    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name), RECONCILES);
+    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name), opts);
     if (again !== null && again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
     if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
@@ -202,8 +210,11 @@ export class PeerSession extends PeerSessionBase {
     this.phase = 'running';
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
     this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
+    this.hold(out.kind === 'established' ? out.sharedPrimary ?? null : null, sent, both.received);
+    const held = this.takeHeldMisses();
     if (out.kind === 'established') {
       this.replication = 'Established';
+      for (const m of held) link.send({ type: 'PEER_OUT_OF_SYNC', payload: encodePeerOutOfSync(m) }); // before its writes and our next STATE
       this.unfreeze();
       if (out.inSync) this.background(this.host.connectedInSync(this.name, both.received.disk), 'recording the connect');
     } else if (out.kind === 'paused') {
@@ -248,7 +259,7 @@ export class PeerSession extends PeerSessionBase {
   // Tell the peer our role / disk / generations changed.
   sendState(): void {
     if (this.phase !== 'running' || this.link?.state !== 'established') return;
-    if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(this.link, `${this.host.node} changed since the paused connect`);
+    if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(this.link, `${this.host.node} changed since the ${this.held ? 'held' : 'paused'} connect`);
     this.link.send({ type: 'STATE', payload: encodeState(this.host.stateFor(this.name)) });
   }
 
@@ -263,7 +274,7 @@ export class PeerSession extends PeerSessionBase {
       seq: f.seq, range: null, run: async () => {
         const before = this.peerState;
         this.peerState = s.value;
-        if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(link, `${this.name} changed since the paused connect`);
+        if (this.pausedStale(this.host.stateFor(this.name))) return this.decideAgain(link, `${this.name} changed since the ${this.held ? 'held' : 'paused'} connect`);
         const g = s.value.generations;
         // In step at its generation, or at the one it last told us (we hold all it wrote before): we follow.
         const at = this.host.generations.current;
@@ -306,8 +317,30 @@ export class PeerSession extends PeerSessionBase {
 
   // As Primary: our peer `peer` missed this range. A Secondary in step marks it too (followPrimary).
   tellMissed(peer: string, offset: number, length: number): void {
-    if (!this.receivesWrites || !this.inStep || !this.forwardsMisses) return;
+    if (!this.forwardsMisses) return;
+    if (this.phase === 'handshake') return this.holdMiss({ offset, length, peer });
+    if (!this.receivesWrites || !this.inStep) return;
     this.link?.send({ type: 'PEER_OUT_OF_SYNC', payload: encodePeerOutOfSync({ offset, length, peer }) });
+  }
+
+  private holdMiss(m: PeerOutOfSyncMsg): void {
+    if (this.heldWhole.has(m.peer)) return;
+    if (this.heldMisses.length < MAX_HELD_MISSES) {
+      this.heldMisses.push(m);
+      return;
+    }
+    this.heldWhole.add(m.peer);
+    this.heldMisses = this.heldMisses.filter((h) => h.peer !== m.peer);
+  }
+
+  // The marks held during the handshake, the overflowed peers' as the whole volume in 1 GiB ranges; none are held after.
+  private takeHeldMisses(): PeerOutOfSyncMsg[] {
+    const out = this.heldMisses;
+    const size = this.host.cfg.size;
+    for (const peer of this.heldWhole) for (let o = 0; o < size; o += 1 << 30) out.push({ offset: o, length: Math.min(1 << 30, size - o), peer });
+    this.heldMisses = [];
+    this.heldWhole.clear();
+    return out;
   }
 
   replicate(offset: number, data: Buffer | null, length: number, fua: boolean, waiter: WriteCompletion): void {

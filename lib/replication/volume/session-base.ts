@@ -65,7 +65,8 @@ export abstract class PeerSessionBase {
   protected ackTimer: NodeJS.Timeout | null = null; // checks that the peer keeps acknowledging
   private readonly asks = new Map<bigint, (v: PromoteVerdict | null) => void>(); // our promotion's requests to this peer
   private suspendedBy = ''; // while paused: the other source we wait for
-  private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused connect decided from
+  private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused (or held) connect decided from
+  private heldBy: string | null = null; // Established without a resync only while both take this Primary's writes
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
@@ -83,12 +84,24 @@ export abstract class PeerSessionBase {
     this.replication = out.replication;
     this.suspendedBy = out.why;
     this.pausedOn = { sent, peer };
+    this.heldBy = null;
   }
 
-  // A paused link decides again (a new connect handshake) once a side's role, disk, generation or feeds changed.
+  // Established with bits either way, only because both sides take `primary`'s writes (handshake-decision.ts):
+  // like a paused link, it decides again once that changes, so the bits do not outlive the reason.
+  protected hold(primary: string | null, sent: PeerState, peer: PeerState): void {
+    this.heldBy = primary;
+    this.pausedOn = primary === null ? null : { sent, peer };
+  }
+
+  protected get held(): boolean {
+    return this.heldBy !== null && this.replication === 'Established';
+  }
+
+  // A paused or held link decides again (a new connect handshake) once a side's role, disk, generation or feeds changed.
   protected pausedStale(ours: PeerState): boolean {
     const d = this.pausedOn;
-    if (!this.paused || d === null || this.peerState === null) return false;
+    if (!(this.paused || this.held) || d === null || this.peerState === null) return false;
     return changedForPause(d.sent, ours) || changedForPause(d.peer, this.peerState);
   }
 

@@ -41,6 +41,8 @@ import { openVolumeFiles } from './volume-open.js';
 import { VolumeRecord } from './volume-record.js';
 import { WritePath, type WritePathHost } from './write-path.js';
 
+const MAX_UNTRACKED = 64;
+
 export interface VolumeDeps {
   node: string;
   secret: Buffer;
@@ -66,6 +68,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
   private readonly reconciliation: Reconciliation;
   private readonly untracked = new Set<string>(); // third peers a Primary told us of that are none of ours (warned once)
+  private uncleanSaved: Promise<void> | null = null; // the save that says marks live in memory (cleanShutdown false)
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -375,21 +378,40 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     if (f.generations === before && cleared.length === 0) return;
     this.generations = f.generations;
     // Bits for third peers come with no activity log: a crash may lose the newest, so an unclean end drops those entries (volume-open.ts).
-    if (Object.keys(f.generations.bitmap).some((p) => p !== primary)) this.record.cleanShutdown = false;
+    if (Object.keys(f.generations.bitmap).some((p) => p !== primary)) await this.recordUnclean();
     await this.save();
     // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
     if (f.generations.current !== before.current) this.broadcastState();
     else for (const p of cleared) this.peers.get(p)?.sendState();
   }
 
-  thirdPeerMissed(primary: string, peer: string, offset: number, length: number): void {
+  async thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void> {
     if (!this.peers.has(peer) || peer === primary) {
-      if (!this.untracked.has(peer)) this.log.warn(`${this.cfg.name}: ${primary} says ${peer} missed writes, but ${peer} is not another peer of ours: nothing is tracked for it here (do the configurations differ?)`);
-      this.untracked.add(peer);
+      // Warned once per name, and a peer naming ever new ones does not grow the set without end.
+      if (!this.untracked.has(peer) && this.untracked.size < MAX_UNTRACKED) {
+        this.untracked.add(peer);
+        this.log.warn(`${this.cfg.name}: ${primary} says ${peer} missed writes, but ${peer} is not another peer of ours: nothing is tracked for it here (do the configurations differ?)`);
+      }
       return;
     }
+    // Before any mark lives in memory only, the record says so: a crash then drops the entries (volume-open.ts).
+    await this.recordUnclean();
     this.bitmapFor(peer).setRange(offset, length);
     this.kept.bitsSet(offset, length);
+  }
+
+  private recordUnclean(): Promise<void> {
+    if (!this.record.cleanShutdown) return this.uncleanSaved ?? Promise.resolve();
+    this.record.cleanShutdown = false;
+    const saved = this.save();
+    this.uncleanSaved = saved;
+    // Not on disk after all: the next mark tries again.
+    saved.catch(() => {
+      if (this.uncleanSaved !== saved) return;
+      this.uncleanSaved = null;
+      this.record.cleanShutdown = true;
+    });
+    return saved;
   }
 
   receivedWrite(offset: number, length: number): void {

@@ -156,8 +156,15 @@ export class WritePath {
         else if (fua || !host.disk.writeInline(offset, data)) await host.disk.write(offset, data, fua);
         completion = this.completion(offset, length);
         // Absent peers first: a Secondary hears what they miss (PEER_OUT_OF_SYNC) before it has the write.
-        const sessions = [...host.peerSessions()].sort((a, b) => Number(a.receivesWrites) - Number(b.receivesWrites));
-        for (const s of sessions) {
+        let marked: Set<WritePeer> | null = null;
+        for (const s of host.peerSessions()) {
+          if (s.receivesWrites) continue;
+          await host.markOutOfSync(s.name, offset, length);
+          (marked ??= new Set()).add(s);
+        }
+        // Each peer once: one that came back during a save above has the write in its bitmap already.
+        for (const s of host.peerSessions()) {
+          if (marked?.has(s) === true) continue;
           if (s.receivesWrites) s.replicate(offset, data, length, fua, completion);
           else await host.markOutOfSync(s.name, offset, length);
         }

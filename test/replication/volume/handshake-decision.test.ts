@@ -279,8 +279,8 @@ describe('replication/volume decideConnect table', () => {
       const feeds = [{ peer: 'node-c', replication: 'Established' as const }];
       const withBits = st(gen(5), { changedBlocks: 7, feeds });
       const out = decide(pol(), withBits, st(gen(5), { feeds }));
-      expect(out).to.include({ kind: 'established', inSync: false });
-      expect(out.log).to.equal('no resync between node-a and node-b: both take node-c\'s writes at one generation; the 7 block(s) their bitmaps name are the next Primary\'s to reconcile');
+      expect(out).to.include({ kind: 'established', inSync: false, sharedPrimary: 'node-c' });
+      expect(out.log).to.equal('no resync between node-a and node-b while both take node-c\'s writes at one generation (7 bit(s) set here, 0 on node-b); they connect again once that ends');
       // Only one takes that Primary's writes, or they take different ones: the resync waits as before.
       expect(decide(pol(), withBits, st(gen(5), { feeds: [] }))).to.include({ kind: 'paused', replication: 'PausedSyncS' });
       expect(decide(pol(), withBits, st(gen(5), { feeds: [{ peer: 'node-d', replication: 'Established' }] }))).to.include({ kind: 'paused' });

@@ -7,7 +7,7 @@ import { copyFile } from 'node:fs/promises';
 import { activityLogPath } from '../../../lib/replication/block/activity-log.js';
 import { bitmapEntry } from '../../../lib/replication/generations.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
-import { waitFor } from '../../helpers/env.js';
+import { sleep, waitFor } from '../../helpers/env.js';
 import { away, established, meshOfThree, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
@@ -32,6 +32,33 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
   }
 
   const resyncOf = (node: string): Record<string, unknown> | undefined => c.events.find((e) => e.type === 'replica.resync.started' && e.node === node)?.fields;
+
+  // node-b's metadata as a crash now would leave it: copied aside, put back after `then` (a clean stop) ran.
+  async function asAfterCrash(then: () => Promise<void>): Promise<void> {
+    const meta = c.config('node-b').metadata;
+    const files = [meta, activityLogPath(meta)];
+    for (const f of files) await copyFile(f, `${f}.crash`);
+    await then();
+    for (const f of files) await copyFile(`${f}.crash`, f);
+  }
+
+  // node-c's disk takes no write until the returned release: what node-a sends it stays unacknowledged.
+  function holdWrites(v: ReplicatedVolume): () => void {
+    type Disk = { writeInline: (o: number, d: Buffer) => boolean; write: (o: number, d: Buffer, fua: boolean) => Promise<void> };
+    const disk = v.disk as unknown as Disk;
+    const [inline, write] = [disk.writeInline.bind(v.disk), disk.write.bind(v.disk)];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    disk.writeInline = () => false;
+    disk.write = async (o, d, fua) => {
+      await gate;
+      return write(o, d, fua);
+    };
+    return () => {
+      Object.assign(disk, { writeInline: inline, write });
+      open();
+    };
+  }
 
   it('the Secondary marks each range the Primary says the absent peer missed, and holds the Primary\'s entry for it', async () => {
     const [a, b] = await threeNodes();
@@ -98,13 +125,7 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     const [a, b] = await threeNodes(16 * MiB);
     await writesNodeCMisses(a);
     await waitFor('node-b tracks node-c', async () => bitmapEntry(b.generations, 'node-c') !== undefined && b.bitmapFor('node-c').countSet() === 8 * 16, 10000);
-    // node-b's metadata as a crash would leave it: the record saved when it began tracking (cleanShutdown false).
-    const meta = c.config('node-b').metadata;
-    await copyFile(meta, `${meta}.crash`);
-    await copyFile(activityLogPath(meta), `${activityLogPath(meta)}.crash`);
-    await c.stop('node-b');
-    await copyFile(`${meta}.crash`, meta);
-    await copyFile(`${activityLogPath(meta)}.crash`, activityLogPath(meta));
+    await asAfterCrash(() => c.stop('node-b'));
     await a.demote();
     await c.stop('node-a');
     const b2 = await c.start('node-b');
@@ -116,5 +137,74 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     expect(resyncOf('node-c')).to.include({ peer: 'node-b', direction: 'SyncTarget', full: true });
     await sameImages(c, 'node-b', 'node-c');
     expect(peerOf(c, 'node-b', 'node-c').replication).to.equal('Established');
+  });
+
+  it('two Secondaries held Established with bits while both take the Primary\'s writes decide again once it demotes, and resync them', async () => {
+    const [a, b] = await threeNodes();
+    await writesNodeCMisses(a); // node-b marks these for node-c
+    await waitFor('node-b marked the writes', async () => b.bitmapFor('node-c').countSet() === 8 * 16, 10000);
+    await b.disconnect(); // node-b misses writes too, so its resync from node-a drops its entry for node-c, not its bits
+    await waitFor('node-a sees node-b gone', async () => !a.peers.get('node-b')?.connected, 10000);
+    await a.io().write(20 * MiB, pattern(900, 64 * 1024), false);
+    b.connect();
+    await established(c, 'node-a', 'node-b');
+    await c.start('node-c');
+    await established(c, 'node-a', 'node-c');
+    await waitFor('node-b and node-c held', async () => c.logs.some((l) => l.startsWith('node-b info db: no resync between node-b and node-c while both take node-a\'s writes at one generation (128 bit(s) set here, 0 on node-c)')), 20000);
+    expect(peerOf(c, 'node-b', 'node-c').replication).to.equal('Established');
+    c.events.length = 0;
+    await a.demote();
+    await waitFor('node-b resynced its bits to node-c', async () => b.bitmapFor('node-c').countSet() === 0 && peerOf(c, 'node-b', 'node-c').replication === 'Established', 20000);
+    expect(resyncOf('node-c')).to.include({ peer: 'node-b', direction: 'SyncTarget', full: false, bytes: 8 * 64 * 1024 });
+    await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+
+  // A clean restart saves the record clean while the entry stays; the next mark must say unclean again first.
+  it('a tracking Secondary restarted cleanly, then ended uncleanly after more marks, forgets the entry too', async () => {
+    const [a] = await threeNodes(64 * MiB);
+    await writesNodeCMisses(a);
+    await waitFor('node-b tracks node-c', async () => c.get('node-b').bitmapFor('node-c').countSet() === 8 * 16, 10000);
+    await c.stop('node-b');
+    const b = await c.start('node-b');
+    await established(c, 'node-a', 'node-b');
+    expect(bitmapEntry(b.generations, 'node-c')).to.not.equal(undefined);
+    for (let i = 0; i < 4; i++) await a.io().write(32 * MiB + i * MiB, pattern(i + 700, 64 * 1024), false);
+    await a.io().flush();
+    await waitFor('node-b marked the new writes', async () => b.bitmapFor('node-c').countSet() === 12 * 16, 10000);
+    await asAfterCrash(() => c.stop('node-b'));
+    await a.demote();
+    await c.stop('node-a');
+    c.events.length = 0;
+    const b2 = await c.start('node-b');
+    expect(bitmapEntry(b2.generations, 'node-c')).to.equal(undefined);
+    await c.start('node-c');
+    await established(c, 'node-b', 'node-c');
+    expect(resyncOf('node-c')).to.include({ peer: 'node-b', direction: 'SyncTarget', full: true });
+    await sameImages(c, 'node-b', 'node-c');
+  });
+
+  // The split happens while node-b's connect handshake with node-a runs: node-a holds the marks and sends them first.
+  it('a peer that splits off during a Secondary\'s connect handshake: the Secondary gets its marks before it follows', async () => {
+    const [a, b, nodeC] = await threeNodes();
+    const release = holdWrites(nodeC);
+    try {
+      const w = a.io().write(2 * MiB, pattern(800, 64 * 1024), false).catch(() => {}); // node-b has it, node-c never acknowledges it
+      await waitFor('node-b has the write', async () => peerOf(c, 'node-b', 'node-a').writesReceived === 1, 10000);
+      const freeze = b.freezeWrites.bind(b);
+      b.freezeWrites = async () => { await sleep(1000); return freeze(); }; // node-b's STATE comes a second late
+      const links = (): number => c.logs.filter((l) => l.startsWith('node-a info db: link to node-b')).length;
+      const before = links();
+      peerOf(c, 'node-b', 'node-a').reconnect('test: node-b connects again');
+      await waitFor('node-a in a new handshake with node-b', async () => links() > before, 10000);
+      peerOf(c, 'node-a', 'node-c').disable('test: node-c is cut off'); // its unacknowledged write is marked: a split
+      await w;
+      await established(c, 'node-a', 'node-b');
+      await waitFor('node-b follows node-a', async () => b.generations.current === a.generations.current, 10000);
+      expect(bitmapEntry(b.generations, 'node-c')).to.not.equal(undefined);
+      expect(a.bitmapFor('node-c').countSet()).to.equal(16);
+      await waitFor('node-b holds the mark', async () => b.bitmapFor('node-c').countSet() === 16, 5000);
+    } finally {
+      release();
+    }
   });
 });
