@@ -17,8 +17,8 @@ export type ConnectOutcome =
   | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string };
 
 export interface DecideOptions {
-  // Block volumes: a new Primary resyncs what is out of sync at its generation with each peer (reconcile.ts).
-  reconciles?: boolean;
+  // Block volumes on links of protocol 6: two Secondaries that take one Primary's writes are held Established (sharedPrimary).
+  holdShared?: boolean;
 }
 
 export function decideConnect(
@@ -98,8 +98,8 @@ function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): Conne
 
 // Two Secondaries at one generation that both take the same Primary's writes: its stream keeps both
 // current, and what bits they hold for each other (a lost Primary's extents, misses a Primary told of,
-// or stale ones) are decided again once that ends, or the next Primary resyncs them from its copy
-// (opts.reconciles). Meanwhile nothing moves between them and nothing waits.
+// or stale ones) are decided again once that ends (opts.holdShared). Meanwhile nothing moves between
+// them and nothing waits.
 function sharedPrimary(local: PeerState, peer: PeerState): string | null {
   if (local.role !== 'Secondary' || peer.role !== 'Secondary' || local.generations.current !== peer.generations.current) return null;
   const theirs = new Set((peer.feeds ?? []).filter((f) => f.replication === 'Established').map((f) => f.peer));
@@ -109,7 +109,7 @@ function sharedPrimary(local: PeerState, peer: PeerState): string | null {
 // Data flows from a SyncSource to its SyncTarget, and from a Primary to an
 // Established Secondary. Either waits while one side has another source.
 function oneSource(out: ConnectOutcome, localName: string, local: PeerState, peerName: string, peer: PeerState, opts: DecideOptions): ConnectOutcome {
-  const primary = opts.reconciles === true ? sharedPrimary(local, peer) : null;
+  const primary = opts.holdShared === true ? sharedPrimary(local, peer) : null;
   if (primary !== null && (out.kind === 'sync-source' || out.kind === 'sync-target')) {
     return {
       kind: 'established', inSync: false, sharedPrimary: primary,

@@ -61,6 +61,8 @@ export interface VolumeHost extends SessionHost {
   followPrimary(peer: string, state: PeerState, forwarded: boolean): Promise<void>;
   // Our Primary `primary` says its peer `peer` missed this range (PEER_OUT_OF_SYNC): mark it here too.
   thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void>;
+  // A new link's handshake, before our STATE: while we hold entries for third peers, the record says unclean.
+  beforeStream(): Promise<void>;
   // Bits of a verify, or cleared discard-my-data flag: persist the record.
   persist(): Promise<void>;
   discardMyDataUsed(): void;

@@ -19,7 +19,7 @@
 //
 // Before the table, for block volumes (handshake-decision.ts sharedPrimary):
 // two Secondaries at one generation that take the same Primary's writes are
-// Established whatever bits they hold; the next Primary reconciles those.
+// Established whatever bits they hold, and decide again once that ends.
 
 import { isInStep, type ReplicationState } from '../states.js';
 

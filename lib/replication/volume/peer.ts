@@ -19,15 +19,15 @@ import { pauseReason } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
   decodePeerOutOfSync, decodeState, decodeU64, decodeWrite,
-  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE, type PeerOutOfSyncMsg,
+  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE,
 } from './wire.js';
+import { HeldMisses } from './held-misses.js';
 import type { WriteCompletion } from './write-completion.js';
 import { WriteReceiver } from './write-receiver.js';
 import { WriteSender } from './write-sender.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ACK_CHECK_MS = 250;
-const MAX_HELD_MISSES = 4096; // marks held during a handshake; beyond, the whole volume counts as missed
 
 export class PeerSession extends PeerSessionBase {
   writesReceived = 0;
@@ -39,10 +39,7 @@ export class PeerSession extends PeerSessionBase {
   private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
   private readonly resync: PeerResync;
   private readonly verifier: PeerVerify;
-  // As Primary, while this link's connect handshake runs: what our other peers missed meanwhile. The peer may
-  // follow a split made then once Established, so it gets these first (generations.ts followPrimary).
-  private heldMisses: PeerOutOfSyncMsg[] = [];
-  private heldWhole = new Set<string>(); // peers whose held marks overflowed: the whole volume
+  private readonly heldMisses = new HeldMisses(); // as Primary: what our other peers missed during this link's handshake
 
   constructor(
     name: string,
@@ -100,8 +97,7 @@ export class PeerSession extends PeerSessionBase {
       return false;
     }
     this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, version);
-    this.heldMisses = [];
-    this.heldWhole.clear();
+    this.heldMisses.clear();
     this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (err) => this.applyFailed(err));
     // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
     link.deliver((f) => this.onLinkFrame(link, f));
@@ -117,6 +113,7 @@ export class PeerSession extends PeerSessionBase {
     if (this.forgotFencing) await this.host.persist();
     // A cut resync's last progress is in the bitmap we send, so the resumed one skips it.
     await this.resync.settled();
+    await this.host.beforeStream();
     const release = await this.host.freezeWrites();
     if (this.link !== link || link.state !== 'established') return release();
     this.release = release;
@@ -193,7 +190,7 @@ export class PeerSession extends PeerSessionBase {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     // Both ends speak the same link version, so both apply the shared-Primary rule or neither does.
-    const opts = { reconciles: this.forwardsMisses };
+    const opts = { holdShared: this.forwardsMisses };
     const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received, opts);
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
@@ -211,7 +208,7 @@ export class PeerSession extends PeerSessionBase {
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);
     this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });
     this.hold(out.kind === 'established' ? out.sharedPrimary ?? null : null, sent, both.received);
-    const held = this.takeHeldMisses();
+    const held = this.heldMisses.take(this.host.cfg.size);
     if (out.kind === 'established') {
       this.replication = 'Established';
       for (const m of held) link.send({ type: 'PEER_OUT_OF_SYNC', payload: encodePeerOutOfSync(m) }); // before its writes and our next STATE
@@ -318,30 +315,11 @@ export class PeerSession extends PeerSessionBase {
   // As Primary: our peer `peer` missed this range. A Secondary in step marks it too (followPrimary).
   tellMissed(peer: string, offset: number, length: number): void {
     if (!this.forwardsMisses) return;
-    if (this.phase === 'handshake') return this.holdMiss({ offset, length, peer });
+    if (this.phase === 'handshake') return this.heldMisses.hold({ offset, length, peer });
     if (!this.receivesWrites || !this.inStep) return;
     this.link?.send({ type: 'PEER_OUT_OF_SYNC', payload: encodePeerOutOfSync({ offset, length, peer }) });
   }
 
-  private holdMiss(m: PeerOutOfSyncMsg): void {
-    if (this.heldWhole.has(m.peer)) return;
-    if (this.heldMisses.length < MAX_HELD_MISSES) {
-      this.heldMisses.push(m);
-      return;
-    }
-    this.heldWhole.add(m.peer);
-    this.heldMisses = this.heldMisses.filter((h) => h.peer !== m.peer);
-  }
-
-  // The marks held during the handshake, the overflowed peers' as the whole volume in 1 GiB ranges; none are held after.
-  private takeHeldMisses(): PeerOutOfSyncMsg[] {
-    const out = this.heldMisses;
-    const size = this.host.cfg.size;
-    for (const peer of this.heldWhole) for (let o = 0; o < size; o += 1 << 30) out.push({ offset: o, length: Math.min(1 << 30, size - o), peer });
-    this.heldMisses = [];
-    this.heldWhole.clear();
-    return out;
-  }
 
   replicate(offset: number, data: Buffer | null, length: number, fua: boolean, waiter: WriteCompletion): void {
     this.sender.replicate(this.link as PeerLink, offset, data, length, fua, waiter, Date.now());

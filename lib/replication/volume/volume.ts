@@ -17,7 +17,7 @@ import type { FileBackend } from '../block/nbd/file-backend.js';
 import { NbdServer } from '../block/nbd/server.js';
 import { generationsStatus } from '../generations-json.js';
 import {
-  followPrimary, onConnectedAndSynced, onFirstWriteWhileDisconnected, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
+  onConnectedAndSynced, onFirstWriteWhileDisconnected, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
 } from '../generations.js';
 import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
@@ -37,11 +37,10 @@ import { Reconciliation } from './reconcile.js';
 import type { SyncedRange } from './resync-target.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
+import { ThirdPeerMarks } from './third-peer-marks.js';
 import { openVolumeFiles } from './volume-open.js';
 import { VolumeRecord } from './volume-record.js';
 import { WritePath, type WritePathHost } from './write-path.js';
-
-const MAX_UNTRACKED = 64;
 
 export interface VolumeDeps {
   node: string;
@@ -67,8 +66,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
   private readonly reconciliation: Reconciliation;
-  private readonly untracked = new Set<string>(); // third peers a Primary told us of that are none of ours (warned once)
-  private uncleanSaved: Promise<void> | null = null; // the save that says marks live in memory (cleanShutdown false)
+  private readonly thirdPeers: ThirdPeerMarks; // as Secondary: what our Primary's other peers miss
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -92,6 +90,14 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
         await this.save();
         this.broadcastState(except);
       },
+    });
+    const volume = this; // the marks read and set our generations
+    this.thirdPeers = new ThirdPeerMarks({
+      volume: cfg.name, node: deps.node, log: deps.log, record,
+      get generations() { return volume.generations; },
+      set generations(g) { volume.generations = g; },
+      role: () => this.role, peer: (name) => this.peers.get(name), bitmapFor: (peer) => this.bitmapFor(peer),
+      bitsSet: (o, l) => this.kept.bitsSet(o, l), save: () => this.save(), broadcastState: () => this.broadcastState(),
     });
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
@@ -367,51 +373,16 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState(peer);
   }
 
-  async followPrimary(primary: string, state: PeerState, forwarded: boolean): Promise<void> {
-    const before = this.generations;
-    const f = followPrimary(before, this.node, primary, state.generations, forwarded);
-    // A peer the Primary stopped tracking holds its data; so do we when neither of us has bits for the
-    // other: our bits for that peer are stale, and would make our link to it resync for nothing.
-    const even = this.bitmapFor(primary).countSet() === 0 && state.changedBlocks === 0;
-    const cleared = even ? f.resolved.filter((p) => this.peers.get(p)?.movesNoData === true && this.bitmapFor(p).countSet() > 0) : [];
-    for (const p of cleared) this.bitmapFor(p).clearAll();
-    if (f.generations === before && cleared.length === 0) return;
-    this.generations = f.generations;
-    // Bits for third peers come with no activity log: a crash may lose the newest, so an unclean end drops those entries (volume-open.ts).
-    if (Object.keys(f.generations.bitmap).some((p) => p !== primary)) await this.recordUnclean();
-    await this.save();
-    // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
-    if (f.generations.current !== before.current) this.broadcastState();
-    else for (const p of cleared) this.peers.get(p)?.sendState();
+  followPrimary(primary: string, state: PeerState, forwarded: boolean): Promise<void> {
+    return this.thirdPeers.follow(primary, state, forwarded);
   }
 
-  async thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void> {
-    if (!this.peers.has(peer) || peer === primary) {
-      // Warned once per name, and a peer naming ever new ones does not grow the set without end.
-      if (!this.untracked.has(peer) && this.untracked.size < MAX_UNTRACKED) {
-        this.untracked.add(peer);
-        this.log.warn(`${this.cfg.name}: ${primary} says ${peer} missed writes, but ${peer} is not another peer of ours: nothing is tracked for it here (do the configurations differ?)`);
-      }
-      return;
-    }
-    // Before any mark lives in memory only, the record says so: a crash then drops the entries (volume-open.ts).
-    await this.recordUnclean();
-    this.bitmapFor(peer).setRange(offset, length);
-    this.kept.bitsSet(offset, length);
+  thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void> {
+    return this.thirdPeers.missed(primary, peer, offset, length);
   }
 
-  private recordUnclean(): Promise<void> {
-    if (!this.record.cleanShutdown) return this.uncleanSaved ?? Promise.resolve();
-    this.record.cleanShutdown = false;
-    const saved = this.save();
-    this.uncleanSaved = saved;
-    // Not on disk after all: the next mark tries again.
-    saved.catch(() => {
-      if (this.uncleanSaved !== saved) return;
-      this.uncleanSaved = null;
-      this.record.cleanShutdown = true;
-    });
-    return saved;
+  beforeStream(): Promise<void> {
+    return this.thirdPeers.beforeStream();
   }
 
   receivedWrite(offset: number, length: number): void {

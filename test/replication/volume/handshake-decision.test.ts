@@ -32,7 +32,7 @@ function st(generations: Generations, o: Partial<PeerState> = {}): PeerState {
 const pol = (after_sb_0pri: AfterSb0pri = 'disconnect', o: Partial<AfterSbPolicies> = {}): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, ...o });
 
 // What node-a decides connecting to node-b, checked against node-b's view too.
-function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { reconciles: true }): ConnectOutcome {
+function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { holdShared: true }): ConnectOutcome {
   const mine = decideConnect(policies, 'node-a', a, 'node-b', b, opts);
   const theirs = decideConnect(policies, 'node-b', b, 'node-a', a, opts);
   expectMirrored(mine, theirs, () => JSON.stringify({ a, b, policies }));
@@ -284,7 +284,7 @@ describe('replication/volume decideConnect table', () => {
       // Only one takes that Primary's writes, or they take different ones: the resync waits as before.
       expect(decide(pol(), withBits, st(gen(5), { feeds: [] }))).to.include({ kind: 'paused', replication: 'PausedSyncS' });
       expect(decide(pol(), withBits, st(gen(5), { feeds: [{ peer: 'node-d', replication: 'Established' }] }))).to.include({ kind: 'paused' });
-      // A directory volume's Primary reconciles no bits at its generation: the resync waits as before.
+      // Directory volumes (and links of protocol 5) hold nothing: the resync waits as before.
       expect(decide(pol(), withBits, st(gen(5), { feeds }), {})).to.include({ kind: 'paused', replication: 'PausedSyncS' });
       // Different generations: a real resync, which waits.
       expect(decide(pol(), st(gen(6, { 'node-b': [5, false] }, [5]), { feeds }), st(gen(5), { feeds }))).to.include({ kind: 'paused', replication: 'PausedSyncS' });
@@ -468,8 +468,8 @@ describe('replication/volume decideConnect mirror property', () => {
       });
       const a = mk('node-b');
       const b = mk('node-a');
-      const x = decideConnect(policies, 'node-a', a, 'node-b', b, { reconciles: true });
-      const y = decideConnect(policies, 'node-b', b, 'node-a', a, { reconciles: true });
+      const x = decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true });
+      const y = decideConnect(policies, 'node-b', b, 'node-a', a, { holdShared: true });
       expectMirrored(x, y, () => JSON.stringify({ a, b, policies }));
       expect(x.log).to.be.a('string').and.not.equal('');
       kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
@@ -486,8 +486,8 @@ describe('replication/volume decideConnect mirror property', () => {
       else if (flows && busy) expect(x).to.include({ kind: 'paused', replication: aSends ? 'PausedSyncS' : 'PausedSyncT' });
       else expect(x).to.deep.equal(alone);
       // Same inputs, same answer: the decision is a pure function.
-      if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b, { reconciles: true }), x)) expect.fail('not deterministic');
-      // Without reconciles (directory volumes) the pair waits or moves as alone.
+      if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true }), x)) expect.fail('not deterministic');
+      // Without holdShared (directory volumes, links of protocol 5) the pair waits or moves as alone.
       const plain = decideConnect(policies, 'node-a', a, 'node-b', b);
       if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(plain.kind).to.equal(busy ? 'paused' : alone.kind);
       else expect(plain).to.deep.equal(x);

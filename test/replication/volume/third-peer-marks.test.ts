@@ -183,6 +183,21 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     await sameImages(c, 'node-b', 'node-c');
   });
 
+  // A mark can follow its write (one unacknowledged when node-c's link dropped): the record must say unclean
+  // before node-b takes any write on a new link while it holds an entry, not only at its first mark.
+  it('a tracking Secondary restarted cleanly says unclean again before it takes the Primary\'s writes: a crash right after drops the entry', async () => {
+    const [a] = await threeNodes(16 * MiB);
+    await writesNodeCMisses(a);
+    await waitFor('node-b tracks node-c', async () => c.get('node-b').bitmapFor('node-c').countSet() === 8 * 16, 10000);
+    await c.stop('node-b');
+    await c.start('node-b');
+    await established(c, 'node-a', 'node-b');
+    await asAfterCrash(() => c.stop('node-b'));
+    const b2 = await c.start('node-b');
+    expect(c.logs.filter((l) => l.includes('the last run ended while Secondary without a clean shutdown'))).to.have.length(1);
+    expect(bitmapEntry(b2.generations, 'node-c')).to.equal(undefined);
+  });
+
   // The split happens while node-b's connect handshake with node-a runs: node-a holds the marks and sends them first.
   it('a peer that splits off during a Secondary\'s connect handshake: the Secondary gets its marks before it follows', async () => {
     const [a, b, nodeC] = await threeNodes();
@@ -192,6 +207,13 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
       await waitFor('node-b has the write', async () => peerOf(c, 'node-b', 'node-a').writesReceived === 1, 10000);
       const freeze = b.freezeWrites.bind(b);
       b.freezeWrites = async () => { await sleep(1000); return freeze(); }; // node-b's STATE comes a second late
+      // What node-b holds for node-c the moment it takes the entry: the marks came first.
+      const follow = b.followPrimary.bind(b);
+      let bitsWhenTaken: number | null = null;
+      b.followPrimary = async (...args) => {
+        await follow(...args);
+        if (bitsWhenTaken === null && bitmapEntry(b.generations, 'node-c') !== undefined) bitsWhenTaken = b.bitmapFor('node-c').countSet();
+      };
       const links = (): number => c.logs.filter((l) => l.startsWith('node-a info db: link to node-b')).length;
       const before = links();
       peerOf(c, 'node-b', 'node-a').reconnect('test: node-b connects again');
@@ -202,7 +224,8 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
       await waitFor('node-b follows node-a', async () => b.generations.current === a.generations.current, 10000);
       expect(bitmapEntry(b.generations, 'node-c')).to.not.equal(undefined);
       expect(a.bitmapFor('node-c').countSet()).to.equal(16);
-      await waitFor('node-b holds the mark', async () => b.bitmapFor('node-c').countSet() === 16, 5000);
+      expect(bitsWhenTaken).to.equal(16);
+      expect(b.bitmapFor('node-c').countSet()).to.equal(16);
     } finally {
       release();
     }

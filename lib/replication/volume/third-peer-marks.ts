@@ -1,0 +1,101 @@
+// A Secondary's part in tracking what its Primary's other peers miss
+// (replication.md "What a third peer misses"): it marks the ranges the
+// Primary forwards (PEER_OUT_OF_SYNC), keeps the Primary's bitmap entries for
+// peers it saw split off (generations.ts followPrimary), and keeps its record
+// unclean while it holds entries and may take a Primary's writes: its marks
+// have no activity log behind them, so after a crash volume-open.ts drops the
+// entries instead of trusting bits that may lack the newest marks.
+import type { Bitmap } from '../block/bitmap.js';
+import { TandemError } from '../../errors.js';
+import { bitmapEntry, followPrimary, type Generations } from '../generations.js';
+import type { VolumeLog } from './host.js';
+import type { PeerState } from './wire.js';
+
+const MAX_UNTRACKED = 64; // names warned about; a peer naming ever new ones does not grow the set without end
+
+export interface ThirdPeerHost {
+  readonly volume: string;
+  readonly node: string;
+  readonly log: VolumeLog;
+  readonly record: { cleanShutdown: boolean };
+  generations: Generations;
+  role(): 'Primary' | 'Secondary';
+  peer(name: string): { readonly movesNoData: boolean; sendState(): void } | undefined;
+  bitmapFor(peer: string): Bitmap;
+  bitsSet(offset: number, length: number): void;
+  save(): Promise<void>;
+  broadcastState(): void;
+}
+
+export class ThirdPeerMarks {
+  private readonly untracked = new Set<string>();
+  private uncleanSaved: Promise<void> | null = null; // the save that put cleanShutdown false on disk
+
+  constructor(private readonly h: ThirdPeerHost) {}
+
+  // A new link's connect handshake, before our STATE: a Primary's writes on it come after this save, so a mark
+  // that follows its write (one unacknowledged when a peer was lost) never lives under a record that says clean.
+  async beforeStream(): Promise<void> {
+    if (this.h.role() === 'Secondary' && this.holdsEntries(this.h.generations)) await this.recordUnclean();
+  }
+
+  // In step with Primary `primary`: its STATE, in stream order (peer.ts).
+  async follow(primary: string, state: PeerState, forwarded: boolean): Promise<void> {
+    const { h } = this;
+    const before = h.generations;
+    const f = followPrimary(before, h.node, primary, state.generations, forwarded);
+    // A peer the Primary stopped tracking holds its data; so do we when neither of us has bits for the
+    // other: our bits for that peer are stale, and would make our link to it resync for nothing.
+    const even = h.bitmapFor(primary).countSet() === 0 && state.changedBlocks === 0;
+    const cleared = even ? f.resolved.filter((p) => h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0) : [];
+    for (const p of cleared) h.bitmapFor(p).clearAll();
+    // Its writes come after this STATE (a promotion on a link already up, too): they find the record unclean.
+    if (this.holdsEntries(f.generations)) await this.recordUnclean();
+    if (f.generations === before && cleared.length === 0) return;
+    h.generations = f.generations;
+    await h.save();
+    // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
+    if (f.generations.current !== before.current) h.broadcastState();
+    else for (const p of cleared) h.peer(p)?.sendState();
+  }
+
+  // Our Primary `primary` says its peer `peer` missed this range (PEER_OUT_OF_SYNC).
+  async missed(primary: string, peer: string, offset: number, length: number): Promise<void> {
+    const { h } = this;
+    if (h.peer(peer) === undefined || peer === primary) {
+      if (!this.untracked.has(peer) && this.untracked.size < MAX_UNTRACKED) {
+        this.untracked.add(peer);
+        h.log.warn(`${h.volume}: ${primary} says ${peer} missed writes, but ${peer} is not another peer of ours: nothing is tracked for it here (do the configurations differ?)`);
+      }
+      return;
+    }
+    // Set at once, so a stop's save holds them whenever it comes.
+    h.bitmapFor(peer).setRange(offset, length);
+    h.bitsSet(offset, length);
+    // An entry trusts these bits: the write this mark precedes waits until the record says unclean. Without an
+    // entry nothing relies on them, and taking one saves the record unclean first (follow).
+    if (bitmapEntry(h.generations, peer) !== undefined) await this.recordUnclean();
+  }
+
+  private holdsEntries(g: Generations): boolean {
+    return Object.keys(g.bitmap).length > 0;
+  }
+
+  // cleanShutdown false on disk; concurrent callers share the save. A failure stays a failure (the store
+  // refuses every save after an I/O error): never back to true here, only a clean stop or demote writes that.
+  private recordUnclean(): Promise<void> {
+    const { h } = this;
+    if (!h.record.cleanShutdown) return this.uncleanSaved ?? Promise.resolve();
+    h.record.cleanShutdown = false;
+    let saved: Promise<void>;
+    try {
+      saved = h.save();
+    } catch (e) {
+      saved = Promise.reject(e);
+    }
+    this.uncleanSaved = saved.catch((e: unknown) => {
+      throw new TandemError('METADATA_IO', `${h.volume}: saving the metadata before tracking a third peer's misses failed: ${(e as Error).message}`, { cause: e });
+    });
+    return this.uncleanSaved;
+  }
+}
