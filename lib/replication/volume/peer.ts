@@ -320,7 +320,6 @@ export class PeerSession extends PeerSessionBase {
     this.link?.send({ type: 'PEER_OUT_OF_SYNC', payload: encodePeerOutOfSync({ offset, length, peer }) });
   }
 
-
   replicate(offset: number, data: Buffer | null, length: number, fua: boolean, waiter: WriteCompletion): void {
     this.sender.replicate(this.link as PeerLink, offset, data, length, fua, waiter, Date.now());
   }

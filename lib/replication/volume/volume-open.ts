@@ -53,7 +53,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   const g = parseGenerations(record.generations);
   if (!g.ok) { await store.close(); await disk.close(); throw new TandemError('METADATA_INVALID', g.reason); }
   let generations = g.generations;
-  // A Secondary's bits for third peers have no activity log behind them (volume.ts followPrimary): after a crash they
+  // A Secondary's bits for third peers have no activity log behind them (third-peer-marks.ts): after a crash they
   // may miss the newest marks, so no resync may rely on them; those peers are matched through the history (a full sync).
   const tracked = Object.keys(generations.bitmap);
   if (crashedWhileTracking(record) && tracked.length > 0) {
