@@ -90,9 +90,11 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
   return out;
 }
 
-// A link that waits for another source, for either kind of volume (PausedSyncS / PausedSyncT).
-export function suspendedLines(p: { resync_suspended: string | null }): string[] {
-  return p.resync_suspended === null ? [] : [`    resync-suspended: ${p.resync_suspended} (one source at a time)`];
+// A link that waits for another source, for either kind of volume (PausedSyncS / PausedSyncT), or whose bits
+// wait while both sides take one Primary's writes.
+export function suspendedLines(p: { resync_suspended: string | null; resync_held: string | null }): string[] {
+  if (p.resync_suspended !== null) return [`    resync-suspended: ${p.resync_suspended} (one source at a time)`];
+  return p.resync_held === null ? [] : [`    resync-held: both sides take ${p.resync_held}'s writes; the out-of-sync blocks move once that ends`];
 }
 
 // What is wrong with a peer, for either kind of volume: a split brain (and how to resolve it), the last error.

@@ -41,6 +41,7 @@ function peer(over: Partial<PeerStatus>): PeerStatus {
     last_error: null,
     resync: null,
     resync_suspended: null,
+    resync_held: null,
     verify: null,
     split_brain: false,
     ...over,
@@ -154,6 +155,13 @@ describe('cli/format-replica', () => {
     expect(formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('resync-suspended');
   });
 
+  it('a link held Established with blocks out of sync says whose writes both sides take', () => {
+    const v = volume({ role: 'Secondary', peers: [peer({ name: 'node-c', out_of_sync_bytes: 512 * 1024, resync_held: 'node-a' })] });
+    const lines = formatReplicaStatus({ node: 'node-b', volumes: [v] }, NOW).split('\n');
+    expect(lines).to.include("    resync-held: both sides take node-a's writes; the out-of-sync blocks move once that ends");
+    expect(formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('resync-held');
+  });
+
   it('a Secondary has no nbd line; volumes are separated by a blank line', () => {
     const text = formatReplicaStatus({ node: 'node-b', volumes: [secondary, volume({ name: 'logs', peers: [] })] }, NOW);
     const [first, second] = text.split('\n\n');
@@ -177,12 +185,12 @@ describe('cli/format-replica', () => {
         name: 'node-a', address: '198.51.100.11:7790', connection: 'Connected', replication: 'Established', role: 'Primary', disk: 'UpToDate',
         connected: true, uptime_s: 65, bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
         last_sent_at: before(1), last_received_at: before(2), pending_files: 3, pending_bytes: 2048, oldest_pending_s: 1.5,
-        disconnects: 1, last_error: null, split_brain: false, resync_suspended: null,
+        disconnects: 1, last_error: null, split_brain: false, resync_suspended: null, resync_held: null,
       }, {
         name: 'node-c', address: '198.51.100.13:7790', connection: 'Connected', replication: 'PausedSyncS', role: 'Secondary', disk: 'Inconsistent',
         connected: true, uptime_s: 3, bytes_sent: 10, bytes_received: 20, files_sent: 0, files_received: 0,
         last_sent_at: before(1), last_received_at: before(1), pending_files: 0, pending_bytes: 0, oldest_pending_s: null,
-        disconnects: 0, last_error: null, split_brain: false, resync_suspended: 'node-b takes node-a\'s writes (Primary)',
+        disconnects: 0, last_error: null, split_brain: false, resync_suspended: 'node-b takes node-a\'s writes (Primary)', resync_held: null,
       }],
     };
     expect(formatReplicaStatus({ node: 'node-b', volumes: [dir] }, NOW).split('\n')).to.deep.equal([

@@ -46,6 +46,7 @@ export interface SessionFields extends LinkCounterFields {
   connected: boolean;
   split_brain: boolean;
   resync_suspended: string | null; // PausedSyncS / PausedSyncT: the other source it waits for (one source at a time)
+  resync_held: string | null; // Established with bits either way: the Primary whose writes both sides take (they move once that ends)
 }
 
 export abstract class PeerSessionBase {
@@ -271,6 +272,7 @@ export abstract class PeerSessionBase {
       connected: running,
       split_brain: this.splitBrain,
       resync_suspended: this.paused ? this.suspendedBy : null,
+      resync_held: this.held ? this.heldBy : null,
       ...this.counters.fields(this.link, running),
     };
   }

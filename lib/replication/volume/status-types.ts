@@ -45,6 +45,7 @@ export interface PeerStatus {
   last_error: { reason: string; detail: string; at: string } | null; // the last close not asked for here (disconnect, invalidate, stop are not errors)
   resync: ResyncProgress | null;
   resync_suspended: string | null; // PausedSyncS / PausedSyncT: the other source it waits for (one source at a time)
+  resync_held: string | null; // Established with bits either way: the Primary whose writes both sides take (they move once that ends)
   verify: VerifyProgress | null;
   split_brain: boolean; // the last connect attempt found a split brain (and it was not resolved)
 }

@@ -152,10 +152,12 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     await established(c, 'node-a', 'node-c');
     await waitFor('node-b and node-c held', async () => c.logs.some((l) => l.startsWith('node-b info db: no resync between node-b and node-c while both take node-a\'s writes at one generation (128 bit(s) set here, 0 on node-c)')), 20000);
     expect(peerOf(c, 'node-b', 'node-c').replication).to.equal('Established');
+    expect(b.status().peers.find((p) => p.name === 'node-c')).to.include({ resync_held: 'node-a', resync_suspended: null, out_of_sync_bytes: 8 * 64 * 1024 });
     c.events.length = 0;
     await a.demote();
     await waitFor('node-b resynced its bits to node-c', async () => b.bitmapFor('node-c').countSet() === 0 && peerOf(c, 'node-b', 'node-c').replication === 'Established', 20000);
     expect(resyncOf('node-c')).to.include({ peer: 'node-b', direction: 'SyncTarget', full: false, bytes: 8 * 64 * 1024 });
+    expect(b.status().peers.find((p) => p.name === 'node-c')?.resync_held).to.equal(null);
     await sameImages(c, 'node-a', 'node-b', 'node-c');
   });
 
