@@ -167,6 +167,9 @@ export function followPrimary(g: Generations, self: string, primary: string, pg:
   if (moved && (!isUuid(pg.current) || pg.current === ZERO_UUID)) throw new TandemError('GENERATION_INVALID', `a peer's new current UUID ${JSON.stringify(pg.current)} is not a non-zero UUID`);
   const kept: [string, BitmapEntry][] = [];
   const resolved: string[] = [];
+  // The generations we held in step: ours, and those the Primary started since (two splits between two STATEs).
+  const since = pg.history.indexOf(g.current);
+  const held = new Set(moved && !g.fresh ? [g.current, ...(since > 0 ? pg.history.slice(0, since) : [])] : []);
   for (const p of new Set([...Object.keys(g.bitmap), ...Object.keys(pg.bitmap)])) {
     const mine = bitmapEntry(g, p);
     // Where the Primary itself stands is ours to say; its entry for us is its own business.
@@ -181,8 +184,8 @@ export function followPrimary(g: Generations, self: string, primary: string, pg:
       continue;
     } else if (mine !== undefined && mine.resync !== true && mine.uuid === theirs.uuid) {
       kept.push([p, mine]); // tracked since that split
-    } else if (moved && !g.fresh && theirs.uuid === g.current) {
-      kept.push([p, { uuid: theirs.uuid, primaryAtSplit: false }]); // it split at the generation we held
+    } else if (held.has(theirs.uuid)) {
+      kept.push([p, { uuid: theirs.uuid, primaryAtSplit: false }]); // it split at a generation we held
     }
   }
   const same = !moved && kept.length === Object.keys(g.bitmap).length && kept.every(([p, e]) => bitmapEntry(g, p) === e);

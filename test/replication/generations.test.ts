@@ -100,9 +100,10 @@ describe('replication/generations followPrimary', () => {
     expect(followPrimary(ours, 'b', 'a', theirs, false)).to.deep.equal({ generations: gen(2, {}, [1, 7]), resolved: [] });
   });
 
-  it('two generations started between two STATEs: the middle one is in our history too, and a peer that split at it is not adopted', () => {
-    const r = followPrimary(gen(1, {}, [9]), 'b', 'a', gen(3, { c: [1, true], d: [2, true] }, [2, 1, 9]), true);
-    expect(r.generations).to.deep.equal(gen(3, { c: [1, false] }, [2, 1, 9]));
+  it('two generations started between two STATEs: the middle one is in our history too, and a peer that split at it is adopted', () => {
+    const r = followPrimary(gen(1, {}, [9]), 'b', 'a', gen(3, { c: [1, true], d: [2, true], e: [9, true] }, [2, 1, 9]), true);
+    // e split at 9, before we held 1: we did not see its first misses.
+    expect(r.generations).to.deep.equal(gen(3, { c: [1, false], d: [2, false] }, [2, 1, 9]));
   });
 
   it('does not adopt a split older than the generation we held: we did not see its first misses', () => {
