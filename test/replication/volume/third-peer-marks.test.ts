@@ -226,6 +226,8 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
       await waitFor('node-b follows node-a', async () => b.generations.current === a.generations.current, 10000);
       expect(bitmapEntry(b.generations, 'node-c')).to.not.equal(undefined);
       expect(a.bitmapFor('node-c').countSet()).to.equal(16);
+      // The entry shows as soon as it is taken; the follow ends once its save is done.
+      await waitFor('node-b\'s follow done', async () => bitsWhenTaken !== null, 5000);
       expect(bitsWhenTaken).to.equal(16);
       expect(b.bitmapFor('node-c').countSet()).to.equal(16);
     } finally {
