@@ -119,8 +119,9 @@ export function onFirstWriteWhileDisconnected(g: Generations, absentPeers: strin
   return newGeneration(g, mintNew(g, mint), typeof absentPeers === 'string' ? [absentPeers] : absentPeers, true);
 }
 
-// A connected Secondary follows a new current minted by its Primary (because
-// some other peer is absent); peers absent here now lag too.
+// A connected Secondary of a directory volume follows a new current minted by
+// its Primary (because some other peer is absent); peers absent here now lag
+// too. Block volumes follow with followPrimary, which mirrors the Primary's entries.
 export function onPeerStartedGeneration(g: Generations, current: Uuid, absentPeers: readonly string[]): Generations {
   if (!isUuid(current) || current === ZERO_UUID) throw new TandemError('GENERATION_INVALID', `a peer's new current UUID ${JSON.stringify(current)} is not a non-zero UUID`);
   if (current === g.current) return g;
