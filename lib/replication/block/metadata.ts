@@ -194,10 +194,11 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
   return problem === null ? { ok: true, record } : { ok: false, reason: 'field', detail: problem };
 }
 
-// After a Primary crash (cleanShutdown false with lastRole Primary) writes in
-// the logged extents may be on one disk and not another: mark them out of
-// sync towards every peer (replication.md "Resync and verify": "after a
-// primary crash all hot extents are resynced"). `logged` is the activity
+// After a crash (cleanShutdown false) writes in the logged extents may be on
+// one disk and not another: mark them out of sync towards every peer
+// (replication.md "Resync and verify": "after a primary crash all hot
+// extents are resynced"; a Secondary logs its Primary's writes, see
+// volume/secondary-log.ts). `logged` is the activity
 // log's own file (activity-log-store.ts), newer than the record's copy; both
 // count. Returns the bits newly set.
 export function markActivityLogOutOfSync(record: MetadataRecord, logged: LoggedExtents | null = null): number {
@@ -214,8 +215,9 @@ export function crashedWhilePrimary(record: MetadataRecord): boolean {
   return !record.cleanShutdown && record.lastRole === 'Primary';
 }
 
-// A Secondary saves cleanShutdown false while it tracks third peers' misses (volume.ts followPrimary).
-export function crashedWhileTracking(record: MetadataRecord): boolean {
+// A Secondary saves cleanShutdown false before it logs its Primary's writes or tracks third peers' misses
+// (volume/unclean-record.ts).
+export function crashedWhileSecondary(record: MetadataRecord): boolean {
   return !record.cleanShutdown && record.lastRole === 'Secondary';
 }
 

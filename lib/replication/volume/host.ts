@@ -8,6 +8,7 @@ import type { DiskState } from '../states.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
 import type { RangeLock } from './range-lock.js';
 import type { SyncedRange } from './resync-target.js';
+import type { ApplyWrite } from './secondary-log.js';
 import type { SessionHost } from './session-base.js';
 import type { Feed } from './one-source.js';
 import type { PeerState } from './wire.js';
@@ -50,8 +51,8 @@ export interface VolumeHost extends SessionHost {
   feedsFor(peer: string): Feed[];
   // As a new Primary: resync what is out of sync with `peer`, now at our generation (a lost Primary's last extents).
   reconcile(peer: string): void;
-  // As Secondary: a write of the Primary's stream (its extent is remembered).
-  receivedWrite(offset: number, length: number): void;
+  // As Secondary: a write of the Primary's stream, written by `write` once our activity log holds its extents (secondary-log.ts).
+  applyReceived(offset: number, length: number, write: ApplyWrite): Promise<void> | void;
   // Our Primary `peer`'s link ended while it was Primary: its last extents go out of sync towards the others.
   primaryLost(peer: string): Promise<void>;
   // `peer`'s session started or stopped moving data (one-source.ts): the other peers hear our new feeds.

@@ -98,7 +98,7 @@ export class PeerSession extends PeerSessionBase {
     }
     this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, version);
     this.heldMisses.clear();
-    this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (err) => this.applyFailed(err));
+    this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (o, l, w) => this.host.applyReceived(o, l, w), (err) => this.applyFailed(err));
     // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
     link.deliver((f) => this.onLinkFrame(link, f));
     this.background(link.closed.then((info) => this.onClosed(link, info)), 'winding up the link');
@@ -354,7 +354,6 @@ export class PeerSession extends PeerSessionBase {
     const { offset, length, data } = w.value;
     if (offset + length > this.host.cfg.size) return this.drop(link, `WRITE ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
     this.writesReceived++;
-    this.host.receivedWrite(offset, length);
     this.receiver?.write(f.seq, offset, length, data, (f.flags & FLAG_FUA) !== 0, Date.now());
   }
 

@@ -1,14 +1,14 @@
 // Reconciliation after a lost Primary (three or more nodes): a write in
 // flight when the Primary died may have reached some Secondaries and not
-// others. Each Secondary remembers the extents its Primary's stream touched
-// last; when that link ends without a demote, those extents count as out of
-// sync towards its other peers, and the next Primary resyncs them from its
-// own copy (docs/replication.md "A lost Primary's last writes").
+// others. Each Secondary logs the extents its Primary's stream touches
+// (secondary-log.ts); when that link ends without a demote, the logged
+// extents count as out of sync towards its other peers, and the next Primary
+// resyncs them from its own copy (docs/replication.md "A lost Primary's last
+// writes").
 import { extentRanges } from '../block/activity-log.js';
 import type { Bitmap } from '../block/bitmap.js';
 import { isInStep, type ReplicationState } from '../states.js';
 import type { VolumeLog } from './host.js';
-import { RecentExtents } from './recent-extents.js';
 
 interface ReconcilePeer {
   readonly name: string;
@@ -21,33 +21,24 @@ export interface ReconcileHost {
   readonly volume: string;
   readonly size: number;
   readonly extentSize: number;
-  readonly alExtents: number;
   readonly log: VolumeLog;
   role(): 'Primary' | 'Secondary';
   peers(): Iterable<ReconcilePeer>;
   bitmapFor(peer: string): Bitmap;
+  // The activity log's extents: as Secondary, those its Primary's stream touched last (secondary-log.ts).
+  loggedExtents(): number[];
   // The marks are saved and told to every peer but `except`.
   marked(except: string): Promise<void>;
 }
 
 export class Reconciliation {
-  private readonly recent: RecentExtents; // as Secondary: the extents our Primary's stream touched last
-
-  constructor(private readonly h: ReconcileHost) {
-    this.recent = new RecentExtents(h.extentSize, h.alExtents);
-  }
-
-  // A write of our Primary's stream (we are Secondary).
-  receivedWrite(offset: number, length: number): void {
-    this.recent.touch(offset, length);
-  }
+  constructor(private readonly h: ReconcileHost) {}
 
   // Our Primary `peer` is gone without demoting (a crash, a cut link): the writes it had in flight lie in
-  // the extents its stream touched last, so they count as out of sync towards every other peer.
+  // the extents its stream touched last, which our log holds, so they count as out of sync towards every other peer.
   async primaryLost(peer: string): Promise<void> {
     const { h } = this;
-    const ranges = extentRanges(h.extentSize, this.recent.extents(), h.size);
-    this.recent.clear();
+    const ranges = extentRanges(h.extentSize, h.loggedExtents(), h.size);
     const others = [...h.peers()].filter((s) => s.name !== peer);
     if (ranges.length === 0 || others.length === 0) return;
     for (const s of others) for (const r of ranges) h.bitmapFor(s.name).setRange(r.offset, r.length);

@@ -6,7 +6,6 @@
 // have no activity log behind them, so after a crash volume-open.ts drops the
 // entries instead of trusting bits that may lack the newest marks.
 import type { Bitmap } from '../block/bitmap.js';
-import { TandemError } from '../../errors.js';
 import { bitmapEntry, followPrimary, type Generations } from '../generations.js';
 import type { VolumeLog } from './host.js';
 import type { PeerState } from './wire.js';
@@ -17,26 +16,26 @@ export interface ThirdPeerHost {
   readonly volume: string;
   readonly node: string;
   readonly log: VolumeLog;
-  readonly record: { cleanShutdown: boolean };
   generations: Generations;
   role(): 'Primary' | 'Secondary';
   peer(name: string): { readonly movesNoData: boolean; sendState(): void } | undefined;
   bitmapFor(peer: string): Bitmap;
   bitsSet(offset: number, length: number): void;
   save(): Promise<void>;
+  // cleanShutdown false on disk (unclean-record.ts).
+  recordUnclean(): Promise<void>;
   broadcastState(): void;
 }
 
 export class ThirdPeerMarks {
   private readonly untracked = new Set<string>();
-  private uncleanSaved: Promise<void> | null = null; // the save that put cleanShutdown false on disk
 
   constructor(private readonly h: ThirdPeerHost) {}
 
   // A new link's connect handshake, before our STATE: a Primary's writes on it come after this save, so a mark
   // that follows its write (one unacknowledged when a peer was lost) never lives under a record that says clean.
   async beforeStream(): Promise<void> {
-    if (this.h.role() === 'Secondary' && this.holdsEntries(this.h.generations)) await this.recordUnclean();
+    if (this.h.role() === 'Secondary' && this.holdsEntries(this.h.generations)) await this.h.recordUnclean();
   }
 
   // In step with Primary `primary`: its STATE, in stream order (peer.ts).
@@ -50,7 +49,7 @@ export class ThirdPeerMarks {
     const cleared = even ? f.resolved.filter((p) => h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0) : [];
     for (const p of cleared) h.bitmapFor(p).clearAll();
     // Its writes come after this STATE (a promotion on a link already up, too): they find the record unclean.
-    if (this.holdsEntries(f.generations)) await this.recordUnclean();
+    if (this.holdsEntries(f.generations)) await this.h.recordUnclean();
     if (f.generations === before && cleared.length === 0) return;
     h.generations = f.generations;
     await h.save();
@@ -74,28 +73,10 @@ export class ThirdPeerMarks {
     h.bitsSet(offset, length);
     // An entry trusts these bits: the write this mark precedes waits until the record says unclean. Without an
     // entry nothing relies on them, and taking one saves the record unclean first (follow).
-    if (bitmapEntry(h.generations, peer) !== undefined) await this.recordUnclean();
+    if (bitmapEntry(h.generations, peer) !== undefined) await this.h.recordUnclean();
   }
 
   private holdsEntries(g: Generations): boolean {
     return Object.keys(g.bitmap).length > 0;
-  }
-
-  // cleanShutdown false on disk; concurrent callers share the save. A failure stays a failure (the store
-  // refuses every save after an I/O error): never back to true here, only a clean stop or demote writes that.
-  private recordUnclean(): Promise<void> {
-    const { h } = this;
-    if (!h.record.cleanShutdown) return this.uncleanSaved ?? Promise.resolve();
-    h.record.cleanShutdown = false;
-    let saved: Promise<void>;
-    try {
-      saved = h.save();
-    } catch (e) {
-      saved = Promise.reject(e);
-    }
-    this.uncleanSaved = saved.catch((e: unknown) => {
-      throw new TandemError('METADATA_IO', `${h.volume}: saving the metadata before tracking a third peer's misses failed: ${(e as Error).message}`, { cause: e });
-    });
-    return this.uncleanSaved;
   }
 }

@@ -10,7 +10,7 @@ import { ActivityLog, activityLogPath, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD } f
 import { ActivityLogStore } from '../block/activity-log-store.js';
 import { Bitmap } from '../block/bitmap.js';
 import { openImage } from '../block/image.js';
-import { crashedWhilePrimary, crashedWhileTracking, markActivityLogOutOfSync, markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
+import { crashedWhilePrimary, crashedWhileSecondary, markActivityLogOutOfSync, markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import { MetadataStore } from '../block/metadata-store.js';
 import { FileBackend } from '../block/nbd/file-backend.js';
 import { diskAtOpen, fencedAtOpen } from '../fencing.js';
@@ -56,7 +56,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   // A Secondary's bits for third peers have no activity log behind them (third-peer-marks.ts): after a crash they
   // may miss the newest marks, so no resync may rely on them; those peers are matched through the history (a full sync).
   const tracked = Object.keys(generations.bitmap);
-  if (crashedWhileTracking(record) && tracked.length > 0) {
+  if (crashedWhileSecondary(record) && tracked.length > 0) {
     generations = withoutBitmapEntries(generations, tracked);
     log.warn(`${cfg.name}: the last run ended while Secondary without a clean shutdown: the bitmaps for ${tracked.join(', ')} may lack the newest marks, so they are not trusted (those peers resync in full)`);
   }
@@ -75,11 +75,12 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   if (img.image.created && !newMetadata) markAllOutOfSync(record);
   const al = await ActivityLogStore.open(activityLogPath(cfg.metadata), DEFAULT_EXTENT_SIZE);
   if (!al.ok) { await store.close(); await disk.close(); throw al.error; }
-  // After a Primary crash, writes in the logged extents may be on one disk only (replication.md "Resync and verify").
-  if (crashedWhilePrimary(record)) {
+  // After a crash, writes in the logged extents may be on one disk only: a Primary's own (replication.md "Resync
+  // and verify"), or a Secondary's from its Primary's stream, lost with it maybe ("A lost Primary's last writes").
+  if (crashedWhilePrimary(record) || crashedWhileSecondary(record)) {
     const bits = markActivityLogOutOfSync(record, al.logged);
     const extents = new Set([...record.activityLog.extents(), ...(al.logged?.extents ?? [])]).size;
-    log.warn(`${cfg.name}: the last run ended while Primary without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
+    log.warn(`${cfg.name}: the last run ended while ${record.lastRole} without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
   }
   // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
   record.activityLog = new ActivityLog(cfg.alExtents, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD, Math.ceil(cfg.size / DEFAULT_EXTENT_SIZE) - 1);

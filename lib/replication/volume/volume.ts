@@ -37,7 +37,9 @@ import { Reconciliation } from './reconcile.js';
 import type { SyncedRange } from './resync-target.js';
 import type { VolumeStatus } from './status-types.js';
 import type { PeerState } from './wire.js';
+import { SecondaryLog, type ApplyWrite } from './secondary-log.js';
 import { ThirdPeerMarks } from './third-peer-marks.js';
+import { UncleanRecord } from './unclean-record.js';
 import { openVolumeFiles } from './volume-open.js';
 import { VolumeRecord } from './volume-record.js';
 import { WritePath, type WritePathHost } from './write-path.js';
@@ -67,6 +69,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
   private readonly reconciliation: Reconciliation;
   private readonly thirdPeers: ThirdPeerMarks; // as Secondary: what our Primary's other peers miss
+  private readonly unclean: UncleanRecord;
+  private readonly secondaryLog: SecondaryLog; // as Secondary: the extents our Primary's stream touches
 
   private constructor(
     readonly cfg: BlockVolumeConfig,
@@ -83,9 +87,16 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       volume: cfg.name, alExtents: cfg.alExtents, log: deps.log,
       values: () => ({ generations: this.generations, diskState: this.diskState, fencedPeers: fencedPeersOf(this.peers.values()) }),
     });
+    this.unclean = new UncleanRecord({ volume: cfg.name, record, save: () => this.save() });
+    const unclean = this.unclean;
+    this.secondaryLog = new SecondaryLog({
+      get activityLog() { return record.activityLog; },
+      get uncleanOnDisk() { return unclean.onDisk; },
+      logActivity: (need) => this.logActivity(need), recordUnclean: () => unclean.ensure(),
+    });
     this.reconciliation = new Reconciliation({
-      volume: cfg.name, size: cfg.size, extentSize: record.activityLog.extentSize, alExtents: cfg.alExtents, log: deps.log,
-      role: () => this.role, peers: () => this.peers.values(), bitmapFor: (peer) => this.bitmapFor(peer),
+      volume: cfg.name, size: cfg.size, extentSize: record.activityLog.extentSize, log: deps.log,
+      role: () => this.role, peers: () => this.peers.values(), bitmapFor: (peer) => this.bitmapFor(peer), loggedExtents: () => record.activityLog.extents(),
       marked: async (except) => {
         await this.save();
         this.broadcastState(except);
@@ -93,11 +104,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     });
     const volume = this; // the marks read and set our generations
     this.thirdPeers = new ThirdPeerMarks({
-      volume: cfg.name, node: deps.node, log: deps.log, record,
+      volume: cfg.name, node: deps.node, log: deps.log,
       get generations() { return volume.generations; },
       set generations(g) { volume.generations = g; },
       role: () => this.role, peer: (name) => this.peers.get(name), bitmapFor: (peer) => this.bitmapFor(peer),
-      bitsSet: (o, l) => this.kept.bitsSet(o, l), save: () => this.save(), broadcastState: () => this.broadcastState(),
+      bitsSet: (o, l) => this.kept.bitsSet(o, l), save: () => this.save(), recordUnclean: () => unclean.ensure(), broadcastState: () => this.broadcastState(),
     });
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
@@ -385,8 +396,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     return this.thirdPeers.beforeStream();
   }
 
-  receivedWrite(offset: number, length: number): void {
-    this.reconciliation.receivedWrite(offset, length);
+  applyReceived(offset: number, length: number, write: ApplyWrite): Promise<void> | void {
+    return this.secondaryLog.apply(offset, length, write);
   }
 
   primaryLost(peer: string): Promise<void> {

@@ -9,6 +9,7 @@ import type { FileBackend } from '../block/nbd/file-backend.js';
 import { FLAG_ON_DISK } from '../link/frame-types.js';
 import type { PeerLink } from '../link/peer-link.js';
 import { OrderedApplier, type ApplyJob } from './applier.js';
+import type { ApplyWrite } from './secondary-log.js';
 import { encodeU64 } from './wire.js';
 
 const APPLY_IN_FLIGHT = 32; // concurrent non-overlapping writes
@@ -28,6 +29,8 @@ export class WriteReceiver {
     private readonly link: PeerLink,
     private readonly disk: FileBackend,
     private readonly protocol: ReplicationProtocol,
+    // Writes under the volume's activity log (secondary-log.ts).
+    private readonly logged: (offset: number, length: number, write: ApplyWrite) => Promise<void> | void,
     onError: (err: unknown) => void,
   ) {
     this.applier = new OrderedApplier(APPLY_IN_FLIGHT, (seq) => this.onWatermark(seq), onError);
@@ -63,13 +66,20 @@ export class WriteReceiver {
     this.lastReceivedWrite = seq;
     if (this.protocol === 'B') this.scheduleReceivedAck();
     const disk = this.disk;
+    // One part, or several when our log is smaller than the Primary's (secondary-log.ts).
+    const write: ApplyWrite = (o, l) => {
+      const part = data === null || l === length ? data : data.subarray(o - offset, o - offset + l);
+      if (part === null) return disk.writeZeroes(o, l, fua);
+      if (fua || !disk.writeInline(o, part)) return disk.write(o, part, fua);
+    };
     this.applier.push({
       seq, range: { offset, length },
       // The frame's buffer goes back to the pool once written; nothing else holds a WRITE payload.
       run: () => {
-        if (data === null) return disk.writeZeroes(offset, length, fua);
-        if (fua || !disk.writeInline(offset, data)) return disk.write(offset, data, fua).finally(() => payloadPool.release(data));
-        payloadPool.release(data);
+        const r = this.logged(offset, length, write);
+        if (data === null) return r;
+        if (r === undefined) return payloadPool.release(data);
+        return r.finally(() => payloadPool.release(data));
       },
     });
   }

@@ -196,7 +196,7 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     await established(c, 'node-a', 'node-b');
     await asAfterCrash(() => c.stop('node-b'));
     const b2 = await c.start('node-b');
-    expect(c.logs.filter((l) => l.includes('the last run ended while Secondary without a clean shutdown'))).to.have.length(1);
+    expect(c.logs.filter((l) => l.includes('the last run ended while Secondary without a clean shutdown: the bitmaps for node-c'))).to.have.length(1);
     expect(bitmapEntry(b2.generations, 'node-c')).to.equal(undefined);
   });
 
