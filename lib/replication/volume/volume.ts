@@ -2,8 +2,6 @@
 // its metadata, the role, the peers, and, on the Primary, the NBD export. As
 // the NBD server's BlockBackend it is the one way in for application I/O;
 // its writes take the write path (write-path.ts).
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { TandemError } from '../../errors.js';
 import { formatHostPort } from '../../config/names.js';
 import type { BlockVolumeConfig } from '../../config/types.js';
@@ -14,7 +12,6 @@ import { markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import type { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
 import type { FileBackend } from '../block/nbd/file-backend.js';
-import { NbdServer } from '../block/nbd/server.js';
 import { generationsStatus } from '../generations-json.js';
 import {
   onConnectedAndSynced, onFirstWriteWhileDisconnected, onResyncFinished, onResyncStarted, splitsNow, withoutBitmapEntries, type Generations,
@@ -40,6 +37,7 @@ import type { PeerState } from './wire.js';
 import { SecondaryLog, type ApplyWrite } from './secondary-log.js';
 import { ThirdPeerMarks } from './third-peer-marks.js';
 import { UncleanRecord } from './unclean-record.js';
+import { VolumeExport } from './volume-export.js';
 import { openVolumeFiles } from './volume-open.js';
 import { VolumeRecord } from './volume-record.js';
 import { WritePath, type WritePathHost } from './write-path.js';
@@ -57,7 +55,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   readonly lock = new RangeLock();
   readonly peers = new Map<string, PeerSession>();
   role: 'Primary' | 'Secondary' = 'Secondary';
-  private nbd: NbdServer | null = null;
+  private readonly export: VolumeExport;
   readonly promoteArbiter: PromoteArbiter;
   private readonly fencing: PeerFencing;
   private readonly links: VolumeLinks;
@@ -83,6 +81,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     private readonly deps: VolumeDeps,
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
+    this.export = new VolumeExport(cfg, deps.log);
     this.kept = new VolumeRecord(record, store, alStore, {
       volume: cfg.name, alExtents: cfg.alExtents, log: deps.log,
       values: () => ({ generations: this.generations, diskState: this.diskState, fencedPeers: fencedPeersOf(this.peers.values()) }),
@@ -213,16 +212,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.broadcastState();
     // Peers at our generation now; those that follow a new one reconcile once they say so (peer.ts).
     for (const s of this.peers.values()) if (s.peerState?.generations.current === this.generations.current) this.reconcile(s.name);
-    const nbd = new NbdServer({ exportName: this.cfg.name, backend: this.io(), log: (m) => this.log.info(`${this.cfg.name}: ${m}`) });
-    if (this.cfg.nbd.socket) await mkdir(dirname(this.cfg.nbd.socket), { recursive: true, mode: 0o755 });
     try {
-      await nbd.start({ ...(this.cfg.nbd.tcp ? { tcp: this.cfg.nbd.tcp } : {}), ...(this.cfg.nbd.socket ? { unix: this.cfg.nbd.socket } : {}) });
+      await this.export.start(this.io());
     } catch (e) {
-      await nbd.stop();
       await this.demote();
-      throw new TandemError('NBD_LISTEN', `${this.cfg.name}: cannot serve NBD: ${(e as Error).message}`, { cause: e });
+      throw e;
     }
-    this.nbd = nbd;
     this.log.info(`${this.cfg.name}: Primary${v.forced ? ' (forced)' : ''}, generation ${this.generations.current}`);
     this.emit('replica.role', { volume: this.cfg.name, role: 'Primary', forced: v.forced });
   }
@@ -232,14 +227,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // not, as DRBD refuses to demote a device held open.
   async demote(force = true): Promise<void> {
     if (this.role === 'Secondary') return;
-    const clients = this.nbd?.stats().connections.active ?? 0;
+    const clients = this.export.clients;
     if (clients > 0 && !force) {
       throw new TandemError('DEMOTE_REFUSED', `${this.cfg.name}: ${clients} NBD client(s) connected, so the volume is in use; stop them first, or --force cuts them`);
     }
     if (clients > 0) this.log.warn(`${this.cfg.name}: becoming Secondary with ${clients} NBD client(s) connected: they are cut`);
-    const nbd = this.nbd;
-    this.nbd = null;
-    await nbd?.stop(); // clients go first: nothing new arrives
+    await this.export.stop(); // clients go first: nothing new arrives
     await this.writes.drained();
     await this.flush();
     this.role = 'Secondary';
@@ -455,8 +448,6 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // ---- Status ----
 
   status(): VolumeStatus {
-    const nbd = this.nbd;
-    const a = nbd?.addresses;
     return {
       name: this.cfg.name,
       type: 'block',
@@ -465,7 +456,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       protocol: this.cfg.protocol,
       size_bytes: this.cfg.size,
       device: this.cfg.device,
-      nbd: nbd === null ? null : { tcp: a?.tcp ? formatHostPort(a.tcp) : null, socket: a?.unix ?? null, clients: nbd.stats().connections.active },
+      nbd: this.export.status(),
       generations: generationsStatus(this.generations),
       suspended: this.diskError !== null,
       peers: [...this.peers.values()].map((s) => s.status()),
