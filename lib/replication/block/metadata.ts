@@ -32,8 +32,13 @@ export interface MetadataRecord {
   activityLog: ActivityLog;
   lastRole: Role;
   diskState: DiskState;
-  cleanShutdown: boolean; // false while a Primary runs (on open, resync the AL extents) or a Secondary tracks third peers (on open, forget those entries)
+  // false while a Primary runs, or a Secondary takes a Primary's writes or tracks third peers: on open the logged
+  // extents are marked out of sync towards every peer (and a Secondary forgets its entries for third peers)
+  cleanShutdown: boolean;
   fencedPeers: FencedPeers; // what fencing made of absent peers (fencing.ts)
+  // Peers our bits for include marks of our own crash as Secondary: our copy of those blocks may be stale, so at
+  // one generation the peer's copy wins (volume-open.ts, handshake-decision.ts).
+  staleBitsFor: Set<string>;
 }
 
 // A reason to refuse `generations`, or null to accept it.
@@ -57,6 +62,7 @@ interface RecordJson {
   bitmaps: Array<{ peer: string } & BlobRef>;
   activityLog: BlobRef;
   fencedPeers: Record<string, string>; // absent in records from before it was saved
+  staleBitsFor: string[]; // absent in records from before it was saved
 }
 
 // Why a record may not be saved, or null. Programmer errors, found before any byte is written.
@@ -75,7 +81,21 @@ export function recordProblem(r: MetadataRecord): string | null {
   }
   const fenced = decodeFencedPeers(fencedPeersJson(r.fencedPeers));
   if (!fenced.ok) return fenced.detail;
+  const stale = decodeStaleBitsFor([...r.staleBitsFor]);
+  if (!stale.ok) return stale.detail;
   return null;
+}
+
+// From a record's JSON; absent (a record saved before it was) is none.
+function decodeStaleBitsFor(x: unknown): { ok: true; value: Set<string> } | { ok: false; detail: string } {
+  if (x === undefined) return { ok: true, value: new Set() };
+  if (!Array.isArray(x) || x.length > MAX_PEERS) return { ok: false, detail: `staleBitsFor is not a list of at most ${MAX_PEERS} peers` };
+  const value = new Set<string>();
+  for (const peer of x as unknown[]) {
+    if (typeof peer !== 'string' || !isNodeName(peer) || value.has(peer)) return { ok: false, detail: `staleBitsFor names ${JSON.stringify(String(peer).slice(0, 80))}: not a node name, or twice` };
+    value.add(peer);
+  }
+  return { ok: true, value };
 }
 
 export function encodeRecord(r: MetadataRecord): Buffer {
@@ -106,6 +126,7 @@ export function encodeRecordParts(r: MetadataRecord): Buffer[] {
     bitmaps,
     activityLog,
     fencedPeers: fencedPeersJson(r.fencedPeers),
+    staleBitsFor: [...r.staleBitsFor].sort(),
   };
   // Offsets count from the payload start; the JSON length depends on them, so
   // pad them to a fixed width by shifting once with a generous upper bound.
@@ -145,7 +166,7 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
     return { ok: false, reason: 'json', detail: (e as Error).message };
   }
   if (!isObject(doc)) return { ok: false, reason: 'json', detail: 'not an object' };
-  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog, fencedPeers } = doc;
+  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog, fencedPeers, staleBitsFor } = doc;
   if (typeof volumeSize !== 'number' || typeof blockSize !== 'number') return { ok: false, reason: 'field', detail: 'volumeSize / blockSize' };
   if (typeof lastRole !== 'string' || !(ROLES as readonly string[]).includes(lastRole)) return { ok: false, reason: 'field', detail: `lastRole ${String(lastRole)}` };
   if (typeof diskState !== 'string' || !(DISK_STATES as readonly string[]).includes(diskState)) return { ok: false, reason: 'field', detail: `diskState ${String(diskState)}` };
@@ -153,6 +174,8 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
   if (!Array.isArray(bitmaps) || bitmaps.length > MAX_PEERS) return { ok: false, reason: 'field', detail: 'bitmaps' };
   const fenced = decodeFencedPeers(fencedPeers);
   if (!fenced.ok) return { ok: false, reason: 'field', detail: fenced.detail };
+  const stale = decodeStaleBitsFor(staleBitsFor);
+  if (!stale.ok) return { ok: false, reason: 'field', detail: stale.detail };
   const maps = new Map<string, Bitmap>();
   for (const entry of bitmaps as unknown[]) {
     const peer = isObject(entry) ? entry.peer : undefined;
@@ -189,6 +212,7 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
     diskState: diskState as DiskState,
     cleanShutdown,
     fencedPeers: fenced.value,
+    staleBitsFor: stale.value,
   };
   const problem = recordProblem(record);
   return problem === null ? { ok: true, record } : { ok: false, reason: 'field', detail: problem };

@@ -15,7 +15,10 @@ import { decodeUtf8, utf8Prefix } from '../../net/utf8.js';
 // 6: PEER_OUT_OF_SYNC, a Primary tells its Secondaries which ranges a third
 // peer missed (generations.ts followPrimary); a peer speaking 5 gets none and
 // then tracks nothing for third peers.
-export const LINK_PROTOCOL_VERSION = 6; // the newest we speak, sent in HELLO
+// 7: STATE says when the sender's bits include marks of its own crash as
+// Secondary (staleBits): at one generation the receiver's copy wins. A peer
+// speaking 6 sends no such word, and then neither side applies that rule.
+export const LINK_PROTOCOL_VERSION = 7; // the newest we speak, sent in HELLO
 export const LINK_PROTOCOL_MIN = 3; // the oldest we still speak; two nodes use the lower of their newest
 export const CHALLENGE_LEN = 64; // DRBD sends 64 random bytes (replication.md "Peer authentication")
 export const RESPONSE_LEN = 32; // SHA-256 output

@@ -19,6 +19,8 @@ export type ConnectOutcome =
 export interface DecideOptions {
   // Block volumes on links of protocol 6: two Secondaries that take one Primary's writes are held Established (sharedPrimary).
   holdShared?: boolean;
+  // Links of protocol 7: at one generation, bits a side marked after its own crash as Secondary make the other's copy win.
+  staleBits?: boolean;
 }
 
 export function decideConnect(
@@ -29,7 +31,7 @@ export function decideConnect(
   peer: PeerState,
   opts: DecideOptions = {},
 ): ConnectOutcome {
-  const out = decideAlone(policies, localName, local, peerName, peer);
+  const out = decideAlone(policies, localName, local, peerName, peer, opts);
   return local.feeds === undefined || peer.feeds === undefined ? out : oneSource(out, localName, local, peerName, peer, opts);
 }
 
@@ -47,7 +49,7 @@ export function changedForPause(then: PeerState, now: PeerState): boolean {
 }
 
 // The outcome as if this pair were alone.
-function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
+function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerState, peerName: string, peer: PeerState, opts: DecideOptions): ConnectOutcome {
   if (local.size !== peer.size || local.blockSize !== peer.blockSize) {
     return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: its volume is ${peer.size} bytes / ${peer.blockSize}-byte blocks, ours ${local.size} / ${local.blockSize}` };
   }
@@ -65,8 +67,10 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
     return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: both sides are Primary (one Primary per volume); make one Secondary, then connect` };
   }
   switch (d.kind) {
-    case 'no-sync':
-      return sameGeneration(d.rule, l, p, line);
+    case 'no-sync': {
+      const stale = opts.staleBits === true ? { local: local.staleBits === true, peer: peer.staleBits === true } : { local: false, peer: false };
+      return sameGeneration(d.rule, l, p, line, stale);
+    }
     case 'sync':
       return d.source === 'local' ? { kind: 'sync-source', full: d.full, log: line } : { kind: 'sync-target', full: d.full, log: line };
     case 'split-brain': {
@@ -81,16 +85,22 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 }
 
 // Same current generation: normally in sync. Bits at the same generation come
-// from a Primary that crashed (its activity log, marked at restart), from
-// Secondaries that lost their Primary (the extents its stream touched last,
-// which may differ between them; reconcile.ts primaryLost), or from an online verify. With a Primary,
-// its copy wins: it is what the application reads. Without one, the side with
-// bits is ahead; both with bits: nothing moves (DRBD: "No resync, but N bits in bitmap!").
-function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string): ConnectOutcome {
+// from a Primary that crashed (its activity log, marked at restart), from a
+// Secondary that crashed (its log of its Primary's writes, marked at restart:
+// its own copy is the suspect one, `stale`), from Secondaries that lost their
+// Primary (the extents its stream touched last, which may differ between
+// them; reconcile.ts primaryLost), or from an online verify. With a Primary,
+// its copy wins: it is what the application reads. Without one, a side whose
+// bits are stale loses to one whose are not; otherwise the side with bits is
+// ahead; both with bits: nothing moves (DRBD: "No resync, but N bits in bitmap!").
+function sameGeneration(rule: string, l: SbSide, p: SbSide, line: string, stale: { local: boolean; peer: boolean }): ConnectOutcome {
   if (rule !== 'same-current' || (l.changedBlocks === 0 && p.changedBlocks === 0)) return { kind: 'established', inSync: rule === 'same-current', log: line };
   const why = `same generation, ${l.changedBlocks} block(s) out of sync here and ${p.changedBlocks} on ${p.name}`;
   if (l.role === 'Primary') return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${why}; ${l.name} is Primary, its copy wins` };
   if (p.role === 'Primary') return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}; ${p.name} is Primary, its copy wins` };
+  const staleWhy = (name: string): string => `${why}; ${name}'s bits are marks of its own crash as Secondary, its copy of them may be stale`;
+  if (stale.local && !stale.peer) return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${staleWhy(l.name)}` };
+  if (stale.peer && !stale.local) return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${staleWhy(p.name)}` };
   if (p.changedBlocks === 0) return { kind: 'sync-source', full: false, log: `${l.name} is SyncSource (bitmap-based): ${why}` };
   if (l.changedBlocks === 0) return { kind: 'sync-target', full: false, log: `${p.name} is SyncSource (bitmap-based): ${why}` };
   return { kind: 'established', inSync: false, log: `No resync, but ${l.changedBlocks} bits in bitmap! (${why}; neither side is Primary: run verify, or invalidate the stale side)` };

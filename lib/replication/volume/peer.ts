@@ -19,7 +19,7 @@ import { pauseReason } from './one-source.js';
 import { PeerVerify } from './peer-verify.js';
 import {
   decodePeerOutOfSync, decodeState, decodeU64, decodeWrite,
-  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE,
+  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE, STALE_BITS_SINCE,
 } from './wire.js';
 import { HeldMisses } from './held-misses.js';
 import type { WriteCompletion } from './write-completion.js';
@@ -189,8 +189,8 @@ export class PeerSession extends PeerSessionBase {
     const { sent } = both;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
-    // Both ends speak the same link version, so both apply the shared-Primary rule or neither does.
-    const opts = { holdShared: this.forwardsMisses };
+    // Both ends speak the same link version, so both apply the shared-Primary and stale-bits rules or neither does.
+    const opts = { holdShared: this.forwardsMisses, staleBits: (link.peer?.version ?? 0) >= STALE_BITS_SINCE };
     const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received, opts);
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);

@@ -19,6 +19,8 @@ export interface SecondaryLogHost {
   // The record on disk says unclean (unclean-record.ts).
   readonly uncleanOnDisk: boolean;
   recordUnclean(): Promise<void>;
+  // Extents were released: a Primary's write waiting for room in the log (after a promotion) may go on.
+  released(): void;
 }
 
 export class SecondaryLog {
@@ -32,7 +34,8 @@ export class SecondaryLog {
     const al = this.h.activityLog;
     if (length === 0) return write(offset, length);
     if (!this.h.uncleanOnDisk || !al.hot(offset, length)) return this.applyWaiting(offset, length, write);
-    al.touch(offset, length); // hot: pins the extents, nothing to save
+    const t = al.touch(offset, length); // hot: pins the extents; only extents logged ahead of a stream may be new
+    if (t.ok && t.changed) this.logAhead(t.added);
     let r: Promise<void> | void;
     try {
       r = write(offset, length);
@@ -77,8 +80,7 @@ export class SecondaryLog {
       }
       const need = al.freshest(offset, length);
       if (need < 0) {
-        // Extents logged ahead of a stream: saved now, waited for by no write (freshest() makes one that reaches them wait).
-        if (r.changed) this.h.logActivity(al.freshestOf(r.added)).catch(() => {});
+        if (r.changed) this.logAhead(r.added);
         return;
       }
       try {
@@ -91,8 +93,15 @@ export class SecondaryLog {
     }
   }
 
+  // Extents logged ahead of a stream: saved now, waited for by no write (freshest() makes one that reaches
+  // them before the save is done wait). A failed save fails the store: the next write that needs one gets the error.
+  private logAhead(extents: number[]): void {
+    this.h.logActivity(this.h.activityLog.freshestOf(extents)).catch(() => {});
+  }
+
   private release(offset: number, length: number): void {
     this.h.activityLog.release(offset, length);
+    this.h.released();
     const w = this.waiters;
     if (w.length === 0) return;
     this.waiters = [];

@@ -37,7 +37,7 @@ export class UncleanRecord {
     }
     const saving: Promise<void> = saved.then(
       () => { if (this.saving === saving) this.settled = true; },
-      (e: unknown) => { throw new TandemError('METADATA_IO', `${h.volume}: saving the metadata as not cleanly shut down, before taking a Primary's writes, failed: ${(e as Error).message}`, { cause: e }); },
+      (e: unknown) => { throw new TandemError('METADATA_IO', `${h.volume}: saving the metadata as not cleanly shut down failed (nothing relies on it yet): ${(e as Error).message}`, { cause: e }); },
     );
     this.saving = saving;
     return saving;

@@ -80,8 +80,11 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   if (crashedWhilePrimary(record) || crashedWhileSecondary(record)) {
     const bits = markActivityLogOutOfSync(record, al.logged);
     const extents = new Set([...record.activityLog.extents(), ...(al.logged?.extents ?? [])]).size;
-    log.warn(`${cfg.name}: the last run ended while ${record.lastRole} without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer`);
+    // A Primary's copy of its logged extents is the newest; a Secondary's may lack writes its page cache lost.
+    if (crashedWhileSecondary(record) && extents > 0) for (const p of cfg.peers) record.staleBitsFor.add(p.name);
+    log.warn(`${cfg.name}: the last run ended while ${record.lastRole} without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer${crashedWhileSecondary(record) && extents > 0 ? ', whose copy of them wins at one generation' : ''}`);
   }
+  for (const p of record.staleBitsFor) if (!cfg.peers.some((q) => q.name === p)) record.staleBitsFor.delete(p);
   // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.
   record.activityLog = new ActivityLog(cfg.alExtents, DEFAULT_EXTENT_SIZE, SEQUENTIAL_AHEAD, Math.ceil(cfg.size / DEFAULT_EXTENT_SIZE) - 1);
   record.lastRole = 'Secondary';
@@ -100,5 +103,6 @@ function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
     diskState: 'Inconsistent',
     cleanShutdown: true,
     fencedPeers: new Map(),
+    staleBitsFor: new Set(),
   };
 }

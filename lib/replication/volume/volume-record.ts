@@ -11,6 +11,7 @@ import { encodeGenerations } from '../generations-json.js';
 import type { Generations } from '../generations.js';
 import type { DiskState } from '../states.js';
 import type { VolumeLog } from './host.js';
+import { LeavingExtents } from './leaving-extents.js';
 import { UnsavedBits } from './unsaved-bits.js';
 
 // What the volume holds that the record saves.
@@ -20,16 +21,25 @@ export interface RecordValues {
   fencedPeers: MetadataRecord['fencedPeers'];
 }
 
+// The image's flushes, as far as the log needs them (file-backend.ts).
+export interface FlushedImage {
+  readonly flushesBegun: number;
+  readonly durableThrough: number;
+  flush(): Promise<void>;
+}
+
 export class VolumeRecord {
   private readonly unsavedBits: UnsavedBits;
+  private readonly leaving = new LeavingExtents();
   private savingBits = false;
+  private flushing = false;
   private alWriting: { upTo: number; done: Promise<void> } | null = null; // the activity-log save being written
 
   constructor(
     readonly record: MetadataRecord,
     private readonly store: MetadataStore,
     private readonly alStore: ActivityLogStore,
-    private readonly o: { volume: string; alExtents: number; log: VolumeLog; values: () => RecordValues },
+    private readonly o: { volume: string; alExtents: number; log: VolumeLog; values: () => RecordValues; disk: FlushedImage },
   ) {
     this.unsavedBits = new UnsavedBits(record.activityLog.extentSize);
   }
@@ -63,10 +73,11 @@ export class VolumeRecord {
   }
 
   // Resolves once the activity log's extents added up to epoch `need` are
-  // on disk (write-path.ts). Its file lists the log's extents and those with
-  // bits the saved record lacks: an evicted extent's bits reach the disk in a
+  // on disk (write-path.ts). Its file lists the log's extents, those with
+  // bits the saved record lacks (an evicted extent's bits reach the disk in a
   // record saved later, not at eviction, so a new extent costs a few KiB
-  // here instead of every bitmap.
+  // here instead of every bitmap), and those evicted since the last image
+  // flush (leaving-extents.ts).
   logActivity(need: number): Promise<void> {
     const w = this.alWriting;
     if (w !== null && w.upTo >= need) return w.done; // the save being written holds it
@@ -74,9 +85,21 @@ export class VolumeRecord {
     const done: Promise<void> = this.alStore.save(() => {
       const snap = al.snapshot();
       this.alWriting = { upTo: snap.upTo, done };
-      return { extentSize: al.extentSize, extents: [...snap.extents, ...this.unsavedBits.extents()], written: () => al.saved(snap.upTo) };
+      const { disk } = this.o;
+      const leaving = this.leaving.snapshot(snap.extents, disk.flushesBegun, disk.durableThrough);
+      if (this.leaving.size > this.o.alExtents) this.flushSoon();
+      return { extentSize: al.extentSize, extents: [...snap.extents, ...this.unsavedBits.extents(), ...leaving], written: () => al.saved(snap.upTo) };
     });
     return done;
+  }
+
+  // Bounds the extents listed as leaving when nothing else flushes the image (no FLUSH, protocol A).
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.o.disk.flush()
+      .catch((e: unknown) => this.o.log.error(`${this.o.volume}: flushing the image: ${(e as Error).message}`))
+      .finally(() => (this.flushing = false));
   }
 
   async close(): Promise<void> {

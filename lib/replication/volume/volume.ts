@@ -83,7 +83,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     this.export = new VolumeExport(cfg, deps.log);
     this.kept = new VolumeRecord(record, store, alStore, {
-      volume: cfg.name, alExtents: cfg.alExtents, log: deps.log,
+      volume: cfg.name, alExtents: cfg.alExtents, log: deps.log, disk,
       values: () => ({ generations: this.generations, diskState: this.diskState, fencedPeers: fencedPeersOf(this.peers.values()) }),
     });
     this.unclean = new UncleanRecord({ volume: cfg.name, record, save: () => this.save() });
@@ -91,7 +91,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.secondaryLog = new SecondaryLog({
       get activityLog() { return record.activityLog; },
       get uncleanOnDisk() { return unclean.onDisk; },
-      logActivity: (need) => this.logActivity(need), recordUnclean: () => unclean.ensure(),
+      logActivity: (need) => this.logActivity(need), recordUnclean: () => unclean.ensure(), released: () => this.writes.extentsReleased(),
     });
     this.reconciliation = new Reconciliation({
       volume: cfg.name, size: cfg.size, extentSize: record.activityLog.extentSize, log: deps.log,
@@ -173,7 +173,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.disconnect();
     await this.links.stop();
     this.fencing.stop();
-    this.record.cleanShutdown = true;
+    // The page cache reaches the disk before the record says clean: a clean record makes the next start drop the log.
+    const flushed = await this.disk.flush().then(() => true, (e: unknown) => {
+      this.log.error(`${this.cfg.name}: flushing the image at stop: ${(e as Error).message}; the record stays unclean`);
+      return false;
+    });
+    this.record.cleanShutdown = flushed;
     await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
     await this.kept.close();
     await this.disk.close();
@@ -184,19 +189,21 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
     const fencingSelf = { disk: () => this.diskState, setDisk: (d: DiskState) => this.setDisk(d) };
-    let before: { generations: Generations; diskState: DiskState; lastRole: 'Primary' | 'Secondary'; cleanShutdown: boolean } | null = null;
+    let before: { generations: Generations; diskState: DiskState; lastRole: 'Primary' | 'Secondary'; cleanShutdown: boolean; stale: Set<string> } | null = null;
     const v = await promoteAgreed({
       volume: this.cfg.name, arbiter: this.promoteArbiter, peers: this.peers.values(), timeoutMs: this.cfg.timeoutMs,
       isPrimary: () => this.role === 'Primary',
       fence: (silent) => this.fencing.beforePromote(this.peers.values(), fencingSelf, force, silent),
       check: () => promotion(this.cfg.name, this.diskState, force, this.generations, this.peers.values()),
       commit: async (p) => {
-        before = { generations: this.generations, diskState: this.diskState, lastRole: this.record.lastRole, cleanShutdown: this.record.cleanShutdown };
+        before = { generations: this.generations, diskState: this.diskState, lastRole: this.record.lastRole, cleanShutdown: this.record.cleanShutdown, stale: new Set(this.record.staleBitsFor) };
         this.generations = p.generations;
         this.diskState = 'UpToDate';
         this.role = 'Primary';
         this.record.lastRole = 'Primary';
         this.record.cleanShutdown = false;
+        // Our copy is what the application reads now: bits marked after a crash of ours no longer lose.
+        this.record.staleBitsFor.clear();
         await this.save();
       },
       // Not Primary after all (the metadata could not be written): as we were.
@@ -205,6 +212,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
         ({ generations: this.generations, diskState: this.diskState } = before);
         this.record.lastRole = before.lastRole;
         this.record.cleanShutdown = before.cleanShutdown;
+        this.record.staleBitsFor = before.stale;
         this.role = 'Secondary';
       },
     });
@@ -300,10 +308,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   // ---- VolumeHost ----
 
   stateFor(peer: string): PeerState {
+    const changedBlocks = this.bitmapFor(peer).countSet();
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
-      protocol: this.cfg.protocol, changedBlocks: this.bitmapFor(peer).countSet(), discardMyData: this.discardMine,
-      feeds: this.feedsFor(peer),
+      protocol: this.cfg.protocol, changedBlocks, discardMyData: this.discardMine,
+      feeds: this.feedsFor(peer), ...(changedBlocks > 0 && this.record.staleBitsFor.has(peer) ? { staleBits: true } : {}),
     };
   }
 
@@ -340,7 +349,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async connectedInSync(peer: string, peerDisk: DiskState): Promise<void> {
     const g = onConnectedAndSynced(this.generations, peer);
     const disk = diskWhenInSync(this.diskState, peerDisk);
-    if (g === this.generations && disk === this.diskState) return;
+    const stale = this.record.staleBitsFor.delete(peer); // in sync: no bits either way
+    if (g === this.generations && disk === this.diskState && !stale) return;
     this.generations = g;
     if (disk !== this.diskState) return this.setDisk(disk);
     await this.save();
@@ -372,6 +382,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void> {
     this.generations = asTarget ? onResyncFinished(this.generations, peer, { asTarget: true, source }) : onResyncFinished(this.generations, peer, { asTarget: false });
     this.bitmapFor(peer).clearAll();
+    this.record.staleBitsFor.delete(peer);
     if (asTarget) this.diskState = diskAfterResync(sourceDisk);
     await this.save();
     this.broadcastState(peer);

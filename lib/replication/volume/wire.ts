@@ -27,6 +27,7 @@ export const HASH_LEN = 32; // SHA-256 (csums-alg sha256)
 export const BLOCK_HASH_LEN = 16; // per-block verify digest: SHA-256 truncated, collisions still 2^-64
 export const MAX_REQUEST_LEN = 4 << 20; // one resync / verify request covers at most 4 MiB
 export const PEER_OUT_OF_SYNC_SINCE = 6; // the link protocol version that has PEER_OUT_OF_SYNC
+export const STALE_BITS_SINCE = 7; // the link protocol version whose STATE says staleBits
 
 const fail = <T>(detail: string): Decoded<T> => ({ ok: false, detail });
 
@@ -94,6 +95,9 @@ export interface PeerState {
   // peer older than link protocol 4, and from directory volumes: such a peer
   // neither reports nor applies the one-source rule, so neither side does.
   feeds?: Feed[];
+  // The sender's bits for the receiver include marks of its own crash as Secondary (secondary-log.ts): its
+  // copy of those blocks may lack writes its page cache lost. Absent is false.
+  staleBits?: boolean;
 }
 
 const MAX_FEEDS = 64;
@@ -125,12 +129,13 @@ export function decodeState(buf: Buffer): Decoded<PeerState> {
   if (!g.ok) return fail(`STATE generations: ${g.reason}`);
   const feeds = o.feeds === undefined ? undefined : parseFeeds(o.feeds);
   if (typeof feeds === 'string') return fail(`STATE feeds: ${feeds}`);
+  if (o.staleBits !== undefined && typeof o.staleBits !== 'boolean') return fail('STATE staleBits is not a boolean');
   return {
     ok: true,
     value: {
       role: o.role, disk: o.disk, protocol: o.protocol, generations: g.generations,
       size: o.size as number, blockSize: o.blockSize as number, changedBlocks: o.changedBlocks as number,
-      discardMyData: o.discardMyData, ...(feeds === undefined ? {} : { feeds }),
+      discardMyData: o.discardMyData, ...(feeds === undefined ? {} : { feeds }), ...(o.staleBits === true ? { staleBits: true } : {}),
     },
   };
 }

@@ -201,7 +201,8 @@ export class WritePath {
     if (r.ok) {
       // New extents, or ones a save still being written holds: data waits for the disk to have them.
       const need = this.host.activityLog.freshest(offset, length);
-      if (need >= 0) return this.host.logActivity(need);
+      // A failed save leaves nothing pinned: the write fails before its data goes anywhere.
+      if (need >= 0) return this.host.logActivity(need).catch((e: unknown) => { this.alEnd(offset, length); throw e; });
       if (r.changed) this.logAhead(r.added);
       return null;
     }
@@ -225,6 +226,11 @@ export class WritePath {
 
   private alEnd(offset: number, length: number): void {
     this.host.activityLog.release(offset, length);
+    this.wake('al');
+  }
+
+  // Extents pinned elsewhere were released (a stream applied as Secondary, finishing after a promotion).
+  extentsReleased(): void {
     this.wake('al');
   }
 

@@ -24,6 +24,7 @@ export class WriteReceiver {
   private lastReceivedWrite = -1n;
   private lastWriteAt = 0;
   private watermark = -1n;
+  private stopped = false;
 
   constructor(
     private readonly link: PeerLink,
@@ -50,8 +51,11 @@ export class WriteReceiver {
     return this.applier.idle();
   }
 
-  // Nothing more is applied or acknowledged (the link ended or failed).
+  // Nothing more is applied or acknowledged (the link ended or failed). A write already started but still
+  // waiting for its activity-log save writes nothing: the Primary counts it unacknowledged, and a lost
+  // Primary's reconcile (taken now) must cover every write that reaches our disk.
   stop(): void {
+    this.stopped = true;
     this.applier.stop();
   }
 
@@ -68,6 +72,7 @@ export class WriteReceiver {
     const disk = this.disk;
     // One part, or several when our log is smaller than the Primary's (secondary-log.ts).
     const write: ApplyWrite = (o, l) => {
+      if (this.stopped) return;
       const part = data === null || l === length ? data : data.subarray(o - offset, o - offset + l);
       if (part === null) return disk.writeZeroes(o, l, fua);
       if (fua || !disk.writeInline(o, part)) return disk.write(o, part, fua);

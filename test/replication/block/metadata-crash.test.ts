@@ -38,6 +38,7 @@ function recordFor(n: number, BitmapC: typeof Bitmap, AlC: typeof ActivityLog): 
     diskState: n % 3 === 0 ? 'UpToDate' : 'Consistent',
     cleanShutdown: n % 5 === 0,
     fencedPeers: new Map(),
+    staleBitsFor: new Set(),
   };
 }
 

@@ -28,6 +28,7 @@ export function sampleRecord(volumeSize = 64 * 4096 + 512, peers = ['node-b', 'n
     diskState: 'UpToDate',
     cleanShutdown: false,
     fencedPeers: new Map(),
+    staleBitsFor: new Set(),
   };
 }
 
@@ -80,6 +81,29 @@ describe('replication/block metadata codec', () => {
       expect(r.ok ? '' : `${r.reason}: ${r.detail}`).to.include('field').and.include(why);
     }
     expect(() => encodeRecord({ ...rec, fencedPeers: new Map([['node-b', 'UpToDate' as 'Outdated']]) })).to.throw(RangeError);
+  });
+
+  it('the peers our bits are stale for round-trip; a record from before they were saved has none; a bad list is refused', () => {
+    const rec = { ...sampleRecord(), staleBitsFor: new Set(['node_c', 'node-b']) };
+    const back = decodeRecord(encodeRecord(rec));
+    if (!back.ok) return expect.fail(back.detail);
+    expect([...back.record.staleBitsFor]).to.deep.equal(['node-b', 'node_c']);
+    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => {
+      const bytes = encodeRecord(rec);
+      const len = bytes.readUInt32LE(0);
+      const doc = JSON.parse(bytes.subarray(4, 4 + len).toString('utf8')) as Record<string, unknown>;
+      edit(doc);
+      const json = Buffer.from(JSON.stringify(doc).padEnd(len, ' '));
+      expect(json.length, 'the edit keeps the blob offsets').to.equal(len);
+      return Buffer.concat([bytes.subarray(0, 4), json, bytes.subarray(4 + len)]);
+    };
+    const old = decodeRecord(withJson((d) => { delete d['staleBitsFor']; }));
+    expect(old.ok && old.record.staleBitsFor.size).to.equal(0);
+    for (const bad of [['no/de'], ['node-b', 'node-b'], 'node-b', [7]]) {
+      const r = decodeRecord(withJson((d) => { d['staleBitsFor'] = bad; }));
+      expect(r.ok ? '' : `${r.reason}: ${r.detail}`, JSON.stringify(bad)).to.match(/^field: staleBitsFor/);
+    }
+    expect(() => encodeRecord({ ...rec, staleBitsFor: new Set(['bad name!']) })).to.throw(RangeError);
   });
 
   it('generations pass through the owner\'s check; a refusal or a throwing check is a rejection', () => {

@@ -32,7 +32,7 @@ function st(generations: Generations, o: Partial<PeerState> = {}): PeerState {
 const pol = (after_sb_0pri: AfterSb0pri = 'disconnect', o: Partial<AfterSbPolicies> = {}): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, ...o });
 
 // What node-a decides connecting to node-b, checked against node-b's view too.
-function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { holdShared: true }): ConnectOutcome {
+function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { holdShared: true, staleBits: true }): ConnectOutcome {
   const mine = decideConnect(policies, 'node-a', a, 'node-b', b, opts);
   const theirs = decideConnect(policies, 'node-b', b, 'node-a', a, opts);
   expectMirrored(mine, theirs, () => JSON.stringify({ a, b, policies }));
@@ -122,6 +122,25 @@ describe('replication/volume decideConnect table', () => {
     const out = decide(pol(), st(G, { changedBlocks: 3 }), st(G, { changedBlocks: 9 }));
     expect(out).to.deep.include({ kind: 'established', inSync: false });
     expect(out.log).to.match(/^No resync, but 3 bits in bitmap! .*neither side is Primary/);
+  });
+
+  it('same current, no Primary, bits on a side that crashed as Secondary (stale) -> the other side is the source, with or without bits of its own', () => {
+    const out = decide(pol(), st(G, { changedBlocks: 1024, staleBits: true }), st(G));
+    expect(out).to.deep.equal({
+      kind: 'sync-target', full: false,
+      log: 'node-b is SyncSource (bitmap-based): same generation, 1024 block(s) out of sync here and 0 on node-b; node-a\'s bits are marks of its own crash as Secondary, its copy of them may be stale',
+    });
+    expect(decide(pol(), st(G, { changedBlocks: 5 }), st(G, { changedBlocks: 1024, staleBits: true }))).to.deep.include({ kind: 'sync-source', full: false });
+    // Both crashed as Secondary: neither copy is better, as before.
+    expect(decide(pol(), st(G, { changedBlocks: 5, staleBits: true }), st(G, { changedBlocks: 9, staleBits: true }))).to.deep.include({ kind: 'established', inSync: false });
+    // A Primary's copy wins all the same, and different generations decide as always.
+    expect(decide(pol(), st(G, { changedBlocks: 5, staleBits: true, role: 'Primary' }), st(G))).to.deep.include({ kind: 'sync-source', full: false });
+    expect(decide(pol(), st(gen(5, { 'node-b': [4, false] }, [4]), { changedBlocks: 5, staleBits: true }), st(gen(4, {}, [3])))).to.deep.include({ kind: 'sync-source', full: false });
+  });
+
+  it('links below protocol 7 ignore staleBits: the side with bits is ahead, as before', () => {
+    const out = decide(pol(), st(G, { changedBlocks: 1024, staleBits: true }), st(G), { holdShared: true });
+    expect(out).to.deep.include({ kind: 'sync-source', full: false });
   });
 
   it('bitmap UUID is the peer\'s current -> bitmap-based sync', () => {
@@ -465,16 +484,18 @@ describe('replication/volume decideConnect mirror property', () => {
         changedBlocks: n(3) === 0 ? 0 : n(4), discardMyData: n(6) === 0,
         protocol: n(50) === 0 ? 'A' : 'C', size: n(50) === 0 ? 4 * MiB : 8 * MiB,
         ...(n(4) === 0 ? {} : { feeds: Array.from({ length: n(3) === 0 ? n(3) : 0 }, (_, k) => ({ peer: `node-${'cde'[k]}`, replication: (['SyncSource', 'SyncTarget', 'Established'] as const)[n(3)] as Feed['replication'] })) }),
+        ...(n(4) === 0 ? { staleBits: true } : {}),
       });
       const a = mk('node-b');
       const b = mk('node-a');
-      const x = decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true });
-      const y = decideConnect(policies, 'node-b', b, 'node-a', a, { holdShared: true });
+      const opts = { holdShared: true, staleBits: true };
+      const x = decideConnect(policies, 'node-a', a, 'node-b', b, opts);
+      const y = decideConnect(policies, 'node-b', b, 'node-a', a, opts);
       expectMirrored(x, y, () => JSON.stringify({ a, b, policies }));
       expect(x.log).to.be.a('string').and.not.equal('');
       kinds.set(x.kind, (kinds.get(x.kind) ?? 0) + 1);
       // Paused exactly where the pair alone would move data and a side has another source.
-      const alone = decideConnect(policies, 'node-a', { ...a, feeds: undefined }, 'node-b', { ...b, feeds: undefined });
+      const alone = decideConnect(policies, 'node-a', { ...a, feeds: undefined }, 'node-b', { ...b, feeds: undefined }, { staleBits: true });
       const flows = alone.kind === 'sync-source' || alone.kind === 'sync-target' || (alone.kind === 'established' && (a.role === 'Primary' || b.role === 'Primary'));
       const aSends = alone.kind === 'sync-source' || (alone.kind === 'established' && a.role === 'Primary');
       const [target, source] = aSends ? [b, a] : [a, b];
@@ -486,11 +507,21 @@ describe('replication/volume decideConnect mirror property', () => {
       else if (flows && busy) expect(x).to.include({ kind: 'paused', replication: aSends ? 'PausedSyncS' : 'PausedSyncT' });
       else expect(x).to.deep.equal(alone);
       // Same inputs, same answer: the decision is a pure function.
-      if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true }), x)) expect.fail('not deterministic');
+      if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b, opts), x)) expect.fail('not deterministic');
       // Without holdShared (directory volumes, links of protocol 5) the pair waits or moves as alone.
-      const plain = decideConnect(policies, 'node-a', a, 'node-b', b);
+      const plain = decideConnect(policies, 'node-a', a, 'node-b', b, { staleBits: true });
       if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(plain.kind).to.equal(busy ? 'paused' : alone.kind);
       else expect(plain).to.deep.equal(x);
+      // Without staleBits (links of protocol 6) the flags change nothing; with it, only a pair of Secondaries at one
+      // generation where exactly one side's bits are stale decides otherwise, and then that side is the target.
+      const strip = (s: PeerState): PeerState => { const { staleBits: _, ...rest } = s; return rest; };
+      const old = decideConnect(policies, 'node-a', strip(a), 'node-b', strip(b), { holdShared: true });
+      expect(decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true })).to.deep.equal(old);
+      const oneStale = (a.staleBits === true) !== (b.staleBits === true) && a.role === 'Secondary' && b.role === 'Secondary' && a.generations.current === b.generations.current;
+      if (!isDeepStrictEqual(x, old)) {
+        expect(oneStale, JSON.stringify({ a, b, x, old })).to.equal(true);
+        if (x.kind === 'sync-source' || x.kind === 'sync-target') expect(x.kind).to.equal(a.staleBits === true ? 'sync-target' : 'sync-source');
+      }
     }
     expect([...kinds.keys()].sort()).to.deep.equal(['established', 'paused', 'standalone', 'sync-source', 'sync-target']);
   });

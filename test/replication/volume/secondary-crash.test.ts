@@ -47,10 +47,53 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     await overwrite('node-b', 1 * MiB, 0); // an acknowledged write the power loss took from its page cache
     c.events.length = 0;
     await c.start('node-b');
-    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 2 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer');
+    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 2 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
     await waitFor('node-b resynced', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
     await established(c, 'node-a', 'node-b');
     expect(resyncOf('node-b')).to.include({ peer: 'node-a', direction: 'SyncTarget', full: false, bytes: 8 * MiB }); // the two extents, not the volume
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
+  // Its bits say its own copy is the suspect one: with no Primary at one generation, the side with bits would
+  // otherwise be taken for the one ahead, and its stale copy would overwrite the good one.
+  it('a Secondary that crashed meets its former Primary, now Secondary: the former Primary\'s copy wins', async () => {
+    c = await Cluster.create({ size: 16 * MiB });
+    const a = await c.start('node-a');
+    await c.start('node-b');
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await a.io().write(1 * MiB, pattern(4, 64 * 1024), false);
+    await a.io().flush();
+    await crash('node-b');
+    await overwrite('node-b', 1 * MiB, 0); // lost with node-b's page cache
+    await a.demote(); // no write since: both stay at one generation
+    const good = await c.image('node-a');
+    c.events.length = 0;
+    await c.start('node-b');
+    await waitFor('node-b resynced', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
+    expect(resyncOf('node-b')).to.include({ peer: 'node-a', direction: 'SyncTarget', full: false, bytes: 4 * MiB });
+    expect(c.logs.some((l) => l.includes('node-b\'s bits are marks of its own crash as Secondary, its copy of them may be stale'))).to.equal(true);
+    await established(c, 'node-a', 'node-b');
+    expect((await c.image('node-a')).equals(good), 'node-a\'s data unchanged').to.equal(true);
+    await sameImages(c, 'node-a', 'node-b');
+    // Resynced: node-b's bits for node-a are gone, and with them what made them stale.
+    expect(c.get('node-b').status().peers[0]).to.include({ out_of_sync_bytes: 0 });
+  });
+
+  it('an image that cannot be flushed at stop leaves the record unclean: the next start marks the log', async () => {
+    c = await Cluster.create({ size: 16 * MiB });
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await a.io().write(5 * MiB, pattern(5, 4096), false);
+    await a.io().flush();
+    (b.disk as unknown as { flush: () => Promise<void> }).flush = async () => { throw new Error('EIO'); };
+    await c.stop('node-b');
+    expect(c.logs).to.include('node-b error db: flushing the image at stop: EIO; the record stays unclean');
+    await c.start('node-b');
+    expect(c.logs.some((l) => l.startsWith('node-b warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s)'))).to.equal(true);
+    await established(c, 'node-a', 'node-b');
     await sameImages(c, 'node-a', 'node-b');
   });
 
@@ -92,7 +135,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     expect(c.logs.some((l) => l.startsWith('node-c info db: Primary node-a lost')), 'node-c logged no extent of node-a\'s').to.equal(false);
     c.events.length = 0;
     await c.start('node-b');
-    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer');
+    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
     await c2.promote(false);
     await waitFor('node-b resynced from node-c', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
     await established(c, 'node-b', 'node-c');

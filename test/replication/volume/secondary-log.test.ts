@@ -35,6 +35,7 @@ function harness(capacity = CAPACITY, ahead = 0) {
       al.saved(snap.upTo);
       steps.push({ what: 'log saved', at: snap.extents.length });
     },
+    released: () => {},
   });
   // A write that checks the log on disk holds its extents, and records itself.
   const write = (o: number, l: number): void => {
@@ -134,6 +135,13 @@ describe('replication/volume SecondaryLog', () => {
     expect(h.saves()).to.equal(2);
     for (let i = 2; i < 6; i++) expect(h.log.apply(i * EXTENT, EXTENT, h.write), `write ${i}`).to.equal(undefined);
     expect(h.saves()).to.equal(2);
+    // Half the extents ahead used: a write without waiting tops them up in the background, so the stream never stops.
+    for (let i = 6; i < 40; i++) {
+      expect(h.log.apply(i * EXTENT, EXTENT, h.write), `write ${i}`).to.equal(undefined);
+      await new Promise((r) => setImmediate(r)); // a save in the background finishes
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(h.saves()).to.be.greaterThan(2);
   });
 
   it('a zero-length write passes straight through', () => {

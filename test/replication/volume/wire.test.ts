@@ -148,6 +148,12 @@ describe('replication/volume wire: round trips', () => {
     expect(JSON.parse(encodeState(state()).toString('utf8'))).to.not.have.property('feeds');
   });
 
+  it('STATE staleBits (link protocol 7): true round-trips; false and absent decode as absent', () => {
+    expect(value(decodeState(encodeState(state({ staleBits: true }))))).to.deep.equal(state({ staleBits: true }));
+    expect(value(decodeState(encodeState(state({ staleBits: false }))))).to.deep.equal(state());
+    expect(value(decodeState(encodeState(state())))).to.deep.equal(state());
+  });
+
   it('PEER_OUT_OF_SYNC at offsets up to 2^53-1, lengths up to 2^32-1, names up to 63 bytes', () => {
     for (const m of [{ offset: 0, length: 1, peer: 'n' }, { offset: 2 ** 53 - 1, length: 0xffffffff, peer: 'é'.repeat(31) + 'x' }, { offset: 4096, length: 65536, peer: 'node-c' }]) {
       expect(decodePeerOutOfSync(encodePeerOutOfSync(m))).to.deep.equal({ ok: true, value: m });
@@ -315,6 +321,10 @@ describe('replication/volume wire: decodeState rejects what a peer must not clai
 
   it('discardMyData must be a boolean', () => {
     for (const v of [0, 1, 'true', null]) expectRejected(decodeState(withField('discardMyData', v)), /discardMyData/);
+  });
+
+  it('staleBits (link protocol 7) must be a boolean when present', () => {
+    for (const v of [0, 1, 'true', null, []]) expectRejected(decodeState(withField('staleBits', v)), /staleBits/);
   });
 
   it('bad generations', () => {

@@ -230,6 +230,29 @@ describe('replicated volume: write path (in memory)', () => {
     ]);
   });
 
+  it('a failed activity-log save fails the write before its data goes anywhere, and leaves its extent unpinned', async () => {
+    const { path, host, log, al } = setup();
+    host.logActivity = async () => { throw new Error('EIO on the log'); };
+    const err = await path.submit(3 * EXTENT, Buffer.alloc(4096), 4096, false).catch((e: unknown) => e as Error);
+    expect(err?.message).to.equal('EIO on the log');
+    expect(log).to.deep.equal([]);
+    expect(al.inFlight(3)).to.equal(0);
+  });
+
+  it('a write waiting for room in the log goes on when extents pinned elsewhere (a Secondary\'s stream, after a promotion) are released', async () => {
+    const { path, log, peers, al } = setup();
+    for (let e = 0; e < 7; e++) al.touch(e * EXTENT, 1); // pinned by writes of the stream applied as Secondary
+    const w = path.submit(7 * EXTENT, Buffer.alloc(4096), 4096, false);
+    await settle();
+    expect(log).to.deep.equal([]);
+    al.release(2 * EXTENT, 1);
+    path.extentsReleased();
+    await settle();
+    expect(log).to.include(`disk ${7 * EXTENT}+4096`);
+    for (const p of peers) p.ackAll();
+    await w;
+  });
+
   it('a Secondary refuses application writes with EPERM; FLUSH under protocol C asks every peer for a barrier', async () => {
     const { path, host, log } = setup();
     host.role = 'Secondary';

@@ -128,8 +128,23 @@ export class FileBackend implements BlockBackend {
     this.directRefused = true;
   }
 
+  // Flushes started so far, and the newest one done: every write that completed before flush N started is on
+  // stable storage once durableThrough >= N (volume-record.ts keeps extents listed in the log until then).
+  private flushesStarted = 0;
+  private flushedThrough = 0;
+
+  get flushesBegun(): number {
+    return this.flushesStarted;
+  }
+
+  get durableThrough(): number {
+    return this.flushedThrough;
+  }
+
   async flush(): Promise<void> {
+    const n = ++this.flushesStarted;
     await this.fh.datasync();
+    if (n > this.flushedThrough) this.flushedThrough = n;
   }
 
   // Node has no fallocate(PUNCH_HOLE); TRIM is a hint the spec lets us ignore.
