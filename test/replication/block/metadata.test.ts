@@ -46,6 +46,17 @@ export function sameRecord(a: MetadataRecord, b: MetadataRecord): void {
   expect([...a.fencedPeers]).to.deep.equal([...b.fencedPeers]);
 }
 
+// The record's bytes with its JSON part edited, never longer (padded, so the blob offsets hold).
+function editedJson(rec: MetadataRecord, edit: (doc: Record<string, unknown>) => void): Buffer {
+  const bytes = encodeRecord(rec);
+  const len = bytes.readUInt32LE(0);
+  const doc = JSON.parse(bytes.subarray(4, 4 + len).toString('utf8')) as Record<string, unknown>;
+  edit(doc);
+  const json = Buffer.from(JSON.stringify(doc).padEnd(len, ' '));
+  expect(json.length, 'the edit keeps the blob offsets').to.equal(len);
+  return Buffer.concat([bytes.subarray(0, 4), json, bytes.subarray(4 + len)]);
+}
+
 describe('replication/block metadata codec', () => {
   it('a record round-trips: scalars, opaque generations, per-peer bitmaps, the activity log', () => {
     const rec = sampleRecord();
@@ -64,15 +75,7 @@ describe('replication/block metadata codec', () => {
     if (!back.ok) return expect.fail(back.detail);
     expect([...back.record.fencedPeers]).to.deep.equal([['node-b', 'Outdated'], ['node_c', 'Inconsistent']]);
     // Rewrite the JSON part, never longer: without the key (an older record), and with bad entries.
-    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => {
-      const bytes = encodeRecord(rec);
-      const len = bytes.readUInt32LE(0);
-      const doc = JSON.parse(bytes.subarray(4, 4 + len).toString('utf8')) as Record<string, unknown>;
-      edit(doc);
-      const json = Buffer.from(JSON.stringify(doc).padEnd(len, ' '));
-      expect(json.length, 'the edit keeps the blob offsets').to.equal(len);
-      return Buffer.concat([bytes.subarray(0, 4), json, bytes.subarray(4 + len)]);
-    };
+    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => editedJson(rec, edit);
     const old = decodeRecord(withJson((d) => { delete d['fencedPeers']; }));
     expect(old.ok && old.record.fencedPeers.size).to.equal(0);
     for (const [bad, why] of [[{ 'node-b': 'UpToDate' }, 'not Outdated or Inconsistent'], [{ 'no/de': 'Outdated' }, 'not a node name'], [['node-b'], 'not an object']] as const) {
@@ -88,15 +91,7 @@ describe('replication/block metadata codec', () => {
     const back = decodeRecord(encodeRecord(rec));
     if (!back.ok) return expect.fail(back.detail);
     expect([...back.record.staleBitsFor]).to.deep.equal(['node-b', 'node_c']);
-    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => {
-      const bytes = encodeRecord(rec);
-      const len = bytes.readUInt32LE(0);
-      const doc = JSON.parse(bytes.subarray(4, 4 + len).toString('utf8')) as Record<string, unknown>;
-      edit(doc);
-      const json = Buffer.from(JSON.stringify(doc).padEnd(len, ' '));
-      expect(json.length, 'the edit keeps the blob offsets').to.equal(len);
-      return Buffer.concat([bytes.subarray(0, 4), json, bytes.subarray(4 + len)]);
-    };
+    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => editedJson(rec, edit);
     const old = decodeRecord(withJson((d) => { delete d['staleBitsFor']; }));
     expect(old.ok && old.record.staleBitsFor.size).to.equal(0);
     for (const bad of [['no/de'], ['node-b', 'node-b'], 'node-b', [7]]) {

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { copyFile, open } from 'node:fs/promises';
 import { activityLogPath } from '../../../lib/replication/block/activity-log.js';
+import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
 import { established, meshOfThree, MiB, pattern, sameImages } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
@@ -32,14 +33,20 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     await fh.close();
   }
 
-  const resyncOf = (node: string): Record<string, unknown> | undefined => c.events.find((e) => e.type === 'replica.resync.started' && e.node === node)?.fields;
-
-  it('a Secondary that crashed resyncs the extents it logged from the Primary: a write its disk lost comes back', async () => {
+  // node-a Primary, node-b in sync, a 16 MiB volume.
+  async function pair(): Promise<ReplicatedVolume> {
     c = await Cluster.create({ size: 16 * MiB });
     const a = await c.start('node-a');
     await c.start('node-b');
     await a.promote(true);
     await established(c, 'node-a', 'node-b');
+    return a;
+  }
+
+  const resyncOf = (node: string): Record<string, unknown> | undefined => c.events.find((e) => e.type === 'replica.resync.started' && e.node === node)?.fields;
+
+  it('a Secondary that crashed resyncs the extents it logged from the Primary: a write its disk lost comes back', async () => {
+    const a = await pair();
     await a.io().write(1 * MiB, pattern(1, 64 * 1024), false);
     await a.io().write(9 * MiB, pattern(2, 64 * 1024), false);
     await a.io().flush();
@@ -57,11 +64,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
   // Its bits say its own copy is the suspect one: with no Primary at one generation, the side with bits would
   // otherwise be taken for the one ahead, and its stale copy would overwrite the good one.
   it('a Secondary that crashed meets its former Primary, now Secondary: the former Primary\'s copy wins', async () => {
-    c = await Cluster.create({ size: 16 * MiB });
-    const a = await c.start('node-a');
-    await c.start('node-b');
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
+    const a = await pair();
     await a.io().write(1 * MiB, pattern(4, 64 * 1024), false);
     await a.io().flush();
     await crash('node-b');
@@ -81,11 +84,8 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
   });
 
   it('an image that cannot be flushed at stop leaves the record unclean: the next start marks the log', async () => {
-    c = await Cluster.create({ size: 16 * MiB });
-    const a = await c.start('node-a');
-    const b = await c.start('node-b');
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
+    const a = await pair();
+    const b = c.get('node-b');
     await a.io().write(5 * MiB, pattern(5, 4096), false);
     await a.io().flush();
     (b.disk as unknown as { flush: () => Promise<void> }).flush = async () => { throw new Error('EIO'); };
@@ -98,11 +98,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
   });
 
   it('a Secondary restarted cleanly marks nothing: no resync', async () => {
-    c = await Cluster.create({ size: 16 * MiB });
-    const a = await c.start('node-a');
-    await c.start('node-b');
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
+    const a = await pair();
     await a.io().write(1 * MiB, pattern(3, 64 * 1024), false);
     await a.io().flush();
     await c.stop('node-b');
