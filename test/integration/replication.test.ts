@@ -182,7 +182,14 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     const writer = lab.spawn(a, ['env', 'PATH=/usr/bin:/bin', 'python3', WRITER, uri(a), String((64 * MiB) / 4096)], 'writer.log');
     await waitFor('the writer is writing', async () => (await readFile(writer.logFile, 'utf8').catch(() => '')).split('\n').length > 100, 15000);
     await lab.stop(writer);
-    await waitFor('b acknowledged every write', async () => (await volume(a)).peers[0]?.pending === 0, 10000);
+    // Nothing pending, and nothing new sent for a moment: no request of the writer's is still on its way in a.
+    let sent = -1;
+    await waitFor('b acknowledged every write', async () => {
+      const p = (await volume(a)).peers[0];
+      const settled = p?.pending === 0 && p.writes_sent === sent;
+      sent = p?.writes_sent ?? -1;
+      return settled;
+    }, 10000, 300);
     await lab.stop(procs.get(b) as LabProcess, 'SIGKILL');
     await waitFor('a sees b gone', async () => !(await volume(a)).peers[0]?.connected, 10000);
     expect((await volume(a)).peers[0]?.out_of_sync_bytes, 'a has no bits for b').to.equal(0);

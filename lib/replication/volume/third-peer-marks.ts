@@ -20,6 +20,8 @@ export interface ThirdPeerHost {
   role(): 'Primary' | 'Secondary';
   peer(name: string): { readonly movesNoData: boolean; sendState(): void } | undefined;
   bitmapFor(peer: string): Bitmap;
+  // Every bit for `peer` cleared (and what made them stale, volume.ts).
+  clearBits(peer: string): void;
   bitsSet(offset: number, length: number): void;
   save(): Promise<void>;
   // cleanShutdown false on disk (unclean-record.ts).
@@ -47,7 +49,7 @@ export class ThirdPeerMarks {
     // other: our bits for that peer are stale, and would make our link to it resync for nothing.
     const even = h.bitmapFor(primary).countSet() === 0 && state.changedBlocks === 0;
     const cleared = even ? f.resolved.filter((p) => h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0) : [];
-    for (const p of cleared) h.bitmapFor(p).clearAll();
+    for (const p of cleared) h.clearBits(p);
     // Its writes come after this STATE (a promotion on a link already up, too): they find the record unclean.
     if (this.holdsEntries(f.generations)) await this.h.recordUnclean();
     if (f.generations === before && cleared.length === 0) return;

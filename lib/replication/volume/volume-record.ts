@@ -25,6 +25,7 @@ export interface RecordValues {
 export interface FlushedImage {
   readonly flushesBegun: number;
   readonly durableThrough: number;
+  readonly flushFailure: string | null;
   flush(): Promise<void>;
 }
 
@@ -93,9 +94,10 @@ export class VolumeRecord {
     return done;
   }
 
-  // Bounds the extents listed as leaving when nothing else flushes the image (no FLUSH, protocol A).
+  // Bounds the extents listed as leaving when nothing else flushes the image (no FLUSH, protocol A). Not
+  // after a failed flush: nothing counts as flushed any more, so the list only grows (each extent once).
   private flushSoon(): void {
-    if (this.flushing) return;
+    if (this.flushing || this.o.disk.flushFailure !== null) return;
     this.flushing = true;
     this.o.disk.flush()
       .catch((e: unknown) => this.o.log.error(`${this.o.volume}: flushing the image: ${(e as Error).message}`))

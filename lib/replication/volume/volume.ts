@@ -106,7 +106,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       volume: cfg.name, node: deps.node, log: deps.log,
       get generations() { return volume.generations; },
       set generations(g) { volume.generations = g; },
-      role: () => this.role, peer: (name) => this.peers.get(name), bitmapFor: (peer) => this.bitmapFor(peer),
+      role: () => this.role, peer: (name) => this.peers.get(name), bitmapFor: (peer) => this.bitmapFor(peer), clearBits: (peer) => this.clearBits(peer),
       bitsSet: (o, l) => this.kept.bitsSet(o, l), save: () => this.save(), recordUnclean: () => unclean.ensure(), broadcastState: () => this.broadcastState(),
     });
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
@@ -174,10 +174,15 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.links.stop();
     this.fencing.stop();
     // The page cache reaches the disk before the record says clean: a clean record makes the next start drop the log.
-    const flushed = await this.disk.flush().then(() => true, (e: unknown) => {
+    // A flush that failed during the run lost writes a later one does not report: unclean too.
+    let flushed = await this.disk.flush().then(() => true, (e: unknown) => {
       this.log.error(`${this.cfg.name}: flushing the image at stop: ${(e as Error).message}; the record stays unclean`);
       return false;
     });
+    if (flushed && this.disk.flushFailure !== null) {
+      this.log.error(`${this.cfg.name}: an image flush failed during this run (${this.disk.flushFailure}): the record stays unclean, so the next start resyncs the logged extents`);
+      flushed = false;
+    }
     this.record.cleanShutdown = flushed;
     await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata at stop: ${(e as Error).message}`));
     await this.kept.close();
@@ -245,7 +250,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.flush();
     this.role = 'Secondary';
     this.record.lastRole = 'Secondary';
-    this.record.cleanShutdown = true;
+    // Not after a failed image flush this run: writes it lost would not be resynced (stop() says so).
+    this.record.cleanShutdown = this.disk.flushFailure === null;
     await this.save();
     this.broadcastState();
     this.log.info(`${this.cfg.name}: Secondary`);
@@ -309,6 +315,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   stateFor(peer: string): PeerState {
     const changedBlocks = this.bitmapFor(peer).countSet();
+    // Bits gone some other way (a resync cut after its last block, a verify's marks later): not stale any more.
+    if (changedBlocks === 0) this.record.staleBitsFor.delete(peer);
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
       protocol: this.cfg.protocol, changedBlocks, discardMyData: this.discardMine,
@@ -376,13 +384,13 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     if (this.invalidations !== invalidations) return;
     const b = this.bitmapFor(peer);
     for (const r of ranges) b.clearRange(r.offset, r.length);
+    if (b.countSet() === 0) this.record.staleBitsFor.delete(peer);
     await this.save();
   }
 
   async resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void> {
     this.generations = asTarget ? onResyncFinished(this.generations, peer, { asTarget: true, source }) : onResyncFinished(this.generations, peer, { asTarget: false });
-    this.bitmapFor(peer).clearAll();
-    this.record.staleBitsFor.delete(peer);
+    this.clearBits(peer);
     if (asTarget) this.diskState = diskAfterResync(sourceDisk);
     await this.save();
     this.broadcastState(peer);
@@ -423,6 +431,12 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   peerLost(peer: PeerSession, lastDisk: DiskState | null): void {
     this.fencing.peerLost(peer, this.role, lastDisk, this.diskState);
+  }
+
+  // The stale mark (record.staleBitsFor) goes with the bits: bits set later for that peer are not our crash's.
+  private clearBits(peer: string): void {
+    this.bitmapFor(peer).clearAll();
+    this.record.staleBitsFor.delete(peer);
   }
 
   private broadcastState(except?: string): void {

@@ -43,6 +43,8 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     return a;
   }
 
+  const staleFor = (node: string): string[] => [...(c.get(node) as unknown as { record: { staleBitsFor: Set<string> } }).record.staleBitsFor];
+
   const resyncOf = (node: string): Record<string, unknown> | undefined => c.events.find((e) => e.type === 'replica.resync.started' && e.node === node)?.fields;
 
   it('a Secondary that crashed resyncs the extents it logged from the Primary: a write its disk lost comes back', async () => {
@@ -54,11 +56,13 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     await overwrite('node-b', 1 * MiB, 0); // an acknowledged write the power loss took from its page cache
     c.events.length = 0;
     await c.start('node-b');
+    expect(staleFor('node-b')).to.deep.equal(['node-a']);
     expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 2 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
     await waitFor('node-b resynced', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
     await established(c, 'node-a', 'node-b');
     expect(resyncOf('node-b')).to.include({ peer: 'node-a', direction: 'SyncTarget', full: false, bytes: 8 * MiB }); // the two extents, not the volume
     await sameImages(c, 'node-a', 'node-b');
+    expect(staleFor('node-b'), 'resynced: nothing stale is left').to.deep.equal([]);
   });
 
   // Its bits say its own copy is the suspect one: with no Primary at one generation, the side with bits would
@@ -95,6 +99,25 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     expect(c.logs.some((l) => l.startsWith('node-b warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s)'))).to.equal(true);
     await established(c, 'node-a', 'node-b');
     await sameImages(c, 'node-a', 'node-b');
+  });
+
+  // Linux marks the pages of a failed fdatasync clean, and the next one succeeds without them.
+  it('after an image flush that failed, nothing counts as flushed, and a clean stop leaves the record unclean', async () => {
+    const a = await pair();
+    const fh = (a.disk as unknown as { fh: { datasync: () => Promise<void> } }).fh;
+    const datasync = fh.datasync.bind(fh);
+    fh.datasync = async () => { fh.datasync = datasync; throw new Error('EIO'); };
+    await a.io().write(5 * MiB, pattern(6, 4096), false);
+    const err = await a.io().flush().then(() => null, (e: unknown) => e as Error);
+    expect(err?.message).to.equal('EIO');
+    expect(a.disk.flushFailure).to.equal('EIO');
+    const durable = a.disk.durableThrough;
+    await a.io().flush(); // succeeds, and proves nothing
+    expect(a.disk.durableThrough).to.equal(durable);
+    await c.stop('node-a');
+    expect(c.logs).to.include('node-a error db: an image flush failed during this run (EIO): the record stays unclean, so the next start resyncs the logged extents');
+    await c.start('node-a');
+    expect(c.logs.some((l) => l.startsWith('node-a warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s)'))).to.equal(true);
   });
 
   it('a Secondary restarted cleanly marks nothing: no resync', async () => {

@@ -130,8 +130,11 @@ export class FileBackend implements BlockBackend {
 
   // Flushes started so far, and the newest one done: every write that completed before flush N started is on
   // stable storage once durableThrough >= N (volume-record.ts keeps extents listed in the log until then).
+  // After a failed flush nothing counts as durable again: Linux marks the pages that failed clean, and a later
+  // fdatasync succeeds without them.
   private flushesStarted = 0;
   private flushedThrough = 0;
+  private failedFlush: string | null = null;
 
   get flushesBegun(): number {
     return this.flushesStarted;
@@ -141,10 +144,20 @@ export class FileBackend implements BlockBackend {
     return this.flushedThrough;
   }
 
+  // Why an earlier flush failed, or null.
+  get flushFailure(): string | null {
+    return this.failedFlush;
+  }
+
   async flush(): Promise<void> {
     const n = ++this.flushesStarted;
-    await this.fh.datasync();
-    if (n > this.flushedThrough) this.flushedThrough = n;
+    try {
+      await this.fh.datasync();
+    } catch (e) {
+      this.failedFlush ??= (e as Error).message;
+      throw e;
+    }
+    if (n > this.flushedThrough && this.failedFlush === null) this.flushedThrough = n;
   }
 
   // Node has no fallocate(PUNCH_HOLE); TRIM is a hint the spec lets us ignore.
