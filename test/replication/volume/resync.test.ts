@@ -61,7 +61,8 @@ describe('replicated volume: resync (in-process pair over loopback)', function (
     await c.start('node-b');
     await waitFor('connected', async () => peer(c, 'node-a', 'node-b').connected, 10000);
     await a.promote(true);
-    await waitFor('node-b SyncTarget', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget', 10000);
+    // Each side decides when the other's STATE arrives: node-a may turn SyncSource a moment after node-b turns SyncTarget.
+    await waitFor('node-b SyncTarget of node-a', async () => peer(c, 'node-b', 'node-a').replication === 'SyncTarget' && peer(c, 'node-a', 'node-b').replication === 'SyncSource', 10000);
     return a;
   }
 
