@@ -206,7 +206,8 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     const release = holdWrites(nodeC);
     try {
       const w = a.io().write(2 * MiB, pattern(800, 64 * 1024), false).catch(() => {}); // node-b has it, node-c never acknowledges it
-      await waitFor('node-b has the write', async () => peerOf(c, 'node-b', 'node-a').writesReceived === 1, 10000);
+      // Applied and acknowledged: its first write waits for node-b's log saves, and a reconnect before then drops it.
+      await waitFor('node-b has the write', async () => peerOf(c, 'node-b', 'node-a').writesReceived === 1 && peerOf(c, 'node-a', 'node-b').status().pending === 0, 10000);
       const freeze = b.freezeWrites.bind(b);
       b.freezeWrites = async () => { await sleep(1000); return freeze(); }; // node-b's STATE comes a second late
       // What node-b holds for node-c the moment it takes the entry: the marks came first.
