@@ -81,6 +81,7 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
     out.push(`    sync'ed: ${r.percent.toFixed(1)}% (${left} left) ${humanSize(r.rate_bytes_per_s)}/s${cap} eta ${eta}${r.full ? ' full-sync' : ''}`);
   }
   out.push(...suspendedLines(p));
+  if (p.stale_bits) out.push(`    stale-bits: the out-of-sync blocks are marks of this node's crash as Secondary: they resync from ${p.name}, not to it (unless its are stale too)`);
   const v = p.verify;
   if (v !== null) {
     const left = humanSize(Math.max(0, v.total_bytes - v.done_bytes));

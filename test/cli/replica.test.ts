@@ -42,6 +42,7 @@ function peer(over: Partial<PeerStatus>): PeerStatus {
     resync: null,
     resync_suspended: null,
     resync_held: null,
+    stale_bits: false,
     verify: null,
     split_brain: false,
     ...over,
@@ -160,6 +161,13 @@ describe('cli/format-replica', () => {
     const lines = formatReplicaStatus({ node: 'node-b', volumes: [v] }, NOW).split('\n');
     expect(lines).to.include("    resync-held: both sides take node-a's writes; the out-of-sync blocks move once that ends");
     expect(formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('resync-held');
+  });
+
+  it('bits from this node\'s own crash as Secondary say the peer\'s copy is the one taken', () => {
+    const v = volume({ role: 'Secondary', peers: [peer({ name: 'node-a', out_of_sync_bytes: 8 * MiB, stale_bits: true })] });
+    const lines = formatReplicaStatus({ node: 'node-b', volumes: [v] }, NOW).split('\n');
+    expect(lines).to.include("    stale-bits: the out-of-sync blocks are marks of this node's crash as Secondary: they resync from node-a, not to it (unless its are stale too)");
+    expect(formatReplicaStatus({ node: 'node-b', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('stale-bits');
   });
 
   it('a Secondary has no nbd line; volumes are separated by a blank line', () => {

@@ -33,6 +33,8 @@ export interface VolumeHost extends SessionHost {
   stateFor(peer: string): PeerState;
   // Our out-of-sync bitmap towards `peer` (live; a copy is sent at connect).
   bitmapFor(peer: string): Bitmap;
+  // Our bits for `peer` are marks of our own crash as Secondary (record.staleBitsFor): at one generation its copy wins.
+  bitsStale(peer: string): boolean;
   // Blocks `peer` may lack because a write to it was not acknowledged.
   markOutOfSync(peer: string, offset: number, length: number): Promise<void>;
   // Hold application writes until the returned release is called (connect handshake).

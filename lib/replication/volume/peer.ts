@@ -454,6 +454,7 @@ export class PeerSession extends PeerSessionBase {
       pending: this.sender.count,
       unacked: this.sender.count,
       resync,
+      stale_bits: this.host.bitsStale(this.name),
       verify: this.verifier.status(),
     };
   }

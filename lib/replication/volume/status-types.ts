@@ -46,6 +46,7 @@ export interface PeerStatus {
   resync: ResyncProgress | null;
   resync_suspended: string | null; // PausedSyncS / PausedSyncT: the other source it waits for (one source at a time)
   resync_held: string | null; // Established with bits either way: the Primary whose writes both sides take (they move once that ends)
+  stale_bits: boolean; // our out-of-sync blocks for this peer are marks of our own crash as Secondary: they resync from it
   verify: VerifyProgress | null;
   split_brain: boolean; // the last connect attempt found a split brain (and it was not resolved)
 }

@@ -320,7 +320,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
       protocol: this.cfg.protocol, changedBlocks, discardMyData: this.discardMine,
-      feeds: this.feedsFor(peer), ...(changedBlocks > 0 && this.record.staleBitsFor.has(peer) ? { staleBits: true } : {}),
+      feeds: this.feedsFor(peer), ...(this.bitsStale(peer) ? { staleBits: true } : {}),
     };
   }
 
@@ -431,6 +431,10 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   peerLost(peer: PeerSession, lastDisk: DiskState | null): void {
     this.fencing.peerLost(peer, this.role, lastDisk, this.diskState);
+  }
+
+  bitsStale(peer: string): boolean {
+    return this.record.staleBitsFor.has(peer) && this.bitmapFor(peer).countSet() > 0;
   }
 
   // The stale mark (record.staleBitsFor) goes with the bits: bits set later for that peer are not our crash's.

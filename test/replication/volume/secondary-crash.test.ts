@@ -55,14 +55,16 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     await crash('node-b');
     await overwrite('node-b', 1 * MiB, 0); // an acknowledged write the power loss took from its page cache
     c.events.length = 0;
-    await c.start('node-b');
+    const b = await c.start('node-b');
     expect(staleFor('node-b')).to.deep.equal(['node-a']);
+    expect(b.status().peers[0]).to.include({ name: 'node-a', stale_bits: true });
     expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 2 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
     await waitFor('node-b resynced', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
     await established(c, 'node-a', 'node-b');
     expect(resyncOf('node-b')).to.include({ peer: 'node-a', direction: 'SyncTarget', full: false, bytes: 8 * MiB }); // the two extents, not the volume
     await sameImages(c, 'node-a', 'node-b');
     expect(staleFor('node-b'), 'resynced: nothing stale is left').to.deep.equal([]);
+    expect(c.get('node-b').status().peers[0]).to.include({ name: 'node-a', stale_bits: false });
   });
 
   // Its bits say its own copy is the suspect one: with no Primary at one generation, the side with bits would
