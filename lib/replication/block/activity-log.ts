@@ -94,6 +94,26 @@ export class ActivityLog {
     this.ahead = Math.min(ahead, Math.floor(capacity / 4));
   }
 
+  // The most bytes one write may pin: half the log's extents, less one, so it always fits beside the writes
+  // in flight (the NBD export takes requests of up to 32 MiB, and WRITE_ZEROES of any size).
+  get partSpan(): number {
+    return Math.max(1, Math.floor(this.capacity / 2) - 1) * this.extentSize;
+  }
+
+  // A byte range as extent-aligned parts of at most partSpan bytes, in order (a block device promises no
+  // atomicity beyond a sector either); one part when it fits.
+  *parts(offset: number, length: number): Generator<{ offset: number; length: number }> {
+    const span = this.partSpan;
+    const end = offset + length;
+    for (let at = offset; at < end;) {
+      // Up to the extent boundary `span` bytes on, so a part never touches one extent more than it must.
+      const next = Math.min(end, Math.floor((at + span) / this.extentSize) * this.extentSize);
+      const to = next > at ? next : Math.min(end, at + span);
+      yield { offset: at, length: to - at };
+      at = to;
+    }
+  }
+
   // Extent numbers a byte range touches, in order; [] when there are more than fit.
   extentsOf(offset: number, length: number): number[] {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {

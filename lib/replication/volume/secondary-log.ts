@@ -47,23 +47,16 @@ export class SecondaryLog {
     return r.finally(() => this.release(offset, length));
   }
 
-  // Extent-aligned parts of at most half the log (a part always fits beside the writes in flight; the
-  // Primary's log, which sized its parts, may be larger than ours), one after the other.
+  // In the log's parts, one after the other (the Primary's log, which sized its writes, may be larger than ours).
   private async applyWaiting(offset: number, length: number, write: ApplyWrite): Promise<void> {
     await this.h.recordUnclean();
-    const al = this.h.activityLog;
-    const span = Math.max(1, Math.floor(al.capacity / 2) - 1) * al.extentSize;
-    const end = offset + length;
-    for (let at = offset; at < end;) {
-      const next = Math.min(end, Math.floor((at + span) / al.extentSize) * al.extentSize);
-      const to = next > at ? next : Math.min(end, at + span);
-      await this.begin(at, to - at);
+    for (const p of this.h.activityLog.parts(offset, length)) {
+      await this.begin(p.offset, p.length);
       try {
-        await write(at, to - at);
+        await write(p.offset, p.length);
       } finally {
-        this.release(at, to - at);
+        this.release(p.offset, p.length);
       }
-      at = to;
     }
   }
 

@@ -66,33 +66,17 @@ export class WritePath {
   // The one write path: the steps without waiting when nothing must wait
   // (submitNow), else the same steps awaiting where they must.
   submit(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
-    const span = this.maxSpan();
-    if (length > span) return this.submitInParts(offset, data, length, fua, span);
+    if (length > this.host.activityLog.partSpan) return this.submitInParts(offset, data, length, fua);
     return new Promise((resolve, reject) => {
       const now = data !== null && this.submitNow(offset, data, fua, (err) => (err === null ? resolve() : reject(err)));
       if (!now) this.submitWaiting(offset, data, length, fua).then(resolve, reject);
     });
   }
 
-  // The most bytes one part may hold: half the activity log's extents, so a
-  // part always fits in it beside the writes in flight (the NBD export takes
-  // requests of up to 32 MiB, and WRITE_ZEROES of any size).
-  private maxSpan(): number {
-    const al = this.host.activityLog;
-    return Math.max(1, Math.floor(al.capacity / 2) - 1) * al.extentSize;
-  }
-
-  // A request larger than one part: extent-aligned parts, one after the other
-  // (a block device promises no atomicity beyond a sector either).
-  private async submitInParts(offset: number, data: Buffer | null, length: number, fua: boolean, span: number): Promise<void> {
-    const end = offset + length;
-    let at = offset;
-    while (at < end) {
-      // Up to the extent boundary `span` bytes on, so a part never touches one extent more than it must.
-      const next = Math.min(end, Math.floor((at + span) / this.host.activityLog.extentSize) * this.host.activityLog.extentSize);
-      const to = next > at ? next : Math.min(end, at + span);
-      await this.submitWaiting(at, data === null ? null : data.subarray(at - offset, to - offset), to - at, fua);
-      at = to;
+  // A request larger than one part (activity-log.ts parts): one part after the other.
+  private async submitInParts(offset: number, data: Buffer | null, length: number, fua: boolean): Promise<void> {
+    for (const p of this.host.activityLog.parts(offset, length)) {
+      await this.submitWaiting(p.offset, data === null ? null : data.subarray(p.offset - offset, p.offset - offset + p.length), p.length, fua);
     }
   }
 

@@ -8,6 +8,30 @@ import { rng } from '../../helpers/random.js';
 const MiB = 1 << 20;
 
 describe('replication/block activity log', () => {
+  it('parts(): extent-aligned pieces of at most half the log less one extent, covering the range once, in order', () => {
+    const E = 4096;
+    const log = new ActivityLog(8, E);
+    expect(log.partSpan).to.equal(3 * E);
+    expect([...log.parts(E / 2, 10 * E)]).to.deep.equal([
+      { offset: E / 2, length: 2.5 * E }, { offset: 3 * E, length: 3 * E }, { offset: 6 * E, length: 3 * E }, { offset: 9 * E, length: 1.5 * E },
+    ]);
+    expect([...log.parts(5, 100)]).to.deep.equal([{ offset: 5, length: 100 }]);
+    expect([...log.parts(0, 0)]).to.deep.equal([]);
+    for (let i = 0; i < 200; i++) {
+      const offset = (i * 7919) % (20 * E);
+      const length = 1 + ((i * 104729) % (30 * E));
+      const ps = [...log.parts(offset, length)];
+      let at = offset;
+      for (const p of ps) {
+        expect(p.offset).to.equal(at);
+        expect(p.length).to.be.within(1, log.partSpan);
+        expect(log.extentsOf(p.offset, p.length).length, 'fits beside the writes in flight').to.be.at.most(log.capacity / 2);
+        at += p.length;
+      }
+      expect(at).to.equal(offset + length);
+    }
+  });
+
   it('defaults: 1237 extents of 4 MiB (drbdsetup --al-extents)', () => {
     const al = new ActivityLog();
     expect(al.capacity).to.equal(DEFAULT_AL_EXTENTS).and.equal(1237);
