@@ -1,10 +1,10 @@
 // One configured peer of a volume: its authenticated link, the connect
 // handshake (STATE + BITMAP both ways, then decideConnect), the write stream
-// in both directions (send and acknowledge on the Primary, apply in order on
-// the Secondary), and the resync and verify that run over it.
+// in both directions (send and acknowledge on the Primary; the Secondary's
+// intake is peer-intake.ts), and the resync and verify that run over it.
 import type { Bitmap } from '../block/bitmap.js';
 import type { Frame } from '../link/frame.js';
-import { FLAG_FUA, FLAG_ON_DISK, FLAG_ZEROES } from '../link/frame-types.js';
+import { FLAG_ON_DISK } from '../link/frame-types.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { ConnectExchange } from './connect-exchange.js';
@@ -16,9 +16,10 @@ import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from './session-base.js'
 import type { PeerStatus } from './status-types.js';
 import { isInStep, isPausedSync } from '../states.js';
 import { pauseReason } from './one-source.js';
+import { PeerIntake } from './peer-intake.js';
 import { PeerVerify } from './peer-verify.js';
 import {
-  decodePeerOutOfSync, decodeState, decodeU64, decodeWrite,
+  decodeState, decodeU64,
   encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE, STALE_BITS_SINCE,
 } from './wire.js';
 import { HeldMisses } from './held-misses.js';
@@ -30,7 +31,6 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ACK_CHECK_MS = 250;
 
 export class PeerSession extends PeerSessionBase {
-  writesReceived = 0;
   private exchange: ConnectExchange | null = null; // this link's connect handshake
   private release: (() => void) | null = null;
   private readonly sender = new WriteSender(); // Primary: our writes to the peer
@@ -39,6 +39,7 @@ export class PeerSession extends PeerSessionBase {
   private peerRoleSent: 'Primary' | 'Secondary' | null = null; // the role in the newest STATE received, before it is applied
   private readonly resync: PeerResync;
   private readonly verifier: PeerVerify;
+  private readonly intake: PeerIntake; // as Secondary: the peer's write stream
   private readonly heldMisses = new HeldMisses(); // as Primary: what our other peers missed during this link's handshake
 
   constructor(
@@ -60,12 +61,24 @@ export class PeerSession extends PeerSessionBase {
       replication: () => this.replication,
       setReplication: (r) => { this.replication = r; },
     });
+    this.intake = new PeerIntake({
+      ...part,
+      peerRoleSent: () => this.peerRoleSent,
+      replication: () => this.replication,
+      dropCurrent: (detail) => this.dropCurrent(detail),
+      disable: (detail) => this.disable(detail),
+    });
     this.resync = new PeerResync({
       ...part,
       peerState: () => this.peerState,
       unfreeze: () => this.unfreeze(),
       finished: () => this.endResync(),
     });
+  }
+
+  // WRITE frames taken from the peer as Secondary.
+  get writesReceived(): number {
+    return this.intake.writesReceived;
   }
 
   // A write sent now reaches the peer's disk through the stream (DRBD: the peer is "connected" for writes).
@@ -98,7 +111,7 @@ export class PeerSession extends PeerSessionBase {
     }
     this.exchange = new ConnectExchange(this.host.cfg.size, this.host.cfg.blockSize, version);
     this.heldMisses.clear();
-    this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (o, l, w) => this.host.applyReceived(o, l, w), (err) => this.applyFailed(err));
+    this.receiver = new WriteReceiver(link, this.host.disk, this.host.cfg.protocol, (o, l, w) => this.host.applyReceived(o, l, w), (err) => this.intake.applyFailed(err));
     // Frames are handled as they are decoded, so those before a close (a peer's last STATE before its ERROR) come first.
     link.deliver((f) => this.onLinkFrame(link, f));
     this.background(link.closed.then((info) => this.onClosed(link, info)), 'winding up the link');
@@ -140,10 +153,10 @@ export class PeerSession extends PeerSessionBase {
     }
     if (this.phase === 'handshake') return this.onHandshakeFrame(link, f);
     switch (f.type) {
-      case 'WRITE': return this.onWrite(link, f);
+      case 'WRITE': return this.intake.onWrite(link, f);
       case 'WRITE_ACK': return this.onWriteAck(link, f);
-      case 'BARRIER': return this.onBarrier(link, f);
-      case 'PEER_OUT_OF_SYNC': return this.onPeerOutOfSync(link, f);
+      case 'BARRIER': return this.intake.onBarrier(link, f);
+      case 'PEER_OUT_OF_SYNC': return this.intake.onPeerOutOfSync(link, f);
       case 'BARRIER_ACK': {
         const id = decodeU64(f.payload, 'BARRIER_ACK');
         if (!id.ok) return this.drop(link, id.detail);
@@ -342,49 +355,6 @@ export class PeerSession extends PeerSessionBase {
     if (waited > this.host.cfg.timeoutMs) this.dropCurrent(`no acknowledgement for ${waited} ms (timeout ${this.host.cfg.timeoutMs} ms)`);
   }
 
-  // ---- Secondary side of the write stream ----
-
-  private onWrite(link: PeerLink, f: Frame): void {
-    // The newest STATE counts, even while it waits its turn in the apply queue.
-    if (this.peerRoleSent !== 'Primary') return this.drop(link, 'WRITE from a peer that is not Primary');
-    if (this.paused) return this.drop(link, `WRITE while ${this.replication}: the write stream waits for the other source`);
-    if (this.host.role === 'Primary') return this.drop(link, 'WRITE to a Primary: one Primary per volume');
-    const w = decodeWrite(f.payload, (f.flags & FLAG_ZEROES) !== 0);
-    if (!w.ok) return this.drop(link, w.detail);
-    const { offset, length, data } = w.value;
-    if (offset + length > this.host.cfg.size) return this.drop(link, `WRITE ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
-    this.writesReceived++;
-    this.receiver?.write(f.seq, offset, length, data, (f.flags & FLAG_FUA) !== 0, Date.now());
-  }
-
-  // In stream order, so a STATE that clears our bits for that peer (followPrimary) does not overtake it.
-  private onPeerOutOfSync(link: PeerLink, f: Frame): void {
-    if (this.peerRoleSent !== 'Primary') return this.drop(link, 'PEER_OUT_OF_SYNC from a peer that is not Primary');
-    const m = decodePeerOutOfSync(f.payload);
-    if (!m.ok) return this.drop(link, m.detail);
-    const { offset, length, peer } = m.value;
-    if (offset + length > this.host.cfg.size) return this.drop(link, `PEER_OUT_OF_SYNC ${offset}+${length} ends past the volume's ${this.host.cfg.size} bytes`);
-    this.receiver?.inOrder({ seq: f.seq, range: { offset, length }, run: () => this.host.thirdPeerMissed(this.name, peer, offset, length) });
-  }
-
-  private onBarrier(link: PeerLink, f: Frame): void {
-    const id = decodeU64(f.payload, 'BARRIER');
-    if (!id.ok) return this.drop(link, id.detail);
-    this.receiver?.barrier(f.seq, id.value);
-  }
-
-  // DRBD's on-io-error detach, for the replication: StandAlone, so the peer does not resend (a full
-  // sync, maybe) into the same failing disk forever; `tandem replica connect` tries again.
-  private applyFailed(err: unknown): void {
-    const v = this.host.cfg.name;
-    const m = (err as Error).message;
-    this.host.log.error(`${v}: writing data from ${this.name} failed: ${m}; StandAlone until \`tandem replica connect ${v}\` (fix the disk first)`);
-    this.host.localDiskFailed(m);
-    this.host.emit('replica.disk-error', { volume: v, peer: this.name, detail: m });
-    this.dropCurrent(`the peer could not write: ${m}`); // nothing queued behind the failed write is handled
-    this.disable(`the peer could not write: ${m}`);
-  }
-
   // ---- Verify ----
 
   verify(): void {
@@ -448,7 +418,7 @@ export class PeerSession extends PeerSessionBase {
     return {
       ...this.sessionFields(),
       writes_sent: this.sender.writesSent,
-      writes_received: this.writesReceived,
+      writes_received: this.intake.writesReceived,
       // During a resync, what is left of it on either side (the bitmap is cleared when it ends), as DRBD counts.
       out_of_sync_bytes: resync === null ? this.host.bitmapFor(this.name).outOfSyncBytes() : Math.max(0, resync.total_bytes - resync.done_bytes),
       pending: this.sender.count,
