@@ -99,8 +99,9 @@ export function suspendedLines(p: { resync_suspended: string | null; resync_held
 }
 
 // What is wrong with a peer, for either kind of volume: a split brain (and how to resolve it), the last error.
-export function troubleLines(volume: string, p: { split_brain: boolean; last_error: { reason: string; detail: string; at: string } | null }, now: Date): string[] {
+export function troubleLines(volume: string, p: { split_brain: boolean; discard_my_data: boolean; last_error: { reason: string; detail: string; at: string } | null }, now: Date): string[] {
   const out: string[] = [];
+  if (p.discard_my_data) out.push('    discard-my-data: at the next connect with this peer, a split brain resolves against this node (its changes are dropped)');
   if (p.split_brain) {
     // replication.md "Split brain": manual recovery is secondary + discard-my-data on the victim.
     out.push(

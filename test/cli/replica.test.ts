@@ -44,7 +44,7 @@ function peer(over: Partial<PeerStatus>): PeerStatus {
     resync_held: null,
     stale_bits: false,
     verify: null,
-    split_brain: false,
+    split_brain: false, discard_my_data: false,
     ...over,
   };
 }
@@ -91,6 +91,7 @@ const broken = peer({
   disconnects: 1,
   last_error: { reason: 'split-brain', detail: 'both sides wrote since generation 9F00', at: before(185) },
   split_brain: true,
+  discard_my_data: false,
 });
 const primaryTwoPeers = volume({ peers: [syncing, broken] });
 const secondary = volume({ name: 'web', role: 'Secondary', protocol: 'A', size_bytes: 512 * MiB, nbd: null, peers: [peer({ name: 'node-a', role: 'Primary' })] });
@@ -148,6 +149,14 @@ describe('cli/format-replica', () => {
     expect(text).to.include('    verified: 25.0% (7.5GiB left) mismatched:8.0KiB');
   });
 
+  it('an armed discard-my-data says what the next connect with that peer does', () => {
+    const v = volume({ role: 'Secondary', nbd: null, peers: [peer({ name: 'node-c', connection: 'StandAlone', connected: false, discard_my_data: true })] });
+    expect(formatReplicaStatus({ node: 'node-b', volumes: [v] }, NOW)).to.include(
+      '    discard-my-data: at the next connect with this peer, a split brain resolves against this node (its changes are dropped)',
+    );
+    expect(formatReplicaStatus({ node: 'node-b', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('discard-my-data:');
+  });
+
   it('a paused resync says which other source it waits for', () => {
     const v = volume({ peers: [peer({ name: 'node-c', replication: 'PausedSyncS', resync_suspended: 'node-c is SyncTarget of node-b' })] });
     const lines = formatReplicaStatus({ node: 'node-a', volumes: [v] }, NOW).split('\n');
@@ -193,12 +202,12 @@ describe('cli/format-replica', () => {
         name: 'node-a', address: '198.51.100.11:7790', connection: 'Connected', replication: 'Established', role: 'Primary', disk: 'UpToDate',
         connected: true, uptime_s: 65, bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
         last_sent_at: before(1), last_received_at: before(2), pending_files: 3, pending_bytes: 2048, oldest_pending_s: 1.5,
-        disconnects: 1, last_error: null, split_brain: false, resync_suspended: null, resync_held: null,
+        disconnects: 1, last_error: null, split_brain: false, discard_my_data: false, resync_suspended: null, resync_held: null,
       }, {
         name: 'node-c', address: '198.51.100.13:7790', connection: 'Connected', replication: 'PausedSyncS', role: 'Secondary', disk: 'Inconsistent',
         connected: true, uptime_s: 3, bytes_sent: 10, bytes_received: 20, files_sent: 0, files_received: 0,
         last_sent_at: before(1), last_received_at: before(1), pending_files: 0, pending_bytes: 0, oldest_pending_s: null,
-        disconnects: 0, last_error: null, split_brain: false, resync_suspended: 'node-b takes node-a\'s writes (Primary)', resync_held: null,
+        disconnects: 0, last_error: null, split_brain: false, discard_my_data: false, resync_suspended: 'node-b takes node-a\'s writes (Primary)', resync_held: null,
       }],
     };
     expect(formatReplicaStatus({ node: 'node-b', volumes: [dir] }, NOW).split('\n')).to.deep.equal([

@@ -36,7 +36,6 @@ export interface DirHost extends SessionHost {
   feedsChanged(peer: string): void;
   // Settles once every change the other links' receivers hold now is applied.
   othersApplying(peer: string): Promise<void>;
-  discardMyDataUsed(): void;
   // Save the metadata now (what fencing knows of the peers included).
   persist(): Promise<void>;
   standAlone(peer: string): void;

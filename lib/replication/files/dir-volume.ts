@@ -16,6 +16,7 @@ import {
 } from '../generations.js';
 import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fencing.js';
 import type { DiskState } from '../states.js';
+import { armDiscardMyData, dropDiscardMyData } from '../volume/discard-my-data.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
 import { feedsOf, FeedsTold, type Feed } from '../volume/one-source.js';
 import type { VolumeLog } from '../volume/host.js';
@@ -56,7 +57,6 @@ export class DirectoryVolume implements DirHost {
   private readonly problems = { count: 0, recent: [] as FileProblem[] };
   private sweepTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
-  private discardMine = false;
   private watching = false;
   private saving: Promise<void> = Promise.resolve();
   private walkProblems = new Set<string>();
@@ -154,6 +154,7 @@ export class DirectoryVolume implements DirHost {
         this.meta.disk = 'UpToDate';
         this.meta.lastRole = 'Primary';
         this.role = 'Primary';
+        dropDiscardMyData(this.peers.values());
         await this.save();
       },
       // Not Primary after all (the metadata could not be written): as we were.
@@ -230,8 +231,8 @@ export class DirectoryVolume implements DirHost {
   }
 
   discardMyData(): void {
-    if (this.role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${this.cfg.name} is Primary: make it Secondary first, then discard its data`);
-    this.discardMine = true;
+    const peers = armDiscardMyData(this.cfg.name, this.role, this.peers.values());
+    this.log.info(`${this.cfg.name}: discard-my-data: at the next connect with ${peers.join(', ')}, a split brain resolves against this node`);
     this.connect();
   }
 
@@ -305,7 +306,7 @@ export class DirectoryVolume implements DirHost {
   stateFor(peer: string): PeerState {
     return {
       role: this.role, disk: this.meta.disk, generations: this.meta.generations, size: 0, blockSize: 0,
-      protocol: this.cfg.protocol, changedBlocks: this.changedCount(peer), discardMyData: this.discardMine,
+      protocol: this.cfg.protocol, changedBlocks: this.changedCount(peer), discardMyData: this.peers.get(peer)?.discardMine === true,
       feeds: this.feedsFor(peer),
     };
   }
@@ -351,10 +352,6 @@ export class DirectoryVolume implements DirHost {
     await this.save();
     // Our peers see where we stand (a paused link decides again), as block volumes do.
     this.broadcastState();
-  }
-
-  discardMyDataUsed(): void {
-    this.discardMine = false;
   }
 
   standAlone(peer: string): void {

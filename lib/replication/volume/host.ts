@@ -66,9 +66,8 @@ export interface VolumeHost extends SessionHost {
   thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void>;
   // A new link's handshake, before our STATE: while we hold entries for third peers, the record says unclean.
   beforeStream(): Promise<void>;
-  // Bits of a verify, or cleared discard-my-data flag: persist the record.
+  // Bits of a verify, or fencing's verdicts: persist the record.
   persist(): Promise<void>;
-  discardMyDataUsed(): void;
   // Writing replicated data here failed (ENOSPC, EIO): status says so until `connect`.
   localDiskFailed(detail: string): void;
   // The session went StandAlone: stop dialing it until `connect`.

@@ -210,7 +210,7 @@ export class PeerSession extends PeerSessionBase {
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
     const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name), opts);
     if (again !== null && again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
-    if (sent.discardMyData && out.kind !== 'paused') this.host.discardMyDataUsed(); // a paused connect resolves nothing yet
+    if (sent.discardMyData && out.kind !== 'paused') this.discardMine = false; // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });

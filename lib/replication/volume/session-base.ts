@@ -45,6 +45,7 @@ export interface SessionFields extends LinkCounterFields {
   disk: DiskState;
   connected: boolean;
   split_brain: boolean;
+  discard_my_data: boolean; // armed: at the next connect with this peer a split brain resolves against this node
   resync_suspended: string | null; // PausedSyncS / PausedSyncT: the other source it waits for (one source at a time)
   resync_held: string | null; // Established with bits either way: the Primary whose writes both sides take (they move once that ends)
 }
@@ -68,6 +69,7 @@ export abstract class PeerSessionBase {
   private suspendedBy = ''; // while paused: the other source we wait for
   private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused (or held) connect decided from
   private heldBy: string | null = null; // Established without a resync only while both take this Primary's writes
+  discardMine = false; // discard-my-data for the next connect with this peer (discard-my-data.ts)
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
@@ -271,6 +273,7 @@ export abstract class PeerSessionBase {
       disk: this.peerDisk,
       connected: running,
       split_brain: this.splitBrain,
+      discard_my_data: this.discardMine,
       resync_suspended: this.paused ? this.suspendedBy : null,
       resync_held: this.held ? this.heldBy : null,
       ...this.counters.fields(this.link, running),

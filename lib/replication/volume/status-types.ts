@@ -49,6 +49,7 @@ export interface PeerStatus {
   stale_bits: boolean; // our out-of-sync blocks for this peer are marks of our own crash as Secondary: they resync from it
   verify: VerifyProgress | null;
   split_brain: boolean; // the last connect attempt found a split brain (and it was not resolved)
+  discard_my_data: boolean; // discard-my-data is armed: at the next connect with this peer a split brain resolves against this node
 }
 
 export interface VolumeStatus {

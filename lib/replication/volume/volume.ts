@@ -20,6 +20,7 @@ import { diskAfterResync, diskWhenInSync } from '../fencing.js';
 import type { LinkTls } from '../link/transport.js';
 import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
+import { armDiscardMyData, dropDiscardMyData } from './discard-my-data.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
@@ -60,7 +61,6 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private readonly fencing: PeerFencing;
   private readonly links: VolumeLinks;
   private readonly writes = new WritePath(this);
-  private discardMine = false;
   private readonly kept: VolumeRecord;
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
@@ -209,6 +209,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
         this.record.cleanShutdown = false;
         // Our copy is what the application reads now: bits marked after a crash of ours no longer lose.
         this.record.staleBitsFor.clear();
+        dropDiscardMyData(this.peers.values());
         await this.save();
       },
       // Not Primary after all (the metadata could not be written): as we were.
@@ -288,13 +289,9 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   // `discard-my-data`: at the next connect, a split brain resolves against this node.
   discardMyData(): void {
-    if (this.role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${this.cfg.name} is Primary: make it Secondary first, then discard its data`);
-    this.discardMine = true;
+    const peers = armDiscardMyData(this.cfg.name, this.role, this.peers.values());
+    this.log.info(`${this.cfg.name}: discard-my-data: at the next connect with ${peers.join(', ')}, a split brain resolves against this node`);
     this.connect();
-  }
-
-  discardMyDataUsed(): void {
-    this.discardMine = false;
   }
 
   verify(): void {
@@ -319,7 +316,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     if (changedBlocks === 0) this.record.staleBitsFor.delete(peer);
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
-      protocol: this.cfg.protocol, changedBlocks, discardMyData: this.discardMine,
+      protocol: this.cfg.protocol, changedBlocks, discardMyData: this.peers.get(peer)?.discardMine === true,
       feeds: this.feedsFor(peer), ...(this.bitsStale(peer) ? { staleBits: true } : {}),
     };
   }

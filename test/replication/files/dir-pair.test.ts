@@ -186,9 +186,15 @@ describe('replication/files: directory volume pair (in process, loopback)', func
     c = await DirCluster.create();
     const a = await c.pair();
     const b = c.get('node-b');
+    // Connected, nothing waits to be resolved: refused, so it cannot stay armed for a later split brain.
+    expect(() => b.discardMyData()).to.throw(/every peer is connected/);
     await b.disconnect();
     await a.disconnect();
+    b.discardMyData();
+    expect(b.status().peers[0]?.discard_my_data).to.equal(true);
+    await b.disconnect();
     await b.promote(false);
+    expect(b.status().peers[0]?.discard_my_data, 'a promotion drops it').to.equal(false);
     await writeFile(join(c.tree('node-a'), 'from-a'), 'a');
     await writeFile(join(c.tree('node-b'), 'from-b'), 'b');
     await c.until('changes counted', () => a.status().generations.current !== b.status().generations.current && (a.status().peers[0]?.pending_files ?? 0) > 0 && (b.status().peers[0]?.pending_files ?? 0) > 0);

@@ -328,6 +328,34 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect((await c.image('node-b')).subarray(8192, 12288).equals(imgA.subarray(8192, 12288))).to.equal(true);
   });
 
+  it('discard-my-data counts only for the next connect with a peer that is not connected: refused while connected, dropped by a promotion', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    // Connected: no split brain waits, so it is refused (before, it stayed armed and resolved a later one unasked).
+    expect(() => b.discardMyData()).to.throw(/every peer is connected/);
+    expect(b.peers.get('node-a')?.status().discard_my_data).to.equal(false);
+    await c.disconnect2();
+    b.discardMyData();
+    expect(b.peers.get('node-a')?.status().discard_my_data, 'armed for the StandAlone peer').to.equal(true);
+    await b.disconnect(); // the operator changes their mind: b is promoted and written instead
+    await b.promote(false);
+    expect(b.peers.get('node-a')?.status().discard_my_data, 'a promotion drops it').to.equal(false);
+    await b.io().write(8192, pattern(3, 4096), false);
+    await a.io().write(4096, pattern(2, 4096), false);
+    await b.demote();
+    const imgA = await c.image('node-a');
+    const imgB = await c.image('node-b');
+    c.logs.length = 0;
+    a.connect();
+    b.connect();
+    await waitFor('split brain logged', async () => c.logs.some((l) => l.includes('Split-Brain detected, dropping connection!')), 10000);
+    await waitFor('both StandAlone', async () => a.peers.get('node-b')?.connection === 'StandAlone' && b.peers.get('node-a')?.connection === 'StandAlone', 10000);
+    expect(c.logs.join('\n')).not.to.include('resolved by discard-my-data');
+    expect((await c.image('node-a')).equals(imgA)).to.equal(true);
+    expect((await c.image('node-b')).equals(imgB), 'node-b\'s changes are kept').to.equal(true);
+  });
+
   it('invalidate replaces the Secondary\'s data by a full sync from the Primary', async () => {
     await primaryPair();
     const fh = await open(c.config('node-b').device, 'r+');

@@ -1,0 +1,28 @@
+// `tandem replica discard-my-data NAME` for a volume of either kind (drbdadm
+// connect --discard-my-data): it counts for the next connect with each peer
+// that is not connected now (the one a split brain left StandAlone), and for
+// nothing else. That connect uses it up and a promotion drops it, so it can
+// never resolve a later split brain that nobody has looked at.
+import { TandemError } from '../../errors.js';
+
+export interface DiscardPeer {
+  readonly name: string;
+  readonly connected: boolean;
+  discardMine: boolean; // sent in our STATE at the next connect with this peer
+}
+
+// Arms it for the peers not connected; throws DISCARD_REFUSED when there is none, or on a Primary. Returns their names.
+export function armDiscardMyData(volume: string, role: 'Primary' | 'Secondary', peers: Iterable<DiscardPeer>): string[] {
+  if (role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${volume} is Primary: make it Secondary first, then discard its data`);
+  const waiting = [...peers].filter((p) => !p.connected);
+  if (waiting.length === 0) {
+    throw new TandemError('DISCARD_REFUSED', `${volume}: every peer is connected, so no split brain waits to be resolved; discard-my-data counts only for the next connect with a peer that is StandAlone or Connecting (to replace this node's data from a connected peer, use invalidate)`);
+  }
+  for (const p of waiting) p.discardMine = true;
+  return waiting.map((p) => p.name);
+}
+
+// A promotion: this node's data is what the application uses now, so it is not to be discarded.
+export function dropDiscardMyData(peers: Iterable<DiscardPeer>): void {
+  for (const p of peers) p.discardMine = false;
+}
