@@ -18,6 +18,7 @@ import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fe
 import type { DiskState } from '../states.js';
 import { armDiscardMyData, dropDiscardMyData } from '../volume/discard-my-data.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
+import { invalidateRefusal } from '../volume/invalidate-check.js';
 import { feedsOf, FeedsTold, type Feed } from '../volume/one-source.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
@@ -212,10 +213,12 @@ export class DirectoryVolume implements DirHost {
   }
 
   async invalidate(): Promise<void> {
-    if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
+    const refused = invalidateRefusal(this.role, this.peers.values());
+    if (refused !== null) throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} ${refused}`);
     this.meta.disk = 'Inconsistent';
     await this.save();
-    for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
+    // Links still in their handshake too: the STATE they sent said our data was good.
+    for (const s of this.peers.values()) s.reconnect('invalidate: full resync from the peer');
   }
 
   // `outdate` (drbdadm outdate): what a fence-peer handler runs here for a Primary elsewhere.

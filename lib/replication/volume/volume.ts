@@ -22,6 +22,7 @@ import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { armDiscardMyData, dropDiscardMyData } from './discard-my-data.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
+import { invalidateRefusal } from './invalidate-check.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
 import { feedsOf, FeedsTold, type Feed } from './one-source.js';
@@ -266,13 +267,15 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   // `invalidate`: our data is replaced by a full sync from a peer.
   async invalidate(): Promise<void> {
-    if (this.role === 'Primary') throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} is Primary: its data is in use; make it Secondary first`);
+    const refused = invalidateRefusal(this.role, this.peers.values());
+    if (refused !== null) throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} ${refused}`);
     this.diskState = 'Inconsistent';
     this.invalidations++;
     // Every block counts as missing: a peer lagging behind us must not resync only its own bits.
     markAllOutOfSync(this.record);
     await this.save();
-    for (const s of this.peers.values()) if (s.connected) s.reconnect('invalidate: full resync from the peer');
+    // Links still in their handshake too: the STATE they sent said our data was good.
+    for (const s of this.peers.values()) s.reconnect('invalidate: full resync from the peer');
   }
 
   // `outdate` (drbdadm outdate): what a fence-peer handler runs here for a Primary elsewhere.

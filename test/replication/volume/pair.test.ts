@@ -377,6 +377,25 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('invalidate is refused on the SyncSource of a running resync: the last good copy is not dropped (both Inconsistent before)', async () => {
+    await primaryPair({ resyncMaxRate: 2 * MiB }); // 8 MiB take about 4 s
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await a.demote();
+    await waitFor('both see a Secondary peer', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    await a.invalidate();
+    await waitFor('b is SyncSource', async () => b.peers.get('node-a')?.replication === 'SyncSource', 10000);
+    let refused = '';
+    await b.invalidate().catch((e: Error) => (refused = e.message));
+    expect(refused).to.equal('db has a resync or verify running with node-a (SyncSource): invalidate once it has ended');
+    expect(b.diskState).to.equal('UpToDate');
+    refused = '';
+    await a.invalidate().catch((e: Error) => (refused = e.message));
+    expect(refused, 'the SyncTarget too').to.include('(SyncTarget)');
+    await waitFor('resync finished', async () => a.diskState === 'UpToDate' && a.peers.get('node-b')?.replication === 'Established', 20000);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('after-sb-0pri discard-zero-changes: the side that wrote nothing is resynced, the other keeps its data', async () => {
     await primaryPair({ afterSb: { after_sb_0pri: 'discard-zero-changes' } });
     const a = c.get('node-a');

@@ -1,0 +1,28 @@
+// Whether `tandem replica invalidate` may drop this node's data, for a volume
+// of either kind (drbdadm invalidate): not on a Primary, not while a resync or
+// verify runs on one of its links (DRBD: "Resync already running"), and,
+// when connected, only with a connected peer whose data is UpToDate to take
+// the full sync from (DRBD: "Need access to UpToDate data"). Disconnected it
+// only marks the data Inconsistent, as DRBD's local invalidate does. Pure.
+import type { DiskState, ReplicationState } from '../states.js';
+
+export interface InvalidatePeer {
+  readonly name: string;
+  readonly connected: boolean;
+  readonly replication: ReplicationState;
+  readonly peerDisk: DiskState;
+}
+
+// Null, or why not (a sentence after the volume's name).
+export function invalidateRefusal(role: 'Primary' | 'Secondary', peers: Iterable<InvalidatePeer>): string | null {
+  if (role === 'Primary') return 'is Primary: its data is in use; make it Secondary first';
+  const connected = [...peers].filter((p) => p.connected);
+  // A SyncSource may hold the only good copy; a SyncTarget or verify is replacing or checking this one already.
+  const busy = connected.find((p) => p.replication !== 'Established');
+  if (busy !== undefined) return `has a resync or verify running with ${busy.name} (${busy.replication}): invalidate once it has ended`;
+  if (connected.length > 0 && !connected.some((p) => p.peerDisk === 'UpToDate')) {
+    const disks = connected.map((p) => `${p.name} ${p.peerDisk}`).join(', ');
+    return `has no connected peer with UpToDate data to take a full sync from (${disks}); its own data may be the best copy. To mark it Inconsistent anyway, disconnect first`;
+  }
+  return null;
+}
