@@ -2,22 +2,20 @@
 // manual switch-over) and `tandem maintenance on|off` (Kea's
 // ha-maintenance-start). Both refuse, with the reason, to leave MASTER when
 // the peer could not take over (not connected, or its volumes not UpToDate),
-// unless forced. Maintenance is kept in the state directory: a node rebooted
-// for maintenance stays out of MASTER until `maintenance off`.
+// unless forced, and both wait until the peer serves: a MASTER whose peer
+// does not take over stays MASTER. Maintenance is kept in the state
+// directory: a node rebooted for maintenance stays out of MASTER until
+// `maintenance off`.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TandemError } from '../errors.js';
 import type { Election } from './election.js';
 import type { HaGroup } from './ha-group.js';
+import type { Readiness } from './peer-readiness.js';
 
 export const MAINTENANCE_HOLD = 'maintenance (tandem maintenance on)';
 const POLL_MS = 100;
-
-export interface Readiness {
-  ready: boolean;
-  why: string; // what is missing, or what was checked
-}
 
 export interface HandoverDeps {
   stateDir: string;
@@ -66,38 +64,51 @@ export class Handover {
   async switchover(force: boolean, timeoutMs: number): Promise<SwitchoverResult> {
     const g = this.election.group;
     if (this.election.role() !== 'MASTER') throw new TandemError('NOT_MASTER', `switchover refused: ${g} is ${this.election.role()} here; run it on the MASTER`);
-    if (this.switching) throw new TandemError('SWITCHOVER_RUNNING', `a switchover of ${g} is already running`);
     this.refuseUnlessReady('switchover', force);
+    return this.handOver('switchover', timeoutMs);
+  }
+
+  // Steps down and waits until the peer is MASTER and serves. If nobody takes over, our down timer makes us
+  // MASTER again and this throws: a peer held out of MASTER too (its own maintenance) is found so.
+  private async handOver(what: 'switchover' | 'maintenance on', timeoutMs: number): Promise<SwitchoverResult> {
+    const g = this.election.group;
+    if (this.switching) throw new TandemError('SWITCHOVER_RUNNING', `a switchover of ${g} is already running`);
     this.switching = true;
     const t0 = Date.now();
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
       this.deps.emit('ha.switchover', { group: g, phase: 'started' });
-      this.deps.log.info(`${g}: switchover: handing MASTER to the peer`);
-      this.election.stepDown('switchover (tandem switchover)');
+      this.deps.log.info(`${g}: ${what}: handing MASTER to the peer`);
+      this.election.stepDown(`${what} (tandem ${what})`);
       let last: Readiness = { ready: false, why: 'the peer has not claimed MASTER yet' };
       while (!deadline.aborted) {
         await sleep(POLL_MS);
-        if (this.election.role() === 'MASTER') throw new TandemError('SWITCHOVER_FAILED', `switchover failed after ${Date.now() - t0} ms: the peer did not take over, and this node is MASTER again`);
+        if (this.election.role() === 'MASTER') {
+          throw new TandemError('SWITCHOVER_FAILED', `${what} failed after ${Date.now() - t0} ms: the peer did not take over (is it in maintenance, or held out of MASTER?), and this node is MASTER again`);
+        }
         const master = this.election.masterAddress();
         if (this.group.holding || master === null || master === this.election.ownAddress()) continue;
         last = await this.deps.peerServing(deadline).catch((e: Error) => ({ ready: false, why: e.message }));
         if (!last.ready) continue;
         const ms = Date.now() - t0;
         this.deps.emit('ha.switchover', { group: g, phase: 'done', new_master: master, ms });
-        this.deps.log.info(`${g}: switchover done in ${ms} ms: ${master} is MASTER (${last.why})`);
+        this.deps.log.info(`${g}: ${what}: done in ${ms} ms: ${master} is MASTER (${last.why})`);
         return { group: g, new_master: master, ms, checked: last.why };
       }
-      throw new TandemError('SWITCHOVER_TIMEOUT', `switchover: no serving MASTER after ${timeoutMs / 1000} s (${last.why}); this node stays BACKUP`);
+      throw new TandemError('SWITCHOVER_TIMEOUT', `${what}: no serving MASTER after ${timeoutMs / 1000} s (${last.why}); this node stays BACKUP`);
     } finally {
       this.switching = false;
     }
   }
 
-  async setMaintenance(on: boolean, force: boolean): Promise<{ group: string; maintenance: boolean; role: string }> {
+  // A MASTER hands over first (as switchover) unless forced, so `on` never leaves the group with nobody serving.
+  async setMaintenance(on: boolean, force: boolean, timeoutMs: number): Promise<{ group: string; maintenance: boolean; role: string }> {
     const g = this.election.group;
     if (on && !this.maintenanceOn) {
-      if (this.election.role() === 'MASTER') this.refuseUnlessReady('maintenance on', force);
+      if (this.election.role() === 'MASTER' && !force) {
+        this.refuseUnlessReady('maintenance on', force);
+        await this.handOver('maintenance on', timeoutMs);
+      }
       await writeFile(this.file, `${new Date().toISOString()}\n`, { mode: 0o600 });
       this.maintenanceOn = true;
       this.election.hold(MAINTENANCE_HOLD, true);

@@ -16,7 +16,8 @@ import type { Conductor } from './conductor.js';
 import type { ControlServer } from './control-server.js';
 import type { Election } from './election.js';
 import { HaGroup, type TransitionRecord } from './ha-group.js';
-import { Handover, type Readiness } from './ha-handover.js';
+import { Handover } from './ha-handover.js';
+import { peerPrimaryFrom, peerReadyFrom, type Readiness } from './peer-readiness.js';
 import type { Logger } from './log.js';
 import type { Replication } from './replication.js';
 import { retryTransient } from './retry.js';
@@ -118,29 +119,17 @@ export class HaNode {
     else this.boot.skip('no replicated volume: nothing to protect from a split brain at boot');
   }
 
-  // The peer could take over now: every volume connected to it, its disk UpToDate, no resync running.
   private peerReady(): Readiness {
-    const vols = this.volumeStatus();
-    if (vols.length === 0) return { ready: false, why: 'no replicated volume links this node to the peer, so its readiness cannot be checked' };
-    for (const v of vols) {
-      const p = v.peers.find((x) => x.connected);
-      if (p === undefined) return { ready: false, why: `volume ${v.name} is not connected to the peer` };
-      if (p.disk !== 'UpToDate') return { ready: false, why: `volume ${v.name} on ${p.name} is ${p.disk}, not UpToDate` };
-      if (p.replication !== 'Established') return { ready: false, why: `volume ${v.name}: ${p.replication} with ${p.name} is running` };
-    }
-    return { ready: true, why: vols.map((v) => `${v.name} UpToDate on the peer`).join(', ') };
+    return peerReadyFrom(this.volumeStatus());
   }
 
   // The peer is MASTER and serves: its volumes Primary, and the first VIP answers ping from here.
   private async peerServing(signal: AbortSignal): Promise<Readiness> {
-    const vols = this.volumeStatus();
-    for (const v of vols) {
-      if (!v.peers.some((p) => p.connected && p.role === 'Primary')) return { ready: false, why: `volume ${v.name} is not Primary on the peer yet` };
-    }
+    const primary = peerPrimaryFrom(this.volumeStatus());
+    if (!primary.ready) return primary;
     const vip = this.cfg.vrrp.instances.find((i) => i.name === this.election.group)?.virtualIpaddress[0];
     if (vip !== undefined && !(await pingOnce(vip.address, signal))) return { ready: false, why: `VIP ${vip.address} does not answer yet` };
-    const parts = [...vols.map((v) => `${v.name} Primary on the peer`), ...(vip ? [`VIP ${vip.address} answers`] : [])];
-    return { ready: true, why: parts.join(', ') };
+    return { ready: true, why: [primary.why, ...(vip ? [`VIP ${vip.address} answers`] : [])].filter((w) => w !== '').join(', ') };
   }
 
   status(): HaStatus {
@@ -224,7 +213,7 @@ export class HaNode {
     control.handle('ha.switchover', (req) => this.handover.switchover(req.force === true, SWITCHOVER_TIMEOUT_MS));
     control.handle('ha.maintenance', (req) => {
       if (typeof req.on !== 'boolean') throw new Error('ha.maintenance needs "on": true or false');
-      return this.handover.setMaintenance(req.on, req.force === true);
+      return this.handover.setMaintenance(req.on, req.force === true, SWITCHOVER_TIMEOUT_MS);
     });
   }
 

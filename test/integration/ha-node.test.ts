@@ -162,6 +162,14 @@ describe('the HA node in namespaces (issue 5)', function () {
     const procs = await bootstrapPair(lab);
     const client = startClient(lab);
     await waitAcked(lab, 10, 30_000);
+    // b in maintenance already: a's hand-over finds nobody taking over, so a stays MASTER (before, both held: no VIP anywhere).
+    expect((await cli(lab, b, ['maintenance', 'on'])).exitCode).to.equal(0);
+    const refused = await cli(lab, a, ['maintenance', 'on']);
+    expect(refused.exitCode, refused.stdout).to.equal(1);
+    expect(refused.stderr).to.match(/maintenance on failed after \d+ ms: the peer did not take over \(is it in maintenance, or held out of MASTER\?\), and this node is MASTER again/);
+    await waitServing(a, 30_000);
+    expect((await nodeStatus(a)).ha?.maintenance).to.equal(false);
+    expect((await cli(lab, b, ['maintenance', 'off'])).exitCode).to.equal(0);
     const on = await cli(lab, a, ['maintenance', 'on']);
     expect(on.exitCode, on.stderr).to.equal(0);
     expect(on.stdout).to.match(/VI_1: maintenance on, BACKUP/);
