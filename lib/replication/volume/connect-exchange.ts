@@ -19,6 +19,7 @@ export class ConnectExchange {
   received: PeerState | null = null;
   receivedBitmap: Bitmap | null = null;
   private readonly pieces: BitmapAssembly | null; // the peer's bitmap as its pieces arrive (protocol 5 on)
+  private otherGeometry = false; // the peer's STATE names another size or block size: decideConnect refuses it
 
   // `version`: the link protocol version both sides speak.
   constructor(private readonly size: number, private readonly blockSize: number, version: number) {
@@ -39,8 +40,15 @@ export class ConnectExchange {
       const s = decodeState(f.payload);
       if (!s.ok) return s.detail;
       this.received = s.value;
+      // Its bitmap cannot be read against ours; the decision refuses the peer by name, StandAlone, instead of a
+      // protocol error on every redial (an empty stand-in completes the exchange).
+      if (s.value.size !== this.size || s.value.blockSize !== this.blockSize) {
+        this.otherGeometry = true;
+        this.receivedBitmap = new Bitmap(this.size, this.blockSize);
+      }
       return null;
     }
+    if (f.type === 'BITMAP' && this.otherGeometry) return null; // not read, see above
     if (f.type === 'BITMAP' && this.received !== null && this.receivedBitmap === null && this.pieces !== null) {
       const error = this.pieces.add(f.payload);
       if (error !== null) return `BITMAP: ${error}`;

@@ -64,6 +64,24 @@ describe('replicated volume: connect exchange (STATE + BITMAP both ways), link p
   });
 });
 
+describe('replicated volume: connect exchange, a peer of another size', () => {
+  it('completes at its STATE and ignores its bitmap, so the decision refuses it by name (it was a protocol error on every redial)', () => {
+    for (const version of [4, PIECES_SINCE]) {
+      const a = new ConnectExchange(SIZE, BS, version);
+      a.ours(state('Secondary'), bitmap(1));
+      expect(a.receive(frame('STATE', encodeState({ ...state('Primary'), size: SIZE * 2 })))).to.equal(null);
+      const both = a.complete();
+      expect(both?.received.size).to.equal(SIZE * 2);
+      expect(both?.receivedBitmap.countSet()).to.equal(0);
+      const theirs = version === 4 ? [new Bitmap(SIZE * 2, BS).serialize()] : encodeBitmapPieces(new Bitmap(SIZE * 2, BS));
+      for (const p of theirs) expect(a.receive(frame('BITMAP', p)), `version ${version}`).to.equal(null);
+      const bs = new ConnectExchange(SIZE, BS, version);
+      bs.receive(frame('STATE', encodeState({ ...state('Primary'), blockSize: BS * 2 })));
+      expect(bs.receive(frame('BITMAP', Buffer.from('garbage')))).to.equal(null);
+    }
+  });
+});
+
 describe('replicated volume: connect exchange, link protocol 5: the BITMAP in pieces', () => {
   const BIG = 2 ** 40; // 1 TiB at 4 KiB: 32 MiB of plain bitmap, four times the frame limit
   const bigState = (role: 'Primary' | 'Secondary'): PeerState => ({ ...state(role), size: BIG });
