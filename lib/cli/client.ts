@@ -2,7 +2,7 @@
 // of event lines.
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
-import { TandemError } from '../errors.js';
+import { EX_UNAVAILABLE, TandemError } from '../errors.js';
 
 export interface Reply {
   ok: boolean;
@@ -53,7 +53,24 @@ export function streamEvents(path: string, history: boolean, onEvent: (line: str
     sock.on('error', (err) => reject(connectError(path, err)));
     // readline passes its input's errors on: the socket's handler above reports them.
     lines.on('error', () => undefined);
-    lines.on('line', onEvent);
-    sock.on('close', () => resolve());
+    let stopped = false; // the daemon said it stops: the end of the stream is expected
+    lines.on('line', (line) => {
+      if (eventType(line) === 'daemon.stopped') stopped = true;
+      onEvent(line);
+    });
+    // A daemon that dies (kill -9, a crash) ends the stream without daemon.stopped: a monitoring pipeline must see that.
+    sock.on('close', (hadError) => {
+      if (stopped) return resolve();
+      reject(Object.assign(new TandemError('CONTROL_LOST', `the daemon at ${path} closed the event stream without a daemon.stopped event${hadError ? ' (socket error)' : ''}: it crashed or was killed`), { exitCode: EX_UNAVAILABLE }));
+    });
   });
+}
+
+function eventType(line: string): unknown {
+  try {
+    const e = JSON.parse(line) as { type?: unknown } | null;
+    return e?.type;
+  } catch {
+    return undefined;
+  }
 }

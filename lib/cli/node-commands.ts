@@ -2,6 +2,7 @@
 // component, PASSED / FAILED, exit 0 / 1), `tandem switchover` and
 // `tandem maintenance on|off`. Each asks the daemon over the control socket.
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import type { SwitchoverResult } from '../node/ha-handover.js';
 import type { NodeStatus } from '../node/status.js';
 import { EX_USAGE, TandemError } from '../errors.js';
@@ -78,8 +79,12 @@ export function addNodeCommands(program: Command, socketOpts: (c: Command) => Co
     .description('re-read the configuration file: VIPs, services and the startup section change live (an unchanged VIP stays up); anything else is refused, naming what needs a daemon restart')
     .option('--json', 'print JSON')
     .action(async (o: SocketOpts & { json?: boolean }) => {
-      const r = (await ask(o, 'reload')) as { changes: string; problems: string[] };
-      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `reloaded: ${r.changes}\n${r.problems.map((x) => `problem: ${x}\n`).join('')}`);
+      const r = (await ask(o, 'reload')) as { path: string; changes: string; problems: string[] };
+      process.stdout.write(o.json === true ? `${JSON.stringify(r, null, 2)}\n` : `reloaded ${r.path}: ${r.changes}\n${r.problems.map((x) => `problem: ${x}\n`).join('')}`);
+      // --config only found the socket: an operator who edited another file must not think it applied.
+      if (o.config !== undefined && resolve(o.config) !== resolve(r.path)) {
+        process.stderr.write(`tandem: note: the daemon re-read its own file ${r.path}, not ${o.config} (--config only tells where its control socket is)\n`);
+      }
       if (r.problems.length > 0) process.exitCode = 1;
     });
 

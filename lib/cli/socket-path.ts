@@ -1,17 +1,47 @@
 // Where the CLI finds the daemon: --socket, else the config file's
-// node.control_socket, else the default.
-import { loadConfigFile, formatIssues } from '../config/load.js';
+// node.control_socket, else the default. Only that key is read from the
+// file: a change not yet applied elsewhere in it (a typo the running daemon
+// never loaded) must not make a running daemon look dead.
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { MAX_CONFIG_BYTES } from '../config/load.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/node-section.js';
+import { SUN_PATH_MAX } from '../config/names.js';
 import { EX_CONFIG, TandemError } from '../errors.js';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
-export const DEFAULT_SOCKET = '/run/tandem/control.sock';
+export const DEFAULT_SOCKET = DEFAULT_CONTROL_SOCKET;
 
 export async function resolveSocket(opts: { socket?: string; config?: string }): Promise<string> {
   if (opts.socket !== undefined) return opts.socket;
   if (opts.config === undefined) return process.env.TANDEM_SOCKET ?? DEFAULT_SOCKET;
-  const r = await loadConfigFile(opts.config);
-  if (!r.ok) {
-    throw Object.assign(new TandemError('CONFIG_INVALID', formatIssues(r.issues, opts.config)), { exitCode: EX_CONFIG });
+  return socketOf(opts.config);
+}
+
+function refuse(message: string): TandemError {
+  return Object.assign(new TandemError('CONFIG_INVALID', message), { exitCode: EX_CONFIG });
+}
+
+async function socketOf(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw refuse(`${path}: cannot read it (${e.code ?? e.message}); pass --socket PATH to reach the daemon`);
+  });
+  if (text.length > MAX_CONFIG_BYTES) throw refuse(`${path}: ${text.length} bytes, a configuration has at most ${MAX_CONFIG_BYTES}`);
+  let doc: unknown;
+  try {
+    doc = parse(text, { merge: true, maxAliasCount: 100 });
+  } catch (e) {
+    throw refuse(`${path}: not YAML, so node.control_socket cannot be read (${(e as Error).message.split('\n')[0]}); pass --socket PATH to reach the daemon`);
   }
-  return r.config.node.controlSocket;
+  const node = isMapping(doc) ? doc.node : undefined;
+  const socket = isMapping(node) ? node.control_socket : undefined;
+  if (socket === undefined || socket === null) return DEFAULT_SOCKET;
+  if (typeof socket !== 'string' || !socket.startsWith('/') || socket.includes('\0') || Buffer.byteLength(socket) >= SUN_PATH_MAX) {
+    throw refuse(`${path}: node.control_socket is ${JSON.stringify(socket)}: want an absolute path (starting with "/") shorter than ${SUN_PATH_MAX} bytes`);
+  }
+  return socket;
+}
+
+function isMapping(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

@@ -115,14 +115,12 @@ export class Conductor {
     const once = { ...c, virtualIpaddress: added };
     const failed = [...(await this.eachVip({ ...c, virtualIpaddress: removed }, 'removed', deleteVip)), ...(await this.eachVip(once, 'added', addVip))];
     const ev = this.lastEvent.get(c.name);
+    // The takeover's schedule (garp_master_repeat, then again after garp_master_delay), as keepalived announces
+    // a reloaded VIP; the tenure's refresh loop already covers it, since the list changed in place.
     if (ev !== undefined && added.length > 0) {
-      void this.announceOnce({ ...ev, instance: once }, tenure.controller.signal);
+      this.announce({ ...ev, instance: once }, tenure.controller.signal, false).catch((e: Error) => this.log.warn(`${c.name}: ${e.message}`));
     }
     return failed;
-  }
-
-  private async announceOnce(ev: TransitionEvent, signal: AbortSignal): Promise<void> {
-    for (const v of ev.instance.virtualIpaddress) await this.announceVip(ev, v, signal);
   }
 
   // One GARP / NA for one VIP; a failure is logged, never thrown (the next announcement may work).
@@ -163,7 +161,7 @@ export class Conductor {
   // keepalived's schedule: a burst of garp_master_repeat at once, another
   // garp_master_delay after the transition (or when the first one is done,
   // if later), then one every garp_master_refresh, until the tenure ends.
-  private async announce(ev: TransitionEvent, signal: AbortSignal): Promise<void> {
+  private async announce(ev: TransitionEvent, signal: AbortSignal, refresh = true): Promise<void> {
     const c = ev.instance;
     const burst = async (count: number): Promise<void> => {
       // All VIPs at once; repeats one after the other (arping itself takes a second each).
@@ -179,7 +177,7 @@ export class Conductor {
       } else {
         await first;
       }
-      while (c.garpMasterRefreshMs > 0 && !signal.aborted) {
+      while (refresh && c.garpMasterRefreshMs > 0 && !signal.aborted) {
         await sleep(c.garpMasterRefreshMs, undefined, { signal });
         await burst(1);
       }

@@ -13,6 +13,7 @@ import type { HaNode } from './ha-node.js';
 import type { Logger } from './log.js';
 
 export interface ReloadResult {
+  path: string; // the file the daemon re-read: its own, whatever the command's --config
   changes: string;
   problems: string[]; // applied, but something failed on the way (a VIP not added, a service not started)
 }
@@ -39,7 +40,7 @@ export async function reload(path: string, p: ReloadParts): Promise<ReloadResult
   const text = describeChanges(changes);
   p.log.info(`reloaded ${path}: ${text}${problems.length > 0 ? `; problems: ${problems.join('; ')}` : ''}`);
   p.emit('daemon.reloaded', { path, changes: text, problems });
-  return { changes: text, problems };
+  return { path, changes: text, problems };
 }
 
 async function apply(p: ReloadParts, next: TandemConfig, changes: ConfigChanges): Promise<string[]> {

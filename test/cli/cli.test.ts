@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ControlServer } from '../../lib/node/control-server.js';
 import { EventBus } from '../../lib/node/events.js';
@@ -59,6 +60,49 @@ describe('cli', () => {
     const r = await tandem(['events', '--socket', join(dir, 'none.sock')]);
     expect(r.exitCode).to.equal(69);
     expect(r.stderr).to.equal(`tandem: cannot reach the daemon at ${join(dir, 'none.sock')}: no tandem daemon is running there (start it with \`tandem daemon --config FILE\`)`);
+  });
+
+  it('--config reads only node.control_socket: a typo elsewhere, not yet applied, does not hide the daemon', async () => {
+    const cfg = join(dir, 'edited.yaml');
+    writeFileSync(cfg, [`node: { name: n1, control_socket: ${dir}/c.sock }`, 'vrrp:', '  instances:', '    - { name: VI_1, interface: eth0, virtual_router_id: 51, priority: 1100 }'].join('\n'));
+    const r = await tandem(['status', '--config', cfg]);
+    expect(r.exitCode, r.stderr).to.equal(69);
+    expect(r.stderr).to.include(`cannot reach the daemon at ${dir}/c.sock`);
+    writeFileSync(cfg, 'node: { control_socket: relative.sock }\n');
+    const bad = await tandem(['status', '--config', cfg]);
+    expect(bad.exitCode).to.equal(78);
+    expect(bad.stderr).to.include('node.control_socket is "relative.sock": want an absolute path');
+    writeFileSync(cfg, 'node: [\n');
+    const broken = await tandem(['status', '--config', cfg]);
+    expect(broken.exitCode).to.equal(78);
+    expect(broken.stderr).to.include('not YAML').and.include('--socket');
+  });
+
+  it('events: a daemon that dies without daemon.stopped ends the stream with an error, exit 69; a stop ends it quietly', async () => {
+    const sock = join(dir, 'c.sock');
+    for (const stops of [false, true]) {
+      const server = createServer((c) => {
+        c.once('data', () => {
+          c.write(`${JSON.stringify({ type: 'test.tick', at: new Date().toISOString() })}\n`);
+          if (stops) c.end(`${JSON.stringify({ type: 'daemon.stopped', at: new Date().toISOString() })}\n`);
+          else setTimeout(() => c.destroy(), 100); // as a kill -9 leaves it
+        });
+      });
+      await new Promise<void>((res) => server.listen(sock, res));
+      try {
+        const r = await tandem(['events', '--socket', sock]);
+        expect(r.stdout.split('\n')[0], 'the events before the end are printed').to.include('test.tick');
+        if (stops) {
+          expect(r.exitCode, r.stderr).to.equal(0);
+          expect(r.stderr).to.equal('');
+        } else {
+          expect(r.exitCode).to.equal(69);
+          expect(r.stderr).to.equal(`tandem: the daemon at ${sock} closed the event stream without a daemon.stopped event: it crashed or was killed`);
+        }
+      } finally {
+        await new Promise((res) => server.close(res));
+      }
+    }
   });
 
   it('events into a pipe its reader closes (tandem events | head -1) ends quietly', async () => {

@@ -226,7 +226,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     writeFileSync(configPath(a), haConfig(lab, a, { extraVips: ['192.0.2.101/24'], storeEnv: { STORE_NOTE: 'reloaded' } }));
     const r = await cli(lab, a, ['reload']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.equal('reloaded: VI_1: VIP added 192.0.2.101/24; services changed: store');
+    expect(r.stdout).to.equal(`reloaded ${configPath(a)}: VI_1: VIP added 192.0.2.101/24; services changed: store`);
     await waitServing(a);
     expect(await lab.addresses(a)).to.include.members([VIP, '192.0.2.101']);
     expect((await nodeStatus(a)).ha?.services[0]?.pgid).to.not.equal(pgid);

@@ -62,7 +62,7 @@ describe('provision and ha set, run by the daemons (namespaces)', function () {
     expect(set.exitCode, String(set.stderr)).to.equal(0);
     const r = await cli(lab, a, ['reload']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.equal('reloaded: VI_1: VIP added 192.0.2.150/24; VI_1: VIP removed 192.0.2.100/24');
+    expect(r.stdout).to.equal(`reloaded ${fa}: VI_1: VIP added 192.0.2.150/24; VI_1: VIP removed 192.0.2.100/24`);
     const addrs = await lab.addresses(a);
     expect(addrs).to.include('192.0.2.150');
     expect(addrs).to.not.include('192.0.2.100');

@@ -128,7 +128,7 @@ export class DirectoryVolume implements DirHost {
 
   async stop(): Promise<void> {
     if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
-    await this.disconnect();
+    await this.links.disconnectForStop();
     await this.links.stop();
     this.fencing.stop();
     this.watching = false;

@@ -81,10 +81,11 @@ export class VolumeLinks {
     }
   }
 
-  // `tandem replica disconnect`: no more dialing, every session StandAlone once its link has closed.
-  async disconnect(): Promise<void> {
-    // Sessions first, so each link closes with the operator's reason (a redial meanwhile finds them StandAlone).
-    const stopped = [...this.o.sessions.values()].map((s) => s.stop('disconnected by tandem replica disconnect'));
+  // `tandem replica disconnect` (or the daemon stopping: `reason` says which): no more dialing, every session
+  // StandAlone once its link has closed.
+  async disconnect(reason = 'disconnected by tandem replica disconnect'): Promise<void> {
+    // Sessions first, so each link closes with that reason (a redial meanwhile finds them StandAlone).
+    const stopped = [...this.o.sessions.values()].map((s) => s.stop(reason));
     await this.stopDialing();
     await Promise.all(stopped);
   }
@@ -92,6 +93,11 @@ export class VolumeLinks {
   // Dial `peer` unless it is the side that dials us.
   private dial(peer: string): void {
     if (this.o.node < peer) this.connector(peer).start();
+  }
+
+  // The daemon stops: the links close saying so (the peer shows it as the reason), not as an operator's disconnect.
+  async disconnectForStop(): Promise<void> {
+    await this.disconnect(`tandem on ${this.o.node} is stopping`);
   }
 
   async stopDialing(peer?: string): Promise<void> {

@@ -34,8 +34,8 @@ export interface PeerStatus {
   uptime_s: number | null; // since the current connection was established
   bytes_sent: number;
   bytes_received: number;
-  writes_sent: number; // application writes replicated to this peer
-  writes_received: number; // application writes applied from this peer
+  writes_sent: number; // WRITE frames replicated to this peer (an application write over 4 MiB is one per 4 MiB)
+  writes_received: number; // WRITE frames taken from this peer, counted the same way
   last_sent_at: string | null; // ISO 8601
   last_received_at: string | null;
   out_of_sync_bytes: number; // blocks this peer lacks (our bitmap for it); during a resync, what is left of it

@@ -171,7 +171,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async stop(): Promise<void> {
     if (this.role === 'Primary') await this.demote().catch((e: unknown) => this.log.error(`${this.cfg.name}: demote at stop: ${(e as Error).message}`));
-    await this.disconnect();
+    await this.links.disconnectForStop();
     await this.links.stop();
     this.fencing.stop();
     // The page cache reaches the disk before the record says clean: a clean record makes the next start drop the log.

@@ -42,8 +42,8 @@ export class WriteSender {
       const seq = sendHeld(link, data, flags, payload);
       waiter.expect();
       this.pending.add(seq, offset + at, n, now, waiter);
+      this.writesSent++; // per WRITE frame, as the peer counts writes_received (one per 4 MiB of a larger write)
     }
-    this.writesSent++;
   }
 
   // Protocol C FLUSH: resolves true once every write before the barrier is on the peer's stable storage.

@@ -84,10 +84,13 @@ describe('replicated volume (in-process pair over loopback)', function () {
       const writes = Array.from({ length: 64 }, (_, i) => ({ off: ((i * 7919) % 2000) * 4096, data: pattern(i, 4096 * (1 + (i % 4))) }));
       await Promise.all(writes.map((w) => io.write(w.off, w.data, false)));
       await io.writeZeroes(MiB, 3 * 4096, false);
+      await io.write(2 * MiB, pattern(99, 5 * MiB), false); // two WRITE frames (4 MiB + 1 MiB)
       await io.flush();
       await waitFor('all acknowledged', async () => c.get('node-a').peers.get('node-b')?.status().pending === 0, 10000);
       await sameImages(c, 'node-a', 'node-b');
-      expect(c.get('node-b').peers.get('node-a')?.writesReceived).to.equal(65);
+      // Both ends count frames, so the two counters agree (a large write counted once on the Primary before).
+      expect(c.get('node-b').peers.get('node-a')?.status().writes_received).to.equal(67);
+      expect(c.get('node-a').peers.get('node-b')?.status().writes_sent).to.equal(67);
     });
   }
 
@@ -326,6 +329,17 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await established(c, 'node-a', 'node-b');
     await sameImages(c, 'node-a', 'node-b');
     expect((await c.image('node-b')).subarray(8192, 12288).equals(imgA.subarray(8192, 12288))).to.equal(true);
+  });
+
+  it('a daemon that stops closes its links saying so, not as an operator\'s disconnect; the peer shows that reason', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    c.logs.length = 0;
+    await c.stop('node-b');
+    await waitFor('a sees b gone', async () => a.peers.get('node-b')?.status().last_error !== null, 10000);
+    expect(a.peers.get('node-b')?.status().last_error?.detail).to.equal('tandem on node-b is stopping');
+    expect(c.logs.some((l) => l.startsWith('node-b info db: connection to node-a closed (local-close: tandem on node-b is stopping)')), c.logs.join('\n')).to.equal(true);
+    expect(c.logs.join('\n')).not.to.include('tandem replica disconnect');
   });
 
   it('discard-my-data counts only for the next connect with a peer that is not connected: refused while connected, dropped by a promotion', async () => {
