@@ -18,6 +18,8 @@ export interface HealthInput {
     name: string; role: 'Primary' | 'Secondary'; disk: string; connected: boolean; connection?: string | null; resync: number | null;
     suspended?: string | null;
   }>;
+  // A node without a resource group (VRRP only): each instance, judged on its own; `why`: its fault reasons.
+  instances?: Array<{ name: string; state: string; why: string[] }>;
 }
 
 export interface HealthReport {
@@ -56,8 +58,13 @@ export function healthReport(h: HealthInput): HealthReport {
     // Connected, but every link waits for another source (a partial mesh: the Primary out of reach): nothing arrives.
     else if (h.role === 'BACKUP' && waits !== '') problems.push(`${v.name} takes data from no peer (resync suspended: ${v.suspended}): this BACKUP's copy is not kept current`);
   }
-  // A node that is neither MASTER nor BACKUP is not doing a role's work, whatever runs.
-  if (!master && h.role !== 'BACKUP') problems.push(`the node is ${h.role}`);
+  for (const i of h.instances ?? []) {
+    const why = i.why.length > 0 ? ` (${i.why.join('; ')})` : '';
+    lines.push(`VRRP instance ${i.name} is ${i.state}${why}`);
+    if (i.state !== 'MASTER' && i.state !== 'BACKUP') problems.push(`VRRP instance ${i.name} is ${i.state}${why}`);
+  }
+  // A node that is neither MASTER nor BACKUP is not doing a role's work, whatever runs (per instance when listed).
+  if (!master && h.role !== 'BACKUP' && (h.instances === undefined || ['WAITING', 'STARTING', 'STOPPING'].includes(h.role))) problems.push(`the node is ${h.role}`);
   for (const p of problems) lines.push(`problem: ${p}`);
   const passed = problems.length === 0;
   lines.push(passed ? 'TANDEM HEALTH PASSED' : 'TANDEM HEALTH FAILED');

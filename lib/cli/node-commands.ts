@@ -25,6 +25,8 @@ export function healthInputOf(s: NodeStatus): HealthInput {
   const running = (st: string): boolean => st === 'running';
   return {
     role,
+    // No resource group: every instance counts, not only the first (a FAULT second instance passed before).
+    ...(s.ha === null && s.vrrp.length > 0 ? { instances: s.vrrp.map((i) => ({ name: i.name, state: i.state, why: i.fault_reasons })) } : {}),
     replication,
     services: (s.ha?.services ?? []).map((x) => ({ name: x.name, running: running(x.state), pgid: x.pgid })),
     volumes: s.volumes.map((v) => {

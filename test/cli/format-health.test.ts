@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { healthReport, type HealthInput } from '../../lib/cli/format-health.js';
+import { healthInputOf } from '../../lib/cli/node-commands.js';
+import type { NodeStatus } from '../../lib/node/status.js';
 
 const master: HealthInput = {
   role: 'MASTER', replication: 'block',
@@ -85,5 +87,33 @@ describe('cli/format-health (health.sh for tandem)', () => {
     expect(primaryWaits.lines).to.include(`db is primary, disk UpToDate, peer connected, resync suspended (${why})`);
     // A MASTER whose peer is away still does its own role: the line says so, health passes.
     expect(healthReport({ ...master, volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: false, resync: null }] }).passed).to.equal(true);
+  });
+
+  it('a VRRP-only node judges every instance: one in FAULT fails it, with why (only the first counted before)', () => {
+    const vrrpOnly = (second: string, why: string[] = []): HealthInput => ({
+      role: 'MASTER', replication: 'none', services: [], volumes: [],
+      instances: [{ name: 'VI_1', state: 'MASTER', why: [] }, { name: 'VI_6', state: second, why }],
+    });
+    expect(healthReport(vrrpOnly('BACKUP'))).to.deep.equal({
+      lines: ['============== TANDEM HA (MASTER) without replication ==============', 'VRRP instance VI_1 is MASTER', 'VRRP instance VI_6 is BACKUP', 'TANDEM HEALTH PASSED'],
+      passed: true,
+    });
+    const fault = healthReport(vrrpOnly('FAULT', ['tracked interface dum0 down']));
+    expect(fault.passed).to.equal(false);
+    expect(fault.lines.slice(2)).to.deep.equal([
+      'VRRP instance VI_6 is FAULT (tracked interface dum0 down)', 'problem: VRRP instance VI_6 is FAULT (tracked interface dum0 down)', 'TANDEM HEALTH FAILED',
+    ]);
+    // The first instance in FAULT: said once, per instance, not again as "the node is FAULT".
+    const first = healthReport({ role: 'FAULT', replication: 'none', services: [], volumes: [], instances: [{ name: 'VI_1', state: 'FAULT', why: [] }] });
+    expect(first.lines.filter((l) => l.startsWith('problem:'))).to.deep.equal(['problem: VRRP instance VI_1 is FAULT']);
+  });
+
+  it('from status: a node without a resource group lists every VRRP instance; one with a group does not', () => {
+    const inst = (name: string, state: string, fault_reasons: string[] = []) => ({ name, state, fault_reasons });
+    const status = (ha: unknown) => ({ node: 'c', daemon: 'running', volumes: [], ha, vrrp: [inst('VI_1', 'MASTER'), inst('VI_6', 'FAULT', ['tracked interface dum0 down'])] }) as unknown as NodeStatus;
+    const h = healthInputOf(status(null));
+    expect(h.instances).to.deep.equal([{ name: 'VI_1', state: 'MASTER', why: [] }, { name: 'VI_6', state: 'FAULT', why: ['tracked interface dum0 down'] }]);
+    expect(healthReport(h).passed).to.equal(false);
+    expect(healthInputOf(status({ role: 'MASTER', boot: { state: 'READY' }, services: [] })).instances).to.equal(undefined);
   });
 });
