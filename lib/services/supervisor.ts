@@ -221,13 +221,15 @@ export class Supervisor {
   }
 
   status(): ServiceStatus {
+    // No check runs while the service is down: the last verdict would read as "healthy" for a stopped service.
+    const checked = this.state === 'running' || this.state === 'starting' || this.state === 'restarting';
     return {
       name: this.name,
       kind: this.cfg.kind,
       state: this.state,
       pgid: this.driver.pgid,
-      health: this.cfg.health === null ? 'none' : (this.tracker?.state ?? 'unknown'),
-      since: this.healthySince === null ? null : new Date(this.healthySince).toISOString(),
+      health: this.cfg.health === null ? 'none' : checked ? (this.tracker?.state ?? 'unknown') : 'unknown',
+      since: this.healthySince === null || !checked ? null : new Date(this.healthySince).toISOString(),
       restarts: this.restarts,
       failures_in_a_row: this.budget.failures,
       last_problem: this.lastProblem,

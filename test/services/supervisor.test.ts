@@ -72,6 +72,9 @@ describe('services/supervisor (real processes)', function () {
     expect(st.health).to.equal('healthy');
     expect(st.pgid).to.be.a('number');
     expect(alive(st.pgid as number)).to.equal(true);
+    await s.stop();
+    // No check runs on a stopped service: its last verdict is not its health (it showed "healthy").
+    expect(s.status()).to.include({ state: 'stopped', health: 'unknown', since: null });
   });
 
   it('a process that exits before it is healthy fails the start, with the exit status', async () => {
