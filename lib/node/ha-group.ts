@@ -88,6 +88,12 @@ export class HaGroup {
     this.fail(`service ${service}: ${reason}`);
   }
 
+  // A volume's peer holds the data this MASTER's should be replaced by: leave MASTER, as for a spent budget.
+  stepAside(volume: string, reason: string): void {
+    if (this.election.role() !== 'MASTER') return;
+    this.fail(`volume ${volume}: ${reason}`);
+  }
+
   private async become(from: ElectionRole, reason: string, priority: number, ctl: AbortController): Promise<void> {
     if (ctl.signal.aborted) return; // a newer transition came before this one started
     this.up = true;

@@ -55,6 +55,7 @@ export class HaNode {
   readonly group: HaGroup;
   readonly handover: Handover;
   readonly boot: BootDriver;
+  private readonly unsubscribe: (() => void) | null;
 
   constructor(
     private readonly cfg: TandemConfig,
@@ -63,7 +64,7 @@ export class HaNode {
     private readonly replication: Replication,
     log: Logger,
     emit: (type: string, fields: Record<string, unknown>) => void,
-    subscribe?: (listener: (ev: { type: string }) => void) => () => void,
+    subscribe?: (listener: (ev: { type: string; [field: string]: unknown }) => void) => () => void,
   ) {
     const instance = cfg.vrrp.instances.find((i) => i.name === election.group);
     if (instance === undefined) throw new Error(`no VRRP instance ${election.group}`);
@@ -97,6 +98,12 @@ export class HaNode {
       log,
       emit,
     });
+    // Our volume's peer was Primary while we were away (a stalled MASTER that came back): its data is newer, and
+    // serving on would strand it (or split the brain at our next write). Step down; the link then resyncs us.
+    this.unsubscribe = subscribe?.((ev) => {
+      if (ev.type !== 'replica.peer-newer' || typeof ev.volume !== 'string' || !volumes.includes(ev.volume)) return;
+      this.group.stepAside(ev.volume, `${String(ev.detail)}: stepping down so ${String(ev.peer)} serves and this node resyncs from it`);
+    }) ?? null;
   }
 
   private volume(name: string): { promote(force: boolean): Promise<void>; demote(): Promise<void> } {
@@ -220,6 +227,7 @@ export class HaNode {
   // After the engine's STOP: the group's leaving steps ran (drain), then nothing may outlive the daemon.
   async stop(): Promise<void> {
     this.boot.stop();
+    this.unsubscribe?.();
     await this.group.drain();
     await this.services.stopAll();
   }

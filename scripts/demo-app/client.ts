@@ -5,11 +5,12 @@
 //        [--interval-ms 50] [--duration-s N] [--timeout-ms 1000]
 // A failed id is retried (same body) until it is acked: 201 or, after a lost
 // answer, 200. A 4xx other than 408 / 429 cannot get better by retrying: exit 1.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// Started again on the same log, it goes on after the last id tried there.
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { ClientLogLine } from './client-log.js';
+import { parseLine, type ClientLogLine } from './client-log.js';
 
 interface Options { url: URL; log: string; intervalMs: number; durationS: number | null; timeoutMs: number }
 
@@ -64,6 +65,18 @@ function post(url: URL, body: Buffer, timeoutMs: number): Promise<Answer> {
 }
 
 const idOf = (n: number): string => `w${String(n).padStart(6, '0')}`;
+
+// A client started again on the same log goes on after the last id tried there: a store may hold any tried
+// id with the body of that attempt, and another body for it is refused (409).
+function nextNumber(log: string): number {
+  let last = 0;
+  const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  for (const l of text.split('\n')) {
+    const m = /^w(\d+)$/.exec(parseLine(l)?.id ?? '');
+    if (m !== null) last = Math.max(last, Number(m[1]));
+  }
+  return last + 1;
+}
 const permanent = (status: number): boolean => status >= 400 && status < 500 && status !== 408 && status !== 429;
 
 async function main(): Promise<void> {
@@ -82,7 +95,7 @@ async function main(): Promise<void> {
   const deadline = o.durationS === null ? Infinity : Date.now() + o.durationS * 1000;
   process.stderr.write(`client: writing to ${base}/records/, log ${o.log}\n`);
 
-  let n = 1;
+  let n = nextNumber(o.log);
   let body: Buffer | null = null;
   let attempts = 0;
   let acked = 0;

@@ -6,6 +6,7 @@
 // a node booted alone waiting, maintenance, and health on both nodes. After
 // each, every record the client saw acknowledged is on the serving MASTER.
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { readClientLog } from '../../scripts/demo-app/client-log.js';
 import { writeFileSync } from 'node:fs';
@@ -256,6 +257,43 @@ describe('the HA node in namespaces (issue 5)', function () {
     await waitAcked(lab, 5, 30_000);
     await lab.stop(client);
     expect((await missingAcked(lab, a)).missing).to.deep.equal([]);
+  });
+
+  it('a MASTER stalled past the failover comes back with older data: it steps down, resyncs from b, and b serves with every acknowledged write', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const procs = await bootstrapPair(lab);
+    let client = startClient(lab);
+    await waitAcked(lab, 10, 30_000);
+    await lab.stop(client); // nothing writes on a while it stalls or after, so its data is only older, not changed
+    // Every change of a's acknowledged by b before the stall (a change still unacknowledged then is one b lacks: a split brain).
+    expect((await cli(lab, a, ['replica', 'flush', 'data'])).exitCode).to.equal(0);
+    const pa = procs.get(a) as LabProcess;
+    pa.child.kill('SIGSTOP');
+    try {
+      await waitServing(b, 30_000);
+      // Only a's daemon stalls here, not its kernel, which would still answer for the VIP (a frozen machine would
+      // not): the client is pinned to b, so nothing reaches a's store, and a's data stays older, not changed.
+      const link = JSON.parse((await execa('ip', ['-n', b.ns, '-j', 'link', 'show', 'dev', b.dev])).stdout) as Array<{ address: string }>;
+      await execa('ip', ['-n', lab.client.ns, 'neigh', 'replace', VIP, 'lladdr', link[0]?.address ?? '', 'nud', 'permanent', 'dev', lab.client.dev]);
+      client = startClient(lab);
+      await waitAcked(lab, 10, 30_000);
+      await lab.stop(client);
+    } finally {
+      pa.child.kill('SIGCONT');
+    }
+    // a's adverts (priority 150) make b BACKUP; a's volume then finds b's data newer and a steps down.
+    await until('a stepped down for the newer peer', async () => {
+      const t = (await nodeStatus(a)).ha?.transitions ?? [];
+      return t.some((x) => x.to === 'FAULT' && /volume data: .*data is to replace a's.*stepping down so b serves/.test(x.reason));
+    }, 30_000);
+    await waitServing(b, 30_000);
+    await until('a resynced from b', async () => {
+      const v = (await nodeStatus(a)).volumes[0];
+      return v?.role === 'Secondary' && v.disk === 'UpToDate' && v.peers[0]?.replication === 'Established';
+    }, 30_000);
+    for (const h of [b, a]) expect((await missingAcked(lab, h)).missing, `acknowledged records missing on ${h.name}`).to.deep.equal([]);
+    expect(await hasVip(lab, a)).to.equal(false);
   });
 
   it('a daemon killed alone leaves its service running; the next start ends it before the election and rejoins as BACKUP', async () => {

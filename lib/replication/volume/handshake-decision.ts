@@ -13,8 +13,9 @@ export type ConnectOutcome =
   | { kind: 'sync-source'; full: boolean; log: string }
   | { kind: 'sync-target'; full: boolean; log: string }
   | { kind: 'standalone'; splitBrain: boolean; log: string }
-  // Data would flow, but one side already has a source (one-source.ts): nothing moves until that ends.
-  | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string };
+  // Data would flow, but one side already has a source (one-source.ts), or would flow into a Primary: nothing
+  // moves until that ends. `peerNewer`: this node is that Primary, and the peer's data is to replace its own.
+  | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string; peerNewer?: boolean };
 
 export interface DecideOptions {
   // Block volumes on links of protocol 6: two Secondaries that take one Primary's writes are held Established (sharedPrimary).
@@ -79,9 +80,27 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
       if (r.kind === 'disconnect') return { kind: 'standalone', splitBrain: true, log: text };
       return r.victim === 'local' ? { kind: 'sync-target', full: r.full, log: text } : { kind: 'sync-source', full: r.full, log: text };
     }
+    case 'refuse':
+      return intoPrimary(localName, local, peerName, peer, line);
     default:
       return { kind: 'standalone', splitBrain: false, log: line };
   }
+}
+
+// The data should flow into a Primary (its peer was Primary while it was away, or it was promoted by force
+// with worse data): a Primary's data is in use and never resynced under it. The link waits, paused, and
+// decides again once the Primary demotes (then it resyncs, by bitmap) or writes (then both have changed: a
+// split brain, for the after-sb policies). DRBD drops the link (StandAlone) and leaves the rest to the
+// operator; an HA node steps down instead (ha-node.ts). Peers without feeds (link protocol 3) drop it.
+function intoPrimary(localName: string, local: PeerState, peerName: string, peer: PeerState, line: string): ConnectOutcome {
+  if (local.feeds === undefined || peer.feeds === undefined) return { kind: 'standalone', splitBrain: false, log: line };
+  const primary = local.role === 'Primary' ? localName : peerName;
+  const newer = local.role === 'Primary' ? peerName : localName;
+  const why = `${newer}'s data is to replace ${primary}'s, which is Primary and in use: the resync waits until ${primary} is Secondary`;
+  const log = `no resync with ${peerName} yet: ${why}`;
+  return local.role === 'Primary'
+    ? { kind: 'paused', replication: 'PausedSyncT', why, log, peerNewer: true }
+    : { kind: 'paused', replication: 'PausedSyncS', why, log };
 }
 
 // Same current generation: normally in sync. Bits at the same generation come

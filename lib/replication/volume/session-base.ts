@@ -22,6 +22,7 @@ export interface SessionHost {
   readonly promoteArbiter: PromoteArbiter;
   // The session went StandAlone: stop dialing it until `connect`.
   standAlone(peer: string): void;
+  emit(type: string, fields: Record<string, unknown>): void;
   // The link to `peer` ended; it last said its disk was `lastDisk` (fencing, fence-peers.ts).
   peerLost(peer: PeerSessionBase, lastDisk: DiskState | null): void;
 }
@@ -83,11 +84,13 @@ export abstract class PeerSessionBase {
   }
 
   // The connect decided to wait (one-source.ts): the link stays up and moves nothing until a side changes.
-  protected pause(out: { replication: 'PausedSyncS' | 'PausedSyncT'; why: string }, sent: PeerState, peer: PeerState): void {
+  protected pause(out: { replication: 'PausedSyncS' | 'PausedSyncT'; why: string; peerNewer?: boolean }, sent: PeerState, peer: PeerState): void {
     this.replication = out.replication;
     this.suspendedBy = out.why;
     this.pausedOn = { sent, peer };
     this.heldBy = null;
+    // We are a Primary whose peer's data is to replace ours (handshake-decision.ts intoPrimary): an HA node steps down.
+    if (out.peerNewer === true) this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: out.why });
   }
 
   // Established with bits either way, only because both sides take `primary`'s writes (handshake-decision.ts):

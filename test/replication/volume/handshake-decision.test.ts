@@ -52,6 +52,23 @@ function expectMirrored(x: ConnectOutcome, y: ConnectOutcome, what: () => string
 describe('replication/volume decideConnect table', () => {
   const G = gen(5, {}, [4]);
 
+  it('data to flow into a Primary (its peer was Primary while it was away): paused until the Primary changes, not dropped', () => {
+    // node-a Primary at 5 (it stalled); node-b took over meanwhile: generation 6, its bitmap for node-a at 5, 40 blocks written.
+    const a = st(gen(5, {}, [4]), { role: 'Primary', feeds: [] });
+    const b = st(gen(6, { 'node-a': [5, true] }, [5, 4]), { changedBlocks: 40, feeds: [] });
+    const out = decide(pol(), a, b);
+    expect(out).to.deep.equal({
+      kind: 'paused', replication: 'PausedSyncT', peerNewer: true,
+      why: "node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary",
+      log: "no resync with node-b yet: node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary",
+    });
+    expect(decideConnect(pol(), 'node-b', b, 'node-a', a)).to.include({ kind: 'paused', replication: 'PausedSyncS' }).and.not.have.property('peerNewer');
+    // Once node-a is Secondary: a bitmap resync from node-b.
+    expect(decide(pol(), { ...a, role: 'Secondary' }, b)).to.include({ kind: 'sync-target', full: false });
+    // A peer of link protocol 3 (no feeds) cannot wait paused: dropped, as DRBD does.
+    expect(decide(pol(), { ...a, feeds: undefined }, { ...b, feeds: undefined })).to.deep.include({ kind: 'standalone', splitBrain: false });
+  });
+
   it('volume size mismatch -> standalone, not a split brain', () => {
     const out = decide(pol(), st(G), st(G, { size: 16 * MiB }));
     expect(out).to.deep.include({ kind: 'standalone', splitBrain: false });
@@ -503,7 +520,13 @@ describe('replication/volume decideConnect mirror property', () => {
       // Two Secondaries at one generation taking one Primary's writes move nothing between them, and wait for nothing.
       const both = (f: Feed): boolean => f.replication === 'Established' && (b.feeds ?? []).some((g) => g.replication === 'Established' && g.peer === f.peer);
       const shared = a.role === 'Secondary' && b.role === 'Secondary' && a.generations.current === b.generations.current && (a.feeds ?? []).some(both);
-      if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(x).to.include({ kind: 'established', inSync: false });
+      // Data that would flow into a Primary: the link waits (both sides speak feeds) instead of dropping, until the Primary changes.
+      const intoPrimary = alone.kind === 'standalone' && alone.log.includes('the data of the Primary would be overwritten') && a.feeds !== undefined && b.feeds !== undefined;
+      if (intoPrimary) {
+        expect(x).to.include({ kind: 'paused', replication: a.role === 'Primary' ? 'PausedSyncT' : 'PausedSyncS' });
+        expect((x as { peerNewer?: boolean }).peerNewer === true, 'peerNewer only on the Primary').to.equal(a.role === 'Primary');
+        kinds.set('into-primary', (kinds.get('into-primary') ?? 0) + 1);
+      } else if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(x).to.include({ kind: 'established', inSync: false });
       else if (flows && busy) expect(x).to.include({ kind: 'paused', replication: aSends ? 'PausedSyncS' : 'PausedSyncT' });
       else expect(x).to.deep.equal(alone);
       // Same inputs, same answer: the decision is a pure function.
@@ -523,6 +546,6 @@ describe('replication/volume decideConnect mirror property', () => {
         if (x.kind === 'sync-source' || x.kind === 'sync-target') expect(x.kind).to.equal(a.staleBits === true ? 'sync-target' : 'sync-source');
       }
     }
-    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'paused', 'standalone', 'sync-source', 'sync-target']);
+    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'into-primary', 'paused', 'standalone', 'sync-source', 'sync-target']);
   });
 });

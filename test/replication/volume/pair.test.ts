@@ -342,6 +342,38 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(c.logs.join('\n')).not.to.include('tandem replica disconnect');
   });
 
+  it('a Primary whose peer was Primary meanwhile (a stalled node): the link waits paused, then resyncs once it demotes, or is a split brain once it writes', async () => {
+    for (const writes of [false, true]) {
+      await primaryPair();
+      const a = c.get('node-a');
+      const b = c.get('node-b');
+      await c.disconnect2(); // node-a stalls: node-b sees it gone and takes over
+      await b.promote(false);
+      await b.io().write(MiB, pattern(5, 8192), false);
+      await b.demote(); // node-a comes back with the higher priority
+      c.events.length = 0;
+      a.connect();
+      b.connect();
+      await waitFor('paused both ways', async () => a.peers.get('node-b')?.replication === 'PausedSyncT' && b.peers.get('node-a')?.replication === 'PausedSyncS', 10000);
+      expect(a.peers.get('node-b')?.status().resync_suspended).to.equal("node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary");
+      expect(c.events.filter((e) => e.type === 'replica.peer-newer').map((e) => e.node), 'only the Primary is told').to.deep.equal(['node-a']);
+      const imgB = await c.image('node-b');
+      if (writes) {
+        // node-a serves on and writes: both changed since the split, which only the after-sb policies may resolve.
+        await a.io().write(2 * MiB, pattern(6, 4096), false);
+        await waitFor('split brain', async () => a.peers.get('node-b')?.status().split_brain === true && b.peers.get('node-a')?.status().split_brain === true, 10000);
+        expect((await c.image('node-b')).equals(imgB), 'node-b keeps its data').to.equal(true);
+      } else {
+        await a.demote(); // what an HA node does (ha-node.ts): the paused link decides again
+        await waitFor('node-a resynced from node-b', async () => a.peers.get('node-b')?.replication === 'Established' && a.diskState === 'UpToDate', 15000);
+        const started = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a');
+        expect(started?.fields, 'a bitmap resync, not a full one').to.include({ full: false });
+        expect((await c.image('node-a')).equals(imgB)).to.equal(true);
+      }
+      await c.destroy();
+    }
+  });
+
   it('discard-my-data counts only for the next connect with a peer that is not connected: refused while connected, dropped by a promotion', async () => {
     await primaryPair();
     const a = c.get('node-a');
