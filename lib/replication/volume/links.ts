@@ -38,6 +38,9 @@ export interface VolumeLinksOptions {
   sessions: ReadonlyMap<string, LinkedSession>; // by peer name
 }
 
+// What to check when authentication fails: nearly always the secret.
+const SAME_SECRET = 'check that both nodes\' replication.secret_file hold the same secret';
+
 export class VolumeLinks {
   private listener: PeerListener | null = null;
   private readonly connectors = new Map<string, PeerConnector>();
@@ -60,14 +63,17 @@ export class VolumeLinks {
       link: this.linkOptions(),
       onLink: (link) => void link.ready.then((id) => {
         const s = o.sessions.get(id.node);
-        if (s === undefined) return link.fail(`${id.node} is not a configured peer of ${o.cfg.name}`);
-        s.adopt(link);
+        if (s !== undefined) return s.adopt(link);
+        // A node name the configuration does not know (a typo on either side): say so where the user looks.
+        const names = o.cfg.peers.map((p) => p.name).join(', ');
+        const detail = `a node calling itself ${JSON.stringify(id.node)} connected from ${link.remote}, and ${o.cfg.name}'s peers are ${names}: check its node.name and our peers[].name`;
+        this.fromAddress(link.remote)?.noteError('unknown-peer', detail);
+        link.fail(`${id.node} is not a configured peer of ${o.cfg.name} (peers: ${names})`);
       }, (e: Error & { code?: string }) => {
         // A failed authentication from a peer's address shows on that peer's status here too, not only where it dialed.
-        if (e.code !== 'auth-failed') return;
-        const host = link.remote.slice(0, link.remote.lastIndexOf(':')).replace(/^::ffff:/, '');
-        const p = o.cfg.peers.find((x) => x.address.host === host);
-        if (p !== undefined) o.sessions.get(p.name)?.noteError('auth-failed', `${e.message} (a link from ${link.remote})`);
+        // The error's message starts with its code, which noteError shows already.
+        const detail = e.message.startsWith(`${e.code}: `) ? e.message.slice(`${e.code}: `.length) : e.message;
+        if (e.code === 'auth-failed') this.fromAddress(link.remote)?.noteError('auth-failed', `${detail} (a link from ${link.remote}; ${SAME_SECRET})`);
       }),
     });
     await this.listener.start();
@@ -111,6 +117,13 @@ export class VolumeLinks {
     this.listener = null;
   }
 
+  // The session of the configured peer at that address (host:port of a link's far end), if any.
+  private fromAddress(remote: string): { noteError(reason: string, detail: string): void } | undefined {
+    const host = remote.slice(0, remote.lastIndexOf(':')).replace(/^::ffff:/, '').replace(/^\[|\]$/g, '');
+    const p = this.o.cfg.peers.find((x) => x.address.host === host);
+    return p === undefined ? undefined : this.o.sessions.get(p.name);
+  }
+
   get address(): string {
     return formatHostPort(this.o.cfg.listen);
   }
@@ -128,11 +141,13 @@ export class VolumeLinks {
       onLink: (link: PeerLink) => {
         void link.ready.then(() => s.adopt(link), () => undefined);
         void link.closed.then((info) => {
+          if (link.peer !== null) return; // it got through the link handshake: the session saw its end
+          // Refused before that (another node answers at that address, another version): retried, and shown in status.
+          if (info.reason !== 'auth-failed') return s.noteError(info.reason, `${info.detail} (dialing ${formatHostPort(p.address)})`);
           // replication.md "Peer authentication": a wrong secret fails hard, no retry loop.
-          if (info.reason !== 'auth-failed' || link.peer !== null) return;
           void c?.stop();
-          o.log.error(`${o.cfg.name}: authentication with ${peer} failed: StandAlone until \`tandem replica connect ${o.cfg.name}\``);
-          s.noteError(info.reason, info.detail);
+          o.log.error(`${o.cfg.name}: authentication with ${peer} failed (${info.detail}): StandAlone until \`tandem replica connect ${o.cfg.name}\`; ${SAME_SECRET}`);
+          s.noteError(info.reason, `${info.detail}; ${SAME_SECRET}`);
           s.disable('authentication failed');
         });
       },

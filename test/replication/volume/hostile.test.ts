@@ -263,6 +263,18 @@ describe('replicated volume: a hostile authenticated peer', function () {
     await expectUntouchedAndWorking(before);
   });
 
+  it('a node whose name is not a configured peer is refused, and the peer at that address shows why (a typo in peers[].name)', async () => {
+    const before = await c.image('node-b');
+    const i = await Impostor.connect(port, 'node-x');
+    open.push(i);
+    const info = await i.link.closed;
+    expect(info.detail).to.equal('protocol-error: node-x is not a configured peer of db (peers: node-a)');
+    const last = v.status().peers.find((p) => p.name === 'node-a')?.last_error;
+    expect(last?.reason).to.equal('unknown-peer');
+    expect(last?.detail).to.match(/^a node calling itself "node-x" connected from 127\.0\.0\.1:\d+, and db's peers are node-a: check its node\.name and our peers\[\]\.name$/);
+    await expectUntouchedAndWorking(before);
+  });
+
   it('RESYNC_DATA that was never requested (no resync running)', async () => {
     const before = await c.image('node-b');
     const i = await established({ role: 'Primary' });

@@ -6,7 +6,8 @@ import { open } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { established, MiB, pattern, sameImages } from './pair-checks.js';
-import { Cluster } from './pair-harness.js';
+import { Cluster, SECRET } from './pair-harness.js';
+import { PeerListener } from '../../../lib/replication/link/listener.js';
 
 describe('replicated volume (in-process pair over loopback)', function () {
   this.timeout(60000);
@@ -489,7 +490,26 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(c.get('node-b').peers.get('node-a')?.connected).to.equal(false);
     // The accepting side (b: node-a dials) shows it too.
     await waitFor('b shows the failure', async () => c.get('node-b').peers.get('node-a')?.status().last_error?.reason === 'auth-failed', 5000);
-    expect(c.get('node-b').peers.get('node-a')?.status().last_error?.detail).to.match(/^auth-failed: .* \(a link from 127\.0\.0\.1:\d+\)$/);
+    // Once named (its code was in the detail too), and with what to check.
+    expect(c.get('node-b').peers.get('node-a')?.status().last_error?.detail).to.match(/^response from "node-a" does not verify \(32 bytes\) \(a link from 127\.0\.0\.1:\d+; check that both nodes' replication\.secret_file hold the same secret\)$/);
+    expect(a.peers.get('node-b')?.status().last_error?.detail).to.match(/; check that both nodes' replication\.secret_file hold the same secret$/);
+  });
+
+  it('another node answering at a peer\'s address (a typo in peers[].address or node.name) shows in that peer\'s status', async () => {
+    c = await Cluster.create();
+    const wrong = new PeerListener({
+      host: '127.0.0.1', port: c.config('node-b').listen.port,
+      link: { node: 'node-x', volume: 'db', secret: SECRET, heartbeat: { intervalMs: 200, timeoutMs: 2000 } }, onLink: () => {},
+    });
+    await wrong.start();
+    try {
+      const a = await c.start('node-a'); // node-a dials node-b's address
+      await waitFor('the refusal in status', async () => a.peers.get('node-b')?.status().last_error?.reason === 'unknown-peer', 10000);
+      expect(a.peers.get('node-b')?.status().last_error?.detail).to.match(/^peer calls itself "node-x", expected "node-b" \(dialing 127\.0\.0\.1:\d+\)$/);
+      expect(a.peers.get('node-b')?.connection, 'it keeps trying').to.equal('Connecting');
+    } finally {
+      await wrong.stop();
+    }
   });
 
   it('online verify finds blocks changed behind the volume and marks them out of sync', async () => {
