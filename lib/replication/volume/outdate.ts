@@ -24,8 +24,13 @@ export interface OutdatePeer {
 // change. `by`: the Primary asking through its fence-peer handler; a link to
 // it that we still think alive is dropped, so the next connect resyncs us.
 export async function outdateVolume(volume: string, host: OutdateHost, peers: Iterable<OutdatePeer>, by: string | null, setDisk: () => Promise<void>): Promise<void> {
+  const all = [...peers];
+  // --by names the Primary asking (a fence-peer handler passes its own node): only a peer of ours can be it.
+  if (by !== null && !all.some((p) => p.name === by)) {
+    throw new TandemError('OUTDATE_REFUSED', `${volume}: --by ${by}: not a peer of this volume (its peers: ${all.map((p) => p.name).join(', ')})`);
+  }
   // A paused link to the Primary (one-source.ts) takes none of its writes: it does not keep this disk up to date.
-  const primary = [...peers].find((p) => p.peerRole === 'Primary' && !p.paused) ?? null;
+  const primary = all.find((p) => p.peerRole === 'Primary' && !p.paused) ?? null;
   const v = outdateVerdict(host.role, host.diskState, primary?.name ?? null, by);
   if (!v.ok) throw new TandemError('OUTDATE_REFUSED', `${volume}: ${v.message}`);
   const was = host.diskState;

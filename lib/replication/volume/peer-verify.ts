@@ -6,7 +6,7 @@
 // replication state between Established and VerifyS / VerifyT.
 import type { Frame } from '../link/frame.js';
 import type { PeerLink } from '../link/peer-link.js';
-import type { ReplicationState } from '../states.js';
+import type { ReplicationState, Role } from '../states.js';
 import type { PeerPart } from './peer-part.js';
 import type { VerifyProgress } from './status-types.js';
 import { VerifySource, blockRanges, differingBlocks, hashBlocks } from './verify.js';
@@ -14,6 +14,7 @@ import { decodeVerifyReply, decodeVerifyRequest, encodeVerifyReply } from './wir
 
 // What the verify needs from its peer session, beyond any part's.
 export interface VerifySession extends PeerPart {
+  peerRole(): Role;
   replication(): ReplicationState;
   setReplication(r: ReplicationState): void;
 }
@@ -116,7 +117,12 @@ export class PeerVerify {
   private finished(mismatched: number): void {
     const { host, peer } = this.s;
     const v = host.cfg.name;
-    host.log.info(`${v}: Online verify with ${peer} done: ${mismatched} bytes out of sync${mismatched > 0 ? ' (marked in the bitmap; they resync at the next connect)' : ''}`);
+    // Marked on both sides: at the next connect the Primary's copy wins; between two Secondaries nothing decides which.
+    const primary = host.role === 'Primary' ? host.node : this.s.peerRole() === 'Primary' ? peer : null;
+    const next = primary !== null
+      ? `they resync from ${primary}, the Primary, at the next connect (tandem replica disconnect ${v}, then connect)`
+      : `neither side is Primary, so they move once one of the two is (its copy wins), or invalidate the side that is wrong`;
+    host.log.info(`${v}: Online verify with ${peer} done: ${mismatched} bytes out of sync${mismatched > 0 ? ` (marked in the bitmap; ${next})` : ''}`);
     host.emit('replica.verify.finished', { volume: v, peer, mismatched_bytes: mismatched });
     this.s.background(host.persist(), 'saving the verify result');
   }

@@ -58,6 +58,7 @@ export class PeerSession extends PeerSessionBase {
     };
     this.verifier = new PeerVerify({
       ...part,
+      peerRole: () => this.peerRole,
       replication: () => this.replication,
       setReplication: (r) => { this.replication = r; },
     });

@@ -78,11 +78,16 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   // After a crash, writes in the logged extents may be on one disk only: a Primary's own (replication.md "Resync
   // and verify"), or a Secondary's from its Primary's stream, lost with it maybe ("A lost Primary's last writes").
   if (crashedWhilePrimary(record) || crashedWhileSecondary(record)) {
-    const bits = markActivityLogOutOfSync(record, al.logged);
-    const extents = new Set([...record.activityLog.extents(), ...(al.logged?.extents ?? [])]).size;
+    const fresh = markActivityLogOutOfSync(record, al.logged);
+    const logged = new Set([...record.activityLog.extents(), ...(al.logged?.extents ?? [])]);
+    const extents = logged.size;
+    // What the extents cover (the last one may be short), and how many bits that newly set over all the bitmaps.
+    let bytes = 0;
+    for (const e of logged) bytes += Math.max(0, Math.min(DEFAULT_EXTENT_SIZE, cfg.size - e * DEFAULT_EXTENT_SIZE));
+    const covered = `${Math.ceil(bytes / cfg.blockSize)} block(s), ${fresh} bit(s) newly set over ${record.bitmaps.size} bitmap(s)`;
     // A Primary's copy of its logged extents is the newest; a Secondary's may lack writes its page cache lost.
     if (crashedWhileSecondary(record) && extents > 0) for (const p of cfg.peers) record.staleBitsFor.add(p.name);
-    log.warn(`${cfg.name}: the last run ended while ${record.lastRole} without a clean shutdown: ${extents} activity-log extent(s) (${bits} block(s)) marked out of sync towards every peer${crashedWhileSecondary(record) && extents > 0 ? ', whose copy of them wins at one generation' : ''}`);
+    log.warn(`${cfg.name}: the last run ended while ${record.lastRole} without a clean shutdown: ${extents} activity-log extent(s) (${covered}) marked out of sync towards every peer${crashedWhileSecondary(record) && extents > 0 ? ', whose copy of them wins at one generation' : ''}`);
   }
   for (const p of record.staleBitsFor) if (!cfg.peers.some((q) => q.name === p)) record.staleBitsFor.delete(p);
   // The logged extents are in the bitmaps now; this run starts with an empty log, as Secondary.

@@ -47,6 +47,14 @@ describe('replication/volume/outdate', () => {
     expect([saved, a.reconnects]).to.deep.equal([1, ['node-a outdated us: it goes on without us']]);
   });
 
+  it('--by a node that is not a peer of the volume is refused, nothing changed (it was taken)', async () => {
+    let saved = 0;
+    const h = host();
+    expect(await outcome(outdateVolume('db', h, [peer('node-a', 'Secondary', false), peer('node-c', 'Unknown', false)], 'node-z', async () => { saved++; })))
+      .to.equal('db: --by node-z: not a peer of this volume (its peers: node-a, node-c)');
+    expect([saved, h.events.length]).to.deep.equal([0, 0]);
+  });
+
   it('an Inconsistent disk stays as it is', async () => {
     let saved = 0;
     const h = host('Inconsistent');

@@ -523,6 +523,17 @@ describe('replicated volume (in-process pair over loopback)', function () {
     const ev = c.events.find((e) => e.type === 'replica.verify.finished' && e.node === 'node-a');
     expect(ev?.fields.mismatched_bytes).to.equal(2 * 4096);
     expect(c.get('node-a').peers.get('node-b')?.status().out_of_sync_bytes).to.equal(2 * 4096);
-    expect(c.logs.some((l) => l.includes('Online verify with node-b done: 8192 bytes out of sync'))).to.equal(true);
+    expect(c.logs).to.include('node-a info db: Online verify with node-b done: 8192 bytes out of sync (marked in the bitmap; they resync from node-a, the Primary, at the next connect (tandem replica disconnect db, then connect))');
+    expect(c.logs, 'VerifyT says the same').to.include('node-b info db: Online verify with node-a done: 8192 bytes out of sync (marked in the bitmap; they resync from node-a, the Primary, at the next connect (tandem replica disconnect db, then connect))');
+  });
+
+  it('a verify between two Secondaries says the marks move once one of them is Primary (it promised the next connect)', async () => {
+    const { a } = await twoSecondaries();
+    const fh = await open(c.config('node-b').device, 'r+');
+    await fh.write(Buffer.alloc(4096, 0xdd), 0, 4096, 40 * 4096);
+    await fh.close();
+    a.verify();
+    await waitFor('verify done', async () => c.events.some((e) => e.type === 'replica.verify.finished' && e.node === 'node-a'), 15000);
+    expect(c.logs).to.include('node-a info db: Online verify with node-b done: 4096 bytes out of sync (marked in the bitmap; neither side is Primary, so they move once one of the two is (its copy wins), or invalidate the side that is wrong)');
   });
 });

@@ -58,7 +58,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     const b = await c.start('node-b');
     expect(staleFor('node-b')).to.deep.equal(['node-a']);
     expect(b.status().peers[0]).to.include({ name: 'node-a', stale_bits: true });
-    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 2 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
+    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 2 activity-log extent(s) (2048 block(s), 2048 bit(s) newly set over 1 bitmap(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
     await waitFor('node-b resynced', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
     await established(c, 'node-a', 'node-b');
     expect(resyncOf('node-b')).to.include({ peer: 'node-a', direction: 'SyncTarget', full: false, bytes: 8 * MiB }); // the two extents, not the volume
@@ -156,7 +156,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     expect(c.logs.some((l) => l.startsWith('node-c info db: Primary node-a lost')), 'node-c logged no extent of node-a\'s').to.equal(false);
     c.events.length = 0;
     await c.start('node-b');
-    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s) (2048 block(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
+    expect(c.logs).to.include('node-b warn db: the last run ended while Secondary without a clean shutdown: 1 activity-log extent(s) (1024 block(s), 2048 bit(s) newly set over 2 bitmap(s)) marked out of sync towards every peer, whose copy of them wins at one generation');
     await c2.promote(false);
     await waitFor('node-b resynced from node-c', async () => c.events.some((e) => e.type === 'replica.resync.finished' && e.node === 'node-b'), 20000);
     await established(c, 'node-b', 'node-c');
