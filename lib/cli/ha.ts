@@ -27,10 +27,18 @@ function vri(value: string): number {
   return n;
 }
 
-// Every address on this host (ip -j addr), to tell which of --ha_node_list is this node.
-async function localAddresses(): Promise<string[]> {
-  const rows = await runIpJson<Array<{ addr_info?: Array<{ local: string }> }>>(['addr', 'show']);
-  return rows.flatMap((r) => (r.addr_info ?? []).map((a) => a.local));
+// Every address on this host, to tell which of --ha_node_list is this node, and every interface (ip -j addr).
+export interface LocalHost {
+  addresses: string[];
+  interfaces: string[];
+}
+
+async function localHost(): Promise<LocalHost> {
+  const rows = await runIpJson<Array<{ ifname?: string; addr_info?: Array<{ local: string }> }>>(['addr', 'show']);
+  return {
+    addresses: rows.flatMap((r) => (r.addr_info ?? []).map((a) => a.local)),
+    interfaces: rows.flatMap((r) => (r.ifname === undefined ? [] : [r.ifname])),
+  };
 }
 
 // What a running daemon needs to take the change: reload applies VIP lists live, the rest needs a restart.
@@ -41,7 +49,7 @@ export function howToApply(changes: readonly string[]): string {
   return `restart the daemon to apply it (systemctl restart tandem): ${others.join(', ')} changed, which reload does not apply`;
 }
 
-export function addHaCommands(program: Command, local: () => Promise<string[]> = localAddresses): Command {
+export function addHaCommands(program: Command, local: () => Promise<LocalHost> = localHost): Command {
   const ha = program.command('ha').description('HA settings of this node (escadm-style)');
   ha.command('set')
     .description('set the VRRP pair in the configuration file: node addresses, VIP, interface, router id')
@@ -56,10 +64,11 @@ export function addHaCommands(program: Command, local: () => Promise<string[]> =
       const source = await readFile(o.config, 'utf8').catch((e: NodeJS.ErrnoException) => {
         throw new TandemError('CONFIG_INVALID', `cannot read ${o.config}: ${e.code ?? e.message}`, { exitCode: EX_CONFIG });
       });
+      const host = await local();
       const r = applyHaSet(source, {
         haNodeList: o.ha_node_list, kadVip: o.kad_vip, kadVif: o.kad_vif,
         ...(o.kad_vri !== undefined ? { kadVri: o.kad_vri } : {}), ...(o.instance !== undefined ? { instance: o.instance } : {}),
-      }, await local());
+      }, host.addresses, host.interfaces);
       if (!r.ok) throw new TandemError('HA_SET_REFUSED', r.error, { exitCode: 64 });
       // The daemon's own validator decides: an edit that would not start is not written.
       const v = parseConfigText(r.text);

@@ -10,6 +10,7 @@
 //   --kad_vri N                -> virtual_router_id (default: the VIP's last byte, as ESC's bootvm)
 import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
 import { canonicalIp, parseIp, type IpFamily } from '../net/ip-address.js';
+import { spliceValues, type ValueEdit } from './yaml-splice.js';
 
 export interface HaSetFlags {
   haNodeList: string; // addresses separated by spaces or commas
@@ -46,7 +47,24 @@ export function parseKadVip(text: string): Vip | string {
   const prefix = pfx === undefined ? max : Number(pfx);
   if (!Number.isInteger(prefix) || prefix < 1 || prefix > max || (pfx !== undefined && !/^\d+$/.test(pfx))) return `--kad_vip ${JSON.stringify(text)}: the prefix must be 1..${max}; ${allowed}`;
   if (dev !== null && !/^[^\s/:]{1,15}$/.test(dev)) return `--kad_vip ${JSON.stringify(text)}: ${JSON.stringify(dev)} is not an interface name (1..15 bytes, no "/", ":" or spaces)`;
+  const edge = subnetEdge(ip.bytes, prefix, ip.family);
+  if (edge !== null) return `--kad_vip ${JSON.stringify(text)}: ${canonicalIp(addr)} is the ${edge} of its /${prefix}; a VIP must be a host address (or give the prefix it has, e.g. /${max})`;
   return { address: canonicalIp(addr) as string, prefix, family: ip.family, dev };
+}
+
+// The subnet's network or broadcast address (IPv4, prefixes up to /30), or its
+// subnet-router anycast address (IPv6 up to /126, RFC 4291 2.6.1): no host may hold it.
+function subnetEdge(bytes: Buffer, prefix: number, family: IpFamily): string | null {
+  if (prefix > (family === 4 ? 30 : 126)) return null;
+  let zeros = true;
+  let ones = true;
+  for (let bit = prefix; bit < bytes.length * 8; bit++) {
+    const set = ((bytes[bit >> 3] as number) >> (7 - (bit & 7))) & 1;
+    zeros &&= set === 0;
+    ones &&= set === 1;
+  }
+  if (zeros) return family === 4 ? 'network address' : 'subnet-router anycast address (RFC 4291 2.6.1)';
+  return ones && family === 4 ? 'broadcast address' : null;
 }
 
 // --ha_node_list: two or more addresses of one family (the VIP's, when known), canonical; or why not.
@@ -61,10 +79,13 @@ export function parseNodeList(text: string, family: 4 | 6 | undefined): string[]
   return canon as string[];
 }
 
-export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readonly string[]): HaSetResult {
+// `interfaces`: this host's, when known; --kad_vif and the VIP's device must be among them.
+export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readonly string[], interfaces?: readonly string[]): HaSetResult {
   const vip = parseKadVip(f.kadVip);
   if (typeof vip === 'string') return fail(vip);
   if (!/^[^\s/:]{1,15}$/.test(f.kadVif)) return fail(`--kad_vif ${JSON.stringify(f.kadVif)} is not an interface name: 1..15 bytes, no "/", ":" or spaces`);
+  const missing = interfaces === undefined ? undefined : [['--kad_vif', f.kadVif], ['--kad_vip', vip.dev]].find(([, d]) => d !== null && !interfaces.includes(d as string));
+  if (missing !== undefined) return fail(`${missing[0]}: ${JSON.stringify(missing[1])} is no interface of this host (its interfaces: ${interfaces?.join(', ') || 'none'})`);
   const canon = parseNodeList(f.haNodeList, vip.family);
   if (typeof canon === 'string') return fail(canon);
   const local = new Set(localAddresses.map((a) => canonicalIp(a)));
@@ -86,10 +107,12 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
     doc.addIn(['vrrp', 'instances'], doc.createNode({ name: f.instance ?? 'VI_1', priority: 100 }));
     changes.push(`vrrp.instances[${at.index}]: new instance ${f.instance ?? 'VI_1'}`, `vrrp.instances[${at.index}].priority: (none) -> 100`);
   }
+  const edits: ValueEdit[] = [];
   const set = (key: string, value: unknown): void => {
     const before = doc.getIn([...base, key]) as unknown;
     const plain = (v: unknown): string => JSON.stringify(v && typeof v === 'object' && 'toJSON' in v ? (v as { toJSON(): unknown }).toJSON() : v);
     if (plain(before) === JSON.stringify(value)) return;
+    edits.push({ key, value });
     doc.setIn([...base, key], doc.createNode(value, { flow: Array.isArray(value) }));
     changes.push(`vrrp.instances[${at.index}].${key}: ${before === undefined ? '(none)' : plain(before)} -> ${JSON.stringify(value)}`);
   };
@@ -99,8 +122,10 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   set('virtual_ipaddress', [vip.dev === null || vip.dev === f.kadVif ? text : { address: text, dev: vip.dev }]);
   set('unicast_src_ip', mine[0]);
   set('unicast_peer', canon.filter((a) => a !== mine[0]));
-  // [a, b] as people write it, not the library's [ a, b ], also in the parts left alone.
-  return { ok: true, text: doc.toString({ flowCollectionPadding: false }), changes };
+  // Only the changed values' bytes change; a new instance, or an edit that cannot be made so, re-prints the
+  // file ([a, b] as people write it, no line folded).
+  const spliced = at.created || edits.length === 0 ? null : spliceValues(source, base, edits);
+  return { ok: true, text: spliced ?? (edits.length === 0 ? source : doc.toString({ flowCollectionPadding: false, lineWidth: 0 })), changes };
 }
 
 // The instance to edit: by name, else the only / first one; created (at the end) when there is none.

@@ -17,8 +17,8 @@ describe('cli ha set (the executable)', function () {
   before(async function () {
     requireLab(this); // a network namespace: by hand without root it skips saying why; under CI it fails
     await execa('ip', ['netns', 'add', ns]);
-    await execa('ip', ['-n', ns, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
-    await execa('ip', ['-n', ns, 'addr', 'add', '192.0.2.21/24', 'dev', 'd0']);
+    await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'd1']);
+    await execa('ip', ['-n', ns, 'addr', 'add', '192.0.2.21/24', 'dev', 'eth0']);
   });
   after(async () => {
     await execa('ip', ['netns', 'del', ns], { reject: false });
@@ -73,6 +73,10 @@ describe('cli ha set (the executable)', function () {
     const r = await run('--ha_node_list', '192.0.2.251 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
     expect(r.exitCode).to.equal(64);
     expect(r.stderr).to.include('none of these addresses is on this host');
+    expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
+    const nif = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'nosuch0');
+    expect(nif.exitCode).to.equal(64);
+    expect(nif.stderr).to.include('--kad_vif: "nosuch0" is no interface of this host (its interfaces: lo, d1, eth0)');
     expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
     const u = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0', '--kad_vri', '300');
     expect(u.exitCode).to.equal(64);

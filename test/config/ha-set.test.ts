@@ -62,13 +62,49 @@ describe('config/ha-set (escadm ha set)', () => {
     expect(twice.ok && twice.changes).to.deep.equal([]);
   });
 
+  it('changes only the bytes of the values it sets: flow mappings, long lists, spacing and comments elsewhere stay as written', () => {
+    const src = [
+      'node: { name: n1, state_dir: /var/lib/tandem, control_socket: /run/tandem/control.sock }   # one line',
+      'services:',
+      '  - name: web',
+      '    command: ["/usr/bin/python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", "/srv/www/static"]',
+      '    health: { http: "http://127.0.0.1:8080/" }',
+      'vrrp:',
+      '  instances:',
+      '    - name: VI_1',
+      '      interface: eth0        # the service net',
+      '      virtual_router_id: 51',
+      '      priority: 150',
+      '      virtual_ipaddress:',
+      '        - 192.0.2.100/24   # public',
+      '      unicast_src_ip: 192.0.2.11',
+      '      unicast_peer: [ 192.0.2.12 ]   # node-b',
+      '',
+    ].join('\n');
+    const r = applyHaSet(src, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.101/24:eth1', kadVif: 'ens3' }, ['192.0.2.21']);
+    if (!r.ok) throw new Error(r.error);
+    const want = src
+      .replace('interface: eth0  ', 'interface: ens3  ')
+      .replace('        - 192.0.2.100/24   # public\n', '        - { address: 192.0.2.101/24, dev: eth1 }\n')
+      .replace('unicast_src_ip: 192.0.2.11', 'unicast_src_ip: 192.0.2.21')
+      .replace('unicast_peer: [ 192.0.2.12 ]', 'unicast_peer: [192.0.2.22]');
+    expect(r.text).to.equal(want);
+    // A key the instance lacks is added as a line of its own, at the end of the instance.
+    const add = applyHaSet(src.replace('      unicast_src_ip: 192.0.2.11\n', ''), { haNodeList: '192.0.2.21 192.0.2.12', kadVip: '192.0.2.100/24', kadVif: 'eth0' }, ['192.0.2.21']);
+    if (!add.ok) throw new Error(add.error);
+    expect(add.text).to.equal(src.replace('      unicast_src_ip: 192.0.2.11\n', '').replace('   # node-b\n', '   # node-b\n      unicast_src_ip: 192.0.2.21\n'));
+    // An instance written as a flow mapping cannot be edited so: the file is re-printed (and still valid).
+    const flow = applyHaSet('vrrp:\n  instances:\n    - { name: VI_1, interface: eth0, virtual_router_id: 51, priority: 100, virtual_ipaddress: [192.0.2.100/24] }\n', { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.100/24', kadVif: 'ens3' }, ['192.0.2.21']);
+    expect(flow.ok && flow.text).to.include('interface: ens3');
+  });
+
   it('refuses, saying what is allowed: no local address, two local addresses, a family mix, one node, a VRID of 0, bad YAML', () => {
     const cases: Array<[string, Parameters<typeof applyHaSet>[1], string[], string]> = [
       [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.99'], 'none of these addresses is on this host (its addresses: 192.0.2.99)'],
       [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21', '192.0.2.22'], 'more than one of these addresses'],
       [NODE_A, { haNodeList: '192.0.2.21 2001:db8::2', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], '"2001:db8::2" is not an IPv4 address'],
       [NODE_A, { haNodeList: '192.0.2.21', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], 'fewer than two nodes'],
-      [MINIMAL, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.0/24', kadVif: 'eth0' }, ['192.0.2.21'], 'the VIP\'s last byte is 0'], // a new instance
+      [MINIMAL, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.0', kadVif: 'eth0' }, ['192.0.2.21'], 'the VIP\'s last byte is 0'], // a new instance
       ['vrrp: [unclosed', { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.21'], 'not valid YAML'],
     ];
     for (const [src, flags, local, want] of cases) {
@@ -76,5 +112,25 @@ describe('config/ha-set (escadm ha set)', () => {
       expect(r.ok, want).to.equal(false);
       expect(r.ok ? '' : r.error).to.include(want);
     }
+  });
+
+  it('refuses an interface this host does not have, for VRRP or the VIP, and a VIP that is its subnet\'s network or broadcast address', () => {
+    const flags = { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.99/24', kadVif: 'eth0' };
+    const here = ['lo', 'eth0'];
+    const refusal = (f: Partial<typeof flags>, interfaces: string[] | null = here): string => {
+      const r = applyHaSet(NODE_A, { ...flags, ...f }, ['192.0.2.21'], interfaces ?? undefined);
+      return r.ok ? 'accepted' : r.error;
+    };
+    expect(refusal({})).to.equal('accepted');
+    expect(refusal({ kadVif: 'nosuch0' })).to.equal('--kad_vif: "nosuch0" is no interface of this host (its interfaces: lo, eth0)');
+    expect(refusal({ kadVip: '192.0.2.99/24:eth1' })).to.equal('--kad_vip: "eth1" is no interface of this host (its interfaces: lo, eth0)');
+    expect(refusal({ kadVif: 'nosuch0' }, null), 'interfaces unknown: not checked').to.equal('accepted');
+    expect(refusal({ kadVip: '192.0.2.0/24' })).to.equal('--kad_vip "192.0.2.0/24": 192.0.2.0 is the network address of its /24; a VIP must be a host address (or give the prefix it has, e.g. /32)');
+    expect(refusal({ kadVip: '192.0.2.255/24' })).to.include('192.0.2.255 is the broadcast address of its /24');
+    expect(refusal({ kadVip: '192.0.2.3/30' })).to.include('broadcast address of its /30');
+    expect(refusal({ kadVip: '192.0.2.1/31' }), '/31 has no network or broadcast address (RFC 3021)').to.equal('accepted');
+    expect(refusal({ kadVip: '192.0.2.1/30' })).to.equal('accepted');
+    expect(parseKadVip('[2001:db8:1::/64]:eth0')).to.match(/subnet-router anycast address \(RFC 4291 2\.6\.1\)/);
+    expect(parseKadVip('[2001:db8:1::100/64]:eth0')).to.include({ address: '2001:db8:1::100', prefix: 64 });
   });
 });
