@@ -2,7 +2,7 @@
 // control socket, never to its internals; `daemon` runs the daemon itself.
 import { Command, CommanderError } from 'commander';
 import { EX_CONFIG, EX_UNAVAILABLE, EX_USAGE, TandemError } from '../errors.js';
-import { runDaemon } from '../node/daemon.js';
+import { runDaemon, testConfig } from '../node/daemon.js';
 import type { NodeStatus } from '../node/status.js';
 import { request, streamEvents } from './client.js';
 import { formatStatus } from './format-status.js';
@@ -42,7 +42,12 @@ export function buildProgram(): Command {
     .description('run the node daemon in the foreground (logs to stderr)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--debug', 'log debug messages')
-    .action(async (o: { config: string; debug?: boolean }) => {
+    .option('-t, --config-test', 'check the configuration file and exit (0 valid, 78 not), as keepalived -t; nothing starts')
+    .action(async (o: { config: string; debug?: boolean; configTest?: boolean }) => {
+      if (o.configTest === true) {
+        process.exitCode = await testConfig(o.config);
+        return;
+      }
       const code = await runDaemon(o.config, { debug: o.debug === true });
       process.exitCode = code;
       // Everything was stopped; a handle still open would keep a stopped daemon alive.

@@ -26,6 +26,21 @@ export interface DaemonOptions {
 
 const STOP_NOTIFY_WAIT_MS = 5000;
 
+// keepalived -t: the file as the daemon would read it, checked and summed up; nothing starts. Exit 0 or 78.
+export async function testConfig(configPath: string): Promise<number> {
+  const loaded = await loadConfigFile(configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`${formatIssues(loaded.issues, configPath)}\n`);
+    process.stderr.write(`tandem: configuration refused (${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'})\n`);
+    return EX_CONFIG;
+  }
+  const c = loaded.config;
+  if ((loaded.warnings ?? []).length > 0) process.stderr.write(`${formatWarnings(loaded.warnings ?? [], configPath)}\n`);
+  const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+  process.stdout.write(`${configPath}: valid for node ${c.node.name}: ${n(c.vrrp.instances.length, 'VRRP instance')}, ${n(c.replication.volumes.length, 'replicated volume')}, ${n(c.services.length, 'service')}\n`);
+  return 0;
+}
+
 export async function runDaemon(configPath: string, options: DaemonOptions = {}): Promise<number> {
   const loaded = await loadConfigFile(configPath);
   if (!loaded.ok) {

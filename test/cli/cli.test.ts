@@ -2,7 +2,7 @@
 // arguments and an absent daemon.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -42,6 +42,18 @@ describe('cli', () => {
     expect(r.stderr).to.include('vrrp.instances[0].priority');
     expect(r.stderr).to.include('virtual_router_ip');
     expect(r.stderr).to.match(/nothing was started/);
+  });
+
+  it('daemon -t (keepalived -t) checks a file and starts nothing: 0 and a summary when valid, 78 and the problems when not', async () => {
+    const ok = await tandem(['daemon', '-t', '--config', 'docs/examples/node-a.yaml']);
+    expect(ok.exitCode, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.equal('docs/examples/node-a.yaml: valid for node node-a: 2 VRRP instances, 0 replicated volumes, 0 services');
+    const cfg = join(dir, 'bad.yaml');
+    writeFileSync(cfg, `node: { name: n1, state_dir: ${dir}/state, control_socket: ${dir}/c.sock }\nvrrp: { instances: [{ name: VI_1, interface: eth0, virtual_router_id: 300, priority: 100 }] }\n`);
+    const bad = await tandem(['daemon', '--config-test', '--config', cfg]);
+    expect(bad.exitCode).to.equal(78);
+    expect(bad.stderr).to.include('vrrp.instances[0].virtual_router_id').and.include('configuration refused (2 problems)');
+    expect(existsSync(join(dir, 'state')), 'nothing started: no state directory').to.equal(false);
   });
 
   it('a missing configuration file is a configuration error naming the path', async () => {
