@@ -137,7 +137,7 @@ function header(c: CheckedFlags): string {
 const VRRP_TEMPLATE = `
 vrrp:
   instances:
-    # Both nodes BACKUP; the lower address has the higher priority, so two nodes that come
+    # Every node BACKUP; the lower address has the higher priority, so nodes that come
     # up together never tie (a tie would make both MASTER for an advert interval); nopreempt
     # keeps the VIP where it is when the other comes back (failback is manual, as in ESC).
     - name: VI_1

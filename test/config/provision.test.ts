@@ -115,8 +115,11 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
 
   it('--kad_vri overrides the VIP\'s last byte; a VIP ending in 0 needs it', () => {
     expect(made({ ...A, kadVri: '7' }).config.vrrp.instances[0]?.virtualRouterId).to.equal(7);
-    expect(refused({ ...A, kadVip: '192.0.2.0/24' })).to.include('the VIP\'s last byte is 0, not a virtual router id; give --kad_vri');
-    expect(made({ ...A, kadVip: '192.0.2.0/24', kadVri: '9' }).config.vrrp.instances[0]?.virtualRouterId).to.equal(9);
+    // 192.0.3.0 is a host of its /23 (whose network is 192.0.2.0), yet ends in 0.
+    expect(refused({ ...A, kadVip: '192.0.3.0/23' })).to.include('the VIP\'s last byte is 0, not a virtual router id; give --kad_vri');
+    expect(made({ ...A, kadVip: '192.0.3.0/23', kadVri: '9' }).config.vrrp.instances[0]?.virtualRouterId).to.equal(9);
+    // The /24's own network address is no VIP at all.
+    expect(refused({ ...A, kadVip: '192.0.2.0/24', kadVri: '9' })).to.include('192.0.2.0 is the network address of its /24');
   });
 
   it('--kad_unicast_src_ip / --kad_unicast_peer move the adverts to other addresses; the volume stays on the node list', () => {
