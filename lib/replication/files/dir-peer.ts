@@ -248,7 +248,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (before !== null && g.current !== before.generations.current && this.replication === 'Established') {
       // The Primary began a generation because another peer is absent: we follow, we have its data.
       if (s.value.role === 'Primary' && ours.current === before.generations.current) this.background(this.host.followPeerGeneration(this.name, g.current), 'following the generation');
-      else if (g.current !== ours.current && !(ours.fresh && g.fresh)) this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
+      else if (g.current !== ours.current && !(ours.fresh && g.fresh)) this.reconnect(`${this.name} moved to generation ${g.current} and ${this.host.node} holds ${ours.current}: connecting again to resync`);
     }
     // In step with a peer that is UpToDate now (a resync from its Consistent disk left ours Consistent): UpToDate too.
     if (this.replication === 'Established' && s.value.disk === 'UpToDate' && g.current === ours.current && this.host.diskState !== 'UpToDate') {

@@ -308,7 +308,7 @@ export class PeerSession extends PeerSessionBase {
           await this.host.connectedInSync(this.name, 'UpToDate');
         }
         if (this.inStep && g.current !== ours.current && !(ours.fresh && g.fresh)) {
-          this.reconnect(`${this.name} moved to generation ${g.current}, we hold ${ours.current}: connecting again to resync`);
+          this.reconnect(`${this.name} moved to generation ${g.current} and ${this.host.node} holds ${ours.current}: connecting again to resync`);
         }
       },
     });
