@@ -61,7 +61,8 @@ export function streamEvents(path: string, history: boolean, onEvent: (line: str
     // A daemon that dies (kill -9, a crash) ends the stream without daemon.stopped: a monitoring pipeline must see that.
     sock.on('close', (hadError) => {
       if (stopped) return resolve();
-      reject(Object.assign(new TandemError('CONTROL_LOST', `the daemon at ${path} closed the event stream without a daemon.stopped event${hadError ? ' (socket error)' : ''}: it crashed or was killed`), { exitCode: EX_UNAVAILABLE }));
+      const why = 'it crashed or was killed, or dropped this stream for reading too slowly (see its log)';
+      reject(Object.assign(new TandemError('CONTROL_LOST', `the daemon at ${path} closed the event stream without a daemon.stopped event${hadError ? ' (socket error)' : ''}: ${why}`), { exitCode: EX_UNAVAILABLE }));
     });
   });
 }

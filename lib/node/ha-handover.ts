@@ -35,6 +35,7 @@ export interface SwitchoverResult {
 export class Handover {
   private maintenanceOn = false;
   private switching = false;
+  private maintenanceQueue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly group: HaGroup, private readonly election: Election, private readonly deps: HandoverDeps) {}
 
@@ -102,14 +103,30 @@ export class Handover {
   }
 
   // A MASTER hands over first (as switchover) unless forced, so `on` never leaves the group with nobody serving.
-  async setMaintenance(on: boolean, force: boolean, timeoutMs: number): Promise<{ group: string; maintenance: boolean; role: string }> {
+  // One change at a time: an `off` given while an `on` hands over applies after it, not before.
+  setMaintenance(on: boolean, force: boolean, timeoutMs: number): Promise<{ group: string; maintenance: boolean; role: string }> {
+    const next = this.maintenanceQueue.then(() => this.changeMaintenance(on, force, timeoutMs));
+    this.maintenanceQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async changeMaintenance(on: boolean, force: boolean, timeoutMs: number): Promise<{ group: string; maintenance: boolean; role: string }> {
     const g = this.election.group;
     if (on && !this.maintenanceOn) {
-      if (this.election.role() === 'MASTER' && !force) {
-        this.refuseUnlessReady('maintenance on', force);
-        await this.handOver('maintenance on', timeoutMs);
-      }
+      // A switchover under way has made this node BACKUP already: holding it now would skip the check that someone serves.
+      if (this.switching) throw new TandemError('SWITCHOVER_RUNNING', `maintenance on refused: a switchover of ${g} is running; try again once it has ended`);
+      const master = this.election.role() === 'MASTER' && !force;
+      if (master) this.refuseUnlessReady('maintenance on', force);
+      // Kept first: a node that handed over but could not record it would come back and serve after a restart.
       await writeFile(this.file, `${new Date().toISOString()}\n`, { mode: 0o600 });
+      if (master) {
+        try {
+          await this.handOver('maintenance on', timeoutMs);
+        } catch (e) {
+          await rm(this.file, { force: true });
+          throw e;
+        }
+      }
       this.maintenanceOn = true;
       this.election.hold(MAINTENANCE_HOLD, true);
       this.deps.emit('ha.maintenance', { group: g, on: true });

@@ -221,8 +221,8 @@ export class Supervisor {
   }
 
   status(): ServiceStatus {
-    // No check runs while the service is down: the last verdict would read as "healthy" for a stopped service.
-    const checked = this.state === 'running' || this.state === 'starting' || this.state === 'restarting';
+    // Only a running service's checks are its health: stopped, or waiting to start again, the last verdict is a dead run's.
+    const checked = this.state === 'running';
     return {
       name: this.name,
       kind: this.cfg.kind,

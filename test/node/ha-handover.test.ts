@@ -95,6 +95,28 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
     expect(e.steps).to.deep.equal([]);
   });
 
+  it('off while on still hands over applies after it: maintenance ends off (the on overrode it before)', async () => {
+    const e = new ScriptedElection(true);
+    const h = handover(e);
+    const on = h.setMaintenance(true, false, 5000);
+    const off = h.setMaintenance(false, false, 5000);
+    expect((await on).maintenance).to.equal(true);
+    expect((await off).maintenance).to.equal(false);
+    expect(h.maintenance).to.equal(false);
+    expect(e.holds.size).to.equal(0);
+    expect(await readdir(dir)).to.deep.equal([]);
+  });
+
+  it('on while a switchover runs is refused: the node is BACKUP already, and holding it would skip the check that someone serves', async () => {
+    const e = new ScriptedElection(true);
+    const h = handover(e);
+    const sw = h.switchover(false, 5000);
+    const err = await h.setMaintenance(true, false, 5000).then(() => null, (x: Error) => x);
+    expect(err?.message).to.equal('maintenance on refused: a switchover of VI_1 is running; try again once it has ended');
+    expect((await sw).new_master).to.equal('192.0.2.12');
+    expect(h.maintenance).to.equal(false);
+  });
+
   it('a BACKUP just holds: nothing to hand over', async () => {
     const e = new ScriptedElection(false);
     e.state = 'BACKUP';

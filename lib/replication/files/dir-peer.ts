@@ -7,7 +7,7 @@ import type { Frame } from '../link/frame.js';
 import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 import { changedForPause, decideConnect, decideWithFeedsNow, type ConnectOutcome } from '../volume/handshake-decision.js';
 import { pauseReason } from '../volume/one-source.js';
-import { decodeState, encodeState, type PeerState } from '../volume/wire.js';
+import { decodeState, encodeState, PAUSE_INTO_PRIMARY_SINCE, type PeerState } from '../volume/wire.js';
 import { linkEndLine, PROMOTE_FRAMES, PeerSessionBase } from '../volume/session-base.js';
 import type { DirHost } from './dir-host.js';
 import type { DirPeerStatus } from './dir-status.js';
@@ -109,10 +109,12 @@ export class DirPeerSession extends PeerSessionBase {
     const sent = this.sent;
     const peer = this.peerState;
     if (sent === null || peer === null) return;
-    const out = decideConnect(this.policies, this.host.node, sent, this.name, peer);
+    // Both ends speak one link version, so both pause data bound into a Primary, or neither does.
+    const opts = { pauseIntoPrimary: (link.peer?.version ?? 0) >= PAUSE_INTO_PRIMARY_SINCE };
+    const out = decideConnect(this.policies, this.host.node, sent, this.name, peer, opts);
     (out.kind === 'standalone' ? this.host.log.warn : this.host.log.info).call(this.host.log, `${this.host.cfg.name}: ${out.log}`);
     if (out.kind !== 'standalone' && link.state !== 'established') return; // gone meanwhile: the next connect decides again
-    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, peer, this.host.feedsFor(this.name));
+    const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, peer, this.host.feedsFor(this.name), opts);
     if (again !== null && again.kind !== out.kind) return this.reconnect(`our other links changed during the handshake (now: ${again.log}); connecting to ${this.name} again`);
     if (sent.discardMyData && out.kind !== 'paused') this.discardMine = false; // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {

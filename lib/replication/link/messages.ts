@@ -18,7 +18,7 @@ import { decodeUtf8, utf8Prefix } from '../../net/utf8.js';
 // 7: STATE says when the sender's bits include marks of its own crash as
 // Secondary (staleBits): at one generation the receiver's copy wins. A peer
 // speaking 6 sends no such word, and then neither side applies that rule.
-export const LINK_PROTOCOL_VERSION = 7; // the newest we speak, sent in HELLO
+export const LINK_PROTOCOL_VERSION = 8; // the newest we speak, sent in HELLO
 export const LINK_PROTOCOL_MIN = 3; // the oldest we still speak; two nodes use the lower of their newest
 export const CHALLENGE_LEN = 64; // DRBD sends 64 random bytes (replication.md "Peer authentication")
 export const RESPONSE_LEN = 32; // SHA-256 output

@@ -8,7 +8,9 @@ import { TandemError } from '../../errors.js';
 export interface DiscardPeer {
   readonly name: string;
   readonly connected: boolean;
+  readonly handshaking: boolean;
   discardMine: boolean; // sent in our STATE at the next connect with this peer
+  reconnect(detail: string): void;
 }
 
 // Arms it for the peers not connected; throws DISCARD_REFUSED when there is none, or on a Primary. Returns their names.
@@ -18,7 +20,11 @@ export function armDiscardMyData(volume: string, role: 'Primary' | 'Secondary', 
   if (waiting.length === 0) {
     throw new TandemError('DISCARD_REFUSED', `${volume}: every peer is connected, so no split brain waits to be resolved; discard-my-data counts only for the next connect with a peer that is StandAlone or Connecting (to replace this node's data from a connected peer, use invalidate)`);
   }
-  for (const p of waiting) p.discardMine = true;
+  for (const p of waiting) {
+    p.discardMine = true;
+    // Its handshake may have sent our STATE without the flag: start it again with it.
+    if (p.handshaking) p.reconnect('discard-my-data: connecting again with it');
+  }
   return waiting.map((p) => p.name);
 }
 

@@ -22,6 +22,8 @@ export interface DecideOptions {
   holdShared?: boolean;
   // Links of protocol 7: at one generation, bits a side marked after its own crash as Secondary make the other's copy win.
   staleBits?: boolean;
+  // Links of protocol 8: data that should flow into a Primary waits paused on a link that stays up (intoPrimary).
+  pauseIntoPrimary?: boolean;
 }
 
 export function decideConnect(
@@ -81,7 +83,7 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
       return r.victim === 'local' ? { kind: 'sync-target', full: r.full, log: text } : { kind: 'sync-source', full: r.full, log: text };
     }
     case 'refuse':
-      return intoPrimary(localName, local, peerName, peer, line);
+      return opts.pauseIntoPrimary === true ? intoPrimary(localName, local, peerName, peer) : { kind: 'standalone', splitBrain: false, log: line };
     default:
       return { kind: 'standalone', splitBrain: false, log: line };
   }
@@ -90,12 +92,19 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 // The data should flow into a Primary (its peer was Primary while it was away, or it was promoted by force
 // with worse data): a Primary's data is in use and never resynced under it. The link waits, paused, and
 // decides again once the Primary demotes (then it resyncs, by bitmap) or writes (then both have changed: a
-// split brain, for the after-sb policies). DRBD drops the link (StandAlone) and leaves the rest to the
-// operator; an HA node steps down instead (ha-node.ts). Peers without feeds (link protocol 3) drop it.
-function intoPrimary(localName: string, local: PeerState, peerName: string, peer: PeerState, line: string): ConnectOutcome {
-  if (local.feeds === undefined || peer.feeds === undefined) return { kind: 'standalone', splitBrain: false, log: line };
+// split brain, for the after-sb policies; the Primary refuses writes meanwhile, volume.ts). DRBD drops the
+// link (StandAlone) and leaves the rest to the operator; an HA node steps down instead (ha-node.ts). Links
+// before protocol 8 drop it too. When the other side changed nothing (it was promoted and wrote nothing,
+// and both are UpToDate), there is nothing to move into the Primary: its copy stays, and an empty bitmap
+// resync gives the other its generation.
+function intoPrimary(localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
   const primary = local.role === 'Primary' ? localName : peerName;
   const newer = local.role === 'Primary' ? peerName : localName;
+  const other = local.role === 'Primary' ? peer : local;
+  if (other.changedBlocks === 0 && local.disk === 'UpToDate' && peer.disk === 'UpToDate') {
+    const log = `${primary} is SyncSource (bitmap-based): ${newer} moved to a generation of its own but changed nothing since; ${primary} is Primary, its copy stays`;
+    return local.role === 'Primary' ? { kind: 'sync-source', full: false, log } : { kind: 'sync-target', full: false, log };
+  }
   const why = `${newer}'s data is to replace ${primary}'s, which is Primary and in use: the resync waits until ${primary} is Secondary`;
   const log = `no resync with ${peerName} yet: ${why}`;
   return local.role === 'Primary'

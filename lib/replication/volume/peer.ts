@@ -20,7 +20,7 @@ import { PeerIntake } from './peer-intake.js';
 import { PeerVerify } from './peer-verify.js';
 import {
   decodeState, decodeU64,
-  encodePeerOutOfSync, encodeState, PEER_OUT_OF_SYNC_SINCE, STALE_BITS_SINCE,
+  encodePeerOutOfSync, encodeState, PAUSE_INTO_PRIMARY_SINCE, PEER_OUT_OF_SYNC_SINCE, STALE_BITS_SINCE,
 } from './wire.js';
 import { HeldMisses } from './held-misses.js';
 import type { WriteCompletion } from './write-completion.js';
@@ -204,7 +204,8 @@ export class PeerSession extends PeerSessionBase {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     // Both ends speak the same link version, so both apply the shared-Primary and stale-bits rules or neither does.
-    const opts = { holdShared: this.forwardsMisses, staleBits: (link.peer?.version ?? 0) >= STALE_BITS_SINCE };
+    const version = link.peer?.version ?? 0;
+    const opts = { holdShared: this.forwardsMisses, staleBits: version >= STALE_BITS_SINCE, pauseIntoPrimary: version >= PAUSE_INTO_PRIMARY_SINCE };
     const out = decideConnect(this.policies, this.host.node, sent, this.name, both.received, opts);
     const log = out.kind === 'standalone' ? this.host.log.warn : this.host.log.info;
     log.call(this.host.log, `${this.host.cfg.name}: ${out.log}`);

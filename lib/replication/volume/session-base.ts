@@ -71,11 +71,17 @@ export abstract class PeerSessionBase {
   private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused (or held) connect decided from
   private heldBy: string | null = null; // Established without a resync only while both take this Primary's writes
   discardMine = false; // discard-my-data for the next connect with this peer (discard-my-data.ts)
+  private newerPause = false; // the current pause waits for our demotion: the peer's data is to replace ours
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
   get connected(): boolean {
     return this.phase === 'running';
+  }
+
+  // A link whose connect handshake runs: our STATE may have left already, the decision is still to come.
+  get handshaking(): boolean {
+    return this.phase === 'handshake';
   }
 
   // One side has another source (one-source.ts): the link stays up and moves no data; the Primary tracks what the peer misses.
@@ -89,8 +95,14 @@ export abstract class PeerSessionBase {
     this.suspendedBy = out.why;
     this.pausedOn = { sent, peer };
     this.heldBy = null;
+    this.newerPause = out.peerNewer === true;
     // We are a Primary whose peer's data is to replace ours (handshake-decision.ts intoPrimary): an HA node steps down.
-    if (out.peerNewer === true) this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: out.why });
+    if (this.newerPause) this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: out.why });
+  }
+
+  // Paused because this peer's data is to replace ours, a Primary's: why, or null.
+  get newerData(): string | null {
+    return this.newerPause && this.paused ? this.suspendedBy : null;
   }
 
   // Established with bits either way, only because both sides take `primary`'s writes (handshake-decision.ts):

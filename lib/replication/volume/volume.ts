@@ -66,6 +66,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
+  private refusingWrites = false; // writesRefused() said so last: logged once per episode
   private readonly reconciliation: Reconciliation;
   private readonly thirdPeers: ThirdPeerMarks; // as Secondary: what our Primary's other peers miss
   private readonly unclean: UncleanRecord;
@@ -427,6 +428,22 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   standAlone(peer: string): void {
     void this.links.stopDialing(peer);
+  }
+
+  // A peer's data is to replace ours, and the link waits for our demotion (handshake-decision.ts intoPrimary):
+  // a write here would split the brain, and an after-sb policy could then discard the peer's newer writes.
+  writesRefused(): Error | null {
+    for (const s of this.peers.values()) {
+      const why = s.newerData;
+      if (why === null) continue;
+      const message = `${this.cfg.name}: writes refused: ${why}; make this node Secondary (it then resyncs from ${s.name}), or disconnect ${s.name} to write on this node's own data (a split brain)`;
+      if (!this.refusingWrites) this.log.warn(message);
+      this.refusingWrites = true;
+      return Object.assign(new Error(message), { code: 'EIO' });
+    }
+    if (this.refusingWrites) this.log.info(`${this.cfg.name}: writes taken again`);
+    this.refusingWrites = false;
+    return null;
   }
 
   peerLost(peer: PeerSession, lastDisk: DiskState | null): void {

@@ -28,6 +28,7 @@ export const BLOCK_HASH_LEN = 16; // per-block verify digest: SHA-256 truncated,
 export const MAX_REQUEST_LEN = 4 << 20; // one resync / verify request covers at most 4 MiB
 export const PEER_OUT_OF_SYNC_SINCE = 6; // the link protocol version that has PEER_OUT_OF_SYNC
 export const STALE_BITS_SINCE = 7; // the link protocol version whose STATE says staleBits
+export const PAUSE_INTO_PRIMARY_SINCE = 8; // the link protocol version whose nodes pause data that would flow into a Primary
 
 const fail = <T>(detail: string): Decoded<T> => ({ ok: false, detail });
 

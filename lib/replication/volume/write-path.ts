@@ -31,6 +31,8 @@ export interface WritePathHost {
   markOutOfSync(peer: string, offset: number, length: number): Promise<void>;
   // An extent of the activity log is not on disk yet (its epoch `need`): resolves once it is.
   logActivity(need: number): Promise<void>;
+  // Why this Primary takes no writes now (a peer's data is to replace its own), or null.
+  writesRefused(): Error | null;
 }
 
 type Queue = 'gate' | 'loop' | 'al' | 'idle';
@@ -88,7 +90,7 @@ export class WritePath {
   submitNow(offset: number, data: Buffer, fua: boolean, done: (err: unknown) => void): boolean {
     const { host } = this;
     const length = data.length;
-    if (host.role !== 'Primary' || this.frozen > 0 || fua || length > INLINE_WRITE_MAX || !host.activityLog.hot(offset, length)) return false;
+    if (host.role !== 'Primary' || this.frozen > 0 || fua || length > INLINE_WRITE_MAX || !host.activityLog.hot(offset, length) || host.writesRefused() !== null) return false;
     for (const s of host.peerSessions()) if (!s.receivesWrites || !s.hasRoom()) return false;
     const release = host.lock.tryAcquire(offset, length);
     if (release === null) return false;
@@ -120,6 +122,9 @@ export class WritePath {
     const { host } = this;
     if (host.role !== 'Primary') throw errno('EPERM', `${host.cfg.name} is Secondary`);
     while (this.frozen > 0) await this.wait('gate');
+    // After the gate: the handshake that just held it may have found a peer whose data replaces ours.
+    const refused = host.writesRefused();
+    if (refused !== null) throw refused;
     // Counted from the gate on: a connect handshake's snapshot waits for every write past the gate.
     this.inLoop++;
     let completion: WriteCompletion | null = null;

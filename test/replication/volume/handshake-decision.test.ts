@@ -32,7 +32,7 @@ function st(generations: Generations, o: Partial<PeerState> = {}): PeerState {
 const pol = (after_sb_0pri: AfterSb0pri = 'disconnect', o: Partial<AfterSbPolicies> = {}): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, ...o });
 
 // What node-a decides connecting to node-b, checked against node-b's view too.
-function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { holdShared: true, staleBits: true }): ConnectOutcome {
+function decide(policies: AfterSbPolicies, a: PeerState, b: PeerState, opts: DecideOptions = { holdShared: true, staleBits: true, pauseIntoPrimary: true }): ConnectOutcome {
   const mine = decideConnect(policies, 'node-a', a, 'node-b', b, opts);
   const theirs = decideConnect(policies, 'node-b', b, 'node-a', a, opts);
   expectMirrored(mine, theirs, () => JSON.stringify({ a, b, policies }));
@@ -62,11 +62,15 @@ describe('replication/volume decideConnect table', () => {
       why: "node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary",
       log: "no resync with node-b yet: node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary",
     });
-    expect(decideConnect(pol(), 'node-b', b, 'node-a', a)).to.include({ kind: 'paused', replication: 'PausedSyncS' }).and.not.have.property('peerNewer');
+    expect(decideConnect(pol(), 'node-b', b, 'node-a', a, { pauseIntoPrimary: true })).to.include({ kind: 'paused', replication: 'PausedSyncS' }).and.not.have.property('peerNewer');
     // Once node-a is Secondary: a bitmap resync from node-b.
     expect(decide(pol(), { ...a, role: 'Secondary' }, b)).to.include({ kind: 'sync-target', full: false });
-    // A peer of link protocol 3 (no feeds) cannot wait paused: dropped, as DRBD does.
-    expect(decide(pol(), { ...a, feeds: undefined }, { ...b, feeds: undefined })).to.deep.include({ kind: 'standalone', splitBrain: false });
+    // Links before protocol 8: dropped, as DRBD does.
+    expect(decide(pol(), a, b, { holdShared: true, staleBits: true })).to.deep.include({ kind: 'standalone', splitBrain: false });
+    // node-b was promoted but wrote nothing (no bits for node-a): nothing to move, node-a's copy stays and node-b takes its generation.
+    const idle = { ...b, changedBlocks: 0 };
+    expect(decide(pol(), a, idle)).to.include({ kind: 'sync-source', full: false });
+    expect(decide(pol(), a, idle).log).to.equal("node-a is SyncSource (bitmap-based): node-b moved to a generation of its own but changed nothing since; node-a is Primary, its copy stays");
   });
 
   it('volume size mismatch -> standalone, not a split brain', () => {
@@ -175,8 +179,8 @@ describe('replication/volume decideConnect table', () => {
     expect(out).to.deep.include({ kind: 'sync-source', full: true });
   });
 
-  it('a Primary would become SyncTarget -> standalone (refused), not a split brain', () => {
-    const out = decide(pol(), st(gen(2, { 'node-b': [1, false] }, [1])), st(gen(1), { role: 'Primary' }));
+  it('a Primary would become SyncTarget -> standalone (refused) on a link before protocol 8, not a split brain', () => {
+    const out = decide(pol(), st(gen(2, { 'node-b': [1, false] }, [1]), { changedBlocks: 5 }), st(gen(1), { role: 'Primary' }), { holdShared: true, staleBits: true });
     expect(out).to.deep.include({ kind: 'standalone', splitBrain: false });
     expect(out.log).to.match(/refusing to connect to node-b/);
   });
@@ -505,7 +509,7 @@ describe('replication/volume decideConnect mirror property', () => {
       });
       const a = mk('node-b');
       const b = mk('node-a');
-      const opts = { holdShared: true, staleBits: true };
+      const opts = { holdShared: true, staleBits: true, pauseIntoPrimary: true };
       const x = decideConnect(policies, 'node-a', a, 'node-b', b, opts);
       const y = decideConnect(policies, 'node-b', b, 'node-a', a, opts);
       expectMirrored(x, y, () => JSON.stringify({ a, b, policies }));
@@ -520,9 +524,18 @@ describe('replication/volume decideConnect mirror property', () => {
       // Two Secondaries at one generation taking one Primary's writes move nothing between them, and wait for nothing.
       const both = (f: Feed): boolean => f.replication === 'Established' && (b.feeds ?? []).some((g) => g.replication === 'Established' && g.peer === f.peer);
       const shared = a.role === 'Secondary' && b.role === 'Secondary' && a.generations.current === b.generations.current && (a.feeds ?? []).some(both);
-      // Data that would flow into a Primary: the link waits (both sides speak feeds) instead of dropping, until the Primary changes.
-      const intoPrimary = alone.kind === 'standalone' && alone.log.includes('the data of the Primary would be overwritten') && a.feeds !== undefined && b.feeds !== undefined;
-      if (intoPrimary) {
+      // Data that would flow into a Primary: the link waits instead of dropping, until the Primary changes; when the
+      // other side changed nothing (both UpToDate), the Primary's copy stays (an empty resync from it, paused if busy).
+      const intoPrimary = alone.kind === 'standalone' && alone.log.includes('the data of the Primary would be overwritten');
+      const other = a.role === 'Primary' ? b : a;
+      const empty = intoPrimary && other.changedBlocks === 0 && a.disk === 'UpToDate' && b.disk === 'UpToDate';
+      const [pTarget, pSource] = a.role === 'Primary' ? [b, a] : [a, b];
+      const pBusy = a.feeds !== undefined && b.feeds !== undefined && ((pTarget.feeds ?? []).length > 0 || (pSource.feeds ?? []).some((f) => f.replication !== 'SyncSource'));
+      if (empty) {
+        if (pBusy) expect(x).to.include({ kind: 'paused', replication: a.role === 'Primary' ? 'PausedSyncS' : 'PausedSyncT' });
+        else expect(x).to.include({ kind: a.role === 'Primary' ? 'sync-source' : 'sync-target', full: false });
+        kinds.set('into-primary-empty', (kinds.get('into-primary-empty') ?? 0) + 1);
+      } else if (intoPrimary) {
         expect(x).to.include({ kind: 'paused', replication: a.role === 'Primary' ? 'PausedSyncT' : 'PausedSyncS' });
         expect((x as { peerNewer?: boolean }).peerNewer === true, 'peerNewer only on the Primary').to.equal(a.role === 'Primary');
         kinds.set('into-primary', (kinds.get('into-primary') ?? 0) + 1);
@@ -532,20 +545,24 @@ describe('replication/volume decideConnect mirror property', () => {
       // Same inputs, same answer: the decision is a pure function.
       if (!isDeepStrictEqual(decideConnect(policies, 'node-a', a, 'node-b', b, opts), x)) expect.fail('not deterministic');
       // Without holdShared (directory volumes, links of protocol 5) the pair waits or moves as alone.
-      const plain = decideConnect(policies, 'node-a', a, 'node-b', b, { staleBits: true });
+      const plain = decideConnect(policies, 'node-a', a, 'node-b', b, { staleBits: true, pauseIntoPrimary: true });
       if (shared && (alone.kind === 'sync-source' || alone.kind === 'sync-target')) expect(plain.kind).to.equal(busy ? 'paused' : alone.kind);
       else expect(plain).to.deep.equal(x);
       // Without staleBits (links of protocol 6) the flags change nothing; with it, only a pair of Secondaries at one
       // generation where exactly one side's bits are stale decides otherwise, and then that side is the target.
       const strip = (s: PeerState): PeerState => { const { staleBits: _, ...rest } = s; return rest; };
-      const old = decideConnect(policies, 'node-a', strip(a), 'node-b', strip(b), { holdShared: true });
-      expect(decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true })).to.deep.equal(old);
+      const old = decideConnect(policies, 'node-a', strip(a), 'node-b', strip(b), { holdShared: true, pauseIntoPrimary: true });
+      expect(decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true, pauseIntoPrimary: true })).to.deep.equal(old);
+      // Before link protocol 8 data bound into a Primary drops the link, whatever else; the rest is the same.
+      const pre8 = decideConnect(policies, 'node-a', a, 'node-b', b, { holdShared: true, staleBits: true });
+      if (intoPrimary) expect(pre8).to.deep.equal(alone);
+      else expect(pre8).to.deep.equal(x);
       const oneStale = (a.staleBits === true) !== (b.staleBits === true) && a.role === 'Secondary' && b.role === 'Secondary' && a.generations.current === b.generations.current;
       if (!isDeepStrictEqual(x, old)) {
         expect(oneStale, JSON.stringify({ a, b, x, old })).to.equal(true);
         if (x.kind === 'sync-source' || x.kind === 'sync-target') expect(x.kind).to.equal(a.staleBits === true ? 'sync-target' : 'sync-source');
       }
     }
-    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'into-primary', 'paused', 'standalone', 'sync-source', 'sync-target']);
+    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'into-primary', 'into-primary-empty', 'paused', 'standalone', 'sync-source', 'sync-target']);
   });
 });

@@ -343,9 +343,9 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(c.logs.join('\n')).not.to.include('tandem replica disconnect');
   });
 
-  it('a Primary whose peer was Primary meanwhile (a stalled node): the link waits paused, then resyncs once it demotes, or is a split brain once it writes', async () => {
-    for (const writes of [false, true]) {
-      await primaryPair();
+  it('a Primary whose peer was Primary meanwhile (a stalled node): the link waits paused and the Primary refuses writes, so no after-sb policy discards the peer\'s; it resyncs once it demotes', async () => {
+    for (const policy of ['disconnect', 'discard-secondary'] as const) {
+      await primaryPair({ afterSb: { after_sb_1pri: policy } });
       const a = c.get('node-a');
       const b = c.get('node-b');
       await c.disconnect2(); // node-a stalls: node-b sees it gone and takes over
@@ -358,21 +358,40 @@ describe('replicated volume (in-process pair over loopback)', function () {
       await waitFor('paused both ways', async () => a.peers.get('node-b')?.replication === 'PausedSyncT' && b.peers.get('node-a')?.replication === 'PausedSyncS', 10000);
       expect(a.peers.get('node-b')?.status().resync_suspended).to.equal("node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary");
       expect(c.events.filter((e) => e.type === 'replica.peer-newer').map((e) => e.node), 'only the Primary is told').to.deep.equal(['node-a']);
+      const imgA = await c.image('node-a');
       const imgB = await c.image('node-b');
-      if (writes) {
-        // node-a serves on and writes: both changed since the split, which only the after-sb policies may resolve.
-        await a.io().write(2 * MiB, pattern(6, 4096), false);
-        await waitFor('split brain', async () => a.peers.get('node-b')?.status().split_brain === true && b.peers.get('node-a')?.status().split_brain === true, 10000);
-        expect((await c.image('node-b')).equals(imgB), 'node-b keeps its data').to.equal(true);
-      } else {
-        await a.demote(); // what an HA node does (ha-node.ts): the paused link decides again
-        await waitFor('node-a resynced from node-b', async () => a.peers.get('node-b')?.replication === 'Established' && a.diskState === 'UpToDate', 15000);
-        const started = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a');
-        expect(started?.fields, 'a bitmap resync, not a full one').to.include({ full: false });
-        expect((await c.image('node-a')).equals(imgB)).to.equal(true);
-      }
+      // A write here would start a generation of its own, a split brain that discard-secondary would resolve by dropping node-b's writes.
+      const err = await a.io().write(2 * MiB, pattern(6, 4096), false).then(() => null, (e: Error & { code?: string }) => e);
+      expect(err?.code, policy).to.equal('EIO');
+      expect(err?.message).to.match(/^db: writes refused: node-b's data is to replace node-a's, .*make this node Secondary \(it then resyncs from node-b\), or disconnect node-b/);
+      expect((await c.image('node-a')).equals(imgA), 'nothing written').to.equal(true);
+      expect(a.peers.get('node-b')?.replication, 'still paused, no split brain').to.equal('PausedSyncT');
+      await a.demote(); // what an HA node does (ha-node.ts): the paused link decides again
+      await waitFor('node-a resynced from node-b', async () => a.peers.get('node-b')?.replication === 'Established' && a.diskState === 'UpToDate', 15000);
+      const started = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a');
+      expect(started?.fields, 'a bitmap resync, not a full one').to.include({ full: false });
+      expect((await c.image('node-a')).equals(imgB)).to.equal(true);
       await c.destroy();
     }
+  });
+
+  it('a peer that was promoted meanwhile but wrote nothing leaves the Primary alone: an empty resync from it, no step-down', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await c.disconnect2();
+    await b.promote(false); // a look at the data, nothing written
+    await b.demote();
+    c.events.length = 0;
+    a.connect();
+    b.connect();
+    await established(c, 'node-a', 'node-b');
+    expect(c.events.some((e) => e.type === 'replica.peer-newer')).to.equal(false);
+    expect(c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a')?.fields).to.include({ direction: 'SyncSource', full: false, bytes: 0 });
+    expect(a.role).to.equal('Primary');
+    expect(b.generations.current).to.equal(a.generations.current);
+    await a.io().write(0, pattern(7, 4096), false);
+    await sameImages(c, 'node-a', 'node-b');
   });
 
   it('discard-my-data counts only for the next connect with a peer that is not connected: refused while connected, dropped by a promotion', async () => {
@@ -401,6 +420,37 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(c.logs.join('\n')).not.to.include('resolved by discard-my-data');
     expect((await c.image('node-a')).equals(imgA)).to.equal(true);
     expect((await c.image('node-b')).equals(imgB), 'node-b\'s changes are kept').to.equal(true);
+  });
+
+  it('discard-my-data given while a link is in its handshake starts that handshake again with it, so it is not left armed on a connected peer', async () => {
+    c = await Cluster.create();
+    const a = await c.start('node-a');
+    const s = a.peers.get('node-b');
+    await c.start('node-b');
+    while (!(s?.connection === 'Connected' && !s.connected && s.status().bytes_sent > 0)) await new Promise((r) => setImmediate(r));
+    a.discardMyData(); // our STATE, without the flag, has left already
+    await waitFor('connected', async () => s?.connected === true && s.replication === 'Established', 10000);
+    expect(s?.status().discard_my_data, 'used up by the connect it was given for').to.equal(false);
+  });
+
+  it('invalidate is refused while the only peer is in its connect handshake: it may be the one needing our data', async () => {
+    c = await Cluster.create();
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await waitFor('connected', async () => a.peers.get('node-b')?.connected === true, 10000);
+    await a.promote(true);
+    await established(c, 'node-a', 'node-b');
+    await a.demote();
+    await c.disconnect2();
+    await b.invalidate(); // node-b Inconsistent: node-a holds the only good copy
+    const s = a.peers.get('node-b');
+    a.connect();
+    b.connect();
+    while (!(s?.connection === 'Connected' && !s.connected)) await new Promise((r) => setImmediate(r));
+    const refused = await a.invalidate().then(() => null, (e: Error) => e.message);
+    expect(refused).to.equal('db is in its connect handshake with node-b: try again once that has decided (tandem replica status)');
+    await waitFor('node-b synced from node-a', async () => b.diskState === 'UpToDate', 15000);
+    expect(a.diskState).to.equal('UpToDate');
   });
 
   it('invalidate replaces the Secondary\'s data by a full sync from the Primary', async () => {

@@ -39,7 +39,7 @@ class FakePeer implements WritePeer {
   }
 }
 
-function setup(protocol: 'A' | 'B' | 'C' = 'C'): { path: WritePath; host: WritePathHost & { role: 'Primary' | 'Secondary' }; log: string[]; peers: FakePeer[]; al: ActivityLog } {
+function setup(protocol: 'A' | 'B' | 'C' = 'C'): { path: WritePath; host: WritePathHost & { role: 'Primary' | 'Secondary'; refused: Error | null }; log: string[]; peers: FakePeer[]; al: ActivityLog } {
   const log: string[] = [];
   const peers = [new FakePeer('node-b', log), new FakePeer('node-c', log)];
   const al = new ActivityLog(7, EXTENT);
@@ -61,6 +61,10 @@ function setup(protocol: 'A' | 'B' | 'C' = 'C'): { path: WritePath; host: WriteP
       const snap = al.snapshot();
       log.push(`al saved [${snap.extents.join(',')}]`);
       al.saved(snap.upTo);
+    },
+    refused: null as Error | null,
+    writesRefused(): Error | null {
+      return this.refused;
     },
   };
   return { path: new WritePath(host), host, log, peers, al };
@@ -185,6 +189,22 @@ describe('replicated volume: write path (in memory)', () => {
     for (const p of peers) p.ackAll();
     await Promise.all([a, b]);
     expect(done).to.equal(2);
+  });
+
+  it('writes held at the gate while a handshake finds a peer whose data replaces ours are refused once it opens; nothing reaches a disk or a bitmap', async () => {
+    const { path, host, log } = setup();
+    const release = await path.freeze();
+    const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'written', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+    const held = outcome(path.submit(0, Buffer.alloc(4096), 4096, false));
+    await settle();
+    host.refused = Object.assign(new Error('db: writes refused: node-b\'s data is to replace node-a\'s'), { code: 'EIO' });
+    release();
+    expect(await held).to.equal("EIO: db: writes refused: node-b's data is to replace node-a's");
+    expect(path.submitNow(4096, Buffer.alloc(512), false, () => {}), 'not the fast path either').to.equal(false);
+    expect(await outcome(path.submit(4096, Buffer.alloc(512), 512, false))).to.match(/^EIO: /);
+    expect(log, 'no disk, no peer, no bitmap').to.deep.equal([]);
+    host.refused = null;
+    expect(await outcome(Promise.race([path.submit(8192, null, 4096, false), settle().then(() => 'pending')]))).to.not.match(/^EIO/);
   });
 
   it('waits for room at a full peer before touching the disk', async () => {
