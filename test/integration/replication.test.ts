@@ -163,7 +163,7 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     // a comes back as Secondary; b was not promoted: a holds the newest data of its hot extents.
     const again = lab.startTandem(a, replicationConfig(lab, a), 'tandem-restarted');
     await daemonUp(a);
-    expect(await log(again)).to.match(/activity-log extent\(s\) \(\d+ block\(s\)\) marked out of sync/);
+    expect(await log(again)).to.match(/activity-log extent\(s\) \(\d+ block\(s\), \d+ bit\(s\) newly set over 1 bitmap\(s\)\) marked out of sync/);
     await waitFor('a resynced b', async () => /resync with b finished \(SyncSource, \d+ bytes/.test(await log(again)), 20000);
     await inSync(lab, b);
     await sameImages(lab);

@@ -70,10 +70,11 @@ describe('node/control-server', () => {
     const done = streamEvents(path, true, (l) => {
       lines.push(l);
       if (lines.length === 1) bus.emit('after', { n: 2 });
-      if (lines.length === 2) void server.stop();
+      if (lines.length === 2) bus.emit('daemon.stopped', { node: 'test' }); // as the daemon does before it stops
+      if (lines.length === 3) void server.stop();
     });
     await done;
-    expect(lines.map((l) => (JSON.parse(l) as { type: string }).type)).to.deep.equal(['before', 'after']);
+    expect(lines.map((l) => (JSON.parse(l) as { type: string }).type)).to.deep.equal(['before', 'after', 'daemon.stopped']);
   });
 
   it('refuses to start a second daemon on a live socket', async () => {

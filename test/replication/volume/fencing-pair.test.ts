@@ -97,7 +97,8 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
   it('outdate --by the Primary it still follows: Outdated, the link dropped, then back in sync and UpToDate', async () => {
     const { a, b } = await pair();
     const drops = b.peers.get('node-a')?.status().disconnects ?? 0;
-    expect(await message(b.outdate('node-c'))).to.include('connected to the Primary node-a');
+    expect(await message(b.outdate('node-c'))).to.equal('db: --by node-c: not a peer of this volume (its peers: node-a)');
+    expect(await message(b.outdate())).to.include('connected to the Primary node-a');
     await b.outdate('node-a');
     expect(c.events.some((e) => e.node === 'node-b' && e.type === 'replica.outdated' && e.fields.by === 'node-a')).to.equal(true);
     await waitFor('the link dropped', async () => (b.peers.get('node-a')?.status().disconnects ?? 0) > drops, 5000);
