@@ -108,10 +108,14 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
     changes.push(`vrrp.instances[${at.index}]: new instance ${f.instance ?? 'VI_1'}`, `vrrp.instances[${at.index}].priority: (none) -> 100`);
   }
   const edits: ValueEdit[] = [];
+  let anchored: string | null = null;
   const set = (key: string, value: unknown): void => {
     const before = doc.getIn([...base, key]) as unknown;
     const plain = (v: unknown): string => JSON.stringify(v && typeof v === 'object' && 'toJSON' in v ? (v as { toJSON(): unknown }).toJSON() : v);
     if (plain(before) === JSON.stringify(value)) return;
+    // Other keys may use it through an alias: changing it here would change them silently (or leave them dangling).
+    const anchor = anchorIn(doc.getIn([...base, key], true));
+    if (anchor !== null) anchored ??= `vrrp.instances[${at.index}].${key} carries the anchor &${anchor}, which other keys may use through *${anchor}; change it by hand, or drop the anchor first`;
     edits.push({ key, value });
     doc.setIn([...base, key], doc.createNode(value, { flow: Array.isArray(value) }));
     changes.push(`vrrp.instances[${at.index}].${key}: ${before === undefined ? '(none)' : plain(before)} -> ${JSON.stringify(value)}`);
@@ -122,10 +126,23 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   set('virtual_ipaddress', [vip.dev === null || vip.dev === f.kadVif ? text : { address: text, dev: vip.dev }]);
   set('unicast_src_ip', mine[0]);
   set('unicast_peer', canon.filter((a) => a !== mine[0]));
+  if (anchored !== null) return fail(anchored);
   // Only the changed values' bytes change; a new instance, or an edit that cannot be made so, re-prints the
   // file ([a, b] as people write it, no line folded).
   const spliced = at.created || edits.length === 0 ? null : spliceValues(source, base, edits);
   return { ok: true, text: spliced ?? (edits.length === 0 ? source : doc.toString({ flowCollectionPadding: false, lineWidth: 0 })), changes };
+}
+
+// The first anchor on a node or inside it, or null.
+function anchorIn(node: unknown): string | null {
+  if (node === null || typeof node !== 'object') return null;
+  const n = node as { anchor?: string; items?: unknown[]; key?: unknown; value?: unknown };
+  if (typeof n.anchor === 'string' && n.anchor !== '') return n.anchor;
+  for (const it of n.items ?? []) {
+    const found = anchorIn(it) ?? anchorIn((it as { key?: unknown }).key) ?? anchorIn((it as { value?: unknown }).value);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 // The instance to edit: by name, else the only / first one; created (at the end) when there is none.

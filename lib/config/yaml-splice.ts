@@ -21,13 +21,14 @@ export function spliceValues(source: string, base: Path, edits: readonly ValueEd
   if (!isMap(map) || map.flow === true || map.range == null) return null;
   const firstKey = map.items[0]?.key as Node | undefined;
   const indent = firstKey?.range == null ? null : columnOf(source, firstKey.range[0]);
+  const eol = source.includes('\r\n') ? '\r\n' : '\n'; // a CRLF file stays one
   const splices: Array<{ at: number; end: number; text: string }> = [];
   let added = '';
   for (const e of edits) {
     const node = doc.getIn([...base, e.key], true) as Node | undefined;
     if (node === undefined || node === null) {
       if (indent === null) return null;
-      added += `${' '.repeat(indent)}${e.key}: ${valueText(e.value)}\n`;
+      added += `${' '.repeat(indent)}${e.key}: ${valueText(e.value)}${eol}`;
       continue;
     }
     if (node.range == null) return null;
@@ -35,12 +36,14 @@ export function spliceValues(source: string, base: Path, edits: readonly ValueEd
     if (isSeq(node) && node.flow !== true && Array.isArray(e.value)) {
       // A block list stays one: its items at the column of the first (the range ends after the last item's line).
       const col = columnOf(source, at);
-      splices.push({ at, end, text: e.value.map((v, i) => `${i === 0 ? '' : ' '.repeat(col)}- ${itemText(v)}\n`).join('') });
+      splices.push({ at, end, text: e.value.map((v, i) => `${i === 0 ? '' : ' '.repeat(col)}- ${itemText(v)}${eol}`).join('') });
     } else {
       splices.push({ at, end, text: valueText(e.value) });
     }
   }
-  if (added !== '') splices.push({ at: map.range[1], end: map.range[1], text: added });
+  // A mapping that ends the file without a line end gets one before the added lines.
+  const at = map.range[1];
+  if (added !== '') splices.push({ at, end: at, text: at > 0 && source[at - 1] !== '\n' ? `${eol}${added}` : added });
   let out = source;
   for (const s of splices.sort((x, y) => y.at - x.at)) out = out.slice(0, s.at) + s.text + out.slice(s.end);
   // The text must read back as asked, or the re-print is used.

@@ -98,6 +98,20 @@ describe('config/ha-set (escadm ha set)', () => {
     expect(flow.ok && flow.text).to.include('interface: ens3');
   });
 
+  it('an anchored value is refused (its aliases elsewhere would change too); a CRLF file stays CRLF; a file without a last line end gets one before an added key', () => {
+    const shared = NODE_A.replace('unicast_peer: [192.0.2.12]', 'unicast_peer: &peers [192.0.2.12]').replace('unicast_peer: [198.51.100.12]', 'unicast_peer: *peers');
+    const r = applyHaSet(shared, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.200/24', kadVif: 'ens3' }, ['192.0.2.21']);
+    expect(r.ok ? 'accepted' : r.error).to.equal('vrrp.instances[0].unicast_peer carries the anchor &peers, which other keys may use through *peers; change it by hand, or drop the anchor first');
+    const lf = 'vrrp:\n  instances:\n    - name: VI_1\n      interface: eth0\n      virtual_router_id: 51\n      priority: 100\n      virtual_ipaddress:\n        - 192.0.2.100/24\n      unicast_peer: [192.0.2.12]';
+    const flags = { haNodeList: '192.0.2.21 192.0.2.12', kadVip: '192.0.2.101/24', kadVif: 'eth0' };
+    const crlf = applyHaSet(`${lf}\n`.replace(/\n/g, '\r\n'), flags, ['192.0.2.21']);
+    if (!crlf.ok) throw new Error(crlf.error);
+    expect(crlf.text).to.equal(`${lf}\n`.replace('192.0.2.100/24', '192.0.2.101/24').replace(/\n/g, '\r\n') + '      unicast_src_ip: 192.0.2.21\r\n');
+    const open = applyHaSet(lf, flags, ['192.0.2.21']);
+    if (!open.ok) throw new Error(open.error);
+    expect(open.text).to.equal(`${lf.replace('192.0.2.100/24', '192.0.2.101/24')}\n      unicast_src_ip: 192.0.2.21\n`);
+  });
+
   it('refuses, saying what is allowed: no local address, two local addresses, a family mix, one node, a VRID of 0, bad YAML', () => {
     const cases: Array<[string, Parameters<typeof applyHaSet>[1], string[], string]> = [
       [NODE_A, { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' }, ['192.0.2.99'], 'none of these addresses is on this host (its addresses: 192.0.2.99)'],

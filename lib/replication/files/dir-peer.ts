@@ -120,7 +120,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
-      return this.disable(out.log);
+      return out.retry === true ? this.refuseForNow(out.log) : this.disable(out.log);
     }
     this.phase = 'running';
     this.host.emit('replica.connected', { volume: this.host.cfg.name, peer: this.name, outcome: out.kind });

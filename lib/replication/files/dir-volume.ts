@@ -217,7 +217,7 @@ export class DirectoryVolume implements DirHost {
     if (refused !== null) throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} ${refused}`);
     this.meta.disk = 'Inconsistent';
     await this.save();
-    // Links still in their handshake too: the STATE they sent said our data was good.
+    // Every link (none is in its handshake: invalidate-check.ts refuses that) connects again to resync.
     for (const s of this.peers.values()) s.reconnect('invalidate: full resync from the peer');
   }
 

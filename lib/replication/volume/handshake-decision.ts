@@ -12,7 +12,8 @@ export type ConnectOutcome =
   | { kind: 'established'; inSync: boolean; log: string; sharedPrimary?: string }
   | { kind: 'sync-source'; full: boolean; log: string }
   | { kind: 'sync-target'; full: boolean; log: string }
-  | { kind: 'standalone'; splitBrain: boolean; log: string }
+  // `retry`: a passing state (two Primaries while one hands over): the link closes and is dialed again, not StandAlone.
+  | { kind: 'standalone'; splitBrain: boolean; log: string; retry?: boolean }
   // Data would flow, but one side already has a source (one-source.ts), or would flow into a Primary: nothing
   // moves until that ends. `peerNewer`: this node is that Primary, and the peer's data is to replace its own.
   | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string; peerNewer?: boolean };
@@ -67,7 +68,7 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
   // One Primary per volume (DRBD without allow-two-primaries): two Primaries never connect, except
   // to let a split brain's after-sb-2pri policy speak.
   if (local.role === 'Primary' && peer.role === 'Primary' && d.kind !== 'split-brain') {
-    return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: both sides are Primary (one Primary per volume); make one Secondary, then connect` };
+    return { kind: 'standalone', splitBrain: false, retry: true, log: `refusing ${peerName}: both sides are Primary (one Primary per volume); trying again until one is Secondary` };
   }
   switch (d.kind) {
     case 'no-sync': {
@@ -83,7 +84,7 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
       return r.victim === 'local' ? { kind: 'sync-target', full: r.full, log: text } : { kind: 'sync-source', full: r.full, log: text };
     }
     case 'refuse':
-      return opts.pauseIntoPrimary === true ? intoPrimary(localName, local, peerName, peer) : { kind: 'standalone', splitBrain: false, log: line };
+      return opts.pauseIntoPrimary === true ? intoPrimary(localName, local, peerName) : { kind: 'standalone', splitBrain: false, log: line };
     default:
       return { kind: 'standalone', splitBrain: false, log: line };
   }
@@ -91,20 +92,15 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 
 // The data should flow into a Primary (its peer was Primary while it was away, or it was promoted by force
 // with worse data): a Primary's data is in use and never resynced under it. The link waits, paused, and
-// decides again once the Primary demotes (then it resyncs, by bitmap) or writes (then both have changed: a
-// split brain, for the after-sb policies; the Primary refuses writes meanwhile, volume.ts). DRBD drops the
-// link (StandAlone) and leaves the rest to the operator; an HA node steps down instead (ha-node.ts). Links
-// before protocol 8 drop it too. When the other side changed nothing (it was promoted and wrote nothing,
-// and both are UpToDate), there is nothing to move into the Primary: its copy stays, and an empty bitmap
-// resync gives the other its generation.
-function intoPrimary(localName: string, local: PeerState, peerName: string, peer: PeerState): ConnectOutcome {
+// decides again once the Primary demotes, then resyncs (by bitmap where it can). A block Primary refuses
+// writes from here until it demotes (volume.ts writesRefused): a write would split the brain, and an after-sb
+// policy could then drop the peer's newer writes. DRBD drops the link (StandAlone) and leaves the rest to the
+// operator; an HA node steps down instead (ha-node.ts). Links before protocol 8 drop it too. A peer with no
+// bits for the Primary may still hold newer data (a full-sync verdict, a directory Secondary that followed
+// another Primary), so even then the Primary's copy never wins.
+function intoPrimary(localName: string, local: PeerState, peerName: string): ConnectOutcome {
   const primary = local.role === 'Primary' ? localName : peerName;
   const newer = local.role === 'Primary' ? peerName : localName;
-  const other = local.role === 'Primary' ? peer : local;
-  if (other.changedBlocks === 0 && local.disk === 'UpToDate' && peer.disk === 'UpToDate') {
-    const log = `${primary} is SyncSource (bitmap-based): ${newer} moved to a generation of its own but changed nothing since; ${primary} is Primary, its copy stays`;
-    return local.role === 'Primary' ? { kind: 'sync-source', full: false, log } : { kind: 'sync-target', full: false, log };
-  }
   const why = `${newer}'s data is to replace ${primary}'s, which is Primary and in use: the resync waits until ${primary} is Secondary`;
   const log = `no resync with ${peerName} yet: ${why}`;
   return local.role === 'Primary'

@@ -66,6 +66,9 @@ export interface VolumeHost extends SessionHost {
   thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void>;
   // A new link's handshake, before our STATE: while we hold entries for third peers, the record says unclean.
   beforeStream(): Promise<void>;
+  // The connect with `peer` decided: `why` its data is to replace ours, a Primary's (writes are refused until we
+  // demote), or null when the decision settled how the two relate (a resync, in step, a split brain).
+  peerDataNewer(peer: string, why: string | null): void;
   // Bits of a verify, or fencing's verdicts: persist the record.
   persist(): Promise<void>;
   // Writing replicated data here failed (ENOSPC, EIO): status says so until `connect`.

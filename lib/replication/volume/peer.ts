@@ -213,11 +213,14 @@ export class PeerSession extends PeerSessionBase {
     const again = decideWithFeedsNow(this.policies, this.host.node, sent, this.name, both.received, this.host.feedsFor(this.name), opts);
     if (again !== null && again.kind !== out.kind) return this.decideAgain(link, `our other links changed during the handshake (now: ${again.log})`);
     if (sent.discardMyData && out.kind !== 'paused') this.discardMine = false; // a paused connect resolves nothing yet
+    // Only a decision that settles how the two copies relate ends a refusal of writes; a dropped link does not.
+    if (out.kind === 'paused' && out.peerNewer === true) this.host.peerDataNewer(this.name, out.why);
+    else if (out.kind !== 'paused' && (out.kind !== 'standalone' || out.splitBrain)) this.host.peerDataNewer(this.name, null);
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
       this.unfreeze();
-      return this.disable(out.log);
+      return out.retry === true ? this.refuseForNow(out.log) : this.disable(out.log);
     }
     this.phase = 'running';
     this.ackTimer = setInterval(() => this.checkAcks(), ACK_CHECK_MS);

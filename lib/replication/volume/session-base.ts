@@ -71,7 +71,6 @@ export abstract class PeerSessionBase {
   private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused (or held) connect decided from
   private heldBy: string | null = null; // Established without a resync only while both take this Primary's writes
   discardMine = false; // discard-my-data for the next connect with this peer (discard-my-data.ts)
-  private newerPause = false; // the current pause waits for our demotion: the peer's data is to replace ours
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
@@ -95,14 +94,8 @@ export abstract class PeerSessionBase {
     this.suspendedBy = out.why;
     this.pausedOn = { sent, peer };
     this.heldBy = null;
-    this.newerPause = out.peerNewer === true;
     // We are a Primary whose peer's data is to replace ours (handshake-decision.ts intoPrimary): an HA node steps down.
-    if (this.newerPause) this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: out.why });
-  }
-
-  // Paused because this peer's data is to replace ours, a Primary's: why, or null.
-  get newerData(): string | null {
-    return this.newerPause && this.paused ? this.suspendedBy : null;
+    if (out.peerNewer === true) this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: out.why });
   }
 
   // Established with bits either way, only because both sides take `primary`'s writes (handshake-decision.ts):
@@ -162,6 +155,12 @@ export abstract class PeerSessionBase {
   // Drop the link and connect again (a new connect handshake); the dialing side redials.
   reconnect(detail: string): void {
     this.closeOnPurpose(detail);
+  }
+
+  // A connect refused for a passing reason (two Primaries while one hands over): the link closes as an error,
+  // shown in status, and the dialing side redials with its backoff; StandAlone would never look again.
+  protected refuseForNow(detail: string): void {
+    this.link?.close(detail);
   }
 
   // A close the operator asked for (disconnect, invalidate, stop) is no error: not last_error, logged as info.

@@ -66,7 +66,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
-  private refusingWrites = false; // writesRefused() said so last: logged once per episode
+  private readonly newerPeers = new Map<string, string>(); // peers whose data is to replace ours: why (writesRefused)
+  private readonly refusingWrites = new Set<string>(); // refusals logged once per peer and episode
   private readonly reconciliation: Reconciliation;
   private readonly thirdPeers: ThirdPeerMarks; // as Secondary: what our Primary's other peers miss
   private readonly unclean: UncleanRecord;
@@ -167,7 +168,14 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   async disconnect(): Promise<void> {
+    this.forgetNewerPeers('tandem replica disconnect'); // the operator chose this node's own data
     await this.links.disconnect();
+  }
+
+  private forgetNewerPeers(why: string): void {
+    if (this.newerPeers.size > 0) this.log.info(`${this.cfg.name}: writes taken again (${why})`);
+    this.newerPeers.clear();
+    this.refusingWrites.clear();
   }
 
   async stop(): Promise<void> {
@@ -252,6 +260,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.writes.drained();
     await this.flush();
     this.role = 'Secondary';
+    this.forgetNewerPeers('Secondary: the peer\'s data comes by resync');
     this.record.lastRole = 'Secondary';
     // Not after a failed image flush this run: writes it lost would not be resynced (stop() says so).
     this.record.cleanShutdown = this.disk.flushFailure === null;
@@ -275,7 +284,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     // Every block counts as missing: a peer lagging behind us must not resync only its own bits.
     markAllOutOfSync(this.record);
     await this.save();
-    // Links still in their handshake too: the STATE they sent said our data was good.
+    // Every link (none is in its handshake: invalidate-check.ts refuses that) connects again to resync.
     for (const s of this.peers.values()) s.reconnect('invalidate: full resync from the peer');
   }
 
@@ -430,20 +439,26 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     void this.links.stopDialing(peer);
   }
 
-  // A peer's data is to replace ours, and the link waits for our demotion (handshake-decision.ts intoPrimary):
-  // a write here would split the brain, and an after-sb policy could then discard the peer's newer writes.
-  writesRefused(): Error | null {
-    for (const s of this.peers.values()) {
-      const why = s.newerData;
-      if (why === null) continue;
-      const message = `${this.cfg.name}: writes refused: ${why}; make this node Secondary (it then resyncs from ${s.name}), or disconnect ${s.name} to write on this node's own data (a split brain)`;
-      if (!this.refusingWrites) this.log.warn(message);
-      this.refusingWrites = true;
-      return Object.assign(new Error(message), { code: 'EIO' });
+  peerDataNewer(peer: string, why: string | null): void {
+    const before = this.newerPeers.size;
+    if (why !== null) this.newerPeers.set(peer, why);
+    else {
+      this.newerPeers.delete(peer);
+      this.refusingWrites.delete(peer);
     }
-    if (this.refusingWrites) this.log.info(`${this.cfg.name}: writes taken again`);
-    this.refusingWrites = false;
-    return null;
+    if (before > 0 && this.newerPeers.size === 0) this.log.info(`${this.cfg.name}: writes taken again (${peer}: the connect settled how the two copies relate)`);
+  }
+
+  // A peer's data is to replace ours (handshake-decision.ts intoPrimary): a write here would split the brain, and an
+  // after-sb policy could then discard the peer's newer writes. Kept across link drops and re-decides, until we demote,
+  // the operator disconnects, or a connect with that peer settles how the copies relate.
+  writesRefused(): Error | null {
+    const [peer, why] = this.newerPeers.entries().next().value ?? [];
+    if (peer === undefined || why === undefined) return null;
+    const message = `${this.cfg.name}: writes refused: ${why}; make this node Secondary (it then resyncs from ${peer}), or \`tandem replica disconnect ${this.cfg.name}\` to write on this node's own data (a split brain)`;
+    if (!this.refusingWrites.has(peer)) this.log.warn(message);
+    this.refusingWrites.add(peer);
+    return Object.assign(new Error(message), { code: 'EIO' });
   }
 
   peerLost(peer: PeerSession, lastDisk: DiskState | null): void {

@@ -67,10 +67,9 @@ describe('replication/volume decideConnect table', () => {
     expect(decide(pol(), { ...a, role: 'Secondary' }, b)).to.include({ kind: 'sync-target', full: false });
     // Links before protocol 8: dropped, as DRBD does.
     expect(decide(pol(), a, b, { holdShared: true, staleBits: true })).to.deep.include({ kind: 'standalone', splitBrain: false });
-    // node-b was promoted but wrote nothing (no bits for node-a): nothing to move, node-a's copy stays and node-b takes its generation.
-    const idle = { ...b, changedBlocks: 0 };
-    expect(decide(pol(), a, idle)).to.include({ kind: 'sync-source', full: false });
-    expect(decide(pol(), a, idle).log).to.equal("node-a is SyncSource (bitmap-based): node-b moved to a generation of its own but changed nothing since; node-a is Primary, its copy stays");
+    // No bits on node-b does not prove it holds nothing newer (a full-sync verdict, a directory Secondary that followed
+    // another Primary): it waits all the same, and node-a's copy never overwrites it.
+    expect(decide(pol(), a, { ...b, changedBlocks: 0 })).to.include({ kind: 'paused', replication: 'PausedSyncT', peerNewer: true });
   });
 
   it('volume size mismatch -> standalone, not a split brain', () => {
@@ -524,18 +523,10 @@ describe('replication/volume decideConnect mirror property', () => {
       // Two Secondaries at one generation taking one Primary's writes move nothing between them, and wait for nothing.
       const both = (f: Feed): boolean => f.replication === 'Established' && (b.feeds ?? []).some((g) => g.replication === 'Established' && g.peer === f.peer);
       const shared = a.role === 'Secondary' && b.role === 'Secondary' && a.generations.current === b.generations.current && (a.feeds ?? []).some(both);
-      // Data that would flow into a Primary: the link waits instead of dropping, until the Primary changes; when the
-      // other side changed nothing (both UpToDate), the Primary's copy stays (an empty resync from it, paused if busy).
+      // Data that would flow into a Primary: the link waits instead of dropping, until the Primary changes (also
+      // when the other side has no bits: its data may be newer all the same).
       const intoPrimary = alone.kind === 'standalone' && alone.log.includes('the data of the Primary would be overwritten');
-      const other = a.role === 'Primary' ? b : a;
-      const empty = intoPrimary && other.changedBlocks === 0 && a.disk === 'UpToDate' && b.disk === 'UpToDate';
-      const [pTarget, pSource] = a.role === 'Primary' ? [b, a] : [a, b];
-      const pBusy = a.feeds !== undefined && b.feeds !== undefined && ((pTarget.feeds ?? []).length > 0 || (pSource.feeds ?? []).some((f) => f.replication !== 'SyncSource'));
-      if (empty) {
-        if (pBusy) expect(x).to.include({ kind: 'paused', replication: a.role === 'Primary' ? 'PausedSyncS' : 'PausedSyncT' });
-        else expect(x).to.include({ kind: a.role === 'Primary' ? 'sync-source' : 'sync-target', full: false });
-        kinds.set('into-primary-empty', (kinds.get('into-primary-empty') ?? 0) + 1);
-      } else if (intoPrimary) {
+      if (intoPrimary) {
         expect(x).to.include({ kind: 'paused', replication: a.role === 'Primary' ? 'PausedSyncT' : 'PausedSyncS' });
         expect((x as { peerNewer?: boolean }).peerNewer === true, 'peerNewer only on the Primary').to.equal(a.role === 'Primary');
         kinds.set('into-primary', (kinds.get('into-primary') ?? 0) + 1);
@@ -563,6 +554,6 @@ describe('replication/volume decideConnect mirror property', () => {
         if (x.kind === 'sync-source' || x.kind === 'sync-target') expect(x.kind).to.equal(a.staleBits === true ? 'sync-target' : 'sync-source');
       }
     }
-    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'into-primary', 'into-primary-empty', 'paused', 'standalone', 'sync-source', 'sync-target']);
+    expect([...kinds.keys()].sort()).to.deep.equal(['established', 'into-primary', 'paused', 'standalone', 'sync-source', 'sync-target']);
   });
 });

@@ -363,7 +363,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
       // A write here would start a generation of its own, a split brain that discard-secondary would resolve by dropping node-b's writes.
       const err = await a.io().write(2 * MiB, pattern(6, 4096), false).then(() => null, (e: Error & { code?: string }) => e);
       expect(err?.code, policy).to.equal('EIO');
-      expect(err?.message).to.match(/^db: writes refused: node-b's data is to replace node-a's, .*make this node Secondary \(it then resyncs from node-b\), or disconnect node-b/);
+      expect(err?.message).to.match(/^db: writes refused: node-b's data is to replace node-a's, .*make this node Secondary \(it then resyncs from node-b\), or `tandem replica disconnect db` to write on this node's own data/);
       expect((await c.image('node-a')).equals(imgA), 'nothing written').to.equal(true);
       expect(a.peers.get('node-b')?.replication, 'still paused, no split brain').to.equal('PausedSyncT');
       await a.demote(); // what an HA node does (ha-node.ts): the paused link decides again
@@ -375,23 +375,41 @@ describe('replicated volume (in-process pair over loopback)', function () {
     }
   });
 
-  it('a peer that was promoted meanwhile but wrote nothing leaves the Primary alone: an empty resync from it, no step-down', async () => {
+  it('writes stay refused when the paused link drops or decides again, until this node demotes or its operator disconnects; a peer promoted meanwhile without a write counts too', async () => {
     await primaryPair();
     const a = c.get('node-a');
     const b = c.get('node-b');
     await c.disconnect2();
-    await b.promote(false); // a look at the data, nothing written
+    await b.promote(false); // no write: no bits prove nothing (a full-sync verdict or a directory would have none either)
     await b.demote();
-    c.events.length = 0;
     a.connect();
     b.connect();
-    await established(c, 'node-a', 'node-b');
-    expect(c.events.some((e) => e.type === 'replica.peer-newer')).to.equal(false);
-    expect(c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-a')?.fields).to.include({ direction: 'SyncSource', full: false, bytes: 0 });
-    expect(a.role).to.equal('Primary');
-    expect(b.generations.current).to.equal(a.generations.current);
-    await a.io().write(0, pattern(7, 4096), false);
-    await sameImages(c, 'node-a', 'node-b');
+    await waitFor('paused', async () => a.peers.get('node-b')?.replication === 'PausedSyncT', 10000);
+    const write = (at: number): Promise<string> => a.io().write(at, pattern(8, 4096), false).then(() => 'written', (e: Error & { code?: string }) => String(e.code));
+    expect(await write(0)).to.equal('EIO');
+    await b.disconnect(); // the link drops: before, writes were taken again until the next handshake
+    await waitFor('link gone', async () => a.peers.get('node-b')?.connected === false, 10000);
+    expect(await write(0), 'still refused with the link down').to.equal('EIO');
+    await a.disconnect(); // the operator chooses this node's own data
+    expect(await write(0)).to.equal('written');
+    expect(c.logs.some((l) => l.includes('node-a info db: writes taken again (tandem replica disconnect)'))).to.equal(true);
+  });
+
+  it('two Primaries that meet (one still hands over) are refused for now, not left StandAlone: once one demotes, they decide again', async () => {
+    await primaryPair();
+    const a = c.get('node-a');
+    const b = c.get('node-b');
+    await c.disconnect2();
+    await b.promote(false);
+    await b.io().write(MiB, pattern(5, 8192), false);
+    c.logs.length = 0;
+    a.connect();
+    b.connect();
+    await waitFor('refused', async () => c.logs.some((l) => l.includes('refusing node-b: both sides are Primary (one Primary per volume); trying again until one is Secondary')), 10000);
+    expect(a.peers.get('node-b')?.connection, 'dialed again, not StandAlone').to.not.equal('StandAlone');
+    expect(b.peers.get('node-a')?.connection).to.not.equal('StandAlone');
+    await b.demote(); // node-b's leave steps reach its demotion
+    await waitFor('the link decided again: node-a waits for its own demotion', async () => a.peers.get('node-b')?.replication === 'PausedSyncT', 20000);
   });
 
   it('discard-my-data counts only for the next connect with a peer that is not connected: refused while connected, dropped by a promotion', async () => {
