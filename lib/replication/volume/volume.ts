@@ -43,6 +43,7 @@ import { VolumeExport } from './volume-export.js';
 import { openVolumeFiles } from './volume-open.js';
 import { VolumeRecord } from './volume-record.js';
 import { WritePath, type WritePathHost } from './write-path.js';
+import { WriteRefusal } from './write-refusal.js';
 
 export interface VolumeDeps {
   node: string;
@@ -66,8 +67,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   private diskError: string | null = null; // a replicated write failed here; StandAlone until connect
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
   private invalidations = 0; // a resync checkpoint that began before an invalidate clears nothing
-  private readonly newerPeers = new Map<string, string>(); // peers whose data is to replace ours: why (writesRefused)
-  private readonly refusingWrites = new Set<string>(); // refusals logged once per peer and episode
+  private readonly refusal: WriteRefusal; // a peer's data is to replace ours: no application writes
   private readonly reconciliation: Reconciliation;
   private readonly thirdPeers: ThirdPeerMarks; // as Secondary: what our Primary's other peers miss
   private readonly unclean: UncleanRecord;
@@ -85,6 +85,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   ) {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     this.export = new VolumeExport(cfg, deps.log);
+    this.refusal = new WriteRefusal(cfg.name, deps.log);
     this.kept = new VolumeRecord(record, store, alStore, {
       volume: cfg.name, alExtents: cfg.alExtents, log: deps.log, disk,
       values: () => ({ generations: this.generations, diskState: this.diskState, fencedPeers: fencedPeersOf(this.peers.values()) }),
@@ -168,14 +169,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   async disconnect(): Promise<void> {
-    this.forgetNewerPeers('tandem replica disconnect'); // the operator chose this node's own data
+    this.refusal.clear('tandem replica disconnect'); // the operator chose this node's own data
     await this.links.disconnect();
-  }
-
-  private forgetNewerPeers(why: string): void {
-    if (this.newerPeers.size > 0) this.log.info(`${this.cfg.name}: writes taken again (${why})`);
-    this.newerPeers.clear();
-    this.refusingWrites.clear();
   }
 
   async stop(): Promise<void> {
@@ -260,7 +255,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     await this.writes.drained();
     await this.flush();
     this.role = 'Secondary';
-    this.forgetNewerPeers('Secondary: the peer\'s data comes by resync');
+    this.refusal.clear('Secondary: the peer\'s data comes by resync');
     this.record.lastRole = 'Secondary';
     // Not after a failed image flush this run: writes it lost would not be resynced (stop() says so).
     this.record.cleanShutdown = this.disk.flushFailure === null;
@@ -440,25 +435,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   peerDataNewer(peer: string, why: string | null): void {
-    const before = this.newerPeers.size;
-    if (why !== null) this.newerPeers.set(peer, why);
-    else {
-      this.newerPeers.delete(peer);
-      this.refusingWrites.delete(peer);
-    }
-    if (before > 0 && this.newerPeers.size === 0) this.log.info(`${this.cfg.name}: writes taken again (${peer}: the connect settled how the two copies relate)`);
+    this.refusal.decided(peer, why);
   }
 
-  // A peer's data is to replace ours (handshake-decision.ts intoPrimary): a write here would split the brain, and an
-  // after-sb policy could then discard the peer's newer writes. Kept across link drops and re-decides, until we demote,
-  // the operator disconnects, or a connect with that peer settles how the copies relate.
   writesRefused(): Error | null {
-    const [peer, why] = this.newerPeers.entries().next().value ?? [];
-    if (peer === undefined || why === undefined) return null;
-    const message = `${this.cfg.name}: writes refused: ${why}; make this node Secondary (it then resyncs from ${peer}), or \`tandem replica disconnect ${this.cfg.name}\` to write on this node's own data (a split brain)`;
-    if (!this.refusingWrites.has(peer)) this.log.warn(message);
-    this.refusingWrites.add(peer);
-    return Object.assign(new Error(message), { code: 'EIO' });
+    return this.refusal.error();
   }
 
   peerLost(peer: PeerSession, lastDisk: DiskState | null): void {
