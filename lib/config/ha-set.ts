@@ -99,8 +99,15 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   const at = instanceIndex(doc, f.instance);
   if (typeof at === 'string') return fail(at);
   const base = ['vrrp', 'instances', at.index];
+  // An anchor on the instance or above it: other instances may merge it (`<<: *common`), and would change with it.
+  for (const [path, what] of [[base, `vrrp.instances[${at.index}]`], [['vrrp', 'instances'], 'vrrp.instances'], [['vrrp'], 'vrrp']] as const) {
+    const anchor = (doc.getIn(path, true) as { anchor?: string } | undefined)?.anchor;
+    if (typeof anchor === 'string' && anchor !== '') return fail(`${what} carries the anchor &${anchor}, which other entries may use through *${anchor}; change it by hand, or drop the anchor first`);
+  }
+  // Values as the loader reads them (merge keys applied), so a merged value counts as set.
+  const effective = at.created ? {} : effectiveInstance(source, at.index);
   // An instance's VRID stays unless --kad_vri says otherwise: both nodes must agree on it, and reload cannot change it.
-  const kept = at.created ? undefined : doc.getIn([...base, 'virtual_router_id']);
+  const kept = effective.virtual_router_id;
   const vri = f.kadVri ?? (typeof kept === 'number' ? kept : vip.family === 4 ? Number(vip.address.split('.')[3]) : (parseIp(vip.address)?.bytes.at(-1) ?? 0));
   if (!Number.isInteger(vri) || vri < 1 || vri > 255) return fail(`--kad_vri: ${f.kadVri === undefined ? `the VIP's last byte is ${vri}, not a virtual router id; give --kad_vri` : `${f.kadVri} is not allowed`}: allowed 1..255`);
   if (at.created) {
@@ -110,8 +117,8 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   const edits: ValueEdit[] = [];
   let anchored: string | null = null;
   const set = (key: string, value: unknown): void => {
-    const before = doc.getIn([...base, key]) as unknown;
-    const plain = (v: unknown): string => JSON.stringify(v && typeof v === 'object' && 'toJSON' in v ? (v as { toJSON(): unknown }).toJSON() : v);
+    const before = effective[key];
+    const plain = (v: unknown): string => JSON.stringify(v);
     if (plain(before) === JSON.stringify(value)) return;
     // Other keys may use it through an alias: changing it here would change them silently (or leave them dangling).
     const anchor = anchorIn(doc.getIn([...base, key], true));
@@ -131,6 +138,17 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
   // file ([a, b] as people write it, no line folded).
   const spliced = at.created || edits.length === 0 ? null : spliceValues(source, base, edits);
   return { ok: true, text: spliced ?? (edits.length === 0 ? source : doc.toString({ flowCollectionPadding: false, lineWidth: 0 })), changes };
+}
+
+// The instance's keys as the loader sees them: merge keys (`<<`) applied, aliases resolved.
+function effectiveInstance(source: string, index: number): Record<string, unknown> {
+  try {
+    const js = parseDocument(source, { merge: true }).toJS({ maxAliasCount: 100 }) as { vrrp?: { instances?: unknown[] } };
+    const it = js.vrrp?.instances?.[index];
+    return it !== null && typeof it === 'object' && !Array.isArray(it) ? (it as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 // The first anchor on a node or inside it, or null.

@@ -45,7 +45,8 @@ export type Decision =
   | { kind: 'sync'; source: 'local' | 'peer'; full: boolean; rule: SyncRule }
   | { kind: 'split-brain'; common: boolean; rule: SyncRule }
   | { kind: 'unrelated'; rule: SyncRule }
-  | { kind: 'refuse'; rule: SyncRule };
+  // `target`: the side the data would flow into, a Primary.
+  | { kind: 'refuse'; rule: SyncRule; target: 'local' | 'peer' };
 
 // DRBD prints this when no UUID matches; the link is dropped.
 export const UNRELATED_DATA_LOG = 'Unrelated data, aborting!';
@@ -106,7 +107,7 @@ export function decideSync(local: Side, peer: Side): Decision {
   if (!hasDisk(local.disk) || !hasDisk(peer.disk)) return noSync('no-disk');
   const resumed = resumedSource(local, peer);
   if (resumed !== null) {
-    if ((resumed === 'local' ? peer : local).role === 'Primary') return { kind: 'refuse', rule: 'primary-would-be-target' };
+    if ((resumed === 'local' ? peer : local).role === 'Primary') return { kind: 'refuse', rule: 'primary-would-be-target', target: resumed === 'local' ? 'peer' : 'local' };
     return sync(resumed, false, 'resync-resumes');
   }
   const verdict = generationVerdict(local, peer);
@@ -121,7 +122,7 @@ export function decideSync(local: Side, peer: Side): Decision {
     if (!(verdict.kind === 'sync' && verdict.source === source)) d = sync(source, true, 'one-inconsistent');
   }
   // A Primary's data is in use: it is never overwritten by a resync.
-  if (d.kind === 'sync' && (d.source === 'local' ? peer : local).role === 'Primary') return { kind: 'refuse', rule: 'primary-would-be-target' };
+  if (d.kind === 'sync' && (d.source === 'local' ? peer : local).role === 'Primary') return { kind: 'refuse', rule: 'primary-would-be-target', target: d.source === 'local' ? 'peer' : 'local' };
   return d;
 }
 

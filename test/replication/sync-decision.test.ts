@@ -18,7 +18,8 @@ const side = (name: string, generations: Generations, disk: DiskState = 'UpToDat
 const A = (g: Generations, disk?: DiskState, role?: Role): Side => side('a', g, disk, role);
 const B = (g: Generations, disk?: DiskState, role?: Role): Side => side('b', g, disk, role);
 
-const mirror = (d: Decision): Decision => (d.kind === 'sync' ? { ...d, source: d.source === 'local' ? 'peer' : 'local' } : d);
+const other = (s: 'local' | 'peer'): 'local' | 'peer' => (s === 'local' ? 'peer' : 'local');
+const mirror = (d: Decision): Decision => (d.kind === 'sync' ? { ...d, source: other(d.source) } : d.kind === 'refuse' ? { ...d, target: other(d.target) } : d);
 
 // A seeded generator, so a failure names a reproducible case.
 function prng(seed: number): (n: number) => number {
@@ -64,12 +65,12 @@ describe('replication/sync-decision table', () => {
     ['1a resync-resumes: an interrupted initial sync (the target is still fresh)', A(gen(5, { b: 2 }, [4])), B(gen(2, {}, [], true), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
     ['1a resync-resumes: an interrupted same-generation resync', A(gen(3, { b: 3 })), B(gen(3), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
     ['1a resync-resumes: an interrupted split-brain recovery', A(gen(7, { b: 6 }, [1])), B(gen(6, { a: 1 }, [1]), 'Inconsistent'), { kind: 'sync', source: 'local', full: false, rule: 'resync-resumes' }],
-    ['1a resync-resumes: never towards a Primary', A(gen(3, { b: 3 })), B(gen(3), 'Inconsistent', 'Primary'), { kind: 'refuse', rule: 'primary-would-be-target' }],
+    ['1a resync-resumes: never towards a Primary', A(gen(3, { b: 3 })), B(gen(3), 'Inconsistent', 'Primary'), { kind: 'refuse', rule: 'primary-would-be-target', target: 'peer' }],
     ['1a resync-resumes: not between two Inconsistent disks', A(gen(3, { b: 3 }), 'Inconsistent'), B(gen(3), 'Inconsistent'), { kind: 'no-sync', rule: 'both-inconsistent' }],
     ['1a resync-resumes: not when the bitmap UUID names another generation', A(gen(3, { b: 2 }, [2, 1])), B(gen(1), 'Inconsistent'), { kind: 'sync', source: 'local', full: true, rule: 'current-in-history' }],
     ['13 a full sync towards it stays full', A(gen(3, {}, [1])), B(gen(1), 'Inconsistent'), { kind: 'sync', source: 'local', full: true, rule: 'current-in-history' }],
-    ['14 primary-would-be-target', A(gen(2, { b: 1 })), B(gen(1), 'UpToDate', 'Primary'), { kind: 'refuse', rule: 'primary-would-be-target' }],
-    ['14 primary-would-be-target (one-inconsistent)', A(gen(3), 'Inconsistent', 'Primary'), B(gen(3)), { kind: 'refuse', rule: 'primary-would-be-target' }],
+    ['14 primary-would-be-target', A(gen(2, { b: 1 })), B(gen(1), 'UpToDate', 'Primary'), { kind: 'refuse', rule: 'primary-would-be-target', target: 'peer' }],
+    ['14 primary-would-be-target (one-inconsistent)', A(gen(3), 'Inconsistent', 'Primary'), B(gen(3)), { kind: 'refuse', rule: 'primary-would-be-target', target: 'local' }],
     ['14 a Primary source is fine', A(gen(2, { b: 1 }), 'Consistent', 'Primary'), B(gen(1), 'Outdated'), { kind: 'sync', source: 'local', full: false, rule: 'bitmap-is-peer-current' }],
   ];
   for (const [name, local, peer, expected] of rows) {

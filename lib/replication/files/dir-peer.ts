@@ -118,6 +118,7 @@ export class DirPeerSession extends PeerSessionBase {
     if (again !== null && again.kind !== out.kind) return this.reconnect(`our other links changed during the handshake (now: ${again.log}); connecting to ${this.name} again`);
     if (sent.discardMyData && out.kind !== 'paused') this.discardMine = false; // a paused connect resolves nothing yet
     if (out.kind === 'standalone') {
+      if (out.peerNewer !== undefined) this.peerIsNewer(out.peerNewer);
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });
       return out.retry === true ? this.refuseForNow(out.log) : this.disable(out.log);

@@ -13,7 +13,8 @@ export type ConnectOutcome =
   | { kind: 'sync-source'; full: boolean; log: string }
   | { kind: 'sync-target'; full: boolean; log: string }
   // `retry`: a passing state (two Primaries while one hands over): the link closes and is dialed again, not StandAlone.
-  | { kind: 'standalone'; splitBrain: boolean; log: string; retry?: boolean }
+  // `peerNewer` (with `retry`): this node is one of the two Primaries, and the peer's data is to replace its own.
+  | { kind: 'standalone'; splitBrain: boolean; log: string; retry?: boolean; peerNewer?: string }
   // Data would flow, but one side already has a source (one-source.ts), or would flow into a Primary: nothing
   // moves until that ends. `peerNewer`: this node is that Primary, and the peer's data is to replace its own.
   | { kind: 'paused'; replication: 'PausedSyncS' | 'PausedSyncT'; why: string; log: string; peerNewer?: boolean };
@@ -68,7 +69,12 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
   // One Primary per volume (DRBD without allow-two-primaries): two Primaries never connect, except
   // to let a split brain's after-sb-2pri policy speak.
   if (local.role === 'Primary' && peer.role === 'Primary' && d.kind !== 'split-brain') {
-    return { kind: 'standalone', splitBrain: false, retry: true, log: `refusing ${peerName}: both sides are Primary (one Primary per volume); trying again until one is Secondary` };
+    const log = `refusing ${peerName}: both sides are Primary (one Primary per volume); trying again until one is Secondary`;
+    // The stale one of the two (the peer's data is to replace ours) must not write meanwhile, and an HA node steps down.
+    if (d.kind === 'refuse' && d.target === 'local' && opts.pauseIntoPrimary === true) {
+      return { kind: 'standalone', splitBrain: false, retry: true, log, peerNewer: `${peerName}'s data is to replace ${localName}'s, and both are Primary: ${localName} must become Secondary` };
+    }
+    return { kind: 'standalone', splitBrain: false, retry: true, log };
   }
   switch (d.kind) {
     case 'no-sync': {

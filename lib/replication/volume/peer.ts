@@ -215,7 +215,10 @@ export class PeerSession extends PeerSessionBase {
     if (sent.discardMyData && out.kind !== 'paused') this.discardMine = false; // a paused connect resolves nothing yet
     // Only a decision that settles how the two copies relate ends a refusal of writes; a dropped link does not.
     if (out.kind === 'paused' && out.peerNewer === true) this.host.peerDataNewer(this.name, out.why);
-    else if (out.kind !== 'paused' && (out.kind !== 'standalone' || out.splitBrain)) this.host.peerDataNewer(this.name, null);
+    else if (out.kind === 'standalone' && out.peerNewer !== undefined) {
+      this.host.peerDataNewer(this.name, out.peerNewer);
+      this.peerIsNewer(out.peerNewer);
+    } else if (out.kind !== 'paused' && (out.kind !== 'standalone' || out.splitBrain)) this.host.peerDataNewer(this.name, null);
     if (out.kind === 'standalone') {
       this.splitBrain = out.splitBrain;
       if (out.splitBrain) this.host.emit('replica.split-brain', { volume: this.host.cfg.name, peer: this.name, detail: out.log });

@@ -71,6 +71,7 @@ export abstract class PeerSessionBase {
   private pausedOn: { sent: PeerState; peer: PeerState } | null = null; // what the paused (or held) connect decided from
   private heldBy: string | null = null; // Established without a resync only while both take this Primary's writes
   discardMine = false; // discard-my-data for the next connect with this peer (discard-my-data.ts)
+  private noFencing = false; // this link's end fences nothing: refused for now, or the peer holds the newer data
 
   constructor(readonly name: string, readonly address: string, private readonly sessionHost: SessionHost) {}
 
@@ -94,8 +95,14 @@ export abstract class PeerSessionBase {
     this.suspendedBy = out.why;
     this.pausedOn = { sent, peer };
     this.heldBy = null;
-    // We are a Primary whose peer's data is to replace ours (handshake-decision.ts intoPrimary): an HA node steps down.
-    if (out.peerNewer === true) this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: out.why });
+    if (out.peerNewer === true) this.peerIsNewer(out.why);
+  }
+
+  // We are a Primary whose peer's data is to replace ours (handshake-decision.ts): an HA node steps down, and
+  // losing this link must not fence the peer that holds the newer copy.
+  protected peerIsNewer(why: string): void {
+    this.noFencing = true;
+    this.sessionHost.emit('replica.peer-newer', { volume: this.sessionHost.cfg.name, peer: this.name, detail: why });
   }
 
   // Established with bits either way, only because both sides take `primary`'s writes (handshake-decision.ts):
@@ -160,6 +167,7 @@ export abstract class PeerSessionBase {
   // A connect refused for a passing reason (two Primaries while one hands over): the link closes as an error,
   // shown in status, and the dialing side redials with its backoff; StandAlone would never look again.
   protected refuseForNow(detail: string): void {
+    this.noFencing = true; // a peer we meet again within seconds is not lost: no fence handler per redial
     this.link?.close(detail);
   }
 
@@ -271,7 +279,8 @@ export abstract class PeerSessionBase {
     // The link is gone: our questions have no answer, and what it held is free.
     for (const settle of [...this.asks.values()]) settle(null);
     this.sessionHost.promoteArbiter.release(this.name);
-    this.sessionHost.peerLost(this, this.peerState?.disk ?? null);
+    if (!this.noFencing) this.sessionHost.peerLost(this, this.peerState?.disk ?? null);
+    this.noFencing = false;
     return onPurpose;
   }
 

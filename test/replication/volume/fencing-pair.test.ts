@@ -121,6 +121,28 @@ describe('replicated volume: Outdated, Consistent and fencing (in-process pair)'
     expect(await message(a2.promote(false))).to.include('the disk is Outdated');
   });
 
+  it('resource-only: two Primaries refused for now fence nothing on each redial; neither does a stale Primary losing the link to its newer peer', async () => {
+    const ha = new FakeHandler(4);
+    const hb = new FakeHandler(4);
+    const { a, b } = await pair({ fencing: 'resource-only' }, { 'node-a': ha, 'node-b': hb });
+    await c.disconnect2();
+    await b.promote(true);
+    await b.io().write(0, Buffer.alloc(8192, 5), false);
+    ha.calls.length = 0;
+    hb.calls.length = 0;
+    c.logs.length = 0;
+    a.connect();
+    b.connect();
+    await waitFor('refused a few times', async () => c.logs.filter((l) => l.includes('both sides are Primary')).length >= 6, 15000);
+    expect([ha.calls, hb.calls], 'one run per redial before: a Primary that powers its peer off would keep trying').to.deep.equal([[], []]);
+    await b.demote();
+    await waitFor('node-a paused for the newer node-b', async () => a.peers.get('node-b')?.replication === 'PausedSyncT', 20000);
+    await b.disconnect(); // the link to the peer holding the newer data drops
+    await waitFor('gone', async () => a.peers.get('node-b')?.connected === false, 10000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ha.calls, 'the newer copy is not outdated by the stale Primary').to.deep.equal([]);
+  });
+
   it('resource-only: a Primary that loses its peer runs fence_peer and shows the peer Outdated; the peer reopens Consistent and is UpToDate once in sync', async () => {
     const ha = new FakeHandler(4);
     const { a } = await pair({ fencing: 'resource-only' }, { 'node-a': ha });

@@ -403,11 +403,16 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await b.promote(false);
     await b.io().write(MiB, pattern(5, 8192), false);
     c.logs.length = 0;
+    c.events.length = 0;
     a.connect();
     b.connect();
     await waitFor('refused', async () => c.logs.some((l) => l.includes('refusing node-b: both sides are Primary (one Primary per volume); trying again until one is Secondary')), 10000);
     expect(a.peers.get('node-b')?.connection, 'dialed again, not StandAlone').to.not.equal('StandAlone');
     expect(b.peers.get('node-a')?.connection).to.not.equal('StandAlone');
+    // node-a is the stale one of the two: it takes no writes meanwhile, and an HA node would step down on the event.
+    await waitFor('node-a told', async () => c.events.some((e) => e.type === 'replica.peer-newer' && e.node === 'node-a'), 10000);
+    expect(c.events.some((e) => e.type === 'replica.peer-newer' && e.node === 'node-b')).to.equal(false);
+    expect(await a.io().write(2 * MiB, pattern(6, 4096), false).then(() => 'written', (e: Error & { code?: string }) => String(e.code))).to.equal('EIO');
     await b.demote(); // node-b's leave steps reach its demotion
     await waitFor('the link decided again: node-a waits for its own demotion', async () => a.peers.get('node-b')?.replication === 'PausedSyncT', 20000);
   });
