@@ -18,7 +18,7 @@ import { diskAfterResync, diskAtOpen, diskWhenInSync, fencedAtOpen } from '../fe
 import type { DiskState } from '../states.js';
 import { armDiscardMyData, dropDiscardMyData } from '../volume/discard-my-data.js';
 import { fencedPeersOf, PeerFencing } from '../volume/fence-peers.js';
-import { invalidateRefusal } from '../volume/invalidate-check.js';
+import { checkInvalidate } from '../volume/invalidate-check.js';
 import { feedsOf, FeedsTold, type Feed } from '../volume/one-source.js';
 import type { VolumeLog } from '../volume/host.js';
 import { VolumeLinks } from '../volume/links.js';
@@ -213,8 +213,7 @@ export class DirectoryVolume implements DirHost {
   }
 
   async invalidate(): Promise<void> {
-    const refused = invalidateRefusal(this.role, this.peers.values());
-    if (refused !== null) throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} ${refused}`);
+    checkInvalidate(this.cfg.name, this.role, this.peers.values());
     this.meta.disk = 'Inconsistent';
     await this.save();
     // Every link (none is in its handshake: invalidate-check.ts refuses that) connects again to resync.
@@ -234,8 +233,7 @@ export class DirectoryVolume implements DirHost {
   }
 
   discardMyData(): void {
-    const peers = armDiscardMyData(this.cfg.name, this.role, this.peers.values());
-    this.log.info(`${this.cfg.name}: discard-my-data: at the next connect with ${peers.join(', ')}, a split brain resolves against this node`);
+    armDiscardMyData(this.cfg.name, this.role, this.peers.values(), this.log);
     this.connect();
   }
 

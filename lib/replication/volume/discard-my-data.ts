@@ -4,6 +4,7 @@
 // nothing else. That connect uses it up and a promotion drops it, so it can
 // never resolve a later split brain that nobody has looked at.
 import { TandemError } from '../../errors.js';
+import type { VolumeLog } from './host.js';
 
 export interface DiscardPeer {
   readonly name: string;
@@ -13,8 +14,8 @@ export interface DiscardPeer {
   reconnect(detail: string): void;
 }
 
-// Arms it for the peers not connected; throws DISCARD_REFUSED when there is none, or on a Primary. Returns their names.
-export function armDiscardMyData(volume: string, role: 'Primary' | 'Secondary', peers: Iterable<DiscardPeer>): string[] {
+// Arms it for the peers not connected and logs which; throws DISCARD_REFUSED when there is none, or on a Primary.
+export function armDiscardMyData(volume: string, role: 'Primary' | 'Secondary', peers: Iterable<DiscardPeer>, log: VolumeLog): void {
   if (role === 'Primary') throw new TandemError('DISCARD_REFUSED', `${volume} is Primary: make it Secondary first, then discard its data`);
   const waiting = [...peers].filter((p) => !p.connected);
   if (waiting.length === 0) {
@@ -25,7 +26,7 @@ export function armDiscardMyData(volume: string, role: 'Primary' | 'Secondary', 
     // Its handshake may have sent our STATE without the flag: start it again with it.
     if (p.handshaking) p.reconnect('discard-my-data: connecting again with it');
   }
-  return waiting.map((p) => p.name);
+  log.info(`${volume}: discard-my-data: at the next connect with ${waiting.map((p) => p.name).join(', ')}, a split brain resolves against this node`);
 }
 
 // A promotion: this node's data is what the application uses now, so it is not to be discarded.

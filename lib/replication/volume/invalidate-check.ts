@@ -4,6 +4,7 @@
 // when connected, only with a connected peer whose data is UpToDate to take
 // the full sync from (DRBD: "Need access to UpToDate data"). Disconnected it
 // only marks the data Inconsistent, as DRBD's local invalidate does. Pure.
+import { TandemError } from '../../errors.js';
 import type { DiskState, ReplicationState } from '../states.js';
 
 export interface InvalidatePeer {
@@ -33,4 +34,10 @@ export function invalidateRefusal(role: 'Primary' | 'Secondary', peers: Iterable
     return `has no connected peer with UpToDate data to take a full sync from (${disks}); its own data may be the best copy. To mark it Inconsistent anyway, disconnect first`;
   }
   return null;
+}
+
+// Throws INVALIDATE_REFUSED with the reason, for either kind of volume.
+export function checkInvalidate(volume: string, role: 'Primary' | 'Secondary', peers: Iterable<InvalidatePeer>): void {
+  const refused = invalidateRefusal(role, peers);
+  if (refused !== null) throw new TandemError('INVALIDATE_REFUSED', `${volume} ${refused}`);
 }

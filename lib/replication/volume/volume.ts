@@ -22,7 +22,7 @@ import type { DiskState } from '../states.js';
 import type { AfterSbPolicies } from '../after-sb.js';
 import { armDiscardMyData, dropDiscardMyData } from './discard-my-data.js';
 import { fencedPeersOf, PeerFencing, type HandlerRunner } from './fence-peers.js';
-import { invalidateRefusal } from './invalidate-check.js';
+import { checkInvalidate } from './invalidate-check.js';
 import type { VolumeHost, VolumeLog } from './host.js';
 import { VolumeLinks } from './links.js';
 import { feedsOf, FeedsTold, type Feed } from './one-source.js';
@@ -272,8 +272,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   // `invalidate`: our data is replaced by a full sync from a peer.
   async invalidate(): Promise<void> {
-    const refused = invalidateRefusal(this.role, this.peers.values());
-    if (refused !== null) throw new TandemError('INVALIDATE_REFUSED', `${this.cfg.name} ${refused}`);
+    checkInvalidate(this.cfg.name, this.role, this.peers.values());
     this.diskState = 'Inconsistent';
     this.invalidations++;
     // Every block counts as missing: a peer lagging behind us must not resync only its own bits.
@@ -297,8 +296,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   // `discard-my-data`: at the next connect, a split brain resolves against this node.
   discardMyData(): void {
-    const peers = armDiscardMyData(this.cfg.name, this.role, this.peers.values());
-    this.log.info(`${this.cfg.name}: discard-my-data: at the next connect with ${peers.join(', ')}, a split brain resolves against this node`);
+    armDiscardMyData(this.cfg.name, this.role, this.peers.values(), this.log);
     this.connect();
   }
 

@@ -503,6 +503,8 @@ describe('replicated volume (in-process pair over loopback)', function () {
     const b = c.get('node-b');
     await a.demote();
     await waitFor('both see a Secondary peer', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 5000);
+    // A connect handshake still running would refuse the invalidate (invalidate-check.ts): wait for a settled link.
+    await waitFor('node-a Established with node-b', async () => a.peers.get('node-b')?.connected === true && a.peers.get('node-b')?.replication === 'Established', 10000);
     await a.invalidate();
     await waitFor('b is SyncSource', async () => b.peers.get('node-a')?.replication === 'SyncSource', 10000);
     let refused = '';
