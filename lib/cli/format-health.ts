@@ -5,7 +5,8 @@
 // and Secondary, and keeps a copy it could take over with (UpToDate and
 // connected), and passes. Pure: the caller maps the daemon's status in.
 
-export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAITING' | 'STARTING' | 'STOPPING';
+// BY_COMMAND: no election on this node (no VRRP instance): each volume's role is set by `tandem replica`, judged on its own.
+export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAITING' | 'STARTING' | 'STOPPING' | 'BY_COMMAND';
 
 export interface HealthInput {
   role: HealthRole; // the node's HA state (WAITING: booted, the peer not heard yet; STARTING / STOPPING: the daemon is)
@@ -27,6 +28,8 @@ export interface HealthReport {
   passed: boolean;
 }
 
+const ROLE_TEXT: Partial<Record<HealthRole, string>> = { BY_COMMAND: 'roles set by command' };
+
 const REPLICATION_TEXT: Record<HealthInput['replication'], string> = {
   block: 'with DRBD-style replication',
   directory: 'with directory replication',
@@ -35,9 +38,10 @@ const REPLICATION_TEXT: Record<HealthInput['replication'], string> = {
 };
 
 export function healthReport(h: HealthInput): HealthReport {
-  const lines = [`============== TANDEM HA (${h.role}) ${REPLICATION_TEXT[h.replication]} ==============`];
+  const lines = [`============== TANDEM HA (${ROLE_TEXT[h.role] ?? h.role}) ${REPLICATION_TEXT[h.replication]} ==============`];
   const problems: string[] = [];
   const master = h.role === 'MASTER';
+  const byCommand = h.role === 'BY_COMMAND';
   for (const s of h.services) {
     lines.push(s.running ? `${s.name} (pgid ${s.pgid ?? 0}) is running` : `${s.name} is stopped`);
     if (master && !s.running) problems.push(`${s.name} should be running on the MASTER`);
@@ -49,14 +53,17 @@ export function healthReport(h: HealthInput): HealthReport {
     const away = v.connection === undefined || v.connection === null ? '' : ` (${v.connection})`;
     const waits = v.suspended === undefined || v.suspended === null ? '' : `, resync suspended (${v.suspended})`;
     lines.push(`${v.name} is ${role}, disk ${disk}, peer ${v.connected ? 'connected' : `disconnected${away}`}${waits}`);
+    // With no election, the volume's own role says what it must do: a Primary serves, a Secondary stands by.
+    const serving = master || (byCommand && v.role === 'Primary');
+    const standby = h.role === 'BACKUP' ? 'this BACKUP' : byCommand && v.role === 'Secondary' ? 'this Secondary' : null;
     if (master && v.role !== 'Primary') problems.push(`${v.name} should be primary on the MASTER`);
-    if (!master && v.role === 'Primary') problems.push(`${v.name} should be secondary on a ${h.role}`);
-    if (master && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${v.disk}, not UpToDate`);
+    if (!master && !byCommand && v.role === 'Primary') problems.push(`${v.name} should be secondary on a ${h.role}`);
+    if (serving && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${v.disk}, not UpToDate`);
     // A standby that could not take over, or whose copy falls behind, fails the role it is there for.
-    if (h.role === 'BACKUP' && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${disk}, not UpToDate: this BACKUP cannot take over with it`);
-    if (h.role === 'BACKUP' && !v.connected) problems.push(`${v.name} is connected to no peer: this BACKUP's copy is not kept current`);
+    if (standby !== null && v.disk !== 'UpToDate') problems.push(`${v.name}'s disk is ${disk}, not UpToDate: ${standby} cannot take over with it`);
+    if (standby !== null && !v.connected) problems.push(`${v.name} is connected to no peer: ${standby}'s copy is not kept current`);
     // Connected, but every link waits for another source (a partial mesh: the Primary out of reach): nothing arrives.
-    else if (h.role === 'BACKUP' && waits !== '') problems.push(`${v.name} takes data from no peer (resync suspended: ${v.suspended}): this BACKUP's copy is not kept current`);
+    else if (standby !== null && waits !== '') problems.push(`${v.name} takes data from no peer (resync suspended: ${v.suspended}): ${standby}'s copy is not kept current`);
   }
   for (const i of h.instances ?? []) {
     const why = i.why.length > 0 ? ` (${i.why.join('; ')})` : '';
@@ -64,7 +71,7 @@ export function healthReport(h: HealthInput): HealthReport {
     if (i.state !== 'MASTER' && i.state !== 'BACKUP') problems.push(`VRRP instance ${i.name} is ${i.state}${why}`);
   }
   // A node that is neither MASTER nor BACKUP is not doing a role's work, whatever runs (per instance when listed).
-  if (!master && h.role !== 'BACKUP' && (h.instances === undefined || ['WAITING', 'STARTING', 'STOPPING'].includes(h.role))) problems.push(`the node is ${h.role}`);
+  if (!master && !byCommand && h.role !== 'BACKUP' && (h.instances === undefined || ['WAITING', 'STARTING', 'STOPPING'].includes(h.role))) problems.push(`the node is ${h.role}`);
   for (const p of problems) lines.push(`problem: ${p}`);
   const passed = problems.length === 0;
   lines.push(passed ? 'TANDEM HEALTH PASSED' : 'TANDEM HEALTH FAILED');

@@ -75,7 +75,11 @@ export function addHaCommands(program: Command, local: () => Promise<LocalHost> 
       if (!v.ok) throw new TandemError('CONFIG_INVALID', `the edited configuration would be refused, ${o.config} is unchanged:\n${formatIssues(v.issues, o.config)}`, { exitCode: EX_CONFIG });
       for (const c of r.changes) process.stdout.write(`${c}\n`);
       if (r.changes.length === 0) process.stdout.write(`${o.config}: nothing to change\n`);
-      if (o.dryRun === true || r.changes.length === 0) return;
+      if (r.changes.length === 0) return;
+      if (o.dryRun === true) {
+        process.stdout.write(`${o.config} not written (--dry-run); once written, ${howToApply(r.changes)}\n`);
+        return;
+      }
       const mode = (await stat(o.config)).mode & 0o777;
       await writeAtomic(o.config, r.text, mode).catch((e: NodeJS.ErrnoException) => {
         throw new TandemError('HA_SET_WRITE_FAILED', `cannot write ${o.config}: ${e.code ?? e.message}; it is unchanged`, { exitCode: EX_OSERR, cause: e });

@@ -101,6 +101,6 @@ export async function main(argv: string[]): Promise<void> {
     }
     const e = err as Error & { exitCode?: number; code?: string };
     process.stderr.write(`tandem: ${e.message}\n`);
-    process.exitCode = e.exitCode ?? (e.code === 'CONTROL_UNREACHABLE' ? EX_UNAVAILABLE : e.code === 'CONFIG_INVALID' ? EX_CONFIG : 1);
+    process.exitCode = e.exitCode ?? (e.code === 'CONTROL_UNREACHABLE' || e.code === 'CONTROL_TIMEOUT' ? EX_UNAVAILABLE : e.code === 'CONFIG_INVALID' ? EX_CONFIG : 1);
   }
 }

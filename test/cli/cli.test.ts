@@ -68,6 +68,22 @@ describe('cli', () => {
     expect(r.stderr).to.include('no tandem daemon is running');
   });
 
+  it('a daemon that takes the request and never answers: after 10 s, exit 69 as with no daemon (monitoring must not read it as a refusal)', async function () {
+    this.timeout(30_000);
+    const path = join(dir, 'mute.sock');
+    const held: import('node:net').Socket[] = [];
+    const server = createServer((c) => held.push(c));
+    await new Promise<void>((res) => server.listen(path, res));
+    try {
+      const r = await tandem(['status', '--socket', path]);
+      expect(r.exitCode, r.stderr).to.equal(69);
+      expect(r.stderr).to.equal(`tandem: the daemon at ${path} did not answer within 10000 ms`);
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise((res) => server.close(res));
+    }
+  });
+
   it('events without a daemon says so and exits 69, as status does', async () => {
     const r = await tandem(['events', '--socket', join(dir, 'none.sock')]);
     expect(r.exitCode).to.equal(69);

@@ -116,4 +116,30 @@ describe('cli/format-health (health.sh for tandem)', () => {
     expect(healthReport(h).passed).to.equal(false);
     expect(healthInputOf(status({ role: 'MASTER', boot: { state: 'READY' }, services: [] })).instances).to.equal(undefined);
   });
+
+  it('a replication-only node (no VRRP, roles set by `tandem replica`): each volume judged by its own role', () => {
+    type V = { name: string; type: string; role: string; disk: string; peers: Array<{ connection: string; replication: string; sync_percent: number | null }> };
+    const peer = (connection = 'Connected', replication = 'Established', sync_percent: number | null = null) => ({ connection, replication, sync_percent });
+    const vol = (role: string, disk = 'UpToDate', peers = [peer()]): V => ({ name: 'db', type: 'block', role, disk, peers });
+    const status = (...volumes: V[]) => ({ node: 'a', daemon: 'running', ha: null, vrrp: [], volumes }) as unknown as NodeStatus;
+    const report = (...volumes: V[]) => healthReport(healthInputOf(status(...volumes)));
+    expect(report(vol('Primary'))).to.deep.equal({
+      passed: true,
+      lines: ['============== TANDEM HA (roles set by command) with DRBD-style replication ==============', 'db is primary, disk UpToDate, peer connected', 'TANDEM HEALTH PASSED'],
+    });
+    expect(report(vol('Secondary')).passed).to.equal(true);
+    // A Primary whose peer is away still serves; its line says so.
+    expect(report(vol('Primary', 'UpToDate', [peer('Connecting', 'Off')])).passed).to.equal(true);
+    const problems = (r: { lines: string[] }) => r.lines.filter((l) => l.startsWith('problem:'));
+    expect(problems(report(vol('Primary', 'Outdated')))).to.deep.equal(["problem: db's disk is Outdated, not UpToDate"]);
+    expect(problems(report(vol('Secondary', 'Inconsistent', [peer('Connected', 'SyncTarget', 40)])))).to.deep.equal([
+      "problem: db's disk is Inconsistent (resync 40.0% done), not UpToDate: this Secondary cannot take over with it",
+    ]);
+    expect(problems(report(vol('Secondary', 'UpToDate', [peer('StandAlone', 'Off')])))).to.deep.equal([
+      "problem: db is connected to no peer: this Secondary's copy is not kept current",
+    ]);
+    // No volumes and no election: nothing to judge, as before.
+    expect(report().lines[0]).to.equal('============== TANDEM HA (INIT) without replication ==============');
+    expect(report().passed).to.equal(false);
+  });
 });

@@ -37,6 +37,10 @@ describe('cli ha set (the executable)', function () {
     const args = ['--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99/24', '--kad_vif', 'eth0'];
     const dry = await run(...args, '--dry-run');
     expect(dry.exitCode, dry.stderr).to.equal(0);
+    // Also a dry run says what the change would need: reload or a restart.
+    expect(dry.stdout.trim().split('\n').at(-1)).to.equal(
+      `${file} not written (--dry-run); once written, restart the daemon to apply it (systemctl restart tandem): unicast_src_ip, unicast_peer changed, which reload does not apply`,
+    );
     expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
     const r = await run(...args);
     expect(r.exitCode, r.stderr).to.equal(0);
