@@ -28,8 +28,16 @@ describe('cli status and health during start and stop', () => {
       expect(r.lines[0]).to.include(`(${role})`);
       expect(r.lines).to.include(`problem: the node is ${role}`);
     }
-    // Running, no instance and no group: INIT, as before.
-    expect(healthReport(healthInputOf(status('running'))).lines).to.include('problem: the node is INIT');
+    // Running with volumes and no instance: each volume is judged by its own role.
+    const byCommand = healthReport(healthInputOf(status('running')));
+    expect(byCommand.lines[0]).to.include('(roles set by command)');
+    expect(byCommand.lines).to.not.include('problem: the node is INIT');
+    // Running with nothing configured at all: INIT, and health fails.
+    const empty = status('running');
+    empty.volumes = [];
+    const init = healthReport(healthInputOf(empty));
+    expect(init.passed).to.equal(false);
+    expect(init.lines).to.include('problem: the node is INIT');
   });
 
   it('health takes the resync progress from the peer this node syncs from, and connected from any peer', () => {
