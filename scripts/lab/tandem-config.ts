@@ -21,6 +21,7 @@ export interface InstanceOptions {
   trackInterface?: { name: string; weight: number }[];
   notify?: string;
   garpMasterDelay?: number;
+  garpMasterRepeat?: number;
 }
 
 export function controlSocket(h: LabHost): string {
@@ -40,6 +41,7 @@ function instanceYaml(h: LabHost, o: InstanceOptions): string {
     `      nopreempt: ${o.nopreempt === true}`,
     `      preempt_delay: ${o.preemptDelay ?? 0}`,
     `      garp_master_delay: ${o.garpMasterDelay ?? 5}`,
+    ...(o.garpMasterRepeat === undefined ? [] : [`      garp_master_repeat: ${o.garpMasterRepeat}`]),
     `      virtual_ipaddress: [${vips.join(', ')}]`,
   ];
   if (o.unicastPeers !== undefined) {

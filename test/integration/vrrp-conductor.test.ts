@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { readFileSync, existsSync } from 'node:fs';
 import { Lab, TANDEM_BIN, type LabHost } from '../../scripts/lab/lab.js';
+import { spawnWritingLog } from '../../scripts/lab/keepalived.js';
 import { controlSocket, tandemConfig } from '../../scripts/lab/tandem-config.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
@@ -25,7 +26,7 @@ async function neighbourMac(lab: Lab, h: LabHost, ip: string): Promise<string | 
 
 describe('VRRP node behaviour in network namespaces', function () {
   this.timeout(60_000);
-  const labs = labLifecycle(['arping']);
+  const labs = labLifecycle(['arping', 'tcpdump']);
 
   it('runs notify scripts with keepalived arguments and streams the events', async () => {
     const lab = labs.adopt(await Lab.create(2));
@@ -174,5 +175,33 @@ describe('VRRP node behaviour in network namespaces', function () {
     // Without any traffic from the client, the announcements alone move its caches to b.
     await waitFor('client ARP entry -> b', async () => (await neighbourMac(lab, lab.client, VIP)) === macB, 5000, 50);
     await waitFor('client ND entry -> b', async () => (await neighbourMac(lab, lab.client, vip6)) === macB, 5000, 50);
+  });
+
+  it('a VIP added by reload is announced on the takeover schedule: garp_master_repeat at once, again after garp_master_delay', async () => {
+    const lab = labs.adopt(await Lab.create(1));
+    const [a] = lab.hosts as [LabHost];
+    const added = '192.0.2.101';
+    const conf = (vips: string[]) => tandemConfig(a, [{ priority: 150, advertInt: 0.3, garpMasterDelay: 3, garpMasterRepeat: 2, vips }]);
+    const cap = spawnWritingLog(lab, lab.client, ['tcpdump', '-l', '-n', '-e', '-tt', '-i', lab.client.dev, 'arp'], 'arp.log');
+    await waitFor('tcpdump on the client to listen', async () => readFileSync(cap.logFile, 'utf8').includes('listening on'), 5000);
+    // "<epoch> <src mac> > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has V (ff:ff:ff:ff:ff:ff) tell V, length 28"
+    const garps = (vip: string): { t: number; src: string }[] =>
+      readFileSync(cap.logFile, 'utf8').split('\n')
+        .filter((l) => l.includes(`who-has ${vip} `) && l.includes(` tell ${vip},`))
+        .map((l) => ({ t: Number(l.split(' ')[0]), src: l.split(' ')[1] ?? '' }));
+    lab.startTandem(a, conf([`${VIP}/24`]));
+    // The takeover's own schedule first (2, then 2 more after 3 s), so that it cannot also cover the new VIP.
+    await waitFor('the takeover\'s announcements', async () => garps(VIP).length >= 4, 20_000, 50);
+    await sleep(1500);
+    lab.write(a, 'tandem.yaml', conf([`${VIP}/24`, `${added}/24`]));
+    const r = await execa(process.execPath, [TANDEM_BIN, 'reload', '--socket', controlSocket(a)], { reject: false });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    await waitFor('two bursts for the added VIP', async () => garps(added).length >= 4, 20_000, 50);
+    await sleep(1500); // nothing more comes: garp_master_refresh is off
+    const seen = garps(added);
+    expect(seen.length, 'garp_master_repeat (2) at once, 2 again after the delay').to.equal(4);
+    expect(new Set(seen.map((g) => g.src))).to.deep.equal(new Set([await macOf(lab, a)]));
+    expect(seen[2]!.t - seen[0]!.t, 'the second burst waits garp_master_delay (3 s)').to.be.at.least(2.9);
+    expect(garps(VIP).length, 'the unchanged VIP is not announced again').to.equal(4);
   });
 });
