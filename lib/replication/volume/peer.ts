@@ -421,14 +421,21 @@ export class PeerSession extends PeerSessionBase {
     r?.();
   }
 
+  // During a resync, what is left of it on either side (the bitmap is cleared when it ends), as DRBD counts.
+  // Two connected copies that are both Inconsistent (a new pair) share nothing known good: all of it, as DRBD shows.
+  private outOfSyncBytes(resync: PeerStatus['resync']): number {
+    if (resync !== null) return Math.max(0, resync.total_bytes - resync.done_bytes);
+    if (this.phase === 'running' && this.host.diskState === 'Inconsistent' && this.peerDisk === 'Inconsistent') return this.host.disk.size;
+    return this.host.bitmapFor(this.name).outOfSyncBytes();
+  }
+
   status(): PeerStatus {
     const resync = this.resync.status(Date.now());
     return {
       ...this.sessionFields(),
       writes_sent: this.sender.writesSent,
       writes_received: this.intake.writesReceived,
-      // During a resync, what is left of it on either side (the bitmap is cleared when it ends), as DRBD counts.
-      out_of_sync_bytes: resync === null ? this.host.bitmapFor(this.name).outOfSyncBytes() : Math.max(0, resync.total_bytes - resync.done_bytes),
+      out_of_sync_bytes: this.outOfSyncBytes(resync),
       pending: this.sender.count,
       unacked: this.sender.count,
       resync,

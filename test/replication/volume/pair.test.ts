@@ -42,6 +42,8 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await c.start('node-b');
     await waitFor('connected', async () => a.peers.get('node-b')?.replication === 'Established', 10000);
     expect(a.diskState).to.equal('Inconsistent');
+    // Nothing is known good on either side: all of it is out of sync, as DRBD shows a new pair (it said 0B).
+    expect(a.peers.get('node-b')?.status().out_of_sync_bytes).to.equal(8 * MiB);
     let refused = '';
     await a.promote(false).catch((e: Error) => (refused = e.message));
     expect(refused).to.match(/Inconsistent, not UpToDate/);
@@ -50,6 +52,7 @@ describe('replicated volume (in-process pair over loopback)', function () {
     const done = c.events.find((e) => e.type === 'replica.resync.finished' && e.node === 'node-b');
     expect(done?.fields.bytes).to.equal(8 * MiB);
     await sameImages(c, 'node-a', 'node-b');
+    expect(a.peers.get('node-b')?.status().out_of_sync_bytes).to.equal(0);
   });
 
   it('a 1 TiB volume at 4 KiB blocks connects (its 32 MiB bitmap crosses in pieces), and its full sync starts over the whole volume', async () => {
