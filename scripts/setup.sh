@@ -26,8 +26,11 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl disable --now keepalived >/dev/null 2>&1 || true
 fi
 
-# raw-socket is a native addon: node-gyp builds it with g++, make and python3 (above).
+# raw-socket and lib/net/native (IPv6 receive with hop limit and destination) are native
+# addons: node-gyp builds them with g++, make and python3 (above); npm ci builds ours too.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+elif [ ! -f lib/net/native/build/Release/tandem_recv6.node ] || [ lib/net/native/recv6.c -nt lib/net/native/build/Release/tandem_recv6.node ]; then
+  npm run install
 fi
 npm run build

@@ -23,7 +23,6 @@ export const IPV6_MULTICAST_IF = 17;
 export const IPV6_MULTICAST_HOPS = 18;
 export const IPV6_MULTICAST_LOOP = 19;
 export const IPV6_ADD_MEMBERSHIP = 20;
-export const IPV6_MINHOPCOUNT = 73;
 
 export interface RawSocketOptions {
   family: IpFamily;

@@ -7,6 +7,7 @@
 import type { InstanceConfig, SyncGroupConfig, VirtualAddress } from '../config/types.js';
 import type { VrrpState } from '../vrrp/fsm/types.js';
 import type { Announcer } from '../net/announce.js';
+import { canonicalIp } from '../net/ip-address.js';
 import { getLink, isOnlyGlobalAddress, type LinkInfo } from '../net/links.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addVip, deleteVip, vipText } from '../net/vip.js';
@@ -16,11 +17,22 @@ import type { Logger } from './log.js';
 import type { Notifier } from './notify.js';
 import type { HaGroup, StepEffects } from './ha-group.js';
 
+// One MASTER tenure per instance: its announcements stop when it ends, and the VIPs are removed only
+// after the last announcement and VIP change in flight have finished. `ready`: its VIPs were all added.
+interface Tenure {
+  controller: AbortController;
+  announcing: Promise<void>;
+  vipChanges: Promise<void>; // reload's and restored VIPs, one after the other
+  ready: boolean;
+}
+
+function newTenure(ready: boolean): Tenure {
+  return { controller: new AbortController(), announcing: Promise.resolve(), vipChanges: Promise.resolve(), ready };
+}
+
 export class Conductor {
   private readonly queues = new Map<string, Promise<void>>();
-  // One MASTER tenure per instance: its announcements stop when it ends, and the
-  // VIPs are removed only after the last announcement in flight has finished.
-  private readonly tenures = new Map<string, { controller: AbortController; announcing: Promise<void> }>();
+  private readonly tenures = new Map<string, Tenure>();
   private readonly links = new Map<string, Promise<LinkInfo>>();
   // Instances whose role a resource group (ha-group.ts) carries out, with the link of their last transition.
   private readonly groups = new Map<string, HaGroup>();
@@ -44,11 +56,13 @@ export class Conductor {
     const group = this.groups.get(c.name);
     if (group !== undefined) return group.onRole(ev.from, ev.to, ev.reason, ev.priority);
     if (ev.to === 'MASTER') {
-      const tenure = { controller: new AbortController(), announcing: Promise.resolve() };
+      const tenure = newTenure(false);
       this.tenures.set(c.name, tenure);
       this.enqueue(c.name, async () => {
         await this.addAll(c);
-        if (!tenure.controller.signal.aborted) tenure.announcing = this.announce(ev, tenure.controller.signal);
+        if (tenure.controller.signal.aborted) return;
+        tenure.ready = true;
+        tenure.announcing = this.announce(ev, tenure.controller.signal);
       });
     } else if (ev.from === 'MASTER') {
       const tenure = this.tenures.get(c.name);
@@ -57,6 +71,7 @@ export class Conductor {
       this.enqueue(c.name, async () => {
         // A late GARP after the new MASTER's would point clients back at us.
         await tenure?.announcing;
+        await tenure?.vipChanges;
         await this.removeAll(c);
       });
     }
@@ -89,7 +104,7 @@ export class Conductor {
       announce: () => {
         const ev = this.lastEvent.get(c.name);
         if (ev === undefined) return;
-        const tenure = { controller: new AbortController(), announcing: Promise.resolve() };
+        const tenure = newTenure(true);
         this.tenures.get(c.name)?.controller.abort();
         this.tenures.set(c.name, tenure);
         tenure.announcing = this.announce(ev, tenure.controller.signal).catch((e: Error) => this.log.warn(`${c.name}: ${e.message}`));
@@ -99,6 +114,7 @@ export class Conductor {
         this.tenures.delete(c.name);
         tenure?.controller.abort();
         await tenure?.announcing; // a late GARP after the new MASTER's would point clients back at us
+        await tenure?.vipChanges;
         const failed = await this.removeAll(c);
         if (failed.length > 0) throw new Error(`VIP ${failed.join(', ')} not removed`);
       },
@@ -113,7 +129,12 @@ export class Conductor {
     const tenure = this.tenures.get(c.name);
     if (tenure === undefined) return [];
     const once = { ...c, virtualIpaddress: added };
-    const failed = [...(await this.eachVip({ ...c, virtualIpaddress: removed }, 'removed', deleteVip)), ...(await this.eachVip(once, 'added', addVip))];
+    const change = tenure.vipChanges.then(async () => [
+      ...(await this.eachVip({ ...c, virtualIpaddress: removed }, 'removed', deleteVip)),
+      ...(await this.eachVip(once, 'added', addVip)),
+    ]);
+    tenure.vipChanges = change.then(() => {}, () => {});
+    const failed = await change;
     const ev = this.lastEvent.get(c.name);
     // The takeover's schedule (garp_master_repeat, then again after garp_master_delay), as keepalived announces
     // a reloaded VIP; the tenure's refresh loop already covers it, since the list changed in place.
@@ -121,6 +142,36 @@ export class Conductor {
       this.announce({ ...ev, instance: once }, tenure.controller.signal, false).catch((e: Error) => this.log.warn(`${c.name}: ${e.message}`));
     }
     return failed;
+  }
+
+  // An address came or went on `dev` (the engine's link monitor). A MASTER's VIP there that someone
+  // else removed (ip addr del, a network script) is added back and announced: the election still
+  // gives this node the VIP, and its clients must not lose it. keepalived re-elects for it instead.
+  onAddressesChanged(dev: string): void {
+    for (const [name, tenure] of this.tenures) {
+      const ev = this.lastEvent.get(name);
+      if (!tenure.ready || ev?.to !== 'MASTER' || !ev.instance.virtualIpaddress.some((v) => v.dev === dev)) continue;
+      tenure.vipChanges = tenure.vipChanges.then(() => this.restoreVips(ev.instance, dev, tenure)).catch((e: Error) => this.log.error(`${name}: ${e.message}`));
+    }
+  }
+
+  private async restoreVips(c: InstanceConfig, dev: string, tenure: Tenure): Promise<void> {
+    if (tenure.controller.signal.aborted) return;
+    let link: LinkInfo;
+    try {
+      link = await getLink(dev);
+    } catch {
+      return; // the link is gone: the instance goes FAULT for it
+    }
+    const present = new Set(link.addresses.map((a) => canonicalIp(a.address) ?? a.address));
+    const missing = c.virtualIpaddress.filter((v) => v.dev === dev && !present.has(canonicalIp(v.address) ?? v.address));
+    if (missing.length === 0 || tenure.controller.signal.aborted) return;
+    for (const v of missing) this.log.warn(`${c.name}: VIP ${vipText(v)} was removed from ${dev} while MASTER, not by tandem; adding it back`);
+    const failed = await this.eachVip({ ...c, virtualIpaddress: missing }, 'added', addVip);
+    const back = missing.filter((v) => !failed.includes(vipText(v)));
+    const ev = this.lastEvent.get(c.name);
+    // One burst: neighbours that saw the address go learn it is here again.
+    if (ev !== undefined && back.length > 0) await this.announce({ ...ev, instance: { ...c, virtualIpaddress: back, garpMasterDelayMs: 0 } }, tenure.controller.signal, false);
   }
 
   // One GARP / NA for one VIP; a failure is logged, never thrown (the next announcement may work).

@@ -69,6 +69,7 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
   const engine = new VrrpEngine(cfg.vrrp, {
     onTransition: (ev) => conductor.onTransition(ev),
     onGroupTransition: (g, from, to) => conductor.onGroupTransition(g, from, to),
+    onAddressesChanged: (dev) => conductor.onAddressesChanged(dev),
   }, log);
   const control = new ControlServer(cfg.node.controlSocket, events, log);
   let ha: HaNode | null = null;

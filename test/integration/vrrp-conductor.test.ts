@@ -204,4 +204,48 @@ describe('VRRP node behaviour in network namespaces', function () {
     expect(seen[2]!.t - seen[0]!.t, 'the second burst waits garp_master_delay (3 s)').to.be.at.least(2.9);
     expect(garps(VIP).length, 'the unchanged VIP is not announced again').to.equal(4);
   });
+
+  it('a MASTER whose VIP someone else removes adds it back and says so; the BACKUP never takes it', async () => {
+    const lab = labs.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const pa = start(lab, a, { priority: 150, advertInt: 0.3, garpMasterDelay: 1 });
+    start(lab, b, { priority: 100, advertInt: 0.3 });
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitState(b, 'BACKUP', 5000);
+    await lab.exec(a, ['ip', 'addr', 'del', `${VIP}/24`, 'dev', a.dev]);
+    await waitFor('a to hold the VIP again', async () => (await lab.addresses(a)).includes(VIP), 5000, 20);
+    expect((await instance(a)).state).to.equal('MASTER');
+    expect(await holders(lab, VIP)).to.deep.equal([a]);
+    expect((await instance(b)).stats.become_master).to.equal(0);
+    await waitFor('the log line', async () => readFileSync(pa.logFile, 'utf8').includes(`VI_1: VIP ${VIP}/24 was removed from eth0 while MASTER, not by tandem; adding it back`), 3000);
+  });
+
+  it('a MASTER whose source address leaves the link is FAULT (the peer takes over) until it is back; with another address left, adverts go from that one', async () => {
+    const lab = labs.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    start(lab, a, { priority: 150, advertInt: 0.3 });
+    start(lab, b, { priority: 100, advertInt: 0.3 });
+    await waitHolder(lab, VIP, a, 10_000);
+    await waitState(b, 'BACKUP', 5000);
+    // Linux removes the subnet's other addresses (the VIP) with its primary one.
+    await lab.exec(a, ['ip', 'addr', 'del', `${a.ipv4}/24`, 'dev', a.dev]);
+    await waitHolder(lab, VIP, b, 5000);
+    const f = await waitState(a, 'FAULT', 5000);
+    expect(f.fault_reasons).to.deep.equal(['no IPv4 source address on eth0']);
+    await lab.exec(a, ['ip', 'addr', 'add', `${a.ipv4}/24`, 'dev', a.dev]);
+    // Back with its address, a preempts (priority 150) and serves again.
+    await waitHolder(lab, VIP, a, 10_000);
+    expect((await instance(a)).source_ip).to.equal(a.ipv4);
+    // An address of another subnet on the link: when the first one goes, adverts go from it.
+    await lab.exec(a, ['ip', 'addr', 'add', '198.51.100.11/24', 'dev', a.dev]);
+    await lab.exec(a, ['ip', 'addr', 'del', `${a.ipv4}/24`, 'dev', a.dev]);
+    await waitFor('a to advertise from its other address', async () => (await instance(a)).source_ip === '198.51.100.11', 5000);
+    // The VIP went with the subnet's primary; a, still MASTER, adds it back.
+    await waitFor('a to hold the VIP again', async () => (await lab.addresses(a)).includes(VIP), 5000, 20);
+    await sleep(1000);
+    expect((await instance(a)).state).to.equal('MASTER');
+    expect((await instance(b)).state).to.equal('BACKUP');
+    expect((await instance(b)).master_ip).to.equal('198.51.100.11');
+    expect(await holders(lab, VIP)).to.deep.equal([a]);
+  });
 });

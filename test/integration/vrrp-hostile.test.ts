@@ -2,10 +2,13 @@
 // is dropped with its named counter, the daemon keeps running and no state
 // changes.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, REPO_ROOT, type LabHost } from '../../scripts/lab/lab.js';
 import { encodeAdvert } from '../../lib/vrrp/packet/advert.js';
 import { encodeIpv4 } from '../../lib/vrrp/packet/ipv4.js';
+import { encodeIpv6 } from '../../lib/vrrp/packet/ipv6.js';
+import { linkLocal } from './keepalived-interop-lab.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
 import { instance, start, status, waitHolder, waitState } from './vrrp-lab.js';
@@ -65,6 +68,48 @@ describe('hostile adverts in network namespaces', function () {
     expect(sb.master_ip).to.equal('192.0.2.11');
     for (const r of ['ttl', 'checksum', 'version', 'type', 'length'] as const) expect(sb.stats.dropped[r], r).to.equal(3);
     expect(sb.stats.become_master).to.equal(0);
+    expect(pa.child.exitCode).to.equal(null);
+    expect(pb.child.exitCode).to.equal(null);
+  });
+
+  // IPv6 raw sockets never show the header: recvmsg's IPV6_HOPLIMIT / IPV6_PKTINFO (lib/net/native) do.
+  // Before, a hop limit 1 advert, or one routed in to the MASTER's own address, took MASTER away.
+  it('IPv6: a hop limit other than 255 and a unicast advert to a multicast instance are dropped and counted, states unchanged', async () => {
+    const lab = labs.adopt(await Lab.create(2));
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const vip6 = '2001:db8:1::100';
+    const pa = start(lab, a, { priority: 150, advertInt: 1, family: 6 });
+    const pb = start(lab, b, { priority: 100, advertInt: 1, family: 6 });
+    await waitHolder(lab, vip6, a, 10_000);
+    await waitState(b, 'BACKUP', 5000);
+    const ll = await linkLocal(lab.client);
+    const packet = (dst: string, src: string, hopLimit: number): string => {
+      const payload = encodeAdvert({ version: 3, vrid: 51, priority: 250, addresses: [vip6], advertIntCs: 100 }, 6, { mode: 'pseudo-header', src, dst });
+      return encodeIpv6(payload, { src, dst, hopLimit, nextHeader: 112 }).toString('hex');
+    };
+    const send = (dst: string, hex: string) => lab.exec(lab.client, [process.execPath, SEND_RAW, 'eth0', dst, hex, hex, hex]);
+    // RFC 5798 7.1: hop limit 255, or the sender is not on this link.
+    await send('ff02::12', packet('ff02::12', ll, 1));
+    await waitFor('b to count ttl', async () => (await instance(b)).stats.dropped.ttl >= 3, 3000);
+    // Sent to a's own address, as a packet routed in from another network would be (hop limit 64), and on-link (255).
+    await send(a.ipv6, packet(a.ipv6, lab.client.ipv6, 64));
+    await send(a.ipv6, packet(a.ipv6, lab.client.ipv6, 255));
+    await waitFor('a to count unicast-on-multicast', async () => (await instance(a)).stats.dropped['unicast-on-multicast'] >= 6, 3000);
+    // A valid advert with a's own source address (a cloned VM, a duplicate address): a counts it and says so.
+    const own = await linkLocal(a);
+    await send('ff02::12', packet('ff02::12', own, 255));
+    await waitFor('a to count own-address', async () => (await instance(a)).stats.dropped['own-address'] >= 3, 3000);
+    await waitFor('the log line', async () => readFileSync(pa.logFile, 'utf8').includes(`source ${own} is this node's own address`), 3000);
+    await sleep(300);
+    const sa = await instance(a);
+    const sb = await instance(b);
+    expect(sa.state).to.equal('MASTER');
+    expect(sa.stats.release_master).to.equal(0);
+    expect(sb.state).to.equal('BACKUP');
+    expect(sb.stats.dropped.ttl).to.equal(3);
+    expect(sb.stats.become_master).to.equal(0);
+    // A good advert still gets through: b knows a as its MASTER by the link-local source.
+    expect(sb.master_ip).to.equal(await linkLocal(a));
     expect(pa.child.exitCode).to.equal(null);
     expect(pb.child.exitCode).to.equal(null);
   });

@@ -3,7 +3,7 @@
 // It owns the real timers and I/O; decisions stay in the pure modules.
 import { performance } from 'node:perf_hooks';
 import type { InstanceConfig, SyncGroupConfig, VrrpConfig } from '../../config/types.js';
-import type { IpFamily } from '../../net/ip-address.js';
+import { canonicalIp, type IpFamily } from '../../net/ip-address.js';
 import { LinkMonitor } from '../../net/link-monitor.js';
 import { getLink, pickSourceAddress, type LinkInfo } from '../../net/links.js';
 import type { Logger } from '../../node/log.js';
@@ -30,6 +30,7 @@ export interface TransitionEvent {
 export interface EngineHooks {
   onTransition(ev: TransitionEvent): void;
   onGroupTransition(group: SyncGroupConfig, from: VrrpState, to: VrrpState): void;
+  onAddressesChanged?(dev: string): void; // an address came or went on a watched link
 }
 
 export interface InstanceStatus {
@@ -55,6 +56,21 @@ interface SocketStats {
   dropped: Record<string, number>;
 }
 
+function onLink(link: LinkInfo, address: string): boolean {
+  const want = canonicalIp(address) ?? address;
+  return link.addresses.some((a) => (canonicalIp(a.address) ?? a.address) === want);
+}
+
+// Where adverts go from: the configured unicast_src_ip while it is on the link, else the link's own address.
+function sourceOn(link: LinkInfo, c: InstanceConfig): string | null {
+  if (c.unicastSrcIp !== undefined) return onLink(link, c.unicastSrcIp) ? c.unicastSrcIp : null;
+  return pickSourceAddress(link, c.family, new Set(c.virtualIpaddress.map((v) => v.address)));
+}
+
+function missingSource(c: InstanceConfig): string {
+  return c.unicastSrcIp !== undefined ? `unicast_src_ip ${c.unicastSrcIp} is not on ${c.interface}` : `no IPv${c.family} source address on ${c.interface}`;
+}
+
 export class VrrpEngine {
   private readonly instances = new Map<string, VrrpInstance>();
   private readonly sockets = new Map<string, VrrpSocket>();
@@ -63,7 +79,7 @@ export class VrrpEngine {
   private readonly faults = new Map<string, Set<string>>();
   // Faults the conductor sets (a failed takeover, a spent restart budget), per instance.
   private readonly external = new Map<string, Set<string>>();
-  // Faults found at start that no tracker can clear (missing interface or source address).
+  // Faults no tracker can clear: a missing interface or source address (at start, or lost later).
   private readonly startFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
   // Instances whose interface or source address was missing at start; retried on link and address events.
@@ -122,11 +138,10 @@ export class VrrpEngine {
 
   private createInstance(c: InstanceConfig): void {
     const link = this.links.get(c.interface);
-    const vips = new Set(c.virtualIpaddress.map((v) => v.address));
-    const source = c.unicastSrcIp ?? (link ? pickSourceAddress(link, c.family, vips) : null);
+    const source = link ? sourceOn(link, c) : (c.unicastSrcIp ?? null);
     const faults = new Set<string>();
     if (link === undefined) faults.add(`interface ${c.interface} not found`);
-    if (source === null) faults.add(`no IPv${c.family} source address on ${c.interface}`);
+    else if (source === null) faults.add(missingSource(c));
     if (faults.size > 0) this.unresolved.add(c.name);
     this.faults.set(c.name, faults);
     this.startFaults.set(c.name, new Set(faults));
@@ -144,34 +159,68 @@ export class VrrpEngine {
     this.instances.set(c.name, inst);
   }
 
-  // A link or address event on `dev`: instances still waiting for it get their socket and source.
+  // A link or address event on `dev`: instances still waiting for it get their socket and source, and
+  // running ones have their source checked; then the conductor checks the VIPs of its MASTERs there.
   private async resolve(dev: string): Promise<void> {
-    const waiting = [...this.unresolved].map((n) => this.instances.get(n)).filter((i) => i !== undefined && i.cfg.interface === dev);
-    if (waiting.length === 0 || this.stopped) return;
-    let link: LinkInfo;
+    const here = [...this.instances.values()].filter((i) => i.cfg.interface === dev);
+    if (this.stopped) return;
+    let link: LinkInfo | null = null;
     try {
-      link = await getLink(dev);
+      if (here.length > 0) link = await getLink(dev);
     } catch {
-      return; // still missing
+      // missing: the link monitor reports it down
     }
     if (this.stopped) return;
-    this.links.set(dev, link);
-    for (const inst of waiting) {
-      if (inst === undefined || !this.unresolved.has(inst.name)) continue;
-      const c = inst.cfg;
-      const source = c.unicastSrcIp ?? pickSourceAddress(link, c.family, new Set(c.virtualIpaddress.map((v) => v.address)));
-      if (source === null) continue;
-      try {
-        inst.rebind(this.socketFor(c, link), source);
-      } catch (err) {
-        this.log.error(`${c.name}: ${(err as Error).message}`);
-        continue;
+    if (link !== null) {
+      this.links.set(dev, link);
+      for (const inst of here) {
+        if (this.unresolved.has(inst.name)) this.bind(inst, link);
+        else this.checkSource(inst, link);
       }
-      this.unresolved.delete(c.name);
-      this.startFaults.set(c.name, new Set());
-      this.log.info(`${c.name}: ${c.interface} is usable now (source ${source})`);
-      this.recompute(inst);
     }
+    this.hooks.onAddressesChanged?.(dev);
+  }
+
+  // The interface or its source address is there now: socket, source, and the start faults cleared.
+  private bind(inst: VrrpInstance, link: LinkInfo): void {
+    const c = inst.cfg;
+    const source = sourceOn(link, c);
+    if (source === null) {
+      // The interface is here, its address not yet (think DHCP): FAULT for that now.
+      this.startFaults.set(c.name, new Set([missingSource(c)]));
+      this.recompute(inst);
+      return;
+    }
+    try {
+      inst.rebind(this.socketFor(c, link), source);
+    } catch (err) {
+      this.log.error(`${c.name}: ${(err as Error).message}`);
+      return;
+    }
+    this.unresolved.delete(c.name);
+    this.startFaults.set(c.name, new Set());
+    this.log.info(`${c.name}: ${c.interface} is usable now (source ${source})`);
+    this.recompute(inst);
+  }
+
+  // The source address left the link (removed by hand, a DHCP change, Linux dropping a subnet with its
+  // primary): adverts go from another address of the link, or the instance is FAULT until one is back,
+  // as keepalived does, so a MASTER never goes on advertising from an address it lost.
+  private checkSource(inst: VrrpInstance, link: LinkInfo): void {
+    const c = inst.cfg;
+    const was = inst.sourceIp;
+    if (onLink(link, was)) return;
+    const source = sourceOn(link, c);
+    if (source !== null) {
+      inst.rebind(this.socketFor(c, link), source);
+      this.log.warn(`${c.name}: source address ${was} left ${c.interface}; adverts go from ${source} now`);
+      return;
+    }
+    const reason = missingSource(c);
+    this.unresolved.add(c.name);
+    this.startFaults.get(c.name)?.add(reason);
+    this.log.warn(`${c.name}: source address ${was} left ${c.interface}: FAULT until it is back (${reason})`);
+    this.recompute(inst);
   }
 
   private socketFor(c: InstanceConfig, link: LinkInfo): VrrpSocket {
@@ -181,7 +230,7 @@ export class VrrpEngine {
     const here = this.cfg.instances.filter((i) => i.interface === c.interface && i.family === c.family);
     const multicast = here.some((i) => i.unicastPeer.length === 0);
     s = this.openSocket(
-      { device: c.interface, ifindex: link.index, family: c.family, multicast, enforceHopLimit: here.every((i) => i.unicastPeer.length === 0) },
+      { device: c.interface, ifindex: link.index, family: c.family, multicast },
       {
         onPacket: (rx) => this.dispatch(c.interface, rx),
         onDrop: (reason) => {

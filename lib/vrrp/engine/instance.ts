@@ -107,7 +107,7 @@ export class VrrpInstance {
   }
 
   receive(rx: Received): void {
-    const ctx: CheckContext = { ...this.checkCtx, state: this.fsm.state };
+    const ctx: CheckContext = { ...this.checkCtx, state: this.fsm.state, ownAddress: this.source };
     const verdict = checkAdvert(rx, ctx);
     if (!verdict.ok) {
       this.stats.dropped[verdict.reason]++;

@@ -29,8 +29,8 @@ export interface Received {
   family: Family;
   payload: Buffer; // the VRRP message (after the IPv4 header)
   src: string;
-  dst?: string; // IPv4 only; the IPv6 raw socket does not show it
-  ttl?: number; // IPv4 only; IPv6 hop limit is enforced by IPV6_MINHOPCOUNT
+  dst?: string; // IPv4 header, or IPv6 IPV6_PKTINFO (absent only if the kernel gave none)
+  ttl?: number; // IPv4 TTL or IPv6 hop limit (IPV6_HOPLIMIT)
   ipTotalLength?: number; // IPv4 header total length field
   receivedLength?: number; // bytes received including the IPv4 header
 }
@@ -48,6 +48,7 @@ export interface CheckContext {
   vips: string[];
   v3ChecksumAsV2: boolean;
   checksumVerifiedByKernel: boolean; // IPv6: IPV6_CHECKSUM
+  ownAddress?: string; // this instance's source address
 }
 
 export type Verdict = { ok: true; advert: Advert; warnings: Warning[] } | { ok: false; reason: DropReason; detail: string };
@@ -122,6 +123,10 @@ export function checkAdvert(rx: Received, ctx: CheckContext): Verdict {
   if (ctx.unicast && ctx.checkUnicastSrc) {
     const src = canonicalIp(rx.src) ?? rx.src;
     if (!canonicalSet(ctx.unicastPeers).has(src)) return drop('unicast-src', `source ${rx.src} is not a unicast peer`);
+  }
+  // Our own adverts never come back (multicast loop is off), so this is another host with our address.
+  if (ctx.ownAddress !== undefined && (canonicalIp(rx.src) ?? rx.src) === (canonicalIp(ctx.ownAddress) ?? ctx.ownAddress)) {
+    return drop('own-address', `source ${rx.src} is this node's own address: another host uses it (a cloned VM, a duplicate address) or spoofs it`);
   }
   return { ok: true, advert: decoded.advert, warnings };
 }

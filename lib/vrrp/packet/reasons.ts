@@ -21,6 +21,7 @@ export const DROP_REASONS = [
   'ip-length', // IPv4 total length != bytes received
   'checksum', // VRRP checksum wrong in the configured form
   'unicast-src', // check_unicast_src: source is not a configured peer
+  'own-address', // a valid advert from this node's own source address: another host has it (clone, duplicate)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -2,11 +2,14 @@
 // and hands every received one, with what the IP layer showed of it, to the
 // engine. Both families build their own IP header (IP_HDRINCL,
 // IPV6_HDRINCL) so the source address is exactly the configured one, never a
-// VIP the kernel might prefer. On receive, IPv6 lets the kernel verify the
-// RFC 5798 5.2.8 checksum (IPV6_CHECKSUM) and drop hop limits below 255.
+// VIP the kernel might prefer. IPv6 receives on a socket of its own
+// (raw6-receiver.ts, recvmsg) that shows the hop limit and the destination,
+// which the IPv6 header would carry (RFC 5798 7.1), and lets the
+// kernel verify the RFC 5798 5.2.8 checksum (IPV6_CHECKSUM).
 import { RawSocket, IPPROTO_IP, IPPROTO_IPV6, IP_HDRINCL, IP_ADD_MEMBERSHIP, IP_MULTICAST_IF, IP_MULTICAST_LOOP,
-  IP_MULTICAST_TTL, IPV6_ADD_MEMBERSHIP, IPV6_CHECKSUM, IPV6_HDRINCL, IPV6_MINHOPCOUNT, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF,
-  IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS } from '../../net/raw.js';
+  IP_MULTICAST_TTL, IPV6_ADD_MEMBERSHIP, IPV6_HDRINCL, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS, SOL_SOCKET, SO_RCVBUF } from '../../net/raw.js';
+import { Raw6Receiver } from '../../net/raw6-receiver.js';
 import type { IpFamily } from '../../net/ip-address.js';
 import { IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6 } from '../packet/advert.js';
 import { decodeIpv4, encodeIpv4 } from '../packet/ipv4.js';
@@ -19,11 +22,10 @@ export interface VrrpSocketOptions {
   ifindex: number;
   family: IpFamily;
   multicast: boolean; // join the VRRP group (some instance on this link is multicast)
-  // Hop-limit 255 enforced by the kernel (IPv6 raw sockets do not show it);
-  // only when every instance here is multicast, as keepalived skips the
-  // check for unicast.
-  enforceHopLimit: boolean;
 }
+
+// Where the VRRP checksum sits in the message (RFC 5798 5.2.8).
+const VRRP_CHECKSUM_OFFSET = 6;
 
 export interface VrrpSocketEvents {
   onPacket(rx: Received): void;
@@ -33,16 +35,13 @@ export interface VrrpSocketEvents {
 
 export class VrrpSocket {
   private readonly raw: RawSocket;
+  private readonly receiver6: Raw6Receiver | null = null;
   private ipId = 0;
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(readonly options: VrrpSocketOptions, events: VrrpSocketEvents) {
     const { device, ifindex, family } = options;
-    this.raw = new RawSocket({ family, protocol: IPPROTO_VRRP, device }, (buf, source) => {
-      if (family === 6) {
-        events.onPacket({ family: 6, payload: buf, src: source });
-        return;
-      }
+    this.raw = new RawSocket({ family, protocol: IPPROTO_VRRP, device, sendOnly: family === 6 }, (buf) => {
       const ip = decodeIpv4(buf);
       if (!ip.ok) {
         events.onDrop(ip.reason, ip.detail);
@@ -66,15 +65,25 @@ export class VrrpSocket {
       this.raw.setInt(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
       if (options.multicast) this.raw.setBuffer(IPPROTO_IP, IP_ADD_MEMBERSHIP, RawSocket.ipMreqn(VRRP_MCAST_V4, ifindex));
     } else {
-      this.raw.setInt(IPPROTO_IPV6, IPV6_CHECKSUM, 6);
+      // Send only: the smallest buffer for the copies of received packets the kernel still queues on it.
+      this.raw.setInt(SOL_SOCKET, SO_RCVBUF, 1);
       this.raw.setInt(IPPROTO_IPV6, IPV6_HDRINCL, 1);
       this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex);
       // RFC 5798 5.1.2.3: hop limit 255 on send.
       this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255);
       this.raw.setInt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255);
       this.raw.setInt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
-      if (options.enforceHopLimit) this.raw.setInt(IPPROTO_IPV6, IPV6_MINHOPCOUNT, 255);
-      if (options.multicast) this.raw.setBuffer(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, RawSocket.ipv6Mreq(VRRP_MCAST_V6, ifindex));
+      try {
+        const rx = new Raw6Receiver(IPPROTO_VRRP, device, VRRP_CHECKSUM_OFFSET);
+        this.receiver6 = rx;
+        if (options.multicast) rx.setBuffer(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, RawSocket.ipv6Mreq(VRRP_MCAST_V6, ifindex));
+        // The hop limit and destination go to check.ts, which applies RFC 5798 7.1 and the unicast / multicast rules.
+        rx.start((p) => events.onPacket({ family: 6, payload: p.payload, src: p.src, dst: p.dst, ttl: p.hopLimit }), events.onError);
+      } catch (err) {
+        this.raw.close();
+        this.receiver6?.close();
+        throw err;
+      }
     }
   }
 
@@ -107,6 +116,7 @@ export class VrrpSocket {
 
   close(): void {
     this.raw.close();
+    this.receiver6?.close();
   }
 }
 

@@ -73,6 +73,7 @@ const FAULTS: Fault[] = [
   { reason: 'ip-length', apply: (c) => { c.rx.ipTotalLength = 64; c.rx.receivedLength = 60; } },
   { reason: 'checksum', apply: (c) => c.damage.push((p) => { const q = Buffer.from(p); q[7] = (q[7] ?? 0) ^ 0x01; return q; }) },
   { reason: 'unicast-src', apply: (c) => { c.ctx.unicast = true; c.ctx.checkUnicastSrc = true; c.ctx.unicastPeers = ['192.0.2.77']; c.rx.dst = '192.0.2.2'; } },
+  { reason: 'own-address', apply: (c) => { c.ctx.ownAddress = SRC; } },
 ];
 
 function applyAll(faults: Fault[]): Case {
@@ -117,6 +118,15 @@ describe('vrrp/packet checkAdvert', () => {
       });
     });
     expect(pairs).to.be.greaterThan(90);
+  });
+
+  it('own-address: our own source, in any written form (IPv6 case and zeros), is another host; a different one is not', () => {
+    const c = v3Case(6);
+    c.ctx.ownAddress = 'FE80:0::5EFF:FE10:A';
+    expectDrop(c, 'own-address');
+    const d = v3Case(6);
+    d.ctx.ownAddress = 'fe80::5eff:fe10:b';
+    expect(run(d).ok).to.equal(true);
   });
 
   it('not-ready in INIT and STOP too, and BACKUP and MASTER both process adverts', () => {
@@ -174,7 +184,7 @@ describe('vrrp/packet checkAdvert', () => {
     expect(run(d).ok).to.equal(true);
   });
 
-  it('the multicast/unicast check needs a destination: without one (IPv6) it is skipped', () => {
+  it('the multicast/unicast check needs a destination: without one (no IPV6_PKTINFO from the kernel) it is skipped', () => {
     const c = v3Case(6);
     c.ctx.unicast = true;
     c.ctx.unicastPeers = [c.rx.src];
