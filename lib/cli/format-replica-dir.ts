@@ -36,6 +36,9 @@ export function formatDirectoryVolume(v: DirectoryVolumeStatus, now: Date): stri
   if (v.divergence.count > 0) {
     out.push(`  divergence: ${v.divergence.count} local change(s) on this Secondary, e.g. ${v.divergence.recent.slice(-3).map((p) => JSON.stringify(p)).join(', ')} (the Primary's copy replaces them at the next compare)`);
   }
+  if (v.lacking.count > 0) {
+    out.push(`  lacking: ${v.lacking.count} change(s) from the Primary not applied here, first ${v.lacking.first ?? '?'} (tried again; promotion refused without --force until they land)`);
+  }
   if (v.problems.count > 0) {
     const last = v.problems.recent[v.problems.recent.length - 1];
     out.push(`  problems: ${v.problems.count}${last === undefined ? '' : `, last: ${JSON.stringify(last.path)} ${last.code}: ${last.message}`}`);

@@ -191,13 +191,14 @@ describe('cli/format-replica', () => {
     expect(second?.split('\n')[0]).to.equal('logs role:Primary disk:UpToDate protocol:C size:10.0GiB');
   });
 
-  it('a directory volume: path, watcher, divergence and problems, file counters and lag per peer', () => {
+  it('a directory volume: path, watcher, divergence, lacking changes and problems, file counters and lag per peer', () => {
     const dir: DirectoryVolumeStatus = {
       name: 'conf', type: 'directory', role: 'Secondary', disk: 'UpToDate', protocol: 'C', path: '/var/lib/app/state',
       generations: { current: '1111111111111111', history: [], bitmap: {} },
       watcher: { events: 12, errors: 0 },
       divergence: { count: 2, recent: ['a', 'b/c'] },
       problems: { count: 1, recent: [{ path: 'big', code: 'ENOSPC', message: 'no space left', at: before(5) }] },
+      lacking: { count: 1, first: '"big": ENOSPC from node-a' },
       peers: [{
         name: 'node-a', address: '198.51.100.11:7790', connection: 'Connected', replication: 'Established', role: 'Primary', disk: 'UpToDate',
         connected: true, uptime_s: 65, bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
@@ -214,6 +215,7 @@ describe('cli/format-replica', () => {
       'conf role:Secondary disk:UpToDate protocol:C type:directory',
       '  path:/var/lib/app/state watcher-events:12 watcher-errors:0',
       '  divergence: 2 local change(s) on this Secondary, e.g. "a", "b/c" (the Primary\'s copy replaces them at the next compare)',
+      '  lacking: 1 change(s) from the Primary not applied here, first "big": ENOSPC from node-a (tried again; promotion refused without --force until they land)',
       '  problems: 1, last: "big" ENOSPC: no space left',
       '  node-a connection:Connected replication:Established role:Primary peer-disk:UpToDate address:198.51.100.11:7790',
       '    sent:100B received:3.0MiB files-sent:0 files-received:4321 pending:3 pending-bytes:2.0KiB lag:1s disconnects:1 uptime:1m05s last-sent:1s-ago last-received:2s-ago',

@@ -10,6 +10,10 @@ import { TandemError } from '../../errors.js';
 import { printable, resolveInside } from './paths.js';
 
 export const TEMP_PREFIX = '.tandem-tmp-';
+
+// Seconds as a number are finer than a Date's milliseconds, but Node turns a negative number into "now":
+// a time before 1970 goes as a Date.
+const mtimeArg = (ms: number): number | Date => (ms < 0 ? new Date(ms) : ms / 1000);
 export const DIR_MODE = 0o755;
 
 export interface FileMeta { mode: number; mtimeMs: number }
@@ -18,7 +22,8 @@ export interface ApplyOptions { signal?: AbortSignal }
 // errno values after which the same change may succeed later (disk freed, fds released).
 const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'EBUSY', 'ETXTBSY', 'ENOMEM']);
 
-export const isTempName = (name: string): boolean => name.startsWith(TEMP_PREFIX);
+// Exactly the names tempName() makes, so a user's own ".tandem-tmp-notes" is neither skipped nor deleted.
+export const isTempName = (name: string): boolean => /^\.tandem-tmp-[0-9a-f]{16}$/.test(name);
 const tempName = (): string => TEMP_PREFIX + randomBytes(8).toString('hex');
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
 
@@ -114,7 +119,7 @@ export class AtomicFile {
       const fh = this.fh;
       if (fh === undefined || this.tmp === undefined) throw new Error('the file is closed');
       await fh.chmod(meta.mode & 0o7777);
-      await fh.utimes(Date.now() / 1000, meta.mtimeMs / 1000); // seconds as numbers: finer than a Date's milliseconds
+      await fh.utimes(Date.now() / 1000, mtimeArg(meta.mtimeMs));
       await fh.sync();
       this.fh = undefined;
       await fh.close();
@@ -166,7 +171,7 @@ export async function symlinkAtomic(root: string, rel: string, target: string, m
     const dir = path.dirname(abs);
     tmp = path.join(dir, tempName());
     await symlink(target, tmp);
-    if (meta.mtimeMs !== undefined) await lutimes(tmp, Date.now() / 1000, meta.mtimeMs / 1000);
+    if (meta.mtimeMs !== undefined) await lutimes(tmp, Date.now() / 1000, mtimeArg(meta.mtimeMs));
     await rename(tmp, abs);
     tmp = undefined;
     await fsyncDir(dir);
@@ -229,28 +234,36 @@ export async function setMeta(root: string, rel: string, meta: { mode?: number; 
     const abs = await resolved(root, rel);
     const st = await lstat(abs);
     if (meta.mode !== undefined && !st.isSymbolicLink()) await chmod(abs, meta.mode & 0o7777);
-    if (meta.mtimeMs !== undefined) await lutimes(abs, st.atimeMs / 1000, meta.mtimeMs / 1000);
+    if (meta.mtimeMs !== undefined) await lutimes(abs, st.atimeMs / 1000, mtimeArg(meta.mtimeMs));
   } catch (err) {
     throw applyError('setting metadata on', rel, err);
   }
 }
 
 // Removes temporary files left by a crash anywhere below root; never follows
-// symlinks. Returns the paths removed, relative to root.
-export async function cleanTemps(root: string): Promise<string[]> {
+// symlinks. Returns the paths removed, relative to root, and the directories it
+// could not look into (a path past PATH_MAX, no permission): those are skipped,
+// never a reason to keep the volume (and the daemon) from starting.
+export async function cleanTemps(root: string): Promise<{ removed: string[]; skipped: string[] }> {
   const removed: string[] = [];
+  const skipped: string[] = [];
   const base = path.resolve(root);
   const walk = async (dir: string): Promise<void> => {
-    const handle = await opendir(dir);
-    for await (const ent of handle) {
-      const abs = path.join(dir, ent.name);
-      if (ent.isDirectory()) await walk(abs);
-      else if (isTempName(ent.name)) {
-        await unlink(abs);
-        removed.push(path.relative(base, abs));
+    try {
+      const handle = await opendir(dir);
+      for await (const ent of handle) {
+        const abs = path.join(dir, ent.name);
+        if (ent.isDirectory()) await walk(abs);
+        else if (isTempName(ent.name)) {
+          await unlink(abs);
+          removed.push(path.relative(base, abs));
+        }
       }
+    } catch (e) {
+      if (dir === base) throw e; // the tree itself must be readable
+      skipped.push(`${path.relative(base, dir).slice(0, 200)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
   await walk(base);
-  return removed;
+  return { removed, skipped };
 }

@@ -173,16 +173,20 @@ export class DirPeerSession extends PeerSessionBase {
     this.sendState();
     if (this.paused) return; // our role is part of what the pause decided from: sendState connected again
     if (this.host.role === 'Primary' && this.sender === null) this.startSender(link);
-    else if (this.host.role === 'Secondary' && this.sender !== null && this.replication !== 'SyncSource') {
-      this.sender.stop();
-      this.sender = null;
-    }
+    else if (this.host.role === 'Secondary' && this.sender !== null && this.replication !== 'SyncSource') this.dropSender();
+  }
+
+  // The sender's count goes into the session's first: files_sent never falls back.
+  private dropSender(): void {
+    this.files.sent += this.sender?.acked ?? 0;
+    this.sender?.stop();
+    this.sender = null;
   }
 
   private startSender(link: PeerLink): void {
     const c = this.host.cfg;
     this.sender = new DirSender({
-      link, root: c.path, exclude: this.host.exclude, settleMs: c.settleMs, protocol: c.protocol,
+      link, root: c.path, exclude: this.host.exclude, settleMs: c.settleMs, protocol: c.protocol, peer: this.name,
       log: (level, m) => this.host.log[level](`${c.name}: ${this.name}: ${m}`),
       events: this.host.senderEvents(this.name, (changes) => this.onReconciled(link, changes)),
     });
@@ -198,7 +202,7 @@ export class DirPeerSession extends PeerSessionBase {
       if (this.link !== link) return; // a new link was decided meanwhile: its state stands
       this.replication = 'Established';
       this.host.feedsChanged(this.name);
-      if (this.host.role !== 'Primary') { this.sender?.stop(); this.sender = null; }
+      if (this.host.role !== 'Primary') this.dropSender();
       this.host.emit('replica.resync.finished', { volume: this.host.cfg.name, peer: this.name, changes, seconds: secs });
     } else {
       // The compare a Primary runs at every connect, or a verify.
@@ -272,10 +276,8 @@ export class DirPeerSession extends PeerSessionBase {
     if (this.link !== link) return;
     const onPurpose = this.released(link, info);
     const pending = this.sender?.pendingPaths() ?? [];
-    this.files.sent += this.sender?.acked ?? 0;
+    this.dropSender();
     this.files.received += this.receiver?.applied ?? 0;
-    this.sender?.stop();
-    this.sender = null;
     this.receiver?.stop();
     this.lastReceiver = this.receiver?.idle() ?? this.lastReceiver;
     this.receiver = null;

@@ -31,5 +31,6 @@ export interface DirectoryVolumeStatus {
   watcher: { events: number; errors: number } | null; // null while not watching
   divergence: { count: number; recent: string[] }; // local changes seen on a Secondary
   problems: { count: number; recent: FileProblem[] }; // files that could not be read, sent or applied
+  lacking: { count: number; first: string | null }; // as Secondary: the Primary's changes that could not be applied here yet
   peers: DirPeerStatus[];
 }

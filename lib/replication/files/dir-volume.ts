@@ -61,6 +61,9 @@ export class DirectoryVolume implements DirHost {
   private watching = false;
   private saving: Promise<void> = Promise.resolve();
   private walkProblems = new Set<string>();
+  // As Secondary: changes the Primary sent that could not be applied here (ENOSPC ...), with why, until
+  // they land. In memory only: after a restart the connect's compare resends whatever is missing.
+  private readonly lacking = new Map<string, string>();
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
@@ -96,8 +99,16 @@ export class DirectoryVolume implements DirHost {
     await mkdir(cfg.path, { recursive: true, mode: 0o755 });
     await mkdir(dirname(cfg.metadata), { recursive: true, mode: 0o700 });
     const stale = await cleanTemps(cfg.path);
-    if (stale.length > 0) deps.log.warn(`${cfg.name}: removed ${stale.length} temporary file(s) left by an interrupted apply`);
+    if (stale.removed.length > 0) deps.log.warn(`${cfg.name}: removed ${stale.removed.length} temporary file(s) left by an interrupted apply`);
+    for (const s of stale.skipped) deps.log.warn(`${cfg.name}: not looked into for temporary files: ${s}`);
     const meta = (await loadDirMeta(cfg.metadata)) ?? freshDirMeta();
+    // Still Primary in the record: it stopped without demoting (a crash), and its last changes may be on no
+    // peer. Each peer counts as lacking some, as block volumes mark their activity log, so at one generation
+    // this tree is the source of the compare, not a Secondary's older one that would delete them.
+    if (meta.lastRole === 'Primary') {
+      for (const p of cfg.peers) meta.changed[p.name] = Math.max(meta.changed[p.name] ?? 0, 1);
+      deps.log.warn(`${cfg.name}: was Primary when it stopped (a crash?): its last changes may be on no peer; at one generation its tree is the source of the next compare`);
+    }
     meta.lastRole = 'Secondary';
     for (const k of Object.keys(meta.changed)) if (!cfg.peers.some((p) => p.name === k)) delete meta.changed[k];
     const known = fencedAtOpen(meta.fenced, cfg.peers.map((p) => p.name));
@@ -142,6 +153,10 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
+    const lack = [...this.lacking][0];
+    if (lack !== undefined && !force) {
+      throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${this.lacking.size} change(s) from the Primary could not be applied here (first: "${lack[0]}": ${lack[1]}); promoted now, this tree would lose them: free what stops them (they are tried again), or promote with --force`);
+    }
     const fencingSelf = { disk: () => this.meta.disk, setDisk: (d: DiskState) => this.setDisk(d) };
     let before: Pick<DirMeta, 'generations' | 'disk' | 'lastRole'> | null = null;
     const v = await promoteAgreed({
@@ -181,8 +196,11 @@ export class DirectoryVolume implements DirHost {
     if (this.role === 'Secondary') return;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
-    const flushed = await Promise.race([this.flush().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), this.cfg.timeoutMs))]);
-    if (!flushed) this.log.warn(`${this.cfg.name}: not every change was acknowledged within ${this.cfg.timeoutMs} ms before stepping down; the peers' copies are compared at the next connect`);
+    const flushed = await Promise.race([
+      this.flush().then(() => null, (e: Error) => e.message),
+      new Promise<string>((r) => setTimeout(() => r(`not every change was acknowledged within ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs)),
+    ]);
+    if (flushed !== null) this.log.warn(`${this.cfg.name}: stepping down, but ${flushed}; the peers' copies are compared at the next connect`);
     this.role = 'Secondary';
     this.meta.lastRole = 'Secondary';
     await this.save();
@@ -286,11 +304,21 @@ export class DirectoryVolume implements DirHost {
 
   receiverEvents(peer: string, synced: () => Promise<void>): ReceiverEvents {
     return {
-      applied: (path, entry) => this.divergence.applied(path, entry),
+      applied: (path, entry) => {
+        this.lacking.delete(path);
+        this.divergence.applied(path, entry);
+      },
       busy: (path, on) => this.divergence.setBusy(path, on),
       scanned: (m) => this.divergence.reset(m),
-      synced,
-      failed: (path, code, message) => this.problem(path, code, `applying the change from ${peer}: ${message}`),
+      // The compare's changes all landed: nothing the Primary sent is missing here.
+      synced: async () => {
+        this.lacking.clear();
+        await synced();
+      },
+      failed: (path, code, message) => {
+        this.lacking.set(path, `${code} from ${peer}`);
+        this.problem(path, code, `applying the change from ${peer}: ${message}`);
+      },
     };
   }
 
@@ -343,6 +371,7 @@ export class DirectoryVolume implements DirHost {
     this.meta.generations = asTarget ? onResyncFinished(this.meta.generations, peer, { asTarget: true, source }) : onResyncFinished(this.meta.generations, peer, { asTarget: false });
     this.changed.delete(peer);
     delete this.meta.changed[peer];
+    if (asTarget) this.lacking.clear();
     if (asTarget) this.meta.disk = diskAfterResync(sourceDisk);
     await this.save();
   }
@@ -402,6 +431,7 @@ export class DirectoryVolume implements DirHost {
       watcher: this.watching ? { events: this.watcher.events, errors: this.watcher.errors } : null,
       divergence: { count: this.divergence.count, recent: [...this.divergence.recent] },
       problems: { count: this.problems.count, recent: [...this.problems.recent] },
+      lacking: { count: this.lacking.size, first: [...this.lacking].map(([p, why]) => `${JSON.stringify(p)}: ${why}`)[0] ?? null },
       peers: [...this.peers.values()].map((s) => s.status()),
     };
   }

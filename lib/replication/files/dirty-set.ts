@@ -63,12 +63,20 @@ export class DirtySet {
   }
 
   // The path failed (sent and refused, or unreadable here): dirty again, after a wait that grows with each failure in a row.
-  retry(path: string, origin: number, now: number): void {
-    const d = this.paths.get(path) ?? { origin, last: 0, force: true, notBefore: 0, seq: ++this.seq };
+  // It keeps the failed change's `seq` (a flush covering it must not stop waiting for it), or the newer one's if touched since.
+  retry(path: string, origin: number, now: number, seq: number): void {
+    const d = this.paths.get(path) ?? { origin, last: 0, force: true, notBefore: 0, seq };
+    d.seq = Math.min(d.seq, seq);
     const attempt = (this.failures.get(path) ?? 0) + 1;
     this.failures.set(path, attempt);
     d.notBefore = now + (RETRY_MS[Math.min(attempt - 1, RETRY_MS.length - 1)] ?? 30_000);
     this.paths.set(path, d);
+  }
+
+  // A flush covering `seq` (an earlier change of the path that failed) waits for this path's next attempt.
+  holdBack(path: string, seq: number): void {
+    const d = this.paths.get(path);
+    if (d !== undefined) d.seq = Math.min(d.seq, seq);
   }
 
   // The path is on the peer: its next failure waits the shortest time again.

@@ -46,6 +46,15 @@ export class DivergenceWatch {
     else this.busy.set(path, n);
   }
 
+  // The receiver works on the path or on a directory above it (removing a large tree takes a while).
+  private isBusy(path: string): boolean {
+    if (this.busy.size === 0) return false;
+    for (let p = path; ; p = p.slice(0, p.lastIndexOf('/'))) {
+      if (this.busy.has(p)) return true;
+      if (!p.includes('/')) return false;
+    }
+  }
+
   // A watcher event: look once things settle.
   changed(path: string): void {
     if (!this.active) return;
@@ -59,7 +68,7 @@ export class DivergenceWatch {
 
   private async check(path: string): Promise<void> {
     if (!this.active) return;
-    if (this.busy.has(path)) return this.changed(path);
+    if (this.isBusy(path)) return this.changed(path);
     const want = this.view.get(path);
     const st = await lstat(`${this.root}/${path}`).catch(() => null);
     let detail: string | null = null;

@@ -12,6 +12,12 @@ import type { DirOp } from './wire.js';
 
 // mkdir / symlink / remove / meta on the local tree.
 export async function applyDirOp(root: string, op: DirOp): Promise<void> {
+  // A parent that became a symlink or a file (a deploy's `ln -s`, `rm -rf x; echo > x`) holds no such entry:
+  // removing it is done. Never followed.
+  if (op.kind === 'remove') {
+    const r = await resolveInside(root, op.path);
+    if (!r.ok && r.noSuchEntry === true) return;
+  }
   const here = await entryType(root, op.path);
   switch (op.kind) {
     case 'remove':

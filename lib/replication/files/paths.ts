@@ -8,7 +8,8 @@ export const MAX_SEGMENT_BYTES = 255; // NAME_MAX on Linux
 export const MAX_PATH_BYTES = 4096; // PATH_MAX on Linux
 
 export type WirePathCheck = { ok: true; path: string } | { ok: false; reason: string };
-export type ResolveResult = { ok: true; abs: string } | { ok: false; reason: string };
+// noSuchEntry: a parent is a symlink or not a directory, so no entry of that name is in the tree.
+export type ResolveResult = { ok: true; abs: string } | { ok: false; reason: string; noSuchEntry?: true };
 
 const ALLOWED = 'allowed: a relative path of non-empty segments separated by single "/", none "." or "..", '
   + `each at most ${MAX_SEGMENT_BYTES} bytes, the whole at most ${MAX_PATH_BYTES} bytes of valid UTF-8 without NUL`;
@@ -57,8 +58,8 @@ export async function resolveInside(root: string, rel: string): Promise<ResolveR
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') break; // the rest is created below a real directory
       return { ok: false, reason: `"${rel}": cannot inspect parent "${path.relative(base, dir)}": ${(err as Error).message}` };
     }
-    if (st.isSymbolicLink()) return { ok: false, reason: `"${rel}": parent "${path.relative(base, dir)}" is a symlink; parents must be real directories` };
-    if (!st.isDirectory()) return { ok: false, reason: `"${rel}": parent "${path.relative(base, dir)}" is not a directory` };
+    if (st.isSymbolicLink()) return { ok: false, reason: `"${rel}": parent "${path.relative(base, dir)}" is a symlink; parents must be real directories`, noSuchEntry: true };
+    if (!st.isDirectory()) return { ok: false, reason: `"${rel}": parent "${path.relative(base, dir)}" is not a directory`, noSuchEntry: true };
   }
   return { ok: true, abs: path.join(base, ...segments) };
 }

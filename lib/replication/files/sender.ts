@@ -17,6 +17,8 @@ import { DirtySet, type Dirty } from './dirty-set.js';
 import type { ExcludeMatcher } from './exclude.js';
 import { buildManifest, diffManifests, sameMtime, type Manifest, type ManifestEntry } from './manifest.js';
 import { PeerView } from './peer-view.js';
+import { checkWirePath, resolveInside } from './paths.js';
+import { TandemError } from '../../errors.js';
 import {
   decodeAck, decodeManifestBatch, decodeSigs, encodeDataHeader, encodeEnd, encodeFile, encodeOp, MAX_DATA_CHUNK, type DirOp,
 } from './wire.js';
@@ -40,6 +42,7 @@ export interface SenderOptions {
   exclude: ExcludeMatcher;
   settleMs: number;
   protocol: 'A' | 'C';
+  peer: string; // for messages
   log: (level: 'info' | 'warn', m: string) => void;
   events: SenderEvents;
 }
@@ -59,6 +62,11 @@ export class DirSender {
   private manifest: Array<[string, ManifestEntry]> | null = null;
   private reconciling: { changes: number; left: Set<string>; inFlight: number } | null = null;
   private sending: number | null = null; // seq of the change being sent now
+  // Paths whose last attempt failed (refused by the peer, or unreadable here), with the seq of the oldest
+  // change not on the peer: a flush that covers it fails instead of calling it replicated, unless another
+  // attempt is on its way (the path changed again, or a sweep found it): then the flush waits for that one.
+  // Gone once the path lands.
+  private readonly failing = new Map<string, { seq: number; why: string; retrying: boolean }>();
   private readonly sigWaiters = new Map<number, (s: Signatures | null) => void>();
   private wake: (() => void) | null = null;
   private roomWaiter: (() => void) | null = null;
@@ -92,6 +100,11 @@ export class DirSender {
   // A path changed on our side (watcher); `now` is when it was seen.
   touch(path: string, now = Date.now(), force = false): void {
     this.dirty.touch(path, now, force);
+    const f = this.failing.get(path);
+    if (f !== undefined) {
+      f.retrying = true;
+      this.dirty.holdBack(path, f.seq);
+    }
     this.kick();
   }
 
@@ -104,18 +117,32 @@ export class DirSender {
   }
 
   // Resolves when every change known now is replicated as the protocol says (C acknowledged, A sent);
-  // changes made after the call do not hold it back. A compare in progress finishes first.
+  // changes made after the call do not hold it back. A compare in progress finishes first. Rejects
+  // (FLUSH_INCOMPLETE) as soon as one of those changes failed: the peer lacks it until a retry lands.
   async flush(): Promise<void> {
     while (!this.stopped && (this.manifest !== null || this.view === null)) await this.nextProgress();
     const mark = this.dirty.lastSeq;
     this.dirty.hurry(mark); // no settle wait for these
     this.kick();
     const pending = (): boolean => {
+      this.throwIfFailed(mark);
       if (this.dirty.holds(mark)) return true;
       if (this.o.protocol === 'C') for (const o of this.outstanding.values()) if (o.seq <= mark) return true;
       return this.sending !== null && this.sending <= mark;
     };
     while (!this.stopped && pending()) await this.nextProgress();
+  }
+
+  // The oldest failed change counts: newer content failing too does not make the old one replicated.
+  private failed(path: string, seq: number, why: string): void {
+    this.failing.set(path, { seq: Math.min(this.failing.get(path)?.seq ?? seq, seq), why, retrying: false });
+  }
+
+  private throwIfFailed(mark: number): void {
+    const failed = [...this.failing].filter(([, f]) => f.seq <= mark && !f.retrying);
+    if (failed.length === 0) return;
+    const [path, f] = failed[0]!;
+    throw new TandemError('FLUSH_INCOMPLETE', `${this.o.peer} lacks ${failed.length} change(s) made before this flush (first: "${path}": ${f.why}); they are tried again while the link lasts, and resent by the compare at the next connect`);
   }
 
   private nextProgress(): Promise<void> {
@@ -129,7 +156,7 @@ export class DirSender {
   status(now = Date.now()): { files: number; bytes: number; oldestMs: number | null } {
     let oldest = this.dirty.oldestOrigin();
     for (const o of this.outstanding.values()) oldest = Math.min(oldest, o.origin);
-    return { files: this.dirty.size + this.outstanding.size, bytes: this.outstandingBytes, oldestMs: oldest === Infinity ? null : Math.max(0, now - oldest) };
+    return { files: this.pendingPaths().length, bytes: this.outstandingBytes, oldestMs: oldest === Infinity ? null : Math.max(0, now - oldest) };
   }
 
   get outstandingCount(): number {
@@ -180,12 +207,14 @@ export class DirSender {
         if (a.value.ok) {
           this.acked++;
           this.dirty.replicated(o.path);
+          this.failing.delete(o.path);
           this.o.events.replicated(o.path, o.bytes, o.origin);
         } else {
           this.o.events.failed(o.path, a.value.code, a.value.message);
+          this.failed(o.path, o.seq, `${a.value.code}: ${a.value.message}`);
           this.view?.forget(o.path); // unknown now: the next look sends it again
           if (o.reconcile) this.reconciling?.left.add(o.path); // the target is not in sync until this one lands
-          if (a.value.transient) this.retry(o.path, o.origin);
+          if (a.value.transient) this.retry(o.path, o.origin, o.seq);
         }
         this.roomWaiter?.();
         this.kick();
@@ -210,8 +239,9 @@ export class DirSender {
     this.kick();
   }
 
-  private retry(path: string, origin: number): void {
-    this.dirty.retry(path, origin, Date.now());
+  // `seq`: the failed change keeps its place, so a flush that covers it still waits for (or fails on) it.
+  private retry(path: string, origin: number, seq: number): void {
+    this.dirty.retry(path, origin, Date.now(), seq);
   }
 
   private kick(): void {
@@ -236,8 +266,16 @@ export class DirSender {
   }
 
   // Each path leaves `dirty` as it is sent; one touched again since the batch began waits for the next.
-  private async sendBatch(batch: Array<{ path: string; d: Dirty }>, began: number): Promise<void> {
-    const stats = await Promise.all(batch.map(async (b) => ({ ...b, st: await lstat(`${this.o.root}/${b.path}`).catch((e: unknown) => errnoOf(e)) })));
+  private async sendBatch(all: Array<{ path: string; d: Dirty }>, began: number): Promise<void> {
+    // A path the wire cannot carry (past PATH_MAX, a segment over 255 bytes) is reported, not sent: the peer would refuse it.
+    const batch = all.filter((b) => {
+      const c = checkWirePath(b.path);
+      if (c.ok) return true;
+      this.dirty.delete(b.path);
+      this.o.events.failed(b.path, 'PATH_NOT_REPLICABLE', `${c.reason}: not replicated`);
+      return false;
+    });
+    const stats = await Promise.all(batch.map(async (b) => ({ ...b, st: await this.statInTree(b.path).catch((e: unknown) => errnoOf(e)) })));
     const present = stats.filter((s) => typeof s.st !== 'string').sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
     const gone = stats.filter((s) => typeof s.st === 'string').sort((a, b) => depth(b.path) - depth(a.path));
     for (const s of [...present, ...gone]) {
@@ -251,7 +289,7 @@ export class DirSender {
       try {
         // Looked at again now: the batch's stat may be old after waiting for room; one that turned
         // around (created <-> removed) goes back to wait its turn in the right half of a batch.
-        const st = await lstat(`${this.o.root}/${s.path}`).catch(() => null);
+        const st = await this.statInTree(s.path).catch(() => null);
         if ((st === null) !== (typeof s.st === 'string')) {
           if (rec) this.reconciling?.left.add(s.path);
           this.touch(s.path, Date.now());
@@ -267,12 +305,21 @@ export class DirSender {
         if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'EINVAL') this.touch(s.path, Date.now());
         else {
           this.o.events.failed(s.path, errnoOf(e), (e as Error).message);
-          this.retry(s.path, s.d.origin);
+          this.failed(s.path, s.d.seq, `${errnoOf(e)} reading it here: ${(e as Error).message}`);
+          this.retry(s.path, s.d.origin, s.d.seq);
         }
       } finally {
         this.sending = null;
       }
     }
+  }
+
+  // lstat of the entry itself: below a parent that is now a symlink or a file there is no such entry in
+  // the tree (ENOENT: sent as a remove), and nothing outside the tree is read through that parent.
+  private async statInTree(rel: string): Promise<Awaited<ReturnType<typeof lstat>>> {
+    const r = await resolveInside(this.o.root, rel);
+    if (!r.ok) throw Object.assign(new Error(r.reason), { code: r.noSuchEntry === true ? 'ENOENT' : 'EINVAL' });
+    return lstat(r.abs);
   }
 
   private async sendPath(path: string, d: Dirty, st: Awaited<ReturnType<typeof lstat>> | null): Promise<void> {

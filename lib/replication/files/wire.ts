@@ -63,7 +63,9 @@ function object(v: unknown, what: string): Decoded<Obj> {
 
 const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 const isMode = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o7777;
-const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+// An mtime in ms since the epoch, within what a Date holds: files from before 1970 (an old archive) have negative ones.
+const MAX_TIME_MS = 8.64e15;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_TIME_MS;
 const isSize = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isSha = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 
@@ -156,11 +158,11 @@ export function decodeOp(buf: Buffer): Decoded<OpMsg> {
       return { ok: true, value: { id, kind, path: p.value } };
     case 'mkdir':
     case 'meta':
-      if (!isMode(mode) || !isTime(mtimeMs)) return fail(`DIR_OP ${kind}: mode must be 0..0o7777 and mtimeMs a non-negative number`);
+      if (!isMode(mode) || !isTime(mtimeMs)) return fail(`DIR_OP ${kind}: mode must be 0..0o7777 and mtimeMs a time within ±8.64e15 ms of 1970`);
       return { ok: true, value: { id, kind, path: p.value, mode, mtimeMs } };
     case 'symlink': {
       const bad = checkTarget(target);
-      if (bad !== null || !isTime(mtimeMs)) return fail(`DIR_OP symlink: ${bad ?? 'mtimeMs must be a non-negative number'}`);
+      if (bad !== null || !isTime(mtimeMs)) return fail(`DIR_OP symlink: ${bad ?? 'mtimeMs must be a time within ±8.64e15 ms of 1970'}`);
       return { ok: true, value: { id, kind, path: p.value, target: target as string, mtimeMs } };
     }
     default:

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { execFile, spawn } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -186,19 +187,39 @@ describe('replication/files/apply', () => {
   });
 
   it('cleanTemps removes leftovers from a crash everywhere below root, without following symlinks', async () => {
+    const t = (n: number): string => `.tandem-tmp-${n.toString(16).padStart(16, '0')}`;
     await mkdir(path.join(root, 'a/b'), { recursive: true });
-    await writeFile(path.join(root, '.tandem-tmp-0011'), 'partial');
-    await writeFile(path.join(root, 'a/b/.tandem-tmp-2233'), 'partial');
-    await symlink('x', path.join(root, 'a/.tandem-tmp-4455'));
+    await writeFile(path.join(root, t(0x11)), 'partial');
+    await writeFile(path.join(root, 'a/b', t(0x2233)), 'partial');
+    await symlink('x', path.join(root, 'a', t(0x4455)));
     await writeFile(path.join(root, 'a/keep'), 'x');
-    await writeFile(path.join(outside, '.tandem-tmp-outside'), 'not ours');
+    await writeFile(path.join(outside, t(0x99)), 'not ours');
     await symlink(outside, path.join(root, 'a/out'));
-    const removed = await cleanTemps(root);
-    expect(removed.sort()).to.deep.equal(['.tandem-tmp-0011', 'a/.tandem-tmp-4455', 'a/b/.tandem-tmp-2233']);
+    const { removed, skipped } = await cleanTemps(root);
+    expect(removed.sort()).to.deep.equal([t(0x11), `a/${t(0x4455)}`, `a/b/${t(0x2233)}`]);
+    expect(skipped).to.deep.equal([]);
     expect((await readdir(path.join(root, 'a'))).sort()).to.deep.equal(['b', 'keep', 'out']);
     expect(await readdir(path.join(root, 'a/b'))).to.deep.equal([]);
-    expect(await readdir(outside)).to.deep.equal(['.tandem-tmp-outside']);
+    expect(await readdir(outside)).to.deep.equal([t(0x99)]);
     expect(await readFile(path.join(root, 'a/keep'), 'utf8')).to.equal('x');
+  });
+
+  it('cleanTemps leaves a user\'s own ".tandem-tmp-*" files alone: only the exact names an apply makes are temporary', async () => {
+    for (const n of ['.tandem-tmp-notes', '.tandem-tmp-0011', '.tandem-tmp-00112233445566778', '.tandem-tmp-0011223344556677.bak']) await writeFile(path.join(root, n), 'mine');
+    expect((await cleanTemps(root)).removed).to.deep.equal([]);
+    expect((await readdir(root)).length).to.equal(4);
+  });
+
+  it('cleanTemps skips a directory it cannot open (a path past PATH_MAX) and says so, instead of failing', async () => {
+    // 20 levels of 250-character names: about 5000 bytes, past Linux's PATH_MAX of 4096.
+    let rel = '';
+    for (let i = 0; i < 20; i++) rel = path.join(rel, String(i).padStart(250, 'd'));
+    await execa('mkdir', ['-p', rel], { cwd: root });
+    const { removed, skipped } = await cleanTemps(root);
+    expect(removed).to.deep.equal([]);
+    expect(skipped).to.have.length(1);
+    expect(skipped[0]).to.match(/: ENAMETOOLONG$/);
+    await execa('rm', ['-rf', '0'.padStart(250, 'd')], { cwd: root });
   });
 
   describe('on a full disk (tmpfs of 1 MiB)', () => {

@@ -40,22 +40,37 @@ describe('replication/files: dirty paths (DirtySet)', () => {
     const s = new DirtySet(SETTLE);
     let now = 0;
     for (const wait of [...RETRY_MS, RETRY_MS[RETRY_MS.length - 1] as number]) {
-      s.retry('f', 0, now);
+      s.retry('f', 0, now, 1);
       expect(due(s, now + wait - 1), `before ${wait} ms`).to.deep.equal([]);
       expect(due(s, now + wait), `at ${wait} ms`).to.deep.equal(['f']);
       s.delete('f'); // sent again ...
       now += wait; // ... and failed again
     }
     s.replicated('f');
-    s.retry('f', 0, now);
+    s.retry('f', 0, now, 1);
     expect(due(s, now + (RETRY_MS[0] as number))).to.deep.equal(['f']);
   });
 
   it('a failed path that changes again waits only the settle time, not its back-off', () => {
     const s = new DirtySet(SETTLE);
-    s.retry('f', 0, 0);
+    s.retry('f', 0, 0, 1);
     s.touch('f', 1);
     expect(due(s, 1 + SETTLE)).to.deep.equal(['f']);
+  });
+
+  it('a failed change keeps its place: a flush covering it still holds, until the path changes again', () => {
+    const s = new DirtySet(SETTLE);
+    s.touch('a', 0);
+    const first = s.get('a')!.seq;
+    const mark = s.lastSeq;
+    s.delete('a'); // sent ...
+    s.touch('b', 0);
+    s.retry('a', 0, 10, first); // ... and refused by the peer
+    expect(s.get('a')?.seq).to.equal(first);
+    expect(s.holds(mark)).to.equal(true);
+    s.delete('a');
+    s.touch('a', 20); // changed again: the new content is the one to send (sender.ts remembers the failure)
+    expect(s.holds(mark)).to.equal(false);
   });
 
   it('a flush hurries the changes up to its mark, not the later ones, and knows when they are gone', () => {

@@ -8,9 +8,10 @@ describe('replication/files/exclude', () => {
     [[], 'a.txt', false, false],
     [[], '', true, false],
     // always-excluded temp names, at any depth, with or without patterns
-    [[], '.tandem-tmp-123', false, true],
-    [[], 'a/b/.tandem-tmp-x', false, true],
-    [[], 'a/.tandem-tmp-dir/inner', false, true],
+    [[], '.tandem-tmp-0123456789abcdef', false, true],
+    [[], 'a/b/.tandem-tmp-00000000000000ff', false, true],
+    [[], 'a/.tandem-tmp-0123456789abcdef/inner', false, true],
+    [[], 'a/b/.tandem-tmp-x', false, false], // a user's own name: replicated
     [[], 'a/tandem-tmp-x', false, false],
     // no '/': basename at any depth
     [['*.tmp'], 'x.tmp', false, true],

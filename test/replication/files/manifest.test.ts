@@ -30,7 +30,7 @@ describe('replication/files/manifest buildManifest', () => {
     mkdirSync(join(root, 'cache/x'), { recursive: true });
     writeFileSync(join(root, 'cache/x/blob'), 'cached');
     writeFileSync(join(root, 'a/scratch.tmp'), 'tmp');
-    writeFileSync(join(root, '.tandem-tmp-abc'), 'half');
+    writeFileSync(join(root, '.tandem-tmp-00000000000000ab'), 'half');
     utimesSync(join(root, 'top.txt'), 1_600_000_000, 1_600_000_000);
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ describe('replication/files/manifest buildManifest', () => {
   it('without hash: no sha256 on any entry', async () => {
     const { entries } = await buildManifest(root, { hash: false });
     expect(entries.has('cache/x/blob')).to.equal(true);
-    expect(entries.has('.tandem-tmp-abc')).to.equal(false); // temp names always excluded
+    expect(entries.has('.tandem-tmp-00000000000000ab')).to.equal(false); // temp names always excluded
     for (const e of entries.values()) expect(e.sha256).to.equal(undefined);
   });
 

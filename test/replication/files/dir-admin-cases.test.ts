@@ -1,0 +1,184 @@
+// Directory volumes in the cases an admin runs into (found by an exploratory
+// session, each failing before its fix): a Secondary disk that fills up, a
+// Primary that crashed with changes unsent, files from before 1970, paths past
+// PATH_MAX, deploy-style swaps of a parent, a large directory renamed, a
+// user's own ".tandem-tmp-*" names, and the counters users read.
+import { expect } from 'chai';
+import { appendFile, lstat, mkdir, readdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { loadDirMeta, saveDirMeta } from '../../../lib/replication/files/dir-meta.js';
+import { DirCluster, rsyncDiff } from './dir-harness.js';
+
+const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => false);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('replication/files: what an admin runs into', function () {
+  this.timeout(60_000);
+  let c: DirCluster | undefined;
+  let mounted: string | undefined;
+  afterEach(async () => {
+    await c?.destroy().catch(() => undefined);
+    if (mounted !== undefined) await execa('umount', ['-l', mounted]).catch(() => undefined);
+    // fs.rm cannot remove paths past PATH_MAX, nor a mount point destroy() left
+    if (c !== undefined) await execa('rm', ['-rf', c.root]).catch(() => undefined);
+    c = undefined;
+    mounted = undefined;
+  });
+
+  it('a change the Secondary could not store (ENOSPC): flush says so, and that Secondary refuses promotion until it lands', async () => {
+    c = await DirCluster.create();
+    mounted = c.tree('node-b');
+    await mkdir(mounted, { recursive: true });
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mounted]);
+    const a = await c.pair();
+    const b = c.get('node-b');
+    await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
+    await writeFile(join(c.tree('node-a'), 'small'), 'fits');
+    // It said "flushed" before, and a planned switchover then deleted "big" from node-a too.
+    const flushed = await a.flush().then(() => 'flushed', (e: Error) => e.message);
+    expect(flushed).to.match(/node-b lacks 1 change\(s\) made before this flush \(first: "big": ENOSPC/);
+    await c.until('small on node-b (the failed file holds nothing else back)', () => exists(join(c!.tree('node-b'), 'small')));
+    expect(b.status().lacking).to.deep.include({ count: 1 });
+    expect(b.status().lacking.first).to.match(/^"big": ENOSPC from node-a/);
+    await a.demote();
+    const refused = await b.promote(false).then(() => 'promoted', (e: Error) => e.message);
+    expect(refused).to.match(/conf: 1 change\(s\) from the Primary could not be applied here \(first: "big": ENOSPC from node-a\); promoted now, this tree would lose them/);
+    expect(b.status().role).to.equal('Secondary');
+    expect(await exists(join(c.tree('node-a'), 'big')), 'big still on node-a').to.equal(true);
+    expect(c.logs.some((l) => /node-a warn conf: stepping down, but node-b lacks 1 change/.test(l)), c.logs.join('\n')).to.equal(true);
+  });
+
+  it('a Primary that crashed with changes unsent is the source at the next connect: the Secondary gets them, nothing is deleted', async () => {
+    c = await DirCluster.create();
+    await c.pair();
+    await c.stop('node-b');
+    await c.stop('node-a');
+    // What a kill -9 leaves: files on node-a's disk that never reached node-b, and the record still saying Primary.
+    await mkdir(join(c.tree('node-a'), 'crash'));
+    for (let i = 0; i < 50; i++) await writeFile(join(c.tree('node-a'), 'crash', `c${i}`), `crash ${i}\n`);
+    const metaPath = c.config('node-a').metadata;
+    const meta = await loadDirMeta(metaPath);
+    await saveDirMeta(metaPath, { ...meta!, lastRole: 'Primary' });
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await c.established('node-a', 'node-b');
+    await c.until('node-b has the crashed Primary\'s files', async () => (await readdir(join(c!.tree('node-b'), 'crash')).catch(() => [])).length === 50);
+    // A planned switchover to node-b (Secondary all along) loses none of them.
+    await b.promote(false);
+    await b.flush();
+    expect((await readdir(join(c.tree('node-a'), 'crash'))).length).to.equal(50);
+    expect(a.status().role).to.equal('Secondary');
+    expect(await rsyncDiff(c.tree('node-b'), c.tree('node-a'))).to.equal('');
+    expect(c.logs.some((l) => /node-a warn conf: was Primary when it stopped/.test(l))).to.equal(true);
+  });
+
+  it('files from before 1970 (an old archive) replicate, from the Primary and from the Secondary\'s tree at connect', async () => {
+    c = await DirCluster.create();
+    await mkdir(c.tree('node-b'), { recursive: true });
+    await writeFile(join(c.tree('node-b'), 'old-on-b'), 'b has an old file');
+    await execa('touch', ['-d', '1960-01-01 00:00:00 UTC', join(c.tree('node-b'), 'old-on-b')]);
+    const a = await c.pair(); // the connect's compare reads node-b's manifest: it was a protocol error
+    const t = c.tree('node-a');
+    await writeFile(join(t, 'old'), 'from the sixties');
+    await execa('touch', ['-d', '1960-01-01 00:00:00 UTC', join(t, 'old')]);
+    await a.flush();
+    await writeFile(join(t, 'later'), 'written after');
+    await a.flush();
+    expect(c.logs.filter((l) => /protocol-error|dropping/.test(l))).to.deep.equal([]);
+    expect(a.status().peers[0]?.disconnects).to.equal(0);
+    expect(await rsyncDiff(t, c.tree('node-b'))).to.equal('');
+    expect((await lstat(join(c.tree('node-b'), 'old'))).mtime.getUTCFullYear()).to.equal(1960);
+  });
+
+  it('a path past PATH_MAX: the volume still opens (the daemon starts), the path is reported, not sent, and the link stays up', async () => {
+    c = await DirCluster.create();
+    await mkdir(c.tree('node-a'), { recursive: true });
+    const deep = `cd '${c.tree('node-a')}' && for i in $(seq 1 22); do mkdir ${'d'.repeat(200)}$i && cd ${'d'.repeat(200)}$i; done && echo x > f`;
+    await execa('bash', ['-c', deep]);
+    const a = await c.pair(); // opening node-a's tree threw ENAMETOOLONG: the daemon did not start
+    expect(c.logs.some((l) => /node-a warn conf: not looked into for temporary files: .*ENAMETOOLONG/.test(l))).to.equal(true);
+    await writeFile(join(c.tree('node-a'), 'later'), 'after the deep tree');
+    await a.flush();
+    expect(await execa('cat', [join(c.tree('node-b'), 'later')]).then((r) => r.stdout)).to.equal('after the deep tree');
+    expect(a.status().peers[0]?.disconnects).to.equal(0);
+    expect(c.logs.filter((l) => /protocol-error|dropping/.test(l))).to.deep.equal([]);
+  });
+
+  it('a parent swapped for a symlink or a file in one batch (a deploy) replicates without dropping the link', async () => {
+    c = await DirCluster.create();
+    const a = await c.pair();
+    const t = c.tree('node-a');
+    await mkdir(join(t, 'releases'));
+    await mkdir(join(t, 'app'));
+    await mkdir(join(t, 'x'));
+    await a.flush();
+    for (let i = 0; i < 5; i++) await writeFile(join(t, 'app', `f${i}`), `v1 ${i}`);
+    for (let i = 0; i < 5; i++) await writeFile(join(t, 'x', `f${i}`), `${i}`);
+    await rename(join(t, 'app'), join(t, 'releases/v1'));
+    await symlink('releases/v1', join(t, 'app'));
+    await execa('rm', ['-rf', join(t, 'x')]);
+    await writeFile(join(t, 'x'), 'now a file');
+    await a.flush();
+    await sleep(300);
+    expect(await rsyncDiff(t, c.tree('node-b'))).to.equal('');
+    expect(a.status().peers[0]?.disconnects).to.equal(0);
+    expect(c.logs.filter((l) => /protocol-error|dropping|refused path/.test(l))).to.deep.equal([]);
+  });
+
+  it('a directory of 1500 files renamed on the Primary is no divergence on the Secondary (its removal takes a while)', async () => {
+    c = await DirCluster.create();
+    const a = await c.pair();
+    const t = c.tree('node-a');
+    await mkdir(join(t, 'proj/src'), { recursive: true });
+    for (let i = 0; i < 1500; i++) await writeFile(join(t, 'proj/src', `f${i}`), `content ${i}\n`);
+    await a.flush();
+    await rename(join(t, 'proj'), join(t, 'proj2'));
+    await a.flush();
+    await sleep(1000); // the divergence check runs 200 ms after an event
+    expect(await rsyncDiff(t, c.tree('node-b'))).to.equal('');
+    expect(c.logs.filter((l) => l.includes('divergence')).slice(0, 3)).to.deep.equal([]);
+    expect(c.get('node-b').status().divergence.count).to.equal(0);
+  });
+
+  it('a user\'s own ".tandem-tmp-" file is kept at start and replicated; only the exact temporary names are tandem\'s', async () => {
+    c = await DirCluster.create();
+    await mkdir(c.tree('node-a'), { recursive: true });
+    await writeFile(join(c.tree('node-a'), '.tandem-tmp-mine'), 'user data');
+    const a = await c.pair();
+    await a.flush();
+    expect(await exists(join(c.tree('node-a'), '.tandem-tmp-mine'))).to.equal(true);
+    expect(await exists(join(c.tree('node-b'), '.tandem-tmp-mine'))).to.equal(true);
+  });
+
+  it('files_sent never falls back (a demote, a finished resync as source); a hot file is one pending path', async () => {
+    c = await DirCluster.create({ settleMs: 50 });
+    const a = await c.pair();
+    const b = c.get('node-b');
+    // Appended without pause: outstanding and dirty again at once, counted twice before.
+    let max = 0;
+    const end = Date.now() + 1500;
+    while (Date.now() < end) {
+      await appendFile(join(c.tree('node-a'), 'hot.log'), `${'x'.repeat(1000)}\n`);
+      max = Math.max(max, a.status().peers[0]?.pending_files ?? 0);
+      await sleep(2);
+    }
+    expect(max, 'pending_files for one path').to.equal(1);
+    for (let i = 0; i < 10; i++) await writeFile(join(c.tree('node-a'), `f${i}`), `x${i}`);
+    await a.flush();
+    await c.until('acked', () => (a.status().peers[0]?.files_sent ?? 0) >= 11);
+    const sent = a.status().peers[0]!.files_sent;
+    await a.demote();
+    expect(a.status().peers[0]?.files_sent, 'after a demote while connected').to.equal(sent);
+    // node-a, newer while node-b is away and Secondary again, is node-b's SyncSource.
+    await b.disconnect();
+    await a.promote(false);
+    for (let i = 0; i < 20; i++) await writeFile(join(c.tree('node-a'), `g${i}`), `y${i}`);
+    await a.demote();
+    b.connect();
+    await c.established('node-a', 'node-b');
+    await c.until('node-b has g19', () => exists(join(c!.tree('node-b'), 'g19')));
+    await sleep(300);
+    expect(a.status().peers[0]!.files_sent, 'after its resync as source ended').to.be.at.least(sent + 20);
+  });
+});
