@@ -17,6 +17,7 @@ import { DirSender } from './sender.js';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_BUFFERED_BYTES = 64 << 20; // small files gathered in memory on a target, waiting to be applied
 const ACK_CHECK_MS = 250;
+const ACK_FLOOR_BYTES_PER_S = 4 << 20; // a slow disk: writing and fsyncing what is unacknowledged may take this long
 const SOURCE_FRAMES = new Set(['DIR_SCAN', 'DIR_OP', 'DIR_FILE', 'DIR_DATA', 'DIR_END', 'DIR_SYNCED']);
 const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
 
@@ -264,12 +265,14 @@ export class DirPeerSession extends PeerSessionBase {
     return null;
   }
 
-  // A peer that stops acknowledging is dropped, so it never holds changes back for long.
+  // A peer that stops acknowledging is dropped, so it never holds changes back for long. A busy one is not:
+  // the time grows with the bytes it has to write and fsync (a large file), and does not run while it hashes
+  // its tree for a compare or verify (pings still find a dead peer within ping_timeout).
   private checkAcks(): void {
     const s = this.sender;
-    if (s === null || s.outstandingCount === 0) { this.lastAckAt = Date.now(); return; } // nothing awaits an ack
-    const t = this.host.cfg.timeoutMs;
-    if (Date.now() - this.lastAckAt > t) this.link?.fail(`no acknowledgement for ${Date.now() - this.lastAckAt} ms (timeout ${t} ms)`);
+    if (s === null || s.outstandingCount === 0 || s.comparing) { this.lastAckAt = Date.now(); return; } // nothing awaits an ack now
+    const t = this.host.cfg.timeoutMs + Math.round((s.bytesUnacked / ACK_FLOOR_BYTES_PER_S) * 1000);
+    if (Date.now() - this.lastAckAt > t) this.link?.fail(`no acknowledgement for ${Date.now() - this.lastAckAt} ms (timeout ${this.host.cfg.timeoutMs} ms, plus ${t - this.host.cfg.timeoutMs} ms for ${s.bytesUnacked} bytes unacknowledged)`);
   }
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {

@@ -163,6 +163,15 @@ export class DirSender {
     return this.outstanding.size;
   }
 
+  get bytesUnacked(): number {
+    return this.outstandingBytes;
+  }
+
+  // A compare or verify runs: the peer hashes its whole tree before it acknowledges anything sent after.
+  get comparing(): boolean {
+    return this.manifest !== null;
+  }
+
   // Every path not yet acknowledged (at a disconnect: what the peer may lack).
   pendingPaths(): string[] {
     return [...new Set([...this.dirty.keys(), ...[...this.outstanding.values()].map((o) => o.path)])];

@@ -141,6 +141,30 @@ describe('replication/files: what an admin runs into', function () {
     expect(c.get('node-b').status().divergence.count).to.equal(0);
   });
 
+  it('a Secondary busy writing a large file, or hashing its tree for a verify, is not dropped for a late acknowledgement', async () => {
+    c = await DirCluster.create({ timeoutMs: 100 });
+    const a = await c.pair();
+    const t = c.tree('node-a');
+    // Written and fsynced on node-b in more than 100 ms: allowed time grows with the unacknowledged bytes.
+    await execa('dd', ['if=/dev/urandom', `of=${join(t, 'image.bin')}`, 'bs=1M', 'count=64', 'status=none']);
+    await a.flush();
+    for (let i = 0; i < 6; i++) await execa('dd', ['if=/dev/urandom', `of=${join(t, `big${i}`)}`, 'bs=1M', 'count=24', 'status=none']);
+    await a.flush();
+    // node-b hashes 208 MiB before it answers anything sent after the verify began.
+    const compares = (): number => c!.events.filter((e) => e.type === 'replica.compare.finished' && e.node === 'node-a').length;
+    const before = compares();
+    a.verify();
+    for (let i = 0; i < 5; i++) {
+      await writeFile(join(t, `during${i}`), `${i}`);
+      await sleep(50);
+    }
+    await a.flush();
+    await c.until('the verify\'s compare done', () => compares() > before, 30_000);
+    expect(c.logs.filter((l) => /no acknowledgement/.test(l))).to.deep.equal([]);
+    expect(a.status().peers[0]?.disconnects).to.equal(0);
+    expect(await rsyncDiff(t, c.tree('node-b'))).to.equal('');
+  });
+
   it('a user\'s own ".tandem-tmp-" file is kept at start and replicated; only the exact temporary names are tandem\'s', async () => {
     c = await DirCluster.create();
     await mkdir(c.tree('node-a'), { recursive: true });
