@@ -286,7 +286,16 @@ export class DirSender {
     });
     const stats = await Promise.all(batch.map(async (b) => ({ ...b, st: await this.statInTree(b.path).catch((e: unknown) => errnoOf(e)) })));
     const present = stats.filter((s) => typeof s.st !== 'string').sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : 1));
-    const gone = stats.filter((s) => typeof s.st === 'string').sort((a, b) => depth(b.path) - depth(a.path));
+    // Only "no such entry" is a removal: an entry this node cannot read now (EIO, EACCES) must not be deleted on the peer.
+    const isGone = (st: string): boolean => st === 'ENOENT' || st === 'ENOTDIR';
+    for (const s of stats) {
+      if (typeof s.st !== 'string' || isGone(s.st) || this.dirty.get(s.path) !== s.d) continue;
+      this.dirty.delete(s.path);
+      this.o.events.failed(s.path, s.st, `cannot look at it here (${s.st}): not sent, tried again`);
+      this.failed(s.path, s.d.seq, `${s.st} looking at it here`);
+      this.retry(s.path, s.d.origin, s.d.seq);
+    }
+    const gone = stats.filter((s) => typeof s.st === 'string' && isGone(s.st)).sort((a, b) => depth(b.path) - depth(a.path));
     for (const s of [...present, ...gone]) {
       if (this.stopped) return;
       await this.room();
@@ -298,7 +307,10 @@ export class DirSender {
       try {
         // Looked at again now: the batch's stat may be old after waiting for room; one that turned
         // around (created <-> removed) goes back to wait its turn in the right half of a batch.
-        const st = await this.statInTree(s.path).catch(() => null);
+        const st = await this.statInTree(s.path).catch((e: unknown) => {
+          if (isGone(errnoOf(e))) return null;
+          throw e;
+        });
         if ((st === null) !== (typeof s.st === 'string')) {
           if (rec) this.reconciling?.left.add(s.path);
           this.touch(s.path, Date.now());
