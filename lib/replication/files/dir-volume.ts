@@ -220,6 +220,7 @@ export class DirectoryVolume implements DirHost {
 
   // Compares the tree with each peer's view (size, mtime, mode, type): what inotify did not report is sent too.
   private async sweep(): Promise<void> {
+    if (this.watching) await this.watcher.checkRoot();
     const live = [...this.peers.values()].filter((s) => s.live);
     if (live.length === 0) return;
     const m = await buildManifest(this.cfg.path, { exclude: this.exclude, hash: false });

@@ -12,7 +12,7 @@
 // already says which entry changed. What inotify can miss (a queue
 // overflow) the sender's periodic sweep finds.
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import type { ExcludeMatcher } from './exclude.js';
 
 export interface TreeWatcherOptions {
@@ -27,6 +27,7 @@ const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}
 export class TreeWatcher {
   private readonly dirs = new Map<string, FSWatcher>(); // relative directory ('' is the root) -> its watch
   private stopped = false;
+  private rootIno: number | null = null; // the root directory the watches were put on
   events = 0;
   errors = 0;
 
@@ -38,7 +39,23 @@ export class TreeWatcher {
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.rootIno = (await stat(this.o.root).catch(() => null))?.ino ?? null;
     await this.add('', false);
+  }
+
+  // The root moved away and another put in its place (`mv tree tree.old; mkdir tree`, a deploy): the watches
+  // follow the old directory, so nothing new would be reported. Watches the new one, reporting all it holds.
+  // Returns whether it had to.
+  async checkRoot(): Promise<boolean> {
+    if (this.stopped) return false;
+    const ino = (await stat(this.o.root).catch(() => null))?.ino ?? null;
+    if (ino === this.rootIno) return false;
+    this.fail(`the tree's root ${this.o.root} was ${ino === null ? 'removed' : 'replaced'}: watching ${ino === null ? 'nothing there' : 'the new one'}`);
+    for (const w of this.dirs.values()) w.close();
+    this.dirs.clear();
+    this.rootIno = ino;
+    if (ino !== null) await this.add('', true);
+    return true;
   }
 
   async stop(): Promise<void> {

@@ -1,8 +1,8 @@
 // Directory volumes in the cases an admin runs into (found by an exploratory
 // session, each failing before its fix): a Secondary disk that fills up, a
 // Primary that crashed with changes unsent, files from before 1970, paths past
-// PATH_MAX, deploy-style swaps of a parent, a large directory renamed, a
-// user's own ".tandem-tmp-*" names, and the counters users read.
+// PATH_MAX, deploy-style swaps of a parent or of the root, a large directory
+// renamed, a user's own ".tandem-tmp-*" names, and the counters users read.
 import { expect } from 'chai';
 import { appendFile, lstat, mkdir, readdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -163,6 +163,24 @@ describe('replication/files: what an admin runs into', function () {
     expect(c.logs.filter((l) => /no acknowledgement/.test(l))).to.deep.equal([]);
     expect(a.status().peers[0]?.disconnects).to.equal(0);
     expect(await rsyncDiff(t, c.tree('node-b'))).to.equal('');
+  });
+
+  it('the tree\'s root replaced on the Primary (mv tree tree.old; mkdir tree) is watched again and replicated as it now is', async () => {
+    c = await DirCluster.create();
+    const a = await c.pair();
+    const t = c.tree('node-a');
+    await writeFile(join(t, 'old'), 'before the swap');
+    await a.flush();
+    await rename(t, `${t}.old`);
+    await mkdir(t);
+    await writeFile(join(t, 'new'), 'after the swap');
+    await a.flush(); // its sweep finds the new root
+    expect(await rsyncDiff(t, c.tree('node-b'))).to.equal('');
+    expect(a.status().watcher?.errors).to.equal(1);
+    expect(c.logs.some((l) => /node-a warn conf: watcher: the tree's root .* was replaced: watching the new one/.test(l))).to.equal(true);
+    // Watched live again: a change shows without a flush or the 30 s sweep.
+    await writeFile(join(t, 'live'), 'seen by the watcher');
+    await c.until('live on node-b', () => exists(join(c!.tree('node-b'), 'live')), 5000);
   });
 
   it('a user\'s own ".tandem-tmp-" file is kept at start and replicated; only the exact temporary names are tandem\'s', async () => {
