@@ -82,9 +82,10 @@ export class VrrpEngine {
   // Faults no tracker can clear: a missing interface or source address (at start, or lost later).
   private readonly startFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
-  // Instances whose interface or source address was missing at start; retried on link and address events.
+  // Instances whose interface or source address is missing (at start, or since); retried on link and address events.
   private readonly unresolved = new Set<string>();
   private monitor: LinkMonitor | null = null;
+  private resolving: Promise<void> = Promise.resolve();
   private syncGroups: SyncGroups | null = null;
   private stopped = false;
 
@@ -123,10 +124,10 @@ export class VrrpEngine {
       (dev, up) => {
         this.log.info(`link ${dev} is ${up ? 'up' : 'down'}`);
         this.recomputeAll();
-        void this.resolve(dev);
+        void this.resolveInTurn(dev);
       },
       (m) => this.log.warn(m),
-      (dev) => void this.resolve(dev),
+      (dev) => void this.resolveInTurn(dev),
     );
     await this.monitor.start();
     this.recomputeAll();
@@ -157,6 +158,12 @@ export class VrrpEngine {
     );
     for (const reason of faults) inst.handle({ type: 'fault', reason });
     this.instances.set(c.name, inst);
+  }
+
+  // One event at a time, so an older look at the link never lands after a newer one.
+  private resolveInTurn(dev: string): Promise<void> {
+    this.resolving = this.resolving.then(() => this.resolve(dev)).catch((e: Error) => this.log.error(`link ${dev}: ${e.message}`));
+    return this.resolving;
   }
 
   // A link or address event on `dev`: instances still waiting for it get their socket and source, and
