@@ -3,6 +3,7 @@
 // destination, which an IPv6 raw socket read with recvfrom(2) never shows.
 // Receive only; sending stays with raw.ts.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { TandemError } from '../errors.js';
 
 interface Native {
@@ -19,7 +20,7 @@ let native: Native | null = null;
 function load(): Native {
   if (native !== null) return native;
   try {
-    native = createRequire(import.meta.url)(ADDON.pathname) as Native;
+    native = createRequire(import.meta.url)(fileURLToPath(ADDON)) as Native;
   } catch (err) {
     throw new TandemError('NATIVE_MISSING', `the IPv6 receive addon is not built (${(err as Error).message.split('\n')[0]}); run \`npm run install\` (or scripts/setup.sh) in the source tree`);
   }
