@@ -17,6 +17,7 @@ import { Replication } from './replication.js';
 import { buildStatus, type DaemonPhase } from './status.js';
 import { haInstanceOf, HaNode } from './ha-node.js';
 import { SdNotify } from './sd-notify.js';
+import { stopBudgetMs } from './stop-budget.js';
 import { reload, type ReloadResult } from './reload.js';
 import { VrrpElection } from './vrrp-election.js';
 
@@ -132,7 +133,7 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
     signal = await stopSignal;
     phase = 'stopping';
     log.info(`${signal}: stopping`);
-    void sd?.stopping();
+    void sd?.stopping(stopBudgetMs(cfg));
   } finally {
     phase = 'stopping';
     // On a start-up failure too: nothing we started may outlive us (VIPs, children, the socket file).

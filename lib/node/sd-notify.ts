@@ -39,9 +39,10 @@ export class SdNotify {
     return this.send([`STATUS=${text}`]);
   }
 
-  stopping(): Promise<void> {
+  // `budgetMs`: how long the stop may take (EXTEND_TIMEOUT_USEC, systemd 236+), past the unit's TimeoutStopSec.
+  stopping(budgetMs?: number): Promise<void> {
     this.stopWatchdog();
-    return this.send(['STOPPING=1']);
+    return this.send(['STOPPING=1', ...(budgetMs === undefined ? [] : [`EXTEND_TIMEOUT_USEC=${Math.ceil(budgetMs) * 1000}`])]);
   }
 
   startWatchdog(): void {

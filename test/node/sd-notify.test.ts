@@ -41,7 +41,7 @@ describe('node/sd-notify', function () {
     expect(SdNotify.fromEnv({}, { warn: () => undefined })).to.equal(null);
   });
 
-  it('READY=1 with our MAINPID and a status, then watchdog pings from the event loop, then STOPPING=1', async () => {
+  it('READY=1 with our MAINPID and a status, then watchdog pings from the event loop, then STOPPING=1 with the time the stop may take', async () => {
     const warnings: string[] = [];
     const n = SdNotify.fromEnv({ NOTIFY_SOCKET: join(dir, 'notify.sock'), WATCHDOG_USEC: '400000' }, { warn: (m) => warnings.push(m) }) as SdNotify;
     expect(n.watchdogIntervalMs()).to.equal(200);
@@ -49,8 +49,8 @@ describe('node/sd-notify', function () {
     await waitFor('READY', async () => got.some((l) => l === `MAINPID=${process.pid}|READY=1|STATUS=config loaded, control socket listening`), 5000);
     n.startWatchdog();
     await waitFor('two pings', async () => got.filter((l) => l.includes('WATCHDOG=1')).length >= 2, 10_000);
-    await n.stopping();
-    await waitFor('STOPPING', async () => got.some((l) => l.endsWith('STOPPING=1')), 5000);
+    await n.stopping(135_000);
+    await waitFor('STOPPING', async () => got.some((l) => l.endsWith('STOPPING=1|EXTEND_TIMEOUT_USEC=135000000')), 5000);
     const pings = got.filter((l) => l.includes('WATCHDOG=1')).length;
     await new Promise((r) => setTimeout(r, 600));
     expect(got.filter((l) => l.includes('WATCHDOG=1')).length, 'no ping after STOPPING').to.equal(pings);
