@@ -1,11 +1,12 @@
 // A managed service that tandem runs itself (issue 5: `command: [...]`): one
-// process in a process group of its own, its output line by line to the log,
+// process in a process group of its own, its output line by line to the log
+// (service-output.ts: each line capped),
 // stopped as a group (SIGTERM, then SIGKILL after stop_timeout), so children
 // it forked never outlive it. Each run's end is reported with how long it
 // lived, for the restart budget (restart-policy.ts) to judge. Thin adapter:
 // no policy here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { logOutput } from './service-output.js';
 
 export interface ProcessServiceOptions {
   name: string;
@@ -69,9 +70,7 @@ export class ProcessService {
     this.child = child;
     this.startedAt = Date.now();
     this.stopping = false;
-    for (const [stream, level] of [[child.stdout, 'info'], [child.stderr, 'warn']] as const) {
-      if (stream !== null) createInterface({ input: stream }).on('line', (l) => this.o.log(level, `${this.o.name}: ${l.slice(0, 2000)}`));
-    }
+    logOutput(this.o.name, child.stdout, child.stderr, this.o.log);
     this.exited = new Promise<void>((res) => {
       // 'exit', not 'close': a grandchild holding the pipes open must not hide the end of the run.
       child.once('exit', (code, signal) => {
