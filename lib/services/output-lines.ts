@@ -12,7 +12,12 @@ export class LineSplitter {
   private kept = 0; // bytes in parts
   private dropping = false; // the current line was emitted cut: skip to its newline
 
-  constructor(private readonly emit: (line: string) => void, private readonly maxBytes = MAX_LINE_BYTES) {}
+  // wanted() is asked before each line is decoded: a line nobody logs costs no string (a flood of them starved the loop).
+  constructor(
+    private readonly emit: (line: string) => void,
+    private readonly maxBytes = MAX_LINE_BYTES,
+    private readonly wanted: () => boolean = () => true,
+  ) {}
 
   // Bytes of an unfinished line held (never more than the cap).
   get buffered(): number {
@@ -52,6 +57,11 @@ export class LineSplitter {
   }
 
   private flush(cut: boolean): void {
+    if (!this.wanted()) {
+      this.parts = [];
+      this.kept = 0;
+      return;
+    }
     let line = Buffer.concat(this.parts, this.kept);
     this.parts = [];
     this.kept = 0;

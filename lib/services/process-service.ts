@@ -1,6 +1,6 @@
 // A managed service that tandem runs itself (issue 5: `command: [...]`): one
 // process in a process group of its own, its output line by line to the log
-// (service-output.ts: each line capped),
+// (service-output.ts: lines capped, at most so many a second),
 // stopped as a group (SIGTERM, then SIGKILL after stop_timeout), so children
 // it forked never outlive it. Each run's end is reported with how long it
 // lived, for the restart budget (restart-policy.ts) to judge. Thin adapter:

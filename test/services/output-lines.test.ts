@@ -48,4 +48,12 @@ describe('services/output-lines LineSplitter', () => {
     expect(split(['aaaaaaé€x\n'])).to.deep.equal([`aaaaaaé${TRUNCATED}`]); // é is 2 bytes: 8 exactly
     expect(split(['aaaaaaa€x\n'])).to.deep.equal([`aaaaaaa${TRUNCATED}`]); // € (3 bytes) would not fit
   });
+
+  it('asks wanted() before each line and decodes none it refuses', () => {
+    const out: string[] = [];
+    let n = 0;
+    const s = new LineSplitter((l) => out.push(l), 8, () => ++n % 2 === 1);
+    s.push(Buffer.from('a\nb\nc\nd\n'));
+    expect([out, n]).to.deep.equal([['a', 'c'], 4]);
+  });
 });
