@@ -37,7 +37,8 @@ export class CommandDriver implements ServiceDriver {
 
   // The user is looked up at each start: a missing one fails this start (the node goes FAULT), not the daemon.
   async start(): Promise<void> {
-    if (this.proc?.running) return;
+    if (this.proc?.running && !this.proc.isStopping) return;
+    await this.proc?.stop(); // a run being stopped ends first: it is not the run asked for
     const ids = this.cfg.user === undefined ? {} : lookupUser(this.cfg.user);
     this.proc = new ProcessService({
       name: this.cfg.name,

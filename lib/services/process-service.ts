@@ -39,11 +39,17 @@ export class ProcessService {
   private startedAt = 0;
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> | null = null; // the stop in progress: a second stop() waits for the same end
 
   constructor(private readonly o: ProcessServiceOptions) {}
 
   get running(): boolean {
     return this.child !== null;
+  }
+
+  // stop() was called and the run has not ended yet (it may outlive stop_timeout by the SIGKILL).
+  get isStopping(): boolean {
+    return this.child !== null && this.stopping;
   }
 
   // The process group id (the leader's pid), or null when not running.
@@ -88,6 +94,11 @@ export class ProcessService {
   async stop(): Promise<void> {
     const child = this.child;
     if (child === null) return;
+    this.stopped ??= this.end(child).finally(() => (this.stopped = null));
+    return this.stopped;
+  }
+
+  private async end(child: ChildProcess): Promise<void> {
     this.stopping = true;
     this.killGroup(child.pid, 'SIGTERM');
     const killer = setTimeout(() => {

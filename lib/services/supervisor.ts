@@ -11,6 +11,7 @@
 //   running    --ended / unhealthy, escalate---> failed (escalate() called)
 //   restarting --start failed: judged again as a run that ended at once
 //   any        --stop()-----------------------> stopping --> stopped
+//   stopping   --start()----------------------> (waits for the stop to end) starting
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceConfig } from '../config/types.js';
 import type { ServiceDriver } from './driver.js';
@@ -56,6 +57,9 @@ export class Supervisor {
   // Set while a run starts: its end then fails the start instead of being judged by the budget.
   private endedDuringStart: ((why: string) => void) | null = null;
   private lastProbeFailure: string | null = null;
+  // The stop in progress: start() waits for it, a second stop() shares it.
+  private halting: Promise<void> | null = null;
+  private stops = 0; // stop() calls, so a start that waited for a stop sees a later one
 
   constructor(readonly cfg: ServiceConfig, private readonly deps: SupervisorDeps) {
     this.now = deps.now ?? Date.now;
@@ -68,6 +72,11 @@ export class Supervisor {
 
   // Resolves once the service is healthy; rejects (leaving it stopped) with why it is not.
   async start(signal: AbortSignal): Promise<void> {
+    // MASTER again before the last stop ended: the run being stopped is not a run to keep.
+    const stops = this.stops;
+    if (this.halting !== null) await this.halting;
+    signal.throwIfAborted();
+    if (this.stops !== stops) throw new Error(`${this.name}: start cancelled by a later stop`);
     if (this.state === 'running' || this.state === 'restarting') return;
     this.tenure = new AbortController();
     this.budget = FRESH_BUDGET;
@@ -191,13 +200,19 @@ export class Supervisor {
 
   // Ends the service (idempotent); never throws: a stop that fails is logged and the state is stopped.
   async stop(): Promise<void> {
+    this.stops++;
     this.tenure.abort();
     if (this.state === 'stopped') return;
     this.set('stopping');
     await this.halt();
   }
 
-  private async halt(): Promise<void> {
+  private halt(): Promise<void> {
+    this.halting ??= this.end().finally(() => (this.halting = null));
+    return this.halting;
+  }
+
+  private async end(): Promise<void> {
     try {
       await this.driver.stop();
     } catch (e) {

@@ -180,6 +180,38 @@ describe('services/supervisor (real processes)', function () {
     expect(String(err)).to.match(/start command .*: exit 2: no such device/);
   });
 
+  // A MASTER that leaves and is MASTER again before a SIGTERM-ignoring service has died: start() found the
+  // old, dying run, said 'running', and then the SIGKILL came: nothing ran, or 'stopped' while MASTER.
+  it('start() while a stop is still running waits for it to end, then starts a new run', async () => {
+    const { s } = sup({ argv: ['/bin/sh', '-c', 'trap "" TERM; echo x; while :; do sleep 0.1; done'], stopTimeoutMs: 1000 });
+    await s.start(new AbortController().signal);
+    const old = s.status().pgid as number;
+    await sleep(300); // the shell has set its trap
+    const stopping = s.stop();
+    await sleep(200);
+    expect(s.status().state).to.equal('stopping');
+    await s.start(new AbortController().signal);
+    await stopping;
+    await sleep(300);
+    const st = s.status();
+    expect(st.state, JSON.stringify(st)).to.equal('running');
+    expect(st.pgid).to.be.a('number').and.not.equal(old);
+    expect(alive(st.pgid as number), 'the pgid status shows is alive').to.equal(true);
+    expect(alive(old), 'the old run').to.equal(false);
+  });
+
+  it('a start waiting for a stop is cancelled by a later stop: the service stays stopped', async () => {
+    const { s } = sup({ argv: ['/bin/sh', '-c', 'trap "" TERM; echo x; while :; do sleep 0.1; done'], stopTimeoutMs: 500 });
+    await s.start(new AbortController().signal);
+    await sleep(300);
+    const first = s.stop();
+    const starting = s.start(new AbortController().signal).then(() => 'started', (e: Error) => e.message);
+    await s.stop();
+    await first;
+    expect(await starting).to.equal('app: start cancelled by a later stop');
+    expect(s.status()).to.include({ state: 'stopped', pgid: null });
+  });
+
   describe('unit (with a stand-in systemctl: no systemd as PID 1 on this machine)', () => {
     let oldPath: string | undefined;
     beforeEach(() => {
