@@ -10,10 +10,14 @@
 // Clients never reach a VIP with no healthy service behind it: the VIPs come
 // last going up and first going down.
 
+import type { ServiceConfig } from '../config/types.js';
+import { stopWithinMs } from '../services/stop-within.js';
+
 export type HaState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
 export interface PlanService {
   name: string;
+  kind: ServiceConfig['kind']; // how long past stop_timeout its stop may take (stop-within.ts)
   startTimeoutMs: number; // to become healthy
   stopTimeoutMs: number;
 }
@@ -51,7 +55,8 @@ export function becomeMaster(g: PlanGroup): Step[] {
 export function leaveMaster(g: PlanGroup, to: Exclude<HaState, 'MASTER'>): Step[] {
   return [
     ...(g.vips ? [{ kind: 'remove-vips', timeoutMs: VIP_STEP_MS } as const] : []),
-    ...[...g.services].reverse().map((s): Step => ({ kind: 'stop', service: s.name, timeoutMs: s.stopTimeoutMs })),
+    // Past stop_timeout: the SIGKILL and the exit come first, and no volume is demoted under a live service.
+    ...[...g.services].reverse().map((s): Step => ({ kind: 'stop', service: s.name, timeoutMs: stopWithinMs(s) })),
     ...[...g.volumes].reverse().map((volume): Step => ({ kind: 'demote', volume, timeoutMs: VOLUME_STEP_MS })),
     { kind: 'notify', state: to, timeoutMs: NOTIFY_STEP_MS },
   ];
@@ -63,7 +68,10 @@ export function undo(done: readonly Step[], g: PlanGroup): Step[] {
   const out: Step[] = [];
   for (const s of [...done].reverse()) {
     if (s.kind === 'promote') out.push({ kind: 'demote', volume: s.volume, timeoutMs: VOLUME_STEP_MS });
-    else if (s.kind === 'start') out.push({ kind: 'stop', service: s.service, timeoutMs: g.services.find((x) => x.name === s.service)?.stopTimeoutMs ?? VOLUME_STEP_MS });
+    else if (s.kind === 'start') {
+      const svc = g.services.find((x) => x.name === s.service);
+      out.push({ kind: 'stop', service: s.service, timeoutMs: svc === undefined ? VOLUME_STEP_MS : stopWithinMs(svc) });
+    }
     else if (s.kind === 'add-vips') out.push({ kind: 'remove-vips', timeoutMs: VIP_STEP_MS });
   }
   return out;

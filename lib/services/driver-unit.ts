@@ -5,11 +5,11 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { OnEnded, ServiceDriver } from './driver.js';
 import { describeResult, runCommand } from './exec.js';
+import { QUERY_TIMEOUT_MS } from './stop-within.js';
 
 type UnitService = Extract<ServiceConfig, { kind: 'unit' }>;
 
 export const WATCH_MS = 2000;
-const QUERY_TIMEOUT_MS = 10_000;
 const ALIVE = new Set(['active', 'activating', 'reloading']);
 
 async function systemctl(args: string[], timeoutMs: number, signal?: AbortSignal): Promise<{ ok: boolean; out: string; why: string }> {

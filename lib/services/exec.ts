@@ -7,6 +7,7 @@
 // never throws; output is kept only in short pieces, to explain a failure.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { KILL_GRACE_MS } from './stop-within.js';
 
 export interface CommandResult {
   ok: boolean;
@@ -28,7 +29,6 @@ export interface RunOptions {
   onStdout?: (line: string) => void; // stdout line by line (systemctl show / is-active)
 }
 
-const KILL_GRACE_MS = 1000;
 const KEEP_BYTES = 500;
 
 export function runCommand(command: string, args: string[], options: RunOptions): Promise<CommandResult> {

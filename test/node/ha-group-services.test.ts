@@ -73,7 +73,7 @@ esac
     set = new ServiceSet(services, quiet as never, () => {}, (s, why) => group.escalate(s, why));
     const services_ = set;
     const group: HaGroup = new HaGroup(
-      { volumes: ['db'], services: services.map((s) => ({ name: s.name, startTimeoutMs: s.startTimeoutMs, stopTimeoutMs: s.stopTimeoutMs })), vips: false },
+      { volumes: ['db'], services: services.map((s) => ({ name: s.name, kind: s.kind, startTimeoutMs: s.startTimeoutMs, stopTimeoutMs: s.stopTimeoutMs })), vips: false },
       election,
       {
         promote: async (v) => void log.push(`promote ${v}`),
@@ -103,16 +103,51 @@ esac
     name: 'pgsql', kind: 'unit', unit: 'postgresql.service', requires: [], health: null,
     restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 1000, ...over,
   } as unknown as ServiceConfig);
+  const cmd = (over: Record<string, unknown> = {}): ServiceConfig => ({
+    name: 'app', kind: 'command', argv: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done'], env: {}, requires: [], health: null,
+    restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 1000, ...over,
+  } as unknown as ServiceConfig);
+
+  // The unit driver gives `systemctl stop` stop_timeout + 10 s, but the stop step timed out at stop_timeout: a unit
+  // whose stop took 2.5 s with stop_timeout 1 s was still active when its volume was demoted.
+  it('leaving MASTER: a unit still stopping is stopped before its volume is demoted', async () => {
+    const t = build([unit()]);
+    t.to('MASTER');
+    await t.group.idle();
+    expect(readFileSync(join(dir, 'state'), 'utf8').trim()).to.equal('active');
+    writeFileSync(join(dir, 'stopdelay'), '2.5');
+    t.to('BACKUP');
+    await t.group.idle();
+    const demote = t.log.find((l) => l.startsWith('demote'));
+    const steps = t.group.transitions().at(-1)?.steps;
+    expect(demote, `${JSON.stringify(steps)}`).to.match(/unit=inactive/);
+  });
+
+  // The same with a command that ignores SIGTERM: the step timed out with the SIGKILL timer (both stop_timeout),
+  // FAILED for the documented path, and the demote could run before the process had died.
+  it('leaving MASTER: a service that ignores SIGTERM is SIGKILLed and dead before the demote; its stop step is ok', async () => {
+    const t = build([cmd()]);
+    t.to('MASTER');
+    await t.group.idle();
+    await sleep(300); // the trap is set
+    t.to('BACKUP');
+    await t.group.idle();
+    const steps = t.group.transitions().at(-1)?.steps ?? [];
+    const demote = t.log.find((l) => l.startsWith('demote'));
+    expect(demote, JSON.stringify(steps)).to.match(/app=stopped\/dead/);
+    expect(steps.find((s) => s.step.startsWith('stop app')), JSON.stringify(steps)).to.include({ ok: true });
+  });
 
   // MASTER again (the peer failed) while the unit's stop from leaving MASTER still runs: start() said 'running' at
   // once, then the old stop ended: the unit inactive and the supervisor 'stopped' while the group said it served.
+  // (The stop step now waits for the stop; the supervisor test covers a start that comes during one.)
   it('MASTER again while the previous stop still runs: the service ends up running, and the group serving', async () => {
     const t = build([unit()]);
     t.to('MASTER');
     await t.group.idle();
     writeFileSync(join(dir, 'stopdelay'), '2.5');
     t.to('BACKUP');
-    await t.group.idle(); // the stop step has timed out after 1 s; `systemctl stop` still runs
+    await sleep(300); // leaving: `systemctl stop` runs
     writeFileSync(join(dir, 'stopdelay'), '0');
     t.to('MASTER');
     await t.group.idle();

@@ -28,7 +28,7 @@ class FakeElection implements Election {
 
 const PLAN: PlanGroup = {
   volumes: ['db', 'files'],
-  services: [{ name: 'pgsql', startTimeoutMs: 2000, stopTimeoutMs: 2000 }, { name: 'app', startTimeoutMs: 150, stopTimeoutMs: 2000 }],
+  services: [{ name: 'pgsql', kind: 'unit', startTimeoutMs: 2000, stopTimeoutMs: 2000 }, { name: 'app', kind: 'command', startTimeoutMs: 150, stopTimeoutMs: 2000 }],
   vips: true,
 };
 
