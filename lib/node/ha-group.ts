@@ -7,6 +7,7 @@
 // nothing a MASTER holds may stay up. A MASTER transition in progress is
 // cancelled by the next transition; a leaving one always runs to its end.
 import type { Election, ElectionRole } from './election.js';
+import { deadline } from './deadline.js';
 import { becomeMaster, describeStep, leaveMaster, type HaState, type PlanGroup, type Step } from './ha-plan.js';
 
 export interface StepEffects {
@@ -157,14 +158,19 @@ export class HaGroup {
 
   // One step under its timeout; a step that ignores the signal still loses the race.
   private async exec(step: Step, outer: AbortSignal, priority: number): Promise<void> {
-    const signal = AbortSignal.any([outer, AbortSignal.timeout(step.timeoutMs)]);
+    const within = deadline(step.timeoutMs, outer);
+    const { signal } = within;
     const aborted = new Promise<never>((_, rej) => {
-      const onAbort = (): void => rej(outer.aborted ? new Error(CANCELLED) : new Error(`timed out after ${step.timeoutMs / 1000} s`));
+      const onAbort = (): void => rej(within.timedOut() ? new Error(`timed out after ${step.timeoutMs / 1000} s`) : new Error(CANCELLED));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => {});
-    await Promise.race([this.effect(step, signal, priority), aborted]);
+    try {
+      await Promise.race([this.effect(step, signal, priority), aborted]);
+    } finally {
+      within.clear();
+    }
   }
 
   private effect(step: Step, signal: AbortSignal, priority: number): Promise<void> {

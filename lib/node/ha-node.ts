@@ -15,6 +15,7 @@ import type { BootState } from './boot-gate.js';
 import type { Conductor } from './conductor.js';
 import type { ControlServer } from './control-server.js';
 import type { Election } from './election.js';
+import { deadline } from './deadline.js';
 import { HaGroup, type TransitionRecord } from './ha-group.js';
 import { Handover } from './ha-handover.js';
 import { peerPrimaryFrom, peerReadyFrom, type Readiness } from './peer-readiness.js';
@@ -168,12 +169,15 @@ export class HaNode {
     if (!serving) return problems;
     for (const svc of next) {
       if (had.has(svc.name) && !restart.has(svc.name)) continue;
+      const within = deadline(svc.startTimeoutMs + 1000);
       try {
-        await this.services.get(svc.name).start(AbortSignal.timeout(svc.startTimeoutMs + 1000));
+        await this.services.get(svc.name).start(within.signal);
       } catch (e) {
         problems.push(`${svc.name} did not start: ${(e as Error).message}`);
         this.group.escalate(svc.name, `did not start after reload: ${(e as Error).message}`);
         break;
+      } finally {
+        within.clear();
       }
     }
     return problems;
@@ -195,11 +199,14 @@ export class HaNode {
     const t0 = Date.now();
     for (const svc of [...list].reverse()) await this.services.get(svc.name).stop();
     for (const svc of list) {
+      const within = deadline(svc.startTimeoutMs + 1000);
       try {
-        await this.services.get(svc.name).start(AbortSignal.timeout(svc.startTimeoutMs + 1000));
+        await this.services.get(svc.name).start(within.signal);
       } catch (e) {
         this.group.escalate(svc.name, `did not come back after tandem restart: ${(e as Error).message}`);
         throw new TandemError('RESTART_FAILED', `${svc.name} did not come back: ${(e as Error).message}; handing over to the peer`);
+      } finally {
+        within.clear();
       }
     }
     return { restarted: list.map((x) => x.name), ms: Date.now() - t0 };

@@ -3,6 +3,8 @@
 // the group in FAULT and yielding, leaving running every step, and a newer
 // transition cancelling a takeover in progress.
 import { expect } from 'chai';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { Election, ElectionRole } from '../../lib/node/election.js';
 import { HaGroup, type StepEffects } from '../../lib/node/ha-group.js';
 import type { PlanGroup } from '../../lib/node/ha-plan.js';
@@ -87,6 +89,10 @@ function setup(behave: Parameters<typeof effects>[1] = {}, faultHoldMs = 60_000)
   };
   return { log, events, election, group, master, backup, served };
 }
+
+// A garbage collection on demand, to show a step's timeout survives one.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 const UP = ['promote db', 'promote files', 'start pgsql', 'start app', 'add-vips', 'announce', 'notify MASTER'];
 const DOWN = (to: string): string[] => ['remove-vips', 'stop app', 'stop pgsql', 'demote files', 'demote db', `notify ${to}`];
@@ -206,5 +212,21 @@ describe('node/ha-group', () => {
     expect(await done).to.equal(42);
     expect(order).to.deep.equal(['exclusive after notify MASTER']);
     await t.group.idle();
+  });
+
+  // The step's timeout was AbortSignal.any([outer, AbortSignal.timeout(ms)]): on Node 20 a garbage collection
+  // before it fired lost it (nodejs/node#57736), and a hanging step hung the group for ever.
+  it('a hanging step times out even when garbage collections run meanwhile', async function () {
+    this.timeout(10_000);
+    const t = setup({ 'start app': never });
+    const collector = setInterval(() => gc(), 20);
+    try {
+      t.master();
+      const done = t.group.idle().then(() => 'done');
+      expect(await Promise.race([done, tick(3000).then(() => 'still hanging after 3 s')])).to.equal('done');
+      expect([...t.election.faults][0]).to.match(/start app \(0.15 s\) failed: timed out after 0.15 s/);
+    } finally {
+      clearInterval(collector);
+    }
   });
 });
