@@ -161,7 +161,9 @@ export class HaNode {
   private async reloadServicesNow(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
     const problems: string[] = [];
     const serving = this.group.serving && this.election.role() === 'MASTER';
-    for (const name of [...stopping].reverse()) await this.services.get(name).stop();
+    for (const name of [...stopping].reverse()) {
+      await this.services.get(name).stop().catch((e: Error) => problems.push(e.message));
+    }
     const had = new Set(this.services.status().map((x) => x.name));
     const restart = new Set(stopping);
     this.services.replace(next);
@@ -197,7 +199,11 @@ export class HaNode {
     if (this.cfg.services.length === 0) throw new TandemError('NO_SERVICE', 'nothing to restart: no services are configured (the services section is empty)');
     if (list.length === 0) throw new TandemError('NO_SERVICE', `no service ${JSON.stringify(only)}; configured: ${this.cfg.services.map((x) => x.name).join(', ')}`);
     const t0 = Date.now();
-    for (const svc of [...list].reverse()) await this.services.get(svc.name).stop();
+    for (const svc of [...list].reverse()) {
+      await this.services.get(svc.name).stop().catch((e: Error) => {
+        throw new TandemError('RESTART_FAILED', `${e.message}; nothing was started again`);
+      });
+    }
     for (const svc of list) {
       const within = deadline(svc.startTimeoutMs + 1000);
       try {

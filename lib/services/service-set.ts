@@ -73,9 +73,10 @@ export class ServiceSet {
     return [...this.byName.values()].map((s) => s.status());
   }
 
-  // Reverse order, like leaving MASTER: nothing may outlive the daemon.
+  // Reverse order, like leaving MASTER: nothing may outlive the daemon. A stop that fails (logged by its
+  // supervisor, kept in the ledger for the next start) does not keep the others running.
   async stopAll(): Promise<void> {
-    for (const s of [...this.byName.values()].reverse()) await s.stop();
+    for (const s of [...this.byName.values()].reverse()) await s.stop().catch(() => {});
   }
 }
 

@@ -11,6 +11,7 @@
 //   running    --ended / unhealthy, escalate---> failed (escalate() called)
 //   restarting --start failed: judged again as a run that ended at once
 //   any        --stop()-----------------------> stopping --> stopped
+//   stopping   --the stop fails-----------------> failed (stop() rejects; the run is still in the ledger)
 //   stopping   --start()----------------------> (waits for the stop to end) starting
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceConfig } from '../config/types.js';
@@ -85,8 +86,9 @@ export class Supervisor {
     try {
       await this.run(both, 'starting');
     } catch (e) {
-      await this.halt();
-      this.problem((e as Error).message);
+      // The start's own error is the news; a stop that fails as well is added to it.
+      const undone = await this.halt().then(() => '', (h: Error) => `; ${h.message}`);
+      this.problem(`${(e as Error).message}${undone}`);
       throw e;
     }
   }
@@ -198,7 +200,8 @@ export class Supervisor {
     }
   }
 
-  // Ends the service (idempotent); never throws: a stop that fails is logged and the state is stopped.
+  // Ends the service (idempotent). A stop that fails rejects, and the service is 'failed', not 'stopped':
+  // a unit whose `systemctl stop` failed may still run, and must not pass for stopped on a BACKUP.
   async stop(): Promise<void> {
     this.stops++;
     this.tenure.abort();
@@ -213,13 +216,16 @@ export class Supervisor {
   }
 
   private async end(): Promise<void> {
+    this.healthySince = null;
     try {
       await this.driver.stop();
     } catch (e) {
-      this.problem(`stop: ${(e as Error).message}`);
-      this.deps.log.error(`${this.name}: ${(e as Error).message}`);
+      const why = `${this.name}: stop failed: ${(e as Error).message}`;
+      this.problem(why);
+      this.deps.log.error(why);
+      this.set('failed'); // the ledger keeps the run: the next stop, or the next daemon's start, tries again
+      throw new Error(why, { cause: e });
     }
-    this.healthySince = null;
     this.deps.ledger?.ended(this.name);
     this.set('stopped');
   }

@@ -166,6 +166,15 @@ describe('services/supervisor (real processes)', function () {
     await until(() => !alive(child), 3000);
   });
 
+  it('oneshot: a stop command that fails makes stop() reject and the state failed, not stopped', async () => {
+    const { s } = sup({ name: 'mnt', kind: 'oneshot', start: ['/bin/true'], stop: ['/bin/sh', '-c', 'echo "umount: target is busy" >&2; exit 32'] } as Record<string, unknown>);
+    await s.start(new AbortController().signal);
+    const err = await s.stop().then(() => null, (e: Error) => e.message);
+    expect(err).to.match(/^mnt: stop failed: stop command .*: exit 32: umount: target is busy$/);
+    expect(s.status().state).to.equal('failed');
+    sups.splice(sups.indexOf(s), 1); // its stop keeps failing
+  });
+
   it('oneshot: the start command at start, the stop command at stop; a failing start is an error', async () => {
     const mark = join(dir, 'mounted');
     const { s } = sup({ kind: 'oneshot', start: ['/bin/touch', mark], stop: ['/bin/rm', '-f', mark] } as Record<string, unknown>);
@@ -223,7 +232,7 @@ describe('services/supervisor (real processes)', function () {
 echo "$@" >> ${dir}/calls
 case "$1" in
   start) [ "$2" = broken.service ] && { echo "Job for broken.service failed" >&2; exit 1; }; echo active > ${dir}/state ;;
-  stop) echo inactive > ${dir}/state ;;
+  stop) [ -f ${dir}/stop-fails ] && { echo "Job for $2 canceled." >&2; exit 1; }; echo inactive > ${dir}/state ;;
   is-active) cat ${dir}/state; [ "$(cat ${dir}/state)" = active ] ;;
   show) echo 4242 ;;
 esac
@@ -249,6 +258,33 @@ esac
       expect(calls).to.match(/^start postgresql.service$/m);
       expect(calls).to.match(/^stop postgresql.service$/m);
       expect(readFileSync(join(dir, 'state'), 'utf8').trim()).to.equal('inactive');
+    });
+
+    // The stop failed (umount busy, a stop job canceled), the unit still ran, and the supervisor said 'stopped':
+    // the conductor's stop step was ok and health on the BACKUP passed, with the service up on both nodes.
+    it('a unit whose stop fails: stop() rejects with why, the state is failed, the run stays in the ledger until a stop works', async () => {
+      const cfg = { name: 'db', kind: 'unit', unit: 'pgsql.service', requires: [], health: null, restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 2000 } as ServiceConfig;
+      const ledger = new Set<string>();
+      const s = new Supervisor(cfg, {
+        driver: (onEnded) => createDriver(cfg, quiet, onEnded),
+        log: quiet,
+        emit: () => {},
+        escalate: () => {},
+        ledger: { started: (n) => void ledger.add(n), ended: (n) => void ledger.delete(n) },
+      });
+      sups.push(s);
+      await s.start(new AbortController().signal);
+      writeFileSync(join(dir, 'stop-fails'), '');
+      let err: Error | null = null;
+      await s.stop().catch((e: Error) => (err = e));
+      expect(String(err)).to.equal('Error: db: stop failed: systemctl stop pgsql.service: exit 1: Job for pgsql.service canceled.');
+      expect(s.status()).to.include({ state: 'failed' });
+      expect(s.status().last_problem?.reason).to.match(/^db: stop failed: /);
+      expect([...ledger]).to.deep.equal(['db']);
+      rmSync(join(dir, 'stop-fails'));
+      await s.stop();
+      expect(s.status().state).to.equal('stopped');
+      expect([...ledger]).to.deep.equal([]);
     });
 
     it('a unit that does not start fails the start with systemctl\'s message', async () => {
