@@ -11,7 +11,10 @@ export type HealthRole = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'INIT' | 'WAIT
 export interface HealthInput {
   role: HealthRole; // the node's HA state (WAITING: booted, the peer not heard yet; STARTING / STOPPING: the daemon is)
   replication: 'block' | 'directory' | 'both' | 'none'; // what the header names
-  services: Array<{ name: string; running: boolean; pgid: number | null }>;
+  // state: the supervisor's (running, stopped, starting, restarting, stopping, failed), so a line says what it is doing
+  services: Array<{ name: string; state: string; pgid: number | null }>;
+  // A MASTER whose takeover steps have all run (VIPs up): false while they run. Absent: no resource group.
+  serving?: boolean;
   // resync: percent done while this node's disk is being synced, else null
   // connection: a peer's state when none is Connected (Connecting, StandAlone), as replica status shows it; null with no peers
   // suspended: every Connected peer's link waits for another source (PausedSyncS / PausedSyncT): why, as replica status says
@@ -43,10 +46,14 @@ export function healthReport(h: HealthInput): HealthReport {
   const master = h.role === 'MASTER';
   const byCommand = h.role === 'BY_COMMAND';
   for (const s of h.services) {
-    lines.push(s.running ? `${s.name} (pgid ${s.pgid ?? 0}) is running` : `${s.name} is stopped`);
-    if (master && !s.running) problems.push(`${s.name} should be running on the MASTER`);
-    if (!master && s.running) problems.push(`${s.name} should be stopped on a ${h.role}`);
+    const pgid = s.pgid === null ? '' : ` (pgid ${s.pgid})`;
+    lines.push(`${s.name}${s.state === 'stopped' ? '' : pgid} is ${s.state}`);
+    // Only 'running' serves and only 'stopped' is let go: a service stopping may still hold its volume.
+    const now = s.state === 'running' || s.state === 'stopped' ? '' : ` (it is ${s.state})`;
+    if (master && s.state !== 'running') problems.push(`${s.name} should be running on the MASTER${now}`);
+    if (!master && s.state !== 'stopped') problems.push(`${s.name} should be stopped on a ${h.role}${now}`);
   }
+  if (master && h.serving === false) problems.push('the MASTER is not serving yet: its takeover steps are still running');
   for (const v of h.volumes) {
     const role = v.role === 'Primary' ? 'primary' : 'secondary';
     const disk = v.resync === null ? v.disk : `${v.disk} (resync ${v.resync.toFixed(1)}% done)`;

@@ -22,14 +22,14 @@ export function healthInputOf(s: NodeStatus): HealthInput {
   // A daemon still opening its volumes (or leaving) has no role's work to judge yet.
   if (s.daemon === 'starting') role = 'STARTING';
   else if (s.daemon === 'stopping') role = 'STOPPING';
-  // A MASTER still carrying out its steps is not serving yet.
-  const running = (st: string): boolean => st === 'running';
   return {
     role,
+    // A MASTER still carrying out its steps is not serving yet.
+    ...(s.ha ? { serving: s.ha.serving } : {}),
     // No resource group: every instance counts, not only the first (a FAULT second instance passed before).
     ...(s.ha === null && s.vrrp.length > 0 ? { instances: s.vrrp.map((i) => ({ name: i.name, state: i.state, why: i.fault_reasons })) } : {}),
     replication,
-    services: (s.ha?.services ?? []).map((x) => ({ name: x.name, running: running(x.state), pgid: x.pgid })),
+    services: (s.ha?.services ?? []).map((x) => ({ name: x.name, state: x.state, pgid: x.pgid })),
     volumes: s.volumes.map((v) => {
       const linked = v.peers.filter((p) => p.connection === 'Connected');
       const connected = linked.length > 0;

@@ -5,7 +5,7 @@ import type { NodeStatus } from '../../lib/node/status.js';
 
 const master: HealthInput = {
   role: 'MASTER', replication: 'block',
-  services: [{ name: 'pgsql', running: true, pgid: 4167 }, { name: 'app', running: true, pgid: 4190 }],
+  services: [{ name: 'pgsql', state: 'running', pgid: 4167 }, { name: 'app', state: 'running', pgid: 4190 }],
   volumes: [{ name: 'db', role: 'Primary', disk: 'UpToDate', connected: true, resync: null }],
 };
 
@@ -26,7 +26,7 @@ describe('cli/format-health (health.sh for tandem)', () => {
   it('a BACKUP whose services are stopped and volumes secondary passes (health is doing what the role requires)', () => {
     const r = healthReport({
       role: 'BACKUP', replication: 'directory',
-      services: [{ name: 'pgsql', running: false, pgid: null }, { name: 'portal', running: false, pgid: null }],
+      services: [{ name: 'pgsql', state: 'stopped', pgid: null }, { name: 'portal', state: 'stopped', pgid: null }],
       volumes: [{ name: 'conf', role: 'Secondary', disk: 'UpToDate', connected: true, resync: null }],
     });
     expect(r.passed).to.equal(true);
@@ -40,7 +40,7 @@ describe('cli/format-health (health.sh for tandem)', () => {
   });
 
   it('fails, naming each problem: a stopped service or a secondary volume on the MASTER, a running service on a BACKUP, FAULT / WAITING nodes', () => {
-    const bad = healthReport({ ...master, services: [{ name: 'app', running: false, pgid: null }], volumes: [{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: false, resync: null }] });
+    const bad = healthReport({ ...master, services: [{ name: 'app', state: 'stopped', pgid: null }], volumes: [{ name: 'db', role: 'Secondary', disk: 'Inconsistent', connected: false, resync: null }] });
     expect(bad.passed).to.equal(false);
     expect(bad.lines.filter((l) => l.startsWith('problem:'))).to.deep.equal([
       'problem: app should be running on the MASTER', 'problem: db should be primary on the MASTER', 'problem: db\'s disk is Inconsistent, not UpToDate',
@@ -141,5 +141,41 @@ describe('cli/format-health (health.sh for tandem)', () => {
     // No volumes and no election: nothing to judge, as before.
     expect(report().lines[0]).to.equal('============== TANDEM HA (INIT) without replication ==============');
     expect(report().passed).to.equal(false);
+  });
+
+  describe('services by their real state, from status', () => {
+    const svc = (name: string, state: string, pgid: number | null) => ({
+      name, kind: 'command', state, pgid, health: 'none', since: null, restarts: 0, failures_in_a_row: 0, last_problem: null,
+    });
+    const status = (role: string, serving: boolean, services: unknown[]) => ({
+      node: 'a', daemon: 'running', volumes: [], vrrp: [{ name: 'VI_1', state: role, fault_reasons: [] }],
+      ha: { group: 'VI_1', role, serving, boot: { state: 'READY', reason: '' }, maintenance: false, services, transitions: [] },
+    }) as unknown as NodeStatus;
+    const problems = (r: { lines: string[] }): string[] => r.lines.filter((l) => l.startsWith('problem:'));
+
+    // After a switchover a service ignoring SIGTERM stays up until stop_timeout: health on the new BACKUP said
+    // "second is stopped" and passed.
+    it('a BACKUP with a service still stopping (its process group alive) fails and says it is stopping', () => {
+      const r = healthReport(healthInputOf(status('BACKUP', false, [svc('first', 'stopped', null), svc('second', 'stopping', 14978)])));
+      expect(r.lines).to.include.members(['first is stopped', 'second (pgid 14978) is stopping']);
+      expect(problems(r)).to.deep.equal(['problem: second should be stopped on a BACKUP (it is stopping)']);
+      expect(r.passed).to.equal(false);
+    });
+
+    // Every state but running printed "is stopped": a crash loop on the MASTER read as a stopped service.
+    it('each line says the state the service is in: starting, restarting, stopping, failed', () => {
+      const r = healthReport(healthInputOf(status('MASTER', true, [
+        svc('a', 'starting', 100), svc('b', 'restarting', null), svc('c', 'stopping', 102), svc('d', 'failed', null),
+      ])));
+      expect(r.lines.slice(1, 5)).to.deep.equal(['a (pgid 100) is starting', 'b is restarting', 'c (pgid 102) is stopping', 'd is failed']);
+      expect(problems(r)).to.deep.equal(['a', 'b', 'c', 'd'].map((n, i) => `problem: ${n} should be running on the MASTER (it is ${['starting', 'restarting', 'stopping', 'failed'][i]})`));
+    });
+
+    // healthInputOf never looked at ha.serving: a MASTER whose takeover had not added its VIPs yet passed.
+    it('a MASTER whose takeover is still running (not serving yet) fails with that reason', () => {
+      const r = healthReport(healthInputOf(status('MASTER', false, [svc('first', 'running', 100)])));
+      expect(problems(r)).to.deep.equal(['problem: the MASTER is not serving yet: its takeover steps are still running']);
+      expect(healthReport(healthInputOf(status('MASTER', true, [svc('first', 'running', 100)]))).passed).to.equal(true);
+    });
   });
 });
