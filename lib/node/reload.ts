@@ -36,6 +36,11 @@ export async function reload(path: string, p: ReloadParts): Promise<ReloadResult
   if (changes.restartOnly.length > 0) {
     throw new TandemError('RELOAD_REFUSED', `reload refused, nothing changed: ${changes.restartOnly.join(', ')} cannot change while the daemon runs; restart it (systemctl restart tandem: a MASTER hands over first) to apply them`);
   }
+  // Services need the resource group a node builds at start: half-applied, they sat in the configuration unrun.
+  const s = changes.services;
+  if (p.ha === null && s.added.length + s.removed.length + s.changed.length > 0) {
+    throw new TandemError('RELOAD_REFUSED', `reload refused, nothing changed: services ${[...s.added, ...s.removed, ...s.changed].join(', ')} need a resource group, and this node runs none (it is built at start, from one VRRP instance with services or volumes: see docs/ha.md); restart the daemon (systemctl restart tandem) to apply them`);
+  }
   const problems = await apply(p, loaded.config, changes);
   const text = describeChanges(changes);
   p.log.info(`reloaded ${path}: ${text}${problems.length > 0 ? `; problems: ${problems.join('; ')}` : ''}`);
@@ -53,9 +58,8 @@ async function apply(p: ReloadParts, next: TandemConfig, changes: ConfigChanges)
     p.engine.refreshVips(c.name);
   }
   const s = changes.services;
-  if (s.added.length + s.removed.length + s.changed.length > 0) {
-    if (p.ha === null) problems.push('services changed, but this node runs no resource group (see docs/ha.md)');
-    else problems.push(...(await p.ha.reloadServices(next.services, [...s.removed, ...s.changed])));
+  if (p.ha !== null && s.added.length + s.removed.length + s.changed.length > 0) {
+    problems.push(...(await p.ha.reloadServices(next.services, [...s.removed, ...s.changed])));
   }
   p.cfg.services.splice(0, p.cfg.services.length, ...next.services);
   Object.assign(p.cfg.startup, next.startup);
