@@ -1,7 +1,8 @@
 // A managed service that is a start / stop command pair run to completion
 // (`oneshot:`), e.g. attach an NBD device and mount it, then unmount and
 // detach. Started means the start command exited 0; there is no process to
-// watch, so only its health check can end a run.
+// watch, so only its health check can end a run. Both commands are argv
+// lists run without a shell, as the configuration says of every argv.
 import type { ServiceConfig } from '../config/types.js';
 import type { ServiceDriver } from './driver.js';
 import { describeResult, runCommand } from './exec.js';
@@ -17,7 +18,7 @@ export class OneshotDriver implements ServiceDriver {
 
   async start(signal: AbortSignal): Promise<void> {
     const [cmd, ...args] = this.cfg.start;
-    const r = await runCommand(cmd ?? '', args, { timeoutMs: this.cfg.startTimeoutMs, signal });
+    const r = await runCommand(cmd ?? '', args, { timeoutMs: this.cfg.startTimeoutMs, signal, direct: true });
     if (!r.ok) throw new Error(`start command ${this.cfg.start.join(' ')}: ${describeResult(r)}`);
     this.started = true;
   }
@@ -26,7 +27,7 @@ export class OneshotDriver implements ServiceDriver {
   async stop(): Promise<void> {
     this.started = false;
     const [cmd, ...args] = this.cfg.stop;
-    const r = await runCommand(cmd ?? '', args, { timeoutMs: this.cfg.stopTimeoutMs });
+    const r = await runCommand(cmd ?? '', args, { timeoutMs: this.cfg.stopTimeoutMs, direct: true });
     if (!r.ok) throw new Error(`stop command ${this.cfg.stop.join(' ')}: ${describeResult(r)}`);
   }
 
