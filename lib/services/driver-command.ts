@@ -24,6 +24,7 @@ export function lookupUser(name: string): { uid: number; gid: number } {
 
 export class CommandDriver implements ServiceDriver {
   private proc: ProcessService | null = null;
+  private starting: Promise<void> | null = null; // stop() waits for it: a run being spawned is stopped once it exists
 
   constructor(
     private readonly cfg: CommandService,
@@ -37,6 +38,15 @@ export class CommandDriver implements ServiceDriver {
 
   // The user is looked up at each start: a missing one fails this start (the node goes FAULT), not the daemon.
   async start(): Promise<void> {
+    this.starting = this.begin();
+    try {
+      await this.starting;
+    } finally {
+      this.starting = null;
+    }
+  }
+
+  private async begin(): Promise<void> {
     if (this.proc?.running && !this.proc.isStopping) return;
     await this.proc?.stop(); // a run being stopped ends first: it is not the run asked for
     const ids = this.cfg.user === undefined ? {} : lookupUser(this.cfg.user);
@@ -55,6 +65,7 @@ export class CommandDriver implements ServiceDriver {
   }
 
   async stop(): Promise<void> {
+    await this.starting?.catch(() => {});
     await this.proc?.stop();
   }
 }

@@ -40,6 +40,7 @@ export class ProcessService {
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | null = null; // the stop in progress: a second stop() waits for the same end
+  private spawning: Promise<unknown> | null = null; // a start waiting for its process: stop() ends what it spawns
 
   constructor(private readonly o: ProcessServiceOptions) {}
 
@@ -69,10 +70,15 @@ export class ProcessService {
       ...(this.o.uid !== undefined ? { uid: this.o.uid } : {}),
       ...(this.o.gid !== undefined ? { gid: this.o.gid } : {}),
     });
-    await new Promise<void>((res, rej) => {
+    this.spawning = new Promise<void>((res, rej) => {
       child.once('spawn', res);
       child.once('error', (e) => rej(new Error(`${this.o.name}: cannot start ${cmd}: ${e.message}`)));
     });
+    try {
+      await this.spawning;
+    } finally {
+      this.spawning = null;
+    }
     this.child = child;
     this.startedAt = Date.now();
     this.stopping = false;
@@ -92,6 +98,7 @@ export class ProcessService {
 
   // SIGTERM to the group, SIGKILL after stop_timeout; resolves when the run has ended.
   async stop(): Promise<void> {
+    await this.spawning?.catch(() => {});
     const child = this.child;
     if (child === null) return;
     this.stopped ??= this.end(child).finally(() => (this.stopped = null));

@@ -106,6 +106,7 @@ export class Supervisor {
       const starting = this.driver.start(within);
       starting.catch(() => {}); // when the run ended first, a late rejection is no news
       await Promise.race([starting, ended]);
+      signal.throwIfAborted(); // stopped while it spawned: the run it got is not to be kept
       this.deps.ledger?.started(this.name, this.cfg.kind, this.driver.pgid);
       await Promise.race([this.untilHealthy(within), ended]);
     } catch (e) {

@@ -221,6 +221,18 @@ describe('services/supervisor (real processes)', function () {
     expect(s.status()).to.include({ state: 'stopped', pgid: null });
   });
 
+  // stop() while start() waited for the spawn found no process, said 'stopped', and the spawn then completed
+  // into 'running' (a takeover cancelled by a newer transition while a service was being spawned).
+  it('stop() during a start that has not spawned yet leaves the service stopped and its process gone', async () => {
+    const { s } = sup({ argv: ['/bin/sleep', '60'] });
+    const starting = s.start(new AbortController().signal).then(() => 'started', (e: Error) => e.message);
+    await s.stop();
+    expect(await starting).to.equal('app: start cancelled');
+    await sleep(300);
+    const st = s.status();
+    expect({ state: st.state, pgid: st.pgid }).to.deep.equal({ state: 'stopped', pgid: null });
+  });
+
   describe('unit (with a stand-in systemctl: no systemd as PID 1 on this machine)', () => {
     let oldPath: string | undefined;
     beforeEach(() => {
