@@ -30,6 +30,9 @@ export interface RunOptions {
 }
 
 const KEEP_BYTES = 500;
+// After the exit, how long stdout may take to reach its end: a process that left the group (setsid) holding it
+// would hold the verdict for its whole life (a health probe hung past every timeout).
+export const STDOUT_DRAIN_MS = 200;
 
 export function runCommand(command: string, args: string[], options: RunOptions): Promise<CommandResult> {
   return new Promise((resolve) => {
@@ -82,14 +85,21 @@ export function runCommand(command: string, args: string[], options: RunOptions)
       tail = (tail + d.toString('utf8')).slice(-KEEP_BYTES);
     });
     child.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, exitCode: null, signal: null, timedOut, startError: err.code ?? 'EUNKNOWN', output: err.message }));
-    child.on('exit', () => {
+    // 'exit', not 'close': a grandchild holding stderr open must not delay the verdict.
+    child.on('exit', (code: number | null, sig: NodeJS.Signals | null) => {
       // Leftover children still go with the group: always for reapGroup, else after a timeout or abort.
       if (options.reapGroup || timedOut || options.signal?.aborted) killGroup('SIGKILL');
-    });
-    // 'exit', not 'close': a grandchild holding stderr open must not delay the verdict.
-    // With stdout wanted, wait for 'close' so its last bytes are read (a short query, or a reaped group).
-    child.on(readStdout ? 'close' : 'exit', (code: number | null, sig: NodeJS.Signals | null) => {
-      finish({ ok: !timedOut && code === 0, exitCode: code, signal: sig, timedOut, startError: null, output: tail.trim() });
+      const verdict = (): void => finish({ ok: !timedOut && code === 0, exitCode: code, signal: sig, timedOut, startError: null, output: tail.trim() });
+      if (!readStdout || child.stdout === null || child.stdout.readableEnded) return verdict();
+      // With stdout wanted, its last bytes are read first, for at most STDOUT_DRAIN_MS.
+      const late = setTimeout(() => {
+        child.stdout?.destroy();
+        verdict();
+      }, STDOUT_DRAIN_MS);
+      child.stdout.once('close', () => {
+        clearTimeout(late);
+        verdict();
+      });
     });
   });
 }

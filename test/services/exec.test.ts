@@ -90,4 +90,23 @@ describe('services/exec runCommand', function () {
     expect(r.ok).to.equal(false);
     expect(r.signal).to.equal('SIGTERM');
   });
+
+  // An exec health check whose helper left the group (setsid, `ssh -f`) holding stdout: runCommand waited for
+  // 'close', so the probe hung as long as the helper lived, past its timeout and start_timeout.
+  it('with stdout kept, a process that escaped the group with setsid holding stdout does not hold the verdict', async () => {
+    const pidFile = `/tmp/tds-exec-setsid-${process.pid}`;
+    const t0 = Date.now();
+    const r = await runCommand(`setsid sh -c 'echo $$ > ${pidFile}; exec sleep 10' & echo hi; sleep 0.2; exit 1`, [], { timeoutMs: 5000, reapGroup: true, keepStdout: true });
+    const ms = Date.now() - t0;
+    const { readFileSync, rmSync } = await import('node:fs');
+    const helper = Number(readFileSync(pidFile, 'utf8'));
+    rmSync(pidFile, { force: true });
+    try {
+      process.kill(helper, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    expect([r.exitCode, r.stdout]).to.deep.equal([1, 'hi\n']);
+    expect(ms, 'the verdict came after').to.be.below(3000);
+  });
 });

@@ -1,4 +1,6 @@
-// A service whose process died and that waits out its restart backoff: its status shows no health.
+// A service whose process died and that waits out its restart backoff: its
+// status shows no health. A health check that leaves a helper behind still
+// gets its verdict in time.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,27 @@ describe('services/supervisor: health while restarting', function () {
     } finally {
       await s.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The probe waited for its stdout to close, held by a helper in a session of its own: start() passed
+  // start_timeout without failing (the takeover hung until the conductor's step timeout).
+  it('an exec health check whose helper escapes with setsid still lets the start fail within start_timeout', async () => {
+    const cfg = {
+      name: 'app', kind: 'command', argv: ['/bin/sleep', '60'], env: {}, requires: [],
+      health: { kind: 'exec' as const, argv: ['/bin/sh', '-c', 'setsid sleep 3 & sleep 0.2; exit 1'], intervalMs: 200, timeoutMs: 500 },
+      restart: { action: 'restart', maxRetries: 3, minLifetimeMs: 60_000 }, startTimeoutMs: 1500, stopTimeoutMs: 1000,
+    } as unknown as ServiceConfig;
+    const s = new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, quiet, onEnded), log: quiet, emit: () => {}, escalate: () => {} });
+    const t0 = Date.now();
+    try {
+      const r = await Promise.race([
+        s.start(new AbortController().signal).then(() => 'started', (e: Error) => e.message),
+        sleep(6000).then(() => 'still starting after 6 s'),
+      ]);
+      expect(r, `after ${Date.now() - t0} ms`).to.match(/not healthy within start_timeout 1.5 s/);
+    } finally {
+      await s.stop();
     }
   });
 });
