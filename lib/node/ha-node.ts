@@ -9,6 +9,7 @@ import { DEFAULT_FAULT_HOLD_MS } from '../config/startup-section.js';
 import { TandemError } from '../errors.js';
 import type { AnyVolumeStatus } from '../replication/volume/status-types.js';
 import { ServiceSet } from '../services/service-set.js';
+import { startWithinMs, stepLimits } from '../services/step-limits.js';
 import type { ServiceStatus } from '../services/supervisor.js';
 import { pingOnce, BootDriver } from './boot-driver.js';
 import type { BootState } from './boot-gate.js';
@@ -72,7 +73,7 @@ export class HaNode {
     this.services = new ServiceSet(cfg.services, log, emit, (s, why) => this.group.escalate(s, why), cfg.node.stateDir);
     const volumes = cfg.replication.volumes.map((v) => v.name);
     this.group = new HaGroup(
-      { volumes, services: cfg.services, vips: instance.virtualIpaddress.length > 0 },
+      { volumes, services: cfg.services.map(stepLimits), vips: instance.virtualIpaddress.length > 0 },
       election,
       {
         // An old MASTER handing over demotes while we take over, a resync ends: refusals that clear are waited out, within the step's timeout.
@@ -167,11 +168,11 @@ export class HaNode {
     const had = new Set(this.services.status().map((x) => x.name));
     const restart = new Set(stopping);
     this.services.replace(next);
-    this.group.setServices(next);
+    this.group.setServices(next.map(stepLimits));
     if (!serving) return problems;
     for (const svc of next) {
       if (had.has(svc.name) && !restart.has(svc.name)) continue;
-      const within = deadline(svc.startTimeoutMs + 1000);
+      const within = deadline(startWithinMs(svc));
       try {
         await this.services.get(svc.name).start(within.signal);
       } catch (e) {
@@ -205,7 +206,7 @@ export class HaNode {
       });
     }
     for (const svc of list) {
-      const within = deadline(svc.startTimeoutMs + 1000);
+      const within = deadline(startWithinMs(svc));
       try {
         await this.services.get(svc.name).start(within.signal);
       } catch (e) {

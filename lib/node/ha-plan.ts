@@ -10,16 +10,14 @@
 // Clients never reach a VIP with no healthy service behind it: the VIPs come
 // last going up and first going down.
 
-import type { ServiceConfig } from '../config/types.js';
-import { stopWithinMs } from '../services/stop-within.js';
-
 export type HaState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
+// The step timeouts: start_timeout and stop_timeout plus what the service's kind needs after them
+// (lib/services/step-limits.ts), so a step never gives up while the service is still being started or ended.
 export interface PlanService {
   name: string;
-  kind: ServiceConfig['kind']; // how long past stop_timeout its stop may take (stop-within.ts)
-  startTimeoutMs: number; // to become healthy
-  stopTimeoutMs: number;
+  startStepMs: number;
+  stopStepMs: number;
 }
 
 export interface PlanGroup {
@@ -45,7 +43,7 @@ export type Step =
 export function becomeMaster(g: PlanGroup): Step[] {
   return [
     ...g.volumes.map((volume): Step => ({ kind: 'promote', volume, timeoutMs: VOLUME_STEP_MS })),
-    ...g.services.map((s): Step => ({ kind: 'start', service: s.name, timeoutMs: s.startTimeoutMs })),
+    ...g.services.map((s): Step => ({ kind: 'start', service: s.name, timeoutMs: s.startStepMs })),
     ...(g.vips ? [{ kind: 'add-vips', timeoutMs: VIP_STEP_MS } as const, { kind: 'announce', timeoutMs: VIP_STEP_MS } as const] : []),
     { kind: 'notify', state: 'MASTER', timeoutMs: NOTIFY_STEP_MS },
   ];
@@ -55,8 +53,7 @@ export function becomeMaster(g: PlanGroup): Step[] {
 export function leaveMaster(g: PlanGroup, to: Exclude<HaState, 'MASTER'>): Step[] {
   return [
     ...(g.vips ? [{ kind: 'remove-vips', timeoutMs: VIP_STEP_MS } as const] : []),
-    // Past stop_timeout: the SIGKILL and the exit come first, and no volume is demoted under a live service.
-    ...[...g.services].reverse().map((s): Step => ({ kind: 'stop', service: s.name, timeoutMs: stopWithinMs(s) })),
+    ...[...g.services].reverse().map((s): Step => ({ kind: 'stop', service: s.name, timeoutMs: s.stopStepMs })),
     ...[...g.volumes].reverse().map((volume): Step => ({ kind: 'demote', volume, timeoutMs: VOLUME_STEP_MS })),
     { kind: 'notify', state: to, timeoutMs: NOTIFY_STEP_MS },
   ];
@@ -70,7 +67,7 @@ export function undo(done: readonly Step[], g: PlanGroup): Step[] {
     if (s.kind === 'promote') out.push({ kind: 'demote', volume: s.volume, timeoutMs: VOLUME_STEP_MS });
     else if (s.kind === 'start') {
       const svc = g.services.find((x) => x.name === s.service);
-      out.push({ kind: 'stop', service: s.service, timeoutMs: svc === undefined ? VOLUME_STEP_MS : stopWithinMs(svc) });
+      out.push({ kind: 'stop', service: s.service, timeoutMs: svc?.stopStepMs ?? VOLUME_STEP_MS });
     }
     else if (s.kind === 'add-vips') out.push({ kind: 'remove-vips', timeoutMs: VIP_STEP_MS });
   }

@@ -5,7 +5,7 @@
 import type { ServiceConfig } from '../config/types.js';
 import type { OnEnded, ServiceDriver } from './driver.js';
 import { describeResult, runCommand } from './exec.js';
-import { QUERY_TIMEOUT_MS } from './stop-within.js';
+import { QUERY_TIMEOUT_MS } from './step-limits.js';
 
 type UnitService = Extract<ServiceConfig, { kind: 'unit' }>;
 

@@ -7,7 +7,7 @@
 // never throws; output is kept only in short pieces, to explain a failure.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { KILL_GRACE_MS } from './stop-within.js';
+import { KILL_GRACE_MS } from './step-limits.js';
 
 export interface CommandResult {
   ok: boolean;

@@ -11,6 +11,7 @@ import type { Election, ElectionRole } from '../../lib/node/election.js';
 import { HaGroup } from '../../lib/node/ha-group.js';
 import { ServiceSet } from '../../lib/services/service-set.js';
 import { DEFAULT_RESTART_POLICY } from '../../lib/services/restart-policy.js';
+import { stepLimits } from '../../lib/services/step-limits.js';
 
 class FakeElection implements Election {
   readonly group = 'VI_1';
@@ -73,7 +74,7 @@ esac
     set = new ServiceSet(services, quiet as never, () => {}, (s, why) => group.escalate(s, why));
     const services_ = set;
     const group: HaGroup = new HaGroup(
-      { volumes: ['db'], services: services.map((s) => ({ name: s.name, kind: s.kind, startTimeoutMs: s.startTimeoutMs, stopTimeoutMs: s.stopTimeoutMs })), vips: false },
+      { volumes: ['db'], services: services.map(stepLimits), vips: false },
       election,
       {
         promote: async (v) => void log.push(`promote ${v}`),
@@ -156,5 +157,20 @@ esac
     const st = t.set.status()[0];
     const unitState = readFileSync(join(dir, 'state'), 'utf8').trim();
     expect({ supervisor: st?.state, unit: unitState, serving: t.group.serving }).to.deep.equal({ supervisor: 'running', unit: 'active', serving: true });
+  });
+
+  // The start step's timeout was start_timeout, armed first: it won, and its abort reached the supervisor as a
+  // cancel: "timed out after 5 s" and "start cancelled"; the last failed check was said nowhere.
+  it('a takeover whose service never gets healthy says why (the last failed health check), in the step or the service', async () => {
+    const t = build([cmd({
+      argv: ['/bin/sleep', '60'],
+      health: { kind: 'exec', argv: ['/bin/sh', '-c', 'echo "port 8080 refused" >&2; exit 1'], intervalMs: 100, timeoutMs: 500 },
+    })]);
+    t.to('MASTER');
+    await t.group.idle();
+    await sleep(200);
+    const become = t.group.transitions().find((r) => r.to === 'MASTER');
+    const said = [...t.election.faults, ...(become?.steps.map((s) => s.error ?? '') ?? []), t.set.status()[0]?.last_problem?.reason ?? ''].join(' | ');
+    expect(said, said).to.match(/port 8080 refused/);
   });
 });

@@ -30,7 +30,7 @@ class FakeElection implements Election {
 
 const PLAN: PlanGroup = {
   volumes: ['db', 'files'],
-  services: [{ name: 'pgsql', kind: 'unit', startTimeoutMs: 2000, stopTimeoutMs: 2000 }, { name: 'app', kind: 'command', startTimeoutMs: 150, stopTimeoutMs: 2000 }],
+  services: [{ name: 'pgsql', startStepMs: 2000, stopStepMs: 2000 }, { name: 'app', startStepMs: 150, stopStepMs: 2000 }],
   vips: true,
 };
 

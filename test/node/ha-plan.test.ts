@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { becomeMaster, describeStep, leaveMaster, undo, type PlanGroup, type Step } from '../../lib/node/ha-plan.js';
 
 const group = (volumes: string[], services: string[], vips: boolean): PlanGroup => ({
-  volumes, vips, services: services.map((name, i) => ({ name, kind: 'command' as const, startTimeoutMs: 60_000 + i, stopTimeoutMs: 30_000 + i })),
+  volumes, vips, services: services.map((name, i) => ({ name, startStepMs: 60_000 + i, stopStepMs: 30_000 + i })),
 });
 
 const names = (steps: Step[]): string[] => steps.map((s) => describeStep(s).replace(/ \(.*\)$/, ''));
@@ -49,7 +49,7 @@ describe('node/ha-plan', () => {
     // "start app" failed: promote db and start pgsql completed.
     const back = undo(up.slice(0, 2), g);
     expect(names(back)).to.deep.equal(['stop pgsql', 'demote db']);
-    expect(back[0]).to.deep.equal({ kind: 'stop', service: 'pgsql', timeoutMs: 32_000 }); // stop_timeout + the SIGKILL's exit
+    expect(back[0]).to.deep.equal({ kind: 'stop', service: 'pgsql', timeoutMs: 30_000 });
     expect(undo([], g)).to.deep.equal([]);
   });
 });
