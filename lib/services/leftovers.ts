@@ -2,14 +2,17 @@
 // a crash outside systemd, whose cgroup would have ended them). Which runs are
 // live is kept in the state directory; at the next start, before the election,
 // they are ended, as leftover VIPs are: this node is not MASTER yet.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServiceConfig } from '../config/types.js';
 
 export interface LiveRun {
   name: string;
   kind: 'unit' | 'command' | 'oneshot';
   pgid: number | null;
   since: string | null; // the process's start time (/proc/PID/stat field 22): a reused pid is not ours
+  // A unit or oneshot as it was run: it is stopped so even when the configuration no longer has it.
+  service?: ServiceConfig;
 }
 
 const FILE = 'services.json';
@@ -25,12 +28,30 @@ export function processStart(pid: number): string | null {
   }
 }
 
+// The live processes of a process group, from /proc (field 5 of stat is the group). A pgid is not given to a
+// new group while any member of the old one lives, so members found are the old group's.
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] !== 'Z' && Number(f[2]) === pgid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 export class RunLedger {
   private readonly runs = new Map<string, LiveRun>();
 
   constructor(private readonly stateDir: string) {}
 
-  // What the previous daemon left behind; the ledger starts empty.
+  // What the previous daemon left behind. They stay in the ledger until ended() (a daemon that dies while
+  // ending them, or fails to, leaves them for the next start).
   takeLeftovers(): LiveRun[] {
     let list: LiveRun[] = [];
     try {
@@ -39,12 +60,15 @@ export class RunLedger {
     } catch {
       // none, or unreadable: nothing known to end
     }
+    for (const r of list) this.runs.set(r.name, r);
     this.save();
     return list;
   }
 
-  started(name: string, kind: LiveRun['kind'], pgid: number | null): void {
-    this.runs.set(name, { name, kind, pgid, since: pgid === null ? null : processStart(pgid) });
+  started(cfg: ServiceConfig, pgid: number | null): void {
+    const run: LiveRun = { name: cfg.name, kind: cfg.kind, pgid, since: pgid === null ? null : processStart(pgid) };
+    // A command's run is its process group; a unit or oneshot keeps how it is stopped (no env: commands only).
+    this.runs.set(cfg.name, cfg.kind === 'command' ? run : { ...run, service: cfg });
     this.save();
   }
 

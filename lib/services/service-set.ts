@@ -8,7 +8,7 @@ import type { ServiceDriver } from './driver.js';
 import { OneshotDriver } from './driver-oneshot.js';
 import { UnitDriver } from './driver-unit.js';
 import { Supervisor, type ServiceStatus } from './supervisor.js';
-import { processStart, RunLedger, type LiveRun } from './leftovers.js';
+import { groupMembers, processStart, RunLedger, type LiveRun } from './leftovers.js';
 
 export function createDriver(cfg: ServiceConfig, log: Pick<Logger, 'info' | 'warn'>, onEnded: (why: string) => void): ServiceDriver {
   switch (cfg.kind) {
@@ -42,6 +42,7 @@ export class ServiceSet {
       const cfg = this.byName.get(run.name)?.cfg;
       try {
         const what = await endLeftover(run, cfg, this.log);
+        this.ledger?.ended(run.name);
         if (what !== null) {
           this.log.warn(`service ${run.name}: ${what} (left running by a daemon that did not stop)`);
           this.emit('service.leftover', { service: run.name, kind: run.kind, pgid: run.pgid, action: what });
@@ -94,15 +95,23 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
 // Ends one leftover run the way its kind is stopped; null when there was nothing left to end.
 async function endLeftover(run: LiveRun, cfg: ServiceConfig | undefined, log: Pick<Logger, 'info' | 'warn'>): Promise<string | null> {
   if (run.kind === 'command') {
-    if (run.pgid === null || run.since === null || processStart(run.pgid) !== run.since) return null;
-    if (!signalGroup(run.pgid, 'SIGTERM')) return null;
+    if (run.pgid === null || run.since === null) return null;
+    const pgid = run.pgid;
+    // The leader may be gone (SIGPIPE once the daemon's end of its pipe closed) while its children run on.
+    const leader = processStart(pgid);
+    if (leader !== null && leader !== run.since) return null; // the pid is someone else's now
+    if (groupMembers(pgid).length === 0 || !signalGroup(pgid, 'SIGTERM')) return null;
     const until = Date.now() + (cfg?.stopTimeoutMs ?? 5000);
-    while (Date.now() < until && processStart(run.pgid) === run.since) await sleep(50);
-    signalGroup(run.pgid, 'SIGKILL');
-    return `process group ${run.pgid} ended`;
+    while (Date.now() < until && groupMembers(pgid).length > 0) await sleep(50);
+    signalGroup(pgid, 'SIGKILL');
+    return `process group ${pgid} ended`;
   }
-  // A unit or oneshot of the current configuration is stopped by its own stop action.
-  if (cfg === undefined || cfg.kind !== run.kind) return null;
-  await createDriver(cfg, log, () => {}).stop();
-  return cfg.kind === 'unit' ? `unit ${cfg.unit} stopped` : 'stop command run';
+  // A unit or oneshot is stopped by the stop action it was run with; an older ledger has only the name.
+  const svc = run.service ?? (cfg?.kind === run.kind ? cfg : undefined);
+  if (svc === undefined) {
+    log.warn(`service ${run.name}: a ${run.kind} left running by a daemon that did not stop, not in the configuration any more: not stopped, stop it by hand`);
+    return null;
+  }
+  await createDriver(svc, log, () => {}).stop();
+  return svc.kind === 'unit' ? `unit ${svc.unit} stopped` : 'stop command run';
 }

@@ -282,7 +282,7 @@ esac
         log: quiet,
         emit: () => {},
         escalate: () => {},
-        ledger: { started: (n) => void ledger.add(n), ended: (n) => void ledger.delete(n) },
+        ledger: { started: (c) => void ledger.add(c.name), ended: (n) => void ledger.delete(n) },
       });
       sups.push(s);
       await s.start(new AbortController().signal);
