@@ -71,11 +71,12 @@ export class Supervisor {
     return this.cfg.name;
   }
 
-  // Resolves once the service is healthy; rejects (leaving it stopped) with why it is not.
+  // Resolves once the service is healthy; rejects (leaving it stopped, or failed if its stop failed too) with why it is not.
   async start(signal: AbortSignal): Promise<void> {
     // MASTER again before the last stop ended: the run being stopped is not a run to keep.
     const stops = this.stops;
-    if (this.halting !== null) await this.halting;
+    // A stop that failed was said where it failed; a new run is what is asked for now.
+    if (this.halting !== null) await this.halting.catch(() => {});
     signal.throwIfAborted();
     if (this.stops !== stops) throw new Error(`${this.name}: start cancelled by a later stop`);
     if (this.state === 'running' || this.state === 'restarting') return;

@@ -293,6 +293,9 @@ esac
       expect(s.status()).to.include({ state: 'failed' });
       expect(s.status().last_problem?.reason).to.match(/^db: stop failed: /);
       expect([...ledger]).to.deep.equal(['db']);
+      // MASTER again: the start goes ahead (the failed stop was said); then a stop that works ends the run.
+      await s.start(new AbortController().signal);
+      expect(s.status().state).to.equal('running');
       rmSync(join(dir, 'stop-fails'));
       await s.stop();
       expect(s.status().state).to.equal('stopped');
