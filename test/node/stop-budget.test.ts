@@ -2,11 +2,13 @@
 import { expect } from 'chai';
 import type { TandemConfig } from '../../lib/config/types.js';
 import { VOLUME_STEP_MS } from '../../lib/node/ha-plan.js';
-import { STOP_KILL_GRACE_MS, STOP_SLACK_MS, stopBudgetMs } from '../../lib/node/stop-budget.js';
+import { STOP_SLACK_MS, stopBudgetMs } from '../../lib/node/stop-budget.js';
+import { stopWithinMs } from '../../lib/services/step-limits.js';
 
 type Parts = Pick<TandemConfig, 'services' | 'replication'>;
-const cfg = (stops: number[], volumes: number): Parts => ({
-  services: stops.map((stopTimeoutMs) => ({ stopTimeoutMs })) as unknown as Parts['services'],
+type Kind = 'command' | 'unit' | 'oneshot';
+const cfg = (services: [Kind, number][], volumes: number): Parts => ({
+  services: services.map(([kind, stopTimeoutMs]) => ({ kind, stopTimeoutMs })) as unknown as Parts['services'],
   replication: { volumes: Array.from({ length: volumes }, () => ({})) } as unknown as Parts['replication'],
 });
 
@@ -15,11 +17,14 @@ describe('node/stop-budget', () => {
     expect(stopBudgetMs(cfg([], 0))).to.equal(STOP_SLACK_MS);
   });
 
-  it('every service\'s stop_timeout plus its kill grace, every volume\'s demote step, and the slack', () => {
-    expect(stopBudgetMs(cfg([30_000, 30_000, 5000], 2))).to.equal(65_000 + 3 * STOP_KILL_GRACE_MS + 2 * VOLUME_STEP_MS + STOP_SLACK_MS);
+  it('every service\'s stop step (by kind), every volume\'s demote step, and the slack', () => {
+    const services: [Kind, number][] = [['command', 30_000], ['unit', 30_000], ['oneshot', 5000]];
+    const steps = services.reduce((ms, [kind, stopTimeoutMs]) => ms + stopWithinMs({ kind, stopTimeoutMs }), 0);
+    expect(steps).to.be.above(65_000); // each kind adds to its stop_timeout
+    expect(stopBudgetMs(cfg(services, 2))).to.equal(steps + 2 * VOLUME_STEP_MS + STOP_SLACK_MS);
   });
 
   it('three services at the default 30 s and one volume need more than the unit\'s fixed 90 s', () => {
-    expect(stopBudgetMs(cfg([30_000, 30_000, 30_000], 1))).to.be.above(90_000);
+    expect(stopBudgetMs(cfg([['command', 30_000], ['command', 30_000], ['command', 30_000]], 1))).to.be.above(90_000);
   });
 });
