@@ -10,7 +10,7 @@ import { spawnWritingLog } from '../../scripts/lab/keepalived.js';
 import { controlSocket, tandemConfig } from '../../scripts/lab/tandem-config.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
-import { holders, instance, start, waitHolder, waitState } from './vrrp-lab.js';
+import { electedPair, holders, instance, start, waitHolder, waitState } from './vrrp-lab.js';
 
 const VIP = '192.0.2.100';
 
@@ -207,11 +207,7 @@ describe('VRRP node behaviour in network namespaces', function () {
 
   it('a MASTER whose VIP someone else removes adds it back and says so; the BACKUP never takes it', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
-    const pa = start(lab, a, { priority: 150, advertInt: 0.3, garpMasterDelay: 1 });
-    start(lab, b, { priority: 100, advertInt: 0.3 });
-    await waitHolder(lab, VIP, a, 10_000);
-    await waitState(b, 'BACKUP', 5000);
+    const { a, b, pa } = await electedPair(lab, { advertInt: 0.3, garpMasterDelay: 1 }, VIP);
     await lab.exec(a, ['ip', 'addr', 'del', `${VIP}/24`, 'dev', a.dev]);
     await waitFor('a to hold the VIP again', async () => (await lab.addresses(a)).includes(VIP), 5000, 20);
     expect((await instance(a)).state).to.equal('MASTER');
@@ -222,11 +218,7 @@ describe('VRRP node behaviour in network namespaces', function () {
 
   it('a MASTER whose source address leaves the link is FAULT (the peer takes over) until it is back; with another address left, adverts go from that one', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
-    start(lab, a, { priority: 150, advertInt: 0.3 });
-    start(lab, b, { priority: 100, advertInt: 0.3 });
-    await waitHolder(lab, VIP, a, 10_000);
-    await waitState(b, 'BACKUP', 5000);
+    const { a, b } = await electedPair(lab, { advertInt: 0.3 }, VIP);
     // Linux removes the subnet's other addresses (the VIP) with its primary one.
     await lab.exec(a, ['ip', 'addr', 'del', `${a.ipv4}/24`, 'dev', a.dev]);
     await waitHolder(lab, VIP, b, 5000);

@@ -11,7 +11,7 @@ import { encodeIpv6 } from '../../lib/vrrp/packet/ipv6.js';
 import { linkLocal } from './keepalived-interop-lab.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
-import { instance, start, status, waitHolder, waitState } from './vrrp-lab.js';
+import { electedPair, instance, start, status, waitHolder, waitState } from './vrrp-lab.js';
 
 const SEND_RAW = join(REPO_ROOT, 'dist/scripts/lab/send-raw.js');
 const GROUP = '224.0.0.18';
@@ -76,12 +76,8 @@ describe('hostile adverts in network namespaces', function () {
   // Before, a hop limit 1 advert, or one routed in to the MASTER's own address, took MASTER away.
   it('IPv6: a hop limit other than 255 and a unicast advert to a multicast instance are dropped and counted, states unchanged', async () => {
     const lab = labs.adopt(await Lab.create(2));
-    const [a, b] = lab.hosts as [LabHost, LabHost];
     const vip6 = '2001:db8:1::100';
-    const pa = start(lab, a, { priority: 150, advertInt: 1, family: 6 });
-    const pb = start(lab, b, { priority: 100, advertInt: 1, family: 6 });
-    await waitHolder(lab, vip6, a, 10_000);
-    await waitState(b, 'BACKUP', 5000);
+    const { a, b, pa, pb } = await electedPair(lab, { advertInt: 1, family: 6 }, vip6);
     const ll = await linkLocal(lab.client);
     const packet = (dst: string, src: string, hopLimit: number): string => {
       const payload = encodeAdvert({ version: 3, vrid: 51, priority: 250, addresses: [vip6], advertIntCs: 100 }, 6, { mode: 'pseudo-header', src, dst });

@@ -59,6 +59,20 @@ static void release(receiver_t *r) {
   if (r->finalized && (!r->polling || r->poll_closed)) free(r);
 }
 
+// The call's `n` arguments into argv, the first one a receiver handle: that receiver, or NULL with a JS error thrown.
+static receiver_t *receiver_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "recv6: N-API call failed: napi_get_cb_info");
+    return NULL;
+  }
+  if (argc < n) {
+    napi_throw_type_error(env, NULL, "recv6: too few arguments");
+    return NULL;
+  }
+  return unwrap(env, argv[0]);
+}
+
 static void on_poll_closed(uv_handle_t *h) {
   receiver_t *r = h->data;
   r->poll_closed = 1;
@@ -223,10 +237,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 // setOption(handle, level, name, buffer): setsockopt(2) with the buffer's bytes.
 static napi_value js_set_option(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver_t *r = argc == 4 ? unwrap(env, argv[0]) : NULL;
+  receiver_t *r = receiver_args(env, info, 4, argv);
   if (r == NULL) return NULL;
   int32_t level, name;
   void *data;
@@ -246,10 +258,8 @@ static napi_value js_set_option(napi_env env, napi_callback_info info) {
 
 // start(handle, onPacket(payload, src, dst, hopLimit), onError(message, fatal)).
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver_t *r = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  receiver_t *r = receiver_args(env, info, 3, argv);
   if (r == NULL) return NULL;
   if (r->closed || r->polling) {
     napi_throw_error(env, NULL, "recv6: start on a closed or started socket");
@@ -272,10 +282,8 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver_t *r = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  receiver_t *r = receiver_args(env, info, 1, argv);
   if (r == NULL) return NULL;
   shut(r);
   return NULL;
