@@ -281,6 +281,7 @@ export class DirSender {
       const c = checkWirePath(b.path);
       if (c.ok) return true;
       this.dirty.delete(b.path);
+      this.reconciling?.left.delete(b.path); // never replicable: a compare does not wait for it
       this.o.events.failed(b.path, 'PATH_NOT_REPLICABLE', `${c.reason}: not replicated`);
       return false;
     });
@@ -291,9 +292,7 @@ export class DirSender {
     for (const s of stats) {
       if (typeof s.st !== 'string' || isGone(s.st) || this.dirty.get(s.path) !== s.d) continue;
       this.dirty.delete(s.path);
-      this.o.events.failed(s.path, s.st, `cannot look at it here (${s.st}): not sent, tried again`);
-      this.failed(s.path, s.d.seq, `${s.st} looking at it here`);
-      this.retry(s.path, s.d.origin, s.d.seq);
+      this.unreadable(s.path, s.d, s.st, `cannot look at it here (${s.st}): not sent, tried again`);
     }
     const gone = stats.filter((s) => typeof s.st === 'string' && isGone(s.st)).sort((a, b) => depth(b.path) - depth(a.path));
     for (const s of [...present, ...gone]) {
@@ -324,15 +323,18 @@ export class DirSender {
         // Gone or replaced while we looked: look again. Unreadable (EACCES, EIO ...): reported, tried again later.
         if (rec) this.reconciling?.left.add(s.path);
         if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'EINVAL') this.touch(s.path, Date.now());
-        else {
-          this.o.events.failed(s.path, errnoOf(e), (e as Error).message);
-          this.failed(s.path, s.d.seq, `${errnoOf(e)} reading it here: ${(e as Error).message}`);
-          this.retry(s.path, s.d.origin, s.d.seq);
-        }
+        else this.unreadable(s.path, s.d, errnoOf(e), (e as Error).message);
       } finally {
         this.sending = null;
       }
     }
+  }
+
+  // A change this node could not read (EIO, EACCES ...): reported, counted against a flush, tried again later.
+  private unreadable(path: string, d: Dirty, code: string, message: string): void {
+    this.o.events.failed(path, code, message);
+    this.failed(path, d.seq, `${code} reading it here: ${message}`);
+    this.retry(path, d.origin, d.seq);
   }
 
   // lstat of the entry itself: below a parent that is now a symlink or a file there is no such entry in

@@ -142,15 +142,15 @@ describe('replication/files: what an admin runs into', function () {
   });
 
   it('a Secondary busy writing a large file, or hashing its tree for a verify, is not dropped for a late acknowledgement', async () => {
-    c = await DirCluster.create({ timeoutMs: 100 });
+    c = await DirCluster.create({ timeoutMs: 200 });
     const a = await c.pair();
     const t = c.tree('node-a');
-    // Written and fsynced on node-b in more than 100 ms: allowed time grows with the unacknowledged bytes.
-    await execa('dd', ['if=/dev/urandom', `of=${join(t, 'image.bin')}`, 'bs=1M', 'count=64', 'status=none']);
+    // Written and fsynced on node-b in more than 200 ms: allowed time grows with the unacknowledged bytes.
+    await execa('dd', ['if=/dev/urandom', `of=${join(t, 'image.bin')}`, 'bs=1M', 'count=160', 'status=none']);
     await a.flush();
-    for (let i = 0; i < 6; i++) await execa('dd', ['if=/dev/urandom', `of=${join(t, `big${i}`)}`, 'bs=1M', 'count=24', 'status=none']);
+    for (let i = 0; i < 6; i++) await execa('dd', ['if=/dev/urandom', `of=${join(t, `big${i}`)}`, 'bs=1M', 'count=64', 'status=none']);
     await a.flush();
-    // node-b hashes 208 MiB before it answers anything sent after the verify began.
+    // node-b hashes 544 MiB before it answers anything sent after the verify began.
     const compares = (): number => c!.events.filter((e) => e.type === 'replica.compare.finished' && e.node === 'node-a').length;
     const before = compares();
     a.verify();

@@ -60,7 +60,8 @@ describe('replication/files: Outdated and fencing (in process, loopback)', funct
     const a = await c.pair();
     await c.stop('node-b');
     await waitFor('fenced', async () => a.status().peers[0]?.disk === 'Outdated', 5000);
-    expect([...(await loadDirMeta(a.cfg.metadata))?.fenced ?? []]).to.deep.equal([['node-b', 'Outdated']]);
+    // The status changes first, the record's save follows (a loaded run read the file in between).
+    await waitFor('saved', async () => JSON.stringify([...(await loadDirMeta(a.cfg.metadata))?.fenced ?? []]) === JSON.stringify([['node-b', 'Outdated']]), 5000);
     await c.stop('node-a');
     code = 1; // a handler run now would fail, and refuse the promotion
     const runs = calls.length; // the first promotion's and the peer loss's
