@@ -80,7 +80,7 @@ export class VrrpEngine {
   // Faults the conductor sets (a failed takeover, a spent restart budget), per instance.
   private readonly external = new Map<string, Set<string>>();
   // Faults no tracker can clear: a missing interface or source address (at start, or lost later).
-  private readonly startFaults = new Map<string, Set<string>>();
+  private readonly linkFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
   // Instances whose interface or source address is missing (at start, or since); retried on link and address events.
   private readonly unresolved = new Set<string>();
@@ -145,7 +145,7 @@ export class VrrpEngine {
     else if (source === null) faults.add(missingSource(c));
     if (faults.size > 0) this.unresolved.add(c.name);
     this.faults.set(c.name, faults);
-    this.startFaults.set(c.name, new Set(faults));
+    this.linkFaults.set(c.name, new Set(faults));
     const socket = link ? this.socketFor(c, link) : null;
     const inst = new VrrpInstance(
       c,
@@ -194,7 +194,7 @@ export class VrrpEngine {
     const source = sourceOn(link, c);
     if (source === null) {
       // The interface is here, its address not yet (think DHCP): FAULT for that now.
-      this.startFaults.set(c.name, new Set([missingSource(c)]));
+      this.linkFaults.set(c.name, new Set([missingSource(c)]));
       this.recompute(inst);
       return;
     }
@@ -205,7 +205,7 @@ export class VrrpEngine {
       return;
     }
     this.unresolved.delete(c.name);
-    this.startFaults.set(c.name, new Set());
+    this.linkFaults.set(c.name, new Set());
     this.log.info(`${c.name}: ${c.interface} is usable now (source ${source})`);
     this.recompute(inst);
   }
@@ -225,7 +225,7 @@ export class VrrpEngine {
     }
     const reason = missingSource(c);
     this.unresolved.add(c.name);
-    this.startFaults.get(c.name)?.add(reason);
+    this.linkFaults.get(c.name)?.add(reason);
     this.log.warn(`${c.name}: source address ${was} left ${c.interface}: FAULT until it is back (${reason})`);
     this.recompute(inst);
   }
@@ -252,7 +252,7 @@ export class VrrpEngine {
           const reason = `VRRP socket on ${c.interface} failed: ${err.message}`;
           this.log.error(`${reason}; its instances stay FAULT until the daemon is restarted`);
           for (const i of here) {
-            this.startFaults.get(i.name)?.add(reason);
+            this.linkFaults.get(i.name)?.add(reason);
             const inst = this.instances.get(i.name);
             if (inst !== undefined) this.recompute(inst);
           }
@@ -312,7 +312,7 @@ export class VrrpEngine {
   private recompute(inst: VrrpInstance): void {
     const c = inst.cfg;
     const up = (dev: string): boolean => this.monitor?.isUp(dev) ?? this.links.get(dev)?.up ?? false;
-    const reasons = new Set<string>([...(this.startFaults.get(c.name) ?? []), ...(this.external.get(c.name) ?? [])]);
+    const reasons = new Set<string>([...(this.linkFaults.get(c.name) ?? []), ...(this.external.get(c.name) ?? [])]);
     const contributions: { weight: number; good: boolean | null }[] = [];
     // RFC 5798 has no trackers; keepalived: the VRRP interface down is FAULT.
     if (!up(c.interface)) reasons.add(`interface ${c.interface} down`);
