@@ -79,7 +79,7 @@ export class VrrpEngine {
   private readonly faults = new Map<string, Set<string>>();
   // Faults the conductor sets (a failed takeover, a spent restart budget), per instance.
   private readonly external = new Map<string, Set<string>>();
-  // Faults no tracker can clear: a missing interface or source address (at start, or lost later).
+  // Faults no tracker can clear: a missing interface or source address (at start, or lost later), a failed socket.
   private readonly linkFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
   // Instances whose interface or source address is missing (at start, or since); retried on link and address events.
