@@ -26,11 +26,20 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl disable --now keepalived >/dev/null 2>&1 || true
 fi
 
-# raw-socket and lib/net/native (IPv6 receive with hop limit and destination) are native
-# addons: node-gyp builds them with g++, make and python3 (above); npm ci builds ours too.
+# raw-socket and lib/net/native (IPv6 receive with hop limit and destination; a TCP
+# socket's congestion control) are native addons: node-gyp builds them with g++, make
+# and python3 (above); npm ci builds ours too. Rebuilt when a source is newer than its build.
+stale_addon() {
+  local src out
+  for src in lib/net/native/recv6.c:tandem_recv6 lib/net/native/tcp-congestion.c:tandem_tcp_congestion; do
+    out=lib/net/native/build/Release/${src#*:}.node
+    if [ ! -f "$out" ] || [ "${src%%:*}" -nt "$out" ] || [ lib/net/native/binding.gyp -nt "$out" ]; then return 0; fi
+  done
+  return 1
+}
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
-elif [ ! -f lib/net/native/build/Release/tandem_recv6.node ] || [ lib/net/native/recv6.c -nt lib/net/native/build/Release/tandem_recv6.node ]; then
+elif stale_addon; then
   npm run install
 fi
 npm run build

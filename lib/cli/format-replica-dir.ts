@@ -20,6 +20,7 @@ function peerLines(volume: string, p: DirPeerStatus, now: Date): string[] {
         `lag:${p.oldest_pending_s !== null ? shortDuration(p.oldest_pending_s) : p.pending_files > 0 ? '?' : '0s'}`,
         `disconnects:${p.disconnects}`,
         ...(p.uptime_s === null ? [] : [`uptime:${shortDuration(p.uptime_s)}`]),
+        ...(p.tcp_congestion === null ? [] : [`tcp:${p.tcp_congestion}`]),
         `last-sent:${lastAt(p.last_sent_at, now)}`,
         `last-received:${lastAt(p.last_received_at, now)}`,
       ].join(' '),

@@ -69,6 +69,7 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
         `unacked:${p.unacked}`,
         `disconnects:${p.disconnects}`,
         ...(p.uptime_s === null ? [] : [`uptime:${shortDuration(p.uptime_s)}`]),
+        ...(p.tcp_congestion === null ? [] : [`tcp:${p.tcp_congestion}`]),
         `last-sent:${lastAt(p.last_sent_at, now)}`,
         `last-received:${lastAt(p.last_received_at, now)}`,
       ].join(' '),

@@ -5,7 +5,7 @@
 // where directory volumes' trees lie.
 import { afterSbPolicyIssue } from '../replication/after-sb-policies.js';
 import { activityLogPath } from '../replication/block/activity-log.js';
-import { Fields, mapping } from './checks.js';
+import { Fields, mapping, text } from './checks.js';
 import type { Issues } from './issues.js';
 import { absolutePath } from './names.js';
 import { DEFAULT_STATE_DIR } from './node-section.js';
@@ -18,12 +18,24 @@ import type { Section } from './section.js';
 import { checkKeys } from './suggest.js';
 import type { NodeConfig, ReplicationConfig, ReplicationTlsConfig } from './types.js';
 
-export const REPLICATION_KEYS = ['secret_file', 'tls', 'volumes'] as const;
+export const REPLICATION_KEYS = ['secret_file', 'tls', 'congestion_control', 'volumes'] as const;
+// The links' TCP congestion control (tcp(7) TCP_CONGESTION), whatever the
+// host's default: a host set to BBR for its Internet traffic would pace a
+// replication stream to BBR's bandwidth estimate, which on a LAN link holds
+// a single stream well below the link (docs/replication.md "Link").
+export const DEFAULT_CONGESTION_CONTROL = 'cubic';
+export const HOST_CONGESTION_CONTROL = 'system'; // keep the host's net.ipv4.tcp_congestion_control
+const congestionControl = text(
+  `"${HOST_CONGESTION_CONTROL}" (the host's net.ipv4.tcp_congestion_control) or the name of a TCP congestion control algorithm: 1..15 characters from a-z 0-9 _ (cubic, bbr, reno, ...)`,
+  (s) => /^[a-z0-9_]{1,15}$/.test(s),
+);
 export const TLS_KEYS = ['cert', 'key', 'ca'] as const;
 const REPLICATION_HINTS: Readonly<Record<string, string>> = {
   resources: 'DRBD\'s resources are written as volumes here',
   resource: 'DRBD\'s resources are written as volumes here',
   shared_secret: 'the secret is read from a file: write secret_file: /path',
+  congestion: 'the links\' TCP congestion control is congestion_control: cubic (the default), bbr, ... or system',
+  tcp_congestion_control: 'the links\' TCP congestion control is congestion_control: cubic (the default), bbr, ... or system',
 };
 
 // The drafts behind each validated section, for crossCheck: they keep the
@@ -33,7 +45,7 @@ const DRAFTS = new WeakMap<ReplicationConfig, readonly VolumeDraft[]>();
 export const replicationSection: Section<'replication'> = {
   key: 'replication',
   validate(raw, at, { issues }) {
-    if (raw === undefined) return { secretFile: '', volumes: [] };
+    if (raw === undefined) return { secretFile: '', congestionControl: DEFAULT_CONGESTION_CONTROL, volumes: [] };
     const obj = mapping(raw, at, issues, `keys: ${REPLICATION_KEYS.join(', ')}`);
     if (obj === undefined) return undefined;
     checkKeys(obj, REPLICATION_KEYS, at, issues, REPLICATION_HINTS);
@@ -42,8 +54,9 @@ export const replicationSection: Section<'replication'> = {
     const volumesWritten = Array.isArray(f.raw('volumes')) && (f.raw('volumes') as unknown[]).length > 0;
     const secretFile = readSecretFile(f, volumesWritten);
     const tls = f.has('tls') ? readTls(f.raw('tls'), f.path('tls'), issues) : undefined;
+    const cc = f.withDefault('congestion_control', congestionControl, DEFAULT_CONGESTION_CONTROL);
     checkAcrossVolumes(drafts, issues);
-    const out: ReplicationConfig = { secretFile: secretFile ?? '', volumes: drafts.flatMap((d) => (d.config === undefined ? [] : [d.config])) };
+    const out: ReplicationConfig = { secretFile: secretFile ?? '', congestionControl: cc === HOST_CONGESTION_CONTROL ? null : cc, volumes: drafts.flatMap((d) => (d.config === undefined ? [] : [d.config])) };
     if (tls !== undefined) out.tls = tls;
     DRAFTS.set(out, drafts);
     return out;

@@ -161,6 +161,7 @@ export type VolumeConfig = BlockVolumeConfig | DirectoryVolumeConfig;
 export interface ReplicationConfig {
   secretFile: string; // '' only when there are no volumes
   tls?: ReplicationTlsConfig;
+  congestionControl: string | null; // the links' TCP congestion control; null: the host's default
   volumes: VolumeConfig[];
 }
 

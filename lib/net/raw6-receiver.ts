@@ -2,29 +2,13 @@
 // protocol on one interface whose packets come with their hop limit and
 // destination, which an IPv6 raw socket read with recvfrom(2) never shows.
 // Receive only; sending stays with raw.ts.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { TandemError } from '../errors.js';
+import { loadAddon } from './native-addon.js';
 
 interface Native {
   open(protocol: number, device: string, checksumOffset: number): object;
   setOption(handle: object, level: number, name: number, value: Buffer): void;
   start(handle: object, onPacket: (payload: Buffer, src: string, dst: string, hopLimit: number) => void, onError: (message: string, fatal: boolean) => void): void;
   close(handle: object): void;
-}
-
-// From dist/lib/net/ (or lib/net/ under a TypeScript loader) to the package root's build output.
-const ADDON = new URL('../../../lib/net/native/build/Release/tandem_recv6.node', import.meta.url);
-let native: Native | null = null;
-
-function load(): Native {
-  if (native !== null) return native;
-  try {
-    native = createRequire(import.meta.url)(fileURLToPath(ADDON)) as Native;
-  } catch (err) {
-    throw new TandemError('NATIVE_MISSING', `the IPv6 receive addon is not built (${(err as Error).message.split('\n')[0]}); run \`npm run install\` (or scripts/setup.sh) in the source tree`);
-  }
-  return native;
 }
 
 export interface Raw6Packet {
@@ -41,7 +25,7 @@ export class Raw6Receiver {
 
   // `checksumOffset`: the kernel verifies the protocol's checksum there and drops a bad one (IPV6_CHECKSUM), or null.
   constructor(readonly protocol: number, readonly device: string, checksumOffset: number | null) {
-    this.native = load();
+    this.native = loadAddon<Native>('tandem_recv6', 'the IPv6 receive addon');
     this.handle = this.native.open(protocol, device, checksumOffset ?? -1);
   }
 

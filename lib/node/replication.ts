@@ -75,7 +75,7 @@ export class Replication {
     const tls = await readTls(cfg);
     try {
       for (const vc of cfg.volumes) {
-        const deps = { node, secret, ...(tls ? { tls } : {}), log, runHandler, emit: (type: string, fields: Record<string, unknown>) => events.emit(type, fields) };
+        const deps = { node, secret, ...(tls ? { tls } : {}), congestionControl: cfg.congestionControl, log, runHandler, emit: (type: string, fields: Record<string, unknown>) => events.emit(type, fields) };
         const v = vc.type === 'block' ? await ReplicatedVolume.open(vc, deps) : await DirectoryVolume.open(vc, deps);
         volumes.set(vc.name, v);
         await v.start();

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { request } from '../../lib/cli/client.js';
+import { DEFAULT_CONGESTION_CONTROL } from '../../lib/config/replication-section.js';
 import type { VolumeStatus } from '../../lib/replication/volume/status-types.js';
 import type { Lab, LabHost } from '../lab/lab.js';
 import { addReplicationAddresses, imagePath, nbdSocket, REPLICATION_PORT, replicationAddress, replicationConfig } from '../lab/replication-config.js';
@@ -100,8 +101,9 @@ async function qemuMirror(lab: Lab, o: TargetOptions): Promise<Prepared> {
   for (const h of [a, b]) {
     await prewrite(imagePath(h), o.sizeBytes);
     // QEMU 7.2's NBD sockets leave Nagle's algorithm on: without quick ACKs every small request waits out a 40 ms delayed ACK.
+    // And QEMU cannot choose its sockets' congestion control: the route gives it what tandem's link asks for by default.
     const addr = replicationAddress(lab, h);
-    await lab.exec(h, ['ip', 'route', 'replace', '198.51.100.0/24', 'dev', h.dev, 'src', addr, 'quickack', '1']);
+    await lab.exec(h, ['ip', 'route', 'replace', '198.51.100.0/24', 'dev', h.dev, 'src', addr, 'quickack', '1', 'congctl', DEFAULT_CONGESTION_CONTROL]);
   }
   const peer = lab.spawn(b, ['qemu-nbd', '-f', 'raw', '-b', replicationAddress(lab, b), '-p', String(REPLICATION_PORT), '-t', '--cache=writeback', imagePath(b)], 'qemu-nbd.log');
   await until('qemu-nbd on the peer listening', async () => (await lab.exec(b, ['ss', '-Htln', `sport = :${REPLICATION_PORT}`])).stdout.trim() !== '', 10_000, 100);

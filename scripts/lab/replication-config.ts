@@ -37,6 +37,7 @@ export interface VolumeOptions {
   secret?: string; // default: the lab-wide secret
   device?: string; // default: imagePath(h)
   tls?: { cert: string; key: string; ca: string }; // file paths
+  congestionControl?: string; // replication.congestion_control; default: not written (cubic)
   extraVrrp?: string; // a `vrrp:` section to append as is
   fencePeer?: string; // fencing: resource-only with this fence_peer command
 }
@@ -109,6 +110,7 @@ export function replicationConfig(lab: Lab, h: LabHost, o: VolumeOptions = {}): 
   return [
     ...head(lab, h, o.secret ?? LAB_SECRET),
     ...(o.tls ? [`  tls: { cert: ${o.tls.cert}, key: ${o.tls.key}, ca: ${o.tls.ca} }`] : []),
+    ...(o.congestionControl === undefined ? [] : [`  congestion_control: ${o.congestionControl}`]),
     '  volumes:',
     '    - name: db',
     `      device: ${o.device ?? imagePath(h)}`,

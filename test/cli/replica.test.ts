@@ -28,6 +28,7 @@ function peer(over: Partial<PeerStatus>): PeerStatus {
     disk: 'UpToDate',
     connected: true,
     uptime_s: 3725,
+    tcp_congestion: 'cubic',
     bytes_sent: 1.5 * GiB,
     bytes_received: 3 * MiB,
     writes_sent: 1234,
@@ -80,6 +81,7 @@ const broken = peer({
   disk: 'DUnknown',
   connected: false,
   uptime_s: null,
+  tcp_congestion: null,
   bytes_sent: 0,
   bytes_received: 512,
   writes_sent: 0,
@@ -124,7 +126,7 @@ describe('cli/format-replica', () => {
       '  device:/dev/vg0/db',
       '  nbd tcp:127.0.0.1:10809 socket:/run/tandem/nbd-db.sock clients:1',
       '  node-b connection:Connected replication:SyncSource role:Secondary peer-disk:UpToDate address:10.0.0.2:7789',
-      '    sent:1.5GiB received:3.0MiB writes-sent:1234 writes-received:0 out-of-sync:1.2GiB pending:3 unacked:3 disconnects:2 uptime:1h02m last-sent:2s-ago last-received:1s-ago',
+      '    sent:1.5GiB received:3.0MiB writes-sent:1234 writes-received:0 out-of-sync:1.2GiB pending:3 unacked:3 disconnects:2 uptime:1h02m tcp:cubic last-sent:2s-ago last-received:1s-ago',
       "    sync'ed: 42.1% (1.2GiB left) 95.3MiB/s eta 0:13",
       '  node-c connection:StandAlone replication:Off role:Unknown peer-disk:DUnknown address:10.0.0.3:7789',
       '    sent:0B received:512B writes-sent:0 writes-received:0 out-of-sync:10.0GiB pending:0 unacked:0 disconnects:1 last-sent:never last-received:5h07m-ago',
@@ -186,7 +188,7 @@ describe('cli/format-replica', () => {
       'web role:Secondary disk:UpToDate protocol:A size:512.0MiB',
       '  device:/dev/vg0/db',
       '  node-a connection:Connected replication:Established role:Primary peer-disk:UpToDate address:10.0.0.2:7789',
-      '    sent:1.5GiB received:3.0MiB writes-sent:1234 writes-received:0 out-of-sync:0B pending:3 unacked:3 disconnects:2 uptime:1h02m last-sent:2s-ago last-received:1s-ago',
+      '    sent:1.5GiB received:3.0MiB writes-sent:1234 writes-received:0 out-of-sync:0B pending:3 unacked:3 disconnects:2 uptime:1h02m tcp:cubic last-sent:2s-ago last-received:1s-ago',
     ]);
     expect(second?.split('\n')[0]).to.equal('logs role:Primary disk:UpToDate protocol:C size:10.0GiB');
   });
@@ -201,12 +203,12 @@ describe('cli/format-replica', () => {
       lacking: { count: 1, first: '"big": ENOSPC from node-a' },
       peers: [{
         name: 'node-a', address: '198.51.100.11:7790', connection: 'Connected', replication: 'Established', role: 'Primary', disk: 'UpToDate',
-        connected: true, uptime_s: 65, bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
+        connected: true, uptime_s: 65, tcp_congestion: 'cubic', bytes_sent: 100, bytes_received: 3 * MiB, files_sent: 0, files_received: 4321,
         last_sent_at: before(1), last_received_at: before(2), pending_files: 3, pending_bytes: 2048, oldest_pending_s: 1.5,
         disconnects: 1, last_error: null, split_brain: false, discard_my_data: false, resync_suspended: null, resync_held: null,
       }, {
         name: 'node-c', address: '198.51.100.13:7790', connection: 'Connected', replication: 'PausedSyncS', role: 'Secondary', disk: 'Inconsistent',
-        connected: true, uptime_s: 3, bytes_sent: 10, bytes_received: 20, files_sent: 0, files_received: 0,
+        connected: true, uptime_s: 3, tcp_congestion: 'bbr', bytes_sent: 10, bytes_received: 20, files_sent: 0, files_received: 0,
         last_sent_at: before(1), last_received_at: before(1), pending_files: 0, pending_bytes: 0, oldest_pending_s: null,
         disconnects: 0, last_error: null, split_brain: false, discard_my_data: false, resync_suspended: 'node-b takes node-a\'s writes (Primary)', resync_held: null,
       }],
@@ -218,9 +220,9 @@ describe('cli/format-replica', () => {
       '  lacking: 1 change(s) from the Primary not applied here, first "big": ENOSPC from node-a (tried again; promotion refused without --force until they land)',
       '  problems: 1, last: "big" ENOSPC: no space left',
       '  node-a connection:Connected replication:Established role:Primary peer-disk:UpToDate address:198.51.100.11:7790',
-      '    sent:100B received:3.0MiB files-sent:0 files-received:4321 pending:3 pending-bytes:2.0KiB lag:1s disconnects:1 uptime:1m05s last-sent:1s-ago last-received:2s-ago',
+      '    sent:100B received:3.0MiB files-sent:0 files-received:4321 pending:3 pending-bytes:2.0KiB lag:1s disconnects:1 uptime:1m05s tcp:cubic last-sent:1s-ago last-received:2s-ago',
       '  node-c connection:Connected replication:PausedSyncS role:Secondary peer-disk:Inconsistent address:198.51.100.13:7790',
-      '    sent:10B received:20B files-sent:0 files-received:0 pending:0 pending-bytes:0B lag:0s disconnects:0 uptime:3s last-sent:1s-ago last-received:1s-ago',
+      '    sent:10B received:20B files-sent:0 files-received:0 pending:0 pending-bytes:0B lag:0s disconnects:0 uptime:3s tcp:bbr last-sent:1s-ago last-received:1s-ago',
       "    resync-suspended: node-b takes node-a's writes (Primary) (one source at a time)",
     ]);
     expect(formatVolumeSummary(dir)).to.equal('conf: Secondary, disk UpToDate; peer node-a Connected Established 3 pending; peer node-c Connected PausedSyncS');

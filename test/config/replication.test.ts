@@ -25,10 +25,17 @@ const volumeOf = (raw: unknown): BlockVolumeConfig => { const v = valid(raw).rep
 describe('config/replication', () => {
   describe('defaults', () => {
     it('an absent section means no replication; empty volumes need no secret', () => {
-      expect(valid({ node: { name: 'n' } }).replication).to.deep.equal({ secretFile: '', volumes: [] });
-      expect(valid({ replication: {} }).replication).to.deep.equal({ secretFile: '', volumes: [] });
-      expect(valid({ replication: { volumes: [] } }).replication).to.deep.equal({ secretFile: '', volumes: [] });
-      expect(valid({ replication: { secret_file: '/s', volumes: [] } }).replication).to.deep.equal({ secretFile: '/s', volumes: [] });
+      const none = { secretFile: '', congestionControl: 'cubic', volumes: [] };
+      expect(valid({ node: { name: 'n' } }).replication).to.deep.equal(none);
+      expect(valid({ replication: {} }).replication).to.deep.equal(none);
+      expect(valid({ replication: { volumes: [] } }).replication).to.deep.equal(none);
+      expect(valid({ replication: { secret_file: '/s', volumes: [] } }).replication).to.deep.equal({ ...none, secretFile: '/s' });
+    });
+    it('congestion_control: cubic by default, "system" for the host\'s default (null), or an algorithm\'s name', () => {
+      expect(valid(conf([vol()])).replication?.congestionControl).to.equal('cubic');
+      expect(valid(conf([vol()], { congestion_control: 'system' })).replication?.congestionControl).to.equal(null);
+      expect(valid(conf([vol()], { congestion_control: 'bbr' })).replication?.congestionControl).to.equal('bbr');
+      expect(valid(conf([vol()], { congestion_control: 'dctcp' })).replication?.congestionControl).to.equal('dctcp');
     });
     it('fills every default of a minimal volume', () => {
       expect(volumeOf(conf([vol()]))).to.deep.equal({
@@ -192,6 +199,13 @@ describe('config/replication', () => {
       expectOnly({ node: { name: 'node-a' }, replication: { volumes: [vol()] } }, 'replication.secret_file', 'required key is missing when there are volumes', 'absolute path');
       expectOnly(conf([vol()], { secret_file: 'secret' }), 'replication.secret_file', 'an absolute path');
     });
+    it('congestion_control is "system" or an algorithm\'s name; the sysctl\'s name points to it', () => {
+      const allowed = '"system" (the host\'s net.ipv4.tcp_congestion_control) or the name of a TCP congestion control algorithm: 1..15 characters from a-z 0-9 _';
+      for (const bad of ['BBR', 'tcp-cubic', 'a_name_too_long_x', '', 7, ['cubic']]) {
+        expectOnly(conf([vol()], { congestion_control: bad }), 'replication.congestion_control', allowed);
+      }
+      expectOnly(conf([vol()], { tcp_congestion_control: 'bbr' }), 'replication.tcp_congestion_control', 'congestion_control: cubic (the default), bbr, ... or system');
+    });
     it('tls needs cert, key and ca, each an absolute path', () => {
       expectOnly(conf([vol()], { tls: { cert: '/c', key: '/k' } }), 'replication.tls.ca', 'required key is missing', 'absolute path');
       expectOnly(conf([vol()], { tls: { cert: '/c', key: 'k', ca: '/a' } }), 'replication.tls.key', 'an absolute path');
@@ -208,7 +222,7 @@ describe('config/replication', () => {
       expectOnly(conf([vol({ nbd: { socket: '/s', port: 10809 } })]), `${v0}.nbd.port`, 'allowed keys here: listen, socket');
     });
     it('the section, volumes and each volume have their shapes', () => {
-      expectOnly({ replication: [] }, 'replication', 'must be a mapping', 'secret_file, tls, volumes');
+      expectOnly({ replication: [] }, 'replication', 'must be a mapping', 'secret_file, tls, congestion_control, volumes');
       expectOnly({ replication: { volumes: { db: {} } } }, 'replication.volumes', 'must be a list of volumes');
       expectOnly(conf(['db']), `${v0}`, 'must be a mapping');
     });

@@ -57,6 +57,8 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     await sameImages(lab);
     const sb = (await volume(b)).peers[0];
     expect(sb?.writes_received).to.be.greaterThan(0);
+    // replication.congestion_control's default, whatever the host's (this machine's is bbr).
+    for (const h of lab.hosts) expect((await volume(h)).peers[0]?.tcp_congestion, `${h.name}'s link`).to.equal('cubic');
     expect((await readFile(imagePath(b))).subarray(0, 8 * MiB).equals(await readFile(src))).to.equal(true);
   });
 
@@ -320,11 +322,16 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     makePki(pki, 'ca', lab.hosts.map((h) => h.name), (n) => replicationAddress(lab, lab.hosts.find((h) => h.name === n) as LabHost));
     const tls = (h: LabHost) => ({ cert: join(pki, `${h.name}.crt`), key: join(pki, `${h.name}.key`), ca: join(pki, 'ca.crt') });
     await addReplicationAddresses(lab);
-    const procs = lab.hosts.map((h) => lab.startTandem(h, replicationConfig(lab, h, { tls: tls(h) })));
+    // congestion_control: system keeps the host's algorithm (the namespace's default).
+    const procs = lab.hosts.map((h) => lab.startTandem(h, replicationConfig(lab, h, { tls: tls(h), congestionControl: 'system' })));
     for (const h of lab.hosts) await daemonUp(h);
     const [a] = lab.hosts as [LabHost, LabHost];
     await replica(a, 'primary', { force: true });
     await inSync(lab, a);
+    for (const h of lab.hosts) {
+      const own = (await lab.exec(h, ['sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
+      expect((await volume(h)).peers[0]?.tcp_congestion, `${h.name}'s link`).to.equal(own);
+    }
     await qemuIo(lab, a, 'write -P 0x5c 7M 256k', 'flush');
     await inSync(lab, a);
     await sameImages(lab);

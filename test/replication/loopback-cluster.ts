@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CONGESTION_CONTROL } from '../../lib/config/replication-section.js';
 import type { HandlerRunner } from '../../lib/replication/volume/fence-peers.js';
 import type { VolumeDeps } from '../../lib/replication/volume/volume.js';
 
@@ -83,7 +84,7 @@ export abstract class LoopbackCluster<V extends Volume> {
 
   async start(name: string, secret: Buffer = SECRET): Promise<V> {
     const v = await this.open(name, {
-      node: name, secret,
+      node: name, secret, congestionControl: DEFAULT_CONGESTION_CONTROL,
       log: { info: (m) => this.logs.push(`${name} info ${m}`), warn: (m) => this.logs.push(`${name} warn ${m}`), error: (m) => this.logs.push(`${name} error ${m}`) },
       emit: (type, fields) => this.events.push({ node: name, type, fields }),
       ...(this.fenceRunners.has(name) ? { runHandler: this.fenceRunners.get(name) as HandlerRunner } : {}),

@@ -73,7 +73,7 @@ export class DirectoryVolume implements DirHost {
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
     for (const p of cfg.peers) this.peers.set(p.name, new DirPeerSession(p.name, formatHostPort(p.address), this, policies));
     for (const [name, disk] of meta.fenced) this.peers.get(name)?.rememberFenced(disk);
-    this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
+    this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), congestionControl: deps.congestionControl, log: deps.log, cfg, sessions: this.peers });
     this.watcher = new TreeWatcher({
       root: cfg.path, exclude: this.exclude,
       onChange: (path, at) => this.onChange(path, at),

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { TandemError } from '../../errors.js';
 import { readReused } from '../../net/reused-reads.js';
+import { setTcpCongestion, tcpCongestion } from '../../net/tcp-congestion.js';
 import { TickCork } from '../../net/tick-cork.js';
 import { FrameDecoder } from './decoder.js';
 import { DEFAULT_MAX_PAYLOAD, type Frame, type FrameError, HEADER_LEN, encodeFrameHeader } from './frame.js';
@@ -45,6 +46,7 @@ export interface PeerLinkOptions {
   timers?: Timers;
   randomBytes?: (n: number) => Buffer;
   log?: (level: 'info' | 'warn', message: string) => void;
+  congestionControl?: string; // the socket's TCP congestion control; unset: the host's default
 }
 
 // Frames PeerLink answers itself; send() refuses them.
@@ -97,6 +99,10 @@ export class PeerLink {
       timeoutMs: opts.handshakeTimeoutMs ?? 10_000, randomBytes: opts.randomBytes ?? cryptoRandomBytes,
     });
     socket.setNoDelay(true); // NBD proto.md: TCP_NODELAY; one write is one frame, latency is what protocol C pays
+    if (opts.congestionControl !== undefined) {
+      const why = setTcpCongestion(socket, opts.congestionControl);
+      if (why !== null) opts.log?.('warn', `link ${this.remote}: congestion_control ${opts.congestionControl} not set (${why}); the link uses the host's default`);
+    }
     readReused(socket, (chunk) => this.onData(chunk), { target: () => this.decoder.readTarget() });
     socket.on('end', () => this.onEnd());
     socket.on('close', () => { this.clearGrace(); this.onEnd(); });
@@ -116,6 +122,11 @@ export class PeerLink {
   /** The shortest round trip seen on this link (our HELLO to the peer's RESPONSE, a PING to its PONG), or null. */
   get roundTripMs(): number | null {
     return this.rtt;
+  }
+
+  /** The socket's TCP congestion control algorithm as the kernel reports it, or null once closed. */
+  get congestionControl(): string | null {
+    return tcpCongestion(this.socket);
   }
 
   get remote(): string {

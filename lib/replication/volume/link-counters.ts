@@ -5,6 +5,7 @@ import type { LinkCloseInfo, PeerLink } from '../link/peer-link.js';
 
 export interface LinkCounterFields {
   uptime_s: number | null;
+  tcp_congestion: string | null; // the link's TCP congestion control as the kernel reports it; null unless connected
   bytes_sent: number;
   bytes_received: number;
   last_sent_at: string | null;
@@ -48,6 +49,7 @@ export class LinkCounters {
     const err = this.lastError;
     return {
       uptime_s: running && since !== null ? Math.round((Date.now() - since) / 1000) : null,
+      tcp_congestion: running ? (link?.congestionControl ?? null) : null,
       bytes_sent: this.totals.bytesSent + (ls === null ? 0 : ls.bytesSent - this.baseline.bytesSent),
       bytes_received: this.totals.bytesReceived + (ls === null ? 0 : ls.bytesReceived - this.baseline.bytesReceived),
       last_sent_at: iso(ls?.lastSentAt ?? this.lastSentAt),

@@ -6,7 +6,7 @@ import { formatHostPort } from '../../config/names.js';
 import type { HostPort, ReplicationPeerConfig } from '../../config/types.js';
 import { PeerConnector } from '../link/connector.js';
 import { PeerListener } from '../link/listener.js';
-import type { PeerLink } from '../link/peer-link.js';
+import type { PeerLink, PeerLinkOptions } from '../link/peer-link.js';
 import type { LinkTls } from '../link/transport.js';
 import type { VolumeLog } from './host.js';
 
@@ -33,6 +33,7 @@ export interface VolumeLinksOptions {
   node: string;
   secret: Buffer;
   tls?: LinkTls;
+  congestionControl: string | null; // replication.congestion_control; null: the host's default
   log: VolumeLog;
   cfg: LinkedVolumeConfig;
   sessions: ReadonlyMap<string, LinkedSession>; // by peer name
@@ -47,12 +48,13 @@ export class VolumeLinks {
 
   constructor(private readonly o: VolumeLinksOptions) {}
 
-  private linkOptions(): { node: string; volume: string; secret: Buffer; heartbeat: { intervalMs: number; timeoutMs: number }; log: (level: 'info' | 'warn', m: string) => void } {
+  private linkOptions(): PeerLinkOptions {
     const { o } = this;
     return {
       node: o.node, volume: o.cfg.name, secret: o.secret,
       heartbeat: { intervalMs: o.cfg.pingIntervalMs, timeoutMs: o.cfg.pingTimeoutMs },
       log: (level, m) => o.log[level](`${o.cfg.name}: ${m}`),
+      ...(o.congestionControl === null ? {} : { congestionControl: o.congestionControl }),
     };
   }
 

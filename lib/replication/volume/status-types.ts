@@ -32,6 +32,7 @@ export interface PeerStatus {
   disk: DiskState; // the peer's disk; 'DUnknown' unless Connected
   connected: boolean;
   uptime_s: number | null; // since the current connection was established
+  tcp_congestion: string | null; // the link's TCP congestion control (replication.congestion_control), as the kernel reports it; null unless connected
   bytes_sent: number;
   bytes_received: number;
   writes_sent: number; // WRITE frames replicated to this peer (an application write over 4 MiB is one per 4 MiB)

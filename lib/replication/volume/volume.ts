@@ -49,6 +49,7 @@ export interface VolumeDeps {
   node: string;
   secret: Buffer;
   tls?: LinkTls;
+  congestionControl: string | null; // replication.congestion_control; null: the host's default
   log: VolumeLog;
   emit: (type: string, fields: Record<string, unknown>) => void;
   runHandler?: HandlerRunner; // the fence_peer handler's runner (the node's services/exec)
@@ -117,7 +118,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     for (const p of cfg.peers) this.peers.set(p.name, new PeerSession(p.name, formatHostPort(p.address), this, policies));
     for (const [name, disk] of record.fencedPeers) this.peers.get(name)?.rememberFenced(disk);
-    this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), log: deps.log, cfg, sessions: this.peers });
+    this.links = new VolumeLinks({ node: deps.node, secret: deps.secret, ...(deps.tls ? { tls: deps.tls } : {}), congestionControl: deps.congestionControl, log: deps.log, cfg, sessions: this.peers });
   }
 
   get node(): string {

@@ -1,6 +1,7 @@
 // PeerLink over real loopback TCP: authentication, ordered exchange, refusal
 // of a wrong secret, garbage, silence, slow handshakes, re-chunked streams.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { FrameDecoder } from '../../../lib/replication/link/decoder.js';
@@ -159,6 +160,25 @@ describe('replication/link PeerLink (loopback)', function () {
     expect(p.a.stats.disconnects).to.equal(1);
     await p.close();
     await proxy?.stop();
+  });
+
+  it('sets the socket\'s TCP congestion control on each end as asked; an unknown one is logged and the link still works', async () => {
+    const host = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+    const asked = host === 'reno' ? 'cubic' : 'reno'; // one that differs from the host's, so the change shows
+    const log = new LogLines();
+    const p = await linkPair({ congestionControl: asked }, { congestionControl: 'no_such_cc', log: log.log });
+    try {
+      await Promise.all([p.a.ready, p.b.ready]);
+      expect(p.a.congestionControl).to.equal(asked);
+      expect(p.b.congestionControl, 'the unknown name leaves the host default').to.equal(host);
+      expect(log.lines.join('\n')).to.match(/congestion_control no_such_cc not set \(the kernel has no congestion control algorithm "no_such_cc" \(loaded: [a-z].*\)\); the link uses the host's default/);
+      const got = collect(p.a, 1);
+      p.b.send({ type: 'WRITE', payload: Buffer.from('still carried') });
+      expect((await got)[0]?.payload.toString()).to.equal('still carried');
+    } finally {
+      await p.close();
+    }
+    expect(p.a.congestionControl, 'closed').to.equal(null);
   });
 
   it('measures the round trip at authentication and with each PING, as the shortest seen', async () => {

@@ -61,6 +61,28 @@ describe('replication/link over TLS (loopback)', function () {
     await listener.stop();
   });
 
+  it('sets the TCP congestion control under TLS too, on both ends', async () => {
+    const accepted: PeerLink[] = [];
+    const listener = new PeerListener({
+      host: '127.0.0.1', port: 0, tls: pki['node-a'],
+      link: { node: 'node-a', volume: 'db', secret: SECRET, congestionControl: 'reno' },
+      onLink: (l) => accepted.push(l),
+    });
+    const { port } = await listener.start();
+    const connector = new PeerConnector({
+      host: '127.0.0.1', port, tls: pki['node-b'], link: { node: 'node-b', volume: 'db', secret: SECRET, congestionControl: 'reno' },
+    });
+    connector.start();
+    try {
+      await until(() => connector.link?.state === 'established' && accepted[0]?.state === 'established');
+      expect(connector.link?.congestionControl).to.equal('reno');
+      expect(accepted[0]?.congestionControl).to.equal('reno');
+    } finally {
+      await connector.stop();
+      await listener.stop();
+    }
+  });
+
   it('refuses a client whose certificate another CA signed, before any link frame', async () => {
     const log = new LogLines();
     const accepted: PeerLink[] = [];
