@@ -1,7 +1,8 @@
 // The metadata of a directory volume: its generation identifiers, disk state,
 // last role and, per peer, how many paths changed while the peer was away
 // (what discard-least-changes and discard-zero-changes weigh) and what fencing
-// made of it while it is away. Small, so it
+// made of it while it is away; as Secondary, whether it lacks changes of the
+// Primary's (lacking.ts). Small, so it
 // is rewritten whole: new file, fsync, rename, fsync the directory; a crash
 // leaves the old record or the new one (issue 3 "Metadata updates never leave
 // it half-written").
@@ -12,9 +13,11 @@ import { encodeGenerations, parseGenerations } from '../generations-json.js';
 import { onNewVolume, type Generations } from '../generations.js';
 import { decodeFencedPeers, fencedPeersJson, type FencedPeers } from '../fencing.js';
 import { isDiskState, type DiskState } from '../states.js';
+import type { LackingRecord } from './lacking.js';
 
 const FORMAT = 'tandem-directory-volume/1';
 const MAX_BYTES = 256 * 1024;
+const MAX_FIRST = 8192; // a path near PATH_MAX, quoted, and its reason
 
 export interface DirMeta {
   generations: Generations;
@@ -22,12 +25,13 @@ export interface DirMeta {
   lastRole: 'Primary' | 'Secondary';
   changed: Record<string, number>; // per peer: paths changed since it was last in sync
   fenced: FencedPeers; // what fencing made of absent peers (fencing.ts)
+  lacking: LackingRecord | null; // as Secondary: the Primary's changes not applied here (lacking.ts)
 }
 
-export const freshDirMeta = (): DirMeta => ({ generations: onNewVolume(), disk: 'Inconsistent', lastRole: 'Secondary', changed: {}, fenced: new Map() });
+export const freshDirMeta = (): DirMeta => ({ generations: onNewVolume(), disk: 'Inconsistent', lastRole: 'Secondary', changed: {}, fenced: new Map(), lacking: null });
 
 export function encodeDirMeta(m: DirMeta): string {
-  return JSON.stringify({ format: FORMAT, generations: JSON.parse(encodeGenerations(m.generations)) as unknown, disk: m.disk, lastRole: m.lastRole, changed: m.changed, fencedPeers: fencedPeersJson(m.fenced) });
+  return JSON.stringify({ format: FORMAT, generations: JSON.parse(encodeGenerations(m.generations)) as unknown, disk: m.disk, lastRole: m.lastRole, changed: m.changed, fencedPeers: fencedPeersJson(m.fenced), lacking: m.lacking });
 }
 
 export function decodeDirMeta(text: string): { ok: true; meta: DirMeta } | { ok: false; reason: string } {
@@ -50,7 +54,18 @@ export function decodeDirMeta(text: string): { ok: true; meta: DirMeta } | { ok:
   }
   const fenced = decodeFencedPeers(o.fencedPeers);
   if (!fenced.ok) return { ok: false, reason: fenced.detail };
-  return { ok: true, meta: { generations: g.generations, disk: o.disk, lastRole: o.lastRole, changed, fenced: fenced.value } };
+  const lacking = decodeLacking(o.lacking);
+  if (lacking === undefined) return { ok: false, reason: 'lacking is not null or { count, first }' };
+  return { ok: true, meta: { generations: g.generations, disk: o.disk, lastRole: o.lastRole, changed, fenced: fenced.value, lacking } };
+}
+
+// Absent in records of builds before it was kept: nothing lacking. Undefined when malformed.
+function decodeLacking(v: unknown): LackingRecord | null | undefined {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object') return undefined;
+  const { count, first } = v as Record<string, unknown>;
+  if (!Number.isSafeInteger(count) || (count as number) < 1 || typeof first !== 'string' || first.length > MAX_FIRST) return undefined;
+  return { count: count as number, first };
 }
 
 export async function loadDirMeta(path: string): Promise<DirMeta | null> {

@@ -36,6 +36,7 @@ import type { DirectoryVolumeStatus, FileProblem } from './dir-status.js';
 import { DivergenceWatch } from './divergence.js';
 import { compileExclude, type ExcludeMatcher } from './exclude.js';
 import { generationsStatus } from '../generations-json.js';
+import { LackingChanges } from './lacking.js';
 import { buildManifest } from './manifest.js';
 import type { ReceiverEvents } from './receiver.js';
 import type { SenderEvents } from './sender.js';
@@ -63,11 +64,12 @@ export class DirectoryVolume implements DirHost {
   private walkProblems = new Set<string>();
   // As Secondary: changes the Primary sent that could not be applied here (ENOSPC ...), with why, until
   // they land. In memory only: after a restart the connect's compare resends whatever is missing.
-  private readonly lacking = new Map<string, string>();
+  private readonly lacking: LackingChanges;
   private readonly feedsTold = new FeedsTold(); // our feeds as the peers last heard them
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
+    this.lacking = new LackingChanges(meta.lacking, () => void this.save().catch((e: unknown) => this.log.error(`${cfg.name}: saving metadata: ${(e as Error).message}`)), () => this.saveSoon());
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
@@ -109,6 +111,7 @@ export class DirectoryVolume implements DirHost {
       for (const p of cfg.peers) meta.changed[p.name] = Math.max(meta.changed[p.name] ?? 0, 1);
       deps.log.warn(`${cfg.name}: was Primary when it stopped (a crash?): its last changes may be on no peer; at one generation its tree is the source of the next compare`);
     }
+    if (meta.lacking !== null) deps.log.warn(`${cfg.name}: lacked ${meta.lacking.count} change(s) from its Primary when it stopped (first: ${meta.lacking.first}): not promoted without --force until a compare with a Primary is done`);
     meta.lastRole = 'Secondary';
     for (const k of Object.keys(meta.changed)) if (!cfg.peers.some((p) => p.name === k)) delete meta.changed[k];
     const known = fencedAtOpen(meta.fenced, cfg.peers.map((p) => p.name));
@@ -153,9 +156,8 @@ export class DirectoryVolume implements DirHost {
 
   async promote(force: boolean): Promise<void> {
     if (this.role === 'Primary') return;
-    const lack = [...this.lacking][0];
-    if (lack !== undefined && !force) {
-      throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${this.lacking.size} change(s) from the Primary could not be applied here (first: "${lack[0]}": ${lack[1]}); promoted now, this tree would lose them: free what stops them (they are tried again), or promote with --force`);
+    if (this.lacking.any && !force) {
+      throw new TandemError('PROMOTE_REFUSED', `${this.cfg.name}: ${this.lacking.count} change(s) from the Primary could not be applied here (first: ${this.lacking.first}); promoted now, this tree would lose them: free what stops them (they are tried again at the next connect), or promote with --force`);
     }
     const fencingSelf = { disk: () => this.meta.disk, setDisk: (d: DiskState) => this.setDisk(d) };
     let before: Pick<DirMeta, 'generations' | 'disk' | 'lastRole'> | null = null;
@@ -181,6 +183,8 @@ export class DirectoryVolume implements DirHost {
       },
     });
     if (v === null) return;
+    if (this.lacking.any) this.log.warn(`${this.cfg.name}: promoted with --force: ${this.lacking.count} change(s) from the former Primary that never landed here are given up (first: ${this.lacking.first})`);
+    this.lacking.clear(); // forced: this tree is the data now
     // A demoted Primary's last changes still being applied here land before ours (and before the compare reads the tree).
     await this.othersApplying('');
     this.divergence.pause();
@@ -306,7 +310,7 @@ export class DirectoryVolume implements DirHost {
   receiverEvents(peer: string, synced: () => Promise<void>): ReceiverEvents {
     return {
       applied: (path, entry) => {
-        this.lacking.delete(path);
+        this.lacking.applied(path);
         this.divergence.applied(path, entry);
       },
       busy: (path, on) => this.divergence.setBusy(path, on),
@@ -317,7 +321,7 @@ export class DirectoryVolume implements DirHost {
         await synced();
       },
       failed: (path, code, message) => {
-        this.lacking.set(path, `${code} from ${peer}`);
+        this.lacking.failed(path, `${code} from ${peer}`);
         this.problem(path, code, `applying the change from ${peer}: ${message}`);
       },
     };
@@ -414,6 +418,7 @@ export class DirectoryVolume implements DirHost {
   private save(): Promise<void> {
     const next = this.saving.catch(() => undefined).then(() => {
       this.meta.fenced = fencedPeersOf(this.peers.values());
+      this.meta.lacking = this.lacking.record();
       return saveDirMeta(this.cfg.metadata, this.meta);
     });
     this.saving = next;
@@ -432,7 +437,7 @@ export class DirectoryVolume implements DirHost {
       watcher: this.watching ? { events: this.watcher.events, errors: this.watcher.errors } : null,
       divergence: { count: this.divergence.count, recent: [...this.divergence.recent] },
       problems: { count: this.problems.count, recent: [...this.problems.recent] },
-      lacking: { count: this.lacking.size, first: [...this.lacking].map(([p, why]) => `${JSON.stringify(p)}: ${why}`)[0] ?? null },
+      lacking: { count: this.lacking.count, first: this.lacking.first },
       peers: [...this.peers.values()].map((s) => s.status()),
     };
   }

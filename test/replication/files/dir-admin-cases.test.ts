@@ -4,7 +4,7 @@
 // PATH_MAX, deploy-style swaps of a parent or of the root, a large directory
 // renamed, a user's own ".tandem-tmp-*" names, and the counters users read.
 import { expect } from 'chai';
-import { appendFile, lstat, mkdir, readdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadDirMeta, saveDirMeta } from '../../../lib/replication/files/dir-meta.js';
@@ -47,6 +47,49 @@ describe('replication/files: what an admin runs into', function () {
     expect(b.status().role).to.equal('Secondary');
     expect(await exists(join(c.tree('node-a'), 'big')), 'big still on node-a').to.equal(true);
     expect(c.logs.some((l) => /node-a warn conf: stepping down, but node-b lacks 1 change/.test(l)), c.logs.join('\n')).to.equal(true);
+  });
+
+  it('what a Secondary lacks survives its restart: promotion stays refused until a compare with a Primary is done', async () => {
+    c = await DirCluster.create();
+    mounted = c.tree('node-b');
+    await mkdir(mounted, { recursive: true });
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mounted]);
+    await c.pair();
+    await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
+    await c.until('node-b lacks "big"', () => c!.get('node-b').status().lacking.count === 1);
+    // The Primary goes away, and node-b's daemon restarts (an upgrade, a reboot). It was promotable after that.
+    await c.stop('node-a');
+    await c.stop('node-b');
+    const b = await c.start('node-b');
+    expect(b.status().lacking).to.deep.equal({ count: 1, first: '"big": ENOSPC from node-a (before this node restarted)' });
+    const refused = await b.promote(false).then(() => 'promoted', (e: Error) => e.message);
+    expect(refused).to.include('1 change(s) from the Primary could not be applied here (first: "big": ENOSPC from node-a (before this node restarted))');
+    expect(c.logs.some((l) => /node-b warn conf: lacked 1 change\(s\) from its Primary when it stopped/.test(l)), c.logs.join('\n')).to.equal(true);
+    // The Primary comes back without "big" (removed meanwhile): its compare lands everything, and the record says so too.
+    await rm(join(c.tree('node-a'), 'big'));
+    const a = await c.start('node-a');
+    await a.promote(false);
+    await c.established('node-a', 'node-b');
+    await c.until('nothing lacking on node-b', () => b.status().lacking.count === 0);
+    await c.stop('node-b');
+    expect((await loadDirMeta(c.config('node-b').metadata))?.lacking).to.equal(null);
+  });
+
+  it('promoted with --force, a Secondary gives up what it lacks, says so, and the record forgets it', async () => {
+    c = await DirCluster.create();
+    mounted = c.tree('node-b');
+    await mkdir(mounted, { recursive: true });
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mounted]);
+    await c.pair();
+    await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
+    await c.until('node-b lacks "big"', () => c!.get('node-b').status().lacking.count === 1);
+    await c.stop('node-a');
+    const b = c.get('node-b');
+    await b.promote(true);
+    expect(b.status().lacking).to.deep.equal({ count: 0, first: null });
+    expect(c.logs.some((l) => /node-b warn conf: promoted with --force: 1 change\(s\) from the former Primary that never landed here are given up \(first: "big": ENOSPC from node-a\)/.test(l)), c.logs.join('\n')).to.equal(true);
+    await c.stop('node-b');
+    expect((await loadDirMeta(c.config('node-b').metadata))?.lacking).to.equal(null);
   });
 
   it('a Primary that crashed with changes unsent is the source at the next connect: the Secondary gets them, nothing is deleted', async () => {

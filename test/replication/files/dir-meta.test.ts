@@ -13,13 +13,16 @@ describe('replication/files/dir-meta', () => {
     m.lastRole = 'Primary';
     m.changed = { 'node-b': 42 };
     m.fenced = new Map([['node-b', 'Outdated']]);
+    m.lacking = { count: 3, first: '"big": ENOSPC from node-b' };
     const d = decodeDirMeta(encodeDirMeta(m));
     expect(d.ok && d.meta).to.deep.equal(m);
-    // A record from before fencing was saved: no peer fenced.
+    // A record from before fencing, or before what a Secondary lacks, was saved: no peer fenced, nothing lacking.
     const old = JSON.parse(encodeDirMeta(m)) as Record<string, unknown>;
     delete old['fencedPeers'];
+    delete old['lacking'];
     const o = decodeDirMeta(JSON.stringify(old));
     expect(o.ok && o.meta.fenced.size).to.equal(0);
+    expect(o.ok && o.meta.lacking).to.equal(null);
   });
 
   it('refuses what is not its record, with the reason', () => {
@@ -31,6 +34,8 @@ describe('replication/files/dir-meta', () => {
       [{ ...good, changed: { 'node-b': -1 } }, 'changed.node-b is not a count'],
       [{ ...good, generations: { current: 'x' } }, 'generations:'],
       [{ ...good, fencedPeers: { 'node-b': 'DUnknown' } }, 'fencedPeers.node-b is "DUnknown", not Outdated or Inconsistent'],
+      ...[7, 'x', { count: 0, first: 'a' }, { count: 1.5, first: 'a' }, { count: 1 }, { count: 1, first: 'x'.repeat(8193) }].map(
+        (lacking): [unknown, string] => [{ ...good, lacking }, 'lacking is not null or { count, first }']),
     ];
     for (const [raw, why] of cases) {
       const d = decodeDirMeta(typeof raw === 'string' ? raw : JSON.stringify(raw));
