@@ -3,31 +3,20 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { loadAddon } from '../../lib/net/native-addon.js';
 import { loadedCongestionControls, setTcpCongestion, tcpCongestion } from '../../lib/net/tcp-congestion.js';
+import { tcpPair } from '../helpers/tcp-pair.js';
 
 interface Native {
   get(fd: number): string;
   set(fd: number, name: string): void;
 }
 
-async function connectedPair(): Promise<{ server: net.Server; client: net.Socket; accepted: net.Socket }> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const acceptedP = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-  await once(client, 'connect');
-  const [accepted] = await acceptedP;
-  return { server, client, accepted };
-}
-
 describe('net/tcp-congestion (TCP_CONGESTION on loopback sockets)', function () {
   const host = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
 
   it('reads the host default, sets another algorithm and reads it back, on a connected socket', async () => {
-    const { server, client, accepted } = await connectedPair();
+    const { server, client, accepted } = await tcpPair();
     try {
       expect(tcpCongestion(client)).to.equal(host);
       for (const name of ['reno', 'cubic']) {
@@ -47,7 +36,7 @@ describe('net/tcp-congestion (TCP_CONGESTION on loopback sockets)', function () 
   });
 
   it('an unknown algorithm is refused with the loaded ones named, and the socket keeps its own', async () => {
-    const { server, client, accepted } = await connectedPair();
+    const { server, client, accepted } = await tcpPair();
     try {
       expect(loadedCongestionControls()).to.include(host);
       const why = setTcpCongestion(client, 'no_such_cc');
@@ -61,7 +50,7 @@ describe('net/tcp-congestion (TCP_CONGESTION on loopback sockets)', function () 
   });
 
   it('a closed socket: refused to set, null to read', async () => {
-    const { server, client, accepted } = await connectedPair();
+    const { server, client, accepted } = await tcpPair();
     client.destroy();
     accepted.destroy();
     server.close();
@@ -87,7 +76,7 @@ describe('net/tcp-congestion (TCP_CONGESTION on loopback sockets)', function () 
     } finally {
       udp.close();
     }
-    const { server, client, accepted } = await connectedPair();
+    const { server, client, accepted } = await tcpPair();
     const clientFd = (client as unknown as { _handle: { fd: number } })._handle.fd;
     try {
       expect(() => native.get(-1)).to.throw(TypeError, /file descriptor/);

@@ -13,6 +13,21 @@ import { DirCluster, rsyncDiff } from './dir-harness.js';
 const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => false);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// The node's tree on a 1 MiB tmpfs (unmounted by afterEach): its mount point.
+async function tinyTree(c: DirCluster, node: string): Promise<string> {
+  const tree = c.tree(node);
+  await mkdir(tree, { recursive: true });
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', tree]);
+  return tree;
+}
+
+// node-a Primary, node-b (on a tiny tree) its Secondary, and a 3 MiB "big" on node-a that node-b cannot store.
+async function lacksBig(c: DirCluster): Promise<void> {
+  await c.pair();
+  await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
+  await c.until('node-b lacks "big"', () => c.get('node-b').status().lacking.count === 1);
+}
+
 describe('replication/files: what an admin runs into', function () {
   this.timeout(60_000);
   let c: DirCluster | undefined;
@@ -28,9 +43,7 @@ describe('replication/files: what an admin runs into', function () {
 
   it('a change the Secondary could not store (ENOSPC): flush says so, and that Secondary refuses promotion until it lands', async () => {
     c = await DirCluster.create();
-    mounted = c.tree('node-b');
-    await mkdir(mounted, { recursive: true });
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mounted]);
+    mounted = await tinyTree(c, 'node-b');
     const a = await c.pair();
     const b = c.get('node-b');
     await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
@@ -51,12 +64,8 @@ describe('replication/files: what an admin runs into', function () {
 
   it('what a Secondary lacks survives its restart: promotion stays refused until a compare with a Primary is done', async () => {
     c = await DirCluster.create();
-    mounted = c.tree('node-b');
-    await mkdir(mounted, { recursive: true });
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mounted]);
-    await c.pair();
-    await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
-    await c.until('node-b lacks "big"', () => c!.get('node-b').status().lacking.count === 1);
+    mounted = await tinyTree(c, 'node-b');
+    await lacksBig(c);
     // The Primary goes away, and node-b's daemon restarts (an upgrade, a reboot). It was promotable after that.
     await c.stop('node-a');
     await c.stop('node-b');
@@ -77,12 +86,8 @@ describe('replication/files: what an admin runs into', function () {
 
   it('promoted with --force, a Secondary gives up what it lacks, says so, and the record forgets it', async () => {
     c = await DirCluster.create();
-    mounted = c.tree('node-b');
-    await mkdir(mounted, { recursive: true });
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mounted]);
-    await c.pair();
-    await writeFile(join(c.tree('node-a'), 'big'), Buffer.alloc(3 << 20, 1));
-    await c.until('node-b lacks "big"', () => c!.get('node-b').status().lacking.count === 1);
+    mounted = await tinyTree(c, 'node-b');
+    await lacksBig(c);
     await c.stop('node-a');
     const b = c.get('node-b');
     await b.promote(true);

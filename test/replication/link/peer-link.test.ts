@@ -14,6 +14,7 @@ import { TandemError } from '../../../lib/errors.js';
 import { rng } from '../../helpers/random.js';
 import { LogLines, Proxy, SECRET, linkPair } from './harness.test.js';
 import { DelayProxy } from '../delay-proxy.js';
+import { tcpPair } from '../../helpers/tcp-pair.js';
 
 // The first n frames the link delivers (or fewer, if it closes first).
 function collect(link: PeerLink, n: number): Promise<Frame[]> {
@@ -30,13 +31,8 @@ function collect(link: PeerLink, n: number): Promise<Frame[]> {
 
 // A plain TCP client `raw` connected to a listening `server`; `s` is the accepted socket.
 async function rawConnection(): Promise<{ server: net.Server; raw: net.Socket; s: net.Socket }> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const raw = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-  const [s] = await accepted;
-  return { server, raw, s };
+  const { server, client, accepted } = await tcpPair();
+  return { server, raw: client, s: accepted };
 }
 describe('replication/link PeerLink (loopback)', function () {
   this.timeout(20000);
