@@ -26,6 +26,7 @@ export type LinkCloseReason =
   | 'ping-timeout' // peer silent for heartbeat.timeoutMs (DRBD "PingAck did not arrive in time")
   | 'peer-error' // peer sent ERROR and closed
   | 'peer-closed' // peer closed the stream (or said it is closing)
+  | 'peer-reconnect' // peer closed to connect again at once (a new connect handshake): planned, no error
   | 'socket-error' // the OS reported an error on the socket
   | 'local-close'; // close() was called here
 
@@ -191,6 +192,11 @@ export class PeerLink {
     this.shutdown('local-close', detail, true);
   }
 
+  /** Closes, telling the peer we connect again at once: it logs the close as planned, not as an error. */
+  reconnect(detail: string): void {
+    this.shutdown('local-close', detail, true, 'reconnecting');
+  }
+
   /** The layer above found a frame it cannot accept: drop the link as a protocol error. */
   fail(detail: string): void {
     this.shutdown('protocol-error', detail, true);
@@ -255,6 +261,7 @@ export class PeerLink {
       case 'ERROR': {
         const d = decodeLinkError(f.payload);
         if (d.ok && d.value.reason === 'closing') return this.shutdown('peer-closed', d.value.detail, false);
+        if (d.ok && d.value.reason === 'reconnecting') return this.shutdown('peer-reconnect', d.value.detail, false);
         return this.shutdown('peer-error', d.ok ? `${d.value.reason}: ${d.value.detail}` : d.detail, false);
       }
       case 'HELLO':
@@ -333,7 +340,8 @@ export class PeerLink {
     this.shutdown('peer-closed', 'peer closed the connection', false);
   }
 
-  private shutdown(reason: LinkCloseReason, detail: string, tellPeer: boolean): void {
+  // `wire`: what a local close tells the peer (ERROR's reason): closing, or reconnecting.
+  private shutdown(reason: LinkCloseReason, detail: string, tellPeer: boolean, wire: 'closing' | 'reconnecting' = 'closing'): void {
     if (this.st === 'closed') return;
     const wasEstablished = this.st === 'established';
     this.st = 'closed';
@@ -344,12 +352,13 @@ export class PeerLink {
       this.stats.connected = false;
       this.stats.disconnects++;
     }
-    if (reason !== 'local-close') this.stats.lastError = { reason, detail, at: now };
+    const planned = reason === 'local-close' || reason === 'peer-reconnect';
+    if (!planned) this.stats.lastError = { reason, detail, at: now };
     const who = this.peerId ? `${this.peerId.node} (${this.remote})` : this.remote;
-    this.log(reason === 'local-close' ? 'info' : 'warn', `dropping link to ${who}: ${reason}: ${detail}`);
+    this.log(planned ? 'info' : 'warn', `dropping link to ${who}: ${reason}: ${detail}`);
     if (tellPeer && !this.socket.destroyed) {
-      const wire = reason === 'local-close' ? 'closing' : reason;
-      this.write('ERROR', encodeLinkError({ reason: wire, detail: reason === 'auth-failed' ? 'authentication failed' : detail }), 0);
+      const told = reason === 'local-close' ? wire : reason;
+      this.write('ERROR', encodeLinkError({ reason: told, detail: reason === 'auth-failed' ? 'authentication failed' : detail }), 0);
     }
     if (!this.socket.destroyed) {
       this.socket.end();

@@ -159,9 +159,9 @@ export abstract class PeerSessionBase {
     this.sessionHost.standAlone(this.name);
   }
 
-  // Drop the link and connect again (a new connect handshake); the dialing side redials.
+  // Drop the link and connect again (a new connect handshake); the dialing side redials. The peer hears it is planned.
   reconnect(detail: string): void {
-    this.closeOnPurpose(detail);
+    this.closeOnPurpose(detail, true);
   }
 
   // A connect refused for a passing reason (two Primaries while one hands over): the link closes as an error,
@@ -172,10 +172,11 @@ export abstract class PeerSessionBase {
   }
 
   // A close the operator asked for (disconnect, invalidate, stop) is no error: not last_error, logged as info.
-  private closeOnPurpose(detail: string): void {
+  private closeOnPurpose(detail: string, again = false): void {
     if (this.link === null) return;
     this.onPurpose = true;
-    this.link.close(detail);
+    if (again) this.link.reconnect(detail);
+    else this.link.close(detail);
   }
 
   // A link that never got to us (authentication failed, refused) still explains why we are not connected.
@@ -265,7 +266,8 @@ export abstract class PeerSessionBase {
   // The current link ended: back to Connecting (or StandAlone), its counters
   // added to the totals. Returns whether we closed it on the operator's word.
   protected released(link: PeerLink, info: LinkCloseInfo): boolean {
-    const onPurpose = this.onPurpose && info.reason === 'local-close';
+    // Ours on purpose, or the peer's reconnect (it said so): no error either way.
+    const onPurpose = (this.onPurpose && info.reason === 'local-close') || info.reason === 'peer-reconnect';
     this.onPurpose = false;
     this.link = null;
     this.phase = 'idle';

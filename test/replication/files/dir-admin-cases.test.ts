@@ -97,6 +97,20 @@ describe('replication/files: what an admin runs into', function () {
     expect((await loadDirMeta(c.config('node-b').metadata))?.lacking).to.equal(null);
   });
 
+  it('a new pair connected while both are Inconsistent: the first primary --force resyncs the Secondary with no error on either side', async () => {
+    c = await DirCluster.create();
+    const a = await c.start('node-a');
+    const b = await c.start('node-b');
+    await c.until('the new pair connected', () => a.status().peers[0]?.connected === true && b.status().peers[0]?.connected === true);
+    await writeFile(join(c.tree('node-a'), 'f'), 'first file');
+    await a.promote(true);
+    await c.established('node-a', 'node-b');
+    // node-b reconnects to resync from the new Primary: planned, so neither a WARN nor a last_error on node-a.
+    for (const v of [a, b]) expect(v.status().peers[0]?.last_error, v.status().peers[0]?.name).to.equal(null);
+    expect(c.logs.filter((l) => / warn /.test(l))).to.deep.equal([]);
+    expect(await rsyncDiff(c.tree('node-a'), c.tree('node-b'))).to.equal('');
+  });
+
   it('a Primary that crashed with changes unsent is the source at the next connect: the Secondary gets them, nothing is deleted', async () => {
     c = await DirCluster.create();
     await c.pair();

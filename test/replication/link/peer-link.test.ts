@@ -82,6 +82,21 @@ describe('replication/link PeerLink (loopback)', function () {
     await p.close();
   });
 
+  it('a reconnect tells the peer: it closes as planned (peer-reconnect, logged as info, no last error), still counted as a disconnect', async () => {
+    const logA = new LogLines();
+    const p = await linkPair({ log: logA.log }, {});
+    await Promise.all([p.a.ready, p.b.ready]);
+    p.b.reconnect('generation moved: connecting again to resync');
+    expect(await p.b.closed).to.deep.equal({ reason: 'local-close', detail: 'generation moved: connecting again to resync' });
+    expect(await p.a.closed).to.deep.equal({ reason: 'peer-reconnect', detail: 'generation moved: connecting again to resync' });
+    expect(p.a.stats.disconnects).to.equal(1);
+    expect(p.a.stats.lastError).to.equal(null);
+    expect(logA.lines.filter((l) => l.includes('dropping link'))).to.deep.equal([
+      'info dropping link to node-b (127.0.0.1:' + String((p.b as unknown as { socket: net.Socket }).socket.localPort) + '): peer-reconnect: generation moved: connecting again to resync',
+    ]);
+    await p.close();
+  });
+
   it('refuses a wrong secret on both sides with auth-failed and closes the socket', async () => {
     const logA = new LogLines();
     const logB = new LogLines();
