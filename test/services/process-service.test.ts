@@ -38,6 +38,20 @@ describe('services/process-service', function () {
     await waitFor('the group is empty', async () => (await groupMembers(pgid)).length === 0, 5000);
   });
 
+  it('the environment is PATH and the service\'s env only, nothing of the daemon\'s (as systemd gives a unit)', async () => {
+    process.env.TANDEM_TEST_LEAK = 'daemon only';
+    try {
+      const logs: string[] = [];
+      const svc = new ProcessService({ name: 'app', argv: ['/usr/bin/env'], env: { PORT: '8080' }, stopTimeoutMs: 1000, log: (l, m) => logs.push(`${l} ${m}`), onExit: () => undefined });
+      await svc.start();
+      await waitFor('env printed', async () => logs.some((l) => l.startsWith('info app: PORT=')), 5000);
+      await waitFor('env exited', async () => !svc.running, 5000);
+      expect(logs.filter((l) => l.startsWith('info app: ')).sort()).to.deep.equal(['info app: PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'info app: PORT=8080']);
+    } finally {
+      delete process.env.TANDEM_TEST_LEAK;
+    }
+  });
+
   it('a run that ends on its own is reported with its status and lifetime; children it left are killed', async () => {
     const { svc, ends } = make(['/bin/sh', '-c', 'sleep 30 & exit 3']);
     const pgid = await svc.start();
