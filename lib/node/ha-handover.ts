@@ -82,13 +82,18 @@ export class Handover {
       this.deps.log.info(`${g}: ${what}: handing MASTER to the peer`);
       this.election.stepDown(`${what} (tandem ${what})`);
       let last: Readiness = { ready: false, why: 'the peer has not claimed MASTER yet' };
+      let claimed: string | null = null; // the peer that was MASTER meanwhile, if one was
       while (!deadline.aborted) {
         await sleep(POLL_MS);
         if (this.election.role() === 'MASTER') {
-          throw new TandemError('SWITCHOVER_FAILED', `${what} failed after ${Date.now() - t0} ms: the peer did not take over (is it in maintenance, or held out of MASTER?), and this node is MASTER again`);
+          const how = claimed === null
+            ? 'the peer did not take over (is it in maintenance, or held out of MASTER?)'
+            : `${claimed} became MASTER but gave it up before it served (last check: ${last.why})`;
+          throw new TandemError('SWITCHOVER_FAILED', `${what} failed after ${Date.now() - t0} ms: ${how}, and this node is MASTER again`);
         }
         const master = this.election.masterAddress();
         if (this.group.holding || master === null || master === this.election.ownAddress()) continue;
+        claimed = master;
         last = await this.deps.peerServing(deadline).catch((e: Error) => ({ ready: false, why: e.message }));
         if (!last.ready) continue;
         const ms = Date.now() - t0;

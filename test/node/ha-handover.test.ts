@@ -16,7 +16,8 @@ class ScriptedElection implements Election {
   master: string | null = '192.0.2.11';
   holds = new Set<string>();
   steps: string[] = [];
-  constructor(private readonly peerTakesOver: boolean) {}
+  // 'gives-up': the peer claims MASTER, then leaves it (its takeover failed) and ours comes back.
+  constructor(private readonly peerTakesOver: boolean | 'gives-up') {}
   role(): ElectionRole {
     return this.state;
   }
@@ -33,6 +34,7 @@ class ScriptedElection implements Election {
       if (this.peerTakesOver) this.master = '192.0.2.12';
       else [this.state, this.master] = ['MASTER', '192.0.2.11']; // our down timer: nobody else claimed
     }, 150);
+    if (this.peerTakesOver === 'gives-up') setTimeout(() => { [this.state, this.master] = ['MASTER', '192.0.2.11']; }, 600);
   }
   fault(): void {}
   peerHeard(): boolean {
@@ -51,8 +53,8 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'tandem-handover-'))));
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
-  function handover(e: ScriptedElection, ready = true): Handover {
-    const serving = async (): Promise<Readiness> => ({ ready: true, why: 'db Primary on the peer' });
+  function handover(e: ScriptedElection, ready = true, serves = true): Handover {
+    const serving = async (): Promise<Readiness> => (serves ? { ready: true, why: 'db Primary on the peer' } : { ready: false, why: 'service app on the peer is failed' });
     return new Handover({ holding: false } as HaGroup, e, {
       stateDir: dir, peerReady: () => ({ ready, why: ready ? 'db UpToDate on the peer' : 'volume db is not connected to the peer' }),
       peerServing: serving, log: { info: () => {}, warn: () => {} }, emit: () => {},
@@ -66,6 +68,12 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
     expect(e.steps).to.deep.equal(['maintenance on (tandem maintenance on)']);
     expect(e.holds.has(MAINTENANCE_HOLD)).to.equal(true);
     expect(await readdir(dir)).to.deep.equal(['maintenance-VI_1']);
+  });
+
+  it('a peer that takes over and gives MASTER back before it serves: the error says so, with its last check', async () => {
+    const e = new ScriptedElection('gives-up');
+    const err = await handover(e, true, false).switchover(false, 5000).then(() => null, (x: Error) => x);
+    expect(err?.message).to.match(/^switchover failed after \d+ ms: 192\.0\.2\.12 became MASTER but gave it up before it served \(last check: service app on the peer is failed\), and this node is MASTER again$/);
   });
 
   it('a peer that does not take over (in maintenance itself): refused, this node MASTER again and not in maintenance', async () => {
