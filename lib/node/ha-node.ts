@@ -155,22 +155,29 @@ export class HaNode {
 
   // `tandem reload`: removed and changed services stop (reverse order); on a serving MASTER the
   // changed and new ones then start in the new order. A start that fails hands over, as at takeover.
-  reloadServices(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
+  // Returns the problems and the services now in effect: a removed or changed service whose stop failed stays
+  // as it was (still managed, stopped again on leaving MASTER), so the next reload tries again.
+  reloadServices(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<{ problems: string[]; services: ServiceConfig[] }> {
     return this.group.exclusive(() => this.reloadServicesNow(next, stopping));
   }
 
-  private async reloadServicesNow(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<string[]> {
+  private async reloadServicesNow(next: readonly ServiceConfig[], stopping: readonly string[]): Promise<{ problems: string[]; services: ServiceConfig[] }> {
     const problems: string[] = [];
     const serving = this.group.serving && this.election.role() === 'MASTER';
+    const stuck = new Set<string>();
     for (const name of [...stopping].reverse()) {
-      await this.services.get(name).stop().catch((e: Error) => problems.push(e.message));
+      await this.services.get(name).stop().catch((e: Error) => {
+        stuck.add(name);
+        problems.push(`${name} could not be stopped (${e.message}): it stays as configured before, still managed; reload again once it can stop`);
+      });
     }
+    const effective = keepStuck(this.cfg.services, next, stuck);
     const had = new Set(this.services.status().map((x) => x.name));
-    const restart = new Set(stopping);
-    this.services.replace(next);
-    this.group.setServices(next.map(stepLimits));
-    if (!serving) return problems;
-    for (const svc of next) {
+    const restart = new Set(stopping.filter((n) => !stuck.has(n)));
+    this.services.replace(effective);
+    this.group.setServices(effective.map(stepLimits));
+    if (!serving) return { problems, services: effective };
+    for (const svc of effective) {
       if (had.has(svc.name) && !restart.has(svc.name)) continue;
       const within = deadline(startWithinMs(svc));
       try {
@@ -183,7 +190,7 @@ export class HaNode {
         within.clear();
       }
     }
-    return problems;
+    return { problems, services: effective };
   }
 
   // `tandem restart` (escadm restart): the managed services of a serving MASTER, stopped in reverse and
@@ -245,4 +252,15 @@ export class HaNode {
     await this.group.drain();
     await this.services.stopAll();
   }
+}
+
+// The new service list, except that each `stuck` service (its stop failed) keeps its old configuration, and
+// its old place when the new list removed it.
+export function keepStuck(old: readonly ServiceConfig[], next: readonly ServiceConfig[], stuck: ReadonlySet<string>): ServiceConfig[] {
+  const before = (name: string): ServiceConfig | undefined => old.find((o) => o.name === name);
+  const out = next.map((s) => (stuck.has(s.name) ? before(s.name) ?? s : s));
+  old.forEach((o, i) => {
+    if (stuck.has(o.name) && !next.some((n) => n.name === o.name)) out.splice(Math.min(i, out.length), 0, o);
+  });
+  return out;
 }

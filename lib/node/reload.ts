@@ -58,10 +58,13 @@ async function apply(p: ReloadParts, next: TandemConfig, changes: ConfigChanges)
     p.engine.refreshVips(c.name);
   }
   const s = changes.services;
+  let services = next.services;
   if (p.ha !== null && s.added.length + s.removed.length + s.changed.length > 0) {
-    problems.push(...(await p.ha.reloadServices(next.services, [...s.removed, ...s.changed])));
+    const r = await p.ha.reloadServices(next.services, [...s.removed, ...s.changed]);
+    problems.push(...r.problems);
+    services = r.services;
   }
-  p.cfg.services.splice(0, p.cfg.services.length, ...next.services);
+  p.cfg.services.splice(0, p.cfg.services.length, ...services);
   Object.assign(p.cfg.startup, next.startup);
   for (const k of Object.keys(p.cfg.startup) as (keyof TandemConfig['startup'])[]) if (!(k in next.startup)) delete p.cfg.startup[k];
   return problems;

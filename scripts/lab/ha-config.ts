@@ -26,6 +26,7 @@ export interface HaOptions {
   quietStore?: boolean; // output to /dev/null: the store then survives its daemon (no broken pipe)
   extraVips?: string[]; // besides VIP/24
   fencePeer?: string; // fencing: resource-only with this fence_peer command
+  extraServices?: string[]; // YAML lines of more services, after the store (each "  - name: ...")
 }
 
 export function dataPath(h: LabHost): string {
@@ -81,6 +82,7 @@ export function haConfig(lab: Lab, h: LabHost, o: HaOptions = {}): string {
     `    restart: { action: restart, max_retries: ${o.maxRetries ?? 3}, min_lifetime: ${o.minLifetime ?? 240} }`,
     `    start_timeout: ${o.startTimeout ?? 20}`,
     '    stop_timeout: 5',
+    ...(o.extraServices ?? []),
     'startup:',
     ...(o.standaloneAfter !== undefined ? [`  standalone_after: ${o.standaloneAfter}`] : []),
     ...(o.witness !== undefined ? [`  witness: ${o.witness}`] : []),

@@ -208,6 +208,24 @@ describe('the HA node in namespaces (issue 5)', function () {
     expect(rb.exitCode, 'no daemon on b').to.not.equal(0);
   });
 
+  it('reload removing a service whose stop fails: it stays configured and managed, the reload says so, the next reload tries again', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const [a] = lab.hosts as [LabHost, LabHost];
+    const stuck = ['  - name: stuck', '    oneshot: { start: ["/bin/true"], stop: ["/bin/false"] }', '    stop_timeout: 2'];
+    await bootstrapPair(lab, () => ({ extraServices: stuck }));
+    const names = async (): Promise<string[]> => ((await nodeStatus(a)).ha?.services ?? []).map((x) => `${x.name}:${x.state}`);
+    expect(await names()).to.deep.equal(['store:running', 'stuck:running']);
+    writeFileSync(configPath(a), haConfig(lab, a));
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const r = await cli(lab, a, ['reload']);
+      expect(r.exitCode, `applied with a problem: exit 1\n${r.stdout}\n${r.stderr}`).to.equal(1);
+      expect(r.stdout).to.match(new RegExp(`^reloaded ${configPath(a)}: services removed: stuck\nproblem: stuck could not be stopped \\(.*\\): it stays as configured before, still managed; reload again once it can stop$`));
+      // Before, the reload dropped its supervisor: status no longer showed it, and nothing stopped it again.
+      expect(await names(), `after reload ${attempt}`).to.deep.equal(['store:running', 'stuck:failed']);
+    }
+    expect((await nodeStatus(a)).ha?.serving).to.equal(true);
+  });
+
   it('reload: a VIP added while the unchanged one stays up, a changed service restarted; restart-only changes and a bad file are refused', async () => {
     const lab = life.adopt(await Lab.create(2));
     const [a] = lab.hosts as [LabHost, LabHost];
