@@ -32,7 +32,9 @@ const MAX_SHOWN = 60;
 export function describeValue(value: unknown): string {
   let text: string;
   try {
-    text = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+    // JSON has no spelling for these, and "null" would be a lie: YAML's.
+    if (typeof value === 'number' && !Number.isFinite(value)) text = Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
+    else text = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
   } catch {
     text = '(a recursive structure)'; // a YAML alias that contains itself
   }

@@ -20,10 +20,10 @@ export const nodeName: Check<string> = text('1..63 characters from A-Z a-z 0-9 _
 // "/", ":" or whitespace (":" is only valid in address labels).
 export function isInterfaceName(s: string): boolean {
   const bytes = Buffer.byteLength(s);
-  return bytes >= 1 && bytes <= 15 && s !== '.' && s !== '..' && !/[/:\s]/.test(s);
+  return bytes >= 1 && bytes <= 15 && s !== '.' && s !== '..' && !/[/:\s\0]/.test(s);
 }
 export const interfaceName: Check<string> = text(
-  'a Linux interface name: 1..15 bytes, no "/", ":" or whitespace, not "." or ".."',
+  'a Linux interface name: 1..15 bytes, no "/", ":", whitespace or NUL, not "." or ".."',
   isInterfaceName,
 );
 

@@ -26,7 +26,7 @@ export function parseRoute(text: string): Route | string {
   if (typeof prefix === 'string') return bad(`${prefix}${ipv6Bare ? ' (an IPv6 prefix goes in brackets)' : ''}`);
   const hop = readHop(rest);
   if (hop.via === null && hop.dev === null) return bad('a gateway or an interface must follow the prefix');
-  if (hop.dev !== null && !isInterfaceName(hop.dev)) return bad(`${JSON.stringify(hop.dev)} is not an interface name (1..15 bytes, no "/", ":" or whitespace)`);
+  if (hop.dev !== null && !isInterfaceName(hop.dev)) return bad(`${JSON.stringify(hop.dev)} is not an interface name (1..15 bytes, no "/", ":", whitespace or NUL)`);
   let via: string | null = null;
   if (hop.via !== null) {
     const gw = parseIp(hop.via);

@@ -103,6 +103,8 @@ function readExclude(f: Fields): string[] | undefined {
 
 function patternIssue(pattern: unknown): string | undefined {
   if (typeof pattern !== 'string') return `must be a string, ${PATTERN_ALLOWED} (quote it in YAML if it starts with "*" or "[")`;
+  // No path holds a NUL byte: such a pattern would match nothing, silently.
+  if (pattern.includes('\0')) return `holds a NUL byte, which no path can: must be ${PATTERN_ALLOWED}`;
   try {
     compileExclude([pattern]);
     return undefined;

@@ -1,7 +1,7 @@
 // YAML text -> ConfigResult. Syntax errors become issues with line and column;
 // validation issues get the line of the key they are about, when it is found.
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { parsePath, type Segment } from './path.js';
+import { parsePath, renderPath, type Segment } from './path.js';
 import type { ValidateOptions } from './section.js';
 import type { ConfigIssue } from './types.js';
 import { validateConfig, type ConfigResult } from './validate.js';
@@ -28,11 +28,34 @@ export function parseConfigText(text: string, options: ValidateOptions = {}): Co
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, issues: [{ path: YAML_PATH, value: undefined, message }] };
   }
+  const tagged = taggedValues(raw, []);
+  if (tagged.length > 0) return { ok: false, issues: tagged.map((i) => locate(doc, lines, i)) };
   const result = validateConfig(raw, options);
   const place = (i: ConfigIssue): ConfigIssue => locate(doc, lines, i);
   return result.ok
     ? { ...result, warnings: byLine((result.warnings ?? []).map(place)) }
     : { ok: false, issues: byLine(result.issues.map(place)) };
+}
+
+// YAML's extra types (!!omap, !!set, !!timestamp, !!binary) come out of the parser as Map, Set, Date or
+// bytes, which no key of this file takes: refused where they are, instead of read as an empty mapping.
+const TAGGED: Array<[(v: object) => boolean, string]> = [
+  [(v) => v instanceof Map, 'an ordered mapping (!!omap)'],
+  [(v) => v instanceof Set, 'a set (!!set)'],
+  [(v) => v instanceof Date, 'a timestamp (!!timestamp)'],
+  [(v) => v instanceof Uint8Array, 'binary data (!!binary)'],
+];
+
+// `seen`: an alias may contain itself; each object is looked at once.
+function taggedValues(v: unknown, at: Segment[], seen = new Set<object>()): ConfigIssue[] {
+  if (typeof v !== 'object' || v === null || seen.has(v)) return [];
+  seen.add(v);
+  const hit = TAGGED.find(([is]) => is(v));
+  if (hit !== undefined) {
+    return [{ path: renderPath(at), value: undefined, message: `is ${hit[1]}, which this file does not use: write a plain mapping, list or (quoted) string` }];
+  }
+  const entries: Array<[Segment, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  return entries.flatMap(([k, x]) => taggedValues(x, [...at, k], seen));
 }
 
 // Reading order for people; issues without a line keep their place at the end.

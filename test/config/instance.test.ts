@@ -42,7 +42,7 @@ describe('config/instance: one rule per test', () => {
 
   it('interface follows Linux ifname rules', () => {
     expect(valid(config(instance({ interface: 'a'.repeat(15) }))).inst.interface).to.have.length(15);
-    for (const bad of ['', 'a'.repeat(16), 'eth/0', 'eth 0', 'eth\t0', '.', '..', 'eth0:1', 7]) {
+    for (const bad of ['', 'a'.repeat(16), 'eth/0', 'eth 0', 'eth\t0', '.', '..', 'eth0:1', 'eth0\0x', 7]) {
       expectOnly(config(instance({ interface: bad })), `${P}.interface`, 'a Linux interface name');
     }
   });

@@ -188,6 +188,7 @@ describe('config/replication: directory volumes', () => {
         ['/', 'matches nothing'],
         ['x'.repeat(MAX_PATTERN_LENGTH + 1), `at most ${MAX_PATTERN_LENGTH} characters`],
         [5, 'must be a string'],
+        ['logs\0/*.log', 'holds a NUL byte, which no path can'],
         [['a'], 'quote it in YAML'],
         [null, 'must be a string'],
       ];

@@ -75,6 +75,8 @@ describe('config/trackers: scripts, track_interface, track_script', () => {
     const { config } = valid(withScripts(chk(), { track_interface: ['eth1', { name: 'eth2', weight: -30 }] }));
     expect(config.vrrp.instances[0]?.trackInterface).to.deep.equal([{ name: 'eth1', weight: 0 }, { name: 'eth2', weight: -30 }]);
     expectOnly(withScripts(chk(), { track_interface: ['eth/1'] }), `${P}.track_interface[0]`, 'a Linux interface name');
+    expectOnly(withScripts(chk(), { track_interface: ['eth1\0'] }), `${P}.track_interface[0]`, 'whitespace or NUL');
+    expectOnly(withScripts(chk(), { track_interface: [{ name: 'eth1\0', weight: 5 }] }), `${P}.track_interface[0].name`, 'whitespace or NUL');
     expectOnly(withScripts(chk(), { track_interface: [{ name: 'eth1', weight: 300 }] }), `${P}.track_interface[0].weight`, '-253..253');
     expectOnly(withScripts(chk(), { track_interface: [{ weight: 3 }] }), `${P}.track_interface[0].name`, 'required');
     expectOnly(withScripts(chk(), { track_interface: ['eth1', { name: 'eth1' }] }), `${P}.track_interface[1]`, 'listed twice');

@@ -32,6 +32,20 @@ describe('config/yaml: text, files and messages', () => {
     expect(issuesOf('node: {}\n---\nvrrp: {}\n')[0]?.message).to.include('a configuration is one YAML document');
     expect(issuesOf('node: !custom {}\n')[0]?.message).to.include('line 1, column 7');
   });
+  it('YAML\'s extra types (!!omap, !!set, !!timestamp, !!binary) are refused where they are, not read as empty', () => {
+    const cases: Array<[string, string, string]> = [
+      ['!!omap [ {node: {name: "bad name!!"}} ]\n', '(root)', 'is an ordered mapping (!!omap)'],
+      ['node: !!omap [ {name: "bad name!!"} ]\n', 'node', 'is an ordered mapping (!!omap)'],
+      ['node: !!set {name, state_dir}\n', 'node', 'is a set (!!set)'],
+      ['node: !!timestamp 2001-12-14\n', 'node', 'is a timestamp (!!timestamp)'],
+      ['vrrp: {instances: [ !!binary aGVsbG8= ]}\n', 'vrrp.instances[0]', 'is binary data (!!binary)'],
+    ];
+    for (const [text, path, what] of cases) {
+      const [first, ...rest] = issuesOf(text);
+      expect(rest, text).to.deep.equal([]);
+      expect(first).to.deep.include({ path, message: `${what}, which this file does not use: write a plain mapping, list or (quoted) string` });
+    }
+  });
   it('an empty file is refused', () => {
     expect(issuesOf('')[0]).to.deep.include({ path: '(root)', message: 'the file is empty: expected a mapping with the keys node, vrrp, replication, services, startup' });
     expect(issuesOf('# only a comment\n')[0]?.message).to.include('the file is empty');
@@ -60,7 +74,7 @@ describe('config/yaml: text, files and messages', () => {
   it('a missing key points at the mapping that lacks it', () => {
     const issues = issuesOf('node: {name: a}\nvrrp:\n  instances:\n    - name: VI_1\n      virtual_router_id: 1\n      virtual_ipaddress: [192.0.2.1]\n');
     expect(issues.map((i) => [i.path, i.line])).to.deep.equal([['vrrp.instances[0].interface', 4]]);
-    expect(formatIssues(issues, 's')).to.equal('s: vrrp.instances[0].interface: required key is missing: must be a Linux interface name: 1..15 bytes, no "/", ":" or whitespace, not "." or ".." (line 4)');
+    expect(formatIssues(issues, 's')).to.equal('s: vrrp.instances[0].interface: required key is missing: must be a Linux interface name: 1..15 bytes, no "/", ":", whitespace or NUL, not "." or ".." (line 4)');
   });
   it('reports an unknown key with a suggestion at its line', () => {
     const r = parseConfigText('vrrp:\n  instances:\n    - name: VI_1\n      interface: eth0\n      virtual_router_ip: 51\n      virtual_ipaddress: [192.0.2.1]\n', H);
@@ -118,6 +132,11 @@ describe('config/yaml: text, files and messages', () => {
       'x: vrrp.instances[0].virtual_router_id: "7" is not allowed: must be an integer 1..255 (this is a quoted string: write the number without quotes)',
       'x: vrrp.instances[0].priority: [1] is not allowed: must be an integer 1..255',
     ]);
+  });
+  it('infinite and not-a-number values are shown in YAML\'s spelling, not as null', () => {
+    expect([Infinity, -Infinity, NaN].map(describeValue)).to.deep.equal(['.inf', '-.inf', '.nan']);
+    const r = parseConfigText('node: {name: a}\nvrrp:\n  instances:\n    - {name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddress: [192.0.2.100/24], priority: 1e400}\n', H);
+    expect(formatIssues(r.ok ? [] : r.issues, 'f.yaml')).to.equal('f.yaml: vrrp.instances[0].priority: .inf is not allowed: must be an integer 1..255 (line 4)');
   });
   it('long values are shown truncated', () => {
     const shown = describeValue('x'.repeat(500));
