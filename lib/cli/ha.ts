@@ -2,10 +2,10 @@
 // in place (comments kept, config/ha-set.ts), validates the result with the
 // daemon's own validator and writes it atomically only if it is valid;
 // prints what changed. The running daemon picks it up at its next restart.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { applyHaSet } from '../config/ha-set.js';
-import { formatIssues, parseConfigText } from '../config/load.js';
+import { formatIssues, MAX_CONFIG_BYTES, parseConfigText, readConfigText } from '../config/load.js';
 import { EX_CONFIG, EX_OSERR, TandemError } from '../errors.js';
 import { runIpJson } from '../net/ip-command.js';
 import { DEFAULT_CONFIG } from './socket-path.js';
@@ -61,16 +61,20 @@ export function addHaCommands(program: Command, local: () => Promise<LocalHost> 
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--dry-run', 'print what would change, write nothing')
     .action(async (o: HaSetOpts) => {
-      const source = await readFile(o.config, 'utf8').catch((e: NodeJS.ErrnoException) => {
-        throw new TandemError('CONFIG_INVALID', `cannot read ${o.config}: ${e.code ?? e.message}`, { exitCode: EX_CONFIG });
-      });
+      // As the daemon reads it: a device or FIFO named by mistake is never replaced by a regular file.
+      const read = await readConfigText(o.config);
+      if (!read.ok) throw new TandemError('CONFIG_INVALID', `${read.issue.message}; nothing written`, { exitCode: EX_CONFIG });
+      const source = read.text;
       const host = await local();
       const r = applyHaSet(source, {
         haNodeList: o.ha_node_list, kadVip: o.kad_vip, kadVif: o.kad_vif,
         ...(o.kad_vri !== undefined ? { kadVri: o.kad_vri } : {}), ...(o.instance !== undefined ? { instance: o.instance } : {}),
       }, host.addresses, host.interfaces);
-      if (!r.ok) throw new TandemError('HA_SET_REFUSED', r.error, { exitCode: 64 });
+      if (!r.ok) throw new TandemError('HA_SET_REFUSED', r.error, { exitCode: r.file === true ? EX_CONFIG : 64 });
       // The daemon's own validator decides: an edit that would not start is not written.
+      if (Buffer.byteLength(r.text) > MAX_CONFIG_BYTES) {
+        throw new TandemError('CONFIG_INVALID', `the edited configuration would be larger than ${MAX_CONFIG_BYTES} bytes, which the daemon refuses; ${o.config} is unchanged`, { exitCode: EX_CONFIG });
+      }
       const v = parseConfigText(r.text);
       if (!v.ok) throw new TandemError('CONFIG_INVALID', `the edited configuration would be refused, ${o.config} is unchanged:\n${formatIssues(v.issues, o.config)}`, { exitCode: EX_CONFIG });
       for (const c of r.changes) process.stdout.write(`${c}\n`);

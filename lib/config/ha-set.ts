@@ -8,7 +8,7 @@
 //   --kad_vip V[/p][:if]       -> virtual_ipaddress (IPv6: [V/p]:if); default prefix /32 or /128
 //   --kad_vif IFACE            -> interface
 //   --kad_vri N                -> virtual_router_id (default: the VIP's last byte, as ESC's bootvm)
-import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
 import { canonicalIp, parseIp, type IpFamily } from '../net/ip-address.js';
 import { spliceValues, type ValueEdit } from './yaml-splice.js';
 
@@ -20,11 +20,13 @@ export interface HaSetFlags {
   instance?: string; // which vrrp instance; default the first, or VI_1 when there is none
 }
 
-export type HaSetResult = { ok: true; text: string; changes: string[] } | { ok: false; error: string };
+// `file`: the file is what is wrong (exit 78), not a flag (exit 64).
+export type HaSetResult = { ok: true; text: string; changes: string[] } | { ok: false; error: string; file?: true };
 
 interface Vip { address: string; prefix: number; family: IpFamily; dev: string | null }
 
 const fail = (error: string): HaSetResult => ({ ok: false, error });
+const badFile = (error: string): HaSetResult => ({ ok: false, error: `${error}; fix the file first`, file: true });
 
 // V, V/p, V:if, V/p:if for IPv4; [V/p]:if, [V]:if, V or V/p for IPv6 (ESC's --kad_vip forms).
 export function parseKadVip(text: string): Vip | string {
@@ -81,6 +83,15 @@ export function parseNodeList(text: string, family: 4 | 6 | undefined): string[]
 
 // `interfaces`: this host's, when known; --kad_vif and the VIP's device must be among them.
 export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readonly string[], interfaces?: readonly string[]): HaSetResult {
+  try {
+    return edit(source, f, localAddresses, interfaces);
+  } catch (e) {
+    // A shape the checks below did not foresee: the YAML library's own words, never a crash.
+    return badFile(`the file cannot be edited: ${(e as Error).message}`);
+  }
+}
+
+function edit(source: string, f: HaSetFlags, localAddresses: readonly string[], interfaces?: readonly string[]): HaSetResult {
   const vip = parseKadVip(f.kadVip);
   if (typeof vip === 'string') return fail(vip);
   if (!/^[^\s/:]{1,15}$/.test(f.kadVif)) return fail(`--kad_vif ${JSON.stringify(f.kadVif)} is not an interface name: 1..15 bytes, no "/", ":" or spaces`);
@@ -94,10 +105,11 @@ export function applyHaSet(source: string, f: HaSetFlags, localAddresses: readon
     return fail(`--ha_node_list ${JSON.stringify(f.haNodeList)}: ${mine.length === 0 ? 'none' : 'more than one'} of these addresses is on this host (its addresses: ${localAddresses.join(', ') || 'none'}); exactly one must be this node's`);
   }
   const doc = parseDocument(source, { keepSourceTokens: false });
-  if (doc.errors.length > 0) return fail(`the configuration is not valid YAML: ${doc.errors[0]?.message ?? '?'}; fix it first`);
+  if (doc.errors.length > 0) return badFile(`the configuration is not valid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? '?'}`);
+  if (doc.contents !== null && !isMap(doc.contents)) return badFile('the file\'s top level is not a mapping (node:, vrrp: ...)');
   const changes: string[] = [];
   const at = instanceIndex(doc, f.instance);
-  if (typeof at === 'string') return fail(at);
+  if (typeof at === 'string') return badFile(at);
   const base = ['vrrp', 'instances', at.index];
   // An anchor on the instance or above it: other instances may merge it (`<<: *common`), and would change with it.
   for (const [path, what] of [[base, `vrrp.instances[${at.index}]`], [['vrrp', 'instances'], 'vrrp.instances'], [['vrrp'], 'vrrp']] as const) {
@@ -164,16 +176,27 @@ function anchorIn(node: unknown): string | null {
 }
 
 // The instance to edit: by name, else the only / first one; created (at the end) when there is none.
+// Refused (a string) when vrrp, its instances or the instance is not what the file must hold: replacing it would drop what is there.
 function instanceIndex(doc: Document, name: string | undefined): { index: number; created: boolean } | string {
-  const list = doc.getIn(['vrrp', 'instances']);
-  if (list === undefined || list === null) {
-    if (!isMap(doc.get('vrrp'))) doc.set('vrrp', new YAMLMap());
+  const vrrp = doc.get('vrrp', true);
+  if (vrrp !== undefined && vrrp !== null && !isMap(vrrp) && !(isScalar(vrrp) && vrrp.value === null)) return `vrrp is ${shape(vrrp)}, not a mapping`;
+  const list = doc.getIn(['vrrp', 'instances'], true);
+  if (list === undefined || list === null || (isScalar(list) && list.value === null)) {
+    if (!isMap(vrrp)) doc.set('vrrp', new YAMLMap());
     doc.setIn(['vrrp', 'instances'], doc.createNode([]));
     return { index: 0, created: true };
   }
-  if (!isSeq(list)) return 'vrrp.instances is not a list; fix the file first';
+  if (!isSeq(list)) return `vrrp.instances is ${shape(list)}, not a list`;
   const names = list.items.map((it) => (isMap(it) ? String(it.get('name')) : ''));
-  if (name === undefined) return names.length > 0 ? { index: 0, created: false } : { index: 0, created: true };
-  const i = names.indexOf(name);
-  return i >= 0 ? { index: i, created: false } : { index: names.length, created: true };
+  const i = name === undefined ? (names.length > 0 ? 0 : -1) : names.indexOf(name);
+  if (i < 0) return { index: names.length, created: true };
+  if (!isMap(list.items[i])) return `vrrp.instances[${i}] is ${shape(list.items[i])}, not a mapping (name: VI_1, interface: ...)`;
+  return { index: i, created: false };
+}
+
+function shape(node: unknown): string {
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  if (isScalar(node)) return node.value === null ? 'empty' : `the value ${JSON.stringify(node.value)}`;
+  return 'something else';
 }

@@ -73,6 +73,27 @@ describe('cli ha set (the executable)', function () {
     expect(readdirSync(dir).sort()).to.deep.equal(['real.yaml', 'tandem.yaml']);
   });
 
+  it('a device node or FIFO given as --config is refused (exit 78) and stays what it is; so is a file the daemon would refuse for its size', async () => {
+    const dev = join(dir, 'null');
+    await execa('mknod', ['-m', '666', dev, 'c', '1', '3']);
+    const fifo = join(dir, 'fifo');
+    await execa('mkfifo', [fifo]);
+    const flags = ['--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0'];
+    for (const [path, kind] of [[dev, 'a character device'], [fifo, 'a FIFO']] as const) {
+      const r = await execa('ip', ['netns', 'exec', ns, process.execPath, TANDEM_BIN, 'ha', 'set', '--config', path, ...flags], { reject: false });
+      expect(r.exitCode, r.stderr).to.equal(78);
+      expect(r.stderr).to.include(`it is ${kind}, not a regular file (a configuration file, or a symlink to one); nothing written`);
+    }
+    expect(statSync(dev).isCharacterDevice()).to.equal(true);
+    expect(statSync(fifo).isFIFO()).to.equal(true);
+    writeFileSync(file, `${readFileSync('docs/examples/node-a.yaml', 'utf8')}${'# padding padding padding padding padding padding padding\n'.repeat(20_000)}`);
+    const before = readFileSync(file);
+    const big = await run(...flags);
+    expect(big.exitCode).to.equal(78);
+    expect(big.stderr).to.include('larger than 1048576 bytes');
+    expect(readFileSync(file).equals(before)).to.equal(true);
+  });
+
   it('a refused edit exits 64 with the reason and leaves the file alone; a bad --kad_vri is a usage error', async () => {
     const r = await run('--ha_node_list', '192.0.2.251 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
     expect(r.exitCode).to.equal(64);

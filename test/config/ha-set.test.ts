@@ -128,6 +128,27 @@ describe('config/ha-set (escadm ha set)', () => {
     }
   });
 
+  it('a file of the wrong shape is refused as the file\'s fault (exit 78), saying what is there, never replaced nor a library error', () => {
+    const flags = { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.5', kadVif: 'eth0' };
+    const cases: Array<[string, string]> = [
+      ['node: {name: a}\nvrrp: TODO ask netops\n', 'vrrp is the value "TODO ask netops", not a mapping; fix the file first'],
+      ['node: {name: a}\nvrrp: [oops]\n', 'vrrp is a list, not a mapping; fix the file first'],
+      ['node: {name: a}\nvrrp: {instances: {VI_1: {}}}\n', 'vrrp.instances is a mapping, not a list'],
+      ['node: {name: a}\nvrrp: {instances: 7}\n', 'vrrp.instances is the value 7, not a list'],
+      ['node: {name: a}\nvrrp:\n  instances:\n    - VI_1\n', 'vrrp.instances[0] is the value "VI_1", not a mapping (name: VI_1, interface: ...); fix the file first'],
+      ['node: {name: a}\nvrrp:\n  instances:\n    -\n', 'vrrp.instances[0] is empty, not a mapping'],
+      ['- a\n', 'the file\'s top level is not a mapping (node:, vrrp: ...); fix the file first'],
+      ['node: {}\nnode: {}\n', 'the configuration is not valid YAML: Map keys must be unique'],
+    ];
+    for (const [src, want] of cases) {
+      const r = applyHaSet(src, flags, ['192.0.2.21']);
+      expect(r, src).to.deep.include({ ok: false, file: true });
+      expect(r.ok ? '' : r.error, src).to.include(want);
+    }
+    // An empty vrrp (or none) is filled in, as before.
+    for (const src of ['node: {name: a}\nvrrp:\n', 'node: {name: a}\nvrrp: {instances: }\n', '']) expect(applyHaSet(src, flags, ['192.0.2.21']).ok, src).to.equal(true);
+  });
+
   it('refuses an interface this host does not have, for VRRP or the VIP, and a VIP that is its subnet\'s network or broadcast address', () => {
     const flags = { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.99/24', kadVif: 'eth0' };
     const here = ['lo', 'eth0'];

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describeValue } from '../../lib/config/issues.js';
 import { formatIssues, formatWarnings, loadConfigFile, parseConfigText, validateConfig } from '../../lib/config/load.js';
 import { parsePath, renderPath } from '../../lib/config/path.js';
@@ -178,9 +179,19 @@ describe('config/load: files', () => {
     expect(issues[0]?.message).to.include(path).and.to.include('ENOENT');
     expect(formatIssues(issues, path)).to.equal(`${path}: (file): cannot read ${JSON.stringify(path)}: ENOENT (no such file or directory)`);
   });
-  it('a directory is refused with EISDIR', async () => {
+  it('a directory, a device or a FIFO is refused as not a regular file (a FIFO without waiting for a writer)', async () => {
     const r = await loadConfigFile(dir, H);
-    expect(r.ok ? '' : r.issues[0]?.message).to.include('EISDIR');
+    expect(r.ok ? '' : r.issues[0]?.message).to.equal(`cannot read ${JSON.stringify(dir)}: it is a directory, not a regular file (a configuration file, or a symlink to one)`);
+    const d = await loadConfigFile('/dev/zero', H);
+    expect(d.ok ? '' : d.issues[0]?.message).to.include('it is a character device, not a regular file');
+    const fifo = join(dir, 'fifo');
+    await execa('mkfifo', [fifo]);
+    const f = await loadConfigFile(fifo, H);
+    expect(f.ok ? '' : f.issues[0]?.message).to.include('it is a FIFO, not a regular file');
+    // A symlink to a regular file is read through.
+    await writeFile(join(dir, 'real.yaml'), 'node: {name: a}\n');
+    await symlink(join(dir, 'real.yaml'), join(dir, 'link.yaml'));
+    expect((await loadConfigFile(join(dir, 'link.yaml'), H)).ok).to.equal(true);
   });
   it('a file over 1 MiB is refused without parsing it', async () => {
     const path = join(dir, 'big.yaml');
