@@ -18,6 +18,29 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_BUFFERED_BYTES = 64 << 20; // small files gathered in memory on a target, waiting to be applied
 const ACK_CHECK_MS = 250;
 const ACK_FLOOR_BYTES_PER_S = 4 << 20; // a slow disk: writing and fsyncing what is unacknowledged may take this long
+
+// How long a peer may leave changes unacknowledged: the volume's timeout, plus the time a slow disk takes to write
+// and fsync what it has been sent. Pure, for the tests.
+export function ackAllowanceMs(timeoutMs: number, bytesUnacked: number): number {
+  return timeoutMs + Math.round((bytesUnacked / ACK_FLOOR_BYTES_PER_S) * 1000);
+}
+
+export interface AckWait {
+  now: number;
+  lastAckAt: number; // the last acknowledgement, or when the wait began
+  timeoutMs: number;
+  outstanding: number; // changes sent and not acknowledged
+  bytesUnacked: number;
+  comparing: boolean; // the peer hashes its tree for a compare or verify: it answers nothing sent meanwhile
+}
+
+// Why the peer is dropped, or null: nothing awaits an answer, it is hashing, or it is within its allowance.
+export function ackOverdue(w: AckWait): string | null {
+  if (w.outstanding === 0 || w.comparing) return null;
+  const t = ackAllowanceMs(w.timeoutMs, w.bytesUnacked);
+  const waited = w.now - w.lastAckAt;
+  return waited > t ? `no acknowledgement for ${waited} ms (timeout ${w.timeoutMs} ms, plus ${t - w.timeoutMs} ms for ${w.bytesUnacked} bytes unacknowledged)` : null;
+}
 const SOURCE_FRAMES = new Set(['DIR_SCAN', 'DIR_OP', 'DIR_FILE', 'DIR_DATA', 'DIR_END', 'DIR_SYNCED']);
 const TARGET_FRAMES = new Set(['DIR_MANIFEST', 'DIR_SIGS', 'DIR_ACK']);
 
@@ -270,9 +293,10 @@ export class DirPeerSession extends PeerSessionBase {
   // its tree for a compare or verify (pings still find a dead peer within ping_timeout).
   private checkAcks(): void {
     const s = this.sender;
-    if (s === null || s.outstandingCount === 0 || s.comparing) { this.lastAckAt = Date.now(); return; } // nothing awaits an ack now
-    const t = this.host.cfg.timeoutMs + Math.round((s.bytesUnacked / ACK_FLOOR_BYTES_PER_S) * 1000);
-    if (Date.now() - this.lastAckAt > t) this.link?.fail(`no acknowledgement for ${Date.now() - this.lastAckAt} ms (timeout ${this.host.cfg.timeoutMs} ms, plus ${t - this.host.cfg.timeoutMs} ms for ${s.bytesUnacked} bytes unacknowledged)`);
+    const now = Date.now();
+    if (s === null || s.outstandingCount === 0 || s.comparing) { this.lastAckAt = now; return; } // nothing awaits an ack now
+    const why = ackOverdue({ now, lastAckAt: this.lastAckAt, timeoutMs: this.host.cfg.timeoutMs, outstanding: s.outstandingCount, bytesUnacked: s.bytesUnacked, comparing: s.comparing });
+    if (why !== null) this.link?.fail(why);
   }
 
   private onClosed(link: PeerLink, info: LinkCloseInfo): void {

@@ -602,7 +602,9 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(ev?.fields.mismatched_bytes).to.equal(2 * 4096);
     expect(c.get('node-a').peers.get('node-b')?.status().out_of_sync_bytes).to.equal(2 * 4096);
     expect(c.logs).to.include('node-a info db: Online verify with node-b done: 8192 bytes out of sync (marked in the bitmap; they resync from node-a, the Primary, at the next connect (tandem replica disconnect db, then connect))');
-    expect(c.logs, 'VerifyT says the same').to.include('node-b info db: Online verify with node-a done: 8192 bytes out of sync (marked in the bitmap; they resync from node-a, the Primary, at the next connect (tandem replica disconnect db, then connect))');
+    // VerifyT finishes as the last answer reaches it, which may be a moment after VerifyS did.
+    const onB = 'node-b info db: Online verify with node-a done: 8192 bytes out of sync (marked in the bitmap; they resync from node-a, the Primary, at the next connect (tandem replica disconnect db, then connect))';
+    await waitFor('VerifyT says the same', async () => c.logs.includes(onB), 10000);
   });
 
   it('a verify between two Secondaries says the marks move once one of them is Primary (it promised the next connect)', async () => {
