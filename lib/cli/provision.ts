@@ -4,15 +4,16 @@
 // atomically; an existing one that differs is replaced only with --force.
 // Prints every path with what was written; --dry-run writes nothing.
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatWarnings } from '../config/load.js';
 import { checkFlags, provision, type DeviceFacts, type ProvisionFlags, type Provisioned } from '../config/provision.js';
-import { EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
+import { EX_CONFIG, EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
 import { blockDeviceSize } from '../replication/block/image.js';
+import { readSecret } from '../replication/secret-file.js';
 import { writeAtomic as writeFileAtomic } from './write-atomic.js';
 
 interface ProvisionOpts {
@@ -84,12 +85,14 @@ async function run(name: string, o: ProvisionOpts): Promise<void> {
     throw new TandemError('PROVISION_EXISTS', `${clash.join(', ')} ${clash.length > 1 ? 'exist' : 'exists'} with other contents: nothing was written; --force replaces ${clash.length > 1 ? 'them' : 'it'}`, { exitCode: EX_USAGE });
   }
   const dry = o.dryRun === true;
+  // Before anything is written: an existing secret the daemon could not use refuses the whole run.
+  const kept = r.out.secretFile === null ? false : await usableSecret(r.out.secretFile);
   for (const f of state) {
     if (f.same !== true && !dry) await writeAtomic(f.path, f.text, 0o644);
     const what = f.same === true ? 'unchanged' : dry ? 'would be written (--dry-run)' : f.same === false ? 'replaced' : 'written';
     process.stdout.write(`==> ${f.path}: ${what} <==\n${f.text}\n`);
   }
-  if (r.out.secretFile !== null) await secret(r.out, dry);
+  if (r.out.secretFile !== null) await secret(r.out, dry, kept);
   if (device?.kind === 'missing') {
     const when = c.mode === 'drbd' ? 'the daemon creates the image file at its first start' : 'the daemon starts once the volume is attached there, at exactly --db_size';
     process.stdout.write(`${c.device ?? ''} does not exist yet: ${when}\n`);
@@ -124,12 +127,22 @@ async function deviceFacts(path: string): Promise<DeviceFacts> {
   return st.isFile() ? { kind: 'file', bytes: Number(st.size) } : { kind: 'other' };
 }
 
+// An existing secret file, checked as the daemon reads it (true), or none (false). Throws when one is there and the
+// daemon could not use it: an empty file or a directory reported "kept" failed at the first start.
+async function usableSecret(path: string): Promise<boolean> {
+  if (!(await lstat(path).then(() => true, () => false))) return false;
+  await readSecret(path, (m) => process.stderr.write(`tandem: warning: ${m}\n`)).catch((e: Error) => {
+    throw new TandemError('PROVISION_SECRET', `${e.message}; provision never replaces an existing secret (the peer must hold the same one): remove it to have a new one made, or put the peer's secret there; nothing was written`, { exitCode: EX_CONFIG, cause: e });
+  });
+  return true;
+}
+
 // The peer must read the same secret: an existing file is kept (never replaced, even with --force).
-async function secret(out: Provisioned, dry: boolean): Promise<void> {
+async function secret(out: Provisioned, dry: boolean, kept: boolean): Promise<void> {
   const path = out.secretFile ?? '';
   const peer = `${out.peer.name ?? 'the peer'} (${out.peer.address})`;
   const copy = `copy it to ${peer} before tandem starts there, same path and mode 0600:\n  scp -p ${path} root@${out.peer.address.includes(':') ? `[${out.peer.address}]` : out.peer.address}:${path}`;
-  if (await stat(path).then(() => true, () => false)) {
+  if (kept) {
     process.stdout.write(`==> ${path}: kept (the replication secret) <==\n${peer} needs the same file; if it does not have it yet, ${copy}\n`);
     return;
   }

@@ -2,7 +2,7 @@
 // opens and starts every configured volume, and answers the `replica.*`
 // control commands (drbdadm's verbs). Roles are set by command here; issue 5's
 // conductor drives them from the election.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { ReplicationConfig } from '../config/types.js';
 import { isNodeName, nodeName } from '../config/names.js';
 import { EX_CONFIG, TandemError } from '../errors.js';
@@ -12,30 +12,10 @@ import { runCommand } from '../services/exec.js';
 import { DirectoryVolume } from '../replication/files/dir-volume.js';
 import type { AnyVolumeStatus, ReplicaStatus } from '../replication/volume/status-types.js';
 import { ReplicatedVolume } from '../replication/volume/volume.js';
+import { readSecret } from '../replication/secret-file.js';
 import type { ControlServer } from './control-server.js';
 import type { EventBus } from './events.js';
 import type { Logger } from './log.js';
-
-const MIN_SECRET_BYTES = 16;
-
-// The shared secret of the replication links: a file only root may read (like a DRBD shared-secret in a 0600 config).
-export async function readSecret(path: string, log: Logger): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if ((st.mode & 0o077) !== 0) log.warn(`replication.secret_file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new TandemError('SECRET_UNREADABLE', `replication.secret_file ${path}: ${(e as Error).message}; create it with e.g. \`head -c 32 /dev/urandom | base64 > ${path}; chmod 600 ${path}\` on every node`, { exitCode: EX_CONFIG });
-  }
-  // A trailing newline from `echo` is not part of the secret.
-  const secret = Buffer.from(bytes.toString('utf8').replace(/\r?\n$/, ''), 'utf8');
-  if (secret.length < MIN_SECRET_BYTES) {
-    throw new TandemError('SECRET_TOO_SHORT', `replication.secret_file ${path} holds ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are required`, { exitCode: EX_CONFIG });
-  }
-  return secret;
-}
 
 async function readTls(cfg: ReplicationConfig): Promise<LinkTls | undefined> {
   if (cfg.tls === undefined) return undefined;
@@ -71,7 +51,7 @@ export class Replication {
     const volumes = new Map<string, Volume>();
     const r = new Replication(node, volumes);
     if (cfg.volumes.length === 0) return r;
-    const secret = await readSecret(cfg.secretFile, log);
+    const secret = await readSecret(cfg.secretFile, (m) => log.warn(m));
     const tls = await readTls(cfg);
     try {
       for (const vc of cfg.volumes) {

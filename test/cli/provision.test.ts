@@ -3,7 +3,7 @@
 // daemon's own loader and the units pass `systemd-analyze verify`.
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../lib/config/load.js';
@@ -82,6 +82,24 @@ describe('cli provision (the executable)', function () {
     expect(forced.stdout).to.include(`==> ${join(etc, 'tandem.yaml')}: replaced <==`);
     expect(readFileSync(join(etc, 'tandem.yaml'), 'utf8')).to.include('virtual_router_id: 7');
     expect(readFileSync(join(etc, 'secret'), 'utf8')).to.equal(before.secret);
+  });
+
+  it('an existing secret the daemon could not use (empty, short, a directory) is refused, exit 78, and nothing is written', async () => {
+    const secret = join(etc, 'secret');
+    for (const [make, want] of [
+      [() => writeFileSync(secret, '', { mode: 0o600 }), 'holds 0 bytes; at least 16 are required'],
+      [() => writeFileSync(secret, 'short\n', { mode: 0o600 }), 'holds 5 bytes; at least 16 are required'],
+      [() => mkdirSync(secret), 'not a regular file'],
+    ] as const) {
+      rmSync(etc, { recursive: true, force: true });
+      mkdirSync(etc, { recursive: true });
+      make();
+      const r = await tandem(nodeA());
+      expect(r.exitCode, r.stderr).to.equal(78);
+      expect(r.stderr).to.include(want).and.include('provision never replaces an existing secret').and.include('nothing was written');
+      expect(existsSync(join(etc, 'tandem.yaml'))).to.equal(false);
+      expect(existsSync(units)).to.equal(false);
+    }
   });
 
   it('bad flags exit 64 naming each, and write nothing; a missing required flag is a usage error too', async () => {
