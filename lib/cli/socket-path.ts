@@ -2,20 +2,27 @@
 // node.control_socket, else the default. Only that key is read from the
 // file: a change not yet applied elsewhere in it (a typo the running daemon
 // never loaded) must not make a running daemon look dead.
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { MAX_CONFIG_BYTES } from '../config/load.js';
+import { readConfigText } from '../config/load.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/node-section.js';
 import { SUN_PATH_MAX } from '../config/names.js';
-import { EX_CONFIG, TandemError } from '../errors.js';
+import { EX_CONFIG, EX_USAGE, TandemError } from '../errors.js';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
 export const DEFAULT_SOCKET = DEFAULT_CONTROL_SOCKET;
 
 export async function resolveSocket(opts: { socket?: string; config?: string }): Promise<string> {
-  if (opts.socket !== undefined) return opts.socket;
-  if (opts.config === undefined) return process.env.TANDEM_SOCKET ?? DEFAULT_SOCKET;
+  if (opts.socket !== undefined) return checked(opts.socket, '--socket');
+  if (opts.config === undefined) return process.env.TANDEM_SOCKET === undefined ? DEFAULT_SOCKET : checked(process.env.TANDEM_SOCKET, 'TANDEM_SOCKET');
   return socketOf(opts.config);
+}
+
+// A Unix socket path connect() can take: an empty one would be read as a TCP port, a long one cut short.
+function checked(path: string, what: string): string {
+  if (path === '' || path.includes('\0') || Buffer.byteLength(path) >= SUN_PATH_MAX) {
+    throw new TandemError('BAD_SOCKET', `${what} ${JSON.stringify(path)}: want the path of the daemon's control socket, 1..${SUN_PATH_MAX - 1} bytes without NUL (its node.control_socket; default ${DEFAULT_SOCKET})`, { exitCode: EX_USAGE });
+  }
+  return path;
 }
 
 function refuse(message: string): TandemError {
@@ -23,10 +30,9 @@ function refuse(message: string): TandemError {
 }
 
 async function socketOf(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw refuse(`${path}: cannot read it (${e.code ?? e.message}); pass --socket PATH to reach the daemon`);
-  });
-  if (text.length > MAX_CONFIG_BYTES) throw refuse(`${path}: ${text.length} bytes, a configuration has at most ${MAX_CONFIG_BYTES}`);
+  const read = await readConfigText(path);
+  if (!read.ok) throw refuse(`${read.issue.message}; pass --socket PATH to reach the daemon`);
+  const text = read.text;
   let doc: unknown;
   try {
     doc = parse(text, { merge: true, maxAliasCount: 100 });

@@ -90,6 +90,17 @@ describe('cli', () => {
     expect(r.stderr).to.equal(`tandem: cannot reach the daemon at ${join(dir, 'none.sock')}: no tandem daemon is running there (start it with \`tandem daemon --config FILE\`)`);
   });
 
+  it('a --socket that is no socket path (empty, too long) is a usage error, exit 64; a --config that is no file, exit 78', async () => {
+    for (const bad of ['', `/tmp/${'x'.repeat(110)}`]) {
+      const r = await tandem(['status', '--socket', bad]);
+      expect(r.exitCode, r.stderr).to.equal(64);
+      expect(r.stderr).to.equal(`tandem: --socket ${JSON.stringify(bad)}: want the path of the daemon's control socket, 1..107 bytes without NUL (its node.control_socket; default /run/tandem/control.sock)`);
+    }
+    const dev = await tandem(['status', '--config', '/dev/null']);
+    expect(dev.exitCode).to.equal(78);
+    expect(dev.stderr).to.include('it is a character device, not a regular file').and.include('pass --socket PATH');
+  });
+
   it('--config reads only node.control_socket: a typo elsewhere, not yet applied, does not hide the daemon', async () => {
     const cfg = join(dir, 'edited.yaml');
     writeFileSync(cfg, [`node: { name: n1, control_socket: ${dir}/c.sock }`, 'vrrp:', '  instances:', '    - { name: VI_1, interface: eth0, virtual_router_id: 51, priority: 1100 }'].join('\n'));
