@@ -22,11 +22,12 @@ export function check<T>(allowed: string, test: (v: unknown) => T | undefined): 
   };
 }
 
+// For YAML, where "150" is a string; a command-line flag has no quotes to drop (provision-flags.ts takes it out).
+export const QUOTED_NUMBER_HINT = ' (this is a quoted string: write the number without quotes)';
+
 function quotedHint(value: unknown, allowed: string): string {
   if (typeof value !== 'string') return '';
-  if (/\b(integer|number)\b/.test(allowed) && value.trim() !== '' && !Number.isNaN(Number(value))) {
-    return ' (this is a quoted string: write the number without quotes)';
-  }
+  if (/\b(integer|number)\b/.test(allowed) && value.trim() !== '' && !Number.isNaN(Number(value))) return QUOTED_NUMBER_HINT;
   if (allowed === 'true or false' && /^(yes|no|on|off|true|false|y|n)$/i.test(value)) {
     return ' (YAML 1.2 reads this as a string: write true or false, unquoted)';
   }

@@ -4,7 +4,7 @@
 // host (which node list entry is this node, the VIP, the VRID) is left to
 // provision.ts, which hands it to `ha set`'s applyHaSet.
 import { posix } from 'node:path';
-import { byteSize, integer, oneOf, type Check } from './checks.js';
+import { byteSize, integer, oneOf, QUOTED_NUMBER_HINT, type Check } from './checks.js';
 import { parseKadVip, parseNodeList } from './ha-set.js';
 import { Issues } from './issues.js';
 import { absolutePath, interfaceName, nodeName } from './names.js';
@@ -65,7 +65,7 @@ export const splitList = (text: string): string[] => text.split(/[\s,]+/).filter
 function flag<T>(check: Check<T>, name: string, value: unknown, errors: string[]): T | undefined {
   const issues = new Issues();
   const out = check.read(value, [], issues);
-  for (const i of issues.errors) errors.push(`${name} ${JSON.stringify(value)}: ${i.message}`);
+  for (const i of issues.errors) errors.push(`${name} ${JSON.stringify(value)}: ${i.message.replace(QUOTED_NUMBER_HINT, ' (written in decimal)')}`);
   return out;
 }
 

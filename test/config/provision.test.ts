@@ -175,6 +175,8 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
       [{ kadVif: 'eth/0' }, '--kad_vif "eth/0": must be a Linux interface name'],
       [{ kadVri: '300' }, '--kad_vri 300: must be an integer 1..255'],
       [{ kadVri: 'x' }, '--kad_vri "x": must be an integer 1..255'],
+      // A flag has no quotes to drop: no YAML hint.
+      [{ kadVri: '0x10' }, '--kad_vri "0x10": must be an integer 1..255 (written in decimal)'],
       [{ kadUnicastSrcIp: '198.51.100.11' }, '--kad_unicast_src_ip needs --kad_unicast_peer: give both'],
       [{ kadUnicastSrcIp: '198.51.100.11', kadUnicastPeer: '2001:db8::2' }, '--kad_unicast_peer "2001:db8::2": an IPv6 address, but the VIP is IPv4'],
       [{ kadUnicastSrcIp: '198.51.100.11', kadUnicastPeer: '198.51.100.11' }, 'which is --kad_unicast_src_ip: a node is not its own peer'],
