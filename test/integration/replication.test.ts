@@ -255,6 +255,42 @@ describe('block replication in namespaces (tandem daemons, real NBD clients)', f
     }
   });
 
+  it('a Secondary whose disk fills up under a replicated write is Outdated, refuses promotion, and resyncs once the disk is fixed', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    await addReplicationAddresses(lab);
+    const [a, b] = lab.hosts as [LabHost, LabHost];
+    const small = join(b.dir, 'small');
+    const image = join(small, 'db.img');
+    await mkdir(small);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=70m', 'tmpfs', small]);
+    const procs: LabProcess[] = [];
+    try {
+      procs.push(lab.startTandem(a, replicationConfig(lab, a)));
+      procs.push(lab.startTandem(b, replicationConfig(lab, b, { device: image })));
+      await daemonUp(a);
+      await daemonUp(b);
+      await replica(a, 'primary', { force: true });
+      await inSync(lab, a);
+      // b's image made thin (all zeroes on both nodes: nothing changes) and its file system filled.
+      await execa('fallocate', ['--punch-hole', '-o', '0', '-l', '64M', image]);
+      await execa('dd', ['if=/dev/zero', `of=${join(small, 'fill')}`, 'bs=1M', 'count=100'], { reject: false });
+      expect(await qemuIo(lab, a, 'write -P 0x31 0 8M', 'flush')).to.match(/wrote 8388608/);
+      await waitFor('b stops on its disk error', async () => (await volume(b)).suspended, 10000);
+      // Before, b said UpToDate, was promoted without --force and served zeroes where the client's write was.
+      await waitFor('b Outdated', async () => (await volume(b)).disk === 'Outdated', 10000);
+      expect(await replica(b, 'primary').then(() => 'promoted', (e: Error) => e.message)).to.match(/Outdated/);
+      // The disk is fixed: connect, and the resync brings the write.
+      await execa('rm', [join(small, 'fill')]);
+      await replica(b, 'connect');
+      await inSync(lab, a);
+      const sums = await Promise.all([imagePath(a), image].map(async (f) => (await execa('sha256sum', [f])).stdout.split(' ')[0]));
+      expect(sums[1], 'b has the write').to.equal(sums[0]);
+    } finally {
+      for (const p of procs) await lab.stop(p);
+      await execa('umount', [small]);
+    }
+  });
+
   it('a split brain made by a partition and two Primaries is detected and not merged', async () => {
     const lab = life.adopt(await Lab.create(2));
     const procs = await cluster(lab);

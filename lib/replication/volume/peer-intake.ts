@@ -63,7 +63,8 @@ export class PeerIntake {
     host.log.error(`${v}: writing data from ${this.s.peer} failed: ${m}; StandAlone until \`tandem replica connect ${v}\` (fix the disk first)`);
     host.localDiskFailed(m);
     host.emit('replica.disk-error', { volume: v, peer: this.s.peer, detail: m });
-    this.s.dropCurrent(`the peer could not write: ${m}`); // nothing queued behind the failed write is handled
-    this.s.disable(`the peer could not write: ${m}`);
+    // Read on both nodes: named, not "the peer".
+    this.s.dropCurrent(`${host.node} could not write: ${m}`); // nothing queued behind the failed write is handled
+    this.s.disable(`${host.node} could not write: ${m}`);
   }
 }

@@ -165,8 +165,14 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.links.connect();
   }
 
+  // As DRBD detaches a failing disk: a Secondary that could not store a write of its Primary's is no copy to
+  // promote. Outdated (kept in the record, so a restart cannot hide it) until a resync from a Primary brings the
+  // blocks back, which the Primary's bitmap for us holds; an Inconsistent disk stays Inconsistent.
   localDiskFailed(detail: string): void {
     this.diskError = detail;
+    if (this.role !== 'Secondary' || (this.diskState !== 'UpToDate' && this.diskState !== 'Consistent')) return;
+    this.log.warn(`${this.cfg.name}: disk Outdated: a write from the Primary could not be stored here (${detail}); not promoted without --force until a resync from a Primary`);
+    this.setDisk('Outdated').catch((e: unknown) => this.log.error(`${this.cfg.name}: saving the Outdated disk: ${(e as Error).message}`));
   }
 
   async disconnect(): Promise<void> {

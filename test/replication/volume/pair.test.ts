@@ -216,6 +216,24 @@ describe('replicated volume (in-process pair over loopback)', function () {
     await sameImages(c, 'node-a', 'node-b');
   });
 
+  it('a Secondary Outdated by a failed replicated write stays Outdated across its restart, then resyncs from the Primary', async () => {
+    await primaryPair();
+    const b = c.get('node-b');
+    const disk = b.disk as unknown as { write: (...args: unknown[]) => Promise<void>; writeInline: (...args: unknown[]) => boolean };
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    disk.write = () => Promise.reject(enospc);
+    disk.writeInline = () => { throw enospc; };
+    await c.get('node-a').io().write(8192, pattern(9, 4096), false).catch(() => undefined);
+    await waitFor('b Outdated', async () => b.status().disk === 'Outdated', 10000);
+    await c.stop('node-b');
+    const again = await c.start('node-b'); // a fresh handle on the image: the disk is fixed
+    expect(again.status().disk, 'kept in the record').to.equal('Outdated');
+    expect(await again.promote(false).then(() => 'promoted', (e: Error) => e.message)).to.match(/Outdated/);
+    await established(c, 'node-a', 'node-b');
+    await waitFor('resynced from node-a: UpToDate', async () => again.diskState === 'UpToDate' && (c.get('node-a').peers.get('node-b')?.status().out_of_sync_bytes ?? 1) === 0, 10000);
+    await sameImages(c, 'node-a', 'node-b');
+  });
+
   it('a Secondary whose disk fails a replicated write (ENOSPC) goes StandAlone, suspended, instead of taking the stream again and again; connect tries again', async () => {
     await primaryPair();
     const [a, b] = [c.get('node-a'), c.get('node-b')];
@@ -229,6 +247,11 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(b.status().suspended).to.equal(true);
     expect(c.logs.some((l) => l.startsWith('node-b error db: writing data from node-a failed: ENOSPC') && l.includes('StandAlone until `tandem replica connect db`'))).to.equal(true);
     expect(c.events.some((e) => e.node === 'node-b' && e.type === 'replica.disk-error')).to.equal(true);
+    // It lacks the write: Outdated, not an UpToDate copy to promote (it was, and a failover served without the write).
+    await waitFor('b Outdated', async () => b.status().disk === 'Outdated', 5000);
+    expect(await b.promote(false).then(() => 'promoted', (e: Error) => e.message)).to.match(/Outdated/);
+    expect(c.logs.some((l) => l.startsWith('node-b warn db: disk Outdated: a write from the Primary could not be stored here (ENOSPC'))).to.equal(true);
+    expect(c.logs.some((l) => l.includes('node-b could not write: ENOSPC'))).to.equal(true);
     // It stays so: a keeps trying, b keeps refusing (no resend loop into the full disk).
     const drops = a.peers.get('node-b')?.status().disconnects ?? 0;
     await new Promise((r) => setTimeout(r, 1500));
