@@ -57,6 +57,7 @@ export abstract class LoopbackCluster<V extends Volume> {
   readonly volumes = new Map<string, V>();
   readonly fenceRunners = new Map<string, HandlerRunner>(); // each node's fence_peer runner, set before start
   readonly routes = new Map<string, number>(); // 'node-a>node-b': the port node-a dials for node-b instead (a proxy), set before start
+  congestionControl: string | null = DEFAULT_CONGESTION_CONTROL; // replication.congestion_control, set before start
 
   protected constructor(readonly root: string, readonly specs: NodeSpec[]) {}
 
@@ -84,7 +85,7 @@ export abstract class LoopbackCluster<V extends Volume> {
 
   async start(name: string, secret: Buffer = SECRET): Promise<V> {
     const v = await this.open(name, {
-      node: name, secret, congestionControl: DEFAULT_CONGESTION_CONTROL,
+      node: name, secret, congestionControl: this.congestionControl,
       log: { info: (m) => this.logs.push(`${name} info ${m}`), warn: (m) => this.logs.push(`${name} warn ${m}`), error: (m) => this.logs.push(`${name} error ${m}`) },
       emit: (type, fields) => this.events.push({ node: name, type, fields }),
       ...(this.fenceRunners.has(name) ? { runHandler: this.fenceRunners.get(name) as HandlerRunner } : {}),

@@ -48,6 +48,7 @@ export interface PeerLinkOptions {
   randomBytes?: (n: number) => Buffer;
   log?: (level: 'info' | 'warn', message: string) => void;
   congestionControl?: string; // the socket's TCP congestion control; unset: the host's default
+  congestionRefused?: (why: string) => void; // told why it could not be set (else logged here, per link)
 }
 
 // Frames PeerLink answers itself; send() refuses them.
@@ -102,7 +103,8 @@ export class PeerLink {
     socket.setNoDelay(true); // NBD proto.md: TCP_NODELAY; one write is one frame, latency is what protocol C pays
     if (opts.congestionControl !== undefined) {
       const why = setTcpCongestion(socket, opts.congestionControl);
-      if (why !== null) opts.log?.('warn', `link ${this.remote}: congestion_control ${opts.congestionControl} not set (${why}); the link uses the host's default`);
+      if (why !== null && opts.congestionRefused !== undefined) opts.congestionRefused(why);
+      else if (why !== null) opts.log?.('warn', `link ${this.remote}: congestion_control ${opts.congestionControl} not set (${why}); the link uses the host's default`);
     }
     readReused(socket, (chunk) => this.onData(chunk), { target: () => this.decoder.readTarget() });
     socket.on('end', () => this.onEnd());
@@ -131,7 +133,8 @@ export class PeerLink {
   }
 
   get remote(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    const host = this.socket.remoteAddress ?? '?';
+    return `${host.includes(':') ? `[${host}]` : host}:${this.socket.remotePort ?? '?'}`; // IPv6 bracketed, as config and status write it
   }
 
   /** Sends one frame with the next sequence number; returns that number. */

@@ -45,16 +45,26 @@ const SAME_SECRET = 'check that both nodes\' replication.secret_file hold the sa
 export class VolumeLinks {
   private listener: PeerListener | null = null;
   private readonly connectors = new Map<string, PeerConnector>();
+  private readonly congestionWarned = new Set<string>(); // reasons already logged
 
   constructor(private readonly o: VolumeLinksOptions) {}
 
   private linkOptions(): PeerLinkOptions {
     const { o } = this;
+    const cc = o.congestionControl;
     return {
       node: o.node, volume: o.cfg.name, secret: o.secret,
       heartbeat: { intervalMs: o.cfg.pingIntervalMs, timeoutMs: o.cfg.pingTimeoutMs },
       log: (level, m) => o.log[level](`${o.cfg.name}: ${m}`),
-      ...(o.congestionControl === null ? {} : { congestionControl: o.congestionControl }),
+      // Once per reason, not at every redial: the reason (no such algorithm) lasts as long as the configuration.
+      ...(cc === null ? {} : {
+        congestionControl: cc,
+        congestionRefused: (why: string) => {
+          if (this.congestionWarned.has(why)) return;
+          this.congestionWarned.add(why);
+          o.log.warn(`${o.cfg.name}: replication.congestion_control ${cc} not set on its links (${why}): they use the host's default`);
+        },
+      }),
     };
   }
 
@@ -121,7 +131,7 @@ export class VolumeLinks {
 
   // The session of the configured peer at that address (host:port of a link's far end), if any.
   private fromAddress(remote: string): { noteError(reason: string, detail: string): void } | undefined {
-    const host = remote.slice(0, remote.lastIndexOf(':')).replace(/^::ffff:/, '').replace(/^\[|\]$/g, '');
+    const host = remote.slice(0, remote.lastIndexOf(':')).replace(/^\[|\]$/g, '').replace(/^::ffff:/, '');
     const p = this.o.cfg.peers.find((x) => x.address.host === host);
     return p === undefined ? undefined : this.o.sessions.get(p.name);
   }

@@ -97,6 +97,26 @@ describe('replication/link PeerLink (loopback)', function () {
     await p.close();
   });
 
+  it('an IPv6 peer\'s address is written bracketed, as config and status write it', async () => {
+    const server = net.createServer();
+    server.listen(0, '::1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const socket = net.connect({ host: '::1', port: (server.address() as net.AddressInfo).port });
+    await once(socket, 'connect');
+    const [s] = await accepted;
+    const link = new PeerLink(socket, { node: 'node-b', volume: 'db', secret: SECRET });
+    try {
+      expect(link.remote).to.equal(`[::1]:${(server.address() as net.AddressInfo).port}`);
+    } finally {
+      link.close();
+      await link.closed;
+      s.destroy();
+      socket.destroy();
+      server.close();
+    }
+  });
+
   it('refuses a wrong secret on both sides with auth-failed and closes the socket', async () => {
     const logA = new LogLines();
     const logB = new LogLines();

@@ -1,6 +1,7 @@
 // The volume layer end to end in one process: two volumes over loopback TCP
 // with real image files (three nodes: three-nodes.test.ts).
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { open } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
@@ -594,6 +595,24 @@ describe('replicated volume (in-process pair over loopback)', function () {
     // Once named (its code was in the detail too), and with what to check.
     expect(c.get('node-b').peers.get('node-a')?.status().last_error?.detail).to.match(/^response from "node-a" does not verify \(32 bytes\) \(a link from 127\.0\.0\.1:\d+; check that both nodes' replication\.secret_file hold the same secret\)$/);
     expect(a.peers.get('node-b')?.status().last_error?.detail).to.match(/; check that both nodes' replication\.secret_file hold the same secret$/);
+  });
+
+  it('a congestion_control the kernel does not have is logged once per node, not at every redial; the links run on the host\'s', async () => {
+    c = await Cluster.create();
+    c.congestionControl = 'no_such_cc';
+    await c.start('node-a');
+    const b = await c.start('node-b');
+    await waitFor('connected', async () => c.get('node-a').peers.get('node-b')?.connected === true, 10000);
+    const disconnects = b.status().peers[0]?.disconnects ?? 0;
+    b.peers.get('node-a')?.reconnect('test: a second link');
+    await waitFor('the second link', async () => (b.status().peers[0]?.disconnects ?? 0) > disconnects && b.status().peers[0]?.replication === 'Established', 15000);
+    const host = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+    expect(b.status().peers[0]?.tcp_congestion).to.equal(host);
+    for (const n of ['node-a', 'node-b']) {
+      const lines = c.logs.filter((l) => l.startsWith(`${n} warn db: replication.congestion_control no_such_cc not set on its links`));
+      expect(lines, n).to.have.length(1);
+      expect(lines[0]).to.include('(the kernel has no congestion control algorithm "no_such_cc" (loaded: ').and.include('they use the host\'s default');
+    }
   });
 
   it('another node answering at a peer\'s address (a typo in peers[].address or node.name) shows in that peer\'s status', async () => {
