@@ -22,7 +22,7 @@ export const REPLICATION_KEYS = ['secret_file', 'tls', 'congestion_control', 'vo
 // The links' TCP congestion control (tcp(7) TCP_CONGESTION), whatever the
 // host's default: a host set to BBR for its Internet traffic would pace a
 // replication stream to BBR's bandwidth estimate, which on a LAN link holds
-// a single stream well below the link (docs/replication.md "Link").
+// a single stream well below the link (docs/replication.md "Links").
 export const DEFAULT_CONGESTION_CONTROL = 'cubic';
 export const HOST_CONGESTION_CONTROL = 'system'; // keep the host's net.ipv4.tcp_congestion_control
 const congestionControl = text(
