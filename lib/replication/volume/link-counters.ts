@@ -27,11 +27,12 @@ export class LinkCounters {
     this.baseline = { bytesSent: link.stats.bytesSent, bytesReceived: link.stats.bytesReceived };
   }
 
-  // `onPurpose`: closed here on the operator's word, which is no error.
-  closed(link: PeerLink, info: LinkCloseInfo, onPurpose = false): void {
+  // `onPurpose`: closed here on the operator's word, which is no error. `connected`: the link got past the connect
+  // handshake; one refused there (the peer StandAlone, a split brain) is no connection lost, however often it is redialed.
+  closed(link: PeerLink, info: LinkCloseInfo, onPurpose = false, connected = true): void {
     this.totals.bytesSent += link.stats.bytesSent - this.baseline.bytesSent;
     this.totals.bytesReceived += link.stats.bytesReceived - this.baseline.bytesReceived;
-    this.totals.disconnects++;
+    if (connected) this.totals.disconnects++;
     this.lastSentAt = link.stats.lastSentAt;
     this.lastReceivedAt = link.stats.lastReceivedAt;
     if (!onPurpose) this.noteError(info.reason, info.detail);

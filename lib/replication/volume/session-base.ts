@@ -268,6 +268,7 @@ export abstract class PeerSessionBase {
   protected released(link: PeerLink, info: LinkCloseInfo): boolean {
     // Ours on purpose, or the peer's reconnect (it said so): no error either way.
     const onPurpose = (this.onPurpose && info.reason === 'local-close') || info.reason === 'peer-reconnect';
+    const connected = this.phase === 'running';
     this.onPurpose = false;
     this.link = null;
     this.phase = 'idle';
@@ -277,7 +278,7 @@ export abstract class PeerSessionBase {
     this.ackTimer = null;
     this.replication = 'Off';
     if (this.connection !== 'StandAlone') this.connection = this.wantConnected ? 'Connecting' : 'StandAlone';
-    this.counters.closed(link, info, onPurpose);
+    this.counters.closed(link, info, onPurpose, connected);
     // The link is gone: our questions have no answer, and what it held is free.
     for (const settle of [...this.asks.values()]) settle(null);
     this.sessionHost.promoteArbiter.release(this.name);
