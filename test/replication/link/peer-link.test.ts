@@ -98,21 +98,15 @@ describe('replication/link PeerLink (loopback)', function () {
   });
 
   it('an IPv6 peer\'s address is written bracketed, as config and status write it', async () => {
-    const server = net.createServer();
-    server.listen(0, '::1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const socket = net.connect({ host: '::1', port: (server.address() as net.AddressInfo).port });
-    await once(socket, 'connect');
-    const [s] = await accepted;
-    const link = new PeerLink(socket, { node: 'node-b', volume: 'db', secret: SECRET });
+    const { server, client, accepted } = await tcpPair('::1');
+    const link = new PeerLink(client, { node: 'node-b', volume: 'db', secret: SECRET });
     try {
       expect(link.remote).to.equal(`[::1]:${(server.address() as net.AddressInfo).port}`);
     } finally {
       link.close();
       await link.closed;
-      s.destroy();
-      socket.destroy();
+      accepted.destroy();
+      client.destroy();
       server.close();
     }
   });
