@@ -104,8 +104,9 @@ function resolve0pri(p: AfterSb0pri, local: SbSide, peer: SbSide, discard: Disca
     if (name === peer.name && name !== local.name) return discard('peer', 'named-node', p);
     return disconnect('named-node-absent', p);
   }
-  const lc = local.changedBlocks;
-  const pc = peer.changedBlocks;
+  // Changes since the split: a lost Primary's marks are where its last writes may lie, not changes of either side.
+  const lc = local.changedBlocks - (local.lostPrimaryBlocks ?? 0);
+  const pc = peer.changedBlocks - (peer.lostPrimaryBlocks ?? 0);
   if (!Number.isSafeInteger(lc) || !Number.isSafeInteger(pc) || lc < 0 || pc < 0) return disconnect('bad-change-count', p);
   if (p === 'discard-zero-changes') {
     if (lc === 0 && pc === 0) {

@@ -33,6 +33,8 @@ export interface Side {
   readonly disk: DiskState;
   // Bits set in this side's bitmap for the other side (blocks changed since the split).
   readonly changedBlocks: number;
+  // Of those, the ones only a lost Primary's marks set (its last extents, reconcile.ts): no change of this side's.
+  readonly lostPrimaryBlocks?: number;
 }
 
 export type SyncRule =

@@ -13,9 +13,9 @@ const g = (current: number, other: string, primaryAtSplit: boolean | null): Gene
   current: u(current), fresh: false, history: [u(1)],
   bitmap: primaryAtSplit === null ? {} : { [other]: { uuid: u(1), primaryAtSplit } },
 });
-interface Opt { role?: Role; changed?: number; atSplit?: boolean | null; discard?: boolean }
-const a = (o: Opt = {}): SbSide => ({ name: 'a', generations: g(2, 'b', o.atSplit === undefined ? false : o.atSplit), role: o.role ?? 'Secondary', disk: 'UpToDate', changedBlocks: o.changed ?? 5, discardMyData: o.discard ?? false });
-const b = (o: Opt = {}): SbSide => ({ name: 'b', generations: g(3, 'a', o.atSplit === undefined ? false : o.atSplit), role: o.role ?? 'Secondary', disk: 'UpToDate', changedBlocks: o.changed ?? 5, discardMyData: o.discard ?? false });
+interface Opt { role?: Role; changed?: number; lost?: number; atSplit?: boolean | null; discard?: boolean }
+const a = (o: Opt = {}): SbSide => ({ name: 'a', generations: g(2, 'b', o.atSplit === undefined ? false : o.atSplit), role: o.role ?? 'Secondary', disk: 'UpToDate', changedBlocks: o.changed ?? 5, ...(o.lost === undefined ? {} : { lostPrimaryBlocks: o.lost }), discardMyData: o.discard ?? false });
+const b = (o: Opt = {}): SbSide => ({ name: 'b', generations: g(3, 'a', o.atSplit === undefined ? false : o.atSplit), role: o.role ?? 'Secondary', disk: 'UpToDate', changedBlocks: o.changed ?? 5, ...(o.lost === undefined ? {} : { lostPrimaryBlocks: o.lost }), discardMyData: o.discard ?? false });
 const p0 = (after_sb_0pri: AfterSb0pri, rest: Partial<AfterSbPolicies> = {}): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, ...rest });
 const p1 = (after_sb_1pri: AfterSb1pri, after_sb_0pri: AfterSb0pri = 'disconnect'): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, after_sb_1pri });
 const p2 = (after_sb_2pri: AfterSb2pri, after_sb_0pri: AfterSb0pri = 'disconnect'): AfterSbPolicies => ({ ...DEFAULT_AFTER_SB, after_sb_0pri, after_sb_2pri });
@@ -45,6 +45,9 @@ describe('replication/after-sb resolution table', () => {
     ['least-changes: local fewer', p0('discard-least-changes'), a({ changed: 3 }), b({ changed: 7 }), lose('local', 'least-changes', 'discard-least-changes')],
     ['least-changes: peer fewer', p0('discard-least-changes'), a({ changed: 3 }), b({ changed: 0 }), lose('peer', 'least-changes', 'discard-least-changes')],
     ['least-changes: tie disconnects', p0('discard-least-changes'), a({ changed: 4 }), b({ changed: 4 }), drop('equal-changes', 'discard-least-changes')],
+    // A lost Primary's marks (reconcile.ts) are no change of the side that holds them (three or more nodes).
+    ['zero-changes: only a lost Primary\'s marks count as none', p0('discard-zero-changes'), a({ changed: 1024, lost: 1024 }), b({ changed: 16 }), lose('local', 'zero-changes', 'discard-zero-changes')],
+    ['least-changes: marks left out, own changes weighed', p0('discard-least-changes'), a({ changed: 256 }), b({ changed: 1056, lost: 1024 }), lose('peer', 'least-changes', 'discard-least-changes')],
     ['least-changes: a bad count disconnects', p0('discard-least-changes'), a({ changed: -1 }), b({ changed: 4 }), drop('bad-change-count', 'discard-least-changes')],
     ['zero-changes: NaN disconnects', p0('discard-zero-changes'), a({ changed: NaN }), b({ changed: 0 }), drop('bad-change-count', 'discard-zero-changes')],
     ['discard-node-b', p0('discard-node-b'), a(), b(), lose('peer', 'named-node', 'discard-node-b')],

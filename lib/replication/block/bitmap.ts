@@ -167,6 +167,23 @@ export class Bitmap {
     return count - before;
   }
 
+  // Blocks set in both (geometry must match).
+  countSetAnd(other: Bitmap): number {
+    if (other.volumeSize !== this.volumeSize || other.granularity !== this.granularity) {
+      throw new RangeError(`cannot compare a ${other.volumeSize}/${other.granularity} bitmap with ${this.volumeSize}/${this.granularity}`);
+    }
+    let count = 0;
+    for (let i = 0; i < this.words.length; i++) count += popcount32(((this.words[i] ?? 0) & (other.words[i] ?? 0)) >>> 0);
+    return count;
+  }
+
+  // Clears every block the byte range touches (setRange's blocks, unlike clearRange's whole ones).
+  clearTouched(offset: number, length: number): number {
+    this.checkRange(offset, length);
+    if (length === 0) return 0;
+    return this.fill(Math.floor(offset / this.granularity), Math.floor((offset + length - 1) / this.granularity) + 1, false);
+  }
+
   clone(): Bitmap {
     const copy = new Bitmap(this.volumeSize, this.granularity);
     copy.words.set(this.words);

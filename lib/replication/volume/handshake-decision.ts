@@ -62,8 +62,12 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
   if (local.protocol !== peer.protocol) {
     return { kind: 'standalone', splitBrain: false, log: `refusing ${peerName}: it runs protocol ${peer.protocol}, we run ${local.protocol}` };
   }
-  const l: SbSide = { name: localName, generations: local.generations, role: local.role, disk: local.disk, changedBlocks: local.changedBlocks, discardMyData: local.discardMyData };
-  const p: SbSide = { name: peerName, generations: peer.generations, role: peer.role, disk: peer.disk, changedBlocks: peer.changedBlocks, discardMyData: peer.discardMyData };
+  const side = (name: string, s: PeerState): SbSide => ({
+    name, generations: s.generations, role: s.role, disk: s.disk, changedBlocks: s.changedBlocks, discardMyData: s.discardMyData,
+    ...(s.lostPrimaryBlocks === undefined ? {} : { lostPrimaryBlocks: s.lostPrimaryBlocks }),
+  });
+  const l = side(localName, local);
+  const p = side(peerName, peer);
   const d = decideSync(l, p);
   const line = describeDecision(d, l, p);
   // One Primary per volume (DRBD without allow-two-primaries): two Primaries never connect, except

@@ -6,7 +6,7 @@
 // resyncs them from its own copy (docs/replication.md "A lost Primary's last
 // writes").
 import { extentRanges } from '../block/activity-log.js';
-import type { Bitmap } from '../block/bitmap.js';
+import { Bitmap } from '../block/bitmap.js';
 import { isInStep, type ReplicationState } from '../states.js';
 import type { VolumeLog } from './host.js';
 
@@ -32,6 +32,10 @@ export interface ReconcileHost {
 }
 
 export class Reconciliation {
+  // Per peer, the blocks whose bit only these marks set: not changes of ours, so the after-sb policies that weigh
+  // changes (discard-zero-changes, discard-least-changes) do not count them. In memory: after a restart they count.
+  private readonly marksOnly = new Map<string, Bitmap>();
+
   constructor(private readonly h: ReconcileHost) {}
 
   // Our Primary `peer` is gone without demoting (a crash, a cut link): the writes it had in flight lie in
@@ -41,9 +45,32 @@ export class Reconciliation {
     const ranges = extentRanges(h.extentSize, h.loggedExtents(), h.size);
     const others = [...h.peers()].filter((s) => s.name !== peer);
     if (ranges.length === 0 || others.length === 0) return;
-    for (const s of others) for (const r of ranges) h.bitmapFor(s.name).setRange(r.offset, r.length);
+    for (const s of others) {
+      const bits = h.bitmapFor(s.name);
+      let only = this.marksOnly.get(s.name);
+      if (only === undefined) this.marksOnly.set(s.name, (only = new Bitmap(bits.volumeSize, bits.granularity)));
+      for (const r of ranges) {
+        const { first, end } = blocksOf(bits, r.offset, r.length);
+        for (let b = first; b < end; b++) if (!bits.isSet(b)) only.setBlocks(b, b + 1); // a bit set already is a change
+        bits.setRange(r.offset, r.length);
+      }
+    }
     h.log.info(`${h.volume}: Primary ${peer} lost: the ${ranges.length} extent(s) its writes touched last count as out of sync towards ${others.map((s) => s.name).join(', ')} (a write in flight may have reached only some of us)`);
     await h.marked(peer);
+  }
+
+  // A change of ours, or of our Primary's, missed by `peer` (the write path, PEER_OUT_OF_SYNC): those blocks count.
+  changed(peer: string, offset: number, length: number): void {
+    this.marksOnly.get(peer)?.clearTouched(offset, length);
+  }
+
+  // Of the blocks out of sync towards `peer`, how many only a lost Primary's marks set.
+  lostPrimaryBlocks(peer: string): number {
+    const only = this.marksOnly.get(peer);
+    if (only === undefined) return 0;
+    const n = this.h.bitmapFor(peer).countSetAnd(only);
+    if (n === 0) this.marksOnly.delete(peer); // resynced (or cleared): nothing of them left
+    return n;
   }
 
   // As a new Primary: a peer in step with us but with blocks out of sync either way (a lost Primary's
@@ -54,4 +81,9 @@ export class Reconciliation {
     const bits = this.h.bitmapFor(peer).countSet() + (s.peerState?.changedBlocks ?? 0);
     if (bits > 0) s.reconnect(`reconciling ${bits} block(s) out of sync with ${peer}: the new Primary's copy wins`);
   }
+}
+
+// The blocks a byte range touches, as setRange marks them.
+function blocksOf(b: Bitmap, offset: number, length: number): { first: number; end: number } {
+  return { first: Math.floor(offset / b.granularity), end: Math.min(b.bits, Math.floor((offset + length - 1) / b.granularity) + 1) };
 }

@@ -327,10 +327,11 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     const changedBlocks = this.bitmapFor(peer).countSet();
     // Bits gone some other way (a resync cut after its last block, a verify's marks later): not stale any more.
     if (changedBlocks === 0) this.record.staleBitsFor.delete(peer);
+    const lostPrimaryBlocks = this.reconciliation.lostPrimaryBlocks(peer);
     return {
       role: this.role, disk: this.diskState, generations: this.generations, size: this.cfg.size, blockSize: this.cfg.blockSize,
       protocol: this.cfg.protocol, changedBlocks, discardMyData: this.peers.get(peer)?.discardMine === true,
-      feeds: this.feedsFor(peer), ...(this.bitsStale(peer) ? { staleBits: true } : {}),
+      feeds: this.feedsFor(peer), ...(this.bitsStale(peer) ? { staleBits: true } : {}), ...(lostPrimaryBlocks > 0 ? { lostPrimaryBlocks } : {}),
     };
   }
 
@@ -348,6 +349,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
 
   async markOutOfSync(peer: string, offset: number, length: number): Promise<void> {
     this.bitmapFor(peer).setRange(offset, length);
+    this.reconciliation.changed(peer, offset, length);
     this.kept.bitsSet(offset, length);
     // Our Secondaries mark it too, so whichever of them is Primary next resyncs `peer` by bitmap (followPrimary).
     if (this.role === 'Primary') for (const s of this.peers.values()) if (s.name !== peer) s.tellMissed(peer, offset, length);
@@ -411,6 +413,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   }
 
   thirdPeerMissed(primary: string, peer: string, offset: number, length: number): Promise<void> {
+    this.reconciliation.changed(peer, offset, length);
     return this.thirdPeers.missed(primary, peer, offset, length);
   }
 

@@ -99,6 +99,9 @@ export interface PeerState {
   // The sender's bits for the receiver include marks of its own crash as Secondary (secondary-log.ts): its
   // copy of those blocks may lack writes its page cache lost. Absent is false.
   staleBits?: boolean;
+  // Of changedBlocks, those only a lost Primary's marks set (reconcile.ts): the after-sb policies that weigh
+  // changes leave them out. Absent is 0 (a peer before it was sent counts them).
+  lostPrimaryBlocks?: number;
 }
 
 const MAX_FEEDS = 64;
@@ -131,12 +134,17 @@ export function decodeState(buf: Buffer): Decoded<PeerState> {
   const feeds = o.feeds === undefined ? undefined : parseFeeds(o.feeds);
   if (typeof feeds === 'string') return fail(`STATE feeds: ${feeds}`);
   if (o.staleBits !== undefined && typeof o.staleBits !== 'boolean') return fail('STATE staleBits is not a boolean');
+  const lost = o.lostPrimaryBlocks;
+  if (lost !== undefined && (!Number.isSafeInteger(lost) || (lost as number) < 0 || (lost as number) > (o.changedBlocks as number))) {
+    return fail(`STATE lostPrimaryBlocks ${JSON.stringify(lost)} is not an integer 0..changedBlocks (${String(o.changedBlocks)})`);
+  }
   return {
     ok: true,
     value: {
       role: o.role, disk: o.disk, protocol: o.protocol, generations: g.generations,
       size: o.size as number, blockSize: o.blockSize as number, changedBlocks: o.changedBlocks as number,
       discardMyData: o.discardMyData, ...(feeds === undefined ? {} : { feeds }), ...(o.staleBits === true ? { staleBits: true } : {}),
+      ...(typeof lost === 'number' && lost > 0 ? { lostPrimaryBlocks: lost } : {}),
     },
   };
 }

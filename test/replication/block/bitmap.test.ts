@@ -118,6 +118,35 @@ describe('replication/block bitmap', () => {
     }
   });
 
+  it('clearTouched clears every block a range touches (as setRange marks them); countSetAnd counts blocks set in both', () => {
+    const r = rng(7);
+    for (const [size, g] of [[4096 * 100 + 17, 4096], [512 * 70, 512]] as const) {
+      const x = new Bitmap(size, g);
+      const y = new Bitmap(size, g);
+      const mx = new Model(size, g);
+      const my = new Model(size, g);
+      for (let step = 0; step < 200; step++) {
+        const off = Math.floor(r() * size);
+        const len = Math.floor(r() * (size - off + 1) * 0.2);
+        const [bm, m] = r() < 0.5 ? [x, mx] : [y, my];
+        if (r() < 0.6) {
+          bm.setRange(off, len);
+          m.setRange(off, len);
+        } else {
+          const cleared = bm.clearTouched(off, len);
+          const touched = new Model(size, g);
+          touched.setRange(off, len);
+          let was = 0;
+          touched.bits.forEach((t, b) => { if (t && m.bits[b] === true) { was++; m.bits[b] = false; } });
+          expect(cleared).to.equal(was);
+        }
+        expect(x.countSetAnd(y)).to.equal(mx.bits.filter((v, b) => v && my.bits[b] === true).length);
+        expect(x.countSet()).to.equal(mx.bits.filter(Boolean).length);
+      }
+    }
+    expect(() => new Bitmap(8192, 4096).countSetAnd(new Bitmap(8192, 512))).to.throw(RangeError, /cannot compare/);
+  });
+
   it('a short last block: dirty by any byte, clean only by a range reaching the volume end, counted by its real bytes', () => {
     const bm = new Bitmap(3 * 4096 + 100, 4096);
     expect(bm.bits).to.equal(4);

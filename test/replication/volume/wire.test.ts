@@ -154,6 +154,12 @@ describe('replication/volume wire: round trips', () => {
     expect(value(decodeState(encodeState(state())))).to.deep.equal(state());
   });
 
+  it('STATE lostPrimaryBlocks: a count up to changedBlocks round-trips; 0 and absent decode as absent (an older peer sends none)', () => {
+    expect(value(decodeState(encodeState(state({ lostPrimaryBlocks: 17 }))))).to.deep.equal(state({ lostPrimaryBlocks: 17 }));
+    expect(value(decodeState(encodeState(state({ lostPrimaryBlocks: 0 }))))).to.deep.equal(state());
+    expect(value(decodeState(encodeState(state())))).to.deep.equal(state());
+  });
+
   it('PEER_OUT_OF_SYNC at offsets up to 2^53-1, lengths up to 2^32-1, names up to 63 bytes', () => {
     for (const m of [{ offset: 0, length: 1, peer: 'n' }, { offset: 2 ** 53 - 1, length: 0xffffffff, peer: 'é'.repeat(31) + 'x' }, { offset: 4096, length: 65536, peer: 'node-c' }]) {
       expect(decodePeerOutOfSync(encodePeerOutOfSync(m))).to.deep.equal({ ok: true, value: m });
@@ -325,6 +331,10 @@ describe('replication/volume wire: decodeState rejects what a peer must not clai
 
   it('staleBits (link protocol 7) must be a boolean when present', () => {
     for (const v of [0, 1, 'true', null, []]) expectRejected(decodeState(withField('staleBits', v)), /staleBits/);
+  });
+
+  it('lostPrimaryBlocks must be an integer 0..changedBlocks when present', () => {
+    for (const v of [-1, 18, 1.5, '3', null, true]) expectRejected(decodeState(withField('lostPrimaryBlocks', v)), /lostPrimaryBlocks .* is not an integer 0\.\.changedBlocks \(17\)/);
   });
 
   it('bad generations', () => {
