@@ -28,6 +28,14 @@ async function cut(lab: Lab, x: LabHost, y: LabHost, on: boolean): Promise<void>
   }
 }
 
+// a writes, so its last extents are in c's activity log when c's link goes; then c, cut off, is promoted on its own side.
+async function promoteCutOff(lab: Lab, a: LabHost, c: LabHost): Promise<void> {
+  await qemuIo(lab, a, 'write -P 0x01 0 4M', 'flush');
+  await lab.setSwitchPort(c, false);
+  await waitFor('c sees every peer gone', async () => (await volume(c)).peers.every((p) => !p.connected), 15000);
+  await replica(c, 'primary');
+}
+
 const logs = async (procs: Map<LabHost, LabProcess>): Promise<string> => (await Promise.all([...procs.values()].map((p) => log(p)))).join('\n');
 
 describe('after-sb policies weighing changes, three nodes in namespaces', function () {
@@ -41,11 +49,7 @@ describe('after-sb policies weighing changes, three nodes in namespaces', functi
     const lab = life.adopt(await Lab.create(3));
     const procs = await cluster(lab, { afterSb: { after_sb_0pri: 'discard-zero-changes' } });
     const [a, b, c] = lab.hosts as [LabHost, LabHost, LabHost];
-    // a's last extents are in c's activity log when c's link goes: c marks them towards b.
-    await qemuIo(lab, a, 'write -P 0x01 0 4M', 'flush');
-    await lab.setSwitchPort(c, false);
-    await waitFor('c sees every peer gone', async () => (await volume(c)).peers.every((p) => !p.connected), 15000);
-    await replica(c, 'primary'); // a new generation on c ...
+    await promoteCutOff(lab, a, c); // a new generation on c, which marks a's last extents towards b ...
     await replica(c, 'secondary'); // ... and not one block written
     await qemuIo(lab, a, 'write -P 0xaa 1M 64k', 'flush');
     await replica(a, 'secondary');
@@ -65,10 +69,7 @@ describe('after-sb policies weighing changes, three nodes in namespaces', functi
     const lab = life.adopt(await Lab.create(3));
     const procs = await cluster(lab, { afterSb: { after_sb_0pri: 'discard-least-changes' } });
     const [a, b, c] = lab.hosts as [LabHost, LabHost, LabHost];
-    await qemuIo(lab, a, 'write -P 0x01 0 4M', 'flush');
-    await lab.setSwitchPort(c, false);
-    await waitFor('c sees every peer gone', async () => (await volume(c)).peers.every((p) => !p.connected), 15000);
-    await replica(c, 'primary');
+    await promoteCutOff(lab, a, c);
     await qemuIo(lab, a, 'write -P 0xaa 1M 1M', 'flush'); // 256 blocks on a (and b)
     await qemuIo(lab, c, 'write -P 0xcc 8M 128k', 'flush'); // 32 blocks on c, plus its marks for a's last extents
     await replica(c, 'secondary');
