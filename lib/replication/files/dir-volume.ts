@@ -69,7 +69,7 @@ export class DirectoryVolume implements DirHost {
 
   private constructor(readonly cfg: DirectoryVolumeConfig, private readonly meta: DirMeta, private readonly deps: VolumeDeps) {
     this.exclude = compileExclude(cfg.exclude);
-    this.lacking = new LackingChanges(meta.lacking, () => void this.save().catch((e: unknown) => this.log.error(`${cfg.name}: saving metadata: ${(e as Error).message}`)), () => this.saveSoon());
+    this.lacking = new LackingChanges(meta.lacking, () => this.saveNow(), () => this.saveSoon());
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
     this.fencing = new PeerFencing({ volume: cfg.name, node: deps.node, policy: cfg.fencing, command: cfg.fencePeer, run: deps.runHandler, log: deps.log, emit: deps.emit, save: () => this.save() });
     const policies = cfg.afterSb as unknown as AfterSbPolicies;
@@ -406,11 +406,16 @@ export class DirectoryVolume implements DirHost {
     for (const s of this.peers.values()) if (s.name !== except) s.sendState();
   }
 
+  // A save nobody waits for: a failure is logged.
+  private saveNow(): void {
+    void this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata: ${(e as Error).message}`));
+  }
+
   private saveSoon(): void {
     if (this.saveTimer !== null) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null;
-      void this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata: ${(e as Error).message}`));
+      this.saveNow();
     }, SAVE_DELAY_MS);
   }
 
