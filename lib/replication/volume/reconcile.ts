@@ -51,7 +51,13 @@ export class Reconciliation {
       if (only === undefined) this.marksOnly.set(s.name, (only = new Bitmap(bits.volumeSize, bits.granularity)));
       for (const r of ranges) {
         const { first, end } = blocksOf(bits, r.offset, r.length);
-        for (let b = first; b < end; b++) if (!bits.isSet(b)) only.setBlocks(b, b + 1); // a bit set already is a change
+        // The runs not set yet: a bit set already is a change, and stays one.
+        for (let b = bits.nextClear(first, end); b < end; b = bits.nextClear(b, end)) {
+          const stop = bits.nextSet(b, end); // -1: clear to the end
+          only.setBlocks(b, stop < 0 ? end : stop);
+          if (stop < 0) break;
+          b = stop;
+        }
         bits.setRange(r.offset, r.length);
       }
     }
