@@ -52,6 +52,7 @@ export class HaGroup {
   private queue: Promise<void> = Promise.resolve();
   private becoming: AbortController | null = null;
   private up = false; // something a MASTER holds may be up
+  private released = false; // a planned hand-over let go of everything while still MASTER (release())
   private done = false; // the last takeover completed, and nothing was let go since
   private readonly history: TransitionRecord[] = [];
   private faultKey: string | null = null;
@@ -79,7 +80,9 @@ export class HaGroup {
     this.becoming?.abort(new Error(CANCELLED));
     this.becoming = null;
     const target = to === 'INIT' ? 'BACKUP' : to;
-    if (from === 'MASTER' || this.up) this.enqueue(() => this.leave(from, target, reason, priority));
+    const letGo = this.released && !this.up; // release() did the leaving steps already: only the notify is left
+    this.released = false;
+    if (!letGo && (from === 'MASTER' || this.up)) this.enqueue(() => this.leave(from, target, reason, priority));
     else this.enqueue(() => this.run(from, to, reason, [{ kind: 'notify', state: target, timeoutMs: 10_000 }], new AbortController().signal, 'leave', priority));
   }
 
@@ -95,8 +98,27 @@ export class HaGroup {
     this.fail(`volume ${volume}: ${reason}`);
   }
 
+  // A planned hand-over (switchover, maintenance on), before the step-down:
+  // the leaving steps run while this node is still MASTER, so the peer, which
+  // claims MASTER only once we step down, never starts the services while
+  // ours still stop. Where no volume serializes the two nodes (a volume's
+  // promotion waits for the old Primary's demote), nothing else would.
+  // True when every step succeeded; otherwise the leave at the step-down runs
+  // them all again (a failed stop is tried once more).
+  release(reason: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.election.role() !== 'MASTER' || !this.up) return false; // lost MASTER meanwhile: its own leave ran
+      this.done = false;
+      const steps = leaveMaster(this.plan, 'BACKUP').filter((s) => s.kind !== 'notify'); // still MASTER: notify at the step-down
+      const ok = await this.run('MASTER', 'BACKUP', `${reason}: letting go before the step-down`, steps, new AbortController().signal, 'leave', 0);
+      if (ok) [this.up, this.released] = [false, true];
+      return ok;
+    });
+  }
+
   private async become(from: ElectionRole, reason: string, priority: number, ctl: AbortController): Promise<void> {
     if (ctl.signal.aborted) return; // a newer transition came before this one started
+    this.released = false;
     this.up = true;
     this.done = false;
     const t0 = this.now();

@@ -76,10 +76,14 @@ export class Handover {
     if (this.switching) throw new TandemError('SWITCHOVER_RUNNING', `a switchover of ${g} is already running`);
     this.switching = true;
     const t0 = Date.now();
-    const deadline = AbortSignal.timeout(timeoutMs);
     try {
       this.deps.emit('ha.switchover', { group: g, phase: 'started' });
-      this.deps.log.info(`${g}: ${what}: handing MASTER to the peer`);
+      this.deps.log.info(`${g}: ${what}: letting go of the VIPs, services and volumes here, then handing MASTER to the peer`);
+      const released = await this.group.release(`${what} (tandem ${what})`);
+      if (!released) this.deps.log.warn(`${g}: ${what}: not everything was let go before the step-down (see the transition's steps); the step-down's leave tries again`);
+      // Timed from here: letting go is bounded by its own steps' timeouts.
+      const deadline = AbortSignal.timeout(timeoutMs);
+      // Even a node that lost MASTER while letting go steps down: it must not preempt the peer back.
       this.election.stepDown(`${what} (tandem ${what})`);
       let last: Readiness = { ready: false, why: 'the peer has not claimed MASTER yet' };
       let claimed: string | null = null; // the peer that was MASTER meanwhile, if one was

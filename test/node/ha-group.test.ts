@@ -214,6 +214,63 @@ describe('node/ha-group', () => {
     await t.group.idle();
   });
 
+  it('release (a planned hand-over) lets go of everything while MASTER; the step-down then only notifies', async () => {
+    const t = setup();
+    await t.served();
+    expect(await t.group.release('switchover (tandem switchover)')).to.equal(true);
+    expect(t.log, 'no notify yet: the node is still MASTER').to.deep.equal(['remove-vips', 'stop app', 'stop pgsql', 'demote files', 'demote db']);
+    expect(t.election.state).to.equal('MASTER');
+    expect(t.group.holding).to.equal(false);
+    expect(t.group.serving).to.equal(false);
+    t.backup('priority 0 sent');
+    await t.group.idle();
+    expect(t.log.slice(5)).to.deep.equal(['notify BACKUP']);
+    const rec = t.group.transitions().slice(-2);
+    expect(rec.map((r) => [r.from, r.to, r.reason, r.result])).to.deep.equal([
+      ['MASTER', 'BACKUP', 'switchover (tandem switchover): letting go before the step-down', 'done'],
+      ['MASTER', 'BACKUP', 'priority 0 sent', 'done'],
+    ]);
+  });
+
+  it('release with a stop that fails: false, and the step-down\'s leave runs every step again', async () => {
+    let fails = 1;
+    const t = setup({ 'stop app': async () => { if (fails-- > 0) throw new Error('still running'); } });
+    await t.served();
+    expect(await t.group.release('switchover')).to.equal(false);
+    expect(t.group.holding).to.equal(true);
+    t.backup();
+    await t.group.idle();
+    expect(t.log.slice(5)).to.deep.equal(['remove-vips', 'stop app', 'stop pgsql', 'demote files', 'demote db', 'notify BACKUP']);
+  });
+
+  it('release on a node that is not MASTER, or holds nothing, does nothing', async () => {
+    const t = setup();
+    expect(await t.group.release('switchover')).to.equal(false);
+    await t.served();
+    t.backup();
+    await t.group.idle();
+    t.log.length = 0;
+    t.election.state = 'MASTER'; // the election says MASTER, but the takeover has not run
+    expect(await t.group.release('switchover')).to.equal(false);
+    expect(t.log).to.deep.equal([]);
+  });
+
+  it('a takeover after a release runs every step, and a later step-down leaves them all', async () => {
+    const t = setup();
+    await t.served();
+    await t.group.release('switchover');
+    t.backup();
+    await t.group.idle(); // the peer did not take over: MASTER again
+    t.log.length = 0;
+    t.master();
+    await t.group.idle();
+    expect(t.log).to.deep.equal(['promote db', 'promote files', 'start pgsql', 'start app', 'add-vips', 'announce', 'notify MASTER']);
+    t.log.length = 0;
+    t.backup();
+    await t.group.idle();
+    expect(t.log).to.deep.equal(['remove-vips', 'stop app', 'stop pgsql', 'demote files', 'demote db', 'notify BACKUP']);
+  });
+
   // The step's timeout was AbortSignal.any([outer, AbortSignal.timeout(ms)]): on Node 20 a garbage collection
   // before it fired lost it (nodejs/node#57736), and a hanging step hung the group for ever.
   it('a hanging step times out even when garbage collections run meanwhile', async function () {

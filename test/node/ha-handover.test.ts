@@ -55,7 +55,9 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
 
   function handover(e: ScriptedElection, ready = true, serves = true): Handover {
     const serving = async (): Promise<Readiness> => (serves ? { ready: true, why: 'db Primary on the peer' } : { ready: false, why: 'service app on the peer is failed' });
-    return new Handover({ holding: false } as HaGroup, e, {
+    // The group lets go when asked (release) and records it in the election's step list, so the order shows.
+    const group = { holding: false, release: async (why: string) => { e.steps.push(`released: ${why}`); return true; } } as unknown as HaGroup;
+    return new Handover(group, e, {
       stateDir: dir, peerReady: () => ({ ready, why: ready ? 'db UpToDate on the peer' : 'volume db is not connected to the peer' }),
       peerServing: serving, log: { info: () => {}, warn: () => {} }, emit: () => {},
     });
@@ -65,7 +67,7 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
     const e = new ScriptedElection(true);
     const r = await handover(e).setMaintenance(true, false, 5000);
     expect(r).to.deep.equal({ group: 'VI_1', maintenance: true, role: 'BACKUP' });
-    expect(e.steps).to.deep.equal(['maintenance on (tandem maintenance on)']);
+    expect(e.steps, 'everything let go before the step-down').to.deep.equal(['released: maintenance on (tandem maintenance on)', 'maintenance on (tandem maintenance on)']);
     expect(e.holds.has(MAINTENANCE_HOLD)).to.equal(true);
     expect(await readdir(dir)).to.deep.equal(['maintenance-VI_1']);
   });
