@@ -88,14 +88,21 @@ export class HaGroup {
 
   // A service spent its restart budget: leave MASTER so the peer takes over.
   escalate(service: string, reason: string): void {
-    if (this.election.role() !== 'MASTER') return;
-    this.fail(`service ${service}: ${reason}`);
+    this.leaveFor(`service ${service}: ${reason}`);
   }
 
   // A volume's peer holds the data this MASTER's should be replaced by: leave MASTER, as for a spent budget.
   stepAside(volume: string, reason: string): void {
+    this.leaveFor(`volume ${volume}: ${reason}`);
+  }
+
+  // This node decided to leave MASTER while it can still act: let go in order first, as a switchover does, then FAULT.
+  private leaveFor(reason: string): void {
     if (this.election.role() !== 'MASTER') return;
-    this.fail(`volume ${volume}: ${reason}`);
+    this.enqueue(async () => {
+      await this.letGo(`leaving MASTER: ${reason}`);
+      this.fail(reason);
+    });
   }
 
   // A planned hand-over (switchover, maintenance on), before the step-down:
@@ -106,14 +113,16 @@ export class HaGroup {
   // True when every step succeeded; otherwise the leave at the step-down runs
   // them all again (a failed stop is tried once more).
   release(reason: string): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (this.election.role() !== 'MASTER' || !this.up) return false; // lost MASTER meanwhile: its own leave ran
-      this.done = false;
-      const steps = leaveMaster(this.plan, 'BACKUP').filter((s) => s.kind !== 'notify'); // still MASTER: notify at the step-down
-      const ok = await this.run('MASTER', 'BACKUP', `${reason}: letting go before the step-down`, steps, new AbortController().signal, 'leave', 0);
-      if (ok) [this.up, this.released] = [false, true];
-      return ok;
-    });
+    return this.exclusive(() => this.letGo(reason));
+  }
+
+  private async letGo(reason: string): Promise<boolean> {
+    if (this.election.role() !== 'MASTER' || !this.up) return false; // lost MASTER meanwhile: its own leave ran
+    this.done = false;
+    const steps = leaveMaster(this.plan, 'BACKUP').filter((s) => s.kind !== 'notify'); // still MASTER: notify at the step-down
+    const ok = await this.run('MASTER', 'BACKUP', `${reason}: letting go before the step-down`, steps, new AbortController().signal, 'leave', 0);
+    if (ok) [this.up, this.released] = [false, true];
+    return ok;
   }
 
   private async become(from: ElectionRole, reason: string, priority: number, ctl: AbortController): Promise<void> {

@@ -181,16 +181,30 @@ describe('node/ha-group', () => {
     expect(t.election.faults.size, 'a cancelled takeover is no failure').to.equal(0);
   });
 
-  it('a spent restart budget on the MASTER escalates: FAULT and yielding; on a BACKUP it is ignored', async () => {
-    const t = setup();
+  it('a spent restart budget on the MASTER escalates: everything let go while MASTER, then FAULT and yielding; on a BACKUP it is ignored', async () => {
+    let roleAtStop = '';
+    const t = setup({ 'stop pgsql': async () => { roleAtStop = t.election.state; } });
     t.group.escalate('app', 'ignored while BACKUP');
+    await t.group.idle();
     expect(t.election.faults.size).to.equal(0);
+    expect(t.log).to.deep.equal([]);
     t.master();
     await t.group.idle();
     t.log.length = 0;
     t.group.escalate('app', '4 runs in a row ended within 240 s');
     await t.group.idle();
     expect([...t.election.faults]).to.deep.equal(['failed: service app: 4 runs in a row ended within 240 s']);
+    expect(t.log).to.deep.equal(DOWN('FAULT'));
+    expect(roleAtStop, 'the services stop before the FAULT lets the peer take over').to.equal('MASTER');
+    expect(t.group.transitions().slice(-2).map((r) => r.reason)).to.deep.equal(['leaving MASTER: service app: 4 runs in a row ended within 240 s: letting go before the step-down', 'fault']);
+  });
+
+  it('a peer with newer data (stepAside) makes the MASTER let go in order too, then FAULT', async () => {
+    const t = setup();
+    await t.served();
+    t.group.stepAside('db', 'the peer holds newer data');
+    await t.group.idle();
+    expect([...t.election.faults]).to.deep.equal(['failed: volume db: the peer holds newer data']);
     expect(t.log).to.deep.equal(DOWN('FAULT'));
   });
 
