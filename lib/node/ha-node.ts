@@ -8,6 +8,7 @@ import type { ServiceConfig, TandemConfig } from '../config/types.js';
 import { DEFAULT_FAULT_HOLD_MS } from '../config/startup-section.js';
 import { TandemError } from '../errors.js';
 import type { AnyVolumeStatus } from '../replication/volume/status-types.js';
+import { serviceCgroups } from '../services/cgroup.js';
 import { ServiceSet } from '../services/service-set.js';
 import { startWithinMs, stepLimits } from '../services/step-limits.js';
 import type { ServiceStatus } from '../services/supervisor.js';
@@ -70,7 +71,7 @@ export class HaNode {
   ) {
     const instance = cfg.vrrp.instances.find((i) => i.name === election.group);
     if (instance === undefined) throw new Error(`no VRRP instance ${election.group}`);
-    this.services = new ServiceSet(cfg.services, log, emit, (s, why) => this.group.escalate(s, why), cfg.node.stateDir);
+    this.services = new ServiceSet(cfg.services, log, emit, (s, why) => this.group.escalate(s, why), cfg.node.stateDir, serviceCgroups());
     const volumes = cfg.replication.volumes.map((v) => v.name);
     this.group = new HaGroup(
       { volumes, services: cfg.services.map(stepLimits), vips: instance.virtualIpaddress.length > 0 },

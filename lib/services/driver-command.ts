@@ -2,6 +2,7 @@
 // as `user` when given: ProcessService does the spawning and stopping.
 import { execFileSync } from 'node:child_process';
 import type { ServiceConfig } from '../config/types.js';
+import type { ServiceCgroups } from './cgroup.js';
 import type { OnEnded, ServiceDriver } from './driver.js';
 import { describeEnd, ProcessService } from './process-service.js';
 
@@ -30,10 +31,15 @@ export class CommandDriver implements ServiceDriver {
     private readonly cfg: CommandService,
     private readonly log: (level: 'info' | 'warn', line: string) => void,
     private readonly onEnded: OnEnded,
+    private readonly cgroups?: ServiceCgroups,
   ) {}
 
   get pgid(): number | null {
     return this.proc?.pgid ?? null;
+  }
+
+  get cgroup(): string | null {
+    return this.proc?.cgroup ?? null;
   }
 
   // The user is looked up at each start: a missing one fails this start (the node goes FAULT), not the daemon.
@@ -56,6 +62,7 @@ export class CommandDriver implements ServiceDriver {
       ...ids,
       env: this.cfg.env,
       stopTimeoutMs: this.cfg.stopTimeoutMs,
+      ...(this.cgroups !== undefined ? { cgroups: this.cgroups } : {}),
       log: this.log,
       onExit: (end) => {
         if (!end.stopped) this.onEnded({ why: describeEnd(end) });

@@ -10,6 +10,8 @@ export interface ServiceDriver {
   stop(): Promise<void>;
   // The process group (health.sh's "pgid"), or null when there is no process to show.
   readonly pgid: number | null;
+  // The run's cgroup (a command's, cgroup.ts), kept in the ledger for a crash of the daemon.
+  readonly cgroup?: string | null;
 }
 
 export interface RunEndedInfo {

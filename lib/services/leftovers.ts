@@ -11,6 +11,7 @@ export interface LiveRun {
   kind: 'unit' | 'command' | 'oneshot';
   pgid: number | null;
   since: string | null; // the process's start time (/proc/PID/stat field 22): a reused pid is not ours
+  cgroup?: string; // a command run's cgroup (cgroup.ts): what left its process group is found there
   // A unit or oneshot as it was run: it is stopped so even when the configuration no longer has it.
   service?: ServiceConfig;
 }
@@ -65,8 +66,8 @@ export class RunLedger {
     return list;
   }
 
-  started(cfg: ServiceConfig, pgid: number | null): void {
-    const run: LiveRun = { name: cfg.name, kind: cfg.kind, pgid, since: pgid === null ? null : processStart(pgid) };
+  started(cfg: ServiceConfig, pgid: number | null, cgroup?: string | null): void {
+    const run: LiveRun = { name: cfg.name, kind: cfg.kind, pgid, since: pgid === null ? null : processStart(pgid), ...(cgroup ? { cgroup } : {}) };
     // A command's run is its process group; a unit or oneshot keeps how it is stopped (no env: commands only).
     this.runs.set(cfg.name, cfg.kind === 'command' ? run : { ...run, service: cfg });
     this.save();

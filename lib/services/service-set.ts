@@ -1,6 +1,7 @@
 // The managed service set of a node: one Supervisor per configured service,
 // each with the driver of its kind. The conductor starts them in list order
 // and stops them in reverse; this file only builds and looks them up.
+import { statfsSync } from 'node:fs';
 import type { ServiceConfig } from '../config/types.js';
 import type { Logger } from '../node/log.js';
 import { CommandDriver } from './driver-command.js';
@@ -9,11 +10,12 @@ import { OneshotDriver } from './driver-oneshot.js';
 import { UnitDriver } from './driver-unit.js';
 import { Supervisor, type ServiceStatus } from './supervisor.js';
 import { groupMembers, processStart, RunLedger, type LiveRun } from './leftovers.js';
+import { CGROUP2_SUPER_MAGIC, RunCgroup, type CgroupSupport, type ServiceCgroups } from './cgroup.js';
 
-export function createDriver(cfg: ServiceConfig, log: Pick<Logger, 'info' | 'warn'>, onEnded: (why: string) => void): ServiceDriver {
+export function createDriver(cfg: ServiceConfig, log: Pick<Logger, 'info' | 'warn'>, onEnded: (why: string) => void, cgroups?: ServiceCgroups): ServiceDriver {
   switch (cfg.kind) {
     case 'command':
-      return new CommandDriver(cfg, (level, line) => (level === 'info' ? log.info(line) : log.warn(line)), (e) => onEnded(e.why));
+      return new CommandDriver(cfg, (level, line) => (level === 'info' ? log.info(line) : log.warn(line)), (e) => onEnded(e.why), cgroups);
     case 'oneshot':
       return new OneshotDriver(cfg);
     case 'unit':
@@ -24,15 +26,23 @@ export function createDriver(cfg: ServiceConfig, log: Pick<Logger, 'info' | 'war
 export class ServiceSet {
   private readonly byName = new Map<string, Supervisor>();
   private readonly ledger: RunLedger | undefined;
+  private readonly cgroups: ServiceCgroups | undefined;
 
+  // `cgroups`: the daemon's look at cgroup support (cgroup.ts); without, command runs are stopped by process group.
   constructor(
     configs: readonly ServiceConfig[],
     private readonly log: Logger,
     private readonly emit: (type: string, fields: Record<string, unknown>) => void,
     private readonly escalate: (service: string, reason: string) => void,
     stateDir?: string,
+    cgroups?: CgroupSupport,
   ) {
     this.ledger = stateDir === undefined ? undefined : new RunLedger(stateDir);
+    this.cgroups = cgroups?.ok === true ? cgroups.tree : undefined;
+    if (cgroups !== undefined && configs.some((c) => c.kind === 'command')) {
+      if (cgroups.ok) log.info(`services: each run of a command service gets a cgroup of its own in ${cgroups.tree.base}`);
+      else log.warn(`services: no cgroup for command services (${cgroups.why}): a child that leaves its service's process group (setsid) is not stopped with it`);
+    }
     this.replace(configs);
   }
 
@@ -60,7 +70,7 @@ export class ServiceSet {
     for (const cfg of configs) {
       const kept = old.get(cfg.name);
       const same = kept !== undefined && JSON.stringify(kept.cfg) === JSON.stringify(cfg);
-      this.byName.set(cfg.name, same ? kept : new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, this.log, onEnded), log: this.log, emit: this.emit, escalate: this.escalate, ...(this.ledger ? { ledger: this.ledger } : {}) }));
+      this.byName.set(cfg.name, same ? kept : new Supervisor(cfg, { driver: (onEnded) => createDriver(cfg, this.log, onEnded, this.cgroups), log: this.log, emit: this.emit, escalate: this.escalate, ...(this.ledger ? { ledger: this.ledger } : {}) }));
     }
   }
 
@@ -95,6 +105,8 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
 // Ends one leftover run the way its kind is stopped; null when there was nothing left to end.
 async function endLeftover(run: LiveRun, cfg: ServiceConfig | undefined, log: Pick<Logger, 'info' | 'warn'>): Promise<string | null> {
   if (run.kind === 'command') {
+    const cg = leftoverCgroup(run.cgroup);
+    if (cg !== null) return endCgroup(cg, cfg?.stopTimeoutMs ?? 5000);
     if (run.pgid === null || run.since === null) return null;
     const pgid = run.pgid;
     // The leader may be gone (SIGPIPE once the daemon's end of its pipe closed) while its children run on.
@@ -114,4 +126,31 @@ async function endLeftover(run: LiveRun, cfg: ServiceConfig | undefined, log: Pi
   }
   await createDriver(svc, log, () => {}).stop();
   return svc.kind === 'unit' ? `unit ${svc.unit} stopped` : 'stop command run';
+}
+
+// The cgroup a ledger names, if it is one of ours that still exists: only a directory named as
+// ProcessService names them, on a cgroup2 file system, is signalled or removed.
+function leftoverCgroup(path: string | undefined): RunCgroup | null {
+  if (path === undefined || !/^\/.*\/tandem\.\d+\.[^/]+\.\d+$/.test(path)) return null;
+  try {
+    if (statfsSync(path).type !== CGROUP2_SUPER_MAGIC) return null;
+  } catch {
+    return null; // gone (the host rebooted since)
+  }
+  return new RunCgroup(path);
+}
+
+// A run's whole cgroup, as its stop does: SIGTERM to every process in it, SIGKILL after the stop timeout, removed.
+async function endCgroup(cg: RunCgroup, stopTimeoutMs: number): Promise<string | null> {
+  const found = cg.members().length;
+  if (found > 0) {
+    cg.signal('SIGTERM');
+    const until = Date.now() + stopTimeoutMs;
+    while (Date.now() < until && cg.members().length > 0) await sleep(50);
+    cg.signal('SIGKILL');
+    const gone = Date.now() + 2000;
+    while (Date.now() < gone && cg.members().length > 0) await sleep(20);
+  }
+  if (!cg.remove()) throw new Error(`${cg.path} still holds ${cg.members().join(', ')} after SIGKILL`);
+  return found === 0 ? null : `${found} process${found === 1 ? '' : 'es'} of ${cg.path} ended`;
 }

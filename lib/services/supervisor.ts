@@ -39,7 +39,7 @@ export interface SupervisorDeps {
   emit: (type: string, fields: Record<string, unknown>) => void;
   escalate: (service: string, reason: string) => void;
   // Runs that are live, kept across a crash of the daemon (leftovers.ts).
-  ledger?: { started(cfg: ServiceConfig, pgid: number | null): void; ended(name: string): void };
+  ledger?: { started(cfg: ServiceConfig, pgid: number | null, cgroup?: string | null): void; ended(name: string): void };
   now?: () => number;
 }
 
@@ -108,7 +108,7 @@ export class Supervisor {
       starting.catch(() => {}); // when the run ended first, a late rejection is no news
       await Promise.race([starting, ended]);
       signal.throwIfAborted(); // stopped while it spawned: the run it got is not to be kept
-      this.deps.ledger?.started(this.cfg, this.driver.pgid);
+      this.deps.ledger?.started(this.cfg, this.driver.pgid, this.driver.cgroup);
       await Promise.race([this.untilHealthy(within), ended]);
     } catch (e) {
       if (timeout.aborted && !signal.aborted) throw new Error(`${this.name} not healthy within start_timeout ${this.cfg.startTimeoutMs / 1000} s${this.lastProbeFailure ? ` (last check: ${this.lastProbeFailure})` : ''}`);

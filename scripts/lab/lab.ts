@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { removeServiceCgroups } from './service-cgroups.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const TANDEM_BIN = join(REPO_ROOT, 'bin/tandem');
@@ -52,6 +53,7 @@ export class Lab {
   readonly root: string;
   private readonly switchNs: string;
   private readonly procs = new Set<LabProcess>();
+  private readonly spawned = new Set<number>(); // every process ever started here: their service cgroups go at destroy
   private readonly isolations = new Map<string, string[]>(); // "from>to": the addresses setIsolated cut
   private destroyed = false;
 
@@ -151,13 +153,17 @@ export class Lab {
     });
     const p: LabProcess = { host: h, child, logFile };
     this.procs.add(p);
+    if (child.pid !== undefined) this.spawned.add(child.pid); // `ip netns exec` becomes the command: a daemon's pid
     void child.finally(() => this.procs.delete(p));
     return p;
   }
 
   startTandem(h: LabHost, configYaml: string, name = 'tandem'): LabProcess {
     const cfg = this.write(h, `${name}.yaml`, configYaml);
-    return this.spawn(h, [process.execPath, TANDEM_BIN, 'daemon', '--config', cfg], `${name}.log`);
+    // `ip netns exec` mounts a fresh /sys without the cgroup file systems; a host has cgroup2 there, so the
+    // daemon gets it back (in the command's own mount namespace) to give its services cgroups as on a host.
+    const withCgroups = ['/bin/sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null; exec "$@"', 'tandem'];
+    return this.spawn(h, [...withCgroups, process.execPath, TANDEM_BIN, 'daemon', '--config', cfg], `${name}.log`);
   }
 
   async stop(p: LabProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
@@ -208,6 +214,7 @@ export class Lab {
         // not created or already gone
       }
     }
+    removeServiceCgroups(this.spawned);
     rmSync(this.root, { recursive: true, force: true });
   }
 }

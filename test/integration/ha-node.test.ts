@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { configPath, haConfig, VIP } from '../../scripts/lab/ha-config.js';
 import { bootstrapPair, cli, crashNode, clientLog, daemonUp, missingAcked, nodeStatus, startClient, startNode, until, waitAcked, waitServing } from '../../scripts/lab/ha-lab.js';
 import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
+import { leftoverServiceCgroups } from '../../scripts/lab/service-cgroups.js';
 import { labLifecycle } from './lab-hooks.js';
 
 async function hasVip(lab: Lab, h: LabHost): Promise<boolean> {
@@ -339,9 +340,11 @@ describe('the HA node in namespaces (issue 5)', function () {
         return true;
       }
     }, 15_000);
-    // The line is written once the group is gone: wait for it too.
-    const line = new RegExp(`service store: process group ${pgid} ended \\(left running by a daemon that did not stop\\)`);
-    await until('the leftover logged', async () => line.test(await readFile(join(a.dir, 'tandem.log'), 'utf8')), 10_000);
+    // The line is written once the run's cgroup is gone (the lab's daemons have cgroup2, as a host has): wait for it too.
+    const line = /service store: (\d+) process(?:es)? of (\/sys\/fs\/cgroup\/tandem\.\d+\.store\.1) ended \(left running by a daemon that did not stop\)/;
+    const logged = await until('the leftover logged', async () => line.exec(await readFile(join(a.dir, 'tandem.log'), 'utf8')) ?? false, 10_000);
+    expect(leftoverServiceCgroups(), 'the crashed daemon\'s cgroup is removed').to.deep.equal([]);
+    expect(Number(logged[1])).to.be.at.least(1);
     await until('a BACKUP and UpToDate', async () => {
       const s = await nodeStatus(a);
       return s.ha?.role === 'BACKUP' && s.volumes[0]?.disk === 'UpToDate';

@@ -33,6 +33,10 @@ describe('systemd units', () => {
     expect(text).to.match(/^KillMode=mixed$/m);
   });
 
+  it('tandem.service delegates its cgroup subtree: the daemon makes a cgroup for each run of a command service', () => {
+    expect(readFileSync(join(dir, 'tandem.service'), 'utf8')).to.match(/^Delegate=yes$/m);
+  });
+
   it('tandem.service is Type=notify with a watchdog, and reload waits for the daemon\'s answer', () => {
     const text = readFileSync(join(dir, 'tandem.service'), 'utf8');
     expect(text).to.match(/^Type=notify$/m);
