@@ -142,7 +142,7 @@ const RULE_TEXT: Record<SyncRule, string> = {
   'one-fresh': 'one volume is new: initial full sync',
   'same-current': 'same data generation',
   'bitmaps-cross': 'each side claims to be ahead of the other',
-  'bitmap-is-peer-current': "the target is at the source's split point: only the source's bitmap is resynced",
+  'bitmap-is-peer-current': "the target is at the source's split point: the blocks either side marked since then are resynced",
   'currents-in-histories': 'each side descends from the other',
   'current-in-history': "the target's generation is an ancestor of the source's: its bitmap is of no use, full sync",
   'same-bitmap': 'both sides changed data since their common generation',

@@ -87,7 +87,8 @@ describe('replication/sync-decision table', () => {
     expect(replicationStateAfter(decideSync(b, a))).to.equal('SyncTarget');
     expect(replicationStateAfter({ kind: 'no-sync', rule: 'same-current' })).to.equal('Established');
     expect(replicationStateAfter({ kind: 'split-brain', common: true, rule: 'same-bitmap' })).to.equal(null);
-    expect(describeDecision(d, a, b)).to.match(/^a is SyncSource, b is SyncTarget \(bitmap-based\)/);
+    // The resync moves the union of both bitmaps (connect-exchange.ts), not the source's alone.
+    expect(describeDecision(d, a, b)).to.equal("a is SyncSource, b is SyncTarget (bitmap-based): the target is at the source's split point: the blocks either side marked since then are resynced");
     expect(describeDecision(decideSync(A(gen(1)), B(gen(2))), A(gen(1)), B(gen(2)))).to.match(/^Unrelated data, aborting! b/);
     expect(describeDecision({ kind: 'split-brain', common: true, rule: 'same-bitmap' }, a, b)).to.match(/^Split-Brain detected/);
   });
