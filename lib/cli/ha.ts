@@ -8,6 +8,7 @@ import { applyHaSet } from '../config/ha-set.js';
 import { formatIssues, MAX_CONFIG_BYTES, parseConfigText, readConfigText } from '../config/load.js';
 import { EX_CONFIG, EX_OSERR, TandemError } from '../errors.js';
 import { runIpJson } from '../net/ip-command.js';
+import { once } from './once.js';
 import { DEFAULT_CONFIG } from './socket-path.js';
 import { writeAtomic } from './write-atomic.js';
 
@@ -53,14 +54,15 @@ export function addHaCommands(program: Command, local: () => Promise<LocalHost> 
   const ha = program.command('ha').description('HA settings of this node (escadm-style)');
   ha.command('set')
     .description('set the VRRP pair in the configuration file: node addresses, VIP, interface, router id')
-    .requiredOption('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (one must be this host\'s)')
-    .requiredOption('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6')
-    .requiredOption('--kad_vif <iface>', 'the interface VRRP runs on')
-    .option('--kad_vri <id>', 'virtual router id (default: the VIP\'s last byte)', vri)
-    .option('--instance <name>', 'the vrrp instance to edit (default: the first; VI_1 is created when there is none)')
-    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .requiredOption('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (one must be this host\'s)', once('--ha_node_list'))
+    .requiredOption('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6', once('--kad_vip'))
+    .requiredOption('--kad_vif <iface>', 'the interface VRRP runs on', once('--kad_vif'))
+    .option('--kad_vri <id>', 'virtual router id (default: the VIP\'s last byte)', once('--kad_vri', vri))
+    .option('--instance <name>', 'the vrrp instance to edit (default: the first; VI_1 is created when there is none)', once('--instance'))
+    .option('-c, --config <file>', `configuration file (default: ${DEFAULT_CONFIG})`, once('--config'))
     .option('--dry-run', 'print what would change, write nothing')
-    .action(async (o: HaSetOpts) => {
+    .action(async (opts: Omit<HaSetOpts, 'config'> & { config?: string }) => {
+      const o: HaSetOpts = { ...opts, config: opts.config ?? DEFAULT_CONFIG };
       // As the daemon reads it: a device or FIFO named by mistake is never replaced by a regular file.
       const read = await readConfigText(o.config);
       if (!read.ok) throw new TandemError('CONFIG_INVALID', `${read.issue.message}; nothing written`, { exitCode: EX_CONFIG });
@@ -77,18 +79,21 @@ export function addHaCommands(program: Command, local: () => Promise<LocalHost> 
       }
       const v = parseConfigText(r.text);
       if (!v.ok) throw new TandemError('CONFIG_INVALID', `the edited configuration would be refused, ${o.config} is unchanged:\n${formatIssues(v.issues, o.config)}`, { exitCode: EX_CONFIG });
-      for (const c of r.changes) process.stdout.write(`${c}\n`);
-      if (r.changes.length === 0) process.stdout.write(`${o.config}: nothing to change\n`);
-      if (r.changes.length === 0) return;
-      if (o.dryRun === true) {
-        process.stdout.write(`${o.config} not written (--dry-run); once written, ${howToApply(r.changes)}\n`);
+      if (r.changes.length === 0) {
+        process.stdout.write(`${o.config}: nothing to change\n`);
         return;
       }
+      const changes = r.changes.map((c) => `${c}\n`).join('');
+      if (o.dryRun === true) {
+        process.stdout.write(`${changes}${o.config} not written (--dry-run); once written, ${howToApply(r.changes)}\n`);
+        return;
+      }
+      // The changes are printed once they are in the file: a failed write shows none of them as made.
       const mode = (await stat(o.config)).mode & 0o777;
       await writeAtomic(o.config, r.text, mode).catch((e: NodeJS.ErrnoException) => {
         throw new TandemError('HA_SET_WRITE_FAILED', `cannot write ${o.config}: ${e.code ?? e.message}; it is unchanged`, { exitCode: EX_OSERR, cause: e });
       });
-      process.stdout.write(`${o.config} written; ${howToApply(r.changes)}\n`);
+      process.stdout.write(`${changes}${o.config} written; ${howToApply(r.changes)}\n`);
     });
   return ha;
 }

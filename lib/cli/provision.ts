@@ -8,12 +8,13 @@ import { lstat, readFile, stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { formatWarnings } from '../config/load.js';
 import { checkFlags, provision, type DeviceFacts, type ProvisionFlags, type Provisioned } from '../config/provision.js';
 import { EX_CONFIG, EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
 import { blockDeviceSize } from '../replication/block/image.js';
 import { readSecret } from '../replication/secret-file.js';
+import { once } from './once.js';
 import { writeAtomic as writeFileAtomic } from './write-atomic.js';
 
 interface ProvisionOpts {
@@ -31,35 +32,43 @@ interface ProvisionOpts {
   gateway_ip?: string;
   route: string[];
   secret_file?: string;
-  configDir: string;
-  unitDir: string;
+  configDir?: string;
+  unitDir?: string;
   force?: boolean;
   dryRun?: boolean;
 }
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..'); // dist/lib/cli -> the package
 const SECRET_BYTES = 32;
+const DEFAULT_CONFIG_DIR = '/etc/tandem';
+const DEFAULT_UNIT_DIR = '/etc/systemd/system';
+
+// --unit-dir is not part of the checked flags (config/provision-flags.ts): its path is checked here alike.
+function unitDir(value: string): string {
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} holds a control character (a newline?); allowed: a directory path`);
+  return value;
+}
 
 export function addProvisionCommand(program: Command): void {
   program.command('provision')
     .description('write this node\'s configuration and systemd units from bootvm.py-style flags (docs/provision.md)')
     .argument('<NAME>', 'this node\'s name (node.name); the other node\'s is its --peer_name')
-    .option('--ha_mode <mode>', 'no_ha (VIP failover only), drbd (volume on an image file) or drbd_on_cinder (on an attached device)')
-    .option('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (the same list on both nodes)')
-    .option('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6')
-    .option('--kad_vif <iface>', 'the interface VRRP runs on')
-    .option('--kad_vri <id>', 'virtual router id 1..255 (default: the VIP\'s last byte)')
-    .option('--kad_unicast_src_ip <address>', 'VRRP source address, when adverts go over other addresses than --ha_node_list')
-    .option('--kad_unicast_peer <addresses>', 'the peers\' VRRP addresses (with --kad_unicast_src_ip)')
-    .option('--peer_name <name>', 'the other node\'s NAME (required with drbd and drbd_on_cinder)')
-    .option('--db_volume_id <path|id>', 'the volume\'s image file or device, or a cinder volume id (default for drbd: /var/lib/tandem/db.img)')
-    .option('--db_size <size>', 'size of a new image file, e.g. 10GiB (default 10GiB; an existing file or device keeps its own)')
-    .option('--ipaddr <addresses>', 'this node\'s address: the --ha_node_list entry among these (default: among this host\'s)')
-    .option('--gateway_ip <address>', 'startup witness: its ping answer lets a node that is up alone start')
+    .option('--ha_mode <mode>', 'no_ha (VIP failover only), drbd (volume on an image file) or drbd_on_cinder (on an attached device)', once('--ha_mode'))
+    .option('--ha_node_list <addresses>', 'both nodes\' addresses, e.g. \'192.0.2.11 192.0.2.12\' (the same list on both nodes)', once('--ha_node_list'))
+    .option('--kad_vip <vip>', 'the VIP: ADDR[/PREFIX][:IFACE], or [ADDR/PREFIX]:IFACE for IPv6', once('--kad_vip'))
+    .option('--kad_vif <iface>', 'the interface VRRP runs on', once('--kad_vif'))
+    .option('--kad_vri <id>', 'virtual router id 1..255 (default: the VIP\'s last byte)', once('--kad_vri'))
+    .option('--kad_unicast_src_ip <address>', 'VRRP source address, when adverts go over other addresses than --ha_node_list', once('--kad_unicast_src_ip'))
+    .option('--kad_unicast_peer <addresses>', 'the peers\' VRRP addresses (with --kad_unicast_src_ip)', once('--kad_unicast_peer'))
+    .option('--peer_name <name>', 'the other node\'s NAME (required with drbd and drbd_on_cinder)', once('--peer_name'))
+    .option('--db_volume_id <path|id>', 'the volume\'s image file or device, or a cinder volume id (default for drbd: /var/lib/tandem/db.img)', once('--db_volume_id'))
+    .option('--db_size <size>', 'size of a new image file, e.g. 10GiB (default 10GiB; an existing file or device keeps its own)', once('--db_size'))
+    .option('--ipaddr <addresses>', 'this node\'s address: the --ha_node_list entry among these (default: among this host\'s)', once('--ipaddr'))
+    .option('--gateway_ip <address>', 'startup witness: its ping answer lets a node that is up alone start', once('--gateway_ip'))
     .option('--route <prefix:gateway:iface>', 'a static route, in tandem-routes.service (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--secret_file <path>', 'the replication secret, the same on both nodes (default CONFIG_DIR/secret; created when missing)')
-    .option('--config-dir <dir>', 'where tandem.yaml goes', '/etc/tandem')
-    .option('--unit-dir <dir>', 'where the systemd units go', '/etc/systemd/system')
+    .option('--secret_file <path>', 'the replication secret, the same on both nodes (default CONFIG_DIR/secret; created when missing)', once('--secret_file'))
+    .option('--config-dir <dir>', `where tandem.yaml goes (default: ${DEFAULT_CONFIG_DIR})`, once('--config-dir'))
+    .option('--unit-dir <dir>', `where the systemd units go (default: ${DEFAULT_UNIT_DIR})`, once('--unit-dir', unitDir))
     .option('--force', 'replace existing files that differ')
     .option('--dry-run', 'print what would be written, write nothing')
     .action(async (name: string, o: ProvisionOpts) => {
@@ -78,7 +87,7 @@ async function run(name: string, o: ProvisionOpts): Promise<void> {
     daemon: [process.execPath, join(ROOT, 'bin', 'tandem')],
   });
   if (!r.ok) throw refused(r.errors);
-  const files = [{ path: r.out.configFile, text: r.out.config }, ...r.out.units.map((u) => ({ path: join(resolve(o.unitDir), u.name), text: u.text }))];
+  const files = [{ path: r.out.configFile, text: r.out.config }, ...r.out.units.map((u) => ({ path: join(resolve(o.unitDir ?? DEFAULT_UNIT_DIR), u.name), text: u.text }))];
   const state = await Promise.all(files.map(async (f) => ({ ...f, same: await readFile(f.path, 'utf8').then((t) => t === f.text, () => null) })));
   const clash = state.filter((f) => f.same === false).map((f) => f.path);
   if (clash.length > 0 && o.force !== true) {
@@ -102,7 +111,7 @@ async function run(name: string, o: ProvisionOpts): Promise<void> {
 }
 
 function flagsOf(name: string, o: ProvisionOpts): ProvisionFlags {
-  const f: ProvisionFlags = { name, route: o.route, configDir: resolve(o.configDir) };
+  const f: ProvisionFlags = { name, route: o.route, configDir: resolve(o.configDir ?? DEFAULT_CONFIG_DIR) };
   const optional: Array<[keyof ProvisionFlags, string | undefined]> = [
     ['haMode', o.ha_mode], ['haNodeList', o.ha_node_list], ['kadVip', o.kad_vip], ['kadVif', o.kad_vif],
     ['kadVri', o.kad_vri], ['kadUnicastSrcIp', o.kad_unicast_src_ip], ['kadUnicastPeer', o.kad_unicast_peer], ['peerName', o.peer_name],

@@ -149,7 +149,9 @@ function edit(source: string, f: HaSetFlags, localAddresses: readonly string[], 
   // Only the changed values' bytes change; a new instance, or an edit that cannot be made so, re-prints the
   // file ([a, b] as people write it, no line folded).
   const spliced = at.created || edits.length === 0 ? null : spliceValues(source, base, edits);
-  return { ok: true, text: spliced ?? (edits.length === 0 ? source : doc.toString({ flowCollectionPadding: false, lineWidth: 0 })), changes };
+  if (spliced !== null || edits.length === 0) return { ok: true, text: spliced ?? source, changes };
+  const printed = doc.toString({ flowCollectionPadding: false, lineWidth: 0 });
+  return { ok: true, text: source.includes('\r\n') ? printed.replace(/\r?\n/g, '\r\n') : printed, changes }; // a CRLF file stays one
 }
 
 // The instance's keys as the loader sees them: merge keys (`<<`) applied, aliases resolved.

@@ -27,9 +27,10 @@ export const interfaceName: Check<string> = text(
   isInterfaceName,
 );
 
+// No control character either: a newline in a path would break the systemd units and logs it is written to.
 export const absolutePath: Check<string> = text(
-  'an absolute path (starting with "/", no NUL byte)',
-  (s) => s.startsWith('/') && !s.includes('\0'),
+  'an absolute path (starting with "/", no NUL byte, newline or other control character)',
+  (s) => s.startsWith('/') && !/[\x00-\x1f\x7f]/.test(s),
 );
 
 // sun_path in struct sockaddr_un is 108 bytes including the terminating NUL.

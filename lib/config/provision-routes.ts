@@ -32,6 +32,8 @@ export function parseRoute(text: string): Route | string {
     const gw = parseIp(hop.via);
     if (gw === null) return bad(`${JSON.stringify(hop.via)} is not a gateway address${hop.via.includes(':') ? ' (an IPv6 gateway goes in brackets)' : ''}`);
     if (gw.family !== prefix.family) return bad(`the gateway ${hop.via} is IPv${gw.family} but the prefix is IPv${prefix.family}`);
+    const notHost = nonUnicast(gw.bytes);
+    if (notHost !== null) return bad(`the gateway ${hop.via} is ${notHost}, which no router holds; a gateway is a unicast address`);
     via = formatIp(gw.bytes);
   }
   return { prefix: prefix.text, family: prefix.family, via, dev: hop.dev };
@@ -59,4 +61,18 @@ function readPrefix(text: string): { text: string; family: IpFamily } | string {
   const shown = `${formatIp(net)}/${bits}`;
   if (!net.equals(ip.bytes)) return `${text} has host bits set: the network is ${shown}`;
   return { text: shown, family: ip.family };
+}
+
+// What a next hop can never be (ip(8) answers "Nexthop has invalid gateway" only at boot, in the unit):
+// the unspecified address, multicast (RFC 5771 / RFC 4291 2.7), IPv4's reserved 240/4 and the broadcast address.
+function nonUnicast(bytes: Uint8Array): string | null {
+  if (bytes.every((b) => b === 0)) return 'the unspecified address';
+  const first = bytes[0] as number;
+  if (bytes.length === 4) {
+    if (first >= 224 && first <= 239) return 'a multicast address';
+    if (bytes.every((b) => b === 255)) return 'the broadcast address';
+    if (first >= 240) return 'a reserved address (240.0.0.0/4)';
+    return null;
+  }
+  return first === 0xff ? 'a multicast address' : null;
 }

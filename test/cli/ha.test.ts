@@ -107,4 +107,27 @@ describe('cli ha set (the executable)', function () {
     expect(u.exitCode).to.equal(64);
     expect(u.stderr).to.include('a virtual router id: an integer 1..255');
   });
+
+  it('a flag given twice is a usage error (commander kept the last one silently) and the file is left alone', async () => {
+    const r = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vip', '192.0.2.98', '--kad_vif', 'eth0');
+    expect(r.exitCode).to.equal(64);
+    expect(r.stderr).to.include('--kad_vip is given more than once; give it once');
+    const c = await run('--config', file, '--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
+    expect(c.exitCode).to.equal(64);
+    expect(c.stderr).to.include('--config is given more than once');
+    expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
+  });
+
+  it('a write that fails prints none of the changes as made: the reason, exit 71, the file unchanged', async () => {
+    await execa('chattr', ['+i', dir]); // even root cannot make the temporary file beside it
+    try {
+      const r = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
+      expect(r.exitCode).to.equal(71);
+      expect(r.stdout, 'no change line before the failed write').to.equal('');
+      expect(r.stderr).to.match(/cannot write .*tandem\.yaml: EPERM; it is unchanged/);
+    } finally {
+      await execa('chattr', ['-i', dir]);
+    }
+    expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
+  });
 });

@@ -115,6 +115,23 @@ describe('cli provision (the executable)', function () {
     expect(missing.stderr).to.include('--ha_node_list');
   });
 
+  it('a flag given twice, or a directory with a newline, is a usage error naming it, and nothing is written', async () => {
+    const twice = await tandem(nodeA('--kad_vip', '192.0.2.101/24'));
+    expect(twice.exitCode).to.equal(64);
+    expect(twice.stderr).to.include('--kad_vip is given more than once; give it once');
+    const dirTwice = await tandem(nodeA('--config-dir', etc));
+    expect(dirTwice.stderr).to.include('--config-dir is given more than once');
+    // The directory's path goes into the units and the YAML file: a newline would break both.
+    const nl = await tandem(nodeA().map((a) => (a === etc ? `${etc}\nx` : a)));
+    expect(nl.exitCode).to.equal(64);
+    expect(nl.stderr).to.include(`--config-dir ${JSON.stringify(`${etc}\nx`)}: must be an absolute path (starting with "/", no NUL byte, newline or other control character)`);
+    const unl = await tandem(nodeA().map((a) => (a === units ? `${units}\nx` : a)));
+    expect(unl.exitCode).to.equal(64);
+    expect(unl.stderr).to.include('holds a control character (a newline?); allowed: a directory path');
+    expect(existsSync(etc)).to.equal(false);
+    expect(existsSync(units)).to.equal(false);
+  });
+
   it('the second node of the pair reads the first one\'s secret; their files name each other', async () => {
     expect((await tandem(nodeA())).exitCode).to.equal(0);
     const etcB = join(dir, 'etc-b');

@@ -96,6 +96,11 @@ describe('config/ha-set (escadm ha set)', () => {
     // An instance written as a flow mapping cannot be edited so: the file is re-printed (and still valid).
     const flow = applyHaSet('vrrp:\n  instances:\n    - { name: VI_1, interface: eth0, virtual_router_id: 51, priority: 100, virtual_ipaddress: [192.0.2.100/24] }\n', { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.100/24', kadVif: 'ens3' }, ['192.0.2.21']);
     expect(flow.ok && flow.text).to.include('interface: ens3');
+    // Re-printed whole, a CRLF file stays CRLF (it became LF).
+    const flowCrlf = applyHaSet('# site a\r\nvrrp:\r\n  instances:\r\n    - { name: VI_1, interface: eth0, virtual_router_id: 51, priority: 100, virtual_ipaddress: [192.0.2.100/24] }\r\n', { haNodeList: '192.0.2.21 192.0.2.22', kadVip: '192.0.2.100/24', kadVif: 'ens3' }, ['192.0.2.21']);
+    if (!flowCrlf.ok) throw new Error(flowCrlf.error);
+    expect(flowCrlf.text).to.include('interface: ens3').and.match(/^# site a\r\n/).and.match(/\r\n$/);
+    expect(flowCrlf.text.replace(/\r\n/g, ''), 'no bare LF left').to.not.include('\n');
   });
 
   it('an anchored value is refused (its aliases elsewhere would change too); a CRLF file stays CRLF; a file without a last line end gets one before an added key', () => {

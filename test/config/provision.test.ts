@@ -225,6 +225,12 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
       ['10.0.0.0/8:10.0.0.1:eth/0', '"eth/0" is not an interface name'],
       ['10.0.0.0/8:10.0.0:eth0', '"10.0.0" is not a gateway address'],
       ['[2001:db8:1::1/48]:eth0', 'has host bits set: the network is 2001:db8:1::/48'],
+      ['10.0.0.0/8:224.0.0.1:eth0', 'the gateway 224.0.0.1 is a multicast address, which no router holds; a gateway is a unicast address'],
+      ['10.0.0.0/8:0.0.0.0:eth0', 'the gateway 0.0.0.0 is the unspecified address'],
+      ['10.0.0.0/8:255.255.255.255', 'the gateway 255.255.255.255 is the broadcast address'],
+      ['10.0.0.0/8:240.0.0.1', 'is a reserved address (240.0.0.0/4)'],
+      ['[2001:db8:1::/48]:[ff02::1]:eth0', 'the gateway ff02::1 is a multicast address'],
+      ['[2001:db8:1::/48]:[::]:eth0', 'the gateway :: is the unspecified address'],
     ];
     for (const [text, want] of bad) expect(parseRoute(text), text).to.be.a('string').and.include(want).and.include(`--route ${JSON.stringify(text)}`);
   });

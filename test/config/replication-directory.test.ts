@@ -85,7 +85,7 @@ describe('config/replication: directory volumes', () => {
       delete v['type'];
       expect(issuesOf(conf([v])).map((i) => `${i.path}: ${i.message}`)).to.deep.equal([
         `${v0}.path: unknown key "path"; path belongs to directory volumes (type: directory); a block volume replicates its device; allowed keys here: name, type, device, size, metadata, protocol, listen, peers, nbd, after_sb_0pri, after_sb_1pri, after_sb_2pri, block_size, al_extents, timeout, ping_interval, ping_timeout, csums_resync, resync_max_rate, fencing, fence_peer`,
-        `${v0}.device: required key is missing: must be an absolute path (starting with "/", no NUL byte)`,
+        `${v0}.device: required key is missing: must be an absolute path (starting with "/", no NUL byte, newline or other control character)`,
         `${v0}.size: required key is missing: must be a whole number of bytes, or a string such as "10GiB" (units B, KiB, MiB, GiB, TiB; K, M, G, T mean KiB..TiB), a positive multiple of 4096, at most ${2 ** 52}`,
       ]);
     });
@@ -99,7 +99,7 @@ describe('config/replication: directory volumes', () => {
 
   describe('refusals', () => {
     it('path is an absolute path, required, and not "/"', () => {
-      expectOnly(conf([dir({ path: 'state' })]), `${v0}.path`, 'must be an absolute path (starting with "/", no NUL byte), not "/"');
+      expectOnly(conf([dir({ path: 'state' })]), `${v0}.path`, 'must be an absolute path (starting with "/", no NUL byte, newline or other control character), not "/"');
       expectOnly(conf([dir({ path: 42 })]), `${v0}.path`, 'must be an absolute path');
       for (const top of ['/', '//', '/./', '/tmp/..']) {
         const issue = expectOnly(conf([dir({ path: top })]), `${v0}.path`, 'is the root of the file system', 'not "/": the directory whose tree is replicated');
