@@ -156,8 +156,8 @@ function checkVolume(f: ProvisionFlags, mode: HaMode, name: string, errors: stri
   }
   const id = f.dbVolumeId;
   if (CINDER_ID.test(id)) out.device = `/dev/disk/by-id/virtio-${id.toLowerCase().slice(0, 20)}`;
-  else if (id.startsWith('/') && !id.includes('\0')) out.device = id;
-  else errors.push(`--db_volume_id ${JSON.stringify(id)}: must be an absolute path (an image file, or a device such as /dev/vdb) or a cinder volume id (8-4-4-4-12 hex digits)`);
+  else if (id.startsWith('/') && !/[\x00-\x1f\x7f]/.test(id)) out.device = id;
+  else errors.push(`--db_volume_id ${JSON.stringify(id)}: must be an absolute path (an image file, or a device such as /dev/vdb; no newline or other control character) or a cinder volume id (8-4-4-4-12 hex digits)`);
   if (out.device !== undefined && mode === 'drbd_on_cinder' && !out.device.startsWith('/dev/')) {
     errors.push(`--db_volume_id ${JSON.stringify(id)}: drbd_on_cinder replicates an attached device (a path under /dev/, or a cinder volume id); for an image file use --ha_mode drbd`);
     delete out.device;

@@ -128,6 +128,9 @@ describe('cli provision (the executable)', function () {
     const unl = await tandem(nodeA().map((a) => (a === units ? `${units}\nx` : a)));
     expect(unl.exitCode).to.equal(64);
     expect(unl.stderr).to.include('holds a control character (a newline?); allowed: a directory path');
+    const img = await tandem(nodeA().map((a) => (a === join(dir, 'db.img') ? `${dir}/x\ny.img` : a)));
+    expect(img.exitCode).to.equal(64);
+    expect(img.stderr).to.include('no newline or other control character) or a cinder volume id');
     expect(existsSync(etc)).to.equal(false);
     expect(existsSync(units)).to.equal(false);
   });

@@ -186,7 +186,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
       [{ kadVip: undefined }, '--kad_vip is required: the VIP, e.g. 192.0.2.100/24'],
       [{ peerName: 'esc-ha-0' }, '--peer_name "esc-ha-0" is NAME: give the other node\'s name'],
       [{ peerName: 'a b' }, '--peer_name "a b": must be 1..63 characters'],
-      [{ dbVolumeId: 'db.img' }, '--db_volume_id "db.img": must be an absolute path (an image file, or a device such as /dev/vdb) or a cinder volume id'],
+      [{ dbVolumeId: 'db.img' }, '--db_volume_id "db.img": must be an absolute path (an image file, or a device such as /dev/vdb; no newline or other control character) or a cinder volume id'],
       [{ dbSize: '10GB' }, '--db_size "10GB": must be a whole number of bytes, or a string such as "10GiB"'],
       [{ dbSize: '1000' }, '--db_size "1000": 1000 bytes is not a multiple of 4096'],
       [{ ipaddr: 'node-a' }, '--ipaddr "node-a": must be an IPv4 or IPv6 address without /prefix'],
