@@ -15,16 +15,8 @@ import { ProcessService } from '../../lib/services/process-service.js';
 import { DEFAULT_RESTART_POLICY } from '../../lib/services/restart-policy.js';
 import { ServiceSet } from '../../lib/services/service-set.js';
 import { skipOutsideCi, waitFor } from '../helpers/env.js';
+import { running } from '../helpers/process.js';
 
-// Alive and not a zombie (an orphan's zombie waits for a PID 1 that may not reap it).
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 const kill = (pid: number): void => {
   try {
     process.kill(pid, 'SIGKILL');
@@ -97,8 +89,8 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     expect(readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1]?.split(' ')[2], 'the child has a group of its own').to.not.equal(String(pid));
     expect(parsePids(readFileSync(join(cg, 'cgroup.procs'), 'utf8')).sort()).to.deep.equal([pid, child].sort());
     await svc.stop();
-    expect(alive(pid)).to.equal(false);
-    expect(alive(child), 'the setsid child was stopped too').to.equal(false);
+    expect(running(pid)).to.equal(false);
+    expect(running(child), 'the setsid child was stopped too').to.equal(false);
     expect(existsSync(cg), 'the run\'s cgroup is removed').to.equal(false);
     expect(logs.filter((l) => l.startsWith('warn'))).to.deep.equal([]);
   });
@@ -111,7 +103,7 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     const child = Number(readFileSync(pidFile, 'utf8'));
     strays.push(child);
     await svc.stop();
-    expect(alive(child)).to.equal(true);
+    expect(running(child)).to.equal(true);
   });
 
   it('a run that ends on its own takes its setsid child with it; the next run gets a new cgroup', async () => {
@@ -123,7 +115,7 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     await waitFor('the run ended', async () => ends.length === 1 && !existsSync(first), 5000);
     const child = Number(readFileSync(pidFile, 'utf8'));
     strays.push(child);
-    expect(alive(child)).to.equal(false);
+    expect(running(child)).to.equal(false);
     await svc.start();
     expect(svc.cgroup).to.not.equal(first);
     await svc.stop();
@@ -153,8 +145,8 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     const quiet = { info: () => {}, warn: (m: string) => warned.push(m), error: () => {}, debug: () => {} };
     const set = new ServiceSet([cfg], quiet as never, () => {}, () => {}, dir, { ok: true, tree });
     await set.endLeftovers();
-    expect(alive(leader.pid as number)).to.equal(false);
-    expect(alive(child), 'the setsid child of the crashed run').to.equal(false);
+    expect(running(leader.pid as number)).to.equal(false);
+    expect(running(child), 'the setsid child of the crashed run').to.equal(false);
     expect(existsSync(cg.path)).to.equal(false);
     expect(warned).to.deep.equal([`service app: 2 processes of ${cg.path} ended (left running by a daemon that did not stop)`]);
     expect(JSON.parse(readFileSync(join(dir, 'services.json'), 'utf8'))).to.deep.equal([]);
@@ -171,7 +163,7 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     const cfg = { name: 'app', kind: 'command', argv: ['/bin/sleep', '60'], env: {}, requires: [], health: null, restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 1000 } as unknown as ServiceConfig;
     const set = new ServiceSet([cfg], { info: () => {}, warn: () => {}, error: () => {} } as never, () => {}, () => {}, dir, { ok: true, tree });
     await set.endLeftovers();
-    expect(alive(bystander.pid as number)).to.equal(true);
+    expect(running(bystander.pid as number)).to.equal(true);
     expect(existsSync(decoy)).to.equal(true);
     expect(JSON.parse(readFileSync(join(dir, 'services.json'), 'utf8'))).to.deep.equal([]);
   });

@@ -11,17 +11,9 @@ import type { ServiceConfig } from '../../lib/config/types.js';
 import { processStart, RunLedger } from '../../lib/services/leftovers.js';
 import { ServiceSet } from '../../lib/services/service-set.js';
 import { DEFAULT_RESTART_POLICY } from '../../lib/services/restart-policy.js';
+import { running } from '../helpers/process.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-// Alive and not a zombie (an orphan's zombie waits for a PID 1 that may not reap it).
-const alive = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const base = { requires: [], health: null, restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 1000 };
 const cmd = (name: string): ServiceConfig => ({ name, kind: 'command', argv: ['/bin/sleep', '60'], env: {}, ...base } as unknown as ServiceConfig);
@@ -55,12 +47,12 @@ describe('services/leftovers', function () {
     writeFileSync(join(dir, 'services.json'), JSON.stringify([{ name: 'app', kind: 'command', pgid, since: processStart(pgid) }]));
     await new Promise((r) => leader.once('exit', r));
     const worker = Number(readFileSync(pidFile, 'utf8'));
-    expect(alive(worker)).to.equal(true);
+    expect(running(worker)).to.equal(true);
     const warned: string[] = [];
     const set = new ServiceSet([cmd('app')], { ...quiet, warn: (m: string) => warned.push(m) } as never, () => {}, () => {}, dir);
     await set.endLeftovers();
     await sleep(200);
-    expect(alive(worker), `worker ${worker} of leftover group ${pgid}`).to.equal(false);
+    expect(running(worker), `worker ${worker} of leftover group ${pgid}`).to.equal(false);
     expect(warned).to.deep.equal([`service app: process group ${pgid} ended (left running by a daemon that did not stop)`]);
   });
 
