@@ -3,6 +3,7 @@
 // counters and whatever is in progress or wrong. Pure: `now` is an argument.
 import type { AnyVolumeStatus, PeerStatus, ReplicaStatus, VolumeStatus } from '../replication/volume/status-types.js';
 import { formatDirectoryVolume } from './format-replica-dir.js';
+import { INTO_PRIMARY_WAIT } from '../replication/volume/handshake-decision.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
@@ -95,7 +96,8 @@ function peerLines(volume: string, p: PeerStatus, now: Date): string[] {
 // A link that waits for another source, for either kind of volume (PausedSyncS / PausedSyncT), or whose bits
 // wait while both sides take one Primary's writes.
 export function suspendedLines(p: { resync_suspended: string | null; resync_held: string | null }): string[] {
-  if (p.resync_suspended !== null) return [`    resync-suspended: ${p.resync_suspended} (one source at a time)`];
+  // A resync into a Primary waits for its demote, which its text says; the rest wait for another source.
+  if (p.resync_suspended !== null) return [`    resync-suspended: ${p.resync_suspended}${p.resync_suspended.includes(INTO_PRIMARY_WAIT) ? '' : ' (one source at a time)'}`];
   return p.resync_held === null ? [] : [`    resync-held: both sides take ${p.resync_held}'s writes; the out-of-sync blocks move once that ends`];
 }
 

@@ -165,6 +165,10 @@ describe('cli/format-replica', () => {
     expect(lines.find((l) => l.startsWith('  node-c'))).to.include('replication:PausedSyncS');
     expect(lines).to.include('    resync-suspended: node-c is SyncTarget of node-b (one source at a time)');
     expect(formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [peer({})] })] }, NOW)).to.not.include('resync-suspended');
+    // A resync into a Primary waits for its demote, not for another source: its reason says so, no suffix.
+    const into = "node-b's data is to replace node-a's, which is Primary and in use: the resync waits until node-a is Secondary";
+    const intoLines = formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [peer({ replication: 'PausedSyncT', resync_suspended: into })] })] }, NOW).split('\n');
+    expect(intoLines).to.include(`    resync-suspended: ${into}`);
   });
 
   it('a link held Established with blocks out of sync says whose writes both sides take', () => {

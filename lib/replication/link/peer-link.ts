@@ -56,6 +56,7 @@ const INTERNAL: ReadonlySet<FrameType> = new Set<FrameType>([...HANDSHAKE_TYPES,
 const QUEUE_HIGH = 256; // frames queued before deliver() at which we stop reading the socket
 const CLOSE_GRACE_MS = 1000; // time for a final ERROR frame to leave before destroy
 const MAX_RTT_MS = 60_000; // a round-trip sample above this (or below 0) is not believed
+const PING_LEN = 16; // f64 send time (echoed in the PONG), u64 bytes the sender has received on this link
 // A PING this often whatever the traffic: a first sample a stall inflated (ours or the peer's event loop
 // between our HELLO and its RESPONSE) gives way to the next shorter one; a busy link's are only longer.
 const RTT_PROBE_MS = 5000;
@@ -79,6 +80,9 @@ export class PeerLink {
   private helloAt: number | null = null; // when our HELLO left (performance.now): the peer's RESPONSE answers it
   private rtt: number | null = null;
   private probedAt = -Infinity; // our last PING (link clock): the first beat, as the link is established, sends one
+  private heartbeatBytes = 0; // bytes of the PINGs and PONGs received: not counted in what our PINGs report
+  private peerReceived = 0n; // the bytes the peer last reported having received from us (its PINGs)
+  private peerTookAt: number | null = null; // when that count last grew (link clock)
   private readonly queue: Frame[] = []; // received before deliver()
   private queuePaused = false; // reading stopped because that queue is full
   private held = false; // reading stopped by pauseUntil()
@@ -216,12 +220,15 @@ export class PeerLink {
     this.stats.bytesSent += bytes.length;
     this.stats.framesSent++;
     this.stats.lastSentAt = this.timers.now();
+    this.heartbeat?.sent(this.stats.lastSentAt);
     return seq;
   }
 
   private onData(chunk: Buffer): void {
     if (this.st === 'closed') return;
     this.stats.bytesReceived += chunk.length;
+    // Part of a frame is life too: a large write crossing a slow link is no silence.
+    if (chunk.length > 0) this.heartbeat?.received(this.timers.now());
     const out = this.decoder.push(chunk);
     for (const f of out.frames) {
       if (this.isClosed()) return;
@@ -255,11 +262,14 @@ export class PeerLink {
     this.heartbeat?.received(now);
     switch (f.type) {
       case 'PING':
+        this.heartbeatBytes += HEADER_LEN + f.payload.length;
+        this.notePeerReceived(f.payload, now);
         this.write('PONG', f.payload, 0);
         return;
       case 'PONG':
+        this.heartbeatBytes += HEADER_LEN + f.payload.length;
         // Our PINGs carry their send time, which the peer echoes (any other payload is not ours).
-        if (f.payload.length === 8) this.sampleRtt(performance.now() - f.payload.readDoubleLE(0));
+        if (f.payload.length === PING_LEN) this.sampleRtt(performance.now() - f.payload.readDoubleLE(0));
         return;
       case 'ERROR': {
         const d = decodeLinkError(f.payload);
@@ -319,12 +329,30 @@ export class PeerLink {
     this.schedule(v.deadline, () => this.beat());
   }
 
-  // Carries its send time on a monotonic clock, which the peer echoes in its PONG.
+  // Carries its send time on a monotonic clock, which the peer echoes in its PONG, and how many bytes we
+  // have received on this link, PINGs and PONGs left out: a peer sending us a frame that takes long to cross
+  // sees it arrive, and one whose data we stopped taking in (our disk is stuck) sees the count stand still.
   private ping(now: number): void {
     this.probedAt = now;
-    const stamp = Buffer.alloc(8);
-    stamp.writeDoubleLE(performance.now(), 0);
-    this.write('PING', stamp, 0);
+    const payload = Buffer.alloc(PING_LEN);
+    payload.writeDoubleLE(performance.now(), 0);
+    payload.writeBigUInt64BE(BigInt(this.stats.bytesReceived - this.heartbeatBytes), 8);
+    this.write('PING', payload, 0);
+  }
+
+  // A PING of a build that reports its received bytes: when the count grew, the peer is taking in our data.
+  // (An older build's PING is 8 bytes: no such report.)
+  private notePeerReceived(payload: Buffer, now: number): void {
+    if (payload.length !== PING_LEN) return;
+    const got = payload.readBigUInt64BE(8);
+    if (got <= this.peerReceived) return;
+    this.peerReceived = got;
+    this.peerTookAt = now;
+  }
+
+  /** When the peer last reported taking in more of our data (its PINGs), or null. */
+  get peerProgressAt(): number | null {
+    return this.peerTookAt;
   }
 
   private sampleRtt(ms: number): void {

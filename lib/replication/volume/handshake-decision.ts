@@ -108,10 +108,13 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
 // operator; an HA node steps down instead (ha-node.ts). Links before protocol 8 drop it too. A peer with no
 // bits for the Primary may still hold newer data (a full-sync verdict, a directory Secondary that followed
 // another Primary), so even then the Primary's copy never wins.
+// The words of such a wait's reason that tell it from a wait for another source (status formats it by them).
+export const INTO_PRIMARY_WAIT = 'which is Primary and in use';
+
 function intoPrimary(localName: string, local: PeerState, peerName: string): ConnectOutcome {
   const primary = local.role === 'Primary' ? localName : peerName;
   const newer = local.role === 'Primary' ? peerName : localName;
-  const why = `${newer}'s data is to replace ${primary}'s, which is Primary and in use: the resync waits until ${primary} is Secondary`;
+  const why = `${newer}'s data is to replace ${primary}'s, ${INTO_PRIMARY_WAIT}: the resync waits until ${primary} is Secondary`;
   const log = `no resync with ${peerName} yet: ${why}`;
   return local.role === 'Primary'
     ? { kind: 'paused', replication: 'PausedSyncT', why, log, peerNewer: true }

@@ -354,12 +354,12 @@ export class PeerSession extends PeerSessionBase {
   private onWriteAck(link: PeerLink, f: Frame): void {
     const s = decodeU64(f.payload, 'WRITE_ACK');
     if (!s.ok) return this.drop(link, s.detail);
-    this.sender.onWriteAck(s.value, (f.flags & FLAG_ON_DISK) !== 0);
+    this.sender.onWriteAck(s.value, (f.flags & FLAG_ON_DISK) !== 0, Date.now());
   }
 
   // DRBD's ko-count x timeout: a peer that stops acknowledging is dropped, so it never stalls the application for long.
   private checkAcks(): void {
-    const waited = this.sender.oldestWait(Date.now());
+    const waited = this.sender.oldestWait(Date.now(), this.link?.peerProgressAt ?? null);
     if (waited > this.host.cfg.timeoutMs) this.dropCurrent(`no acknowledgement for ${waited} ms (timeout ${this.host.cfg.timeoutMs} ms)`);
   }
 

@@ -18,6 +18,7 @@ export class WriteSender {
   private readonly barriers = new Map<bigint, (ok: boolean) => void>();
   private nextBarrier = 1n;
   private roomWaiters: Array<() => void> = [];
+  private lastAckAt = -Infinity; // the peer's last WRITE_ACK: it makes progress
 
   get count(): number {
     return this.pending.count;
@@ -54,7 +55,8 @@ export class WriteSender {
     return p;
   }
 
-  onWriteAck(seq: bigint, onDisk: boolean): void {
+  onWriteAck(seq: bigint, onDisk: boolean, now: number): void {
+    this.lastAckAt = Math.max(this.lastAckAt, now);
     this.pending.ack(seq, onDisk);
     if (this.hasRoom) this.wakeRoom();
   }
@@ -64,10 +66,15 @@ export class WriteSender {
     this.barriers.delete(id);
   }
 
-  // DRBD's ko-count x timeout: how long the oldest unacknowledged write has waited (0: none waits).
-  oldestWait(now: number): number {
+  // DRBD's ko-count x timeout: how long the oldest unacknowledged write has waited, counted from the peer's
+  // last sign of progress when that is later (0: none waits): its last acknowledgement, or `peerTookAt`, when
+  // it last reported taking in more of our data (PeerLink.peerProgressAt). A peer that does keeps up as well
+  // as the link lets it: protocol A may queue more than `timeout` of writes for a slow link (up to
+  // MAX_PENDING_BYTES), and one 4 MiB frame takes 8 s to cross at 4 Mbit/s. A peer whose disk is stuck stops
+  // acknowledging, and soon stops reading (its applier's backlog is bounded), so it is still dropped.
+  oldestWait(now: number, peerTookAt: number | null = null): number {
     const oldest = this.pending.oldestSentAt();
-    return oldest === null ? 0 : now - oldest;
+    return oldest === null ? 0 : now - Math.max(oldest, this.lastAckAt, peerTookAt ?? -Infinity);
   }
 
   // The link is gone: its barriers fail, waiting writers go on (to the

@@ -17,13 +17,36 @@ describe('replication/link heartbeat', () => {
     expect(h.tick(350)).to.deep.equal({ action: 'timeout', deadline: 350 });
   });
 
-  it('counts any received frame as life and sends no ping while frames flow', () => {
+  it('counts anything received as life and sends no ping while frames flow both ways', () => {
     const h = new Heartbeat(cfg, 0);
     for (let t = 60; t < 1000; t += 60) {
       h.received(t);
+      h.sent(t);
       expect(h.tick(t).action, `t=${t}`).to.equal(null);
     }
     expect(h.tick(1000 + 350).action).to.equal('timeout');
+  });
+
+  // A 4 MiB frame over a slow link: its bytes keep coming for longer than timeoutMs, and the receiving side has
+  // nothing to send; its PINGs are what tells the sending side (whose own PINGs wait behind the frame) it lives.
+  it('a side that only receives stays up and pings every interval, so the sending side hears it', () => {
+    const h = new Heartbeat(cfg, 0);
+    const pings: number[] = [];
+    for (let t = 10; t <= 2000; t += 10) {
+      h.received(t); // part of a frame
+      if (h.tick(t).action === 'ping') pings.push(t);
+    }
+    expect(pings).to.deep.equal(Array.from({ length: 20 }, (_, i) => (i + 1) * 100));
+  });
+
+  it('a side that only sends is dropped after timeoutMs of silence, pinging meanwhile', () => {
+    const h = new Heartbeat(cfg, 0);
+    const seen: Array<string | null> = [];
+    for (let t = 50; t <= 350; t += 50) {
+      h.sent(t);
+      seen.push(h.tick(t).action);
+    }
+    expect(seen).to.deep.equal([null, 'ping', null, 'ping', null, 'ping', 'timeout']);
   });
 
   it('does not move time backwards on a late receive', () => {

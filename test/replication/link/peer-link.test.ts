@@ -228,6 +228,25 @@ describe('replication/link PeerLink (loopback)', function () {
     }
   });
 
+  it('a PING reports the bytes its sender has received: the other side sees its data being taken in (peerProgressAt)', async () => {
+    const hb = { intervalMs: 50, timeoutMs: 2000 };
+    const p = await linkPair({ heartbeat: hb }, { heartbeat: hb });
+    try {
+      await Promise.all([p.a.ready, p.b.ready]);
+      p.b.deliver(() => {}); // b takes in whatever comes
+      await new Promise((res) => setTimeout(res, 200));
+      const before = p.a.peerProgressAt;
+      expect(before, 'b has received the handshake and PINGs by now').to.not.equal(null);
+      await new Promise((res) => setTimeout(res, 200)); // idle: b's count stands still
+      expect(p.a.peerProgressAt, 'no new bytes, no progress').to.equal(before);
+      p.a.send({ type: 'WRITE', payload: Buffer.alloc(64 * 1024) });
+      await new Promise((res) => setTimeout(res, 200)); // b is mute meanwhile: its next PING carries the new count
+      expect(p.a.peerProgressAt).to.be.greaterThan(before as number);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a round trip inflated by a stall during authentication gives way to the PING sent as the link is established', async () => {
     const hb = { intervalMs: 10_000, timeoutMs: 30_000 }; // no idle PING in this test's time
     const p = await linkPair({ heartbeat: hb }, { heartbeat: hb });

@@ -67,10 +67,10 @@ describe('replicated volume: write sender (Primary side of the stream)', () => {
     expect(s.hasRoom).to.equal(false);
     let woke = false;
     void s.room()?.then(() => (woke = true));
-    s.onWriteAck(sent[3]?.seq as bigint, false); // received only: still unacknowledged on disk
+    s.onWriteAck(sent[3]?.seq as bigint, false, 0); // received only: still unacknowledged on disk
     await settle();
     expect(woke).to.equal(false);
-    s.onWriteAck(sent[3]?.seq as bigint, true);
+    s.onWriteAck(sent[3]?.seq as bigint, true, 0);
     await settle();
     expect(woke).to.equal(true);
     expect(s.hasRoom).to.equal(true);
@@ -84,8 +84,24 @@ describe('replicated volume: write sender (Primary side of the stream)', () => {
     s.replicate(link, 0, Buffer.alloc(512), 512, false, completion(), 1000);
     s.replicate(link, 512, Buffer.alloc(512), 512, false, completion(), 3000);
     expect(s.oldestWait(5000)).to.equal(4000);
-    s.onWriteAck(sent[0]?.seq as bigint, true);
+    s.onWriteAck(sent[0]?.seq as bigint, true, 2500);
     expect(s.oldestWait(5000)).to.equal(2000);
+    // An acknowledgement later than the oldest's send: the peer makes progress, counted from it.
+    s.replicate(link, 1024, Buffer.alloc(512), 512, false, completion(), 3500);
+    s.onWriteAck(sent[1]?.seq as bigint, true, 4500);
+    expect(s.oldestWait(5000)).to.equal(500);
+  });
+
+  // Protocol A over a slow link: 10 s of writes queued at once, acknowledged one a second as the link carries them.
+  it('a peer that keeps acknowledging is never overdue, however long the queue; one that stops is', () => {
+    const { link, sent } = fakeLink();
+    const s = new WriteSender();
+    for (let i = 0; i < 10; i++) s.replicate(link, i * 4096, Buffer.alloc(4096), 4096, false, completion(), 0);
+    for (let i = 0; i < 9; i++) {
+      s.onWriteAck(sent[i]?.seq as bigint, true, (i + 1) * 1000);
+      expect(s.oldestWait((i + 1) * 1000 + 500), `after ack ${i}`).to.equal(500);
+    }
+    expect(s.oldestWait(9000 + 6001)).to.equal(6001);
   });
 
   it('a barrier resolves true at its BARRIER_ACK, and false when the link is lost', async () => {
