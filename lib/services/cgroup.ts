@@ -6,7 +6,7 @@
 // cgroup2 hierarchy, or the daemon may not make cgroups in its own, services
 // are stopped by process group alone, and the daemon says so at start.
 // The parsing is pure; the rest is a thin adapter over the cgroup2 files.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 
 // The mount point of the cgroup2 hierarchy, from /proc/self/mountinfo (proc(5): the fields after " - " are
@@ -34,7 +34,10 @@ export function parsePids(text: string): number[] {
   return text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
 }
 
-// A run's cgroup: its directory, and what the daemon does with it.
+// A run's cgroup: its directory, and what the daemon does with it. The
+// service may make cgroups below it (a container runtime, LXC's monitor and
+// payload): every process of the subtree counts as the run's, as systemd
+// counts a unit's whole subtree.
 export class RunCgroup {
   constructor(readonly path: string) {}
 
@@ -43,19 +46,25 @@ export class RunCgroup {
     writeFileSync(join(this.path, 'cgroup.procs'), `${pid}\n`);
   }
 
-  // The processes in it; none once it is gone.
+  // The processes in it and in every cgroup below it; none once it is gone.
   members(): number[] {
-    try {
-      return parsePids(readFileSync(join(this.path, 'cgroup.procs'), 'utf8'));
-    } catch {
-      return [];
-    }
+    return this.subtree().flatMap((dir) => {
+      try {
+        return parsePids(readFileSync(join(dir, 'cgroup.procs'), 'utf8'));
+      } catch {
+        return []; // removed meanwhile
+      }
+    });
   }
 
-  // Sends `sig` to every process in it; SIGKILL through cgroup.kill (Linux 5.14), which no fork escapes.
+  // Sends `sig` to every process of the subtree; SIGKILL through cgroup.kill (Linux 5.14: the whole subtree, and no
+  // fork escapes it). Never to this process, should it be inside (ServiceCgroups.spawnInside could not move it out).
   signal(sig: NodeJS.Signals): void {
-    if (sig === 'SIGKILL' && this.killAll()) return;
-    for (const pid of this.members()) {
+    const members = this.members();
+    const self = members.includes(process.pid);
+    if (sig === 'SIGKILL' && !self && this.killAll()) return;
+    for (const pid of members) {
+      if (pid === process.pid) continue;
       try {
         process.kill(pid, sig);
       } catch {
@@ -73,15 +82,35 @@ export class RunCgroup {
     }
   }
 
-  // Removes it once empty; false while a process is still in it (or it could not be removed).
+  // Removes it and the cgroups the service made below it, deepest first, once empty; false while a process is
+  // still in one (or one could not be removed).
   remove(): boolean {
     if (!existsSync(this.path)) return true;
-    try {
-      rmdirSync(this.path);
-      return true;
-    } catch {
-      return false;
+    for (const dir of this.subtree().reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        return false;
+      }
     }
+    return true;
+  }
+
+  // This cgroup and every one below it, parents before children.
+  private subtree(): string[] {
+    const out: string[] = [];
+    const walk = (dir: string): void => {
+      out.push(dir);
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
+    };
+    walk(this.path);
+    return out;
   }
 }
 
@@ -109,7 +138,32 @@ export class ServiceCgroups {
     // so ours can always take a child that holds processes; making one is tried at each start (create()).
     const base = join(mount, own.slice(1)); // "/" is the hierarchy's root: the mount point itself
     if (!existsSync(join(base, 'cgroup.procs'))) return { ok: false, why: `the daemon's cgroup ${base} is not visible here` };
+    // Read-only (a container's default) or not ours to change: found now, not at each start.
+    const probe = join(base, `tandem.${process.pid}.probe`);
+    try {
+      mkdirSync(probe);
+      rmdirSync(probe);
+    } catch (e) {
+      return { ok: false, why: `cannot make cgroups in ${base} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+    }
     return { ok: true, tree: new ServiceCgroups(base) };
+  }
+
+  // Runs `spawn` (Node's spawn: fork and exec before it returns) with this process inside `cg`, so the child
+  // is born there and nothing it forks is ever outside; exec errors are the spawn's own. This process is moved
+  // back at once. Throws, having spawned nothing, when it cannot move in.
+  spawnInside<T>(cg: RunCgroup, spawn: () => T): T {
+    cg.join(process.pid);
+    try {
+      return spawn();
+    } finally {
+      // Back home. Should that fail, RunCgroup.signal never signals this process, and the run's cgroup stays.
+      try {
+        writeFileSync(join(this.base, 'cgroup.procs'), `${process.pid}\n`);
+      } catch {
+        // the next spawnInside tries again
+      }
+    }
   }
 
   // A new, empty cgroup for one run of `service`; throws with the reason when it cannot be made.

@@ -6,14 +6,9 @@
 // group. Each run's end is reported with how long it lived, for the restart
 // budget (restart-policy.ts) to judge. Thin adapter: no policy here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import type { RunCgroup, ServiceCgroups } from './cgroup.js';
 import { logOutput } from './service-output.js';
 
-// The run waits in a shell until the daemon has put it in its cgroup, so
-// nothing it forks is born outside; then the shell becomes the command.
-// Killed with the daemon before that (stdin closed), it exits instead.
-const CGROUP_GATE = 'read -r _ || exit 125; exec "$@" </dev/null';
 const EMPTY_WAIT_MS = 2000; // after SIGKILL, how long the cgroup may take to empty
 
 export interface ProcessServiceOptions {
@@ -76,16 +71,17 @@ export class ProcessService {
   // Starts a run; resolves once the process exists (spawn errors reject: a missing binary, a bad uid).
   async start(): Promise<number> {
     if (this.child !== null) return this.child.pid as number;
+    await this.exited; // what is left of the last run (its cgroup emptying) ends first
     const [cmd, ...args] = this.o.argv;
     if (cmd === undefined) throw new Error(`${this.o.name}: empty command`);
-    const cg = this.makeCgroup(cmd);
-    const child = spawn(cg === null ? cmd : '/bin/sh', cg === null ? args : ['-c', CGROUP_GATE, this.o.name, cmd, ...args], {
-      detached: true, // a process group of its own: stopped as a whole
-      stdio: [cg === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    const run = (): ChildProcess => spawn(cmd, args, {
+      detached: true, // a process group of its own: stopped as a whole where there is no cgroup
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...this.o.env },
       ...(this.o.uid !== undefined ? { uid: this.o.uid } : {}),
       ...(this.o.gid !== undefined ? { gid: this.o.gid } : {}),
     });
+    const { child, cg } = this.spawnRun(run);
     this.spawning = new Promise<void>((res, rej) => {
       child.once('spawn', res);
       child.once('error', (e) => rej(new Error(`${this.o.name}: cannot start ${cmd}: ${e.message}`)));
@@ -98,10 +94,8 @@ export class ProcessService {
     } finally {
       this.spawning = null;
     }
-    const joined = cg !== null && this.enter(cg, child);
     this.child = child;
-    this.cg = joined ? cg : null;
-    if (cg !== null && !joined) cg.remove();
+    this.cg = cg;
     this.startedAt = Date.now();
     this.stopping = false;
     logOutput(this.o.name, child.stdout, child.stderr, this.o.log);
@@ -109,61 +103,69 @@ export class ProcessService {
       // 'exit', not 'close': a grandchild holding the pipes open must not hide the end of the run.
       child.once('exit', (code, signal) => {
         this.child = null;
-        // The leader is gone; anything it left in its group or its cgroup goes with it.
-        this.killGroup(child.pid, 'SIGKILL');
-        if (joined) cg.signal('SIGKILL');
-        this.o.onExit({ code, signal, startedAt: this.startedAt, endedAt: Date.now(), stopped: this.stopping });
-        void this.emptied(joined ? cg : null).then(res);
+        void this.rest(child, cg).then(() => {
+          this.o.onExit({ code, signal, startedAt: this.startedAt, endedAt: Date.now(), stopped: this.stopping });
+          res();
+        });
       });
     });
     return child.pid as number;
   }
 
-  // The run's cgroup, or null when it cannot have one (said in the log: it is then stopped by its group alone).
-  private makeCgroup(cmd: string): RunCgroup | null {
-    if (this.o.cgroups === undefined) return null;
-    // The gate's shell would report a missing binary only by exiting 127: refused here as a spawn would be.
+  // The run, born in a cgroup of its own where there is one (said in the log when it cannot be: it is then
+  // stopped by its process group alone).
+  private spawnRun(run: () => ChildProcess): { child: ChildProcess; cg: RunCgroup | null } {
+    const tree = this.o.cgroups;
+    if (tree === undefined) return { child: run(), cg: null };
+    let cg: RunCgroup;
     try {
-      accessSync(cmd, constants.X_OK);
-    } catch (e) {
-      throw new Error(`${this.o.name}: cannot start ${cmd}: ${(e as Error).message}`);
-    }
-    try {
-      return this.o.cgroups.create(this.o.name);
+      cg = tree.create(this.o.name);
     } catch (e) {
       this.o.log('warn', `${this.o.name}: ${(e as Error).message}; this run is stopped by its process group alone`);
-      return null;
+      return { child: run(), cg: null };
     }
-  }
-
-  // Puts the gated run in its cgroup, then lets it go on (it goes on also when that failed: stopped by group then).
-  private enter(cg: RunCgroup, child: ChildProcess): boolean {
-    let joined = true;
     try {
-      cg.join(child.pid as number);
+      return { child: tree.spawnInside(cg, run), cg };
     } catch (e) {
-      joined = false;
-      this.o.log('warn', `${this.o.name}: cannot move pid ${child.pid} into ${cg.path}: ${(e as Error).message}; this run is stopped by its process group alone`);
+      cg.remove();
+      this.o.log('warn', `${this.o.name}: cannot start in ${cg.path}: ${(e as Error).message}; this run is stopped by its process group alone`);
+      return { child: run(), cg: null };
     }
-    child.stdin?.on('error', () => {}); // a run killed at once closes its end first
-    child.stdin?.end('\n');
-    return joined;
   }
 
-  // Resolves once the run's cgroup is empty and removed (or EMPTY_WAIT_MS after the SIGKILL, said in the log).
-  private async emptied(cg: RunCgroup | null): Promise<void> {
-    if (cg === null) return;
-    const until = Date.now() + EMPTY_WAIT_MS;
-    while (cg.members().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    if (!cg.remove()) this.o.log('warn', `${this.o.name}: ${cg.path} still holds ${cg.members().join(', ') || 'processes'} ${EMPTY_WAIT_MS / 1000} s after SIGKILL; not removed`);
+  // The leader is gone; what it left goes too, as systemd ends a unit whose main process exited: a stop in
+  // progress has sent SIGTERM and SIGKILLs at stop_timeout; a run that ended on its own gets SIGTERM now and
+  // SIGKILL after stop_timeout. Resolves once the cgroup is empty and removed. Without a cgroup, the process
+  // group's members are killed at once.
+  private async rest(child: ChildProcess, cg: RunCgroup | null): Promise<void> {
+    if (cg === null) {
+      this.killGroup(child.pid, 'SIGKILL');
+      return;
+    }
+    let killer: NodeJS.Timeout | null = null;
+    if (!this.stopping && cg.members().length > 0) {
+      cg.signal('SIGTERM');
+      killer = setTimeout(() => cg.signal('SIGKILL'), this.o.stopTimeoutMs);
+    }
+    const started = Date.now();
+    while (cg.members().length > 0 && Date.now() - started < this.o.stopTimeoutMs + EMPTY_WAIT_MS) await sleep(20);
+    if (killer !== null) clearTimeout(killer);
+    if (cg.members().length > 0) {
+      cg.signal('SIGKILL');
+      const until = Date.now() + EMPTY_WAIT_MS;
+      while (cg.members().length > 0 && Date.now() < until) await sleep(20);
+    }
+    const left = cg.members();
+    if (!cg.remove()) this.o.log('warn', `${this.o.name}: ${cg.path} not removed: ${left.length > 0 ? `pids ${left.join(', ')} still in it after SIGKILL` : 'a cgroup below it is busy'}`);
     if (this.cg === cg) this.cg = null;
   }
 
-  // SIGTERM to the group, SIGKILL after stop_timeout; resolves when the run has ended.
+  // SIGTERM to every process of the run, SIGKILL after stop_timeout; resolves when the run has ended (its cgroup
+  // empty), also when only what its leader left is still ending.
   async stop(): Promise<void> {
     await this.spawning?.catch(() => {});
     const child = this.child;
-    if (child === null) return;
+    if (child === null) return this.exited;
     this.stopped ??= this.end(child).finally(() => (this.stopped = null));
     return this.stopped;
   }
@@ -195,3 +197,5 @@ export class ProcessService {
     }
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -86,7 +86,8 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     await waitFor('the child started', async () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 5000);
     const child = Number(readFileSync(pidFile, 'utf8'));
     strays.push(child);
-    expect(readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1]?.split(' ')[2], 'the child has a group of its own').to.not.equal(String(pid));
+    // $! is known before the child has run setsid: wait for it to have a group of its own.
+    await waitFor('the child in a group of its own', async () => readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1]?.split(' ')[2] === String(child), 5000);
     expect(parsePids(readFileSync(join(cg, 'cgroup.procs'), 'utf8')).sort()).to.deep.equal([pid, child].sort());
     await svc.stop();
     expect(running(pid)).to.equal(false);
@@ -121,11 +122,90 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
     await svc.stop();
   });
 
-  it('the gate: a missing binary is refused at start, naming it, and leaves no cgroup', async () => {
+  it('a binary that is missing, or that the service\'s user may not run, is refused at start as without cgroups, and leaves no cgroup', async () => {
     const svc = new ProcessService({ name: 'app', argv: ['/nonexistent/app'], stopTimeoutMs: 1000, cgroups: tree, log: () => {}, onExit: () => {} });
     const err = await svc.start().then(() => null, (e: Error) => e);
-    expect(err?.message).to.match(/^app: cannot start \/nonexistent\/app: ENOENT/);
+    expect(err?.message).to.equal('app: cannot start /nonexistent/app: spawn /nonexistent/app ENOENT');
+    const script = join(dir, 'private.sh');
+    writeFileSync(script, '#!/bin/sh\nexec sleep 300\n', { mode: 0o700 }); // root's alone
+    const nobody = new ProcessService({ name: 'private', argv: [script], uid: 65534, gid: 65534, stopTimeoutMs: 1000, cgroups: tree, log: () => {}, onExit: () => {} });
+    const denied = await nobody.start().then(() => null, (e: Error) => e);
+    expect(denied?.message).to.equal(`private: cannot start ${script}: spawn ${script} EACCES`);
     expect(ours(tree)).to.deep.equal([]);
+  });
+
+  it('the environment is PATH and env only, as without cgroups', async () => {
+    const logs: string[] = [];
+    const svc = new ProcessService({ name: 'app', argv: ['/usr/bin/env'], env: { PORT: '8080' }, stopTimeoutMs: 1000, cgroups: tree, log: (l, m) => logs.push(`${l} ${m}`), onExit: () => {} });
+    await svc.start();
+    await waitFor('env exited', async () => !svc.running && ours(tree).length === 0, 5000);
+    expect(logs.filter((l) => l.startsWith('info app: ')).sort()).to.deep.equal(['info app: PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'info app: PORT=8080']);
+  });
+
+  // LXC's monitor and payload, a container runtime: the service moves its processes into cgroups of its own below.
+  // `gated`: it waits for a line on stdin first (the test moves it into a cgroup meanwhile).
+  const nested = (journal: string, gated = false): string[] => ['/bin/sh', '-c', [
+    ...(gated ? ['read -r _'] : []),
+    'cg=$(sed -n "s/^0:://p" /proc/self/cgroup); root=$(awk \'$9 == "cgroup2" { print $5; exit }\' /proc/self/mountinfo)',
+    'mkdir "$root$cg/monitor" "$root$cg/payload"',
+    `sh -c 'echo $$ > "$0/cgroup.procs"; trap "sleep 0.5; echo payload-clean >> ${journal}; exit 0" TERM; while :; do sleep 0.1; done' "$root$cg/payload" &`,
+    'echo $$ > "$root$cg/monitor/cgroup.procs"',
+    `trap "echo monitor-term >> ${journal}; wait; exit 0" TERM`,
+    'wait',
+  ].join('\n')];
+
+  it('a service that made cgroups of its own below its run\'s: SIGTERM reaches every process, each gets its time, and the whole subtree is removed', async () => {
+    const journal = join(dir, 'journal');
+    writeFileSync(journal, '');
+    const logs: string[] = [];
+    const svc = new ProcessService({ name: 'lxc', argv: nested(journal), stopTimeoutMs: 5000, cgroups: tree, log: (l, m) => logs.push(`${l} ${m}`), onExit: () => {} });
+    await svc.start();
+    const cg = svc.cgroup as string;
+    await waitFor('monitor and payload in their cgroups', async () => existsSync(join(cg, 'payload')) && readFileSync(join(cg, 'payload', 'cgroup.procs'), 'utf8').trim() !== '' && readFileSync(join(cg, 'monitor', 'cgroup.procs'), 'utf8').trim() !== '', 5000);
+    expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim(), 'the run\'s own cgroup holds nobody').to.equal('');
+    const payload = parsePids(readFileSync(join(cg, 'payload', 'cgroup.procs'), 'utf8'));
+    await svc.stop();
+    expect(readFileSync(journal, 'utf8').split('\n').filter(Boolean).sort()).to.deep.equal(['monitor-term', 'payload-clean']);
+    for (const pid of payload) expect(running(pid)).to.equal(false);
+    expect(existsSync(cg)).to.equal(false);
+    expect(logs.filter((l) => /not removed|SIGKILL/.test(l))).to.deep.equal([]);
+  });
+
+  it('what the leader leaves gets stop_timeout to end after SIGTERM, as systemd gives a unit\'s cgroup: the stop ends when it is empty', async () => {
+    const journal = join(dir, 'journal');
+    writeFileSync(journal, '');
+    const worker = `trap "sleep 1; echo worker-clean >> ${journal}; exit 0" TERM; while :; do sleep 0.1; done`;
+    const svc = new ProcessService({ name: 'app', argv: ['/bin/sh', '-c', `setsid sh -c '${worker}' & trap "echo main-exit >> ${journal}; exit 0" TERM; while :; do sleep 0.1; done`], stopTimeoutMs: 5000, cgroups: tree, log: () => {}, onExit: () => {} });
+    await svc.start();
+    const cg = svc.cgroup as string;
+    await waitFor('both running', async () => parsePids(readFileSync(join(cg, 'cgroup.procs'), 'utf8')).length >= 3, 5000);
+    const t0 = Date.now();
+    await svc.stop();
+    expect(readFileSync(journal, 'utf8').split('\n').filter(Boolean)).to.deep.equal(['main-exit', 'worker-clean']);
+    expect(Date.now() - t0, 'the stop waited for the worker').to.be.at.least(900);
+    expect(existsSync(cg)).to.equal(false);
+  });
+
+  it('after a crash of the daemon, a run whose processes are all in cgroups below its own is ended and removed', async () => {
+    const cg = tree.create('lxc');
+    const journal = join(dir, 'journal');
+    writeFileSync(journal, '');
+    const argv = nested(journal, true);
+    const leader = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    strays.push(leader.pid as number);
+    cg.join(leader.pid as number); // before it goes on: it makes its cgroups below the one it is in
+    leader.stdin?.end('\n');
+    await waitFor('monitor and payload in their cgroups', async () => existsSync(join(cg.path, 'payload')) && readFileSync(join(cg.path, 'payload', 'cgroup.procs'), 'utf8').trim() !== '' && readFileSync(join(cg.path, 'monitor', 'cgroup.procs'), 'utf8').trim() !== '', 5000);
+    const all = cg.members();
+    strays.push(...all);
+    writeFileSync(join(dir, 'services.json'), JSON.stringify([{ name: 'lxc', kind: 'command', pgid: leader.pid, since: processStart(leader.pid as number), cgroup: cg.path }]));
+    const warned: string[] = [];
+    const cfg = { name: 'lxc', kind: 'command', argv: ['/bin/sleep', '60'], env: {}, requires: [], health: null, restart: DEFAULT_RESTART_POLICY, startTimeoutMs: 5000, stopTimeoutMs: 3000 } as unknown as ServiceConfig;
+    const set = new ServiceSet([cfg], { info: () => {}, warn: (m: string) => warned.push(m), error: (m: string) => warned.push(m) } as never, () => {}, () => {}, dir, { ok: true, tree });
+    await set.endLeftovers();
+    for (const pid of all) expect(running(pid), `pid ${pid}`).to.equal(false);
+    expect(existsSync(cg.path)).to.equal(false);
+    expect(warned).to.deep.equal([`service lxc: ${all.length} processes of ${cg.path} ended (left running by a daemon that did not stop)`]);
   });
 
   it('after a crash of the daemon, the next start ends every process of the run\'s cgroup, setsid children too', async () => {
