@@ -137,7 +137,10 @@ async function run(cfg: TandemConfig, log: Logger, configPath: string): Promise<
   } finally {
     phase = 'stopping';
     // On a start-up failure too: nothing we started may outlive us (VIPs, children, the socket file).
-    // STOP sends priority 0; the group's leaving steps then remove the VIPs, stop the services, demote the volumes.
+    // A MASTER first lets go in order (VIPs, services, volumes) while still MASTER, as a switchover does: the
+    // peer never starts a service while ours still stops, nor gives up its promote step waiting for our demote.
+    await ha?.release(`daemon stop (${signal ?? 'start-up failure'})`).catch((e: unknown) => log.error(`letting go before the stop: ${(e as Error).message}`));
+    // STOP sends priority 0; the group's leaving steps then remove what is left, and notify.
     await engine.stop();
     await conductor.drain();
     await ha?.stop().catch((e: unknown) => log.error(`stopping services: ${(e as Error).message}`));

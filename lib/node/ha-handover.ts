@@ -136,6 +136,9 @@ export class Handover {
           throw e;
         }
       }
+      // Forced on a MASTER: no check and no wait for the peer, but the same order as a hand-over (everything let
+      // go while still MASTER), so the peer never runs a service beside ours.
+      if (force && this.election.role() === 'MASTER') await this.group.release('maintenance on (tandem maintenance on --force)');
       this.maintenanceOn = true;
       this.election.hold(MAINTENANCE_HOLD, true);
       this.deps.emit('ha.maintenance', { group: g, on: true });

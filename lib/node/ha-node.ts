@@ -246,6 +246,11 @@ export class HaNode {
     });
   }
 
+  // Before the engine's STOP at daemon stop: a MASTER lets go in order while still MASTER (HaGroup.release).
+  release(reason: string): Promise<boolean> {
+    return this.group.release(reason);
+  }
+
   // After the engine's STOP: the group's leaving steps ran (drain), then nothing may outlive the daemon.
   async stop(): Promise<void> {
     this.boot.stop();

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { chmodSync, readFileSync } from 'node:fs';
 import { cli, nodeStatus, until } from '../../scripts/lab/ha-lab.js';
-import { Lab, type LabHost } from '../../scripts/lab/lab.js';
+import { Lab, type LabHost, type LabProcess } from '../../scripts/lab/lab.js';
 import { tandemConfig } from '../../scripts/lab/tandem-config.js';
 import { labLifecycle } from './lab-hooks.js';
 
@@ -47,15 +47,37 @@ describe('a resource group without volumes in namespaces (issue 5)', function ()
   this.timeout(120_000);
   const life = labLifecycle(['ping']);
 
-  it('switchover: the old MASTER\'s service has stopped before the new MASTER starts its own', async () => {
-    const lab = life.adopt(await Lab.create(2));
+  // a MASTER and serving, b BACKUP, the journal shared; a's process returned.
+  async function pair(lab: Lab): Promise<{ a: LabHost; b: LabHost; journal: string; pa: LabProcess }> {
     const [a, b] = lab.hosts as [LabHost, LabHost];
     const journal = lab.write(a, 'journal', '');
-    lab.startTandem(a, config(lab, a, journal));
+    const pa = lab.startTandem(a, config(lab, a, journal));
     await until('a MASTER and serving', async () => (await nodeStatus(a).catch(() => null))?.ha?.serving === true, 30_000);
     lab.startTandem(b, config(lab, b, journal));
     await until('b BACKUP', async () => (await nodeStatus(b).catch(() => null))?.ha?.role === 'BACKUP', 30_000);
     expect(journalLines(journal)).to.deep.equal([`start ${a.name}`]);
+    return { a, b, journal, pa };
+  }
+
+  it('maintenance on --force and a daemon stop on the MASTER let go in the same order: b starts only after a stopped', async () => {
+    for (const how of ['maintenance', 'sigterm'] as const) {
+      const lab = life.adopt(await Lab.create(2));
+      const { a, b, journal, pa } = await pair(lab);
+      if (how === 'maintenance') {
+        const r = await cli(lab, a, ['maintenance', 'on', '--force'], 60_000);
+        expect(r.exitCode, r.stderr).to.equal(0);
+      } else {
+        process.kill(pa.child.pid as number, 'SIGTERM'); // as systemctl stop tandem
+      }
+      await until('b\'s service started', async () => journalLines(journal).length === 3, 20_000);
+      expect(journalLines(journal), `${how}: a stopped its service before b started one`).to.deep.equal([`start ${a.name}`, `stop ${a.name}`, `start ${b.name}`]);
+      await lab.destroy();
+    }
+  });
+
+  it('switchover: the old MASTER\'s service has stopped before the new MASTER starts its own', async () => {
+    const lab = life.adopt(await Lab.create(2));
+    const { a, b, journal } = await pair(lab);
 
     // No volume links the two, so the peer's readiness cannot be checked: --force, as the refusal says.
     const r = await cli(lab, a, ['switchover', '--force'], 60_000);

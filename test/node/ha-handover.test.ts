@@ -89,11 +89,11 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
     expect(await readdir(dir), 'nothing kept for a restart').to.deep.equal([]);
   });
 
-  it('--force holds at once, without waiting for the peer (the old behaviour, asked for)', async () => {
+  it('--force holds at once, without checking or waiting for the peer, but lets go first as a hand-over does', async () => {
     const e = new ScriptedElection(false);
     const r = await handover(e, false).setMaintenance(true, true, 5000);
     expect(r.maintenance).to.equal(true);
-    expect(e.steps).to.deep.equal([]);
+    expect(e.steps, 'let go, no step-down to wait for').to.deep.equal(['released: maintenance on (tandem maintenance on --force)']);
     expect(e.state).to.equal('BACKUP');
   });
 
