@@ -93,7 +93,7 @@ export class Handover {
           const how = claimed === null
             ? 'the peer did not take over (is it in maintenance, or held out of MASTER?)'
             : `${claimed} became MASTER but gave it up before it served (last check: ${last.why})`;
-          throw new TandemError('SWITCHOVER_FAILED', `${what} failed after ${Date.now() - t0} ms: ${how}, and this node is MASTER again`);
+          throw this.failed(what, 'SWITCHOVER_FAILED', `${what} failed after ${Date.now() - t0} ms: ${how}, and this node is MASTER again`);
         }
         const master = this.election.masterAddress();
         if (this.group.holding || master === null || master === this.election.ownAddress()) continue;
@@ -105,10 +105,18 @@ export class Handover {
         this.deps.log.info(`${g}: ${what}: done in ${ms} ms: ${master} is MASTER (${last.why})`);
         return { group: g, new_master: master, ms, checked: last.why };
       }
-      throw new TandemError('SWITCHOVER_TIMEOUT', `${what}: no serving MASTER after ${timeoutMs / 1000} s (${last.why}); this node stays BACKUP`);
+      throw this.failed(what, 'SWITCHOVER_TIMEOUT', `${what}: no serving MASTER after ${timeoutMs / 1000} s (${last.why}); this node stays BACKUP`);
     } finally {
       this.switching = false;
     }
+  }
+
+  // A hand-over that did not end with the peer serving: in the log and the event stream, as its start and success are.
+  private failed(what: string, code: string, message: string): TandemError {
+    const g = this.election.group;
+    this.deps.log.warn(`${g}: ${message}`);
+    this.deps.emit('ha.switchover', { group: g, phase: 'failed', what, error: message });
+    return new TandemError(code, message);
   }
 
   // A MASTER hands over first (as switchover) unless forced, so `on` never leaves the group with nobody serving.

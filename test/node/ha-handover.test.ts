@@ -53,13 +53,20 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'tandem-handover-'))));
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
+  const events: Array<{ type: string; fields: Record<string, unknown> }> = [];
+  const warned: string[] = [];
+  beforeEach(() => {
+    events.length = 0;
+    warned.length = 0;
+  });
+
   function handover(e: ScriptedElection, ready = true, serves = true): Handover {
     const serving = async (): Promise<Readiness> => (serves ? { ready: true, why: 'db Primary on the peer' } : { ready: false, why: 'service app on the peer is failed' });
     // The group lets go when asked (release) and records it in the election's step list, so the order shows.
     const group = { holding: false, release: async (why: string) => { e.steps.push(`released: ${why}`); return true; } } as unknown as HaGroup;
     return new Handover(group, e, {
       stateDir: dir, peerReady: () => ({ ready, why: ready ? 'db UpToDate on the peer' : 'volume db is not connected to the peer' }),
-      peerServing: serving, log: { info: () => {}, warn: () => {} }, emit: () => {},
+      peerServing: serving, log: { info: () => {}, warn: (m) => warned.push(m) }, emit: (type, fields) => events.push({ type, fields }),
     });
   }
 
@@ -76,6 +83,10 @@ describe('node/ha-handover: maintenance on a MASTER', () => {
     const e = new ScriptedElection('gives-up');
     const err = await handover(e, true, false).switchover(false, 5000).then(() => null, (x: Error) => x);
     expect(err?.message).to.match(/^switchover failed after \d+ ms: 192\.0\.2\.12 became MASTER but gave it up before it served \(last check: service app on the peer is failed\), and this node is MASTER again$/);
+    // Monitoring that saw it start hears how it ended, and so does the log.
+    expect(events.map((x) => [x.type, x.fields.phase])).to.deep.equal([['ha.switchover', 'started'], ['ha.switchover', 'failed']]);
+    expect(events[1]?.fields.error).to.equal(err?.message);
+    expect(warned).to.deep.equal([`VI_1: ${err?.message}`]);
   });
 
   it('a peer that does not take over (in maintenance itself): refused, this node MASTER again and not in maintenance', async () => {
