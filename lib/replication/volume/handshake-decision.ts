@@ -91,6 +91,12 @@ function decideAlone(policies: AfterSbPolicies, localName: string, local: PeerSt
       const r = resolveSplitBrain(policies, l, p, d.common);
       const text = describeResolution(r, l, p);
       if (r.kind === 'disconnect') return { kind: 'standalone', splitBrain: true, log: text };
+      // after_sb_2pri violently-as0p: DRBD applies it only with allow-two-primaries, where both stay connected
+      // Primaries. Here the two never connect, so the loser would be left a Primary marked Inconsistent with
+      // nothing to resync it: the brain stays split, for the operator to settle (secondary, discard-my-data).
+      if (local.role === 'Primary' && peer.role === 'Primary') {
+        return { kind: 'standalone', splitBrain: true, log: `${text}; not carried out: both are Primary, and one Primary per volume means no resync into either (make the side to discard Secondary, then discard-my-data there)` };
+      }
       return r.victim === 'local' ? { kind: 'sync-target', full: r.full, log: text } : { kind: 'sync-source', full: r.full, log: text };
     }
     case 'refuse':

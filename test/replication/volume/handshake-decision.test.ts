@@ -213,6 +213,19 @@ describe('replication/volume decideConnect table', () => {
     expect(out).to.deep.include({ kind: 'standalone', splitBrain: true });
   });
 
+  // Before, the loser became SyncTarget, was marked Inconsistent, and the link was then refused (two Primaries):
+  // a Primary left Inconsistent with nothing to resync it (found by an exploratory session).
+  it('split brain with two Primaries and after-sb-2pri violently-as0p -> standalone, neither side a target', () => {
+    const policies = pol('discard-least-changes', { after_sb_2pri: 'violently-as0p' });
+    for (const [a, b] of [[2, 5], [5, 2]]) {
+      const out = decide(policies, st(sbA(), { role: 'Primary', changedBlocks: a }), st(sbB(), { role: 'Primary', changedBlocks: b }));
+      expect(out).to.deep.include({ kind: 'standalone', splitBrain: true });
+      expect(out.log).to.match(/^Split-Brain detected, resolved by discard-least-changes: .*; not carried out: both are Primary, and one Primary per volume means no resync into either \(make the side to discard Secondary, then discard-my-data there\)$/);
+    }
+    // With the loser Secondary, the 1pri policy speaks as before.
+    expect(decide(pol('discard-least-changes', { after_sb_1pri: 'violently-as0p' }), st(sbA(), { role: 'Primary', changedBlocks: 2 }), st(sbB(), { changedBlocks: 5 }))).to.deep.include({ kind: 'sync-target' });
+  });
+
   it('split brain without a common parent -> standalone even with an auto-recovery policy', () => {
     const out = decide(pol('discard-zero-changes'), st(gen(2, { 'node-b': [1, false] }, [1])), st(gen(3, { 'node-a': [5, false] }, [5, 1])));
     expect(out).to.deep.include({ kind: 'standalone', splitBrain: true });
