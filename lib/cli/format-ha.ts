@@ -4,9 +4,6 @@
 import type { HaStatus } from '../node/ha-node.js';
 import type { VolumeSummary } from '../node/status.js';
 
-function secs(ms: number | null): string {
-  return ms === null ? 'running' : `${(ms / 1000).toFixed(2)} s`;
-}
 
 export function formatVolumes(vols: readonly VolumeSummary[]): string[] {
   return vols.map((v) => {
@@ -16,7 +13,7 @@ export function formatVolumes(vols: readonly VolumeSummary[]): string[] {
 }
 
 export function formatHa(h: HaStatus, verbose: boolean): string[] {
-  const out = [`resource group ${h.group}: ${h.role}${h.serving ? ', serving' : ''}${h.maintenance ? ', in maintenance' : ''}`];
+  const out = [`resource group ${h.group}: ${h.role}${h.serving ? ', serving' : ''}${h.handing_over ? ', handing over' : ''}${h.maintenance ? ', in maintenance' : ''}`];
   out.push(`  boot ${h.boot.state}: ${h.boot.reason}`);
   for (const s of h.services) {
     const pg = s.pgid !== null ? ` (pgid ${s.pgid})` : '';
@@ -27,7 +24,7 @@ export function formatHa(h: HaStatus, verbose: boolean): string[] {
   const recent = verbose ? h.transitions : h.transitions.slice(-3);
   if (recent.length > 0) out.push(verbose ? '  transitions:' : '  recent transitions (--v for all, with steps):');
   for (const t of recent) {
-    out.push(`    ${t.at} ${t.from} -> ${t.to} ${t.result} in ${secs(t.ms)} (${t.reason})`);
+    out.push(`    ${t.at} ${t.from} -> ${t.to} ${t.ms === null ? 'running' : `${t.result} in ${(t.ms / 1000).toFixed(2)} s`} (${t.reason})`);
     if (verbose) for (const st of t.steps) out.push(`      ${st.ok ? 'ok    ' : 'FAILED'} ${(st.ms / 1000).toFixed(2).padStart(7)} s  ${st.step}${st.error ? `: ${st.error}` : ''}`);
   }
   return out;

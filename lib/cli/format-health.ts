@@ -15,6 +15,7 @@ export interface HealthInput {
   services: Array<{ name: string; state: string; pgid: number | null }>;
   // A MASTER whose takeover steps have all run (VIPs up): false while they run. Absent: no resource group.
   serving?: boolean;
+  handingOver?: boolean; // a MASTER letting go before it steps down
   // resync: percent done while this node's disk is being synced, else null
   // connection: a peer's state when none is Connected (Connecting, StandAlone), as replica status shows it; null with no peers
   // suspended: every Connected peer's link waits for another source (PausedSyncS / PausedSyncT): why, as replica status says
@@ -53,7 +54,8 @@ export function healthReport(h: HealthInput): HealthReport {
     if (master && s.state !== 'running') problems.push(`${s.name} should be running on the MASTER${now}`);
     if (!master && s.state !== 'stopped') problems.push(`${s.name} should be stopped on a ${h.role}${now}`);
   }
-  if (master && h.serving === false) problems.push('the MASTER is not serving yet: its takeover steps are still running');
+  if (master && h.handingOver === true) problems.push('the MASTER is handing over: it lets go of everything before it steps down');
+  else if (master && h.serving === false) problems.push('the MASTER is not serving yet: its takeover steps are still running');
   for (const v of h.volumes) {
     const role = v.role === 'Primary' ? 'primary' : 'secondary';
     const disk = v.resync === null ? v.disk : `${v.disk} (resync ${v.resync.toFixed(1)}% done)`;

@@ -25,7 +25,7 @@ export function healthInputOf(s: NodeStatus): HealthInput {
   return {
     role,
     // A MASTER still carrying out its steps is not serving yet.
-    ...(s.ha ? { serving: s.ha.serving } : {}),
+    ...(s.ha ? { serving: s.ha.serving, handingOver: s.ha.handing_over } : {}),
     // No resource group: every instance counts, not only the first (a FAULT second instance passed before).
     ...(s.ha === null && s.vrrp.length > 0 ? { instances: s.vrrp.map((i) => ({ name: i.name, state: i.state, why: i.fault_reasons })) } : {}),
     replication,

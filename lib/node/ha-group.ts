@@ -53,6 +53,7 @@ export class HaGroup {
   private becoming: AbortController | null = null;
   private up = false; // something a MASTER holds may be up
   private released = false; // a planned hand-over let go of everything while still MASTER (release())
+  private letting = false; // release() / leaveFor() run their leaving steps now, still MASTER
   private done = false; // the last takeover completed, and nothing was let go since
   private readonly history: TransitionRecord[] = [];
   private faultKey: string | null = null;
@@ -119,10 +120,15 @@ export class HaGroup {
   private async letGo(reason: string): Promise<boolean> {
     if (this.election.role() !== 'MASTER' || !this.up) return false; // lost MASTER meanwhile: its own leave ran
     this.done = false;
-    const steps = leaveMaster(this.plan, 'BACKUP').filter((s) => s.kind !== 'notify'); // still MASTER: notify at the step-down
-    const ok = await this.run('MASTER', 'BACKUP', `${reason}: letting go before the step-down`, steps, new AbortController().signal, 'leave', 0);
-    if (ok) [this.up, this.released] = [false, true];
-    return ok;
+    this.letting = true;
+    try {
+      const steps = leaveMaster(this.plan, 'BACKUP').filter((s) => s.kind !== 'notify'); // still MASTER: notify at the step-down
+      const ok = await this.run('MASTER', 'BACKUP', `${reason}: letting go before the step-down`, steps, new AbortController().signal, 'leave', 0);
+      if (ok) [this.up, this.released] = [false, true];
+      return ok;
+    } finally {
+      this.letting = false;
+    }
   }
 
   private async become(from: ElectionRole, reason: string, priority: number, ctl: AbortController): Promise<void> {
@@ -266,6 +272,11 @@ export class HaGroup {
   // Every step of the last takeover done, nothing let go since.
   get serving(): boolean {
     return this.done;
+  }
+
+  // A MASTER letting go before it steps down (a hand-over, a spent budget): it is not taking over.
+  get handingOver(): boolean {
+    return this.letting;
   }
 
   // Something a MASTER holds may still be up (a takeover or a hand-over not finished).

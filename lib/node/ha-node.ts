@@ -32,6 +32,7 @@ export interface HaStatus {
   group: string;
   role: string;
   serving: boolean; // everything a MASTER holds is up
+  handing_over: boolean; // a MASTER letting go before its step-down (switchover, maintenance, a spent budget, a stop)
   boot: { state: BootState; reason: string };
   maintenance: boolean;
   services: ServiceStatus[];
@@ -147,6 +148,7 @@ export class HaNode {
       group: this.election.group,
       role: this.election.role(),
       serving: this.group.serving && this.election.role() === 'MASTER',
+      handing_over: this.group.handingOver && this.election.role() === 'MASTER',
       boot: this.boot.status(),
       maintenance: this.handover.maintenance,
       services: this.services.status(),

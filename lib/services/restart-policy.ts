@@ -48,7 +48,7 @@ export function onRunEnded(policy: RestartPolicy, budget: RestartBudget, started
   if (short && failures > policy.maxRetries) {
     return {
       kind: 'escalate', budget: { failures },
-      reason: `${why}; ${failures} runs in a row ended within ${policy.minLifetimeMs / 1000} s (max_retries ${policy.maxRetries}): switching over`,
+      reason: `${why}; ${failures} runs in a row each ended within min_lifetime ${policy.minLifetimeMs / 1000} s (max_retries ${policy.maxRetries}): switching over`,
     };
   }
   const delayMs = short ? backoffMs(failures) : BACKOFF_BASE_MS;

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { healthReport, type HealthInput } from '../../lib/cli/format-health.js';
 import { healthInputOf } from '../../lib/cli/node-commands.js';
 import type { NodeStatus } from '../../lib/node/status.js';
+import { formatHa } from '../../lib/cli/format-ha.js';
+import type { HaStatus } from '../../lib/node/ha-node.js';
 
 const master: HealthInput = {
   role: 'MASTER', replication: 'block',
@@ -176,6 +178,19 @@ describe('cli/format-health (health.sh for tandem)', () => {
       const r = healthReport(healthInputOf(status('MASTER', false, [svc('first', 'running', 100)])));
       expect(problems(r)).to.deep.equal(['problem: the MASTER is not serving yet: its takeover steps are still running']);
       expect(healthReport(healthInputOf(status('MASTER', true, [svc('first', 'running', 100)]))).passed).to.equal(true);
+    });
+
+    // A switchover lets go before the step-down: health said "its takeover steps are still running".
+    it('a MASTER letting go before its step-down fails saying it is handing over, not taking over', () => {
+      const st = status('MASTER', false, [svc('first', 'stopping', 100)]);
+      (st.ha as unknown as { handing_over: boolean }).handing_over = true;
+      expect(problems(healthReport(healthInputOf(st)))).to.deep.equal([
+        'problem: first should be running on the MASTER (it is stopping)',
+        'problem: the MASTER is handing over: it lets go of everything before it steps down',
+      ]);
+      const lines = formatHa({ ...(st.ha as HaStatus), transitions: [{ from: 'MASTER', to: 'BACKUP', reason: 'switchover: letting go before the step-down', at: '2026-11-24T20:00:00.000Z', ms: null, result: 'running', steps: [] }] }, false);
+      expect(lines[0]).to.equal('resource group VI_1: MASTER, handing over');
+      expect(lines.at(-1), 'a transition still running').to.equal('    2026-11-24T20:00:00.000Z MASTER -> BACKUP running (switchover: letting go before the step-down)');
     });
   });
 });

@@ -246,6 +246,19 @@ describe('node/ha-group', () => {
     ]);
   });
 
+  it('handingOver is true while release lets go, and only then', async () => {
+    let finish: () => void = () => {};
+    const t = setup({ 'stop app': () => new Promise<void>((res) => (finish = res)) });
+    await t.served();
+    expect(t.group.handingOver).to.equal(false);
+    const releasing = t.group.release('switchover');
+    await tick();
+    expect(t.group.handingOver, 'while a stop runs').to.equal(true);
+    finish();
+    expect(await releasing).to.equal(true);
+    expect(t.group.handingOver).to.equal(false);
+  });
+
   it('release with a stop that fails: false, and the step-down\'s leave runs every step again', async () => {
     let fails = 1;
     const t = setup({ 'stop app': async () => { if (fails-- > 0) throw new Error('still running'); } });

@@ -46,7 +46,7 @@ describe('services/restart-policy', () => {
       b = v.budget;
     }
     expect(kinds).to.deep.equal(['restart', 'restart', 'restart', 'escalate']);
-    expect(last).to.equal('health check http://127.0.0.1:8080/health failed; 4 runs in a row ended within 240 s (max_retries 3): switching over');
+    expect(last).to.equal('health check http://127.0.0.1:8080/health failed; 4 runs in a row each ended within min_lifetime 240 s (max_retries 3): switching over');
   });
 
   it('action switchover escalates at the first failure, however long the run', () => {

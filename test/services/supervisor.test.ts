@@ -127,7 +127,7 @@ describe('services/supervisor (real processes)', function () {
     const { s, escalations } = sup({ argv: ['/bin/sh', '-c', 'sleep 0.2; exit 1'], restart: { action: 'restart', maxRetries: 2, minLifetimeMs: 60_000 } });
     await s.start(new AbortController().signal);
     await until(() => escalations.length > 0);
-    expect(escalations[0]).to.match(/app exited with status 1 .*3 runs in a row ended within 60 s \(max_retries 2\): switching over/);
+    expect(escalations[0]).to.match(/app exited with status 1 .*3 runs in a row each ended within min_lifetime 60 s \(max_retries 2\): switching over/);
     expect(s.status().state).to.equal('failed');
     expect(s.status().restarts).to.equal(2);
   });
