@@ -137,7 +137,7 @@ export function replicationStateAfter(d: Decision): ReplicationState | null {
 
 const RULE_TEXT: Record<SyncRule, string> = {
   'no-disk': 'a side has no usable disk',
-  'resync-resumes': 'an interrupted resync resumes: only the blocks it had not moved yet',
+  'resync-resumes': 'an interrupted resync resumes: the blocks it had not moved yet, and those marked since (a crashed Primary marks its activity log)',
   'both-fresh': 'both volumes are new; promote one with --force to start the initial sync',
   'one-fresh': 'one volume is new: initial full sync',
   'same-current': 'same data generation',
