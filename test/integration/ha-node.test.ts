@@ -119,7 +119,7 @@ describe('the HA node in namespaces (issue 5)', function () {
     const sa = await nodeStatus(a);
     const fault = sa.ha?.transitions.find((t) => t.to === 'FAULT');
     expect(fault, JSON.stringify(sa.ha?.transitions)).to.not.equal(undefined);
-    expect(sa.vrrp[0]?.fault_reasons.join(' ') ?? '').to.match(/failed: service store: store killed by SIGKILL .*2 runs in a row ended within 120 s \(max_retries 1\): switching over/);
+    expect(sa.vrrp[0]?.fault_reasons.join(' ') ?? '').to.match(/failed: service store: store killed by SIGKILL .*2 runs in a row each ended within min_lifetime 120 s \(max_retries 1\): switching over/);
     // fault_hold over: BACKUP, yielding to b although a has the higher priority.
     await until('a BACKUP again', async () => (await nodeStatus(a)).ha?.role === 'BACKUP', 20_000);
     expect((await nodeStatus(a)).vrrp[0]?.yielding).to.equal(true);
