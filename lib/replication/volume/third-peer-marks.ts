@@ -19,6 +19,7 @@ export interface ThirdPeerHost {
   generations: Generations;
   role(): 'Primary' | 'Secondary';
   peer(name: string): { readonly movesNoData: boolean; sendState(): void } | undefined;
+  peerNames(): readonly string[];
   bitmapFor(peer: string): Bitmap;
   // Every bit for `peer` cleared (and what made them stale, volume.ts).
   clearBits(peer: string): void;
@@ -45,10 +46,12 @@ export class ThirdPeerMarks {
     const { h } = this;
     const before = h.generations;
     const f = followPrimary(before, h.node, primary, state.generations, forwarded);
-    // A peer the Primary stopped tracking holds its data; so do we when neither of us has bits for the
-    // other: our bits for that peer are stale, and would make our link to it resync for nothing.
+    // A peer the Primary holds no entry for (never split off, or stopped tracking) holds its data; so do we
+    // when neither of us has bits for the other: our bits for that peer are stale (an invalidate's full
+    // resync, a crash's distrust), and would make our link to it resync for nothing, the whole volume after one.
     const even = h.bitmapFor(primary).countSet() === 0 && state.changedBlocks === 0;
-    const cleared = even ? f.resolved.filter((p) => h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0) : [];
+    const inStep = (p: string): boolean => p !== primary && p !== h.node && bitmapEntry(state.generations, p) === undefined;
+    const cleared = even ? h.peerNames().filter((p) => inStep(p) && h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0) : [];
     for (const p of cleared) h.clearBits(p);
     // Its writes come after this STATE (a promotion on a link already up, too): they find the record unclean.
     if (this.holdsEntries(f.generations)) await this.h.recordUnclean();

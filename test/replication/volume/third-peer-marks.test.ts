@@ -33,9 +33,9 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
 
   const resyncOf = (node: string): Record<string, unknown> | undefined => c.events.find((e) => e.type === 'replica.resync.started' && e.node === node)?.fields;
 
-  // node-b's metadata as a crash now would leave it: copied aside, put back after `then` (a clean stop) ran.
-  async function asAfterCrash(then: () => Promise<void>): Promise<void> {
-    const meta = c.config('node-b').metadata;
+  // A node's metadata as a crash now would leave it: copied aside, put back after `then` (a clean stop) ran.
+  async function asAfterCrash(then: () => Promise<void>, node = 'node-b'): Promise<void> {
+    const meta = c.config(node).metadata;
     const files = [meta, activityLogPath(meta)];
     for (const f of files) await copyFile(f, `${f}.crash`);
     await then();
@@ -139,7 +139,8 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     expect(peerOf(c, 'node-b', 'node-c').replication).to.equal('Established');
   });
 
-  it('two Secondaries held Established with bits while both take the Primary\'s writes decide again once it demotes, and resync them', async () => {
+  // Bits between two Secondaries that are both in step with the Primary are stale: both hold its data.
+  it('a Secondary drops its bits for a third node once that node is in step with the Primary too: no resync between them after the demote', async () => {
     const [a, b] = await threeNodes();
     await writesNodeCMisses(a); // node-b marks these for node-c
     await waitFor('node-b marked the writes', async () => b.bitmapFor('node-c').countSet() === 8 * 16, 10000);
@@ -148,16 +149,39 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     await a.io().write(20 * MiB, pattern(900, 64 * 1024), false);
     b.connect();
     await established(c, 'node-a', 'node-b');
+    expect(bitmapEntry(b.generations, 'node-c')).to.equal(undefined);
+    expect(b.bitmapFor('node-c').countSet()).to.equal(8 * 16); // node-a still tracks node-c: node-b keeps them
     await c.start('node-c');
     await established(c, 'node-a', 'node-c');
-    await waitFor('node-b and node-c held', async () => c.logs.some((l) => l.startsWith('node-b info db: no resync between node-b and node-c while both take node-a\'s writes at one generation (128 bit(s) set here, 0 on node-c)')), 20000);
-    expect(peerOf(c, 'node-b', 'node-c').replication).to.equal('Established');
-    expect(b.status().peers.find((p) => p.name === 'node-c')).to.include({ resync_held: 'node-a', resync_suspended: null, out_of_sync_bytes: 8 * 64 * 1024 });
+    // Before, node-b kept them and sent node-c those 512 KiB again once node-a demoted; after an invalidate, the whole volume.
+    await waitFor('node-b dropped its bits for node-c', async () => b.bitmapFor('node-c').countSet() === 0, 20000);
+    await established(c, 'node-b', 'node-c');
     c.events.length = 0;
     await a.demote();
-    await waitFor('node-b resynced its bits to node-c', async () => b.bitmapFor('node-c').countSet() === 0 && peerOf(c, 'node-b', 'node-c').replication === 'Established', 20000);
-    expect(resyncOf('node-c')).to.include({ peer: 'node-b', direction: 'SyncTarget', full: false, bytes: 8 * 64 * 1024 });
-    expect(b.status().peers.find((p) => p.name === 'node-c')?.resync_held).to.equal(null);
+    await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
+    await sleep(500); // a resync between node-b and node-c would start now
+    expect(c.events.filter((e) => e.type === 'replica.resync.started')).to.deep.equal([]);
+    await sameImages(c, 'node-a', 'node-b', 'node-c');
+  });
+
+  it('a Secondary that crashed idle resyncs its marked extents from the Primary, then drops its marks for the other Secondary: a handover moves nothing', async () => {
+    const [a, b] = await threeNodes();
+    for (let i = 0; i < 4; i++) await a.io().write(i * MiB, pattern(i + 700, 64 * 1024), false);
+    await a.io().flush();
+    await asAfterCrash(() => c.stop('node-c'), 'node-c');
+    c.events.length = 0;
+    const node3 = await c.start('node-c');
+    await established(c, 'node-a', 'node-c');
+    expect(resyncOf('node-c')).to.include({ peer: 'node-a', direction: 'SyncTarget', full: false });
+    await established(c, 'node-b', 'node-c');
+    await waitFor('node-c dropped its marks for node-b', async () => node3.bitmapFor('node-b').countSet() === 0, 10000);
+    c.events.length = 0;
+    await a.demote();
+    await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
+    await b.promote(false);
+    await b.io().write(0, pattern(5, 4096), false);
+    await b.io().flush();
+    expect(c.events.filter((e) => e.type === 'replica.resync.started')).to.deep.equal([]);
     await sameImages(c, 'node-a', 'node-b', 'node-c');
   });
 
