@@ -174,14 +174,15 @@ describe('services/cgroup: runs in the kernel\'s cgroups', function () {
   it('what the leader leaves gets stop_timeout to end after SIGTERM, as systemd gives a unit\'s cgroup: the stop ends when it is empty', async () => {
     const journal = join(dir, 'journal');
     writeFileSync(journal, '');
-    const worker = `trap "sleep 1; echo worker-clean >> ${journal}; exit 0" TERM; while :; do sleep 0.1; done`;
-    const svc = new ProcessService({ name: 'app', argv: ['/bin/sh', '-c', `setsid sh -c '${worker}' & trap "echo main-exit >> ${journal}; exit 0" TERM; while :; do sleep 0.1; done`], stopTimeoutMs: 5000, cgroups: tree, log: () => {}, onExit: () => {} });
+    const worker = `trap "sleep 1; echo worker-clean >> ${journal}; exit 0" TERM; echo worker-ready >> ${journal}; while :; do sleep 0.1; done`;
+    const svc = new ProcessService({ name: 'app', argv: ['/bin/sh', '-c', `setsid sh -c '${worker}' & trap "echo main-exit >> ${journal}; exit 0" TERM; echo main-ready >> ${journal}; while :; do sleep 0.1; done`], stopTimeoutMs: 5000, cgroups: tree, log: () => {}, onExit: () => {} });
     await svc.start();
     const cg = svc.cgroup as string;
-    await waitFor('both running', async () => parsePids(readFileSync(join(cg, 'cgroup.procs'), 'utf8')).length >= 3, 5000);
+    // A SIGTERM before the worker's trap is set would end it at once: wait for the trap, not for a count of pids.
+    await waitFor('both traps set', async () => ['main-ready', 'worker-ready'].every((w) => readFileSync(journal, 'utf8').includes(w)), 5000);
     const t0 = Date.now();
     await svc.stop();
-    expect(readFileSync(journal, 'utf8').split('\n').filter(Boolean)).to.deep.equal(['main-exit', 'worker-clean']);
+    expect(readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '' && !l.endsWith('-ready'))).to.deep.equal(['main-exit', 'worker-clean']);
     expect(Date.now() - t0, 'the stop waited for the worker').to.be.at.least(900);
     expect(existsSync(cg)).to.equal(false);
   });
