@@ -81,7 +81,7 @@ export class HaNode {
         // An old MASTER handing over demotes while we take over, a resync ends: refusals that clear are waited out, within the step's timeout.
         promote: (v, signal) => retryTransient(() => this.volume(v).promote(false), signal, PROMOTE_RETRY_MS),
         demote: (v) => this.volume(v).demote(),
-        start: (s, signal) => this.services.get(s).start(signal),
+        start: (s, signal) => this.services.start(s, signal),
         stop: (s) => this.services.get(s).stop(),
         ...conductor.effectsFor(instance),
       },
@@ -184,7 +184,7 @@ export class HaNode {
       if (had.has(svc.name) && !restart.has(svc.name)) continue;
       const within = deadline(startWithinMs(svc));
       try {
-        await this.services.get(svc.name).start(within.signal);
+        await this.services.start(svc.name, within.signal);
       } catch (e) {
         problems.push(`${svc.name} did not start: ${(e as Error).message}`);
         this.group.escalate(svc.name, `did not start after reload: ${(e as Error).message}`);
@@ -218,7 +218,7 @@ export class HaNode {
     for (const svc of list) {
       const within = deadline(startWithinMs(svc));
       try {
-        await this.services.get(svc.name).start(within.signal);
+        await this.services.start(svc.name, within.signal);
       } catch (e) {
         this.group.escalate(svc.name, `did not come back after tandem restart: ${(e as Error).message}`);
         throw new TandemError('RESTART_FAILED', `${svc.name} did not come back: ${(e as Error).message}; handing over to the peer`);

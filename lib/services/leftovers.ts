@@ -47,12 +47,14 @@ export function groupMembers(pgid: number): number[] {
 }
 
 export class RunLedger {
-  private readonly runs = new Map<string, LiveRun>();
+  private readonly runs = new Map<string, LiveRun>(); // this daemon's, by service
+  // Earlier daemons' runs not ended yet: apart from this daemon's, so a new run of the same service never replaces one.
+  private leftovers: LiveRun[] = [];
 
   constructor(private readonly stateDir: string) {}
 
-  // What the previous daemon left behind. They stay in the ledger until ended() (a daemon that dies while
-  // ending them, or fails to, leaves them for the next start).
+  // What the previous daemon left behind. They stay in the ledger until leftoverEnded() (a daemon that dies
+  // while ending them, or fails to, leaves them for the next start).
   takeLeftovers(): LiveRun[] {
     let list: LiveRun[] = [];
     try {
@@ -61,9 +63,15 @@ export class RunLedger {
     } catch {
       // none, or unreadable: nothing known to end
     }
-    for (const r of list) this.runs.set(r.name, r);
+    this.leftovers = list;
     this.save();
     return list;
+  }
+
+  leftoverEnded(run: LiveRun): void {
+    const n = this.leftovers.length;
+    this.leftovers = this.leftovers.filter((r) => r !== run);
+    if (this.leftovers.length !== n) this.save();
   }
 
   started(cfg: ServiceConfig, pgid: number | null, cgroup?: string | null): void {
@@ -80,7 +88,7 @@ export class RunLedger {
   private save(): void {
     const path = join(this.stateDir, FILE);
     try {
-      writeFileSync(`${path}.tmp`, `${JSON.stringify([...this.runs.values()])}\n`, { mode: 0o600 });
+      writeFileSync(`${path}.tmp`, `${JSON.stringify([...this.leftovers, ...this.runs.values()])}\n`, { mode: 0o600 });
       renameSync(`${path}.tmp`, path);
     } catch {
       // the state directory is checked at start; a failed write only loses crash cleanup

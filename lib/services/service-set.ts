@@ -27,6 +27,7 @@ export class ServiceSet {
   private readonly byName = new Map<string, Supervisor>();
   private readonly ledger: RunLedger | undefined;
   private readonly cgroups: ServiceCgroups | undefined;
+  private readonly stuck = new Map<string, LiveRun>(); // leftovers that could not be ended, by service
 
   // `cgroups`: the daemon's look at cgroup support (cgroup.ts); without, command runs are stopped by process group.
   constructor(
@@ -47,19 +48,38 @@ export class ServiceSet {
   }
 
   // At start, before the election: runs a crashed daemon left behind are ended (this node is not MASTER yet).
+  // One that could not be ended is tried again before its service starts.
   async endLeftovers(): Promise<void> {
     for (const run of this.ledger?.takeLeftovers() ?? []) {
-      const cfg = this.byName.get(run.name)?.cfg;
       try {
-        const what = await endLeftover(run, cfg, this.log);
-        this.ledger?.ended(run.name);
-        if (what !== null) {
-          this.log.warn(`service ${run.name}: ${what} (left running by a daemon that did not stop)`);
-          this.emit('service.leftover', { service: run.name, kind: run.kind, pgid: run.pgid, action: what });
-        }
+        await this.endOne(run);
       } catch (e) {
+        this.stuck.set(run.name, run);
         this.log.error(`service ${run.name}: leftover not ended: ${(e as Error).message}`);
       }
+    }
+  }
+
+  // Starts a service once nothing of an earlier daemon's run of it is left: never two copies side by side.
+  async start(name: string, signal: AbortSignal): Promise<void> {
+    const left = this.stuck.get(name);
+    if (left !== undefined) {
+      try {
+        await this.endOne(left);
+      } catch (e) {
+        throw new Error(`service ${name}: a run left by a daemon that did not stop could not be ended (${(e as Error).message}); not starting a second copy beside it; end it by hand, and the next start tries again`);
+      }
+      this.stuck.delete(name);
+    }
+    return this.get(name).start(signal);
+  }
+
+  private async endOne(run: LiveRun): Promise<void> {
+    const what = await endLeftover(run, this.byName.get(run.name)?.cfg, this.log);
+    this.ledger?.leftoverEnded(run);
+    if (what !== null) {
+      this.log.warn(`service ${run.name}: ${what} (left running by a daemon that did not stop)`);
+      this.emit('service.leftover', { service: run.name, kind: run.kind, pgid: run.pgid, action: what });
     }
   }
 

@@ -94,4 +94,36 @@ describe('services/leftovers', function () {
     expect(during).to.match(new RegExp(`"pgid":${pgid}`));
     expect(readFileSync(join(dir, 'services.json'), 'utf8')).to.equal('[]\n');
   });
+
+  // Before, the leftover that failed to end stayed in the ledger only until the service's new run replaced its entry
+  // (one per name), and that new run started beside it.
+  it('a leftover that cannot be ended keeps its service from starting, stays in services.json beside other runs, and is tried again at each start', async () => {
+    const allow = join(dir, 'allow');
+    const mark = join(dir, 'mounted');
+    const mount = { name: 'mount-db', kind: 'oneshot', start: ['/usr/bin/touch', mark], stop: ['/bin/sh', '-c', `test -e ${allow} && rm -f ${mark}`], ...base } as unknown as ServiceConfig;
+    new RunLedger(dir).started(mount, null);
+    writeFileSync(mark, ''); // mounted by the killed daemon
+    const errors: string[] = [];
+    const warned: string[] = [];
+    const set = new ServiceSet([mount, cmd('app')], { ...quiet, error: (m: string) => errors.push(m), warn: (m: string) => warned.push(m) } as never, () => {}, () => {}, dir);
+    await set.endLeftovers();
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.match(/^service mount-db: leftover not ended: /);
+    const ctl = new AbortController();
+    await set.start('app', ctl.signal); // another service starts as usual
+    const ledger = (): Array<{ name: string }> => JSON.parse(readFileSync(join(dir, 'services.json'), 'utf8')) as Array<{ name: string }>;
+    expect(ledger().map((r) => r.name)).to.deep.equal(['mount-db', 'app']);
+    rmSync(mark);
+    const refused = await set.start('mount-db', ctl.signal).then(() => null, (e: Error) => e.message);
+    expect(refused).to.match(/^service mount-db: a run left by a daemon that did not stop could not be ended \(.+\); not starting a second copy beside it; end it by hand, and the next start tries again$/);
+    expect(existsSync(mark)).to.equal(false); // its start command did not run
+    expect(ledger().map((r) => r.name)).to.deep.equal(['mount-db', 'app']);
+    writeFileSync(allow, '');
+    await set.start('mount-db', ctl.signal);
+    expect(warned).to.include('service mount-db: stop command run (left running by a daemon that did not stop)');
+    expect(existsSync(mark)).to.equal(true); // started once the leftover was undone
+    expect(ledger().map((r) => r.name)).to.deep.equal(['app', 'mount-db']);
+    await set.stopAll();
+    expect(ledger()).to.deep.equal([]);
+  });
 });
