@@ -42,7 +42,7 @@ export function buildProgram(): Command {
     .description('run the node daemon in the foreground (logs to stderr)')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--debug', 'log debug messages')
-    .option('-t, --config-test', 'check the configuration file and exit (0 valid, 78 not), as keepalived -t; nothing starts')
+    .option('-t, --config-test', 'check the configuration file, the replication secret and the images\' sizes, and exit (0 valid, 78 not), as keepalived -t; nothing starts')
     .action(async (o: { config: string; debug?: boolean; configTest?: boolean }) => {
       if (o.configTest === true) {
         process.exitCode = await testConfig(o.config);

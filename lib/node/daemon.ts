@@ -13,6 +13,7 @@ import { ControlServer } from './control-server.js';
 import { EventBus } from './events.js';
 import { createLogger, type Logger } from './log.js';
 import { Notifier } from './notify.js';
+import { preflight } from './preflight.js';
 import { Replication } from './replication.js';
 import { buildStatus, type DaemonPhase } from './status.js';
 import { haInstanceOf, HaNode } from './ha-node.js';
@@ -38,6 +39,12 @@ export async function testConfig(configPath: string): Promise<number> {
   const c = loaded.config;
   if ((loaded.warnings ?? []).length > 0) process.stderr.write(`${formatWarnings(loaded.warnings ?? [], configPath)}\n`);
   const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+  const problems = await preflight(c, (m) => process.stderr.write(`${configPath}: warning: ${m}\n`));
+  if (problems.length > 0) {
+    for (const p of problems) process.stderr.write(`${configPath}: ${p}\n`);
+    process.stderr.write(`tandem: the file is valid, but a start would fail (${n(problems.length, 'problem')})\n`);
+    return EX_CONFIG;
+  }
   process.stdout.write(`${configPath}: valid for node ${c.node.name}: ${n(c.vrrp.instances.length, 'VRRP instance')}, ${n(c.replication.volumes.length, 'replicated volume')}, ${n(c.services.length, 'service')}\n`);
   return 0;
 }

@@ -56,6 +56,35 @@ describe('cli', () => {
     expect(existsSync(join(dir, 'state')), 'nothing started: no state directory').to.equal(false);
   });
 
+  // A valid file whose start would fail: before, -t said valid and the start refused (the image, the secret).
+  it('daemon -t also checks what a start would fail on: a secret file missing, an image of another size; a missing image is fine', async () => {
+    const secret = join(dir, 'secret');
+    const image = join(dir, 'db.img');
+    const cfg = join(dir, 'repl.yaml');
+    writeFileSync(cfg, [
+      `node: { name: node-a, state_dir: ${dir}/state, control_socket: ${dir}/c.sock }`,
+      'replication:',
+      `  secret_file: ${secret}`,
+      '  volumes:',
+      `    - { name: db, type: block, device: ${image}, size: 8MiB, listen: "127.0.0.1:17789", peers: [{ name: node-b, address: "127.0.0.2:17789" }] }`,
+      '',
+    ].join('\n'));
+    const before = await tandem(['daemon', '-t', '--config', cfg]);
+    expect(before.exitCode).to.equal(78);
+    expect(before.stderr).to.include(`${cfg}: replication.secret_file ${secret}: ENOENT`).and.include('a start would fail (1 problem)');
+    writeFileSync(secret, 'a secret of more than sixteen bytes\n', { mode: 0o600 });
+    const ok = await tandem(['daemon', '-t', '--config', cfg]);
+    expect(ok.exitCode, ok.stderr).to.equal(0); // the image is created at start
+    writeFileSync(image, Buffer.alloc(4 << 20));
+    const small = await tandem(['daemon', '-t', '--config', cfg]);
+    expect(small.exitCode).to.equal(78);
+    expect(small.stderr).to.include(`${cfg}: replication.volumes db: ${image} holds 4194304 bytes, the volume is configured at 8388608 bytes`);
+    writeFileSync(image, Buffer.alloc(16 << 20));
+    const large = await tandem(['daemon', '-t', '--config', cfg]);
+    expect(large.stderr).to.include(`${image} holds 16777216 bytes, more than the configured 8388608; a volume never shrinks`);
+    expect(existsSync(join(dir, 'state')), 'nothing started: no state directory').to.equal(false);
+  });
+
   it('a missing configuration file is a configuration error naming the path', async () => {
     const r = await tandem(['daemon', '--config', join(dir, 'absent.yaml')]);
     expect(r.exitCode).to.equal(78);

@@ -54,18 +54,27 @@ export async function blockDeviceSize(rdev: bigint): Promise<number> {
 }
 
 
+export const NOT_A_VOLUME = (path: string): string => `${path} is neither a regular file nor a block device`;
+
+// Whether an existing image of `actual` bytes can back a volume of `size` (null: it can). Shared with `daemon -t`.
+export function sizeProblem(path: string, kind: ImageKind, actual: number, size: number): { reason: 'size-mismatch' | 'would-shrink'; message: string } | null {
+  if (actual === size) return null;
+  if (kind === 'block-device') return { reason: 'size-mismatch', message: `${path} is a ${actual}-byte block device, the volume is configured at ${size} bytes` };
+  if (actual > size) return { reason: 'would-shrink', message: `${path} holds ${actual} bytes, more than the configured ${size}; a volume never shrinks` };
+  return { reason: 'size-mismatch', message: `${path} holds ${actual} bytes, the volume is configured at ${size} bytes` };
+}
+
 async function check(path: string, fd: FileHandle, size: number, grow: boolean): Promise<OpenImageResult> {
   const st = await fd.stat({ bigint: true });
   if (st.isBlockDevice()) {
-    const actual = await blockDeviceSize(st.rdev);
-    if (actual !== size) return fail('size-mismatch', `${path} is a ${actual}-byte block device, the volume is configured at ${size} bytes`);
+    const p = sizeProblem(path, 'block-device', await blockDeviceSize(st.rdev), size);
+    if (p !== null) return fail(p.reason, p.message);
     return { ok: true, image: { path, fd, size, kind: 'block-device', created: false } };
   }
-  if (!st.isFile()) return fail('not-a-volume', `${path} is neither a regular file nor a block device`);
-  const actual = Number(st.size);
-  if (actual > size) return fail('would-shrink', `${path} holds ${actual} bytes, more than the configured ${size}; a volume never shrinks`);
-  if (actual < size) {
-    if (!grow) return fail('size-mismatch', `${path} holds ${actual} bytes, the volume is configured at ${size} bytes`);
+  if (!st.isFile()) return fail('not-a-volume', NOT_A_VOLUME(path));
+  const p = sizeProblem(path, 'file', Number(st.size), size);
+  if (p !== null && !(grow && p.reason === 'size-mismatch')) return fail(p.reason, p.message);
+  if (p !== null) {
     await fd.truncate(size);
     await fd.sync();
   }
