@@ -102,7 +102,11 @@ export function suspendedLines(p: { resync_suspended: string | null; resync_held
 }
 
 // What is wrong with a peer, for either kind of volume: a split brain (and how to resolve it), the last error.
-export function troubleLines(volume: string, p: { split_brain: boolean; discard_my_data: boolean; last_error: { reason: string; detail: string; at: string } | null }, now: Date): string[] {
+export function troubleLines(
+  volume: string,
+  p: { split_brain: boolean; discard_my_data: boolean; uptime_s: number | null; last_error: { reason: string; detail: string; at: string } | null },
+  now: Date,
+): string[] {
   const out: string[] = [];
   if (p.discard_my_data) out.push('    discard-my-data: at the next connect with this peer, a split brain resolves against this node (its changes are dropped)');
   if (p.split_brain) {
@@ -115,7 +119,9 @@ export function troubleLines(volume: string, p: { split_brain: boolean; discard_
   const e = p.last_error;
   if (e !== null) {
     const a = age(e.at, now);
-    out.push(`    last-error: ${e.reason}: ${e.detail} (${a === null ? '' : `${a} ago, `}${e.at})`);
+    // Its advice (a secret to check, a peer to start) was followed or no longer applies: the link came up since.
+    const over = p.uptime_s !== null && now.getTime() - Date.parse(e.at) > p.uptime_s * 1000;
+    out.push(`    last-error${over ? ' (before this connection)' : ''}: ${e.reason}: ${e.detail} (${a === null ? '' : `${a} ago, `}${e.at})`);
   }
   return out;
 }

@@ -135,6 +135,15 @@ describe('cli/format-replica', () => {
     ]);
   });
 
+  // Before, an old error's advice ("check that both nodes' secret_file hold the same secret") read as if it still held.
+  it('a last error from before the current connection says so; one since (or with no link up) does not', () => {
+    const err = { reason: 'auth-failed', detail: 'HMAC mismatch; check that both nodes\' replication.secret_file hold the same secret', at: before(4000) };
+    const line = (p: PeerStatus): string | undefined => formatReplicaStatus({ node: 'node-a', volumes: [volume({ peers: [p] })] }, NOW).split('\n').find((l) => l.includes('last-error'));
+    expect(line(peer({ uptime_s: 3725, last_error: err }))).to.equal(`    last-error (before this connection): auth-failed: ${err.detail} (1h06m ago, ${before(4000)})`);
+    expect(line(peer({ uptime_s: 5000, last_error: err }))).to.equal(`    last-error: auth-failed: ${err.detail} (1h06m ago, ${before(4000)})`);
+    expect(line(peer({ connection: 'Connecting', connected: false, uptime_s: null, last_error: err }))).to.match(/^ {4}last-error: auth-failed: /);
+  });
+
   it('an unknown rate shows "eta ?"; a full sync, a rate cap and a verify say so; a suspended volume too', () => {
     const v = volume({
       suspended: true,
