@@ -48,6 +48,15 @@ export async function meshOfThree(c: Cluster): Promise<[ReplicatedVolume, Replic
   return v;
 }
 
+// A planned handover: `from` demotes, and `to` promotes once it has seen that.
+export async function handOver(c: Cluster, from: string, to: string): Promise<ReplicatedVolume> {
+  await c.get(from).demote();
+  const v = c.get(to);
+  await waitFor(`${to} sees ${from} Secondary`, async () => v.peers.get(from)?.peerRole === 'Secondary', 10000);
+  await v.promote(false);
+  return v;
+}
+
 // `name` stops, and node-a has seen it go.
 export async function away(c: Cluster, name: string): Promise<void> {
   await c.stop(name);

@@ -8,7 +8,7 @@ import { activityLogPath } from '../../../lib/replication/block/activity-log.js'
 import { bitmapEntry } from '../../../lib/replication/generations.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { sleep, waitFor } from '../../helpers/env.js';
-import { away, established, meshOfThree, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
+import { away, established, handOver, meshOfThree, MiB, pattern, peerOf, sameImages, slowResyncWrites } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume, three nodes: Secondaries track what a third peer misses', function () {
@@ -176,9 +176,7 @@ describe('replicated volume, three nodes: Secondaries track what a third peer mi
     await established(c, 'node-b', 'node-c');
     await waitFor('node-c dropped its marks for node-b', async () => node3.bitmapFor('node-b').countSet() === 0, 10000);
     c.events.length = 0;
-    await a.demote();
-    await waitFor('node-b sees node-a Secondary', async () => b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
-    await b.promote(false);
+    await handOver(c, 'node-a', 'node-b');
     await b.io().write(0, pattern(5, 4096), false);
     await b.io().flush();
     expect(c.events.filter((e) => e.type === 'replica.resync.started')).to.deep.equal([]);
