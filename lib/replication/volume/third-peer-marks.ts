@@ -18,7 +18,7 @@ export interface ThirdPeerHost {
   readonly log: VolumeLog;
   generations: Generations;
   role(): 'Primary' | 'Secondary';
-  peer(name: string): { readonly movesNoData: boolean; sendState(): void } | undefined;
+  peer(name: string): { readonly movesNoData: boolean; readonly peerRole: string | null; sendState(): void } | undefined;
   peerNames(): readonly string[];
   bitmapFor(peer: string): Bitmap;
   // Every bit for `peer` cleared (and what made them stale, volume.ts).
@@ -50,9 +50,7 @@ export class ThirdPeerMarks {
     // when neither of us has bits for the other: our bits for that peer are stale (an invalidate's full
     // resync, a crash's distrust), and would make our link to it resync for nothing, the whole volume after one.
     const even = h.bitmapFor(primary).countSet() === 0 && state.changedBlocks === 0;
-    const inStep = (p: string): boolean => p !== primary && p !== h.node && bitmapEntry(state.generations, p) === undefined;
-    const cleared = even ? h.peerNames().filter((p) => inStep(p) && h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0) : [];
-    for (const p of cleared) h.clearBits(p);
+    const cleared = even ? this.clearStale(primary, state.generations) : [];
     // Its writes come after this STATE (a promotion on a link already up, too): they find the record unclean.
     if (this.holdsEntries(f.generations)) await this.h.recordUnclean();
     if (f.generations === before && cleared.length === 0) return;
@@ -61,6 +59,23 @@ export class ThirdPeerMarks {
     // Our peers see where we stand: a SyncTarget of ours adopts the generation we hold, not the one before.
     if (f.generations.current !== before.current) h.broadcastState();
     else for (const p of cleared) h.peer(p)?.sendState();
+  }
+
+  // A resync into this node from `source` finished: our data is now its data. From a Primary, as in step
+  // (follow): its STATE after the resync goes to the others only, and one from before it still counted bits.
+  // The caller saves and tells the peers.
+  syncedFrom(source: string, sourceGenerations: Generations): void {
+    if (this.h.peer(source)?.peerRole === 'Primary') this.clearStale(source, sourceGenerations);
+  }
+
+  // Our bits for each peer the Primary holds no entry for and that we move no data with, cleared (we hold the
+  // Primary's data): the peers they were cleared for.
+  private clearStale(primary: string, pg: Generations): string[] {
+    const { h } = this;
+    const inStep = (p: string): boolean => p !== primary && p !== h.node && bitmapEntry(pg, p) === undefined;
+    const cleared = h.peerNames().filter((p) => inStep(p) && h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0);
+    for (const p of cleared) h.clearBits(p);
+    return cleared;
   }
 
   // Our Primary `primary` says its peer `peer` missed this range (PEER_OUT_OF_SYNC).

@@ -403,7 +403,10 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
   async resyncFinished(peer: string, asTarget: boolean, source: Generations, sourceDisk: DiskState): Promise<void> {
     this.generations = asTarget ? onResyncFinished(this.generations, peer, { asTarget: true, source }) : onResyncFinished(this.generations, peer, { asTarget: false });
     this.clearBits(peer);
-    if (asTarget) this.diskState = diskAfterResync(sourceDisk);
+    if (asTarget) {
+      this.diskState = diskAfterResync(sourceDisk);
+      this.thirdPeers.syncedFrom(peer, source);
+    }
     await this.save();
     this.broadcastState(peer);
   }
