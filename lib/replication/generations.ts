@@ -150,8 +150,6 @@ export function onResyncStarted(g: Generations, peer: string, peerCurrent: Uuid)
 
 export interface FollowedPrimary {
   readonly generations: Generations;
-  // Peers whose entry we dropped because the Primary holds none: they hold its data now.
-  readonly resolved: readonly string[];
 }
 
 // A Secondary in step with Primary `primary` (at the generation it last told
@@ -167,7 +165,6 @@ export function followPrimary(g: Generations, self: string, primary: string, pg:
   const moved = pg.current !== g.current;
   if (moved && (!isUuid(pg.current) || pg.current === ZERO_UUID)) throw new TandemError('GENERATION_INVALID', `a peer's new current UUID ${JSON.stringify(pg.current)} is not a non-zero UUID`);
   const kept: [string, BitmapEntry][] = [];
-  const resolved: string[] = [];
   // The generations we held in step: ours, and those the Primary started since (two splits between two STATEs).
   const since = pg.history.indexOf(g.current);
   const held = new Set(moved && !g.fresh ? [g.current, ...(since > 0 ? pg.history.slice(0, since) : [])] : []);
@@ -179,23 +176,21 @@ export function followPrimary(g: Generations, self: string, primary: string, pg:
       continue;
     }
     const theirs = bitmapEntry(pg, p);
-    if (theirs === undefined) {
-      if (mine !== undefined) resolved.push(p);
-    } else if (!forwarded) {
-      continue;
-    } else if (mine !== undefined && mine.resync !== true && mine.uuid === theirs.uuid) {
+    // No entry there (the peer holds the Primary's data; third-peer-marks.ts clears our bits), or no marks sent: ours goes.
+    if (theirs === undefined || !forwarded) continue;
+    if (mine !== undefined && mine.resync !== true && mine.uuid === theirs.uuid) {
       kept.push([p, mine]); // tracked since that split
     } else if (held.has(theirs.uuid)) {
       kept.push([p, { uuid: theirs.uuid, primaryAtSplit: false }]); // it split at a generation we held
     }
   }
   const same = !moved && kept.length === Object.keys(g.bitmap).length && kept.every(([p, e]) => bitmapEntry(g, p) === e);
-  if (same) return { generations: g, resolved };
+  if (same) return { generations: g };
   const bitmap: Record<string, BitmapEntry> = Object.fromEntries(kept);
-  if (!moved) return { generations: freeze({ ...g, bitmap }), resolved };
+  if (!moved) return { generations: freeze({ ...g, bitmap }) };
   // Two generations the Primary started between two STATEs (two peers split at once) are both ours: take its history.
   const history = g.fresh ? [] : pg.history.includes(g.current) ? pg.history.slice(0, HISTORY_LENGTH) : pushHistory(g.history, g.current);
-  return { generations: freeze({ current: pg.current, fresh: false, bitmap, history }), resolved };
+  return { generations: freeze({ current: pg.current, fresh: false, bitmap, history }) };
 }
 
 // Forget where `peers` stand (a record whose bitmaps may miss marks: a
