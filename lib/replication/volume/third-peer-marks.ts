@@ -21,6 +21,8 @@ export interface ThirdPeerHost {
   peer(name: string): { readonly movesNoData: boolean; readonly peerRole: string | null; sendState(): void } | undefined;
   peerNames(): readonly string[];
   bitmapFor(peer: string): Bitmap;
+  // Of our bits for `peer`, those only a lost Primary's marks set (reconcile.ts).
+  lostPrimaryMarks(peer: string): number;
   // Every bit for `peer` cleared (and what made them stale, volume.ts).
   clearBits(peer: string): void;
   bitsSet(offset: number, length: number): void;
@@ -69,11 +71,13 @@ export class ThirdPeerMarks {
   }
 
   // Our bits for each peer the Primary holds no entry for and that we move no data with, cleared (we hold the
-  // Primary's data): the peers they were cleared for.
+  // Primary's data): the peers they were cleared for. A lost Primary's marks stay: the new Primary may not yet
+  // have reconciled that peer (it takes an entry for it only as that resync starts), and if it dies first, ours fix it.
   private clearStale(primary: string, pg: Generations): string[] {
     const { h } = this;
     const inStep = (p: string): boolean => p !== primary && p !== h.node && bitmapEntry(pg, p) === undefined;
-    const cleared = h.peerNames().filter((p) => inStep(p) && h.peer(p)?.movesNoData === true && h.bitmapFor(p).countSet() > 0);
+    const stale = (p: string): boolean => h.bitmapFor(p).countSet() > 0 && h.lostPrimaryMarks(p) === 0;
+    const cleared = h.peerNames().filter((p) => inStep(p) && h.peer(p)?.movesNoData === true && stale(p));
     for (const p of cleared) h.clearBits(p);
     return cleared;
   }

@@ -111,7 +111,8 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
       volume: cfg.name, node: deps.node, log: deps.log,
       get generations() { return volume.generations; },
       set generations(g) { volume.generations = g; },
-      role: () => this.role, peer: (name) => this.peers.get(name), peerNames: () => [...this.peers.keys()], bitmapFor: (peer) => this.bitmapFor(peer), clearBits: (peer) => this.clearBits(peer),
+      role: () => this.role, peer: (name) => this.peers.get(name), peerNames: () => [...this.peers.keys()], bitmapFor: (peer) => this.bitmapFor(peer),
+      lostPrimaryMarks: (peer) => this.reconciliation.lostPrimaryBlocks(peer), clearBits: (peer) => this.clearBits(peer),
       bitsSet: (o, l) => this.kept.bitsSet(o, l), save: () => this.save(), recordUnclean: () => unclean.ensure(), broadcastState: () => this.broadcastState(),
     });
     this.promoteArbiter = new PromoteArbiter(deps.node, 2 * cfg.timeoutMs); // a granted peer has this long to become Primary
