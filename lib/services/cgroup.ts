@@ -27,6 +27,8 @@ export function ownCgroup(procCgroup: string): string | null {
   return line === undefined ? null : line.slice(3) || '/';
 }
 
+const EMPTY_WAIT_MS = 2000; // after SIGKILL, how long a cgroup may take to empty
+
 export const CGROUP2_SUPER_MAGIC = 0x63677270; // statfs(2) f_type of a cgroup2 file system (linux/magic.h)
 
 // The cgroup.procs (or cgroup.threads) text as pids.
@@ -71,6 +73,24 @@ export class RunCgroup {
         // gone meanwhile
       }
     }
+  }
+
+  // Every process of the subtree ended as a unit's stop ends them: SIGTERM (unless `termSent`: a stop sent it
+  // already), SIGKILL once `stopTimeoutMs` passed, then EMPTY_WAIT_MS for it to empty. The pids still in it.
+  async end(stopTimeoutMs: number, termSent = false): Promise<number[]> {
+    if (this.members().length === 0) return [];
+    if (!termSent) this.signal('SIGTERM');
+    await this.emptyWithin(stopTimeoutMs);
+    if (this.members().length > 0) {
+      this.signal('SIGKILL');
+      await this.emptyWithin(EMPTY_WAIT_MS);
+    }
+    return this.members();
+  }
+
+  private async emptyWithin(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.members().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   private killAll(): boolean {

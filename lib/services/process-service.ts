@@ -9,8 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { RunCgroup, ServiceCgroups } from './cgroup.js';
 import { logOutput } from './service-output.js';
 
-const EMPTY_WAIT_MS = 2000; // after SIGKILL, how long the cgroup may take to empty
-
 export interface ProcessServiceOptions {
   name: string;
   argv: readonly string[]; // [0] absolute path
@@ -142,20 +140,7 @@ export class ProcessService {
       this.killGroup(child.pid, 'SIGKILL');
       return;
     }
-    let killer: NodeJS.Timeout | null = null;
-    if (!this.stopping && cg.members().length > 0) {
-      cg.signal('SIGTERM');
-      killer = setTimeout(() => cg.signal('SIGKILL'), this.o.stopTimeoutMs);
-    }
-    const started = Date.now();
-    while (cg.members().length > 0 && Date.now() - started < this.o.stopTimeoutMs + EMPTY_WAIT_MS) await sleep(20);
-    if (killer !== null) clearTimeout(killer);
-    if (cg.members().length > 0) {
-      cg.signal('SIGKILL');
-      const until = Date.now() + EMPTY_WAIT_MS;
-      while (cg.members().length > 0 && Date.now() < until) await sleep(20);
-    }
-    const left = cg.members();
+    const left = await cg.end(this.o.stopTimeoutMs, this.stopping);
     if (!cg.remove()) this.o.log('warn', `${this.o.name}: ${cg.path} not removed: ${left.length > 0 ? `pids ${left.join(', ')} still in it after SIGKILL` : 'a cgroup below it is busy'}`);
     if (this.cg === cg) this.cg = null;
   }
@@ -197,5 +182,3 @@ export class ProcessService {
     }
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

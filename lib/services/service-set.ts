@@ -163,14 +163,7 @@ function leftoverCgroup(path: string | undefined): RunCgroup | null {
 // A run's whole cgroup, as its stop does: SIGTERM to every process in it, SIGKILL after the stop timeout, removed.
 async function endCgroup(cg: RunCgroup, stopTimeoutMs: number): Promise<string | null> {
   const found = cg.members().length;
-  if (found > 0) {
-    cg.signal('SIGTERM');
-    const until = Date.now() + stopTimeoutMs;
-    while (Date.now() < until && cg.members().length > 0) await sleep(50);
-    cg.signal('SIGKILL');
-    const gone = Date.now() + 2000;
-    while (Date.now() < gone && cg.members().length > 0) await sleep(20);
-  }
+  await cg.end(stopTimeoutMs);
   if (!cg.remove()) throw new Error(`${cg.path} still holds ${cg.members().join(', ')} after SIGKILL`);
   return found === 0 ? null : `${found} process${found === 1 ? '' : 'es'} of ${cg.path} ended`;
 }
