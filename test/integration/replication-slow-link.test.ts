@@ -27,10 +27,16 @@ describe('block replication over a slow link, default timeouts', function () {
       await cluster(lab, { protocol: c.protocol, timeout: 6, pingTimeout: 5 }); // the documented defaults
       const [a, b] = lab.hosts as [LabHost, LabHost];
       const before = [(await volume(a)).peers[0]?.disconnects, (await volume(b)).peers[0]?.disconnects];
-      await lab.exec(a, ['tc', 'qdisc', 'add', 'dev', a.dev, 'root', 'tbf', 'rate', c.rate, 'burst', '32kb', 'latency', '30s']);
+      // A queue of 250 ms, as a router's: with one of many seconds (an earlier `latency 30s`) our data queued
+      // ahead of the peer's TCP acknowledgements for longer than ping_timeout, the peer's kernel backed off its
+      // retransmission timer, its PINGs waited in its socket, and the link was dropped as silent (docs/replication.md).
+      await lab.exec(a, ['tc', 'qdisc', 'add', 'dev', a.dev, 'root', 'tbf', 'rate', c.rate, 'burst', '32kb', 'latency', '250ms']);
+      const started = Date.now();
       const out = await qemuIo(lab, a, ...c.writes);
       expect(out).to.not.match(/fail/i);
       await inSync(lab, a, 60_000);
+      // The point of the test: the writes took longer to cross than ping_timeout and timeout.
+      expect(Date.now() - started, 'ms the writes took to reach the peer').to.be.greaterThan(6000);
       await lab.exec(a, ['tc', 'qdisc', 'del', 'dev', a.dev, 'root']);
       expect([(await volume(a)).peers[0]?.disconnects, (await volume(b)).peers[0]?.disconnects], 'disconnects on a and b').to.deep.equal(before);
       await sameImages(lab);
