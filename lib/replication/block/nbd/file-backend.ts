@@ -66,9 +66,9 @@ export class FileBackend implements BlockBackend {
 
   // A small write lands in the page cache in microseconds: doing it inline
   // saves two thread-pool hops, which dominate a replicated 4 KiB write.
-  // False, having written nothing, when the write is too large for that.
-  writeInline(offset: number, data: Buffer): boolean {
-    if (data.length > INLINE_WRITE_MAX) return false;
+  // False, having written nothing, when the write is larger than `max`.
+  writeInline(offset: number, data: Buffer, max = INLINE_WRITE_MAX): boolean {
+    if (data.length > max) return false;
     let n = 0;
     while (n < data.length) n += writeSync(this.fh.fd, data, n, data.length - n, offset + n);
     return true;
