@@ -39,6 +39,9 @@ export interface MetadataRecord {
   // Peers our bits for include marks of our own crash as Secondary: our copy of those blocks may be stale, so at
   // one generation the peer's copy wins (volume-open.ts, handshake-decision.ts).
   staleBitsFor: Set<string>;
+  // Per peer, the blocks whose bit only a lost Primary's marks set (volume/reconcile.ts): kept across a restart, so
+  // they still count as no change of ours, and a Secondary in step with a new Primary still keeps them.
+  marksOnly: Map<string, Bitmap>;
 }
 
 // A reason to refuse `generations`, or null to accept it.
@@ -63,6 +66,7 @@ interface RecordJson {
   activityLog: BlobRef;
   fencedPeers: Record<string, string>; // absent in records from before it was saved
   staleBitsFor: string[]; // absent in records from before it was saved
+  marksOnly: Array<{ peer: string } & BlobRef>; // absent in records from before it was saved
 }
 
 // Why a record may not be saved, or null. Programmer errors, found before any byte is written.
@@ -72,11 +76,13 @@ export function recordProblem(r: MetadataRecord): string | null {
   if (!(ROLES as readonly string[]).includes(r.lastRole)) return `lastRole ${String(r.lastRole)}`;
   if (!(DISK_STATES as readonly string[]).includes(r.diskState)) return `diskState ${String(r.diskState)}`;
   if (typeof r.cleanShutdown !== 'boolean') return 'cleanShutdown is not a boolean';
-  if (r.bitmaps.size > MAX_PEERS) return `${r.bitmaps.size} peers, at most ${MAX_PEERS}`;
-  for (const [peer, bm] of r.bitmaps) {
-    if (!isNodeName(peer)) return `peer name ${JSON.stringify(peer)}`;
-    if (bm.volumeSize !== r.volumeSize || bm.granularity !== r.blockSize) {
-      return `bitmap for ${peer} is ${bm.volumeSize}/${bm.granularity}, the volume ${r.volumeSize}/${r.blockSize}`;
+  for (const [what, maps] of [['bitmap', r.bitmaps], ['marks-only bitmap', r.marksOnly]] as const) {
+    if (maps.size > MAX_PEERS) return `${maps.size} peers, at most ${MAX_PEERS}`;
+    for (const [peer, bm] of maps) {
+      if (!isNodeName(peer)) return `peer name ${JSON.stringify(peer)}`;
+      if (bm.volumeSize !== r.volumeSize || bm.granularity !== r.blockSize) {
+        return `${what} for ${peer} is ${bm.volumeSize}/${bm.granularity}, the volume ${r.volumeSize}/${r.blockSize}`;
+      }
     }
   }
   const fenced = decodeFencedPeers(fencedPeersJson(r.fencedPeers));
@@ -116,6 +122,7 @@ export function encodeRecordParts(r: MetadataRecord): Buffer[] {
   };
   const bitmaps = [...r.bitmaps].map(([peer, bm]) => ({ peer, ...place(bm.serialize()) }));
   const activityLog = place(r.activityLog.serialize());
+  const marksOnly = [...r.marksOnly].map(([peer, bm]) => ({ peer, ...place(bm.serialize()) }));
   const doc: RecordJson = {
     volumeSize: r.volumeSize,
     blockSize: r.blockSize,
@@ -127,12 +134,14 @@ export function encodeRecordParts(r: MetadataRecord): Buffer[] {
     activityLog,
     fencedPeers: fencedPeersJson(r.fencedPeers),
     staleBitsFor: [...r.staleBitsFor].sort(),
+    marksOnly,
   };
   // Offsets count from the payload start; the JSON length depends on them, so
   // pad them to a fixed width by shifting once with a generous upper bound.
   let json = Buffer.from(JSON.stringify(doc), 'utf8');
-  const base = 4 + json.length + 16 * (bitmaps.length + 1); // each offset grows by at most 16 digits
-  for (const b of [...bitmaps, activityLog]) b.at += base;
+  const refs = [...bitmaps, activityLog, ...marksOnly];
+  const base = 4 + json.length + 16 * refs.length; // each offset grows by at most 16 digits
+  for (const b of refs) b.at += base;
   json = Buffer.from(JSON.stringify(doc), 'utf8');
   if (json.length > MAX_JSON_BYTES) throw new RangeError(`metadata JSON is ${json.length} bytes, at most ${MAX_JSON_BYTES}`);
   const head = Buffer.alloc(base);
@@ -166,7 +175,7 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
     return { ok: false, reason: 'json', detail: (e as Error).message };
   }
   if (!isObject(doc)) return { ok: false, reason: 'json', detail: 'not an object' };
-  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog, fencedPeers, staleBitsFor } = doc;
+  const { volumeSize, blockSize, lastRole, diskState, cleanShutdown, generations, bitmaps, activityLog, fencedPeers, staleBitsFor, marksOnly } = doc;
   if (typeof volumeSize !== 'number' || typeof blockSize !== 'number') return { ok: false, reason: 'field', detail: 'volumeSize / blockSize' };
   if (typeof lastRole !== 'string' || !(ROLES as readonly string[]).includes(lastRole)) return { ok: false, reason: 'field', detail: `lastRole ${String(lastRole)}` };
   if (typeof diskState !== 'string' || !(DISK_STATES as readonly string[]).includes(diskState)) return { ok: false, reason: 'field', detail: `diskState ${String(diskState)}` };
@@ -176,19 +185,11 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
   if (!fenced.ok) return { ok: false, reason: 'field', detail: fenced.detail };
   const stale = decodeStaleBitsFor(staleBitsFor);
   if (!stale.ok) return { ok: false, reason: 'field', detail: stale.detail };
-  const maps = new Map<string, Bitmap>();
-  for (const entry of bitmaps as unknown[]) {
-    const peer = isObject(entry) ? entry.peer : undefined;
-    if (typeof peer !== 'string' || !isNodeName(peer) || maps.has(peer)) return { ok: false, reason: 'field', detail: `bitmap peer ${String(peer)}` };
-    const bytes = blob(payload, entry);
-    if (bytes === null) return { ok: false, reason: 'bitmap', detail: `blob of ${peer} is out of bounds` };
-    const bm = Bitmap.deserialize(bytes);
-    if (!bm.ok) return { ok: false, reason: 'bitmap', detail: `${peer}: ${bm.reason}: ${bm.detail}` };
-    if (bm.bitmap.volumeSize !== volumeSize || bm.bitmap.granularity !== blockSize) {
-      return { ok: false, reason: 'bitmap', detail: `${peer}: geometry differs from the volume's` };
-    }
-    maps.set(peer, bm.bitmap);
-  }
+  const maps = decodeBitmaps(payload, bitmaps, 'bitmap', volumeSize, blockSize);
+  if (!maps.ok) return maps;
+  // Absent in a record saved before it was: none.
+  const only = decodeBitmaps(payload, marksOnly ?? [], 'marks-only bitmap', volumeSize, blockSize);
+  if (!only.ok) return only;
   const alBytes = blob(payload, activityLog);
   if (alBytes === null) return { ok: false, reason: 'activity-log', detail: 'blob out of bounds' };
   const al = ActivityLog.deserialize(alBytes);
@@ -206,16 +207,36 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
     volumeSize,
     blockSize,
     generations,
-    bitmaps: maps,
+    bitmaps: maps.value,
     activityLog: al.log,
     lastRole: lastRole as Role,
     diskState: diskState as DiskState,
     cleanShutdown,
     fencedPeers: fenced.value,
     staleBitsFor: stale.value,
+    marksOnly: only.value,
   };
   const problem = recordProblem(record);
   return problem === null ? { ok: true, record } : { ok: false, reason: 'field', detail: problem };
+}
+
+// A list of {peer, at, length} entries, each a serialized bitmap of the volume's geometry.
+function decodeBitmaps(payload: Buffer, list: unknown, what: string, volumeSize: number, blockSize: number): { ok: true; value: Map<string, Bitmap> } | { ok: false; reason: RecordRejection; detail: string } {
+  if (!Array.isArray(list) || list.length > MAX_PEERS) return { ok: false, reason: 'field', detail: `${what}s: not a list of at most ${MAX_PEERS}` };
+  const value = new Map<string, Bitmap>();
+  for (const entry of list as unknown[]) {
+    const peer = isObject(entry) ? entry.peer : undefined;
+    if (typeof peer !== 'string' || !isNodeName(peer) || value.has(peer)) return { ok: false, reason: 'field', detail: `${what} peer ${String(peer)}` };
+    const bytes = blob(payload, entry);
+    if (bytes === null) return { ok: false, reason: 'bitmap', detail: `${what} blob of ${peer} is out of bounds` };
+    const bm = Bitmap.deserialize(bytes);
+    if (!bm.ok) return { ok: false, reason: 'bitmap', detail: `${what} of ${peer}: ${bm.reason}: ${bm.detail}` };
+    if (bm.bitmap.volumeSize !== volumeSize || bm.bitmap.granularity !== blockSize) {
+      return { ok: false, reason: 'bitmap', detail: `${what} of ${peer}: geometry differs from the volume's` };
+    }
+    value.set(peer, bm.bitmap);
+  }
+  return { ok: true, value };
 }
 
 // After a crash (cleanShutdown false) writes in the logged extents may be on

@@ -25,6 +25,10 @@ export interface ReconcileHost {
   role(): 'Primary' | 'Secondary';
   peers(): Iterable<ReconcilePeer>;
   bitmapFor(peer: string): Bitmap;
+  // Per peer, the blocks whose bit only a lost Primary's marks set: not changes of ours, so the after-sb policies
+  // that weigh changes (discard-zero-changes, discard-least-changes) do not count them. The metadata record's, so
+  // saved with it and kept across a restart.
+  readonly marksOnly: Map<string, Bitmap>;
   // The activity log's extents: as Secondary, those its Primary's stream touched last (secondary-log.ts).
   loggedExtents(): number[];
   // The marks are saved and told to every peer but `except`.
@@ -32,11 +36,11 @@ export interface ReconcileHost {
 }
 
 export class Reconciliation {
-  // Per peer, the blocks whose bit only these marks set: not changes of ours, so the after-sb policies that weigh
-  // changes (discard-zero-changes, discard-least-changes) do not count them. In memory: after a restart they count.
-  private readonly marksOnly = new Map<string, Bitmap>();
-
   constructor(private readonly h: ReconcileHost) {}
+
+  private get marksOnly(): Map<string, Bitmap> {
+    return this.h.marksOnly;
+  }
 
   // Our Primary `peer` is gone without demoting (a crash, a cut link): the writes it had in flight lie in
   // the extents its stream touched last, which our log holds, so they count as out of sync towards every other peer.

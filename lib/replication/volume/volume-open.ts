@@ -70,6 +70,7 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
   }
   for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
   for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
+  for (const name of [...record.marksOnly.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.marksOnly.delete(name);
   // An empty image under metadata that outlived it lacks every block, also towards a peer whose resync would
   // otherwise move only the bits (a cut initial sync's record is fresh and holds progress).
   if (img.image.created && !newMetadata) markAllOutOfSync(record);
@@ -109,5 +110,6 @@ function freshRecord(cfg: BlockVolumeConfig): MetadataRecord {
     cleanShutdown: true,
     fencedPeers: new Map(),
     staleBitsFor: new Set(),
+    marksOnly: new Map(),
   };
 }

@@ -101,6 +101,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     this.reconciliation = new Reconciliation({
       volume: cfg.name, size: cfg.size, extentSize: record.activityLog.extentSize, log: deps.log,
       role: () => this.role, peers: () => this.peers.values(), bitmapFor: (peer) => this.bitmapFor(peer), loggedExtents: () => record.activityLog.extents(),
+      marksOnly: record.marksOnly,
       marked: async (except) => {
         await this.save();
         this.broadcastState(except);

@@ -39,6 +39,7 @@ function recordFor(n: number, BitmapC: typeof Bitmap, AlC: typeof ActivityLog): 
     cleanShutdown: n % 5 === 0,
     fencedPeers: new Map(),
     staleBitsFor: new Set(),
+    marksOnly: new Map(),
   };
 }
 

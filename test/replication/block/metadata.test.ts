@@ -29,6 +29,7 @@ export function sampleRecord(volumeSize = 64 * 4096 + 512, peers = ['node-b', 'n
     cleanShutdown: false,
     fencedPeers: new Map(),
     staleBitsFor: new Set(),
+    marksOnly: new Map(),
   };
 }
 
@@ -44,6 +45,8 @@ export function sameRecord(a: MetadataRecord, b: MetadataRecord): void {
   expect(a.activityLog.extents()).to.deep.equal(b.activityLog.extents());
   expect(a.activityLog.capacity).to.equal(b.activityLog.capacity);
   expect([...a.fencedPeers]).to.deep.equal([...b.fencedPeers]);
+  expect([...a.marksOnly.keys()]).to.deep.equal([...b.marksOnly.keys()]);
+  for (const [peer, bm] of a.marksOnly) expect(bm.equals(b.marksOnly.get(peer) as Bitmap), `marks-only ${peer}`).to.equal(true);
 }
 
 // The record's bytes with its JSON part edited, never longer (padded, so the blob offsets hold).
@@ -99,6 +102,32 @@ describe('replication/block metadata codec', () => {
       expect(r.ok ? '' : `${r.reason}: ${r.detail}`, JSON.stringify(bad)).to.match(/^field: staleBitsFor/);
     }
     expect(() => encodeRecord({ ...rec, staleBitsFor: new Set(['bad name!']) })).to.throw(RangeError);
+  });
+
+  it('the blocks only a lost Primary\'s marks set round-trip per peer; a record from before they were saved has none; bad ones are refused', () => {
+    const only = new Bitmap(1 << 20, 4096);
+    only.setRange(0, 3 * 4096);
+    only.setRange(200 * 4096, 4096);
+    const rec = { ...sampleRecord(1 << 20), marksOnly: new Map([['node_c', only]]) };
+    const back = decodeRecord(encodeRecord(rec));
+    if (!back.ok) return expect.fail(back.detail);
+    sameRecord(back.record, rec);
+    expect(back.record.marksOnly.get('node_c')?.countSet()).to.equal(4);
+    const withJson = (edit: (doc: Record<string, unknown>) => void): Buffer => editedJson(rec, edit);
+    const old = decodeRecord(withJson((d) => { delete d['marksOnly']; }));
+    expect(old.ok && old.record.marksOnly.size).to.equal(0);
+    const entry = (d: Record<string, unknown>): Record<string, unknown> => (d['marksOnly'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>;
+    const cases: Array<[(d: Record<string, unknown>) => void, RegExp]> = [
+      [(d) => { d['marksOnly'] = 'node_c'; }, /^field: marks-only bitmaps: not a list/],
+      [(d) => { entry(d)['peer'] = 'no/de'; }, /^field: marks-only bitmap peer no\/de/],
+      [(d) => { entry(d)['at'] = -1; }, /^bitmap: marks-only bitmap blob of node_c is out of bounds/],
+      [(d) => { entry(d)['at'] = 4; }, /^bitmap: marks-only bitmap of node_c: /],
+    ];
+    for (const [edit, why] of cases) {
+      const r = decodeRecord(withJson(edit));
+      expect(r.ok ? '' : `${r.reason}: ${r.detail}`).to.match(why);
+    }
+    expect(() => encodeRecord({ ...rec, marksOnly: new Map([['node_c', new Bitmap(2 << 20, 4096)]]) })).to.throw(RangeError, /marks-only bitmap for node_c/);
   });
 
   it('generations pass through the owner\'s check; a refusal or a throwing check is a rejection', () => {

@@ -14,7 +14,7 @@ function host(extents: number[]): { h: ReconcileHost; bitmaps: Map<string, Bitma
   const h: ReconcileHost = {
     volume: 'db', size: 64 * MiB, extentSize: 4 * MiB, log: { info: () => {}, warn: () => {}, error: () => {} },
     role: () => 'Secondary', peers: () => [peer('node-a'), peer('node-b'), peer('node-c')],
-    bitmapFor: (p) => bitmaps.get(p) as Bitmap, loggedExtents: () => extents,
+    bitmapFor: (p) => bitmaps.get(p) as Bitmap, loggedExtents: () => extents, marksOnly: new Map(),
     marked: async (except) => void marked.push(except),
   };
   return { h, bitmaps, marked };

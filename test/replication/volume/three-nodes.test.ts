@@ -170,6 +170,21 @@ describe('replicated volume, three nodes (in process over loopback)', function (
     const run = c.events.find((e) => e.type === 'replica.resync.started' && e.node === 'node-c');
     expect(run?.fields).to.include({ peer: 'node-b', direction: 'SyncTarget', full: false, bytes: 4 * MiB }); // one extent, not the volume
   });
+  it('a Secondary that restarts after losing its Primary still counts that Primary\'s marks as no change of its own (the metadata keeps them)', async () => {
+    const [a] = await threeNodes(32 * MiB);
+    for (let i = 0; i < 4; i++) await a.io().write(i * MiB, pattern(i + 70, 64 * 1024), false);
+    await a.io().flush();
+    await a.disconnect();
+    await waitFor('both marked its last extent', async () => c.logs.filter((l) => l.includes('db: Primary node-a lost: the 1 extent(s)')).length === 2, 10000);
+    await c.stop('node-a');
+    const before = c.get('node-c').stateFor('node-b');
+    expect(before).to.include({ changedBlocks: 1024, lostPrimaryBlocks: 1024 }); // one 4 MiB extent of 4 KiB blocks
+    await c.stop('node-c');
+    const again = await c.start('node-c');
+    // Before, the marks lived in memory: after the restart they counted as 1024 changes of node-c's own.
+    expect(again.stateFor('node-b')).to.include({ changedBlocks: 1024, lostPrimaryBlocks: 1024 });
+  });
+
   it('after a lost Primary, marks on the other Secondary alone suffice: the next Primary, with none, is still the source', async () => {
     const [a] = await threeNodes(32 * MiB);
     for (let i = 0; i < 4; i++) await a.io().write(i * MiB, pattern(i + 80, 64 * 1024), false);
