@@ -10,17 +10,11 @@ import type { ServiceConfig } from '../../lib/config/types.js';
 import { createDriver } from '../../lib/services/service-set.js';
 import { Supervisor } from '../../lib/services/supervisor.js';
 import { DEFAULT_RESTART_POLICY } from '../../lib/services/restart-policy.js';
+import { running } from '../helpers/process.js';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = running; // a zombie counts as ended
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
