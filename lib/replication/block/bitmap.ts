@@ -167,13 +167,18 @@ export class Bitmap {
     return count - before;
   }
 
-  // Blocks set in both (geometry must match).
-  countSetAnd(other: Bitmap): number {
+  // Keeps only the blocks also set in `other` (geometry must match); returns the blocks left.
+  intersect(other: Bitmap): number {
     if (other.volumeSize !== this.volumeSize || other.granularity !== this.granularity) {
-      throw new RangeError(`cannot compare a ${other.volumeSize}/${other.granularity} bitmap with ${this.volumeSize}/${this.granularity}`);
+      throw new RangeError(`cannot intersect a ${this.volumeSize}/${this.granularity} bitmap with ${other.volumeSize}/${other.granularity}`);
     }
     let count = 0;
-    for (let i = 0; i < this.words.length; i++) count += popcount32(((this.words[i] ?? 0) & (other.words[i] ?? 0)) >>> 0);
+    for (let i = 0; i < this.words.length; i++) {
+      const w = ((this.words[i] ?? 0) & (other.words[i] ?? 0)) >>> 0;
+      this.words[i] = w;
+      count += popcount32(w);
+    }
+    this.set = count;
     return count;
   }
 

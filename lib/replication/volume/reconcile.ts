@@ -78,7 +78,8 @@ export class Reconciliation {
   lostPrimaryBlocks(peer: string): number {
     const only = this.marksOnly.get(peer);
     if (only === undefined) return 0;
-    const n = this.h.bitmapFor(peer).countSetAnd(only);
+    // Blocks resynced or cleared since are marks no more: set again later (a lost link's writes, a crash's extents), they are changes.
+    const n = only.intersect(this.h.bitmapFor(peer));
     if (n === 0) this.marksOnly.delete(peer); // resynced (or cleared): nothing of them left
     return n;
   }

@@ -118,7 +118,7 @@ describe('replication/block bitmap', () => {
     }
   });
 
-  it('clearTouched clears every block a range touches (as setRange marks them); countSetAnd counts blocks set in both', () => {
+  it('clearTouched clears every block a range touches (as setRange marks them); intersect keeps the blocks set in both', () => {
     const r = rng(7);
     for (const [size, g] of [[4096 * 100 + 17, 4096], [512 * 70, 512]] as const) {
       const x = new Bitmap(size, g);
@@ -140,11 +140,15 @@ describe('replication/block bitmap', () => {
           touched.bits.forEach((t, b) => { if (t && m.bits[b] === true) { was++; m.bits[b] = false; } });
           expect(cleared).to.equal(was);
         }
-        expect(x.countSetAnd(y)).to.equal(mx.bits.filter((v, b) => v && my.bits[b] === true).length);
+        const both = mx.bits.map((v, b) => v && my.bits[b] === true);
+        const z = x.clone();
+        expect(z.intersect(y)).to.equal(both.filter(Boolean).length);
+        expect(z.countSet()).to.equal(both.filter(Boolean).length);
+        expect(both.every((v, b) => z.isSet(b) === v), 'the blocks kept').to.equal(true);
         expect(x.countSet()).to.equal(mx.bits.filter(Boolean).length);
       }
     }
-    expect(() => new Bitmap(8192, 4096).countSetAnd(new Bitmap(8192, 512))).to.throw(RangeError, /cannot compare/);
+    expect(() => new Bitmap(8192, 4096).intersect(new Bitmap(8192, 512))).to.throw(RangeError, /cannot intersect/);
   });
 
   it('a short last block: dirty by any byte, clean only by a range reaching the volume end, counted by its real bytes', () => {

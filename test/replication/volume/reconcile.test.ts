@@ -46,6 +46,18 @@ describe('replication/volume reconcile: a lost Primary\'s marks', () => {
     expect(r.lostPrimaryBlocks('node-b')).to.equal(0);
   });
 
+  it('a partial resync of the marks: blocks set again later where one was resynced count as changes', async () => {
+    const { h, bitmaps } = host([0]);
+    const r = new Reconciliation(h);
+    await r.primaryLost('node-a');
+    const b = bitmaps.get('node-b') as Bitmap;
+    b.clearRange(0, 2 * MiB); // half resynced, then the link was cut
+    expect(r.lostPrimaryBlocks('node-b')).to.equal(512);
+    b.setRange(0, 3 * 4096); // marked again by something other than a write of ours (a crash's extents): changes
+    expect(r.lostPrimaryBlocks('node-b')).to.equal(512);
+    expect(b.countSet()).to.equal(515);
+  });
+
   it('nothing logged, nothing marked: none', async () => {
     const { h, bitmaps } = host([]);
     const r = new Reconciliation(h);
