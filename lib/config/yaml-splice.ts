@@ -36,7 +36,16 @@ export function spliceValues(source: string, base: Path, edits: readonly ValueEd
     if (isSeq(node) && node.flow !== true && Array.isArray(e.value)) {
       // A block list stays one: its items at the column of the first (the range ends after the last item's line).
       const col = columnOf(source, at);
-      splices.push({ at, end, text: e.value.map((v, i) => `${i === 0 ? '' : ' '.repeat(col)}- ${itemText(v)}${eol}`).join('') });
+      const kept = itemLines(source, node.items as Node[]);
+      const line = (v: unknown): string => {
+        // An item the list keeps keeps its line as written, comment and all.
+        const i = kept.findIndex((k) => k !== null && k.json === JSON.stringify(v));
+        const k = i < 0 ? null : kept[i];
+        if (k == null) return `- ${itemText(v)}`;
+        kept[i] = null;
+        return k.text;
+      };
+      splices.push({ at, end, text: e.value.map((v, i) => `${i === 0 ? '' : ' '.repeat(col)}${line(v)}${eol}`).join('') });
     } else {
       splices.push({ at, end, text: valueText(e.value) });
     }
@@ -51,6 +60,22 @@ export function spliceValues(source: string, base: Path, edits: readonly ValueEd
   if (check.errors.length > 0) return null;
   for (const e of edits) if (JSON.stringify(toJs(check.getIn([...base, e.key]))) !== JSON.stringify(e.value)) return null;
   return out;
+}
+
+// Each block-list item alone on its line: its value, and its line from the dash to the line end (a comment
+// included); null for one that shares or spans lines.
+function itemLines(source: string, items: readonly Node[]): Array<{ json: string; text: string } | null> {
+  return items.map((item, i) => {
+    if (item.range == null) return null;
+    const [start, valueEnd] = item.range;
+    const lineStart = source.lastIndexOf('\n', start - 1) + 1;
+    const nl = source.indexOf('\n', start);
+    const lineEnd = nl < 0 ? source.length : source[nl - 1] === '\r' ? nl - 1 : nl;
+    const dash = source.slice(lineStart, start);
+    const next = items[i + 1]?.range?.[0];
+    if (!/^\s*-\s+$/.test(dash) || valueEnd > lineEnd || (next !== undefined && next < lineEnd)) return null;
+    return { json: JSON.stringify(toJs(item)), text: source.slice(lineStart + dash.indexOf('-'), lineEnd).trimEnd() };
+  });
 }
 
 function toJs(v: unknown): unknown {

@@ -89,6 +89,11 @@ describe('config/ha-set (escadm ha set)', () => {
       .replace('unicast_src_ip: 192.0.2.11', 'unicast_src_ip: 192.0.2.21')
       .replace('unicast_peer: [ 192.0.2.12 ]', 'unicast_peer: [192.0.2.22]');
     expect(r.text).to.equal(want);
+    // A VIP the list keeps keeps its line, comment and all; the others go.
+    const two = src.replace('        - 192.0.2.100/24   # public\n', '        - 192.0.2.99/24 # old one\n        - 192.0.2.100/24   # public\n');
+    const kept = applyHaSet(two, { haNodeList: '192.0.2.11 192.0.2.12', kadVip: '192.0.2.100/24', kadVif: 'eth0' }, ['192.0.2.11']);
+    if (!kept.ok) throw new Error(kept.error);
+    expect(kept.text).to.equal(src);
     // A key the instance lacks is added as a line of its own, at the end of the instance.
     const add = applyHaSet(src.replace('      unicast_src_ip: 192.0.2.11\n', ''), { haNodeList: '192.0.2.21 192.0.2.12', kadVip: '192.0.2.100/24', kadVif: 'eth0' }, ['192.0.2.21']);
     if (!add.ok) throw new Error(add.error);
