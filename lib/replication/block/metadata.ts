@@ -180,7 +180,6 @@ export function decodeRecord(payload: Buffer, checkGenerations?: GenerationsChec
   if (typeof lastRole !== 'string' || !(ROLES as readonly string[]).includes(lastRole)) return { ok: false, reason: 'field', detail: `lastRole ${String(lastRole)}` };
   if (typeof diskState !== 'string' || !(DISK_STATES as readonly string[]).includes(diskState)) return { ok: false, reason: 'field', detail: `diskState ${String(diskState)}` };
   if (typeof cleanShutdown !== 'boolean') return { ok: false, reason: 'field', detail: 'cleanShutdown' };
-  if (!Array.isArray(bitmaps) || bitmaps.length > MAX_PEERS) return { ok: false, reason: 'field', detail: 'bitmaps' };
   const fenced = decodeFencedPeers(fencedPeers);
   if (!fenced.ok) return { ok: false, reason: 'field', detail: fenced.detail };
   const stale = decodeStaleBitsFor(staleBitsFor);

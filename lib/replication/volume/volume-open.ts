@@ -69,8 +69,9 @@ export async function openVolumeFiles(cfg: BlockVolumeConfig, log: VolumeLog): P
     diskState = 'Inconsistent';
   }
   for (const p of cfg.peers) if (!record.bitmaps.has(p.name)) record.bitmaps.set(p.name, new Bitmap(cfg.size, cfg.blockSize));
-  for (const name of [...record.bitmaps.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.bitmaps.delete(name);
-  for (const name of [...record.marksOnly.keys()]) if (!cfg.peers.some((p) => p.name === name)) record.marksOnly.delete(name);
+  for (const bits of [record.bitmaps, record.marksOnly]) {
+    for (const name of [...bits.keys()]) if (!cfg.peers.some((p) => p.name === name)) bits.delete(name);
+  }
   // An empty image under metadata that outlived it lacks every block, also towards a peer whose resync would
   // otherwise move only the bits (a cut initial sync's record is fresh and holds progress).
   if (img.image.created && !newMetadata) markAllOutOfSync(record);
