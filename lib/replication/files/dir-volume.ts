@@ -172,8 +172,8 @@ export class DirectoryVolume implements DirHost {
         this.meta.disk = 'UpToDate';
         this.meta.lastRole = 'Primary';
         this.role = 'Primary';
-        dropDiscardMyData(this.peers.values());
         await this.save();
+        dropDiscardMyData(this.peers.values()); // last: an undone promotion keeps an armed --discard-my-data
       },
       // Not Primary after all (the metadata could not be written): as we were.
       undo: () => {

@@ -57,7 +57,7 @@ export interface VolumePromotion<T> {
   fence(silent: string[]): Promise<void>;
   check(): T; // throws PROMOTE_REFUSED
   commit(verdict: T): Promise<void>; // becomes Primary and saves it
-  undo(): void; // the commit failed: as it was before commit()
+  undo(): Promise<void> | void; // the commit failed: as it was before commit()
 }
 
 // The check's verdict once Primary; null when a concurrent promotion finished while we asked.
@@ -72,8 +72,8 @@ export async function promoteAgreed<T>(o: VolumePromotion<T>): Promise<T | null>
     await o.commit(verdict);
     return verdict;
   } catch (e) {
-    o.undo();
-    agreed.abort();
+    agreed.abort(); // the peers that granted it are free at once
+    await o.undo();
     throw e;
   }
 }

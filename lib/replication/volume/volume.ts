@@ -223,29 +223,27 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
         this.record.cleanShutdown = false;
         // Our copy is what the application reads now: bits marked after a crash of ours no longer lose.
         this.record.staleBitsFor.clear();
-        dropDiscardMyData(this.peers.values());
         await this.save();
+        // Before any peer hears of it: a Primary the application cannot reach is no promotion (undone below).
+        await this.export.start(this.io());
+        dropDiscardMyData(this.peers.values()); // last: an undone promotion keeps an armed --discard-my-data
       },
-      // Not Primary after all (the metadata could not be written): as we were.
-      undo: () => {
+      // Not Primary after all (the metadata could not be written, NBD could not listen): as we were, disk state
+      // and generations included, so a failed forced promotion makes no disk UpToDate and starts no generation.
+      undo: async () => {
         if (before === null) return;
         ({ generations: this.generations, diskState: this.diskState } = before);
         this.record.lastRole = before.lastRole;
         this.record.cleanShutdown = before.cleanShutdown;
         this.record.staleBitsFor = before.stale;
         this.role = 'Secondary';
+        await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata after a failed promotion: ${(e as Error).message}`));
       },
     });
     if (v === null) return;
     this.broadcastState();
     // Peers at our generation now; those that follow a new one reconcile once they say so (peer.ts).
     for (const s of this.peers.values()) if (s.peerState?.generations.current === this.generations.current) this.reconcile(s.name);
-    try {
-      await this.export.start(this.io());
-    } catch (e) {
-      await this.demote();
-      throw e;
-    }
     this.log.info(`${this.cfg.name}: Primary${v.forced ? ' (forced)' : ''}, generation ${this.generations.current}`);
     this.emit('replica.role', { volume: this.cfg.name, role: 'Primary', forced: v.forced });
   }
