@@ -238,6 +238,7 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
         this.record.staleBitsFor = before.stale;
         this.role = 'Secondary';
         await this.save().catch((e: unknown) => this.log.error(`${this.cfg.name}: saving metadata after a failed promotion: ${(e as Error).message}`));
+        this.broadcastState(); // a peer that asked for our state meanwhile heard Primary
       },
     });
     if (v === null) return;
