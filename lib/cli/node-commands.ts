@@ -16,8 +16,9 @@ type Ask = (opts: SocketOpts, command: string, args?: Record<string, unknown>) =
 export function healthInputOf(s: NodeStatus): HealthInput {
   const types = new Set(s.volumes.map((v) => v.type));
   const replication = types.size === 2 ? 'both' : types.has('block') ? 'block' : types.has('directory') ? 'directory' : 'none';
-  // No resource group and no VRRP instance, but volumes: roles come from `tandem replica` (a replication-only node).
-  let role = (s.ha?.role ?? s.vrrp[0]?.state ?? (s.volumes.length > 0 ? 'BY_COMMAND' : 'INIT')) as HealthRole;
+  // No resource group, but volumes: roles come from `tandem replica` (a replication-only node, or one with several
+  // VRRP instances, none of which the volumes follow); each instance is then judged on its own.
+  let role = (s.ha?.role ?? (s.volumes.length > 0 ? 'BY_COMMAND' : s.vrrp[0]?.state ?? 'INIT')) as HealthRole;
   if (s.ha?.boot.state === 'WAITING' && role !== 'MASTER') role = 'WAITING';
   // A daemon still opening its volumes (or leaving) has no role's work to judge yet.
   if (s.daemon === 'starting') role = 'STARTING';
