@@ -140,6 +140,8 @@ function checkVolume(f: ProvisionFlags, mode: HaMode, name: string, errors: stri
     const extra = (['peerName', 'dbVolumeId', 'dbSize', 'secretFile'] as const).filter((k) => f[k] !== undefined);
     const flags = { peerName: '--peer_name', dbVolumeId: '--db_volume_id', dbSize: '--db_size', secretFile: '--secret_file' };
     if (extra.length > 0) errors.push(`${extra.map((k) => flags[k]).join(', ')}: only with --ha_mode drbd or drbd_on_cinder; no_ha replicates nothing`);
+    // The witness opens the boot gate, which only a node with a replicated volume has (docs/ha.md "Boot gate").
+    if (f.gatewayIp !== undefined) errors.push('--gateway_ip: only with --ha_mode drbd or drbd_on_cinder; a no_ha node has no replicated volume, so no boot gate for a witness to open: it starts at once');
     return {};
   }
   const out: Pick<CheckedFlags, 'device' | 'peerName'> = {};

@@ -168,6 +168,7 @@ replication:
 }
 
 function startupYaml(c: CheckedFlags): string {
+  if (c.mode === 'no_ha') return ''; // no volume, no boot gate: the node starts at once
   if (c.witness === undefined) {
     return '\n# No startup.witness (--gateway_ip): a node that comes up alone waits until it hears its peer.\n';
   }

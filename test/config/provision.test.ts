@@ -98,7 +98,7 @@ describe('config/provision (bootvm-style flags -> config and units)', () => {
     expect(out.secretFile).to.equal(null);
     expect(config.vrrp.instances[0]?.unicastPeer).to.deep.equal(['192.0.2.11', '192.0.2.13']);
     expect(out.config).to.include('VIP failover only (--ha_mode no_ha: nothing replicated)');
-    expect(out.config).to.include('# No startup.witness (--gateway_ip)');
+    expect(out.config).to.not.include('startup'); // no volume, no boot gate: nothing to say about a witness
     expect(refused({ ...flags, peerName: 'b', dbSize: '1GiB' })).to.include('--peer_name, --db_size: only with --ha_mode drbd or drbd_on_cinder');
     expect(refused({ ...A, haNodeList: '192.0.2.11 192.0.2.12 192.0.2.13' })).to.include('lists 3 addresses: --ha_mode drbd replicates to one peer (--peer_name), so list exactly two');
   });
