@@ -8,7 +8,7 @@ import { applyHaSet } from '../config/ha-set.js';
 import { formatIssues, MAX_CONFIG_BYTES, parseConfigText, readConfigText } from '../config/load.js';
 import { EX_CONFIG, EX_OSERR, TandemError } from '../errors.js';
 import { runIpJson } from '../net/ip-command.js';
-import { once } from './once.js';
+import { once, refuseStrayArguments } from './once.js';
 import { DEFAULT_CONFIG } from './socket-path.js';
 import { writeAtomic } from './write-atomic.js';
 
@@ -61,7 +61,9 @@ export function addHaCommands(program: Command, local: () => Promise<LocalHost> 
     .option('--instance <name>', 'the vrrp instance to edit (default: the first; VI_1 is created when there is none)', once('--instance'))
     .option('-c, --config <file>', `configuration file (default: ${DEFAULT_CONFIG})`, once('--config'))
     .option('--dry-run', 'print what would change, write nothing')
-    .action(async (opts: Omit<HaSetOpts, 'config'> & { config?: string }) => {
+    .allowExcessArguments()
+    .action(async (opts: Omit<HaSetOpts, 'config'> & { config?: string }, cmd: Command) => {
+      refuseStrayArguments(cmd.args, 'flags only');
       const o: HaSetOpts = { ...opts, config: opts.config ?? DEFAULT_CONFIG };
       // As the daemon reads it: a device or FIFO named by mistake is never replaced by a regular file.
       const read = await readConfigText(o.config);

@@ -14,7 +14,7 @@ import { checkFlags, provision, type DeviceFacts, type ProvisionFlags, type Prov
 import { EX_CONFIG, EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
 import { blockDeviceSize } from '../replication/block/image.js';
 import { readSecret } from '../replication/secret-file.js';
-import { once } from './once.js';
+import { once, refuseStrayArguments } from './once.js';
 import { writeAtomic as writeFileAtomic } from './write-atomic.js';
 
 interface ProvisionOpts {
@@ -71,7 +71,9 @@ export function addProvisionCommand(program: Command): void {
     .option('--unit-dir <dir>', `where the systemd units go (default: ${DEFAULT_UNIT_DIR})`, once('--unit-dir', unitDir))
     .option('--force', 'replace existing files that differ')
     .option('--dry-run', 'print what would be written, write nothing')
-    .action(async (name: string, o: ProvisionOpts) => {
+    .allowExcessArguments()
+    .action(async (name: string, o: ProvisionOpts, cmd: Command) => {
+      refuseStrayArguments(cmd.args.slice(1), 'one NAME, then flags');
       await run(name, o);
     });
 }

@@ -108,6 +108,16 @@ describe('cli ha set (the executable)', function () {
     expect(u.stderr).to.include('a virtual router id: an integer 1..255');
   });
 
+  it('the node list given unquoted (as ESC\'s bootvm.py takes it) is a usage error that says to quote it; the file is left alone', async () => {
+    const r = await run('--ha_node_list=192.0.2.21', '192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
+    expect(r.exitCode).to.equal(64);
+    expect(r.stderr).to.include(`unexpected argument "192.0.2.250": a list of addresses (--ha_node_list, --kad_unicast_peer, --ipaddr) is one argument; quote it: --ha_node_list '192.0.2.11 192.0.2.12'`);
+    const word = await run('now', '--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vif', 'eth0');
+    expect(word.exitCode).to.equal(64);
+    expect(word.stderr).to.include('unexpected argument "now": it takes flags only');
+    expect(readFileSync(file, 'utf8')).to.equal(readFileSync('docs/examples/node-a.yaml', 'utf8'));
+  });
+
   it('a flag given twice is a usage error (commander kept the last one silently) and the file is left alone', async () => {
     const r = await run('--ha_node_list', '192.0.2.21 192.0.2.250', '--kad_vip', '192.0.2.99', '--kad_vip', '192.0.2.98', '--kad_vif', 'eth0');
     expect(r.exitCode).to.equal(64);

@@ -115,6 +115,18 @@ describe('cli provision (the executable)', function () {
     expect(missing.stderr).to.include('--ha_node_list');
   });
 
+  it('the node list given unquoted (as ESC\'s bootvm.py takes it), or a second NAME, is a usage error saying what to do; nothing is written', async () => {
+    const args = nodeA();
+    args.splice(args.indexOf('--ha_node_list'), 2, '--ha_node_list=192.0.2.11', '192.0.2.12'); // bootvm.py's form
+    const unquoted = await tandem(args);
+    expect(unquoted.exitCode).to.equal(64);
+    expect(unquoted.stderr).to.include(`unexpected argument "192.0.2.12": a list of addresses (--ha_node_list, --kad_unicast_peer, --ipaddr) is one argument; quote it`);
+    const two = await tandem([...nodeA(), 'esc-ha-1']);
+    expect(two.exitCode).to.equal(64);
+    expect(two.stderr).to.include('unexpected argument "esc-ha-1": it takes one NAME, then flags');
+    expect(existsSync(etc)).to.equal(false);
+  });
+
   it('a flag given twice, or a directory with a newline, is a usage error naming it, and nothing is written', async () => {
     const twice = await tandem(nodeA('--kad_vip', '192.0.2.101/24'));
     expect(twice.exitCode).to.equal(64);
