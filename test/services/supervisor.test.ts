@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ServiceConfig } from '../../lib/config/types.js';
 import { createDriver } from '../../lib/services/service-set.js';
 import { Supervisor } from '../../lib/services/supervisor.js';
+import { UNANSWERED_LIMIT } from '../../lib/services/driver-unit.js';
 import { DEFAULT_RESTART_POLICY } from '../../lib/services/restart-policy.js';
 import { running } from '../helpers/process.js';
 
@@ -239,7 +240,7 @@ echo "$@" >> ${dir}/calls
 case "$1" in
   start) [ "$2" = broken.service ] && { echo "Job for broken.service failed" >&2; exit 1; }; echo active > ${dir}/state ;;
   stop) [ -f ${dir}/stop-fails ] && { echo "Job for $2 canceled." >&2; exit 1; }; echo inactive > ${dir}/state ;;
-  is-active) cat ${dir}/state; [ "$(cat ${dir}/state)" = active ] ;;
+  is-active) [ -f ${dir}/mute ] && { echo "Failed to connect to bus: Connection timed out" >&2; exit 1; }; cat ${dir}/state; [ "$(cat ${dir}/state)" = active ] ;;
   show) echo 4242 ;;
 esac
 `;
@@ -294,6 +295,25 @@ esac
       await s.stop();
       expect(s.status().state).to.equal('stopped');
       expect([...ledger]).to.deep.equal([]);
+    });
+
+    // systemd busy (a daemon-reload, a slow bus): no answer is no end; the budget and a switchover are for units that ended.
+    it(`a query that gets no state is not an end, up to ${UNANSWERED_LIMIT} in a row; then the unit counts as ended, saying why`, async () => {
+      const { s } = sup({ name: 'pgsql', kind: 'unit', unit: 'postgresql.service' } as Record<string, unknown>);
+      await s.start(new AbortController().signal);
+      const queries = (): number => (readFileSync(join(dir, 'calls'), 'utf8').match(/^is-active /gm) ?? []).length;
+      writeFileSync(join(dir, 'mute'), '');
+      const before = queries();
+      await until(() => queries() >= before + UNANSWERED_LIMIT - 1, 15_000);
+      rmSync(join(dir, 'mute'));
+      await until(() => queries() >= before + UNANSWERED_LIMIT + 1, 15_000); // answered again: the count starts over
+      expect(s.status()).to.include({ state: 'running', restarts: 0 });
+      writeFileSync(join(dir, 'mute'), '');
+      await until(() => s.status().restarts === 1, 15_000);
+      expect(s.status().last_problem?.reason).to.match(new RegExp(`systemctl is-active postgresql.service gave no state ${UNANSWERED_LIMIT} times in a row \\(last: exit 1: Failed to connect to bus`));
+      rmSync(join(dir, 'mute'));
+      await until(() => s.status().state === 'running', 15_000);
+      await s.stop();
     });
 
     it('a unit that does not start fails the start with systemctl\'s message', async () => {
