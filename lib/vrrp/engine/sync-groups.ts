@@ -9,9 +9,11 @@ import type { VrrpInstance } from './instance.js';
 export type GroupTransition = (group: SyncGroupConfig, from: VrrpState, to: VrrpState) => void;
 
 // keepalived reports a group FAULT if any member is, MASTER once all are.
+// STOP comes only at shutdown and never goes back: a group whose members
+// stop one by one is STOPped, never BACKUP (notify_backup) on the way.
 export function groupState(states: readonly VrrpState[]): VrrpState {
+  if (states.includes('STOP')) return 'STOP';
   if (states.includes('FAULT')) return 'FAULT';
-  if (states.every((s) => s === 'STOP')) return 'STOP';
   if (states.every((s) => s === 'MASTER')) return 'MASTER';
   if (states.includes('INIT')) return 'INIT';
   return 'BACKUP';
