@@ -36,19 +36,20 @@ async function gratuitousArp(vip: VirtualAddress, signal: AbortSignal): Promise<
 }
 
 export function createAnnouncer(): Announcer {
-  const naSockets = new Map<string, RawSocket>();
+  const naSockets = new Map<string, { socket: RawSocket; index: number }>();
   const controller = new AbortController();
 
+  // One per link; a link deleted and made again under its name (a new index) gets a new one.
   function naSocket(dev: string, index: number): RawSocket {
-    let s = naSockets.get(dev);
-    if (s === undefined) {
-      s = new RawSocket({ family: 6, protocol: IPPROTO_ICMPV6, device: dev, sendOnly: true }, () => {}, () => {});
-      // RFC 4861 7.1.2: receivers drop ND messages whose hop limit is not 255.
-      s.setInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255);
-      s.setInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, index);
-      s.setInt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
-      naSockets.set(dev, s);
-    }
+    const had = naSockets.get(dev);
+    if (had !== undefined && had.index === index) return had.socket;
+    had?.socket.close();
+    const s = new RawSocket({ family: 6, protocol: IPPROTO_ICMPV6, device: dev, sendOnly: true }, () => {}, () => {});
+    // RFC 4861 7.1.2: receivers drop ND messages whose hop limit is not 255.
+    s.setInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255);
+    s.setInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, index);
+    s.setInt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
+    naSockets.set(dev, { socket: s, index });
     return s;
   }
 
@@ -59,7 +60,7 @@ export function createAnnouncer(): Announcer {
     },
     close() {
       controller.abort();
-      for (const s of naSockets.values()) s.close();
+      for (const s of naSockets.values()) s.socket.close();
       naSockets.clear();
     },
   };

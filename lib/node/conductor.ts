@@ -33,7 +33,6 @@ function newTenure(ready: boolean): Tenure {
 export class Conductor {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly tenures = new Map<string, Tenure>();
-  private readonly links = new Map<string, Promise<LinkInfo>>();
   // Instances whose role a resource group (ha-group.ts) carries out, with the link of their last transition.
   private readonly groups = new Map<string, HaGroup>();
   private readonly lastEvent = new Map<string, TransitionEvent>();
@@ -177,7 +176,8 @@ export class Conductor {
   // One GARP / NA for one VIP; a failure is logged, never thrown (the next announcement may work).
   private async announceVip(ev: TransitionEvent, v: VirtualAddress, signal: AbortSignal): Promise<void> {
     try {
-      const link = v.dev === ev.instance.interface ? ev.link : await this.linkOf(v.dev);
+      // An NA carries the link's MAC and goes out its index, both as they are now (the link may have been made again).
+      const link = v.family === 6 ? await getLink(v.dev) : ev.link;
       await this.announcer.announce(v, link, signal);
     } catch (err) {
       if (!signal.aborted) this.log.warn(`${ev.instance.name}: announcing ${v.address} on ${v.dev}: ${(err as Error).message}`);
@@ -235,17 +235,6 @@ export class Conductor {
     } catch (err) {
       if (!signal.aborted) throw err;
     }
-  }
-
-  // A VIP may live on another device than the instance's: announce it with that link's MAC.
-  private linkOf(dev: string): Promise<LinkInfo> {
-    let l = this.links.get(dev);
-    if (l === undefined) {
-      l = getLink(dev);
-      l.catch(() => this.links.delete(dev));
-      this.links.set(dev, l);
-    }
-    return l;
   }
 
   // At start-up, VIPs of this configuration found on their links are

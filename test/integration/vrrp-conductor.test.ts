@@ -10,19 +10,9 @@ import { spawnWritingLog } from '../../scripts/lab/keepalived.js';
 import { controlSocket, tandemConfig } from '../../scripts/lab/tandem-config.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { labLifecycle } from './lab-hooks.js';
-import { electedPair, holders, instance, start, waitHolder, waitState } from './vrrp-lab.js';
+import { electedPair, holders, instance, macOf, neighbourMac, start, waitHolder, waitState } from './vrrp-lab.js';
 
 const VIP = '192.0.2.100';
-
-async function macOf(lab: Lab, h: LabHost): Promise<string> {
-  const r = await lab.exec(h, ['ip', '-j', 'link', 'show', 'dev', h.dev]);
-  return (JSON.parse(r.stdout) as { address: string }[])[0]?.address ?? '';
-}
-
-async function neighbourMac(lab: Lab, h: LabHost, ip: string): Promise<string | undefined> {
-  const r = await lab.exec(h, ['ip', '-j', 'neigh', 'show', 'to', ip, 'dev', h.dev]);
-  return (JSON.parse(r.stdout || '[]') as { lladdr?: string }[])[0]?.lladdr;
-}
 
 describe('VRRP node behaviour in network namespaces', function () {
   this.timeout(60_000);

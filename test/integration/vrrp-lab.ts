@@ -48,6 +48,17 @@ export async function waitHolder(lab: Lab, vip: string, who: LabHost, timeoutMs:
 }
 
 // RFC 5798 6.1: Master_Down_Interval = 3 * interval + (256 - P) * interval / 256.
+export async function macOf(lab: Lab, h: LabHost): Promise<string> {
+  const r = await lab.exec(h, ['ip', '-j', 'link', 'show', 'dev', h.dev]);
+  return (JSON.parse(r.stdout) as { address: string }[])[0]?.address ?? '';
+}
+
+// The MAC `h` has in its neighbour table for `ip` (ARP or ND), if any.
+export async function neighbourMac(lab: Lab, h: LabHost, ip: string): Promise<string | undefined> {
+  const r = await lab.exec(h, ['ip', '-j', 'neigh', 'show', 'to', ip, 'dev', h.dev]);
+  return (JSON.parse(r.stdout || '[]') as { lladdr?: string }[])[0]?.lladdr;
+}
+
 export function masterDownMs(advertIntS: number, priority: number): number {
   return 3 * advertIntS * 1000 + ((256 - priority) * advertIntS * 1000) / 256;
 }

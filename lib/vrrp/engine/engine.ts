@@ -11,10 +11,11 @@ import type { VrrpState } from '../fsm/types.js';
 import type { Received } from '../packet/check.js';
 import { peekVrid } from '../packet/advert.js';
 import { effectivePriority, isFaulting } from '../tracking.js';
-import { VrrpSocket, type VrrpSocketEvents, type VrrpSocketOptions } from '../transport/vrrp-socket.js';
+import type { VrrpSocket } from '../transport/vrrp-socket.js';
 import { TandemError } from '../../errors.js';
 import { VrrpInstance } from './instance.js';
 import { ScriptTracker } from './script-tracker.js';
+import { SocketSet, type OpenSocket } from './socket-set.js';
 import { SyncGroups } from './sync-groups.js';
 import type { InstanceStats } from './stats.js';
 
@@ -73,13 +74,13 @@ function missingSource(c: InstanceConfig): string {
 
 export class VrrpEngine {
   private readonly instances = new Map<string, VrrpInstance>();
-  private readonly sockets = new Map<string, VrrpSocket>();
+  private readonly sockets: SocketSet;
   private readonly links = new Map<string, LinkInfo>();
   private readonly scripts = new Map<string, ScriptTracker>();
   private readonly faults = new Map<string, Set<string>>();
   // Faults the conductor sets (a failed takeover, a spent restart budget), per instance.
   private readonly external = new Map<string, Set<string>>();
-  // Faults no tracker can clear: a missing interface or source address (at start, or lost later), a failed socket.
+  // Faults no tracker can clear: a missing interface or source address (at start, or lost later); a failed socket's are the SocketSet's.
   private readonly linkFaults = new Map<string, Set<string>>();
   private readonly socketStats: SocketStats = { dropped: {} };
   // Instances whose interface or source address is missing (at start, or since); retried on link and address events.
@@ -94,7 +95,19 @@ export class VrrpEngine {
     private readonly hooks: EngineHooks,
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+    openSocket?: OpenSocket, // tests: a stand-in for the raw socket
+  ) {
+    this.sockets = new SocketSet(cfg.instances, {
+      onPacket: (dev, rx) => this.dispatch(dev, rx),
+      onDrop: (reason) => {
+        this.socketStats.dropped[reason] = (this.socketStats.dropped[reason] ?? 0) + 1;
+      },
+      onFailed: (dev, family, reason) => {
+        this.log.error(`${reason}; its instances stay FAULT until the daemon is restarted (or ${dev} is made again)`);
+        for (const inst of this.instances.values()) if (inst.cfg.interface === dev && inst.cfg.family === family) this.recompute(inst);
+      },
+    }, openSocket);
+  }
 
   async start(beforeStartup?: () => Promise<void> | void): Promise<void> {
     const devs = new Set<string>();
@@ -146,7 +159,7 @@ export class VrrpEngine {
     if (faults.size > 0) this.unresolved.add(c.name);
     this.faults.set(c.name, faults);
     this.linkFaults.set(c.name, new Set(faults));
-    const socket = link ? this.socketFor(c, link) : null;
+    const socket = link ? this.sockets.socketFor(c, link) : null;
     const inst = new VrrpInstance(
       c,
       source ?? (c.family === 4 ? '0.0.0.0' : '::'),
@@ -180,6 +193,7 @@ export class VrrpEngine {
     if (this.stopped) return;
     if (link !== null) {
       this.links.set(dev, link);
+      this.relink(dev, link, here);
       for (const inst of here) {
         if (this.unresolved.has(inst.name)) this.bind(inst, link);
         else this.checkSource(inst, link);
@@ -199,7 +213,7 @@ export class VrrpEngine {
       return;
     }
     try {
-      inst.rebind(this.socketFor(c, link), source);
+      inst.rebind(this.sockets.socketFor(c, link), source);
     } catch (err) {
       this.log.error(`${c.name}: ${(err as Error).message}`);
       return;
@@ -219,7 +233,7 @@ export class VrrpEngine {
     if (onLink(link, was)) return;
     const source = sourceOn(link, c);
     if (source !== null) {
-      inst.rebind(this.socketFor(c, link), source);
+      inst.rebind(this.sockets.socketFor(c, link), source);
       this.log.warn(`${c.name}: source address ${was} left ${c.interface}; adverts go from ${source} now`);
       return;
     }
@@ -230,47 +244,24 @@ export class VrrpEngine {
     this.recompute(inst);
   }
 
-  private socketFor(c: InstanceConfig, link: LinkInfo): VrrpSocket {
-    const key = `${c.interface}/${c.family}`;
-    let s = this.sockets.get(key);
-    if (s !== undefined) return s;
-    const here = this.cfg.instances.filter((i) => i.interface === c.interface && i.family === c.family);
-    const multicast = here.some((i) => i.unicastPeer.length === 0);
-    s = this.openSocket(
-      { device: c.interface, ifindex: link.index, family: c.family, multicast },
-      {
-        onPacket: (rx) => this.dispatch(c.interface, rx),
-        onDrop: (reason) => {
-          this.socketStats.dropped[reason] = (this.socketStats.dropped[reason] ?? 0) + 1;
-        },
-        onError: (err, fatal) => {
-          if (!fatal) {
-            this.socketStats.dropped['receive-error'] = (this.socketStats.dropped['receive-error'] ?? 0) + 1;
-            return;
-          }
-          // Deaf and mute, an instance would soon claim MASTER beside the real one: FAULT instead.
-          const reason = `VRRP socket on ${c.interface} failed: ${err.message}`;
-          this.log.error(`${reason}; its instances stay FAULT until the daemon is restarted`);
-          for (const i of here) {
-            this.linkFaults.get(i.name)?.add(reason);
-            const inst = this.instances.get(i.name);
-            if (inst !== undefined) this.recompute(inst);
-          }
-        },
-      },
-    );
-    this.sockets.set(key, s);
-    return s;
-  }
-
-  private openSocket(options: VrrpSocketOptions, events: VrrpSocketEvents): VrrpSocket {
-    try {
-      return new VrrpSocket(options, events);
-    } catch (cause) {
-      const why = (cause as Error).message;
-      const hint = /not permitted|EPERM|EACCES/i.test(why) ? ' (raw sockets need root or CAP_NET_RAW)' : '';
-      throw new TandemError('VRRP_SOCKET', `cannot open the VRRP socket on ${options.device} (IPv${options.family}): ${why}${hint}`, { cause });
+  // The interface was deleted and made again (same name, new index): its sockets are replaced, and running
+  // instances move to the new ones with their source (checkSource() then handles a source that changed).
+  private relink(dev: string, link: LinkInfo, here: readonly VrrpInstance[]): void {
+    const stale = this.sockets.dropStale(dev, link);
+    if (stale.length === 0) return;
+    this.log.warn(`${dev}: the interface was made again (index ${link.index} now): its VRRP socket${stale.length > 1 ? 's are' : ' is'} opened anew`);
+    for (const inst of here) {
+      if (!stale.includes(inst.cfg.family) || this.unresolved.has(inst.name) || !onLink(link, inst.sourceIp)) continue;
+      try {
+        inst.rebind(this.sockets.socketFor(inst.cfg, link), inst.sourceIp);
+      } catch (err) {
+        // FAULT, and bound again (bind()) at the next event on the link.
+        this.log.error(`${inst.name}: ${(err as Error).message}`);
+        this.unresolved.add(inst.name);
+        this.linkFaults.get(inst.name)?.add((err as Error).message);
+      }
     }
+    for (const inst of here) this.recompute(inst); // a failure of the old socket is gone with it
   }
 
   // An instance whose interface is missing never sends; it stays in FAULT.
@@ -313,6 +304,8 @@ export class VrrpEngine {
     const c = inst.cfg;
     const up = (dev: string): boolean => this.monitor?.isUp(dev) ?? this.links.get(dev)?.up ?? false;
     const reasons = new Set<string>([...(this.linkFaults.get(c.name) ?? []), ...(this.external.get(c.name) ?? [])]);
+    const failed = this.sockets.failure(c);
+    if (failed !== null) reasons.add(failed);
     const contributions: { weight: number; good: boolean | null }[] = [];
     // RFC 5798 has no trackers; keepalived: the VRRP interface down is FAULT.
     if (!up(c.interface)) reasons.add(`interface ${c.interface} down`);
@@ -419,7 +412,6 @@ export class VrrpEngine {
     }
     for (const t of this.scripts.values()) t.stop();
     this.monitor?.stop();
-    for (const s of this.sockets.values()) await s.drain();
-    for (const s of this.sockets.values()) s.close();
+    await this.sockets.close();
   }
 }
