@@ -97,7 +97,8 @@ export function readInstance(raw: unknown, at: KeyPath, scriptNames: readonly st
   if (name === undefined || iface === undefined || vrid === undefined || addresses.vips.length === 0) return draft;
   const config: InstanceConfig = {
     name, interface: iface, virtualRouterId: vrid, priority, advertIntCs, version: ver, family, initialState,
-    nopreempt, preemptDelayMs, unicastPeer: addresses.unicastPeer, checkUnicastSrc, v3ChecksumAsV2,
+    // An owner's nopreempt is reset (warned above), as keepalived does.
+    nopreempt: nopreempt && priority !== 255, preemptDelayMs, unicastPeer: addresses.unicastPeer, checkUnicastSrc, v3ChecksumAsV2,
     virtualIpaddress: addresses.vips.map(({ address, prefix, family: fam, dev, label }) =>
       label === undefined ? { address, prefix, family: fam, dev: dev ?? iface } : { address, prefix, family: fam, dev: dev ?? iface, label }),
     trackInterface, trackScript, garpMasterDelayMs, garpMasterRepeat, garpMasterRefreshMs, ...notify,
@@ -129,5 +130,5 @@ function warnPreemption(f: Fields, i: { initialState: string; nopreempt: boolean
     f.issues.warn(f.path('nopreempt'), true, 'nopreempt is meant for state: BACKUP; with state: MASTER keepalived warns that it will not work');
   }
   if (i.preemptDelayMs > 0) f.issues.warn(f.path('preempt_delay'), f.raw('preempt_delay'), 'has no effect with nopreempt: true');
-  if (i.priority === 255) f.issues.warn(f.path('nopreempt'), true, 'an address owner (priority 255) always preempts (RFC 5798 6.1), whatever nopreempt says');
+  if (i.priority === 255) f.issues.warn(f.path('nopreempt'), true, 'an address owner (priority 255) always preempts (RFC 5798 6.1): nopreempt is ignored, as keepalived resets it');
 }

@@ -153,6 +153,12 @@ describe('config/yaml: text, files and messages', () => {
     if (!r.ok) expect.fail(formatIssues(r.issues, 't'));
     expect(formatWarnings(r.warnings ?? [], 'w.yaml')).to.match(/^w\.yaml: warning: vrrp\.instances\[0\]\.nopreempt: true: nopreempt is meant for state: BACKUP.* \(line 3\)$/);
   });
+  it('an address owner\'s nopreempt is warned about and reset: the instance then preempts, as keepalived resets it', () => {
+    const r = parseConfigText('vrrp:\n  instances:\n    - { name: V, interface: e, virtual_router_id: 1, priority: 255, nopreempt: true, virtual_ipaddress: [192.0.2.1] }\n', H);
+    if (!r.ok) expect.fail(formatIssues(r.issues, 't'));
+    expect(formatWarnings(r.warnings ?? [], 'w.yaml')).to.match(/nopreempt: true: an address owner \(priority 255\) always preempts \(RFC 5798 6.1\): nopreempt is ignored/);
+    expect(r.config.vrrp.instances[0]?.nopreempt).to.equal(false);
+  });
   it('key paths render unambiguously and parse back', () => {
     const paths = [['vrrp', 'scripts', 'chk.web', 'interval'], ['vrrp', 'instances', 0, 'virtual_ipaddress', 2], ['a', 'b c', 'q"["]'], []];
     for (const p of paths) expect(parsePath(renderPath(p))).to.deep.equal(p);
