@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatWarnings } from '../config/load.js';
 import { checkFlags, provision, type DeviceFacts, type ProvisionFlags, type Provisioned } from '../config/provision.js';
+import { ROUTES_UNIT } from '../config/provision-units.js';
 import { EX_CONFIG, EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
 import { blockDeviceSize } from '../replication/block/image.js';
 import { readSecret } from '../replication/secret-file.js';
@@ -107,6 +108,11 @@ async function run(name: string, o: ProvisionOpts): Promise<void> {
   if (device?.kind === 'missing') {
     const when = c.mode === 'drbd' ? 'the daemon creates the image file at its first start' : 'the daemon starts once the volume is attached there, at exactly --db_size';
     process.stdout.write(`${c.device ?? ''} does not exist yet: ${when}\n`);
+  }
+  // provision runs no systemctl, so it disables nothing: an earlier run's routes unit would go on adding its routes.
+  const routesUnit = join(resolve(o.unitDir ?? DEFAULT_UNIT_DIR), ROUTES_UNIT);
+  if (!r.out.units.some((u) => u.name === ROUTES_UNIT) && (await readFile(routesUnit, 'utf8').then(() => true, () => false))) {
+    process.stdout.write(`${routesUnit} is left from an earlier provision with --route: while enabled, it adds its routes at every boot; without routes now, remove it: systemctl disable --now ${ROUTES_UNIT} && rm ${routesUnit}\n`);
   }
   if (r.out.warnings.length > 0) process.stdout.write(`${formatWarnings(r.out.warnings, r.out.configFile)}\n`);
   process.stdout.write(`${dry ? 'Nothing was written. ' : ''}To start: systemctl daemon-reload && systemctl enable --now ${r.out.units.map((u) => u.name).join(' ')}\n`);

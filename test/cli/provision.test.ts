@@ -165,6 +165,20 @@ describe('cli provision (the executable)', function () {
     expect(x.config.vrrp.instances[0]?.unicastPeer).to.deep.equal([y.config.vrrp.instances[0]?.unicastSrcIp]);
   });
 
+  it('run again without --route, it says that the earlier routes unit is left and how to remove it', async () => {
+    const fresh = await tandem(nodeA());
+    expect(fresh.exitCode, fresh.stderr).to.equal(0);
+    expect(fresh.stdout, 'no routes unit: nothing to say').to.not.include('is left from an earlier provision');
+    const routed = await tandem(nodeA('--route', '172.16.0.0/16:192.0.2.1:eth0', '--force'));
+    expect(routed.exitCode, routed.stderr).to.equal(0);
+    expect(routed.stdout, 'the routes unit is this run\'s').to.not.include('is left from an earlier provision');
+    const again = await tandem(nodeA('--force'));
+    expect(again.exitCode, again.stderr).to.equal(0);
+    const left = join(units, 'tandem-routes.service');
+    expect(again.stdout).to.include(`${left} is left from an earlier provision with --route: while enabled, it adds its routes at every boot; without routes now, remove it: systemctl disable --now tandem-routes.service && rm ${left}`);
+    expect(readFileSync(join(units, 'tandem.service'), 'utf8')).to.not.include('tandem-routes');
+  });
+
   it('the units pass systemd-analyze verify', async function () {
     requireTool(this, 'systemd-analyze', 'scripts/setup.sh installs systemd');
     const r = await tandem(nodeA('--route', '172.16.0.0/16:192.0.2.1:eth0', '--route', '[2001:db8:1::/48]:[2001:db8::1]:eth0'));
