@@ -14,6 +14,10 @@ export class LeavingExtents {
     return this.leaving.size;
   }
 
+  extents(): number[] {
+    return [...this.leaving.keys()];
+  }
+
   // A snapshot of the log lists `extents`; `begun` image flushes have started so far and flush `durable` is the
   // newest done (file-backend.ts). Returns the extents it must list besides: those gone since, not yet flushed.
   snapshot(extents: readonly number[], begun: number, durable: number): number[] {

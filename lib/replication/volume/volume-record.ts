@@ -49,6 +49,12 @@ export class VolumeRecord {
     return this.record.activityLog;
   }
 
+  // Extents that left the log since the last image flush that worked (leaving-extents.ts): with the log's
+  // own, what a failed flush may have lost.
+  leavingExtents(): number[] {
+    return this.leaving.extents();
+  }
+
   bitmapFor(peer: string): Bitmap {
     const b = this.record.bitmaps.get(peer);
     if (b === undefined) throw new Error(`no bitmap for ${peer}`);

@@ -8,7 +8,7 @@ import type { BlockVolumeConfig } from '../../config/types.js';
 import type { ActivityLog } from '../block/activity-log.js';
 import type { ActivityLogStore } from '../block/activity-log-store.js';
 import type { Bitmap } from '../block/bitmap.js';
-import { markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
+import { markActivityLogOutOfSync, markAllOutOfSync, type MetadataRecord } from '../block/metadata.js';
 import type { MetadataStore } from '../block/metadata-store.js';
 import type { BlockBackend } from '../block/nbd/backend.js';
 import type { FileBackend } from '../block/nbd/file-backend.js';
@@ -261,16 +261,29 @@ export class ReplicatedVolume implements VolumeHost, WritePathHost {
     if (clients > 0) this.log.warn(`${this.cfg.name}: becoming Secondary with ${clients} NBD client(s) connected: they are cut`);
     await this.export.stop(); // clients go first: nothing new arrives
     await this.writes.drained();
-    await this.flush();
+    // A failed flush does not keep us Primary with no export (no peer could take over): we step down, and
+    // what the disk may have lost comes back from the peers.
+    const lost = await this.flush().then(() => null, (e: unknown) => (e as Error).message);
     this.role = 'Secondary';
     this.refusal.clear('Secondary: the peer\'s data comes by resync');
     this.record.lastRole = 'Secondary';
     // Not after a failed image flush this run: writes it lost would not be resynced (stop() says so).
     this.record.cleanShutdown = this.disk.flushFailure === null;
+    if (lost !== null) this.lostOwnWrites(lost);
     await this.save();
     this.broadcastState();
+    if (lost !== null) for (const s of this.peers.values()) s.reconnect('our image flush failed: the logged extents resync from the peer');
     this.log.info(`${this.cfg.name}: Secondary`);
     this.emit('replica.role', { volume: this.cfg.name, role: 'Secondary' });
+  }
+
+  // The image flush failed as we stepped down: writes in the logged extents may be in the page cache only
+  // (Linux marks them clean), as after a Secondary's crash (volume-open.ts): marked towards every peer, whose
+  // copy of them wins at one generation.
+  private lostOwnWrites(why: string): void {
+    const extents = markActivityLogOutOfSync(this.record, { extentSize: this.record.activityLog.extentSize, extents: this.kept.leavingExtents() });
+    for (const p of this.peers.keys()) this.record.staleBitsFor.add(p);
+    this.log.error(`${this.cfg.name}: the image flush failed as this node stepped down (${why}): Secondary anyway, so a peer can take over; the logged extents (${extents} bit(s) newly set) resync from the peers`);
   }
 
   // As a new Primary: a lost Primary's last extents resync from us (reconcile.ts).
