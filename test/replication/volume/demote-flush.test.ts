@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { open } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
-import { established, MiB, pattern, sameImages } from './pair-checks.js';
+import { MiB, pairInSync, pattern, sameImages } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume: an image flush that fails at demote', function () {
@@ -17,10 +17,7 @@ describe('replicated volume: an image flush that fails at demote', function () {
 
   it('the Primary is Secondary anyway, says why, and what its disk lost comes back from the peer', async () => {
     c = await Cluster.create({ size: 16 * MiB });
-    const a = await c.start('node-a');
-    await c.start('node-b');
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
+    const [a] = await pairInSync(c);
     await a.io().write(1 * MiB, pattern(1, 64 * 1024), false);
     // The write the failed flush lost, as the disk would show it once the page left the cache.
     const img = await open(c.config('node-a').device, 'r+');

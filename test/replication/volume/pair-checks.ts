@@ -38,6 +38,15 @@ export async function sameImages(c: Cluster, ...names: string[]): Promise<void> 
   }
 }
 
+// Two nodes, node-a Primary, node-b in sync.
+export async function pairInSync(c: Cluster): Promise<[ReplicatedVolume, ReplicatedVolume]> {
+  const v: [ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b')];
+  await waitFor('connected', async () => v[0].peers.get('node-b')?.connected === true, 10000);
+  await v[0].promote(true);
+  await established(c, 'node-a', 'node-b');
+  return v;
+}
+
 // Three nodes in a mesh, node-a Primary, both others in sync.
 export async function meshOfThree(c: Cluster): Promise<[ReplicatedVolume, ReplicatedVolume, ReplicatedVolume]> {
   const v: [ReplicatedVolume, ReplicatedVolume, ReplicatedVolume] = [await c.start('node-a'), await c.start('node-b'), await c.start('node-c')];

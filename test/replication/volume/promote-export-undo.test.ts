@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { mkdir, rm } from 'node:fs/promises';
 import { waitFor } from '../../helpers/env.js';
-import { established, pattern } from './pair-checks.js';
+import { pairInSync, pattern } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume: a promotion undone because NBD cannot listen', function () {
@@ -30,11 +30,7 @@ describe('replicated volume: a promotion undone because NBD cannot listen', func
 
   it('a forced promotion of an Outdated disk that fails leaves it Outdated: no promotion without --force afterwards', async () => {
     c = await Cluster.create();
-    const a = await c.start('node-a');
-    const b = await c.start('node-b');
-    await waitFor('connected', async () => a.peers.get('node-b')?.connected === true, 10000);
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
+    const [a, b] = await pairInSync(c);
     await a.io().write(0, pattern(1, 4096), false);
     await c.stop('node-a'); // node-a goes on elsewhere, say; node-b is fenced by hand
     await waitFor('b sees a gone', async () => b.peers.get('node-a')?.connected === false, 10000);
@@ -53,11 +49,7 @@ describe('replicated volume: a promotion undone because NBD cannot listen', func
 
   it('a failed promotion while the peer is away starts no generation: a later real Primary on the peer resyncs this node, no split brain', async () => {
     c = await Cluster.create();
-    const a = await c.start('node-a');
-    const b = await c.start('node-b');
-    await waitFor('connected', async () => a.peers.get('node-b')?.connected === true, 10000);
-    await a.promote(true);
-    await established(c, 'node-a', 'node-b');
+    const [a, b] = await pairInSync(c);
     await a.demote();
     await waitFor('both Secondary', async () => a.peers.get('node-b')?.peerRole === 'Secondary' && b.peers.get('node-a')?.peerRole === 'Secondary', 10000);
     await c.disconnect2();
