@@ -543,6 +543,8 @@ describe('replicated volume (in-process pair over loopback)', function () {
     expect(refused).to.equal('db has a resync or verify running with node-a (SyncSource): invalidate once it has ended');
     expect(b.diskState).to.equal('UpToDate');
     refused = '';
+    // b turns SyncSource before a has left its side of the handshake (which refuses too, for another reason).
+    await waitFor('a is SyncTarget', async () => a.peers.get('node-b')?.replication === 'SyncTarget', 10000);
     await a.invalidate().catch((e: Error) => (refused = e.message));
     expect(refused, 'the SyncTarget too').to.include('(SyncTarget)');
     await waitFor('resync finished', async () => a.diskState === 'UpToDate' && a.peers.get('node-b')?.replication === 'Established', 20000);
