@@ -47,8 +47,8 @@ export function endpointsClash(a: HostPort, b: HostPort): boolean {
 export function checkAcrossVolumes(drafts: readonly VolumeDraft[], issues: Issues): void {
   const names = new Map<string, KeyPath>();
   const endpoints: (Claim & { hp: HostPort })[] = [];
+  // Sockets with the files: an nbd socket at another volume's device or metadata path is a clash too.
   const files = new Map<string, Claim>();
-  const sockets = new Map<string, Claim>();
   // Whether the file was free (a clash is reported).
   const claimFile = (map: Map<string, Claim>, file: string, claim: Claim, written: unknown, rule: string): boolean => {
     const first = map.get(samePathKey(file));
@@ -85,7 +85,7 @@ export function checkAcrossVolumes(drafts: readonly VolumeDraft[], issues: Issue
       const written = nbd.socketAt === undefined ? undefined : socket;
       const at = nbd.socketAt ?? [...d.at, 'nbd'];
       const rule = nbd.socketAt === undefined ? `this volume's default nbd socket clashes: set nbd.socket` : 'every volume needs its own nbd socket';
-      claimFile(sockets, socket, { at, what: `the nbd socket of ${label}` }, written, rule);
+      claimFile(files, socket, { at, what: `the nbd socket of ${label}` }, written, rule);
     }
   }
   checkPeerAddresses(drafts, endpoints, issues);

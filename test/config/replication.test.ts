@@ -326,6 +326,10 @@ describe('config/replication', () => {
       // The default socket of web is /run/tandem/web.nbd.
       expectOnly(conf([vol({ nbd: { socket: '/run/tandem/web.nbd' } }), second()]), `${v1}.nbd`, "default nbd socket clashes: set nbd.socket");
     });
+    it("an nbd socket at another volume's device or metadata file, or the other way round", () => {
+      expectOnly(conf([vol(), second({ nbd: { socket: '/var/lib/tandem/db.img' } })]), `${v1}.nbd.socket`, '/var/lib/tandem/db.img is also the device of volume db (replication.volumes[0].device): every volume needs its own nbd socket');
+      expectOnly(conf([vol({ nbd: { socket: '/m/x' } }), second({ metadata: '/m/x' })]), `${v1}.metadata`, '/m/x is also the nbd socket of volume db (replication.volumes[0].nbd.socket): every volume needs its own device and its own metadata file');
+    });
     it('an nbd socket on node.control_socket', () => {
       expectOnly(conf([vol({ nbd: { socket: '/run/tandem/control.sock' } })]), 'replication.volumes[0].nbd.socket', 'is node.control_socket');
     });
