@@ -8,7 +8,8 @@ import { applyHaSet } from '../config/ha-set.js';
 import { formatIssues, MAX_CONFIG_BYTES, parseConfigText, readConfigText } from '../config/load.js';
 import { EX_CONFIG, EX_OSERR, TandemError } from '../errors.js';
 import { runIpJson } from '../net/ip-command.js';
-import { once, refuseStrayArguments } from './once.js';
+import { once } from './once.js';
+import { refuseStrayArguments } from './stray-arguments.js';
 import { DEFAULT_CONFIG } from './socket-path.js';
 import { writeAtomic } from './write-atomic.js';
 

@@ -15,7 +15,8 @@ import { ROUTES_UNIT } from '../config/provision-units.js';
 import { EX_CONFIG, EX_OSERR, EX_USAGE, TandemError } from '../errors.js';
 import { blockDeviceSize } from '../replication/block/image.js';
 import { readSecret } from '../replication/secret-file.js';
-import { once, refuseStrayArguments } from './once.js';
+import { once } from './once.js';
+import { refuseStrayArguments } from './stray-arguments.js';
 import { writeAtomic as writeFileAtomic } from './write-atomic.js';
 
 interface ProvisionOpts {

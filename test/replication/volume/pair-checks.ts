@@ -1,7 +1,9 @@
 // What the in-process volume tests check again and again: test data, a
 // node's session with a peer, both sides Established and UpToDate, identical
-// images, and a resync slowed down so something can happen during it.
+// images, a resync slowed down so something can happen during it, and a
+// disk that lost a write or fails a flush.
 import { expect } from 'chai';
+import { open } from 'node:fs/promises';
 import type { PeerSession } from '../../../lib/replication/volume/peer.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
@@ -9,6 +11,20 @@ import { rng } from '../../helpers/random.js';
 import type { Cluster } from './pair-harness.js';
 
 export const MiB = 1 << 20;
+
+// A 4 KiB block of `name`'s image set to `byte` behind the volume: a write its disk lost, or one it never got.
+export async function overwriteBlock(c: Cluster, name: string, offset: number, byte: number): Promise<void> {
+  const fh = await open(c.config(name).device, 'r+');
+  await fh.write(Buffer.alloc(4096, byte), 0, 4096, offset);
+  await fh.close();
+}
+
+// The volume's next image flush fails with EIO (as Linux reports a failed write-back), the ones after it work.
+export function failNextImageFlush(v: ReplicatedVolume): void {
+  const fh = (v.disk as unknown as { fh: { datasync: () => Promise<void> } }).fh;
+  const datasync = fh.datasync.bind(fh);
+  fh.datasync = async () => { fh.datasync = datasync; throw new Error('EIO'); };
+}
 
 // `length` bytes of seeded noise (a multiple of 4).
 export function pattern(seed: number, length: number): Buffer {

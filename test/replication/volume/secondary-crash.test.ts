@@ -3,11 +3,11 @@
 // its Primary (a double failure) still has them reconciled with the other Secondary by the next Primary. A
 // clean restart marks nothing.
 import { expect } from 'chai';
-import { copyFile, open } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { activityLogPath } from '../../../lib/replication/block/activity-log.js';
 import type { ReplicatedVolume } from '../../../lib/replication/volume/volume.js';
 import { waitFor } from '../../helpers/env.js';
-import { established, meshOfThree, MiB, pattern, sameImages } from './pair-checks.js';
+import { established, failNextImageFlush, meshOfThree, MiB, overwriteBlock, pattern, sameImages } from './pair-checks.js';
 import { Cluster } from './pair-harness.js';
 
 describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash of it forgets none', function () {
@@ -27,11 +27,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
     for (const f of files) await copyFile(`${f}.crash`, f);
   }
 
-  async function overwrite(name: string, offset: number, byte: number): Promise<void> {
-    const fh = await open(c.config(name).device, 'r+');
-    await fh.write(Buffer.alloc(4096, byte), 0, 4096, offset);
-    await fh.close();
-  }
+  const overwrite = (name: string, offset: number, byte: number): Promise<void> => overwriteBlock(c, name, offset, byte);
 
   // node-a Primary, node-b in sync, a 16 MiB volume.
   async function pair(): Promise<ReplicatedVolume> {
@@ -106,9 +102,7 @@ describe('replicated volume: a Secondary logs its Primary\'s writes, and a crash
   // Linux marks the pages of a failed fdatasync clean, and the next one succeeds without them.
   it('after an image flush that failed, nothing counts as flushed, and a clean stop leaves the record unclean', async () => {
     const a = await pair();
-    const fh = (a.disk as unknown as { fh: { datasync: () => Promise<void> } }).fh;
-    const datasync = fh.datasync.bind(fh);
-    fh.datasync = async () => { fh.datasync = datasync; throw new Error('EIO'); };
+    failNextImageFlush(a);
     await a.io().write(5 * MiB, pattern(6, 4096), false);
     const err = await a.io().flush().then(() => null, (e: unknown) => e as Error);
     expect(err?.message).to.equal('EIO');
